@@ -1,0 +1,69 @@
+/**
+ * AES-256-GCM with node:crypto: a fresh 12-byte nonce per encryption, a 16-byte tag, and the key path as
+ * additional authenticated data (see Envelope.ts). Anything that does not authenticate is `DecryptionFailed`.
+ */
+import { Context, Effect, Layer, Redacted } from "effect"
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
+import { DecryptionFailed, type InvalidKey, type KeyMissing } from "../domain/errors.js"
+import * as EncryptionKey from "./EncryptionKey.js"
+import * as Envelope from "./Envelope.js"
+
+export class Crypto extends Context.Tag("secrets-mcp/Crypto")<
+  Crypto,
+  {
+    /** Fingerprint of the configured key. */
+    readonly keyId: string
+    readonly encrypt: (value: Redacted.Redacted<string>, keyPath: string) => Effect.Effect<Buffer>
+    readonly decrypt: (
+      stored: Uint8Array,
+      keyPath: string
+    ) => Effect.Effect<Redacted.Redacted<string>, DecryptionFailed>
+  }
+>() {}
+
+export const make = (key: EncryptionKey.EncryptionKey): Context.Tag.Service<Crypto> => {
+  const keyBytes = Redacted.value(key.bytes)
+  const keyId = Buffer.from(key.id, "hex")
+
+  const encrypt = (value: Redacted.Redacted<string>, keyPath: string) =>
+    Effect.sync(() => {
+      const nonce = randomBytes(Envelope.NONCE_BYTES)
+      const cipher = createCipheriv("aes-256-gcm", keyBytes, nonce, { authTagLength: Envelope.TAG_BYTES })
+      cipher.setAAD(Envelope.additionalData(keyId, keyPath))
+      const ciphertext = Buffer.concat([cipher.update(Redacted.value(value), "utf8"), cipher.final()])
+      return Envelope.encode({ keyId, nonce, tag: cipher.getAuthTag(), ciphertext })
+    })
+
+  const decrypt = (stored: Uint8Array, keyPath: string) =>
+    Effect.suspend(() => {
+      const fail = (reason: string) => Effect.fail(new DecryptionFailed({ keyPath, reason }))
+      const envelope = Envelope.decode(stored)
+      if ("problem" in envelope) return fail(envelope.problem)
+      if (!envelope.keyId.equals(keyId)) {
+        return fail(`written under another key (key id ${envelope.keyId.toString("hex")}, configured ${key.id})`)
+      }
+      try {
+        const decipher = createDecipheriv("aes-256-gcm", keyBytes, envelope.nonce, {
+          authTagLength: Envelope.TAG_BYTES
+        })
+        decipher.setAAD(Envelope.additionalData(keyId, keyPath))
+        decipher.setAuthTag(envelope.tag)
+        const plain = Buffer.concat([decipher.update(envelope.ciphertext), decipher.final()])
+        return Effect.succeed(Redacted.make(plain.toString("utf8")))
+      } catch {
+        // node:crypto's message says nothing useful and nothing secret; we replace it with ours.
+        return fail("authentication failed")
+      }
+    })
+
+  return { keyId: key.id, encrypt, decrypt }
+}
+
+/** Crypto with a given key (tests, embedding programs that manage their own key). */
+export const layer = (key: EncryptionKey.EncryptionKey): Layer.Layer<Crypto> => Layer.succeed(Crypto, make(key))
+
+/** Crypto with the key from the environment (`SECRETS_ENCRYPTION_KEY`, `..._FILE`, or the default key file). */
+export const layerConfig: Layer.Layer<Crypto, KeyMissing | InvalidKey> = Layer.effect(
+  Crypto,
+  Effect.map(EncryptionKey.load, make)
+)

@@ -1,0 +1,91 @@
+/**
+ * The 256-bit key, read once at the edge: `SECRETS_ENCRYPTION_KEY` (64 hex characters), else the file
+ * named by `SECRETS_ENCRYPTION_KEY_FILE`, else the default key file written by `secrets init`.
+ * The key stays `Redacted`; only its fingerprint (the key id) is ever shown.
+ */
+import { Config, Effect, Option, Redacted } from "effect"
+import { createHmac, randomBytes } from "node:crypto"
+import * as fs from "node:fs/promises"
+import { defaultKeyFile } from "../config/paths.js"
+import { InvalidKey, KeyMissing } from "../domain/errors.js"
+import { KEY_ID_BYTES } from "./Envelope.js"
+
+export interface EncryptionKey {
+  readonly bytes: Redacted.Redacted<Buffer>
+  /** 16 hex characters: HMAC-SHA256(key, "secrets-mcp key id") truncated. Safe to print. */
+  readonly id: string
+  /** Where it came from, for messages: "SECRETS_ENCRYPTION_KEY" or a file path. */
+  readonly source: string
+}
+
+const HEX_KEY = /^[0-9a-fA-F]{64}$/
+
+const describeProblem = (text: string): string => {
+  if (text.length === 0) return "it is empty"
+  if (/^[0-9a-fA-F]*$/.test(text)) return `it has ${text.length} hexadecimal characters, not 64`
+  return `it is ${text.length} characters and not all hexadecimal`
+}
+
+/** Builds a key from its hex form. The text is never echoed in the error. */
+export const fromHex = (hex: Redacted.Redacted<string>, source: string): Effect.Effect<EncryptionKey, InvalidKey> => {
+  const text = Redacted.value(hex)
+  if (!HEX_KEY.test(text)) return Effect.fail(new InvalidKey({ source, reason: describeProblem(text) }))
+  const bytes = Buffer.from(text, "hex")
+  return Effect.succeed({ bytes: Redacted.make(bytes), id: keyIdOf(bytes).toString("hex"), source })
+}
+
+export const keyIdOf = (key: Buffer): Buffer =>
+  createHmac("sha256", key).update("secrets-mcp key id").digest().subarray(0, KEY_ID_BYTES)
+
+/** A fresh key as 64 hex characters. */
+export const generateHex = (): Redacted.Redacted<string> => Redacted.make(randomBytes(32).toString("hex"))
+
+/** Reads a key file: one line of 64 hex characters; a trailing newline is accepted. */
+export const fromFile = (file: string): Effect.Effect<EncryptionKey, InvalidKey> =>
+  Effect.gen(function* () {
+    const stat = yield* Effect.tryPromise(() => fs.stat(file)).pipe(
+      Effect.mapError(() => new InvalidKey({ source: file, reason: "the file cannot be read" }))
+    )
+    if ((stat.mode & 0o077) !== 0) {
+      yield* Effect.logWarning(
+        `Key file ${file} is readable by group or others (mode ${(stat.mode & 0o777).toString(8)}); run chmod 600 ${file}`
+      )
+    }
+    const text = yield* Effect.tryPromise(() => fs.readFile(file, "utf8")).pipe(
+      Effect.mapError(() => new InvalidKey({ source: file, reason: "the file cannot be read" }))
+    )
+    return yield* fromHex(Redacted.make(text.replace(/\r?\n$/, "")), file)
+  })
+
+const fileExists = (file: string) =>
+  Effect.promise(() =>
+    fs.access(file).then(
+      () => true,
+      () => false
+    )
+  )
+
+/** The configured key source, without reading it: used by `init` and `doctor`. */
+export const configuredSource = Effect.gen(function* () {
+  const env = yield* Config.option(Config.redacted("SECRETS_ENCRYPTION_KEY"))
+  const file = yield* Config.option(Config.string("SECRETS_ENCRYPTION_KEY_FILE"))
+  const fallback = yield* defaultKeyFile
+  return { env, file, defaultFile: fallback }
+}).pipe(Effect.orDie)
+
+/**
+ * Loads the key from the environment, once. Setting both variables is refused rather than guessed.
+ */
+export const load: Effect.Effect<EncryptionKey, KeyMissing | InvalidKey> = Effect.gen(function* () {
+  const { env, file, defaultFile } = yield* configuredSource
+  if (Option.isSome(env) && Option.isSome(file)) {
+    return yield* new InvalidKey({
+      source: "SECRETS_ENCRYPTION_KEY and SECRETS_ENCRYPTION_KEY_FILE",
+      reason: "both are set; unset one of them"
+    })
+  }
+  if (Option.isSome(env)) return yield* fromHex(env.value, "SECRETS_ENCRYPTION_KEY")
+  if (Option.isSome(file)) return yield* fromFile(file.value)
+  if (yield* fileExists(defaultFile)) return yield* fromFile(defaultFile)
+  return yield* new KeyMissing({ defaultKeyFile: defaultFile })
+})

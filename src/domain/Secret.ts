@@ -1,0 +1,108 @@
+/**
+ * What the store holds about a secret, and the checks every backend applies before writing one.
+ */
+import { Clock, Effect, Redacted } from "effect"
+import { DescriptionTooLong, InvalidExpiry, ValueTooLarge } from "./errors.js"
+import type { KeyPath, ParsedKeyPath, Scope } from "./KeyPath.js"
+
+export const MAX_VALUE_BYTES = 64 * 1024
+export const MAX_DESCRIPTION_BYTES = 1024
+
+/** Everything about a secret except its value. Safe to list, log and show. */
+export interface SecretMetadata {
+  readonly keyPath: KeyPath
+  readonly description: string | null
+  readonly scope: Scope
+  readonly projectName: string | null
+  readonly serviceName: string | null
+  readonly createdAt: Date
+  readonly updatedAt: Date
+  readonly createdBy: string
+  readonly lastAccessedAt: Date | null
+  readonly accessCount: number
+  readonly expiresAt: Date | null
+  readonly rotationRequired: boolean
+}
+
+/** A secret as `get` returns it: the value stays `Redacted` until the final output unwraps it. */
+export interface Secret extends SecretMetadata {
+  readonly value: Redacted.Redacted<string>
+}
+
+export interface SetOptions {
+  /** Omitted: an update keeps the existing description. `null` clears it. */
+  readonly description?: string | null | undefined
+  /** Omitted or null: no expiry (an update clears the old one, since a new value starts a new lifetime). */
+  readonly expiresAt?: Date | null | undefined
+  /** Omitted: false (storing a new value counts as rotating it). */
+  readonly rotationRequired?: boolean | undefined
+  /** Who wrote it; recorded in `created_by` on creation. Default "supervisor". */
+  readonly createdBy?: string | undefined
+}
+
+export interface SetResult {
+  readonly keyPath: KeyPath
+  readonly created: boolean
+}
+
+export interface ListFilter {
+  readonly scope?: Scope | undefined
+  readonly project?: string | undefined
+  readonly service?: string | undefined
+}
+
+/** A write the store accepted: sizes checked, expiry in the future, time taken from `Clock`. */
+export interface ValidatedWrite {
+  readonly path: ParsedKeyPath
+  readonly value: Redacted.Redacted<string>
+  readonly options: SetOptions
+  readonly now: Date
+}
+
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
+
+/** Parses an `expiresAt` argument: ISO-8601 with an explicit offset (`Z` or `+02:00`). */
+export const parseExpiresAt = (input: string): Effect.Effect<Date, InvalidExpiry> => {
+  if (!ISO_WITH_OFFSET.test(input)) {
+    const reason = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(input)
+      ? "it has no time zone offset (add Z for UTC or +HH:MM)"
+      : "it is not an ISO-8601 date-time"
+    return Effect.fail(new InvalidExpiry({ expiresAt: input.slice(0, 64), reason }))
+  }
+  const date = new Date(input)
+  if (Number.isNaN(date.getTime())) {
+    return Effect.fail(new InvalidExpiry({ expiresAt: input, reason: "it is not a real date" }))
+  }
+  return Effect.succeed(date)
+}
+
+/** The checks every backend applies to `set`, so they all refuse the same input the same way. */
+export const validateWrite = (
+  path: ParsedKeyPath,
+  value: Redacted.Redacted<string>,
+  options: SetOptions
+): Effect.Effect<ValidatedWrite, ValueTooLarge | DescriptionTooLong | InvalidExpiry> =>
+  Effect.gen(function* () {
+    const bytes = Buffer.byteLength(Redacted.value(value), "utf8")
+    if (bytes > MAX_VALUE_BYTES) {
+      return yield* new ValueTooLarge({ keyPath: path.keyPath, bytes, limit: MAX_VALUE_BYTES })
+    }
+    if (options.description != null) {
+      const descriptionBytes = Buffer.byteLength(options.description, "utf8")
+      if (descriptionBytes > MAX_DESCRIPTION_BYTES) {
+        return yield* new DescriptionTooLong({
+          keyPath: path.keyPath,
+          bytes: descriptionBytes,
+          limit: MAX_DESCRIPTION_BYTES
+        })
+      }
+    }
+    const now = new Date(yield* Clock.currentTimeMillis)
+    if (options.expiresAt != null && options.expiresAt.getTime() <= now.getTime()) {
+      return yield* new InvalidExpiry({
+        expiresAt: options.expiresAt.toISOString(),
+        reason: `it is not in the future (now is ${now.toISOString()})`
+      })
+    }
+    return { path, value, options, now }
+  })

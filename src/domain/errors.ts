@@ -1,0 +1,181 @@
+/**
+ * The typed errors that cross the store's boundary (CLI, MCP, embedding programs).
+ *
+ * Every message is written for a person or an agent who has to act on it, and none of them
+ * carries a secret value: fields hold key paths, key ids and reasons only.
+ */
+import { Schema } from "effect"
+
+const FORMAT = "{scope}/{context}/{name}, scope meta, project or service (e.g. project/consilio/stripe_api_key)"
+
+export class InvalidKeyPath extends Schema.TaggedError<InvalidKeyPath>()("InvalidKeyPath", {
+  keyPath: Schema.String,
+  reason: Schema.String,
+  suggestion: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    const hint = this.suggestion === undefined ? "" : `: did you mean ${this.suggestion}?`
+    return `Invalid key path ${JSON.stringify(this.keyPath)}: ${this.reason}${hint}. Format: ${FORMAT}.`
+  }
+}
+
+export class InvalidScope extends Schema.TaggedError<InvalidScope>()("InvalidScope", {
+  keyPath: Schema.String,
+  scope: Schema.String,
+  suggestion: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    const hint = this.suggestion === undefined ? "" : ` Did you mean ${this.suggestion}?`
+    return (
+      `Invalid scope ${JSON.stringify(this.scope)} in ${JSON.stringify(this.keyPath)}: ` +
+      `the scope must be exactly meta, project or service.${hint}`
+    )
+  }
+}
+
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { keyPath: Schema.String }) {
+  override get message() {
+    return `No secret at ${this.keyPath}. Use list_secrets (CLI: secrets list) to see what exists.`
+  }
+}
+
+export class Expired extends Schema.TaggedError<Expired>()("Expired", {
+  keyPath: Schema.String,
+  expiredAt: Schema.String
+}) {
+  override get message() {
+    return (
+      `The secret at ${this.keyPath} expired at ${this.expiredAt}. Store a fresh value with set_secret ` +
+      `(CLI: secrets set ${this.keyPath}).`
+    )
+  }
+}
+
+export class InvalidExpiry extends Schema.TaggedError<InvalidExpiry>()("InvalidExpiry", {
+  expiresAt: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return (
+      `Invalid expiresAt ${JSON.stringify(this.expiresAt)}: ${this.reason}. ` +
+      `Use an ISO-8601 time with an offset in the future, e.g. 2027-01-31T00:00:00Z.`
+    )
+  }
+}
+
+export class ValueTooLarge extends Schema.TaggedError<ValueTooLarge>()("ValueTooLarge", {
+  keyPath: Schema.String,
+  bytes: Schema.Number,
+  limit: Schema.Number
+}) {
+  override get message() {
+    return (
+      `The value for ${this.keyPath} is ${this.bytes} bytes of UTF-8; the limit is ${this.limit}. ` +
+      `Store large files elsewhere and keep a reference here.`
+    )
+  }
+}
+
+export class DescriptionTooLong extends Schema.TaggedError<DescriptionTooLong>()("DescriptionTooLong", {
+  keyPath: Schema.String,
+  bytes: Schema.Number,
+  limit: Schema.Number
+}) {
+  override get message() {
+    return `The description for ${this.keyPath} is ${this.bytes} bytes; the limit is ${this.limit}. Shorten it.`
+  }
+}
+
+const KEY_HELP =
+  "Generate one with `secrets keygen` (or `secrets init`, which also writes the key file) and " +
+  "provide it as SECRETS_ENCRYPTION_KEY in the environment (shell profile or systemd `Environment=`), " +
+  "or as a file named by SECRETS_ENCRYPTION_KEY_FILE (mode 0600)."
+
+export class KeyMissing extends Schema.TaggedError<KeyMissing>()("KeyMissing", {
+  defaultKeyFile: Schema.String
+}) {
+  override get message() {
+    return (
+      `No encryption key configured: SECRETS_ENCRYPTION_KEY is not set, SECRETS_ENCRYPTION_KEY_FILE is not ` +
+      `set, and ${this.defaultKeyFile} does not exist. ${KEY_HELP}`
+    )
+  }
+}
+
+export class InvalidKey extends Schema.TaggedError<InvalidKey>()("InvalidKey", {
+  source: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return (
+      `The encryption key from ${this.source} is unusable: ${this.reason}. ` +
+      `It must be 64 hexadecimal characters (32 bytes). ${KEY_HELP}`
+    )
+  }
+}
+
+export class WrongKey extends Schema.TaggedError<WrongKey>()("WrongKey", {
+  storeKeyId: Schema.String,
+  configuredKeyId: Schema.String
+}) {
+  override get message() {
+    return (
+      `This store was encrypted with key id ${this.storeKeyId}; the configured key is ${this.configuredKeyId}. ` +
+      `Configure the key this store was created with (SECRETS_ENCRYPTION_KEY or SECRETS_ENCRYPTION_KEY_FILE).`
+    )
+  }
+}
+
+export class DecryptionFailed extends Schema.TaggedError<DecryptionFailed>()("DecryptionFailed", {
+  keyPath: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return (
+      `The stored value at ${this.keyPath} does not decrypt (${this.reason}). It was tampered with, damaged, ` +
+      `moved from another key path or written under another key. Restore it from a backup or set it again.`
+    )
+  }
+}
+
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return (
+      `The secrets database is unavailable (${this.reason}). Check that PostgreSQL is running and ` +
+      `DATABASE_URL is right (\`secrets doctor\` checks), then retry.`
+    )
+  }
+}
+
+export class StoreLocked extends Schema.TaggedError<StoreLocked>()("StoreLocked", {
+  dataDir: Schema.String,
+  pid: Schema.Number
+}) {
+  override get message() {
+    return (
+      `The embedded store in ${this.dataDir} is in use by process ${this.pid}. Stop that process, or set ` +
+      `DATABASE_URL to a PostgreSQL server so several supervisors can share one store.`
+    )
+  }
+}
+
+/** Everything a store operation can fail with, apart from defects. */
+export type StoreError =
+  | InvalidKeyPath
+  | InvalidScope
+  | NotFound
+  | Expired
+  | InvalidExpiry
+  | ValueTooLarge
+  | DescriptionTooLong
+  | KeyMissing
+  | InvalidKey
+  | WrongKey
+  | DecryptionFailed
+  | StoreUnavailable
+  | StoreLocked
+
+/** Failures of opening the store: the key and the database. */
+export type StartupError = KeyMissing | InvalidKey | WrongKey | StoreUnavailable | StoreLocked

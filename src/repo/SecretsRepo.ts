@@ -1,0 +1,41 @@
+/**
+ * The store's one contract. Backends: `Sql.layer` (PostgreSQL server or the embedded store) and
+ * `Memory.layer` (tests, programs that need no persistence). Both encrypt through `Crypto`, so a value is
+ * never held in plain text at rest, and both refuse the same input with the same typed errors.
+ */
+import { Context, type Effect, type Redacted } from "effect"
+import type {
+  DecryptionFailed,
+  DescriptionTooLong,
+  Expired,
+  InvalidExpiry,
+  NotFound,
+  StoreUnavailable,
+  ValueTooLarge
+} from "../domain/errors.js"
+import type { KeyPath, ParsedKeyPath } from "../domain/KeyPath.js"
+import type { ListFilter, Secret, SecretMetadata, SetOptions, SetResult } from "../domain/Secret.js"
+
+export interface DeleteResult {
+  readonly keyPath: KeyPath
+  readonly deleted: boolean
+}
+
+export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
+  SecretsRepo,
+  {
+    /** Creates or updates; `created_at` is kept on update, `updated_at` moves. */
+    readonly set: (
+      path: ParsedKeyPath,
+      value: Redacted.Redacted<string>,
+      options?: SetOptions
+    ) => Effect.Effect<SetResult, ValueTooLarge | DescriptionTooLong | InvalidExpiry | StoreUnavailable>
+    /** Returns the value and records the read (`last_accessed_at`, `access_count`), expired reads included. */
+    readonly get: (
+      path: ParsedKeyPath
+    ) => Effect.Effect<Secret, NotFound | Expired | DecryptionFailed | StoreUnavailable>
+    /** Metadata only, ordered by key path. Never values. */
+    readonly list: (filter?: ListFilter) => Effect.Effect<ReadonlyArray<SecretMetadata>, StoreUnavailable>
+    readonly delete: (path: ParsedKeyPath) => Effect.Effect<DeleteResult, StoreUnavailable>
+  }
+>() {}

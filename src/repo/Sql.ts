@@ -1,0 +1,110 @@
+/**
+ * The SQL backend, on `@effect/sql`: the same statements serve a PostgreSQL server and the embedded store.
+ * Time comes from `Clock` and is bound as a parameter, so expiry is testable and independent of the server's zone.
+ */
+import { SqlClient } from "@effect/sql"
+import { Clock, Effect, Layer } from "effect"
+import { Crypto } from "../crypto/Crypto.js"
+import { Expired, NotFound } from "../domain/errors.js"
+import type { KeyPath, Scope } from "../domain/KeyPath.js"
+import { type SecretMetadata, validateWrite } from "../domain/Secret.js"
+import { withStoreErrors } from "../store/storeUnavailable.js"
+import { SecretsRepo } from "./SecretsRepo.js"
+
+interface MetadataRow {
+  readonly key_path: string
+  readonly description: string | null
+  readonly scope: string
+  readonly project_name: string | null
+  readonly service_name: string | null
+  readonly created_at: Date
+  readonly updated_at: Date
+  readonly created_by: string
+  readonly last_accessed_at: Date | null
+  readonly access_count: number
+  readonly expires_at: Date | null
+  readonly rotation_required: boolean
+}
+
+const METADATA = `key_path, description, scope, project_name, service_name, created_at, updated_at, created_by,
+  last_accessed_at, access_count, expires_at, rotation_required`
+
+export const toMetadata = (row: MetadataRow): SecretMetadata => ({
+  keyPath: row.key_path as KeyPath,
+  description: row.description,
+  scope: row.scope as Scope,
+  projectName: row.project_name,
+  serviceName: row.service_name,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  createdBy: row.created_by,
+  lastAccessedAt: row.last_accessed_at,
+  accessCount: Number(row.access_count),
+  expiresAt: row.expires_at,
+  rotationRequired: row.rotation_required
+})
+
+export const make = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const crypto = yield* Crypto
+  const metadata = sql.unsafe(METADATA)
+
+  const set: SecretsRepo["Type"]["set"] = (path, value, options = {}) =>
+    Effect.gen(function* () {
+      const { now } = yield* validateWrite(path, value, options)
+      const encrypted = yield* crypto.encrypt(value, path.keyPath)
+      const keepDescription = options.description === undefined
+      const rows = yield* sql<{ created: boolean }>`
+        INSERT INTO secrets (key_path, encrypted_value, description, scope, project_name, service_name,
+                             created_at, updated_at, created_by, expires_at, rotation_required)
+        VALUES (${path.keyPath}, ${encrypted}, ${options.description ?? null}, ${path.scope}, ${path.projectName},
+                ${path.serviceName}, ${now}, ${now}, ${options.createdBy ?? "supervisor"},
+                ${options.expiresAt ?? null}, ${options.rotationRequired ?? false})
+        ON CONFLICT (key_path) DO UPDATE SET
+          encrypted_value = EXCLUDED.encrypted_value,
+          description = CASE WHEN ${keepDescription} THEN secrets.description ELSE EXCLUDED.description END,
+          updated_at = EXCLUDED.updated_at,
+          expires_at = EXCLUDED.expires_at,
+          rotation_required = EXCLUDED.rotation_required
+        RETURNING (xmax = 0) AS created`.pipe(withStoreErrors)
+      return { keyPath: path.keyPath, created: rows[0]?.created === true }
+    })
+
+  const get: SecretsRepo["Type"]["get"] = (path) =>
+    Effect.gen(function* () {
+      const now = new Date(yield* Clock.currentTimeMillis)
+      const rows = yield* sql<MetadataRow & { encrypted_value: Uint8Array }>`
+        UPDATE secrets SET last_accessed_at = ${now}, access_count = access_count + 1
+        WHERE key_path = ${path.keyPath}
+        RETURNING encrypted_value, ${metadata}`.pipe(withStoreErrors)
+      const row = rows[0]
+      if (row === undefined) return yield* new NotFound({ keyPath: path.keyPath })
+      if (row.expires_at !== null && row.expires_at.getTime() <= now.getTime()) {
+        return yield* new Expired({ keyPath: path.keyPath, expiredAt: row.expires_at.toISOString() })
+      }
+      const value = yield* crypto.decrypt(row.encrypted_value, path.keyPath)
+      return { ...toMetadata(row), value }
+    })
+
+  const list: SecretsRepo["Type"]["list"] = (filter = {}) => {
+    const conditions = [
+      ...(filter.scope === undefined ? [] : [sql`scope = ${filter.scope}`]),
+      ...(filter.project === undefined ? [] : [sql`project_name = ${filter.project}`]),
+      ...(filter.service === undefined ? [] : [sql`service_name = ${filter.service}`])
+    ]
+    return sql<MetadataRow>`SELECT ${metadata} FROM secrets WHERE ${sql.and(conditions)} ORDER BY key_path`.pipe(
+      withStoreErrors,
+      Effect.map((rows) => rows.map(toMetadata))
+    )
+  }
+
+  const remove: SecretsRepo["Type"]["delete"] = (path) =>
+    sql`DELETE FROM secrets WHERE key_path = ${path.keyPath} RETURNING key_path`.pipe(
+      withStoreErrors,
+      Effect.map((rows) => ({ keyPath: path.keyPath, deleted: rows.length > 0 }))
+    )
+
+  return SecretsRepo.of({ set, get, list, delete: remove })
+})
+
+export const layer: Layer.Layer<SecretsRepo, never, SqlClient.SqlClient | Crypto> = Layer.effect(SecretsRepo, make)

@@ -1,0 +1,76 @@
+/**
+ * Applies `migrations/NNNN_name.sql` with `@effect/sql`'s Migrator, whose transaction holds
+ * `LOCK TABLE effect_sql_migrations`, so processes starting at once apply each file exactly once.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { StoreUnavailable } from "../domain/errors.js"
+import { withStoreErrors } from "./storeUnavailable.js"
+
+/** `migrations/` at the package root: two levels up from both `src/store` and `dist/store`. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url))
+export const MIGRATIONS_TABLE = "effect_sql_migrations"
+
+/** Reads the numbered `.sql` files; each runs as one multi-statement script. */
+export const sqlFileLoader = (directory: string): Migrator.Loader =>
+  Effect.gen(function* () {
+    const files = yield* Effect.tryPromise({
+      try: () => fs.readdir(directory),
+      catch: (cause) =>
+        new Migrator.MigrationError({ reason: "import-error", message: `Cannot read ${directory}`, cause })
+    })
+    const migrations: Array<Migrator.ResolvedMigration> = []
+    for (const file of files.sort()) {
+      const match = /^(\d+)_(.+)\.sql$/.exec(file)
+      if (match === null) continue
+      const load = Effect.promise(() => fs.readFile(path.join(directory, file), "utf8")).pipe(
+        Effect.map((text) => Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(text).raw))
+      )
+      migrations.push([Number(match[1]), match[2]!, load])
+    }
+    return migrations.sort(([a], [b]) => a - b)
+  })
+
+/**
+ * Creates the Migrator's bookkeeping table under an advisory lock first: its own "create if missing" is not
+ * safe when ten processes start on a fresh database at once.
+ */
+const ensureMigrationsTable = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.withTransaction(
+    Effect.gen(function* () {
+      yield* sql`SELECT pg_advisory_xact_lock(hashtext('secrets-mcp migrations'))`
+      yield* sql`CREATE TABLE IF NOT EXISTS ${sql(MIGRATIONS_TABLE)} (
+      migration_id integer PRIMARY KEY,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      name text NOT NULL
+    )`
+    })
+  )
+})
+
+/** Brings the schema up to date; returns the migrations it applied. */
+export const migrate = Effect.gen(function* () {
+  yield* ensureMigrationsTable
+  return yield* Migrator.make({})({ loader: sqlFileLoader(MIGRATIONS_DIR), table: MIGRATIONS_TABLE })
+}).pipe(
+  Effect.catchTag("MigrationError", (error) =>
+    Effect.fail(new StoreUnavailable({ reason: `migrations failed: ${error.reason}` }))
+  ),
+  withStoreErrors
+)
+
+/** Migrations present in `migrations/` but not applied to this database (for `doctor`). */
+export const pending = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const files = yield* sqlFileLoader(MIGRATIONS_DIR).pipe(Effect.orDie)
+  const applied = yield* sql<{ migration_id: number }>`SELECT migration_id FROM ${sql(MIGRATIONS_TABLE)}`.pipe(
+    Effect.catchAll(() => Effect.succeed([]))
+  )
+  const done = new Set(applied.map((row) => Number(row.migration_id)))
+  return files.filter(([id]) => !done.has(id)).map(([id, name]) => `${id}_${name}`)
+})

@@ -1,0 +1,69 @@
+/**
+ * Turns a driver failure into `StoreUnavailable` with a short reason made from error codes only: the driver's
+ * own text can hold SQL or parameters, so it never reaches a caller.
+ */
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect } from "effect"
+import { StoreUnavailable } from "../domain/errors.js"
+
+const BY_CODE: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ETIMEDOUT: "connection timed out",
+  ENOTFOUND: "database host not found",
+  ENOENT: "database socket not found",
+  EPIPE: "connection lost",
+  "57P01": "the server is shutting down",
+  "57P02": "the server is restarting",
+  "57P03": "the server is starting up",
+  "57014": "a statement timed out",
+  "53300": "too many connections",
+  "53100": "the database disk is full",
+  "25006": "the database is read-only",
+  "3D000": "the database does not exist",
+  "28P01": "authentication failed",
+  "28000": "authentication failed",
+  "42P01": "the schema is missing (migrations not applied)"
+}
+
+const codeOf = (cause: unknown): string | undefined => {
+  if (typeof cause !== "object" || cause === null) return undefined
+  const code = (cause as { code?: unknown }).code
+  if (typeof code === "string") return code
+  return codeOf((cause as { cause?: unknown }).cause)
+}
+
+const messageOf = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && "message" in cause ? String(cause.message) : ""
+
+export const reasonOf = (error: SqlError): string => {
+  const code = codeOf(error.cause)
+  if (code !== undefined) return BY_CODE[code] ?? `database error ${code}`
+  // node-postgres reports dropped connections without a code; these fixed phrases are safe to match.
+  const text = messageOf(error.cause)
+  if (/terminated|Connection terminated|ended/i.test(text)) return "connection lost"
+  if (/timeout/i.test(text)) return "connection timed out"
+  return error.message
+}
+
+/** True when retrying on a fresh connection may succeed. */
+export const isConnectionLost = (error: SqlError): boolean =>
+  ["connection lost", "connection reset", "the server is shutting down"].includes(reasonOf(error))
+
+export const toStoreUnavailable = (error: SqlError): StoreUnavailable =>
+  new StoreUnavailable({ reason: reasonOf(error) })
+
+/** Runs a statement, retries once if a pooled connection had died, and maps failures to `StoreUnavailable`. */
+export const withStoreErrors = <A, E, R>(
+  effect: Effect.Effect<A, E | SqlError, R>
+): Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R> =>
+  effect.pipe(
+    Effect.catchIf(
+      (e): e is SqlError => isSqlError(e) && isConnectionLost(e),
+      () => effect
+    ),
+    Effect.catchIf(isSqlError, (e) => Effect.fail(toStoreUnavailable(e)))
+  ) as Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R>
+
+const isSqlError = (e: unknown): e is SqlError =>
+  typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "SqlError"

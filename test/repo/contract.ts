@@ -1,0 +1,221 @@
+/**
+ * The SecretsRepo contract: one suite, run against memory, the embedded store and a PostgreSQL server.
+ * Each test works under its own random context, so a shared database needs no cleanup between tests.
+ */
+import { expect, layer } from "@effect/vitest"
+import { Duration, Effect, Layer, Redacted, TestClock } from "effect"
+import { randomBytes } from "node:crypto"
+import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
+import { MAX_DESCRIPTION_BYTES, MAX_VALUE_BYTES } from "../../src/domain/Secret.js"
+import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
+
+const unique = () => `t${randomBytes(5).toString("hex")}`
+const path = (p: string) => parseKeyPathSync(p)
+const secret = (text: string) => Redacted.make(text)
+
+export const secretsRepoContract = <E>(name: string, store: Layer.Layer<SecretsRepo, E>) =>
+  layer(store, { timeout: 60_000 })(`SecretsRepo contract: ${name}`, (it) => {
+    it.effect("set then get returns the value and says whether it created", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`project/${unique()}/stripe_api_key`)
+        expect(yield* repo.set(p, secret("sk_live_1"), { description: "Stripe" })).toEqual({
+          keyPath: p.keyPath,
+          created: true
+        })
+        const got = yield* repo.get(p)
+        expect(Redacted.value(got.value)).toBe("sk_live_1")
+        expect(got.description).toBe("Stripe")
+        expect(got.scope).toBe("project")
+        expect(got.projectName).toBe(p.keyPath.split("/")[1])
+        expect(got.serviceName).toBeNull()
+        expect((yield* repo.set(p, secret("sk_live_2"))).created).toBe(false)
+        expect(Redacted.value((yield* repo.get(p)).value)).toBe("sk_live_2")
+      })
+    )
+
+    it.effect("an update keeps created_at and created_by, moves updated_at, keeps an omitted description", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`service/${unique()}/admin_password`)
+        yield* repo.set(p, secret("one"), { description: "admin", createdBy: "project:alpha" })
+        const first = yield* repo.get(p)
+        yield* TestClock.adjust(Duration.minutes(5))
+        yield* repo.set(p, secret("two"), { createdBy: "project:beta" })
+        const second = yield* repo.get(p)
+        expect(second.createdAt.getTime()).toBe(first.createdAt.getTime())
+        expect(second.updatedAt.getTime() - first.updatedAt.getTime()).toBe(5 * 60_000)
+        expect(second.description).toBe("admin")
+        expect(second.createdBy).toBe("project:alpha")
+        expect(second.serviceName).toBe(p.keyPath.split("/")[1])
+        yield* repo.set(p, secret("three"), { description: null })
+        expect((yield* repo.get(p)).description).toBeNull()
+      })
+    )
+
+    it.effect("get records every read: access_count and last_accessed_at from the Clock", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`meta/${unique()}/api_token`)
+        yield* repo.set(p, secret("token"))
+        yield* TestClock.adjust(Duration.seconds(30))
+        yield* repo.get(p)
+        yield* repo.get(p)
+        const got = yield* repo.get(p)
+        expect(got.accessCount).toBe(3)
+        const [listed] = yield* repo
+          .list({ scope: "meta" })
+          .pipe(Effect.map((all) => all.filter((s) => s.keyPath === p.keyPath)))
+        expect(listed?.accessCount).toBe(3)
+        expect(listed?.lastAccessedAt?.getTime()).toBe(30_000 + got.createdAt.getTime())
+      })
+    )
+
+    it.effect("get of a missing path is NotFound", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`meta/${unique()}/missing`)
+        const error = yield* Effect.flip(repo.get(p))
+        expect(error._tag).toBe("NotFound")
+        expect(error.message).toContain(p.keyPath)
+        expect(error.message).toContain("list_secrets")
+      })
+    )
+
+    it.effect("a secret past expires_at is Expired with its time, and the attempt is still recorded", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`project/${unique()}/jwt_secret`)
+        const now = yield* TestClock.currentTimeMillis
+        const expiresAt = new Date(now + 60_000)
+        yield* repo.set(p, secret("jwt"), { expiresAt })
+        expect(Redacted.value((yield* repo.get(p)).value)).toBe("jwt")
+        yield* TestClock.adjust(Duration.minutes(2))
+        const error = yield* Effect.flip(repo.get(p))
+        expect(error).toMatchObject({ _tag: "Expired", keyPath: p.keyPath, expiredAt: expiresAt.toISOString() })
+        const listed = (yield* repo.list({ project: p.projectName! }))[0]
+        expect(listed?.accessCount).toBe(2)
+        expect(listed?.expiresAt?.toISOString()).toBe(expiresAt.toISOString())
+      })
+    )
+
+    it.effect("a new value without expiresAt clears the old expiry and the rotation flag", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`project/${unique()}/rotating`)
+        const now = yield* TestClock.currentTimeMillis
+        yield* repo.set(p, secret("old"), { expiresAt: new Date(now + 1000), rotationRequired: true })
+        expect((yield* repo.list({ project: p.projectName! }))[0]?.rotationRequired).toBe(true)
+        yield* TestClock.adjust(Duration.seconds(2))
+        yield* repo.set(p, secret("new"))
+        const got = yield* repo.get(p)
+        expect(Redacted.value(got.value)).toBe("new")
+        expect(got.expiresAt).toBeNull()
+        expect(got.rotationRequired).toBe(false)
+      })
+    )
+
+    it.effect("expiresAt not in the future is InvalidExpiry and writes nothing", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`meta/${unique()}/past`)
+        const now = yield* TestClock.currentTimeMillis
+        const error = yield* Effect.flip(repo.set(p, secret("v"), { expiresAt: new Date(now) }))
+        expect(error._tag).toBe("InvalidExpiry")
+        expect((yield* Effect.flip(repo.get(p)))._tag).toBe("NotFound")
+      })
+    )
+
+    it.effect("empty, Unicode and 64 KiB values round trip; one byte more is ValueTooLarge", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const ctx = unique()
+        const values = {
+          empty: "",
+          unicode: "pässwörd 🔑 ключ 鍵\n\ttabs",
+          json: JSON.stringify({ type: "service_account", private_key: "-----BEGIN PRIVATE KEY-----\nabc\n" }),
+          max: "x".repeat(MAX_VALUE_BYTES)
+        }
+        for (const [name, value] of Object.entries(values)) {
+          const p = path(`meta/${ctx}/${name}`)
+          yield* repo.set(p, secret(value))
+          expect(Redacted.value((yield* repo.get(p)).value)).toBe(value)
+        }
+        const big = path(`meta/${ctx}/too_big`)
+        const tooLarge = yield* Effect.flip(repo.set(big, secret("é".repeat(MAX_VALUE_BYTES / 2 + 1))))
+        expect(tooLarge).toMatchObject({ _tag: "ValueTooLarge", bytes: MAX_VALUE_BYTES + 2, limit: MAX_VALUE_BYTES })
+        expect((yield* Effect.flip(repo.get(big)))._tag).toBe("NotFound")
+      })
+    )
+
+    it.effect("a description over 1 KiB is DescriptionTooLong", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`meta/${unique()}/described`)
+        yield* repo.set(p, secret("v"), { description: "d".repeat(MAX_DESCRIPTION_BYTES) })
+        const error = yield* Effect.flip(
+          repo.set(p, secret("v"), { description: "d".repeat(MAX_DESCRIPTION_BYTES + 1) })
+        )
+        expect(error._tag).toBe("DescriptionTooLong")
+      })
+    )
+
+    it.effect("list returns metadata only, ordered by key path, filtered by scope, project and service", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const project = unique()
+        const service = unique()
+        const paths = [
+          `project/${project}/z_last`,
+          `project/${project}/a_first`,
+          `project/${project}/a-dash`,
+          `project/${project}/stripe/live_key`,
+          `service/${service}/token`,
+          `meta/${project}/not_a_project`
+        ]
+        for (const p of paths) yield* repo.set(path(p), secret(`value-of-${p}`))
+        const listed = yield* repo.list({ project })
+        expect(listed.map((s) => s.keyPath)).toEqual([
+          `project/${project}/a-dash`,
+          `project/${project}/a_first`,
+          `project/${project}/stripe/live_key`,
+          `project/${project}/z_last`
+        ])
+        for (const s of listed) {
+          expect(s).not.toHaveProperty("value")
+          expect(JSON.stringify(s)).not.toContain("value-of-")
+        }
+        expect((yield* repo.list({ service })).map((s) => s.keyPath)).toEqual([`service/${service}/token`])
+        expect(yield* repo.list({ scope: "project", service })).toEqual([])
+        const metas = yield* repo.list({ scope: "meta" })
+        expect(metas.every((s) => s.scope === "meta")).toBe(true)
+        expect(metas.map((s) => s.keyPath)).toContain(`meta/${project}/not_a_project`)
+        const all = (yield* repo.list()).map((s) => s.keyPath)
+        expect(all).toEqual([...all].sort())
+      })
+    )
+
+    it.effect("delete says whether it deleted, and the secret is gone", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`service/${unique()}/doomed`)
+        yield* repo.set(p, secret("v"))
+        expect(yield* repo.delete(p)).toEqual({ keyPath: p.keyPath, deleted: true })
+        expect(yield* repo.delete(p)).toEqual({ keyPath: p.keyPath, deleted: false })
+        expect((yield* Effect.flip(repo.get(p)))._tag).toBe("NotFound")
+      })
+    )
+
+    it.effect("records created_by on creation", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const ctx = unique()
+        yield* repo.set(path(`meta/${ctx}/default`), secret("v"))
+        yield* repo.set(path(`meta/${ctx}/cli`), secret("v"), { createdBy: "cli" })
+        const listed = yield* repo.list({ scope: "meta" })
+        const byPath = new Map(listed.map((s) => [s.keyPath, s.createdBy]))
+        expect(byPath.get(path(`meta/${ctx}/default`).keyPath)).toBe("supervisor")
+        expect(byPath.get(path(`meta/${ctx}/cli`).keyPath)).toBe("cli")
+      })
+    )
+  })

@@ -1,0 +1,25 @@
+/** Real stores for integration tests: the embedded store in a temp directory, and a fresh server database. */
+import { Duration, Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { sqlStore } from "../../src/layers.js"
+import * as Database from "../../src/store/Database.js"
+import { cryptoLayer, KEY_A } from "./keys.js"
+import { freshDatabase } from "./postgres.js"
+
+export const tempDir = (prefix = "secrets-test-") =>
+  Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), prefix))),
+    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+  )
+
+export const serverOptions = { poolSize: 4, connectTimeout: Duration.seconds(5) }
+
+export const embeddedStore = (key = KEY_A) =>
+  Layer.unwrapScoped(Effect.map(tempDir(), (dir) => sqlStore(Database.layerEmbedded(dir), cryptoLayer(key))))
+
+export const serverStore = (key = KEY_A) =>
+  Layer.unwrapScoped(
+    Effect.map(freshDatabase, ({ url }) => sqlStore(Database.layerServer(url, serverOptions), cryptoLayer(key)))
+  )
