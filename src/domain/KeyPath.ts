@@ -56,8 +56,12 @@ const segmentProblem = (segment: string): string | undefined => {
 
 /** The fix we dare suggest: case, surrounding whitespace and stray slashes. Nothing else. */
 const suggestFix = (input: string): string | undefined => {
+  // Never "fix" non-ASCII: lowercasing a look-alike (U+212A KELVIN SIGN) can yield ASCII.
+  if (/[^\x00-\x7f]/u.test(input)) return undefined
   const candidate = input
-    .trim()
+    .split("/")
+    .map((segment) => segment.trim())
+    .join("/")
     .toLowerCase()
     .replace(/\/{2,}/g, "/")
     .replace(/^\/+|\/+$/g, "")

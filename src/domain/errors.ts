@@ -179,3 +179,57 @@ export type StoreError =
 
 /** Failures of opening the store: the key and the database. */
 export type StartupError = KeyMissing | InvalidKey | WrongKey | StoreUnavailable | StoreLocked
+
+export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", {
+  principal: Schema.String,
+  access: Schema.Literal("read", "write"),
+  keyPath: Schema.String
+}) {
+  override get message() {
+    return (
+      `${this.principal} may not ${this.access} ${this.keyPath}. Secrets outside your own scope need a grant ` +
+      `from the operator (SECRETS_GRANTS, e.g. ${this.access}:${this.keyPath.split("/").slice(0, 2).join("/")}/).`
+    )
+  }
+}
+
+export class InvalidPrincipal extends Schema.TaggedError<InvalidPrincipal>()("InvalidPrincipal", {
+  variable: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return (
+      `${this.variable} is invalid: ${this.reason}. SECRETS_PRINCIPAL is meta, project:<name> or service:<name>; ` +
+      `SECRETS_GRANTS is a comma-separated list of read:<prefix> or write:<prefix>, e.g. read:meta/openai/.`
+    )
+  }
+}
+
+export class InvalidArguments extends Schema.TaggedError<InvalidArguments>()("InvalidArguments", {
+  tool: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Invalid arguments for ${this.tool}: ${this.reason}. See the tool's input schema.`
+  }
+}
+
+export class ImportFailed extends Schema.TaggedError<ImportFailed>()("ImportFailed", {
+  source: Schema.String,
+  line: Schema.optional(Schema.Number),
+  reason: Schema.String
+}) {
+  override get message() {
+    const where = this.line === undefined ? this.source : `${this.source} line ${this.line}`
+    return `Import failed at ${where}: ${this.reason}. Nothing was written; fix it and run the import again.`
+  }
+}
+
+export class ExportFailed extends Schema.TaggedError<ExportFailed>()("ExportFailed", {
+  keyPath: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Cannot export ${this.keyPath}: ${this.reason}. Nothing was written.`
+  }
+}

@@ -4,8 +4,6 @@
  * has one session, so statements and transactions must not interleave.
  */
 import { PgClient } from "@effect/sql-pg"
-import { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -30,7 +28,8 @@ export const serve = (dataDir: string) =>
     yield* DataDirLock.acquire(dataDir)
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => PGlite.create(path.join(dataDir, "pgdata")),
+        // Loaded on demand: a server-backed process never pays for the WebAssembly build.
+        try: async () => (await import("@electric-sql/pglite")).PGlite.create(path.join(dataDir, "pgdata")),
         catch: unavailable(`cannot open ${dataDir}`)
       }),
       (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
@@ -42,6 +41,7 @@ export const serve = (dataDir: string) =>
     yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: async () => {
+          const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket")
           const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${PORT}`) })
           await server.start()
           return server

@@ -3,7 +3,7 @@
  * own text can hold SQL or parameters, so it never reaches a caller.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import { StoreUnavailable } from "../domain/errors.js"
 
 const BY_CODE: Record<string, string> = {
@@ -53,15 +53,19 @@ export const isConnectionLost = (error: SqlError): boolean =>
 export const toStoreUnavailable = (error: SqlError): StoreUnavailable =>
   new StoreUnavailable({ reason: reasonOf(error) })
 
-/** Runs a statement, retries once if a pooled connection had died, and maps failures to `StoreUnavailable`. */
+/**
+ * Retries after a lost connection. When the server ends the sessions, every idle connection in the pool is dead
+ * but may not know it yet; each failed attempt drops one, and the short pauses let the pool see the rest close,
+ * so one retry is not enough (measured: a get right after pg_terminate_backend failed every time).
+ */
+const reconnect = Schedule.exponential(Duration.millis(10)).pipe(Schedule.intersect(Schedule.recurs(5)))
+
+/** Runs a statement, retries if a pooled connection had died, and maps failures to `StoreUnavailable`. */
 export const withStoreErrors = <A, E, R>(
   effect: Effect.Effect<A, E | SqlError, R>
 ): Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R> =>
   effect.pipe(
-    Effect.catchIf(
-      (e): e is SqlError => isSqlError(e) && isConnectionLost(e),
-      () => effect
-    ),
+    Effect.retry({ schedule: reconnect, while: (e) => isSqlError(e) && isConnectionLost(e) }),
     Effect.catchIf(isSqlError, (e) => Effect.fail(toStoreUnavailable(e)))
   ) as Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R>
 

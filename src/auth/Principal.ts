@@ -1,0 +1,87 @@
+/**
+ * Who the MCP server acts for, and what that principal may touch (design note, phase 4: only the
+ * meta-supervisor touches `meta/`).
+ *
+ *   SECRETS_PRINCIPAL = meta (default: everything) | project:<name> | service:<name>
+ *   SECRETS_GRANTS    = read:<prefix>,write:<prefix>,...   (write implies read)
+ *
+ * Prefixes match whole segments: a grant on `project/foo/` never reaches `project/foo-evil/`. This is least
+ * privilege between agents sharing a machine, not a boundary against the same OS user, who can read the key.
+ */
+import { Config, Effect, Either } from "effect"
+import { InvalidPrincipal, PermissionDenied } from "../domain/errors.js"
+import { isValidSegment, type KeyPath } from "../domain/KeyPath.js"
+
+export type Access = "read" | "write"
+
+export interface Grant {
+  readonly access: Access
+  readonly segments: ReadonlyArray<string>
+}
+
+export interface Principal {
+  /** As configured, e.g. `project:consilio`; recorded in `created_by`. */
+  readonly name: string
+  readonly grants: ReadonlyArray<Grant>
+}
+
+const segmentsOf = (prefix: string) => prefix.split("/").filter((s) => s !== "")
+
+const parseGrant = (text: string): Either.Either<Grant, InvalidPrincipal> => {
+  const match = /^(read|write):(.+)$/.exec(text.trim())
+  const segments = match === null ? [] : segmentsOf(match[2]!)
+  if (match === null || segments.length === 0 || !segments.every(isValidSegment)) {
+    return Either.left(
+      new InvalidPrincipal({ variable: "SECRETS_GRANTS", reason: `cannot read grant ${JSON.stringify(text)}` })
+    )
+  }
+  return Either.right({ access: match[1] as Access, segments })
+}
+
+/** Parses a principal and its grants. */
+export const make = (principal: string, grants: string): Either.Either<Principal, InvalidPrincipal> =>
+  Either.gen(function* () {
+    const extra = yield* Either.all(
+      grants
+        .split(",")
+        .filter((g) => g.trim() !== "")
+        .map(parseGrant)
+    )
+    if (principal === "meta") return { name: "meta", grants: [{ access: "write", segments: [] }, ...extra] }
+    const match = /^(project|service):(.+)$/.exec(principal)
+    if (match === null || !isValidSegment(match[2]!)) {
+      return yield* Either.left(
+        new InvalidPrincipal({
+          variable: "SECRETS_PRINCIPAL",
+          reason: `unknown principal ${JSON.stringify(principal)}`
+        })
+      )
+    }
+    const own: Grant = { access: "write", segments: [match[1]!, match[2]!] }
+    return { name: principal, grants: [own, ...extra] }
+  })
+
+/** The principal from the environment. */
+export const fromEnv: Effect.Effect<Principal, InvalidPrincipal> = Effect.gen(function* () {
+  const principal = yield* Config.string("SECRETS_PRINCIPAL").pipe(Config.withDefault("meta"))
+  const grants = yield* Config.string("SECRETS_GRANTS").pipe(Config.withDefault(""))
+  return yield* make(principal.trim(), grants)
+}).pipe(
+  Effect.catchTag("ConfigError", () =>
+    Effect.fail(new InvalidPrincipal({ variable: "SECRETS_PRINCIPAL", reason: "it cannot be read" }))
+  )
+)
+
+const covers = (grant: Grant, keyPath: string): boolean => {
+  const segments = keyPath.split("/")
+  return grant.segments.length <= segments.length && grant.segments.every((s, i) => segments[i] === s)
+}
+
+export const may = (principal: Principal, access: Access, keyPath: string): boolean =>
+  principal.grants.some((g) => (access === "read" || g.access === "write") && covers(g, keyPath))
+
+/** Fails with `PermissionDenied` before the store is touched, so the answer never depends on existence. */
+export const authorize = (principal: Principal, access: Access, keyPath: KeyPath) =>
+  may(principal, access, keyPath)
+    ? Effect.void
+    : Effect.fail(new PermissionDenied({ principal: principal.name, access, keyPath }))

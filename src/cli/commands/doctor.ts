@@ -1,0 +1,68 @@
+/**
+ * `secrets doctor`: checks the key, the database, the migrations and the key check, one line each, and
+ * says what to fix. It never applies migrations or writes anything. It exits with the code of the first
+ * failed check.
+ */
+import { Command } from "@effect/cli"
+import { Effect, Either, Option } from "effect"
+import * as StoreConfig from "../../config/StoreConfig.js"
+import * as Crypto from "../../crypto/Crypto.js"
+import * as EncryptionKey from "../../crypto/EncryptionKey.js"
+import * as Envelope from "../../crypto/Envelope.js"
+import { type StartupError, StoreUnavailable } from "../../domain/errors.js"
+import * as Database from "../../store/Database.js"
+import * as KeyCheck from "../../store/KeyCheck.js"
+import * as Migrations from "../../store/Migrations.js"
+import { printLine } from "../output.js"
+
+const ok = (what: string, detail: string) => printLine(`ok    ${what}: ${detail}`)
+const fail = (what: string, detail: string) => printLine(`FAIL  ${what}: ${detail}`)
+
+/** Checks what lies behind the database connection; returns the first problem, if any. */
+const checkStore = (key: Option.Option<EncryptionKey.EncryptionKey>) =>
+  Effect.gen(function* () {
+    const pending = yield* Migrations.pending
+    if (pending.length > 0) {
+      yield* fail("migrations", `not applied: ${pending.join(", ")}; run \`secrets init\` to apply them`)
+      return Option.some<StartupError>(new StoreUnavailable({ reason: "migrations not applied" }))
+    }
+    yield* ok("migrations", "all applied")
+    const canary = yield* KeyCheck.storedCanary
+    if (Option.isNone(canary)) {
+      yield* fail("key check", "the store has no key-check canary; run `secrets init`")
+      return Option.some<StartupError>(new StoreUnavailable({ reason: "store not initialised" }))
+    }
+    if (Option.isNone(key)) {
+      yield* fail(
+        "key check",
+        `skipped without a usable key (this store's key id is ${Envelope.keyIdOf(canary.value)})`
+      )
+      return Option.none()
+    }
+    const verified = yield* Effect.either(KeyCheck.verify.pipe(Effect.provide(Crypto.layer(key.value))))
+    if (Either.isLeft(verified)) {
+      yield* fail("key check", verified.left.message)
+      return Option.some<StartupError>(verified.left)
+    }
+    yield* ok("key check", `the configured key opens this store (key id ${key.value.id})`)
+    return Option.none()
+  })
+
+export const doctor = Command.make("doctor", {}, () =>
+  Effect.gen(function* () {
+    const location = yield* Effect.orDie(StoreConfig.location)
+    const key = yield* Effect.either(EncryptionKey.load)
+    if (Either.isRight(key)) yield* ok("key", `${key.right.source} (key id ${key.right.id})`)
+    else yield* fail("key", key.left.message)
+    const storeProblem = yield* Effect.gen(function* () {
+      yield* ok("database", `reached the ${StoreConfig.describe(location)}`)
+      return yield* checkStore(Either.getRight(key))
+    }).pipe(
+      Effect.provide(Database.layerLocation(location)),
+      Effect.catchAll((error) => Effect.as(fail("database", error.message), Option.some<StartupError>(error)))
+    )
+    if (Either.isLeft(key)) return yield* key.left
+    if (Option.isSome(storeProblem)) return yield* storeProblem.value
+    yield* printLine("all checks passed")
+  })
+).pipe(Command.withDescription("Check the key, the database, the migrations and the key check"))

@@ -1,0 +1,85 @@
+/** `secrets import ...` and `secrets export ...`: moving existing secrets in, and a project's `.env` out. */
+import { Args, Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
+import * as fs from "node:fs"
+import { ExportFailed, type ImportFailed } from "../../domain/errors.js"
+import * as Export from "../../transfer/Export.js"
+import * as Import from "../../transfer/Import.js"
+import { note, writeStdout } from "../output.js"
+import { withStore } from "./shared.js"
+
+const flags = {
+  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("show what would change, write nothing")),
+  overwrite: Options.boolean("overwrite").pipe(Options.withDescription("replace secrets that already exist"))
+}
+
+const report = (summary: Import.Summary, dryRun: boolean) =>
+  Effect.gen(function* () {
+    const verb = {
+      create: dryRun ? "would create" : "created",
+      update: dryRun ? "would update" : "updated",
+      skip: "skipped (exists; --overwrite replaces it)"
+    }
+    for (const a of summary.actions) yield* note(`${verb[a.action]} ${a.keyPath} (from ${a.origin})`)
+    const counts = `${summary.created} created, ${summary.updated} updated, ${summary.skipped} skipped`
+    yield* note(dryRun ? `dry run, nothing written: would have ${counts}` : counts)
+  })
+
+const importing = (
+  candidates: Effect.Effect<ReadonlyArray<Import.Candidate>, ImportFailed>,
+  args: { dryRun: boolean; overwrite: boolean }
+) =>
+  Effect.gen(function* () {
+    const summary = yield* Import.run(yield* candidates, { ...args, createdBy: "import" })
+    yield* report(summary, args.dryRun)
+  }).pipe(withStore)
+
+const dotenvImport = Command.make(
+  "dotenv",
+  { file: Args.file({ name: "file", exists: "yes" }), prefix: Options.text("prefix"), ...flags },
+  (args) => importing(Import.fromDotenv(args.file, args.prefix), args)
+).pipe(Command.withDescription("Import a .env file: NAME becomes <prefix>/<name lowercased>"))
+
+const envImport = Command.make(
+  "env",
+  { pairs: Args.text({ name: "NAME=keyPath" }).pipe(Args.atLeast(1)), ...flags },
+  (args) => importing(Import.fromEnv(args.pairs), args)
+).pipe(Command.withDescription("Import environment variables: NAME=keyPath ..."))
+
+const fileImport = Command.make(
+  "file",
+  { file: Args.file({ name: "path", exists: "yes" }), keyPath: Args.text({ name: "keyPath" }), ...flags },
+  (args) => importing(Import.fromFile(args.file, args.keyPath), args)
+).pipe(Command.withDescription("Import one file (a service-account JSON, a PEM) as one secret"))
+
+export const importCommand = Command.make("import").pipe(
+  Command.withDescription("Import existing secrets; checks everything before writing anything"),
+  Command.withSubcommands([dotenvImport, envImport, fileImport])
+)
+
+const dotenvExport = Command.make(
+  "dotenv",
+  {
+    prefix: Options.text("prefix"),
+    output: Options.file("output").pipe(
+      Options.optional,
+      Options.withDescription("write to a new 0600 file instead of stdout")
+    )
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const { count, text } = yield* Export.toDotenv(args.prefix)
+      if (Option.isNone(args.output)) return yield* writeStdout(text)
+      const file = args.output.value
+      yield* Effect.try({
+        try: () => fs.writeFileSync(file, text, { mode: 0o600, flag: "wx" }),
+        catch: () => new ExportFailed({ keyPath: args.prefix, reason: `cannot create ${file} (it may already exist)` })
+      })
+      yield* note(`wrote ${count} secrets to ${file} (mode 0600)`)
+    }).pipe(withStore)
+).pipe(Command.withDescription("Write one prefix's secrets as a .env (stdout, or --output FILE)"))
+
+export const exportCommand = Command.make("export").pipe(
+  Command.withDescription("Export secrets for a deploy step"),
+  Command.withSubcommands([dotenvExport])
+)

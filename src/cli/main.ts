@@ -1,0 +1,53 @@
+/**
+ * The `secrets` command line. Each command lives in ./commands; this file wires them, the logger (stderr
+ * only: stdout carries results, and MCP protocol under `serve`) and the exit codes.
+ */
+import { Command } from "@effect/cli"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Config, Effect, Exit, Layer, Logger, LogLevel } from "effect"
+import { doctor } from "./commands/doctor.js"
+import { get } from "./commands/get.js"
+import { init } from "./commands/init.js"
+import { keygen } from "./commands/keygen.js"
+import { list } from "./commands/list.js"
+import { remove } from "./commands/delete.js"
+import { serve } from "./commands/serve.js"
+import { set } from "./commands/set.js"
+import { exportCommand, importCommand } from "./commands/transfer.js"
+import { report } from "./errors.js"
+import { EXIT_CODES } from "./exitCodes.js"
+
+import { VERSION } from "../version.js"
+
+const secrets = Command.make("secrets").pipe(
+  Command.withDescription("Encrypted secrets for AI-agent supervisors"),
+  Command.withSubcommands([keygen, init, set, get, list, remove, doctor, serve, importCommand, exportCommand])
+)
+
+const cli = Command.run(secrets, { name: "secrets", version: VERSION })
+
+const logLevel = Config.logLevel("SECRETS_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Warning))
+
+/** Logs as logfmt on stderr, at SECRETS_LOG_LEVEL (default Warning). */
+export const StderrLogger = Layer.unwrapEffect(
+  Effect.map(Effect.orDie(logLevel), (level) =>
+    Layer.merge(
+      Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+      Logger.minimumLogLevel(level)
+    )
+  )
+)
+
+export const run = (argv: ReadonlyArray<string>) =>
+  cli(argv).pipe(
+    Effect.as(EXIT_CODES.Ok as number),
+    Effect.catchAllCause(report),
+    Effect.provide(Layer.merge(NodeContext.layer, StderrLogger))
+  )
+
+export const main = () =>
+  NodeRuntime.runMain(run(process.argv), {
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1)
+  })

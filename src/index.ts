@@ -1,0 +1,44 @@
+/**
+ * secrets-mcp as a library: the services, their layers and the typed errors, for Effect programs that embed
+ * the store without the CLI or the MCP server.
+ *
+ *   import { Effect } from "effect"
+ *   import { SecretsRepo, StoreLive, parseKeyPath } from "secrets-mcp"
+ *
+ *   const token = Effect.gen(function*() {
+ *     const repo = yield* SecretsRepo
+ *     return yield* repo.get(yield* parseKeyPath("meta/cloudflare/api_token"))
+ *   }).pipe(Effect.provide(StoreLive))
+ */
+export * from "./domain/errors.js"
+export {
+  isValidSegment,
+  type KeyPath,
+  KeyPathSchema,
+  MAX_BYTES,
+  MAX_SEGMENTS,
+  type ParsedKeyPath,
+  parseKeyPath,
+  parseKeyPathSync,
+  Scope,
+  SCOPES
+} from "./domain/KeyPath.js"
+export {
+  type ListFilter,
+  MAX_DESCRIPTION_BYTES,
+  MAX_VALUE_BYTES,
+  parseExpiresAt,
+  type Secret,
+  type SecretMetadata,
+  type SetOptions,
+  type SetResult
+} from "./domain/Secret.js"
+export { Crypto } from "./crypto/Crypto.js"
+export * as CryptoLayers from "./crypto/Crypto.js"
+export * as EncryptionKey from "./crypto/EncryptionKey.js"
+export { type DeleteResult, SecretsRepo } from "./repo/SecretsRepo.js"
+export * as MemorySecretsRepo from "./repo/Memory.js"
+export * as SqlSecretsRepo from "./repo/Sql.js"
+export * as Database from "./store/Database.js"
+export * as StoreConfig from "./config/StoreConfig.js"
+export { memoryStore, sqlStore, storeAt, StoreLive } from "./layers.js"

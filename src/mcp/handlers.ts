@@ -1,0 +1,64 @@
+/**
+ * The tools' behaviour: thin adapters from decoded arguments to the same `SecretsRepo` the CLI uses, with
+ * the principal's permissions checked before the store is touched.
+ */
+import { Effect, Redacted } from "effect"
+import * as Principal from "../auth/Principal.js"
+import { parseKeyPath } from "../domain/KeyPath.js"
+import { parseExpiresAt, type SecretMetadata } from "../domain/Secret.js"
+import { SecretsRepo } from "../repo/SecretsRepo.js"
+import type * as S from "./schemas.js"
+
+const iso = (date: Date | null) => date?.toISOString() ?? null
+
+export const summary = (s: SecretMetadata): typeof S.SecretSummary.Type => ({
+  keyPath: s.keyPath,
+  description: s.description,
+  scope: s.scope,
+  project: s.projectName,
+  service: s.serviceName,
+  createdAt: s.createdAt.toISOString(),
+  updatedAt: s.updatedAt.toISOString(),
+  lastAccessed: iso(s.lastAccessedAt),
+  accessCount: s.accessCount,
+  expiresAt: iso(s.expiresAt),
+  rotationRequired: s.rotationRequired
+})
+
+export const getSecret = (principal: Principal.Principal, input: typeof S.GetSecretInput.Type) =>
+  Effect.gen(function* () {
+    const path = yield* parseKeyPath(input.keyPath)
+    yield* Principal.authorize(principal, "read", path.keyPath)
+    const secret = yield* (yield* SecretsRepo).get(path)
+    return {
+      keyPath: secret.keyPath,
+      value: Redacted.value(secret.value),
+      description: secret.description,
+      expiresAt: iso(secret.expiresAt)
+    }
+  })
+
+export const setSecret = (principal: Principal.Principal, input: typeof S.SetSecretInput.Type) =>
+  Effect.gen(function* () {
+    const path = yield* parseKeyPath(input.keyPath)
+    yield* Principal.authorize(principal, "write", path.keyPath)
+    const expiresAt = input.expiresAt === undefined ? undefined : yield* parseExpiresAt(input.expiresAt)
+    return yield* (yield* SecretsRepo).set(path, Redacted.make(input.value), {
+      description: input.description,
+      expiresAt,
+      createdBy: principal.name
+    })
+  })
+
+export const listSecrets = (principal: Principal.Principal, input: typeof S.ListSecretsInput.Type) =>
+  Effect.gen(function* () {
+    const secrets = yield* (yield* SecretsRepo).list(input)
+    return { secrets: secrets.filter((s) => Principal.may(principal, "read", s.keyPath)).map(summary) }
+  })
+
+export const deleteSecret = (principal: Principal.Principal, input: typeof S.DeleteSecretInput.Type) =>
+  Effect.gen(function* () {
+    const path = yield* parseKeyPath(input.keyPath)
+    yield* Principal.authorize(principal, "write", path.keyPath)
+    return yield* (yield* SecretsRepo).delete(path)
+  })

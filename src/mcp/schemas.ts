@@ -1,0 +1,73 @@
+/**
+ * The four tools' inputs and outputs as Effect Schemas: the single source for argument decoding and for the
+ * JSON Schemas `tools/list` advertises. Names and parameters are the design note's contract.
+ */
+import { Schema } from "effect"
+import { SCOPES } from "../domain/KeyPath.js"
+
+const KeyPathArg = Schema.String.annotations({
+  description:
+    "Full key path {scope}/{context}/{name}: scope meta, project or service; lowercase segments " +
+    "of a-z 0-9 _ . -, e.g. meta/cloudflare/api_token, project/consilio/stripe_api_key",
+  examples: ["meta/cloudflare/api_token", "project/consilio/stripe_api_key"]
+})
+const Nullable = <S extends Schema.Schema.Any>(s: S) => Schema.NullOr(s)
+const IsoTime = Schema.String.annotations({ description: "ISO-8601 date-time" })
+
+export const GetSecretInput = Schema.Struct({ keyPath: KeyPathArg })
+export const GetSecretOutput = Schema.Struct({
+  keyPath: Schema.String,
+  value: Schema.String,
+  description: Nullable(Schema.String),
+  expiresAt: Nullable(IsoTime)
+})
+
+export const SetSecretInput = Schema.Struct({
+  keyPath: KeyPathArg,
+  value: Schema.String.annotations({ description: "The secret, up to 64 KiB of UTF-8 (base64 for binary)" }),
+  description: Schema.optional(
+    Schema.String.annotations({ description: "What it is for, up to 1 KiB; kept on update when omitted" })
+  ),
+  expiresAt: Schema.optional(
+    Schema.String.annotations({
+      description: "ISO-8601 time with an offset, in the future, e.g. 2027-01-31T00:00:00Z",
+      examples: ["2027-01-31T00:00:00Z"]
+    })
+  )
+})
+export const SetSecretOutput = Schema.Struct({ keyPath: Schema.String, created: Schema.Boolean })
+
+const Filter = (what: string) =>
+  Schema.optional(Schema.String.annotations({ description: `Only secrets of this ${what} (second path segment)` }))
+
+export const ListSecretsInput = Schema.Struct({
+  scope: Schema.optional(Schema.Literal(...SCOPES).annotations({ description: "meta, project or service" })),
+  project: Filter("project"),
+  service: Filter("service")
+})
+export const SecretSummary = Schema.Struct({
+  keyPath: Schema.String,
+  description: Nullable(Schema.String),
+  scope: Schema.Literal(...SCOPES),
+  project: Nullable(Schema.String),
+  service: Nullable(Schema.String),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+  lastAccessed: Nullable(IsoTime),
+  accessCount: Schema.Number,
+  expiresAt: Nullable(IsoTime),
+  rotationRequired: Schema.Boolean
+})
+export const ListSecretsOutput = Schema.Struct({ secrets: Schema.Array(SecretSummary) })
+
+export const DeleteSecretInput = Schema.Struct({ keyPath: KeyPathArg })
+export const DeleteSecretOutput = Schema.Struct({ keyPath: Schema.String, deleted: Schema.Boolean })
+
+/** Every failed call's `structuredContent`: the error's tag, its message, and its fields. */
+export const ToolError = Schema.Struct(
+  {
+    error: Schema.String.annotations({ description: "Error tag, e.g. NotFound, Expired, InvalidKeyPath" }),
+    message: Schema.String.annotations({ description: "What went wrong and how to fix it" })
+  },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)

@@ -1,0 +1,102 @@
+/**
+ * The MCP server: the SDK's low-level `Server` (so input and output schemas come from Effect Schema), with
+ * `tools/list` answered from static definitions and `tools/call` run through one Effect runtime.
+ */
+import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import { type CallToolResult, CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import { Effect, ParseResult, Runtime, Schema } from "effect"
+import type * as Principal from "../auth/Principal.js"
+import { InvalidArguments, type PermissionDenied, type StoreError } from "../domain/errors.js"
+import type { SecretsRepo } from "../repo/SecretsRepo.js"
+import * as Handlers from "./handlers.js"
+import { success, toResult } from "./results.js"
+import type * as S from "./schemas.js"
+import type { StoreAccess } from "./StoreAccess.js"
+import { INSTRUCTIONS, type ToolDefinition, toolList, TOOLS } from "./tools.js"
+
+export const SERVER_NAME = "secrets-mcp"
+
+/** Says what is wrong with arguments without echoing them (an argument may be a secret). */
+const describeIssues = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => {
+      const where = issue.path.length === 0 ? "arguments" : issue.path.join(".")
+      switch (issue._tag) {
+        case "Missing":
+          return `${where} is required`
+        case "Unexpected":
+          return `${where} is not a parameter of this tool`
+        default:
+          return `${where} has the wrong type or value`
+      }
+    })
+    .join("; ")
+
+const decode = (tool: ToolDefinition, args: unknown) =>
+  Schema.decodeUnknown(tool.input, { errors: "all", onExcessProperty: "error" })(args ?? {}).pipe(
+    Effect.mapError((error) => new InvalidArguments({ tool: tool.name, reason: describeIssues(error) }))
+  )
+
+type ToolFailure = StoreError | PermissionDenied | InvalidArguments
+
+const run = (
+  principal: Principal.Principal,
+  tool: ToolDefinition,
+  input: unknown
+): Effect.Effect<CallToolResult, ToolFailure, SecretsRepo> => {
+  switch (tool.name) {
+    case "get_secret":
+      return Effect.map(Handlers.getSecret(principal, input as typeof S.GetSecretInput.Type), (out) =>
+        success(out, out.value)
+      )
+    case "set_secret":
+      return Effect.map(Handlers.setSecret(principal, input as typeof S.SetSecretInput.Type), (out) =>
+        success({ ...out })
+      )
+    case "list_secrets":
+      return Effect.map(Handlers.listSecrets(principal, input as typeof S.ListSecretsInput.Type), (out) => success(out))
+    case "delete_secret":
+      return Effect.map(Handlers.deleteSecret(principal, input as typeof S.DeleteSecretInput.Type), (out) =>
+        success({ ...out })
+      )
+  }
+}
+
+/** One `tools/call`: decode, open the store (or explain why it cannot be), run the handler. */
+export const callTool = (principal: Principal.Principal, store: StoreAccess, name: string, args: unknown) =>
+  toResult(
+    Effect.gen(function* () {
+      const tool = TOOLS.find((t) => t.name === name)
+      if (tool === undefined) {
+        return yield* new InvalidArguments({
+          tool: name.slice(0, 64),
+          reason: `there is no such tool; the tools are ${TOOLS.map((t) => t.name).join(", ")}`
+        })
+      }
+      const input = yield* decode(tool, args)
+      const context = yield* store.get
+      return yield* Effect.provide(run(principal, tool, input), context)
+    })
+  )
+
+export const make = (options: {
+  readonly principal: Principal.Principal
+  readonly store: StoreAccess
+  readonly version: string
+}) =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    const server = new Server(
+      { name: SERVER_NAME, version: options.version, title: "Secrets" },
+      { capabilities: { tools: {} }, instructions: INSTRUCTIONS }
+    )
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList }))
+    server.setRequestHandler(CallToolRequestSchema, (request) =>
+      Runtime.runPromise(runtime)(
+        callTool(options.principal, options.store, request.params.name, request.params.arguments).pipe(
+          Effect.withSpan("tools/call", { attributes: { tool: request.params.name } })
+        )
+      )
+    )
+    return server
+  })

@@ -1,0 +1,129 @@
+/**
+ * Bringing existing secrets in (design note, phase 5): everything is read and checked first, so one bad
+ * line or path fails the whole import before anything is written. Existing paths are skipped unless
+ * `overwrite`; values are never printed.
+ */
+import { Effect, Either, Redacted } from "effect"
+import * as fs from "node:fs/promises"
+import { ImportFailed } from "../domain/errors.js"
+import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
+import { validateWrite } from "../domain/Secret.js"
+import { SecretsRepo } from "../repo/SecretsRepo.js"
+import * as Dotenv from "./dotenv.js"
+
+export interface Candidate {
+  readonly path: ParsedKeyPath
+  readonly value: Redacted.Redacted<string>
+  /** Where it came from, for messages: "line 3", "$STRIPE_KEY", a file name. */
+  readonly origin: string
+}
+
+export type Action = "create" | "update" | "skip"
+
+export interface Summary {
+  readonly actions: ReadonlyArray<{ readonly keyPath: string; readonly action: Action; readonly origin: string }>
+  readonly created: number
+  readonly updated: number
+  readonly skipped: number
+}
+
+const pathFor = (source: string, keyPath: string, line?: number) =>
+  parseKeyPath(keyPath).pipe(
+    Effect.mapError(
+      (error) => new ImportFailed({ source, reason: error.message, ...(line === undefined ? {} : { line }) })
+    )
+  )
+
+const readUtf8 = (file: string) =>
+  Effect.tryPromise({
+    try: async () => new TextDecoder("utf-8", { fatal: true }).decode(await fs.readFile(file)),
+    catch: () => new ImportFailed({ source: file, reason: "the file cannot be read as UTF-8 text" })
+  })
+
+/** Entries of a `.env` file under `prefix`: NAME becomes `<prefix>/<name lowercased>`, as the design note does. */
+export const fromDotenv = (file: string, prefix: string) =>
+  Effect.gen(function* () {
+    const entries = yield* Either.match(Dotenv.parse(file, yield* readUtf8(file)), {
+      onLeft: Effect.fail,
+      onRight: Effect.succeed
+    })
+    const base = prefix.replace(/\/+$/, "")
+    return yield* Effect.forEach(entries, (entry) =>
+      Effect.map(pathFor(file, `${base}/${entry.name.toLowerCase()}`, entry.line), (path): Candidate => ({
+        path,
+        value: Redacted.make(entry.value),
+        origin: `line ${entry.line}`
+      }))
+    )
+  })
+
+/** `NAME=keyPath` pairs: each NAME read from this process's environment. */
+export const fromEnv = (pairs: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env) =>
+  Effect.forEach(pairs, (pair) =>
+    Effect.gen(function* () {
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(pair)
+      if (match === null) {
+        return yield* new ImportFailed({
+          source: "arguments",
+          reason: `expected NAME=keyPath, got ${JSON.stringify(pair.slice(0, 80))}`
+        })
+      }
+      const [, name, keyPath] = match as unknown as [string, string, string]
+      const value = env[name]
+      if (value === undefined) {
+        return yield* new ImportFailed({ source: `$${name}`, reason: `${name} is not set in the environment` })
+      }
+      return { path: yield* pathFor(`$${name}`, keyPath), value: Redacted.make(value), origin: `$${name}` } as Candidate
+    })
+  )
+
+/** One whole file (a service-account JSON, a PEM) as one secret, byte for byte. */
+export const fromFile = (file: string, keyPath: string) =>
+  Effect.gen(function* () {
+    const value = yield* readUtf8(file)
+    return [
+      { path: yield* pathFor(file, keyPath), value: Redacted.make(value), origin: file }
+    ] as ReadonlyArray<Candidate>
+  })
+
+/** Checks every candidate, decides what to do with each, and (unless `dryRun`) writes them. */
+export const run = (
+  candidates: ReadonlyArray<Candidate>,
+  options: { readonly overwrite: boolean; readonly dryRun: boolean; readonly createdBy: string }
+) =>
+  Effect.gen(function* () {
+    const repo = yield* SecretsRepo
+    for (const c of candidates) {
+      yield* validateWrite(c.path, c.value, {}).pipe(
+        Effect.mapError((error) => new ImportFailed({ source: c.origin, reason: error.message }))
+      )
+    }
+    const duplicate = candidates.find((c, i) => candidates.findIndex((d) => d.path.keyPath === c.path.keyPath) !== i)
+    if (duplicate !== undefined) {
+      return yield* new ImportFailed({
+        source: duplicate.origin,
+        reason: `${duplicate.path.keyPath} is imported twice`
+      })
+    }
+    const existing = new Set((yield* repo.list()).map((s) => s.keyPath as string))
+    const actions = candidates.map((c) => ({
+      candidate: c,
+      action: (!existing.has(c.path.keyPath) ? "create" : options.overwrite ? "update" : "skip") as Action
+    }))
+    if (!options.dryRun) {
+      for (const { action, candidate } of actions) {
+        if (action !== "skip") yield* repo.set(candidate.path, candidate.value, { createdBy: options.createdBy })
+      }
+    }
+    const count = (a: Action) => actions.filter((x) => x.action === a).length
+    return {
+      actions: actions.map(({ action, candidate }) => ({
+        keyPath: candidate.path.keyPath,
+        action,
+        origin: candidate.origin
+      })),
+      created: count("create"),
+      updated: count("update"),
+      skipped: count("skip")
+    } satisfies Summary
+  })

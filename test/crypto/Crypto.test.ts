@@ -1,0 +1,225 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either, Redacted } from "effect"
+import * as fc from "fast-check"
+import * as Crypto from "../../src/crypto/Crypto.js"
+import * as Envelope from "../../src/crypto/Envelope.js"
+import { KEY_A, KEY_B, keyFromHex } from "../support/keys.js"
+
+const cryptoA = Crypto.make(keyFromHex(KEY_A))
+const cryptoB = Crypto.make(keyFromHex(KEY_B))
+
+const PATH = "project/consilio/stripe_api_key"
+const PLAINTEXT = "sk_live_51HxPlaintextThatMustNeverLeak"
+
+const encrypt = (value: string, keyPath: string = PATH, crypto = cryptoA) =>
+  Effect.runSync(crypto.encrypt(Redacted.make(value), keyPath))
+
+/** Decrypts synchronously: Right(plaintext) or Left(DecryptionFailed). */
+const decrypt = (stored: Uint8Array, keyPath: string = PATH, crypto = cryptoA) =>
+  Effect.runSync(Effect.either(Effect.map(crypto.decrypt(stored, keyPath), Redacted.value)))
+
+const expectDecryptionFailed = (stored: Uint8Array, keyPath: string = PATH) => {
+  const result = decrypt(stored, keyPath)
+  expect(Either.isLeft(result)).toBe(true)
+  if (Either.isRight(result)) return undefined
+  expect(result.left._tag).toBe("DecryptionFailed")
+  expect(result.left.keyPath).toBe(keyPath)
+  return result.left
+}
+
+const flipBit = (bytes: Buffer, index: number, bit: number) => {
+  const copy = Buffer.from(bytes)
+  copy[index] = copy[index]! ^ (1 << bit)
+  return copy
+}
+
+describe("Crypto round trip", () => {
+  it.effect.each([
+    ["empty", ""],
+    ["Unicode", "pässwörd 🔑 ключ 鍵 \u202e\u200b e\u0301\n\t\u0000"],
+    ["64 KiB ASCII", "x".repeat(64 * 1024)],
+    ["64 KiB of multi-byte characters", "é🔑".repeat((64 * 1024) / 6)]
+  ] as const)("%s value", ([, value]) =>
+    Effect.gen(function* () {
+      const stored = yield* cryptoA.encrypt(Redacted.make(value), PATH)
+      expect(stored.length).toBe(Envelope.OVERHEAD + Buffer.byteLength(value, "utf8"))
+      const decrypted = yield* cryptoA.decrypt(stored, PATH)
+      expect(Redacted.value(decrypted)).toBe(value)
+    })
+  )
+
+  it("decrypt(encrypt(v, p), p) === v for arbitrary Unicode strings and key paths", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme", maxLength: 200 })),
+        fc.string({ minLength: 1 }),
+        (value, keyPath) => {
+          expect(decrypt(encrypt(value, keyPath), keyPath)).toEqual(Either.right(value))
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+
+  it.effect("the stored bytes carry the format, the key id and never the plaintext", () =>
+    Effect.gen(function* () {
+      const stored = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), PATH)
+      expect(stored[0]).toBe(Envelope.FORMAT_V1)
+      expect(stored.subarray(1, Envelope.HEADER_BYTES).toString("hex")).toBe(cryptoA.keyId)
+      expect(Envelope.keyIdOf(stored)).toBe(cryptoA.keyId)
+      expect(stored.includes(Buffer.from(PLAINTEXT, "utf8"))).toBe(false)
+    })
+  )
+
+  it.effect("decrypts a Uint8Array view at an offset inside a larger buffer", () =>
+    Effect.gen(function* () {
+      const stored = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), PATH)
+      const backing = new Uint8Array(stored.length + 20)
+      backing.fill(0xff)
+      backing.set(stored, 7)
+      const view = backing.subarray(7, 7 + stored.length)
+      expect(Redacted.value(yield* cryptoA.decrypt(view, PATH))).toBe(PLAINTEXT)
+    })
+  )
+})
+
+describe("Crypto nonces", () => {
+  it.effect("the same plaintext encrypted twice gives different bytes and different nonces", () =>
+    Effect.gen(function* () {
+      const first = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), PATH)
+      const second = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), PATH)
+      expect(first.equals(second)).toBe(false)
+      const nonce = (b: Buffer) => b.subarray(Envelope.HEADER_BYTES, Envelope.HEADER_BYTES + Envelope.NONCE_BYTES)
+      expect(nonce(first).equals(nonce(second))).toBe(false)
+      expect(first.subarray(Envelope.OVERHEAD).equals(second.subarray(Envelope.OVERHEAD))).toBe(false)
+    })
+  )
+
+  it("a thousand encryptions of one value use a thousand distinct nonces", () => {
+    const nonces = new Set<string>()
+    for (let i = 0; i < 1000; i++) {
+      const stored = encrypt("same")
+      nonces.add(stored.subarray(Envelope.HEADER_BYTES, Envelope.HEADER_BYTES + Envelope.NONCE_BYTES).toString("hex"))
+    }
+    expect(nonces.size).toBe(1000)
+  })
+})
+
+describe("Crypto tampering", () => {
+  it("every single flipped bit anywhere in the envelope is DecryptionFailed", () => {
+    const stored = encrypt(PLAINTEXT)
+    expect(decrypt(stored)).toEqual(Either.right(PLAINTEXT))
+    for (let index = 0; index < stored.length; index++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const error = expectDecryptionFailed(flipBit(stored, index, bit))
+        expect(error?.message).not.toContain(PLAINTEXT)
+      }
+    }
+  })
+
+  it("a flipped bit at a fast-check chosen position of a large envelope is DecryptionFailed", () => {
+    const stored = encrypt("v".repeat(4096))
+    fc.assert(
+      fc.property(fc.nat({ max: stored.length - 1 }), fc.nat({ max: 7 }), (index, bit) => {
+        expectDecryptionFailed(flipBit(stored, index, bit))
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("truncation at every length below the full size is DecryptionFailed", () => {
+    const stored = encrypt(PLAINTEXT)
+    for (let length = 0; length < stored.length; length++) {
+      const error = expectDecryptionFailed(stored.subarray(0, length))
+      if (length < Envelope.OVERHEAD) expect(error?.reason).toContain("truncated")
+      else expect(error?.reason).toBe("authentication failed")
+    }
+  })
+
+  it("appended bytes are DecryptionFailed", () => {
+    const stored = encrypt(PLAINTEXT)
+    expectDecryptionFailed(Buffer.concat([stored, Buffer.of(0)]))
+  })
+
+  it.each([
+    ["a short value (the rebuilt envelope is shorter than the minimum)", "abc"],
+    ["a long value (the parser reads 12 ciphertext bytes as tag)", PLAINTEXT]
+  ])("an envelope rebuilt with a 4-byte tag is DecryptionFailed: %s", (_, value) => {
+    const stored = encrypt(value)
+    const parts = Envelope.decode(stored)
+    if ("problem" in parts) throw new Error(parts.problem)
+    const shortTag = Envelope.encode({
+      keyId: parts.keyId,
+      nonce: parts.nonce,
+      tag: parts.tag.subarray(0, 4),
+      ciphertext: parts.ciphertext
+    })
+    expect(shortTag.length).toBe(stored.length - 12)
+    expectDecryptionFailed(shortTag)
+  })
+
+  it("a ciphertext moved to another key path (the AAD) is DecryptionFailed", () => {
+    const stored = encrypt(PLAINTEXT, "project/consilio/stripe_api_key")
+    expect(decrypt(stored, "project/consilio/stripe_api_key")).toEqual(Either.right(PLAINTEXT))
+    for (const other of ["project/consilio/stripe_api_key2", "project/other/stripe_api_key", "service/x/y", ""]) {
+      const error = expectDecryptionFailed(stored, other)
+      expect(error?.reason).toBe("authentication failed")
+    }
+  })
+
+  it("a ciphertext moved to any other key path is DecryptionFailed (property)", () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (from, to) => {
+        fc.pre(from !== to)
+        expectDecryptionFailed(encrypt("value", from), to)
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("a ciphertext under another key is DecryptionFailed naming the other key id", () => {
+    expect(cryptoA.keyId).not.toBe(cryptoB.keyId)
+    const stored = encrypt(PLAINTEXT, PATH, cryptoB)
+    expect(decrypt(stored, PATH, cryptoB)).toEqual(Either.right(PLAINTEXT))
+    const error = expectDecryptionFailed(stored)
+    expect(error?.reason).toContain("another key")
+    expect(error?.reason).toContain(cryptoB.keyId)
+    expect(error?.reason).toContain(cryptoA.keyId)
+    expect(error?.message).toContain(cryptoB.keyId)
+  })
+
+  it("a ciphertext under another key with the key id rewritten to ours still fails authentication", () => {
+    const stored = Buffer.from(encrypt(PLAINTEXT, PATH, cryptoB))
+    Buffer.from(cryptoA.keyId, "hex").copy(stored, 1)
+    const error = expectDecryptionFailed(stored)
+    expect(error?.reason).toBe("authentication failed")
+  })
+
+  it.each([0, 2, 0x7f, 0xff])("an unknown format byte %i is DecryptionFailed", (format) => {
+    const stored = Buffer.from(encrypt(PLAINTEXT))
+    stored[0] = format
+    const error = expectDecryptionFailed(stored)
+    expect(error?.reason).toBe(`unknown envelope format ${format}`)
+  })
+
+  it("the DecryptionFailed message names the key path and never contains the plaintext", () => {
+    const stored = encrypt(PLAINTEXT)
+    const tampered = [
+      flipBit(stored, stored.length - 1, 0),
+      stored.subarray(0, 10),
+      encrypt(PLAINTEXT, PATH, cryptoB),
+      Buffer.concat([Buffer.of(9), stored.subarray(1)])
+    ]
+    for (const bytes of tampered) {
+      const error = expectDecryptionFailed(bytes)
+      expect(error?.message).toContain(PATH)
+      expect(error?.message).not.toContain(PLAINTEXT)
+      expect(error?.reason).not.toContain(PLAINTEXT)
+      expect(JSON.stringify(error)).not.toContain(PLAINTEXT)
+      expect(String(error)).not.toContain(PLAINTEXT)
+    }
+    const moved = expectDecryptionFailed(stored, "meta/other/path")
+    expect(moved?.message).toContain("meta/other/path")
+    expect(moved?.message).not.toContain(PLAINTEXT)
+  })
+})
