@@ -49,5 +49,9 @@ export const run = (argv: ReadonlyArray<string>) =>
 export const main = () =>
   NodeRuntime.runMain(run(process.argv), {
     disableErrorReporting: true,
-    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1)
+    // runMain would add its pretty logger, which writes to stdout; logs go only to stderr (StderrLogger).
+    disablePrettyLogger: true,
+    // SIGINT/SIGTERM interrupt the program; a clean shutdown after a signal is a success.
+    teardown: (exit, onExit) =>
+      onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : Exit.isInterrupted(exit) ? 0 : 1)
   })

@@ -2,7 +2,7 @@
  * How the CLI talks: results on stdout, everything else on stderr as one clear line.
  */
 import { Console, Effect } from "effect"
-import type { SecretMetadata } from "../domain/Secret.js"
+import { type SecretMetadata, toSummary } from "../domain/Secret.js"
 
 /** Writes to stdout exactly, without a trailing newline (a value must come out byte for byte). */
 export const writeStdout = (text: string) => Effect.sync(() => void process.stdout.write(text))
@@ -14,20 +14,8 @@ export const note = (text: string) => Console.error(text)
 
 const iso = (date: Date | null) => (date === null ? "-" : date.toISOString().replace(/\.\d{3}Z$/, "Z"))
 
-export const metadataJson = (s: SecretMetadata) => ({
-  keyPath: s.keyPath,
-  description: s.description,
-  scope: s.scope,
-  project: s.projectName,
-  service: s.serviceName,
-  createdAt: s.createdAt.toISOString(),
-  updatedAt: s.updatedAt.toISOString(),
-  createdBy: s.createdBy,
-  lastAccessed: s.lastAccessedAt?.toISOString() ?? null,
-  accessCount: s.accessCount,
-  expiresAt: s.expiresAt?.toISOString() ?? null,
-  rotationRequired: s.rotationRequired
-})
+/** `--json` output: the MCP summary plus who created the secret. */
+export const metadataJson = (s: SecretMetadata) => ({ ...toSummary(s), createdBy: s.createdBy })
 
 /** A plain table: key path, description, reads, last read, expiry. Never values. */
 export const table = (secrets: ReadonlyArray<SecretMetadata>): string => {

@@ -24,6 +24,21 @@ export interface SecretMetadata {
   readonly rotationRequired: boolean
 }
 
+/** Metadata as JSON: the shape `list_secrets` and `secrets list --json` print. */
+export const toSummary = (s: SecretMetadata) => ({
+  keyPath: s.keyPath as string,
+  description: s.description,
+  scope: s.scope,
+  project: s.projectName,
+  service: s.serviceName,
+  createdAt: s.createdAt.toISOString(),
+  updatedAt: s.updatedAt.toISOString(),
+  lastAccessed: s.lastAccessedAt?.toISOString() ?? null,
+  accessCount: s.accessCount,
+  expiresAt: s.expiresAt?.toISOString() ?? null,
+  rotationRequired: s.rotationRequired
+})
+
 /** A secret as `get` returns it: the value stays `Redacted` until the final output unwraps it. */
 export interface Secret extends SecretMetadata {
   readonly value: Redacted.Redacted<string>

@@ -14,8 +14,8 @@ export class InvalidKeyPath extends Schema.TaggedError<InvalidKeyPath>()("Invali
   suggestion: Schema.optional(Schema.String)
 }) {
   override get message() {
-    const hint = this.suggestion === undefined ? "" : `: did you mean ${this.suggestion}?`
-    return `Invalid key path ${JSON.stringify(this.keyPath)}: ${this.reason}${hint}. Format: ${FORMAT}.`
+    const hint = this.suggestion === undefined ? "." : `: did you mean ${this.suggestion}?`
+    return `Invalid key path ${JSON.stringify(this.keyPath)}: ${this.reason}${hint} Format: ${FORMAT}.`
   }
 }
 

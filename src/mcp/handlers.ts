@@ -5,25 +5,11 @@
 import { Effect, Redacted } from "effect"
 import * as Principal from "../auth/Principal.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
-import { parseExpiresAt, type SecretMetadata } from "../domain/Secret.js"
+import { parseExpiresAt, toSummary } from "../domain/Secret.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 import type * as S from "./schemas.js"
 
 const iso = (date: Date | null) => date?.toISOString() ?? null
-
-export const summary = (s: SecretMetadata): typeof S.SecretSummary.Type => ({
-  keyPath: s.keyPath,
-  description: s.description,
-  scope: s.scope,
-  project: s.projectName,
-  service: s.serviceName,
-  createdAt: s.createdAt.toISOString(),
-  updatedAt: s.updatedAt.toISOString(),
-  lastAccessed: iso(s.lastAccessedAt),
-  accessCount: s.accessCount,
-  expiresAt: iso(s.expiresAt),
-  rotationRequired: s.rotationRequired
-})
 
 export const getSecret = (principal: Principal.Principal, input: typeof S.GetSecretInput.Type) =>
   Effect.gen(function* () {
@@ -53,7 +39,7 @@ export const setSecret = (principal: Principal.Principal, input: typeof S.SetSec
 export const listSecrets = (principal: Principal.Principal, input: typeof S.ListSecretsInput.Type) =>
   Effect.gen(function* () {
     const secrets = yield* (yield* SecretsRepo).list(input)
-    return { secrets: secrets.filter((s) => Principal.may(principal, "read", s.keyPath)).map(summary) }
+    return { secrets: secrets.filter((s) => Principal.may(principal, "read", s.keyPath)).map(toSummary) }
   })
 
 export const deleteSecret = (principal: Principal.Principal, input: typeof S.DeleteSecretInput.Type) =>

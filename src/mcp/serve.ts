@@ -35,12 +35,6 @@ export const serve = Effect.gen(function* () {
   const principal = yield* Principal.fromEnv
   const location = yield* Effect.orDie(StoreConfig.location)
   const store = yield* StoreAccess.make(storeLayer(location))
-  const opened = yield* Effect.either(store.get)
-  if (Either.isLeft(opened)) {
-    yield* Effect.logWarning(
-      `The store cannot be opened: ${opened.left.message} Every tool call returns this error until it is fixed.`
-    )
-  }
   const server = yield* McpServer.make({ principal, store, version: VERSION })
   const closed = yield* Deferred.make<void>()
   const transport = new StdioServerTransport()
@@ -57,6 +51,18 @@ export const serve = Effect.gen(function* () {
   )
   yield* Effect.logInfo(
     `secrets-mcp ${VERSION} serving over stdio as ${principal.name} on the ${StoreConfig.describe(location)}`
+  )
+  // The handshake and tools/list do not wait for the store; the first call does (StoreAccess serialises).
+  yield* Effect.forkScoped(
+    Effect.either(store.get).pipe(
+      Effect.flatMap((opened) =>
+        Either.isLeft(opened)
+          ? Effect.logWarning(
+              `The store cannot be opened: ${opened.left.message} Every tool call returns this error until it is fixed.`
+            )
+          : Effect.void
+      )
+    )
   )
   yield* Deferred.await(closed)
 }).pipe(Effect.scoped)

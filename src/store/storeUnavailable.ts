@@ -41,8 +41,10 @@ export const reasonOf = (error: SqlError): string => {
   if (code !== undefined) return BY_CODE[code] ?? `database error ${code}`
   // node-postgres reports dropped connections without a code; these fixed phrases are safe to match.
   const text = messageOf(error.cause)
+  // Timeouts first: node-postgres says "Connection terminated due to connection timeout", and @effect/sql-pg
+  // "Connection timed out"; neither is a lost connection worth retrying.
+  if (/timeout|timed out/i.test(text)) return "connection timed out"
   if (/terminated|Connection terminated|ended/i.test(text)) return "connection lost"
-  if (/timeout/i.test(text)) return "connection timed out"
   return error.message
 }
 

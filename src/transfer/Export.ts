@@ -35,7 +35,9 @@ export const toDotenv = (prefix: string) =>
       if (line === undefined) {
         return yield* new ExportFailed({
           keyPath: summary.keyPath,
-          reason: "the value holds ', ` and \" together and cannot be written to a .env file without loss"
+          reason:
+            "no quoting in a .env file keeps this value unchanged (it holds ', ` and \" together, a carriage " +
+            'return next to " or a literal \\n, U+2028 or U+2029, or ends with a backslash)'
         })
       }
       lines.push(line)

@@ -40,11 +40,18 @@ export const parse = (source: string, text: string): Either.Either<ReadonlyArray
       if (end === -1) return fail(i + 1, `the ${opening}-quoted value of ${name} is never closed`)
     }
     const parsed = dotenv.parse(lines.slice(i, end + 1).join("\n"))
-    if (!(name in parsed)) return fail(i + 1, `cannot read the value of ${name}`)
+    // Own keys only: `__proto__` or `toString` must not read a value off Object.prototype.
+    const value = Object.hasOwn(parsed, name) ? parsed[name] : undefined
+    if (typeof value !== "string") return fail(i + 1, `cannot read the value of ${name}`)
+    // The scanner and dotenv must agree on where the value ends, or the lines in between would be dropped
+    // unread (`A="x\"` then `B="y"`: dotenv ends A on its own line, the scanner at B's closing quote).
+    if (Object.keys(parsed).length !== 1 || value.split("\n").length - 1 < end - i) {
+      return fail(i + 1, `cannot tell where the quoted value of ${name} ends`)
+    }
     const previous = seen.get(name)
     if (previous !== undefined) return fail(i + 1, `${name} is already set on line ${previous}; keep one of them`)
     seen.set(name, i + 1)
-    entries.push({ name, value: parsed[name]!, line: i + 1 })
+    entries.push({ name, value, line: i + 1 })
     i = end
   }
   return Either.right(entries)
@@ -52,9 +59,15 @@ export const parse = (source: string, text: string): Either.Either<ReadonlyArray
 
 /** One `NAME='value'` line that `parse` reads back to exactly `value`, or undefined if none exists. */
 export const formatEntry = (name: string, value: string): string | undefined => {
-  if (!value.includes("'")) return `${name}='${value}'`
-  if (!value.includes("`")) return `${name}=\`${value}\``
+  // A closing quote after a backslash does not close for `parse`, and U+2028/U+2029 end a line for its line
+  // pattern (and for dotenv): no quoting carries either.
+  if (value.endsWith("\\") || /[\u2028\u2029]/.test(value)) return undefined
+  // `parse` reads a raw CR as a line break (CRLF files), so only the double-quoted \r escape keeps one.
+  if (!value.includes("\r")) {
+    if (!value.includes("'")) return `${name}='${value}'`
+    if (!value.includes("`")) return `${name}=\`${value}\``
+  }
   // Double quotes turn \n and \r into line breaks, so only values without those sequences fit.
-  if (!value.includes('"') && !/\\[nr]/.test(value)) return `${name}="${value}"`
+  if (!value.includes('"') && !/\\[nr]/.test(value)) return `${name}="${value.replace(/\r/g, "\\r")}"`
   return undefined
 }

@@ -7,10 +7,10 @@ import { keyPathArg, parsedKeyPath, withStore } from "./shared.js"
 
 export const remove = Command.make("delete", { keyPath: keyPathArg }, (args) =>
   Effect.gen(function* () {
-    const repo = yield* SecretsRepo
-    const result = yield* repo.delete(yield* parsedKeyPath(args.keyPath))
+    const path = yield* parsedKeyPath(args.keyPath)
+    const result = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.delete(path)))
     // A person deleting a path that is not there most likely mistyped it: say so with exit code 3.
     if (!result.deleted) return yield* new NotFound({ keyPath: result.keyPath })
     yield* note(`deleted ${result.keyPath}`)
-  }).pipe(withStore)
+  })
 ).pipe(Command.withDescription("Delete a secret"))

@@ -6,12 +6,13 @@ import { jsonOption, keyPathArg, parsedKeyPath, withStore } from "./shared.js"
 
 export const get = Command.make("get", { keyPath: keyPathArg, json: jsonOption }, (args) =>
   Effect.gen(function* () {
-    const repo = yield* SecretsRepo
-    const secret = yield* repo.get(yield* parsedKeyPath(args.keyPath))
+    // Checked before the store is opened: a typo costs nothing and is reported as itself.
+    const path = yield* parsedKeyPath(args.keyPath)
+    const secret = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.get(path)))
     if (args.json) {
       return yield* printLine(JSON.stringify({ ...metadataJson(secret), value: Redacted.value(secret.value) }, null, 2))
     }
     // Exactly the value; a newline only for a person at a terminal.
     yield* writeStdout(Redacted.value(secret.value) + (process.stdout.isTTY ? "\n" : ""))
-  }).pipe(withStore)
+  })
 ).pipe(Command.withDescription("Print a secret's value (only the value; --json adds metadata)"))

@@ -46,13 +46,13 @@ export const set = Command.make("set", options, (args) =>
     const path = yield* parsedKeyPath(args.keyPath)
     const expiresAt = Option.isSome(args.expiresAt) ? yield* parseExpiresAt(args.expiresAt.value) : undefined
     const value = yield* readValue(args.stdin, args.value, path.keyPath)
-    const repo = yield* SecretsRepo
-    const result = yield* repo.set(path, value, {
+    const options = {
       description: optionalToUndefined(args.description),
       expiresAt,
       rotationRequired: args.rotationRequired,
       createdBy: "cli"
-    })
+    }
+    const result = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.set(path, value, options)))
     yield* note(`${result.created ? "created" : "updated"} ${result.keyPath}`)
-  }).pipe(withStore)
+  })
 ).pipe(Command.withDescription("Store a secret (create or update)"))

@@ -1,0 +1,157 @@
+/**
+ * Principals and grants: parsing SECRETS_PRINCIPAL / SECRETS_GRANTS, and `may`, which decides every tool
+ * call. Prefixes match whole path segments only.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Either } from "effect"
+import * as Principal from "../../src/auth/Principal.js"
+import { InvalidPrincipal } from "../../src/domain/errors.js"
+import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
+
+const principal = (name: string, grants = "") => Either.getOrThrow(Principal.make(name, grants))
+
+const refused = (name: string, grants = "") => {
+  const result = Principal.make(name, grants)
+  if (Either.isRight(result)) throw new Error(`${name} / ${grants} was accepted`)
+  return result.left
+}
+
+describe("Principal.make", () => {
+  it("parses meta, project:<name> and service:<name>, keeping the configured name", () => {
+    expect(principal("meta").name).toBe("meta")
+    expect(principal("project:consilio").name).toBe("project:consilio")
+    expect(principal("service:penpot").name).toBe("service:penpot")
+    expect(principal("project:a.b_c-1").name).toBe("project:a.b_c-1")
+  })
+
+  it("gives a project or service principal write access to its own subtree", () => {
+    expect(principal("project:foo").grants).toContainEqual({ access: "write", segments: ["project", "foo"] })
+    expect(principal("service:foo").grants).toContainEqual({ access: "write", segments: ["service", "foo"] })
+  })
+
+  it.each(["admin", "project:", "project:Bad", "service:", "team:foo", "project:foo/bar", "Meta", ""])(
+    "rejects the principal %j with InvalidPrincipal naming SECRETS_PRINCIPAL",
+    (name) => {
+      const error = refused(name)
+      expect(error).toBeInstanceOf(InvalidPrincipal)
+      expect(error.variable).toBe("SECRETS_PRINCIPAL")
+      expect(error.message).toContain("meta, project:<name> or service:<name>")
+    }
+  )
+
+  it.each(["read:", "delete:meta/x", "read:Meta/x", "write", "read:/", "read:meta/../x", "read:meta/ x"])(
+    "rejects the grant %j with InvalidPrincipal naming SECRETS_GRANTS",
+    (grant) => {
+      for (const name of ["meta", "project:foo"]) {
+        const error = refused(name, `read:meta/openai/,${grant}`)
+        expect(error).toBeInstanceOf(InvalidPrincipal)
+        expect(error.variable).toBe("SECRETS_GRANTS")
+        expect(error.message).toContain("read:<prefix> or write:<prefix>")
+      }
+    }
+  )
+
+  it("parses a comma list of grants, ignoring blanks and surrounding spaces", () => {
+    const p = principal("project:foo", " read:meta/openai/ , ,write:service/shared")
+    expect(p.grants).toEqual([
+      { access: "write", segments: ["project", "foo"] },
+      { access: "read", segments: ["meta", "openai"] },
+      { access: "write", segments: ["service", "shared"] }
+    ])
+  })
+
+  it.effect("fromEnv reads SECRETS_PRINCIPAL and SECRETS_GRANTS, defaulting to meta", () =>
+    Effect.gen(function* () {
+      const withEnv = (env: Record<string, string>) =>
+        Principal.fromEnv.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+      expect((yield* withEnv({})).name).toBe("meta")
+      const p = yield* withEnv({ SECRETS_PRINCIPAL: " project:foo ", SECRETS_GRANTS: "read:meta/openai/" })
+      expect(p.name).toBe("project:foo")
+      expect(Principal.may(p, "read", "meta/openai/api_key")).toBe(true)
+      const error = yield* Effect.flip(withEnv({ SECRETS_PRINCIPAL: "admin" }))
+      expect(error).toBeInstanceOf(InvalidPrincipal)
+    })
+  )
+})
+
+describe("Principal.may", () => {
+  it("meta reads and writes everything", () => {
+    const meta = principal("meta")
+    for (const keyPath of ["meta/x/y", "project/foo/a", "service/bar/b/c"]) {
+      expect(Principal.may(meta, "read", keyPath)).toBe(true)
+      expect(Principal.may(meta, "write", keyPath)).toBe(true)
+    }
+  })
+
+  it("project:foo reads and writes project/foo/... only", () => {
+    const foo = principal("project:foo")
+    for (const access of ["read", "write"] as const) {
+      expect(Principal.may(foo, access, "project/foo/stripe_api_key")).toBe(true)
+      expect(Principal.may(foo, access, "project/foo/stripe/live_key")).toBe(true)
+      expect(Principal.may(foo, access, "project/foo-evil/x")).toBe(false)
+      expect(Principal.may(foo, access, "project/foobar/x")).toBe(false)
+      expect(Principal.may(foo, access, "project/fo/x")).toBe(false)
+      expect(Principal.may(foo, access, "meta/foo/x")).toBe(false)
+      expect(Principal.may(foo, access, "meta/x/y")).toBe(false)
+      expect(Principal.may(foo, access, "service/foo/x")).toBe(false)
+    }
+  })
+
+  it("service:foo reads and writes service/foo/... only", () => {
+    const foo = principal("service:foo")
+    for (const access of ["read", "write"] as const) {
+      expect(Principal.may(foo, access, "service/foo/admin_password")).toBe(true)
+      expect(Principal.may(foo, access, "service/foo-evil/x")).toBe(false)
+      expect(Principal.may(foo, access, "service/foobar/x")).toBe(false)
+      expect(Principal.may(foo, access, "project/foo/x")).toBe(false)
+      expect(Principal.may(foo, access, "meta/foo/x")).toBe(false)
+    }
+  })
+
+  it("a read grant allows reading below its prefix, never writing, and only whole segments", () => {
+    const foo = principal("project:foo", "read:meta/openai/")
+    expect(Principal.may(foo, "read", "meta/openai/api_key")).toBe(true)
+    expect(Principal.may(foo, "write", "meta/openai/api_key")).toBe(false)
+    expect(Principal.may(foo, "read", "meta/openaix/key")).toBe(false)
+    expect(Principal.may(foo, "read", "meta/open/key")).toBe(false)
+    expect(Principal.may(foo, "read", "meta/other/key")).toBe(false)
+  })
+
+  it("a write grant implies read", () => {
+    const foo = principal("project:foo", "write:service/shared/")
+    expect(Principal.may(foo, "write", "service/shared/token")).toBe(true)
+    expect(Principal.may(foo, "read", "service/shared/token")).toBe(true)
+    expect(Principal.may(foo, "read", "service/sharedx/token")).toBe(false)
+  })
+
+  it.each(["read:meta/openai", "read:meta/openai/"])(
+    "the grant %j, with or without the trailing slash, matches whole segments only",
+    (grant) => {
+      const foo = principal("project:foo", grant)
+      expect(Principal.may(foo, "read", "meta/openai/api_key")).toBe(true)
+      expect(Principal.may(foo, "read", "meta/openai/org/id")).toBe(true)
+      expect(Principal.may(foo, "read", "meta/openaix/key")).toBe(false)
+      expect(Principal.may(foo, "read", "meta/openai-evil/key")).toBe(false)
+    }
+  )
+
+  it("a grant naming one secret covers that secret, not its siblings", () => {
+    const foo = principal("project:foo", "read:meta/openai/api_key")
+    expect(Principal.may(foo, "read", "meta/openai/api_key")).toBe(true)
+    expect(Principal.may(foo, "read", "meta/openai/api_key2")).toBe(false)
+    expect(Principal.may(foo, "read", "meta/openai/org")).toBe(false)
+  })
+})
+
+describe("Principal.authorize", () => {
+  it.effect("fails with PermissionDenied naming the principal, the access and the path", () =>
+    Effect.gen(function* () {
+      const foo = principal("project:foo")
+      yield* Principal.authorize(foo, "write", parseKeyPathSync("project/foo/x").keyPath)
+      const error = yield* Effect.flip(Principal.authorize(foo, "read", parseKeyPathSync("meta/x/y").keyPath))
+      expect(error).toMatchObject({ _tag: "PermissionDenied", principal: "project:foo", access: "read" })
+      expect(error.keyPath).toBe("meta/x/y")
+      expect(error.message).toContain("SECRETS_GRANTS")
+    })
+  )
+})

@@ -1,0 +1,337 @@
+/**
+ * The `secrets` CLI as a real process (dist/cli.js): what it prints where, its exit codes, its first run,
+ * and two processes on one embedded data directory. Each test runs in its own temp directory.
+ *
+ * Starting a process costs seconds (PGlite), so a store is created once with `init` and copied into the
+ * tests that only need an existing store; independent tests run concurrently.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, describe, expect, test } from "vitest"
+import {
+  expectError,
+  expectNoStackTrace,
+  expectOk,
+  hexKey,
+  keyIdOf,
+  makeSandbox,
+  type Result,
+  type Sandbox,
+  waitFor
+} from "./harness.js"
+
+const TIMEOUT = 240_000
+
+/** The key the template store was created with. */
+const STORE_KEY = hexKey()
+const template = makeSandbox("secrets-cli-template-")
+let templateReady: Promise<void> | undefined
+
+/** Creates the template store with `init`, once, on first use (tests without a store need not wait). */
+const ensureTemplate = (): Promise<void> =>
+  (templateReady ??= template.run(["init"], { env: { SECRETS_ENCRYPTION_KEY: STORE_KEY } }).then((result) => {
+    expectOk(result)
+    expect(fs.existsSync(path.join(template.dataDir, "lock"))).toBe(false)
+  }))
+
+afterAll(() => template.remove())
+
+/** A sandbox of its own for one test, removed when the test ends. */
+const sandbox = (onTestFinished: (fn: () => void) => void): Sandbox => {
+  const box = makeSandbox()
+  onTestFinished(() => box.remove())
+  return box
+}
+
+/** A sandbox holding a copy of the template store (created with STORE_KEY, which is not configured). */
+const sandboxWithStore = async (onTestFinished: (fn: () => void) => void): Promise<Sandbox> => {
+  await ensureTemplate()
+  const box = sandbox(onTestFinished)
+  fs.cpSync(template.dataDir, box.dataDir, { recursive: true })
+  return box
+}
+
+const withKey = (key = STORE_KEY) => ({ env: { SECRETS_ENCRYPTION_KEY: key } })
+
+const parseList = (result: Result): Array<Record<string, unknown>> => {
+  expectOk(result)
+  return JSON.parse(result.stdout) as Array<Record<string, unknown>>
+}
+
+describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
+  test(
+    "init, set, get, list and delete round-trip on a fresh embedded store",
+    async ({ onTestFinished }) => {
+      const box = sandbox(onTestFinished)
+      expect(fs.existsSync(box.dataDir)).toBe(false)
+
+      // init on a new machine: the data directory and a 0600 key file, and stderr says where.
+      const init = await box.run(["init"])
+      expectOk(init)
+      expect(init.stdout).toBe("")
+      expect(fs.statSync(box.dataDir).isDirectory()).toBe(true)
+      expect(fs.statSync(box.keyFile).mode & 0o777).toBe(0o600)
+      const key = fs.readFileSync(box.keyFile, "utf8")
+      expect(key).toMatch(/^[0-9a-f]{64}\n$/)
+      expect(init.stderr).toContain(box.dataDir)
+      expect(init.stderr).toContain(box.keyFile)
+      expect(init.stderr).toContain(keyIdOf(key.trim()))
+      expect(init.stderr).not.toContain(key.trim())
+
+      // A value with Unicode and a trailing newline must come back byte for byte.
+      const value = "tøken ✓ 🔑 línea\nsecond line\n"
+      const set = await box.run(["set", "project/alpha/api_token", "--stdin", "--description", "Alpha API token"], {
+        stdin: value
+      })
+      expectOk(set)
+      expect(set.stdout).toBe("")
+      expect(set.stderr).toContain("created project/alpha/api_token")
+      expectOk(
+        await box.run(["set", "project/gamma/db_url", "--stdin", "--description", "Gamma database"], {
+          stdin: "postgres://gamma-secret"
+        })
+      )
+
+      const get = await box.run(["get", "project/alpha/api_token"])
+      expectOk(get)
+      expect(get.stdoutBytes.equals(Buffer.from(value, "utf8"))).toBe(true)
+      expect(get.stderr).toBe("")
+
+      const json = await box.run(["get", "--json", "project/alpha/api_token"])
+      expectOk(json)
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        keyPath: "project/alpha/api_token",
+        value,
+        description: "Alpha API token",
+        scope: "project",
+        project: "alpha",
+        service: null,
+        createdBy: "cli",
+        accessCount: 2,
+        expiresAt: null,
+        rotationRequired: false
+      })
+
+      const table = await box.run(["list"])
+      expectOk(table)
+      expect(table.stdout).toMatch(/^KEY PATH\s+DESCRIPTION/)
+      expect(table.stdout).toMatch(/^project\/alpha\/api_token\s+Alpha API token\s/m)
+      expect(table.stdout).toMatch(/^project\/gamma\/db_url\s+Gamma database\s/m)
+      for (const secret of ["tøken", "second line", "gamma-secret"]) expect(table.stdout).not.toContain(secret)
+
+      const filtered = await box.run(["list", "--json", "--project", "alpha"])
+      const listed = parseList(filtered)
+      expect(listed.map((s) => s["keyPath"])).toEqual(["project/alpha/api_token"])
+      expect(listed[0]).toMatchObject({ description: "Alpha API token", project: "alpha" })
+      expect(listed[0]).not.toHaveProperty("value")
+      expect(filtered.stdout).not.toContain("tøken")
+
+      const deleted = await box.run(["delete", "project/alpha/api_token"])
+      expectOk(deleted)
+      expect(deleted.stderr).toContain("deleted project/alpha/api_token")
+
+      const gone = await box.run(["get", "project/alpha/api_token"])
+      expectError(gone, 3, "No secret at project/alpha/api_token")
+      expect(gone.stderr).toMatch(/^hint: .*secrets list/m)
+    },
+    TIMEOUT
+  )
+
+  test("an unknown subcommand and a missing argument exit 2 without touching the store", async ({ onTestFinished }) => {
+    const box = sandbox(onTestFinished)
+    const [unknown, missing] = await Promise.all([box.run(["frobnicate"]), box.run(["get"])])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain("Invalid subcommand")
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain("Missing argument <keyPath>")
+    for (const result of [unknown, missing]) {
+      expect(result.stdout).toBe("")
+      expectNoStackTrace(result)
+    }
+    expect(fs.existsSync(box.dataDir)).toBe(false)
+    expect(fs.existsSync(box.keyFile)).toBe(false)
+  })
+
+  test("keygen prints 64 hex characters, a different key each time", async ({ onTestFinished }) => {
+    const box = sandbox(onTestFinished)
+    const [one, two] = await Promise.all([box.run(["keygen"]), box.run(["keygen"])])
+    for (const result of [one, two]) {
+      expectOk(result)
+      expect(result.stdout).toMatch(/^[0-9a-f]{64}\n$/)
+      expect(result.stderr).toBe("")
+    }
+    expect(one.stdout).not.toBe(two.stdout)
+    expect(fs.existsSync(box.keyFile)).toBe(false)
+  })
+
+  test("a wrongly cased scope is InvalidScope (exit 6) with a did-you-mean hint", async ({ onTestFinished }) => {
+    const box = await sandboxWithStore(onTestFinished)
+    const result = await box.run(["get", "Meta/x/y"], withKey())
+    const line = expectError(result, 6, 'Invalid scope "Meta"')
+    expect(line).toMatch(/did you mean meta\/x\/y\?/i)
+  })
+
+  test("a malformed key path is InvalidKeyPath (exit 5)", async ({ onTestFinished }) => {
+    const box = await sandboxWithStore(onTestFinished)
+    const result = await box.run(["get", "project/x"], withKey())
+    expectError(result, 5, /^error: Invalid key path "project\/x": a key path has at least three segments/)
+  })
+
+  test("an expiry without an offset or in the past is InvalidExpiry (exit 7)", async ({ onTestFinished }) => {
+    const box = await sandboxWithStore(onTestFinished)
+    const noOffset = await box.run(["set", "project/x/token", "--stdin", "--expires-at", "2099-01-01T00:00:00"], {
+      ...withKey(),
+      stdin: "v"
+    })
+    expectError(noOffset, 7, /Invalid expiresAt "2099-01-01T00:00:00": it has no time zone offset/)
+    const past = await box.run(["set", "project/x/token", "--stdin", "--expires-at", "2020-01-01T00:00:00Z"], {
+      ...withKey(),
+      stdin: "v"
+    })
+    expectError(past, 7, /Invalid expiresAt "2020-01-01T00:00:00.000Z": it is not in the future/)
+  })
+
+  test("KeyMissing (exit 10) when a store exists but no key is configured; init does not generate one", async ({
+    onTestFinished
+  }) => {
+    const box = await sandboxWithStore(onTestFinished)
+    const list = await box.run(["list"])
+    expectError(list, 10, `No encryption key configured`)
+    expect(list.stderr).toContain(box.keyFile)
+    expect(list.stderr).toMatch(/^hint: .*secrets init/m)
+
+    const init = await box.run(["init"])
+    expectError(init, 10, `No encryption key configured`)
+    expect(fs.existsSync(box.keyFile)).toBe(false)
+    expect(fs.existsSync(box.configHome)).toBe(false)
+  })
+
+  test("InvalidKey (exit 11) for a malformed SECRETS_ENCRYPTION_KEY, never echoing the key", async ({
+    onTestFinished
+  }) => {
+    const box = sandbox(onTestFinished)
+    const almost = hexKey().slice(0, 63)
+    const [short, off] = await Promise.all([box.run(["list"], withKey("abc")), box.run(["list"], withKey(almost))])
+    expectError(short, 11, "The encryption key from SECRETS_ENCRYPTION_KEY is unusable")
+    expect(short.stderr).not.toContain("abc")
+    expectError(off, 11, "it has 63 hexadecimal characters, not 64")
+    expect(off.stderr).not.toContain(almost)
+    // The key is checked before any store is opened.
+    expect(fs.existsSync(box.dataDir)).toBe(false)
+  })
+
+  test("WrongKey (exit 12) names the store's and the configured key ids", async ({ onTestFinished }) => {
+    const box = await sandboxWithStore(onTestFinished)
+    const other = hexKey()
+    const result = await box.run(["list"], withKey(other))
+    const line = expectError(result, 12)
+    expect(line).toContain(`key id ${keyIdOf(STORE_KEY)}`)
+    expect(line).toContain(`the configured key is ${keyIdOf(other)}`)
+    expect(result.stderr).not.toContain(STORE_KEY)
+    expect(result.stderr).not.toContain(other)
+  })
+
+  test("doctor on a healthy store exits 0 and prints ok lines", async ({ onTestFinished }) => {
+    const box = await sandboxWithStore(onTestFinished)
+    const result = await box.run(["doctor"], withKey())
+    expectOk(result)
+    const lines = result.stdout.trimEnd().split("\n")
+    expect(lines).toEqual([
+      `ok    key: SECRETS_ENCRYPTION_KEY (key id ${keyIdOf(STORE_KEY)})`,
+      `ok    database: reached the embedded store in ${box.dataDir}`,
+      "ok    migrations: all applied",
+      `ok    key check: the configured key opens this store (key id ${keyIdOf(STORE_KEY)})`,
+      "all checks passed"
+    ])
+    expect(result.stderr).toBe("")
+  })
+
+  test("doctor with the wrong key exits 12 with a FAIL line for the key check", async ({ onTestFinished }) => {
+    const box = await sandboxWithStore(onTestFinished)
+    const other = hexKey()
+    const result = await box.run(["doctor"], withKey(other))
+    expect(result.code).toBe(12)
+    expect(result.stdout).toMatch(/^ok {4}key: SECRETS_ENCRYPTION_KEY/m)
+    expect(result.stdout).toMatch(/^ok {4}migrations: all applied$/m)
+    const fail = result.stdout.split("\n").filter((l) => l.startsWith("FAIL"))
+    expect(fail).toHaveLength(1)
+    expect(fail[0]).toMatch(/^FAIL {2}key check: /)
+    expect(fail[0]).toContain(keyIdOf(STORE_KEY))
+    expect(fail[0]).toContain(keyIdOf(other))
+    expect(result.stdout).not.toContain("all checks passed")
+    expect(result.stderr).toMatch(/^error: This store was encrypted with key id/)
+    expectNoStackTrace(result)
+  })
+
+  test(
+    "a process holding the data directory locks out a second one (exit 15 naming its pid); the store still works after",
+    async ({ onTestFinished }) => {
+      const box = await sandboxWithStore(onTestFinished)
+      const lockFile = path.join(box.dataDir, "lock")
+      // `serve` opens the store at start and holds it until its stdin closes.
+      const holder = box.start(["serve"], withKey())
+      onTestFinished(() => void holder.child.kill())
+      const pid = holder.child.pid!
+      await waitFor("the holder to take the lock", () => {
+        try {
+          return (JSON.parse(fs.readFileSync(lockFile, "utf8")) as { pid: number }).pid === pid
+        } catch {
+          return false
+        }
+      })
+
+      const locked = await box.run(["set", "project/lock/token", "--stdin"], { ...withKey(), stdin: "held-value" })
+      const line = expectError(locked, 15, `The embedded store in ${box.dataDir} is in use by process ${pid}.`)
+      expect(line).toContain("DATABASE_URL")
+
+      holder.child.stdin!.end()
+      expectOk(await holder.result)
+      expect(fs.existsSync(lockFile)).toBe(false)
+
+      expectOk(await box.run(["set", "project/lock/token", "--stdin"], { ...withKey(), stdin: "held-value" }))
+      const listed = parseList(await box.run(["list", "--json"], withKey()))
+      expect(listed.map((s) => s["keyPath"])).toEqual(["project/lock/token"])
+    },
+    TIMEOUT
+  )
+
+  test(
+    "two processes setting one key at once: at most one fails, with StoreLocked, and the key is stored once",
+    async ({ onTestFinished }) => {
+      const box = await sandboxWithStore(onTestFinished)
+      const values = ["value-one", "value-two"] as const
+      const runs = values.map((value) => {
+        const running = box.start(["set", "project/race/token", "--stdin"], withKey())
+        running.child.stdin!.end(value)
+        return running
+      })
+      const results = await Promise.all(runs.map((r) => r.result))
+
+      results.forEach((result, i) => {
+        expect([0, 15]).toContain(result.code)
+        if (result.code === 15) {
+          const other = runs[1 - i]!.child.pid!
+          const line = expectError(result, 15, `is in use by process ${other}.`)
+          expect(line).toContain("DATABASE_URL")
+        }
+      })
+      const succeeded = values.filter((_, i) => results[i]!.code === 0)
+      expect(succeeded.length).toBeGreaterThanOrEqual(1)
+
+      const listed = parseList(await box.run(["list", "--json"], withKey()))
+      expect(listed.map((s) => s["keyPath"])).toEqual(["project/race/token"])
+    },
+    TIMEOUT
+  )
+
+  test("a warning about the key file's mode goes to stderr and leaves stdout clean", async ({ onTestFinished }) => {
+    const box = await sandboxWithStore(onTestFinished)
+    fs.mkdirSync(path.dirname(box.keyFile), { recursive: true })
+    fs.writeFileSync(box.keyFile, `${STORE_KEY}\n`, { mode: 0o644 })
+    fs.chmodSync(box.keyFile, 0o644)
+    const result = await box.run(["list", "--json"])
+    expectOk(result)
+    expect(result.stdout).toBe("[]\n")
+    expect(result.stderr).toContain(`chmod 600 ${box.keyFile}`)
+  })
+})

@@ -1,0 +1,342 @@
+/**
+ * The built server (`node dist/cli.js serve`) driven by the SDK's stdio client, the way an MCP host runs it:
+ * on a PostgreSQL server, on the embedded default (first run, restart, clean exit), with an unusable key,
+ * and under SIGTERM. Needs `npm run build` (or `npx tsc -p tsconfig.build.json`) first.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import { Effect, Redacted } from "effect"
+import { type ChildProcess, spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import pg from "pg"
+import { KEY_A } from "../support/keys.js"
+import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { tempDir } from "../support/stores.js"
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+/** The built CLI; SECRETS_MCP_CLI points the suite at another build of it. */
+const CLI = process.env["SECRETS_MCP_CLI"] ?? path.join(ROOT, "dist", "cli.js")
+
+/** PGlite's first run is slow on a busy machine; the SDK's own initialize timeout is 60 s. */
+const SLOW = 180_000
+const CONNECT_TIMEOUT = 120_000
+const EXIT_WITHIN_MS = 10_000
+
+interface Exit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
+interface Spawned {
+  readonly client: Client
+  readonly child: ChildProcess
+  /** Everything the server wrote to stdout, as the bytes arrived. */
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** Errors the client reported, e.g. a stdout line that is not a JSON-RPC message. */
+  readonly clientErrors: ReadonlyArray<Error>
+  readonly exited: Promise<Exit>
+}
+
+/** The transport's child process: the SDK does not expose it, and the tests need its exit code and stdout. */
+const childOf = (transport: StdioClientTransport): ChildProcess =>
+  (transport as unknown as { readonly _process: ChildProcess })._process
+
+/** Spawns `serve` with exactly `env` (plus the SDK's PATH/USER defaults) and connects a client to it. */
+const spawnServer = (env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.promise(async (): Promise<Spawned> => {
+      if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npx tsc -p tsconfig.build.json`)
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [CLI, "serve"],
+        env,
+        cwd: ROOT,
+        stderr: "pipe"
+      })
+      let stderr = ""
+      transport.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+      let stdout = ""
+      let child: ChildProcess | undefined
+      let exited: Promise<Exit> | undefined
+      const start = transport.start.bind(transport)
+      transport.start = async () => {
+        await start()
+        child = childOf(transport)
+        child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
+        exited = new Promise((resolve) => child!.once("exit", (code, signal) => resolve({ code, signal })))
+      }
+      const clientErrors: Array<Error> = []
+      const client = new Client({ name: "stdio-test", version: "0.0.0" })
+      client.onerror = (error) => clientErrors.push(error)
+      await client.connect(transport, { timeout: CONNECT_TIMEOUT })
+      return { client, child: child!, stdout: () => stdout, stderr: () => stderr, clientErrors, exited: exited! }
+    }),
+    ({ client }) => Effect.promise(() => client.close())
+  )
+
+const call = (server: Spawned, name: string, args: Record<string, unknown>) =>
+  Effect.promise(
+    () => server.client.callTool({ name, arguments: args }, undefined, { timeout: 60_000 }) as Promise<CallToolResult>
+  )
+
+const structured = (result: CallToolResult) => result.structuredContent as Record<string, unknown>
+
+const expectOk = (result: CallToolResult) => {
+  expect(result.isError ?? false).toBe(false)
+  return structured(result)
+}
+
+const expectError = (result: CallToolResult, tag: string) => {
+  expect(result.isError).toBe(true)
+  expect(structured(result).error).toBe(tag)
+  return structured(result) as { error: string; message: string } & Record<string, unknown>
+}
+
+/** Waits for the process to exit, failing after `ms`. */
+const exitWithin = (server: Spawned, ms = EXIT_WITHIN_MS) =>
+  Effect.promise(() =>
+    Promise.race([server.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ms).unref())])
+  )
+
+/** Every stdout line is a JSON-RPC 2.0 message: nothing else may share the protocol stream. */
+const expectOnlyProtocol = (server: Spawned) => {
+  const lines = server
+    .stdout()
+    .split("\n")
+    .filter((line) => line !== "")
+  expect(lines.length).toBeGreaterThan(0)
+  const strays = lines.filter((line) => {
+    try {
+      return (JSON.parse(line) as { jsonrpc?: unknown }).jsonrpc !== "2.0"
+    } catch {
+      return true
+    }
+  })
+  expect(strays).toEqual([])
+  expect(server.clientErrors).toEqual([])
+}
+
+const occurrences = (text: string, word: string) => text.split(word).length - 1
+
+/** An environment under `dir` only: no real home, config or data directory is touched. */
+const homeIn = (dir: string) => ({
+  HOME: dir,
+  XDG_CONFIG_HOME: path.join(dir, "config"),
+  XDG_DATA_HOME: path.join(dir, "data")
+})
+
+const uniqueValue = () => `sk_live_${randomBytes(12).toString("hex")}`
+
+describe.skipIf(TEST_DATABASE_URL === undefined)("serve on a PostgreSQL server", () => {
+  it.scopedLive(
+    "round trip set/get/list/delete; created_by is the principal; stdout is protocol only; stderr has no value",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir()
+        const { url } = yield* freshDatabase
+        const server = yield* spawnServer({
+          ...homeIn(dir),
+          DATABASE_URL: Redacted.value(url),
+          SECRETS_ENCRYPTION_KEY: KEY_A,
+          SECRETS_PRINCIPAL: "project:consilio",
+          SECRETS_LOG_LEVEL: "Debug"
+        })
+        const value = uniqueValue()
+        const keyPath = "project/consilio/stripe_api_key"
+
+        const { tools } = yield* Effect.promise(() => server.client.listTools())
+        expect(tools.map((t) => t.name).sort()).toEqual(["delete_secret", "get_secret", "list_secrets", "set_secret"])
+        expect(expectOk(yield* call(server, "set_secret", { keyPath, value, description: "Stripe" }))).toEqual({
+          keyPath,
+          created: true
+        })
+        expect(expectOk(yield* call(server, "get_secret", { keyPath }))).toEqual({
+          keyPath,
+          value,
+          description: "Stripe",
+          expiresAt: null
+        })
+        const listed = expectOk(yield* call(server, "list_secrets", {})) as {
+          secrets: Array<Record<string, unknown>>
+        }
+        expect(listed.secrets).toHaveLength(1)
+        expect(listed.secrets[0]).toMatchObject({ keyPath, project: "consilio", accessCount: 1 })
+        expect(listed.secrets[0]).not.toHaveProperty("value")
+        expectError(yield* call(server, "get_secret", { keyPath: "meta/openai/api_key" }), "PermissionDenied")
+
+        const db = new pg.Client({ connectionString: Redacted.value(url) })
+        yield* Effect.acquireRelease(
+          Effect.promise(() => db.connect()),
+          () => Effect.promise(() => db.end())
+        )
+        const rows = yield* Effect.promise(() =>
+          db.query<{ created_by: string; encrypted_value: Buffer }>(
+            "SELECT created_by, encrypted_value FROM secrets WHERE key_path = $1",
+            [keyPath]
+          )
+        )
+        expect(rows.rows).toHaveLength(1)
+        expect(rows.rows[0]!.created_by).toBe("project:consilio")
+        expect(rows.rows[0]!.encrypted_value.includes(Buffer.from(value))).toBe(false)
+
+        expect(expectOk(yield* call(server, "delete_secret", { keyPath }))).toEqual({ keyPath, deleted: true })
+        expectError(yield* call(server, "get_secret", { keyPath }), "NotFound")
+        const after = yield* Effect.promise(() => db.query("SELECT 1 FROM secrets WHERE key_path = $1", [keyPath]))
+        expect(after.rowCount).toBe(0)
+
+        expectOnlyProtocol(server)
+        expect(server.stdout()).toContain(value) // the get_secret answer, and nowhere else
+        expect(server.stderr()).not.toContain(value)
+      }),
+    SLOW
+  )
+})
+
+describe("serve on the embedded store", () => {
+  it.scopedLive(
+    "first run creates the data dir and key; round trip; closing stdin exits 0 and frees the lock; a restart reads back",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir()
+        const env = homeIn(dir)
+        const dataDir = path.join(dir, "data", "secrets-mcp")
+        const keyFile = path.join(dir, "config", "secrets-mcp", "key")
+        const lockFile = path.join(dataDir, "lock")
+        const value = uniqueValue()
+
+        const first = yield* spawnServer(env)
+        // The handshake does not wait for the store; the first call does.
+        expect(expectOk(yield* call(first, "set_secret", { keyPath: "meta/cloudflare/api_token", value }))).toEqual({
+          keyPath: "meta/cloudflare/api_token",
+          created: true
+        })
+        expect(fs.existsSync(path.join(dataDir, "pgdata", "PG_VERSION"))).toBe(true)
+        expect(fs.existsSync(lockFile)).toBe(true)
+        expect(fs.readFileSync(keyFile, "utf8")).toMatch(/^[0-9a-f]{64}\n$/)
+        expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600)
+        const key = fs.readFileSync(keyFile, "utf8")
+        expect(first.stderr()).toContain("First run")
+        expect(first.stderr()).toContain(keyFile)
+        expect(first.stderr()).not.toContain(key.trim())
+        yield* call(first, "set_secret", { keyPath: "service/penpot/admin_password", value: "temporary" })
+        expect(expectOk(yield* call(first, "get_secret", { keyPath: "meta/cloudflare/api_token" })).value).toBe(value)
+        expect(expectOk(yield* call(first, "delete_secret", { keyPath: "service/penpot/admin_password" }))).toEqual({
+          keyPath: "service/penpot/admin_password",
+          deleted: true
+        })
+        const listed = expectOk(yield* call(first, "list_secrets", {})) as { secrets: Array<{ keyPath: string }> }
+        expect(listed.secrets.map((s) => s.keyPath)).toEqual(["meta/cloudflare/api_token"])
+        expect(first.stderr()).not.toContain(value)
+
+        // Closing the client starts with closing the server's stdin; the server must then exit on its own
+        // (the SDK would send SIGTERM after 2 s, which exits 1, so code 0 shows it did not need one).
+        const started = Date.now()
+        first.child.stdin!.end()
+        const exit = yield* exitWithin(first)
+        expect(exit).toEqual({ code: 0, signal: null })
+        expect(Date.now() - started).toBeLessThan(EXIT_WITHIN_MS)
+        expect(fs.existsSync(lockFile)).toBe(false)
+
+        const second = yield* spawnServer(env)
+        expect(second.stderr()).not.toContain("First run")
+        expect(fs.readFileSync(keyFile, "utf8")).toBe(key)
+        expect(expectOk(yield* call(second, "get_secret", { keyPath: "meta/cloudflare/api_token" }))).toMatchObject({
+          keyPath: "meta/cloudflare/api_token",
+          value
+        })
+        expectError(yield* call(second, "get_secret", { keyPath: "service/penpot/admin_password" }), "NotFound")
+      }),
+    SLOW
+  )
+
+  it.scopedLive(
+    "SIGTERM makes the server exit within a few seconds and release the lock",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir()
+        const dataDir = path.join(dir, "store")
+        const server = yield* spawnServer({ ...homeIn(dir), SECRETS_DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: KEY_A })
+        expectOk(yield* call(server, "set_secret", { keyPath: "meta/x/y", value: "v" }))
+        expect(fs.existsSync(path.join(dataDir, "lock"))).toBe(true)
+
+        const started = Date.now()
+        server.child.kill("SIGTERM")
+        const exit = yield* exitWithin(server)
+        expect(exit).not.toBe("timeout")
+        expect(Date.now() - started).toBeLessThan(EXIT_WITHIN_MS)
+        // Handled (a clean shutdown), not the default action of the signal.
+        expect((exit as Exit).signal).toBeNull()
+        expect(fs.existsSync(path.join(dataDir, "lock"))).toBe(false)
+      }),
+    SLOW
+  )
+})
+
+describe("serve with an unusable key", () => {
+  it.scopedLive(
+    "SECRETS_ENCRYPTION_KEY=abc: tools are listed, every call is InvalidKey, stderr says so once",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir()
+        const server = yield* spawnServer({ ...homeIn(dir), SECRETS_ENCRYPTION_KEY: "abc" })
+        const { tools } = yield* Effect.promise(() => server.client.listTools())
+        expect(tools).toHaveLength(4)
+        for (let i = 0; i < 3; i++) {
+          const error = expectError(yield* call(server, "get_secret", { keyPath: "meta/x/y" }), "InvalidKey")
+          expect(error.source).toBe("SECRETS_ENCRYPTION_KEY")
+          expect(error.message).toContain("64 hexadecimal characters")
+          expect(error.message).not.toContain("abc")
+        }
+        expectError(yield* call(server, "list_secrets", {}), "InvalidKey")
+        expect(occurrences(server.stderr(), "is unusable")).toBe(1)
+        expect(server.stderr()).toContain("Every tool call returns this error")
+        // A configured (if bad) key is never replaced by a generated one.
+        expect(fs.existsSync(path.join(dir, "config", "secrets-mcp", "key"))).toBe(false)
+      }),
+    SLOW
+  )
+
+  it.scopedLive(
+    "stdout carries only protocol even when the server logs a warning",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir()
+        const server = yield* spawnServer({ ...homeIn(dir), SECRETS_ENCRYPTION_KEY: "abc" })
+        expectError(yield* call(server, "get_secret", { keyPath: "meta/x/y" }), "InvalidKey")
+        expect(server.stderr()).toContain("The store cannot be opened")
+        expectOnlyProtocol(server)
+      }),
+    SLOW
+  )
+})
+
+describe("serve with an invalid principal", () => {
+  it.scopedLive("SECRETS_PRINCIPAL=admin exits with InvalidPrincipal's code before speaking any protocol", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir()
+      const result = spawnSync(process.execPath, [CLI, "serve"], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env["PATH"] ?? "",
+          ...homeIn(dir),
+          SECRETS_PRINCIPAL: "admin",
+          SECRETS_ENCRYPTION_KEY: KEY_A
+        },
+        input: "",
+        encoding: "utf8",
+        timeout: 60_000
+      })
+      expect(result.status).toBe(18)
+      expect(result.stdout).toBe("")
+      expect(result.stderr).toContain("SECRETS_PRINCIPAL is invalid")
+      expect(result.stderr).toContain("project:<name>")
+      expect(fs.existsSync(path.join(dir, "data"))).toBe(false)
+    })
+  )
+})

@@ -1,0 +1,179 @@
+/**
+ * Migrations on a fresh PostgreSQL database: ten processes starting at once apply each file exactly once,
+ * the schema is the design's (timestamptz everywhere), and a later start changes nothing.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer, Redacted } from "effect"
+import * as fs from "node:fs"
+import pg from "pg"
+import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
+import { sqlStore } from "../../src/layers.js"
+import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
+import * as Database from "../../src/store/Database.js"
+import * as Migrations from "../../src/store/Migrations.js"
+import { cryptoLayer } from "../support/keys.js"
+import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { serverOptions } from "../support/stores.js"
+
+const migrationFiles = fs
+  .readdirSync(Migrations.MIGRATIONS_DIR)
+  .map((file) => /^(\d+)_(.+)\.sql$/.exec(file))
+  .filter((match) => match !== null)
+  .map((match) => ({ id: Number(match[1]), name: match[2]! }))
+  .sort((a, b) => a.id - b.id)
+
+/** The design note's columns: name, type, nullable. */
+const SECRETS_COLUMNS: ReadonlyArray<readonly [string, string, "YES" | "NO"]> = [
+  ["id", "bigint", "NO"],
+  ["key_path", "text", "NO"],
+  ["encrypted_value", "bytea", "NO"],
+  ["description", "text", "YES"],
+  ["scope", "text", "NO"],
+  ["project_name", "text", "YES"],
+  ["service_name", "text", "YES"],
+  ["created_at", "timestamp with time zone", "NO"],
+  ["updated_at", "timestamp with time zone", "NO"],
+  ["created_by", "text", "NO"],
+  ["last_accessed_at", "timestamp with time zone", "YES"],
+  ["access_count", "integer", "NO"],
+  ["expires_at", "timestamp with time zone", "YES"],
+  ["rotation_required", "boolean", "NO"]
+]
+
+const rawClient = (url: Redacted.Redacted<string>) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const client = new pg.Client({ connectionString: Redacted.value(url) })
+      await client.connect()
+      return client
+    }),
+    (client) => Effect.promise(() => client.end())
+  )
+
+const query = <R extends object>(client: pg.Client, text: string, params: Array<unknown> = []) =>
+  Effect.promise(() => client.query<R>(text, params).then((result) => result.rows))
+
+const storeLayer = (url: Redacted.Redacted<string>) => sqlStore(Database.layerServer(url, serverOptions), cryptoLayer())
+
+describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABASE_URL)", () => {
+  it("there is at least one migration file, numbered and named", () => {
+    expect(migrationFiles.length).toBeGreaterThanOrEqual(1)
+    expect(migrationFiles[0]).toEqual({ id: 1, name: "create_secrets" })
+  })
+
+  it.scoped("ten stores starting at once on a fresh database all succeed, and each file is applied once", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      const contexts = yield* Effect.all(
+        Array.from({ length: 10 }, () => Layer.build(storeLayer(url))),
+        { concurrency: "unbounded" }
+      )
+      expect(contexts).toHaveLength(10)
+
+      // Every one of them is a working store on the same data.
+      const p = parseKeyPathSync("project/consilio/stripe_api_key")
+      yield* Context.get(contexts[0]!, SecretsRepo).set(p, Redacted.make("sk_live_1"))
+      for (const context of contexts) {
+        expect(Redacted.value((yield* Context.get(context, SecretsRepo).get(p)).value)).toBe("sk_live_1")
+      }
+
+      const client = yield* rawClient(url)
+      const applied = yield* query<{ migration_id: number; name: string }>(
+        client,
+        `SELECT migration_id, name FROM ${Migrations.MIGRATIONS_TABLE} ORDER BY migration_id`
+      )
+      expect(applied.map((row) => ({ id: Number(row.migration_id), name: row.name }))).toEqual(migrationFiles)
+      // One canary, kept from whichever start won the race, that all ten accepted.
+      const canaries = yield* query<{ n: string }>(
+        client,
+        `SELECT count(*) AS n FROM store_meta WHERE name = 'key_check'`
+      )
+      expect(Number(canaries[0]!.n)).toBe(1)
+    })
+  )
+
+  it.scoped("the secrets table has the design's columns, with timestamptz for every time", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      yield* Layer.build(storeLayer(url))
+      const client = yield* rawClient(url)
+      const columns = yield* query<{ column_name: string; data_type: string; is_nullable: string }>(
+        client,
+        `SELECT column_name, data_type, is_nullable FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name = 'secrets' ORDER BY ordinal_position`
+      )
+      expect(columns.map((c) => [c.column_name, c.data_type, c.is_nullable])).toEqual(SECRETS_COLUMNS)
+      const times = columns.filter((c) => /_at$/.test(c.column_name))
+      expect(times.map((c) => c.column_name)).toEqual(["created_at", "updated_at", "last_accessed_at", "expires_at"])
+      for (const c of times) expect(c.data_type).toBe("timestamp with time zone")
+
+      // No time anywhere in the schema is stored without its zone.
+      const naive = yield* query<{ table_name: string; column_name: string }>(
+        client,
+        `SELECT table_name, column_name FROM information_schema.columns
+         WHERE table_schema = 'public' AND data_type = 'timestamp without time zone'`
+      )
+      expect(naive).toEqual([])
+
+      const meta = yield* query<{ column_name: string; data_type: string }>(
+        client,
+        `SELECT column_name, data_type FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name = 'store_meta' ORDER BY ordinal_position`
+      )
+      expect(meta.map((c) => [c.column_name, c.data_type])).toEqual([
+        ["name", "text"],
+        ["value", "bytea"],
+        ["created_at", "timestamp with time zone"]
+      ])
+
+      // key_path sorts bytewise, as list_secrets promises.
+      const collation = yield* query<{ collation_name: string | null }>(
+        client,
+        `SELECT collation_name FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name = 'secrets' AND column_name = 'key_path'`
+      )
+      expect(collation[0]?.collation_name).toBe("C")
+    })
+  )
+
+  it.scoped("building the store again applies nothing and changes nothing", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      const client = yield* rawClient(url)
+      const snapshot = Effect.all({
+        migrations: query(client, `SELECT * FROM ${Migrations.MIGRATIONS_TABLE} ORDER BY migration_id`),
+        meta: query(client, `SELECT * FROM store_meta ORDER BY name`),
+        columns: query(
+          client,
+          `SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
+           WHERE table_schema = 'public' ORDER BY table_name, ordinal_position`
+        ),
+        indexes: query(
+          client,
+          `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`
+        )
+      })
+
+      const p = parseKeyPathSync("meta/ci/deploy_token")
+      yield* Effect.provide(
+        Effect.flatMap(SecretsRepo, (repo) => repo.set(p, Redacted.make("token-1"))),
+        storeLayer(url)
+      )
+      const before = yield* snapshot
+      expect(before.migrations).toHaveLength(migrationFiles.length)
+
+      // The whole store again, then the migrations step on its own: nothing to apply.
+      const got = yield* Effect.provide(
+        Effect.flatMap(SecretsRepo, (repo) => repo.get(p)),
+        storeLayer(url)
+      )
+      expect(Redacted.value(got.value)).toBe("token-1")
+      const appliedAgain = yield* Effect.provide(Migrations.migrate, Database.layerServer(url, serverOptions))
+      expect(appliedAgain).toEqual([])
+      const pending = yield* Effect.provide(Migrations.pending, Database.layerServer(url, serverOptions))
+      expect(pending).toEqual([])
+
+      expect(yield* snapshot).toEqual(before)
+    })
+  )
+})
