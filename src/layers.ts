@@ -13,15 +13,16 @@ import * as StoreConfig from "./config/StoreConfig.js"
 import * as Database from "./store/Database.js"
 import * as KeyCheck from "./store/KeyCheck.js"
 import * as Migrations from "./store/Migrations.js"
+import type * as PgPool from "./store/PgPool.js"
 
 const MigrationsLive = Layer.effectDiscard(Migrations.migrate)
 const KeyCheckLive = Layer.effectDiscard(KeyCheck.verify)
 
 /** The SQL store on a given database layer, with a given Crypto layer. */
 export const sqlStore = <E, E2>(
-  database: Layer.Layer<SqlClient.SqlClient, E>,
+  database: Layer.Layer<SqlClient.SqlClient | PgPool.PgPool, E>,
   crypto: Layer.Layer<Crypto.Crypto, E2>
-): Layer.Layer<SecretsRepo | SqlClient.SqlClient | Crypto.Crypto, E | E2 | StartupError> =>
+): Layer.Layer<SecretsRepo | SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto, E | E2 | StartupError> =>
   SqlRepo.layer.pipe(
     Layer.provideMerge(KeyCheckLive),
     Layer.provideMerge(MigrationsLive),

@@ -23,12 +23,15 @@ export const location: Config.Config<Location> = Config.all({
 
 export interface ServerOptions {
   readonly poolSize: number
-  readonly connectTimeout: Duration.Duration
+  readonly connectTimeout: Duration.DurationInput
+  /** Hot statements as named prepared statements (default true). */
+  readonly prepared?: boolean | undefined
 }
 
 export const serverOptions: Config.Config<ServerOptions> = Config.all({
   poolSize: Config.integer("SECRETS_DB_POOL_SIZE").pipe(Config.withDefault(10)),
-  connectTimeout: Config.duration("SECRETS_DB_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5)))
+  connectTimeout: Config.duration("SECRETS_DB_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
+  prepared: Config.boolean("SECRETS_DB_PREPARED").pipe(Config.withDefault(true))
 })
 
 export const describe = (location: Location): string =>

@@ -8,7 +8,10 @@ import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
 import type { KeyPath, Scope } from "../domain/KeyPath.js"
 import { type SecretMetadata, validateWrite } from "../domain/Secret.js"
+import type * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
+import { COLUMNS, ReadBatcher } from "./ReadBatcher.js"
+import * as ReadBatcherLayer from "./ReadBatcher.js"
 import { SecretsRepo } from "./SecretsRepo.js"
 
 interface MetadataRow {
@@ -26,8 +29,7 @@ interface MetadataRow {
   readonly rotation_required: boolean
 }
 
-const METADATA = `key_path, description, scope, project_name, service_name, created_at, updated_at, created_by,
-  last_accessed_at, access_count, expires_at, rotation_required`
+const METADATA = COLUMNS
 
 export const toMetadata = (row: MetadataRow): SecretMetadata => ({
   keyPath: row.key_path as KeyPath,
@@ -47,6 +49,7 @@ export const toMetadata = (row: MetadataRow): SecretMetadata => ({
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
+  const batcher = yield* ReadBatcher
   const metadata = sql.unsafe(METADATA)
 
   const set: SecretsRepo["Type"]["set"] = (path, value, options = {}) =>
@@ -70,14 +73,11 @@ export const make = Effect.gen(function* () {
       return { keyPath: path.keyPath, created: rows[0]?.created === true }
     })
 
+  // Reads go through group commit (ReadBatcher.ts): recorded and fetched by one statement per batch.
   const get: SecretsRepo["Type"]["get"] = (path) =>
     Effect.gen(function* () {
       const now = new Date(yield* Clock.currentTimeMillis)
-      const rows = yield* sql<MetadataRow & { encrypted_value: Uint8Array }>`
-        UPDATE secrets SET last_accessed_at = ${now}, access_count = access_count + 1
-        WHERE key_path = ${path.keyPath}
-        RETURNING encrypted_value, ${metadata}`.pipe(withStoreErrors)
-      const row = rows[0]
+      const row = yield* batcher.read(path.keyPath, now)
       if (row === undefined) return yield* new NotFound({ keyPath: path.keyPath })
       if (row.expires_at !== null && row.expires_at.getTime() <= now.getTime()) {
         return yield* new Expired({ keyPath: path.keyPath, expiredAt: row.expires_at.toISOString() })
@@ -107,4 +107,7 @@ export const make = Effect.gen(function* () {
   return SecretsRepo.of({ set, get, list, delete: remove })
 })
 
-export const layer: Layer.Layer<SecretsRepo, never, SqlClient.SqlClient | Crypto> = Layer.effect(SecretsRepo, make)
+export const layer: Layer.Layer<SecretsRepo, never, SqlClient.SqlClient | PgPool.PgPool | Crypto> = Layer.effect(
+  SecretsRepo,
+  make
+).pipe(Layer.provide(ReadBatcherLayer.layer))

@@ -8,16 +8,20 @@ import { Effect, Layer, type Redacted } from "effect"
 import * as StoreConfig from "../config/StoreConfig.js"
 import type { StoreLocked, StoreUnavailable } from "../domain/errors.js"
 import * as Embedded from "./Embedded.js"
+import * as PgPool from "./PgPool.js"
 import { toStoreUnavailable } from "./storeUnavailable.js"
 
-type DatabaseLayer = Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StoreUnavailable | StoreLocked>
+type DatabaseLayer = Layer.Layer<
+  PgClient.PgClient | SqlClient.SqlClient | PgPool.PgPool,
+  StoreUnavailable | StoreLocked
+>
 
 export const layerServer = (url: Redacted.Redacted<string>, options: StoreConfig.ServerOptions): DatabaseLayer =>
-  PgClient.layer({
+  PgPool.layer({
     url,
-    maxConnections: options.poolSize,
+    max: options.poolSize,
     connectTimeout: options.connectTimeout,
-    applicationName: "secrets-mcp"
+    prepared: options.prepared ?? true
   }).pipe(Layer.catchAll((error) => Layer.fail(toStoreUnavailable(error))))
 
 export const layerEmbedded = (dataDir: string): DatabaseLayer =>

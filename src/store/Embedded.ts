@@ -3,13 +3,13 @@
  * Unix socket so the very same `@effect/sql-pg` client, SQL and migrations work on it. Pool of one: PGlite
  * has one session, so statements and transactions must not interleave.
  */
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { StoreUnavailable } from "../domain/errors.js"
 import * as DataDirLock from "./DataDirLock.js"
+import * as PgPool from "./PgPool.js"
 
 const PORT = 5432
 
@@ -53,17 +53,18 @@ export const serve = (dataDir: string) =>
     return socketDir
   })
 
-/** A `PgClient` on the embedded store in `dataDir`. */
+/** A `PgClient` (and `PgPool`) on the embedded store in `dataDir`. */
 export const layer = (dataDir: string) =>
   Layer.unwrapScoped(
     Effect.map(serve(dataDir), (socketDir) =>
-      PgClient.layer({
+      PgPool.layer({
         host: socketDir,
         port: PORT,
         database: "postgres",
-        username: "postgres",
-        maxConnections: 1,
-        applicationName: "secrets-mcp"
+        user: "postgres",
+        max: 1,
+        connectTimeout: Duration.seconds(30),
+        prepared: true
       })
     )
   )

@@ -67,7 +67,11 @@ export const withStoreErrors = <A, E, R>(
   effect: Effect.Effect<A, E | SqlError, R>
 ): Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R> =>
   effect.pipe(
-    Effect.retry({ schedule: reconnect, while: (e) => isSqlError(e) && isConnectionLost(e) }),
+    // The retry is set up only after a failure, so the success path costs nothing (it is the hot path).
+    Effect.catchIf(
+      (e): e is SqlError => isSqlError(e) && isConnectionLost(e),
+      () => Effect.retry(effect, { schedule: reconnect, while: (e) => isSqlError(e) && isConnectionLost(e) })
+    ),
     Effect.catchIf(isSqlError, (e) => Effect.fail(toStoreUnavailable(e)))
   ) as Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R>
 

@@ -190,9 +190,10 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
       const github = parseKeyPathSync("service/github/token")
 
       yield* repo.set(stripe, Redacted.make("sk_live_1"))
-      // Several reads at once, so the pool holds all its connections when they are cut.
+      // Several lists at once, so the pool holds all its connections when they are cut (gets would share one
+      // batched statement, so they would not).
       const fill = Effect.all(
-        Array.from({ length: 8 }, () => repo.get(stripe)),
+        Array.from({ length: 8 }, () => repo.list()),
         { concurrency: "unbounded" }
       )
       yield* fill

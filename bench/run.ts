@@ -1,0 +1,259 @@
+/**
+ * `npm run bench`: this store side by side with the plain floor and the design note's read path, in one run,
+ * on the local PostgreSQL server (BENCH_DATABASE_URL, default the local `test` database) and, for cold
+ * start, on the embedded store. Every figure is reported with its baseline from the same run and the ratio.
+ */
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { Effect, ManagedRuntime, Redacted } from "effect"
+import { createCipheriv, randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import pg from "pg"
+import {
+  CryptoLayers,
+  Database,
+  EncryptionKey,
+  McpServer,
+  parseKeyPathSync,
+  Principal,
+  SecretsRepo,
+  sqlStore
+} from "secrets-mcp"
+import { floorRead, referenceRead } from "./baseline.js"
+import { median, peakRssMb, sequential, throughput } from "./measure.js"
+import { getSecret, spawnServer } from "./stdio.js"
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
+const CLI = path.join(ROOT, "dist/cli.js")
+const MINIMAL = path.join(ROOT, "bench/dist/minimal-server.js")
+const BASE_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
+const SEQ = Number(process.env["BENCH_SEQUENTIAL"] ?? 2000)
+const TOTAL = Number(process.env["BENCH_TOTAL"] ?? 10_000)
+const KEYS = 1000
+
+const rows: Array<Record<string, unknown>> = []
+const record = (scenario: string, subject: string, value: number, unit: string, baseline?: number, target?: string) => {
+  const ratio = baseline === undefined ? undefined : value / baseline
+  rows.push({
+    scenario,
+    subject,
+    value: Number(value.toFixed(3)),
+    unit,
+    ratio: ratio && Number(ratio.toFixed(2)),
+    target
+  })
+  const r = ratio === undefined ? "" : `  x${ratio.toFixed(2)}`
+  console.log(
+    `${scenario.padEnd(34)} ${subject.padEnd(30)} ${value.toFixed(3).padStart(12)} ${unit.padEnd(6)}${r}${target ? `  (target ${target})` : ""}`
+  )
+}
+
+const withDatabase = (base: string, name: string) => {
+  const url = new URL(base)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+const main = async () => {
+  const dbName = `secrets_bench_${randomBytes(4).toString("hex")}`
+  const admin = new pg.Client({ connectionString: BASE_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${dbName}`)
+  const url = withDatabase(BASE_URL, dbName)
+  const keyHex = randomBytes(32).toString("hex")
+  const key = Effect.runSync(EncryptionKey.fromHex(Redacted.make(keyHex), "bench"))
+  const store = sqlStore(
+    Database.layerServer(Redacted.make(url), { poolSize: 10, connectTimeout: "5 seconds" as never }),
+    CryptoLayers.layer(key)
+  )
+  const runtime = ManagedRuntime.make(store)
+  // The same store with SECRETS_READ_DURABILITY=commit (records committed without waiting for the disk flush).
+  process.env["SECRETS_READ_DURABILITY"] = "commit"
+  const runtimeNoFlush = ManagedRuntime.make(store)
+  await runtimeNoFlush.runPromise(Effect.void)
+  delete process.env["SECRETS_READ_DURABILITY"]
+  const pool = new pg.Pool({ connectionString: url, max: 10 })
+  const spawned: Array<{ close: () => Promise<void> }> = []
+  try {
+    console.log(`secrets-mcp benchmark: ${os.cpus().length} cores, ${os.cpus()[0]?.model}, node ${process.version}`)
+    console.log(`${"scenario".padEnd(34)} ${"subject".padEnd(30)} ${"value".padStart(12)} unit`)
+    const paths = Array.from({ length: KEYS }, (_, i) =>
+      parseKeyPathSync(`meta/bench/key_${String(i).padStart(4, "0")}`)
+    )
+    const repo = await runtime.runPromise(SecretsRepo)
+    for (const p of paths) await runtime.runPromise(repo.set(p, Redacted.make(`value-${p.keyPath}-${"x".repeat(24)}`)))
+    const keyBytes = Buffer.from(keyHex, "hex")
+    const floor = floorRead(pool, keyBytes)
+    const reference = referenceRead(pool, keyBytes)
+    const repoGet = (keyPath: string) => runtime.runPromise(repo.get(parseKeyPathSync(keyPath)))
+    const repoNoFlush = await runtimeNoFlush.runPromise(SecretsRepo)
+    const repoGetNoFlush = (keyPath: string) => runtimeNoFlush.runPromise(repoNoFlush.get(parseKeyPathSync(keyPath)))
+    const keyAt = (i: number) => paths[i % KEYS]!.keyPath
+
+    // Sequential reads.
+    const seqFloor = await sequential((i) => floor(keyAt(i)), SEQ)
+    record("sequential read p50", "floor (SELECT + decrypt)", seqFloor.p50, "ms")
+    record("sequential read p99", "floor (SELECT + decrypt)", seqFloor.p99, "ms")
+    const seqRef = await sequential((i) => reference(keyAt(i)), SEQ)
+    record("sequential read p50", "reference (UPDATE RETURNING)", seqRef.p50, "ms", seqFloor.p50)
+    const seqRepo = await sequential((i) => repoGet(keyAt(i)), SEQ)
+    record("sequential read p50", "SecretsRepo.get", seqRepo.p50, "ms", seqFloor.p50, "<= 1.15x floor")
+    record("sequential read p99", "SecretsRepo.get", seqRepo.p99, "ms", seqFloor.p99)
+    const seqNoFlush = await sequential((i) => repoGetNoFlush(keyAt(i)), SEQ)
+    record("sequential read p50", "SecretsRepo.get (commit)", seqNoFlush.p50, "ms", seqFloor.p50, "<= 1.15x floor")
+
+    // MCP in process.
+    const principal = Effect.runSync(Principal.make("meta", ""))
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+    // The same store the other subjects use, handed to the server as its StoreAccess.
+    const context = await runtime.runPromise(Effect.context<SecretsRepo>())
+    const mcp = await Effect.runPromise(
+      McpServer.make({ principal, store: { get: Effect.succeed(context) }, version: "bench" })
+    )
+    await mcp.connect(serverSide)
+    const inProcess = new Client({ name: "bench", version: "0" })
+    await inProcess.connect(clientSide)
+    const seqInProcess = await sequential((i) => getSecret(inProcess, keyAt(i)), SEQ)
+    record("get_secret in-process p50", "SDK client, InMemoryTransport", seqInProcess.p50, "ms", seqFloor.p50)
+
+    // Throughput.
+    const tFloor = await throughput((i) => floor(keyAt(i)), TOTAL)
+    record("32 in flight, 1000 keys", "floor", tFloor, "ops/s")
+    record("32 in flight, 1000 keys", "reference", await throughput((i) => reference(keyAt(i)), TOTAL), "ops/s", tFloor)
+    record(
+      "32 in flight, 1000 keys",
+      "SecretsRepo.get",
+      await throughput((i) => repoGet(keyAt(i)), TOTAL),
+      "ops/s",
+      tFloor
+    )
+    const hot = keyAt(7)
+    const hFloor = await throughput(() => floor(hot), TOTAL)
+    record("32 in flight, one hot key", "floor", hFloor, "ops/s")
+    record("32 in flight, one hot key", "reference", await throughput(() => reference(hot), TOTAL), "ops/s", hFloor)
+    record(
+      "32 in flight, one hot key",
+      "SecretsRepo.get",
+      await throughput(() => repoGet(hot), TOTAL),
+      "ops/s",
+      hFloor,
+      ">= 0.9x floor"
+    )
+    record(
+      "32 in flight, one hot key",
+      "SecretsRepo.get (commit)",
+      await throughput(() => repoGetNoFlush(hot), TOTAL),
+      "ops/s",
+      hFloor,
+      ">= 0.9x floor"
+    )
+
+    // Writes: the design note's upsert with plain pg versus SecretsRepo.set.
+    const noteSet = async (i: number) => {
+      const keyPath = `meta/bench_w/key_${i % KEYS}`
+      const nonce = randomBytes(12)
+      const cipher = createCipheriv("aes-256-gcm", keyBytes, nonce)
+      const data = Buffer.concat([cipher.update(`v${i}`, "utf8"), cipher.final()])
+      await pool.query({
+        name: "note-set",
+        text: `INSERT INTO secrets (key_path, encrypted_value, scope) VALUES ($1, $2, 'meta')
+               ON CONFLICT (key_path) DO UPDATE SET encrypted_value = $2, updated_at = now()`,
+        values: [keyPath, Buffer.concat([nonce, cipher.getAuthTag(), data])]
+      })
+    }
+    const tNoteSet = await throughput(noteSet, TOTAL / 2)
+    record("writes, 32 in flight", "design note upsert (pg)", tNoteSet, "ops/s")
+    const repoSet = (i: number) =>
+      runtime.runPromise(repo.set(parseKeyPathSync(`meta/bench_w2/key_${i % KEYS}`), Redacted.make(`v${i}`)))
+    record("writes, 32 in flight", "SecretsRepo.set", await throughput(repoSet, TOTAL / 2), "ops/s", tNoteSet)
+
+    // list_secrets for one project among 100,000.
+    await pool.query(`INSERT INTO secrets (key_path, encrypted_value, scope, project_name)
+      SELECT 'project/p' || (i % 1000) || '/key_' || i, '\\x00'::bytea, 'project', 'p' || (i % 1000)
+      FROM generate_series(1, 100000) AS i`)
+    await pool.query("ANALYZE secrets")
+    const listOne = await sequential(() => runtime.runPromise(repo.list({ project: "p42" })), 50, 5)
+    record("list one project of 100,000", "SecretsRepo.list p50", listOne.p50, "ms", undefined, "<= 20 ms")
+    const plan = await pool.query("EXPLAIN SELECT key_path FROM secrets WHERE project_name = 'p42' ORDER BY key_path")
+    const planText = plan.rows.map((r) => r["QUERY PLAN"]).join(" ")
+    console.log(`  plan: ${planText.includes("idx_secrets_project") ? "uses idx_secrets_project" : planText}`)
+
+    // Over stdio: secrets serve against the minimal SDK server with plain pg.
+    const env = { DATABASE_URL: url, SECRETS_ENCRYPTION_KEY: keyHex }
+    const minimalColds: Array<number> = []
+    const serveColds: Array<number> = []
+    for (let i = 0; i < 5; i++) {
+      const m = await spawnServer([MINIMAL], env)
+      minimalColds.push(m.coldStartMs)
+      await m.close()
+      const s = await spawnServer([CLI, "serve"], env)
+      serveColds.push(s.coldStartMs)
+      await s.close()
+    }
+    const minimalCold = median(minimalColds)
+    record("cold start to tools/list", "minimal SDK server (pg)", minimalCold, "ms")
+    record("cold start to tools/list", "secrets serve (server)", median(serveColds), "ms", minimalCold, "<= 2x")
+
+    const minimal = await spawnServer([MINIMAL], env)
+    spawned.push(minimal)
+    const serve = await spawnServer([CLI, "serve"], env)
+    spawned.push(serve)
+    const seqMinimal = await sequential((i) => getSecret(minimal.client, keyAt(i)), SEQ)
+    record("get_secret over stdio p50", "minimal SDK server", seqMinimal.p50, "ms", seqFloor.p50)
+    const seqServe = await sequential((i) => getSecret(serve.client, keyAt(i)), SEQ)
+    record("get_secret over stdio p50", "secrets serve", seqServe.p50, "ms", seqFloor.p50, "<= floor + 0.2 ms")
+    const tMinimal = await throughput((i) => getSecret(minimal.client, keyAt(i)), TOTAL)
+    record("get_secret stdio, 32 in flight", "minimal SDK server", tMinimal, "ops/s")
+    const tServe = await throughput((i) => getSecret(serve.client, keyAt(i)), TOTAL)
+    record("get_secret stdio, 32 in flight", "secrets serve", tServe, "ops/s", tMinimal)
+    record("stdio concurrency gain", "serve 32-in-flight / sequential", tServe / (1000 / seqServe.p50), "x")
+    const rssMinimal = await peakRssMb(minimal.pid)
+    record("peak RSS after reads", "minimal SDK server", rssMinimal, "MB")
+    record("peak RSS after reads", "secrets serve", await peakRssMb(serve.pid), "MB", rssMinimal, "<= 1.5x")
+
+    // Embedded store cold start (initialised once, then timed on restarts).
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-bench-"))
+    const embeddedEnv = { SECRETS_DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: keyHex }
+    await (await spawnServer([CLI, "serve"], embeddedEnv)).close()
+    const embeddedColds: Array<number> = []
+    for (let i = 0; i < 3; i++) {
+      const e = await spawnServer([CLI, "serve"], embeddedEnv)
+      embeddedColds.push(e.coldStartMs)
+      await getSecret(e.client, "meta/none/x").catch(() => undefined)
+      await e.close()
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    record("cold start to tools/list", "secrets serve (embedded)", median(embeddedColds), "ms", undefined, "<= 1500 ms")
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  } finally {
+    for (const s of spawned) await s.close().catch(() => undefined)
+    await pool.end()
+    await runtime.dispose()
+    await runtimeNoFlush.dispose()
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+    await admin.end()
+  }
+  const out = path.join(ROOT, "bench/results/latest.json")
+  fs.writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        cores: os.cpus().length,
+        cpu: os.cpus()[0]?.model,
+        node: process.version,
+        rows
+      },
+      null,
+      2
+    ) + "\n"
+  )
+  console.log(`wrote ${path.relative(ROOT, out)}`)
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,150 @@
+/**
+ * Group commit for reads. Every read must be recorded (`access_count`, `last_accessed_at`) before its value is
+ * returned, and the design note's `UPDATE ... access_count + 1 ... RETURNING` per read makes concurrent reads
+ * of one key queue on its row lock. Here the reads that arrive together become one statement: an aggregated
+ * `UPDATE ... FROM unnest(...) RETURNING` that records them all and returns their rows, with one commit. While
+ * one batch is in the database the next one gathers, so a lone reader pays one round trip and 32 concurrent
+ * readers share one. If the batch fails, every read in it fails (`StoreUnavailable`): no value is returned
+ * unrecorded.
+ */
+import { Chunk, Config, Context, Deferred, Effect, Exit, Layer, Queue } from "effect"
+import { StoreUnavailable } from "../domain/errors.js"
+import * as PgPool from "../store/PgPool.js"
+import { withStoreErrors } from "../store/storeUnavailable.js"
+
+export interface BatcherOptions {
+  /** Largest batch written in one statement (`SECRETS_READ_BATCH_MAX`, default 256). */
+  readonly maxBatch: number
+  /**
+   * `flush` (default): a read returns once its record is flushed to disk, like any other commit.
+   * `commit`: once it is committed (visible, kept if this process dies or PostgreSQL shuts down cleanly) but
+   * before the disk flush, so a crash of PostgreSQL or the machine may lose the last moments of read counts,
+   * never a secret (`SECRETS_READ_DURABILITY`).
+   */
+  readonly durability: "flush" | "commit"
+}
+
+export const options: Config.Config<BatcherOptions> = Config.all({
+  maxBatch: Config.integer("SECRETS_READ_BATCH_MAX").pipe(Config.withDefault(256)),
+  durability: Config.literal("flush", "commit")("SECRETS_READ_DURABILITY").pipe(Config.withDefault("flush" as const))
+})
+
+export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
+  created_by, last_accessed_at, access_count, expires_at, rotation_required`
+
+const update = (source: string) => `
+  UPDATE secrets AS s
+  SET access_count = s.access_count + v.n,
+      last_accessed_at = GREATEST(s.last_accessed_at, v.at)
+  FROM ${source}unnest($1::text[], $2::int[], $3::timestamptz[]) AS v(key_path, n, at)
+  WHERE s.key_path = v.key_path
+  RETURNING s.encrypted_value, ${COLUMNS.split(",")
+    .map((c) => `s.${c.trim()}`)
+    .join(", ")}`
+
+const RECORD_AND_READ = update("")
+// synchronous_commit off for this statement's own transaction only: set_config(..., true) is local to the
+// implicit transaction, so it stays one round trip.
+const RECORD_AND_READ_NO_FLUSH =
+  `WITH no_flush AS (SELECT set_config('synchronous_commit', 'off', true))` + update("no_flush, ")
+
+export interface Row {
+  readonly key_path: string
+  readonly encrypted_value: Uint8Array
+  readonly description: string | null
+  readonly scope: string
+  readonly project_name: string | null
+  readonly service_name: string | null
+  readonly created_at: Date
+  readonly updated_at: Date
+  readonly created_by: string
+  readonly last_accessed_at: Date | null
+  readonly access_count: number
+  readonly expires_at: Date | null
+  readonly rotation_required: boolean
+}
+
+interface PendingRead {
+  readonly keyPath: string
+  readonly at: Date
+  readonly done: Deferred.Deferred<Row | undefined, StoreUnavailable>
+}
+
+export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
+  ReadBatcher,
+  {
+    /** Records the read and returns the row after its batch committed; undefined if there is no such row. */
+    readonly read: (keyPath: string, at: Date) => Effect.Effect<Row | undefined, StoreUnavailable>
+  }
+>() {}
+
+export const make = (config: BatcherOptions) =>
+  Effect.gen(function* () {
+    const [name, text] =
+      config.durability === "flush"
+        ? ["secrets_read", RECORD_AND_READ]
+        : ["secrets_read_no_flush", RECORD_AND_READ_NO_FLUSH]
+    const pool = yield* PgPool.PgPool
+    const queue = yield* Queue.unbounded<PendingRead>()
+
+    const write = (batch: Chunk.Chunk<PendingRead>) => {
+      const perKey = new Map<string, { n: number; at: Date }>()
+      for (const read of batch) {
+        const seen = perKey.get(read.keyPath)
+        if (seen === undefined) perKey.set(read.keyPath, { n: 1, at: read.at })
+        else perKey.set(read.keyPath, { n: seen.n + 1, at: read.at > seen.at ? read.at : seen.at })
+      }
+      const keys = [...perKey.keys()]
+      return PgPool.query<Row>(name, text, [
+        keys,
+        keys.map((k) => perKey.get(k)!.n),
+        keys.map((k) => perKey.get(k)!.at)
+      ]).pipe(
+        Effect.provideService(PgPool.PgPool, pool),
+        withStoreErrors,
+        Effect.map((rows) => new Map(rows.map((row) => [row.key_path, row])))
+      )
+    }
+
+    /** Writes a batch and settles its reads; uninterruptible so a shutdown waits for the commit. */
+    const flush = (batch: Chunk.Chunk<PendingRead>) =>
+      Effect.exit(write(batch)).pipe(
+        Effect.flatMap((exit) =>
+          Effect.forEach(
+            batch,
+            (read) =>
+              Deferred.done(
+                read.done,
+                Exit.map(exit, (rows) => rows.get(read.keyPath))
+              ),
+            {
+              discard: true
+            }
+          )
+        ),
+        Effect.uninterruptible
+      )
+
+    // When the store closes: the loop below is interrupted (after its batch), then what is queued is drained.
+    yield* Effect.addFinalizer(() =>
+      Queue.takeAll(queue).pipe(
+        Effect.flatMap((rest) => (Chunk.isEmpty(rest) ? Effect.void : flush(rest))),
+        Effect.zipRight(Queue.shutdown(queue))
+      )
+    )
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.takeBetween(queue, 1, config.maxBatch), flush)))
+
+    const read = (keyPath: string, at: Date) =>
+      Effect.gen(function* () {
+        if (yield* Queue.isShutdown(queue)) return yield* new StoreUnavailable({ reason: "the store is closing" })
+        const done = yield* Deferred.make<Row | undefined, StoreUnavailable>()
+        yield* Queue.offer(queue, { keyPath, at, done })
+        return yield* Deferred.await(done)
+      })
+    return ReadBatcher.of({ read })
+  })
+
+export const layer: Layer.Layer<ReadBatcher, never, PgPool.PgPool> = Layer.scoped(
+  ReadBatcher,
+  Effect.flatMap(Effect.orDie(options), make)
+)

@@ -1,0 +1,79 @@
+/**
+ * The `pg` pool under the `@effect/sql-pg` client, shared with the read path. The two statements every read
+ * runs (the value's SELECT and the batched access record) go straight to the pool as named prepared
+ * statements: parsed and planned once per connection instead of on every call. Everything else uses
+ * `@effect/sql`.
+ */
+import type { SqlClient } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import pg from "pg"
+
+export class PgPool extends Context.Tag("secrets-mcp/PgPool")<
+  PgPool,
+  {
+    readonly pool: pg.Pool
+    /** Name hot statements so the server prepares them once per connection (`SECRETS_DB_PREPARED`). */
+    readonly prepared: boolean
+  }
+>() {}
+
+export interface PoolOptions {
+  readonly url?: Redacted.Redacted<string> | undefined
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  readonly database?: string | undefined
+  readonly user?: string | undefined
+  readonly max: number
+  readonly connectTimeout: Duration.DurationInput
+  readonly prepared: boolean
+}
+
+const connect = (options: PoolOptions) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const pool = new pg.Pool({
+          ...(options.url === undefined ? {} : { connectionString: Redacted.value(options.url) }),
+          ...(options.host === undefined ? {} : { host: options.host }),
+          ...(options.port === undefined ? {} : { port: options.port }),
+          ...(options.database === undefined ? {} : { database: options.database }),
+          ...(options.user === undefined ? {} : { user: options.user }),
+          max: options.max,
+          connectionTimeoutMillis: Duration.toMillis(options.connectTimeout),
+          application_name: "secrets-mcp"
+        })
+        // An idle connection the server drops emits an error; the pool discards it and must not crash us.
+        pool.on("error", () => {})
+        await pool.query("SELECT 1")
+        return pool
+      },
+      catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption(2000))
+  )
+
+/** One pool, exposed both as `@effect/sql`'s client and as `PgPool` for the read path. */
+export const layer = (options: PoolOptions): Layer.Layer<PgPool | PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
+  Layer.unwrapScoped(
+    Effect.map(connect(options), (pool) =>
+      Layer.merge(
+        Layer.succeed(PgPool, { pool, prepared: options.prepared }),
+        PgClient.layerFromPool({ acquire: Effect.succeed(pool), applicationName: "secrets-mcp" })
+      )
+    )
+  )
+
+/** Runs one hot statement; failures are `SqlError`s like `@effect/sql`'s, so callers map them the same way. */
+export const query = <A>(name: string, text: string, values: ReadonlyArray<unknown>) =>
+  Effect.flatMap(PgPool, ({ pool, prepared }) =>
+    Effect.async<ReadonlyArray<A>, SqlError>((resume) => {
+      const config = prepared ? { name, text, values: [...values] } : { text, values: [...values] }
+      pool.query(config, (error: Error | undefined, result: pg.QueryResult | undefined) => {
+        if (error !== undefined && error !== null) {
+          resume(Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" })))
+        } else resume(Effect.succeed((result?.rows ?? []) as ReadonlyArray<A>))
+      })
+    })
+  )

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Layer, Redacted } from "effect"
+import pg from "pg"
+import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
+import { sqlStore } from "../../src/layers.js"
+import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
+import * as Database from "../../src/store/Database.js"
+import { cryptoLayer } from "../support/keys.js"
+import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { embeddedStore, serverOptions, serverStore } from "../support/stores.js"
+import { readCountSuite } from "./readCounts.js"
+
+readCountSuite("embedded store", embeddedStore())
+
+describe.skipIf(TEST_DATABASE_URL === undefined)("read tracking on the PostgreSQL server", () => {
+  readCountSuite("PostgreSQL server", serverStore())
+
+  it.live("a read whose record cannot be written fails with StoreUnavailable instead of returning the value", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      const store = sqlStore(Database.layerServer(url, serverOptions), cryptoLayer())
+      const path = parseKeyPathSync("meta/records/fragile")
+      yield* Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        yield* repo.set(path, Redacted.make("fragile-value"))
+        yield* repo.get(path)
+        const admin = new pg.Client({ connectionString: Redacted.value(url) })
+        yield* Effect.promise(() => admin.connect())
+        // Any further read record now violates a constraint: the UPDATE fails, so the read must fail.
+        yield* Effect.promise(() =>
+          admin.query("ALTER TABLE secrets ADD CONSTRAINT reads_frozen CHECK (access_count <= 1)")
+        )
+        yield* Effect.promise(() => admin.end())
+        const error = yield* Effect.flip(repo.get(path))
+        expect(error._tag).toBe("StoreUnavailable")
+        expect(error.message).not.toContain("fragile-value")
+      }).pipe(Effect.provide(store))
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("closing the store with reads in flight loses no count of a read that returned", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      const store = sqlStore(Database.layerServer(url, serverOptions), cryptoLayer())
+      const path = parseKeyPathSync("meta/records/busy")
+      let returned = 0
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const context = yield* Layer.build(store)
+          const repo = yield* Effect.provide(SecretsRepo, context)
+          yield* repo.set(path, Redacted.make("v"))
+          const readers = yield* Effect.forkDaemon(
+            Effect.forEach(
+              Array.from({ length: 2000 }, (_, i) => i),
+              () => Effect.tap(repo.get(path), () => Effect.sync(() => returned++)),
+              { concurrency: 32, discard: true }
+            )
+          )
+          yield* Effect.sleep("150 millis")
+          // Leaving this scope closes the pool and the recorder while reads are still running.
+          yield* Effect.addFinalizer(() => Fiber.interrupt(readers))
+        })
+      )
+      const after = yield* Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        return (yield* repo.list({ scope: "meta" })).find((s) => s.keyPath === path.keyPath)!.accessCount
+      }).pipe(Effect.provide(store), Effect.exit)
+      expect(Exit.isSuccess(after)).toBe(true)
+      const count = Exit.isSuccess(after) ? after.value : -1
+      expect(returned).toBeGreaterThan(0)
+      expect(count).toBeGreaterThanOrEqual(returned)
+      expect(count).toBeLessThanOrEqual(2000)
+    }).pipe(Effect.scoped)
+  )
+})
