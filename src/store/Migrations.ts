@@ -5,14 +5,26 @@
 import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { StoreUnavailable } from "../domain/errors.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 
-/** `migrations/` at the package root: two levels up from both `src/store` and `dist/store`. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url))
+/**
+ * `migrations/` at the package root, found by walking up from this module: it sits in `src/store` or
+ * `dist/store`, or is bundled into `dist/cli.js`.
+ */
+export const MIGRATIONS_DIR = ((): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, "migrations")
+    if (fsSync.existsSync(path.join(candidate, "0001_create_secrets.sql"))) return candidate
+    dir = path.dirname(dir)
+  }
+  return fileURLToPath(new URL("../../migrations", import.meta.url))
+})()
 export const MIGRATIONS_TABLE = "effect_sql_migrations"
 
 /** Reads the numbered `.sql` files; each runs as one multi-statement script. */
