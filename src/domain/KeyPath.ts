@@ -69,16 +69,30 @@ const suggestFix = (input: string): string | undefined => {
   return Either.isRight(parseEither(candidate)) ? candidate : undefined
 }
 
+/**
+ * What an error may show of the input. Something far from a key path (a first segment longer than any scope, or
+ * longer than a key path may be) is most likely a value pasted into the wrong field: it is not echoed.
+ */
+const shown = (input: string): string => {
+  const first = input.split("/", 1)[0]!
+  if (input.length > MAX_BYTES || first.length > 24) return `<${input.length} characters, not shown>`
+  return printable(input)
+}
+
 const parseEither = (input: string): Either.Either<ParsedKeyPath, InvalidKeyPath | InvalidScope> => {
   const invalid = (reason: string) =>
-    Either.left(new InvalidKeyPath({ keyPath: printable(input), reason, ...withSuggestion(input) }))
+    Either.left(new InvalidKeyPath({ keyPath: shown(input), reason, ...withSuggestion(input) }))
   if (input.length === 0) return invalid("the key path is empty")
   const segments = input.split("/")
   const scope = segments[0]!
   if (scope === "") return invalid("a key path does not start with /")
   if (!isScope(scope)) {
     return Either.left(
-      new InvalidScope({ keyPath: printable(input), scope: printable(scope), ...withSuggestion(input) })
+      new InvalidScope({
+        keyPath: shown(input),
+        scope: scope.length > 24 ? "<not shown>" : printable(scope),
+        ...withSuggestion(input)
+      })
     )
   }
   const bytes = Buffer.byteLength(input, "utf8")

@@ -1,0 +1,72 @@
+/**
+ * The canary test through MCP: one secret value is set, read, listed, expired, refused and failed through
+ * every tool; it appears only in get_secret's own success results, never in another result, an error result
+ * or any log line at any level.
+ */
+import { expect, it } from "@effect/vitest"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import { Effect, Either, Logger, LogLevel, TestClock } from "effect"
+import { randomBytes } from "node:crypto"
+import * as Principal from "../../src/auth/Principal.js"
+import { memoryStore } from "../../src/layers.js"
+import * as McpServer from "../../src/mcp/server.js"
+import * as StoreAccess from "../../src/mcp/StoreAccess.js"
+import { cryptoLayer } from "../support/keys.js"
+
+it.scoped("a canary value reaches the client only from get_secret, and no log line at any level", () =>
+  Effect.gen(function* () {
+    const canary = `canary-${randomBytes(12).toString("hex")}`
+    const logs: Array<string> = []
+    const capture = Logger.make(
+      ({ message, cause }) => void logs.push(JSON.stringify({ message, cause: String(cause) }))
+    )
+    const principal = Either.getOrThrow(Principal.make("project:consilio", ""))
+    const store = yield* StoreAccess.make(memoryStore(cryptoLayer()))
+    const server = yield* McpServer.make({ principal, store, version: "test" }).pipe(
+      Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
+      Logger.withMinimumLogLevel(LogLevel.All)
+    )
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+    yield* Effect.acquireRelease(
+      Effect.promise(() => server.connect(serverSide)),
+      () => Effect.promise(() => server.close())
+    )
+    const client = new Client({ name: "canary", version: "0" })
+    yield* Effect.acquireRelease(
+      Effect.promise(() => client.connect(clientSide)),
+      () => Effect.promise(() => client.close())
+    )
+    yield* Effect.promise(() => client.listTools())
+    const call = (name: string, args: Record<string, unknown>) =>
+      Effect.promise(() => client.callTool({ name, arguments: args }) as Promise<CallToolResult>)
+
+    const now = yield* TestClock.currentTimeMillis
+    const soon = new Date(now + 60_000).toISOString()
+    const reads: Array<CallToolResult> = []
+    const others: Array<CallToolResult> = []
+    others.push(yield* call("set_secret", { keyPath: "project/consilio/token", value: canary, description: "d" }))
+    others.push(yield* call("set_secret", { keyPath: "project/consilio/expiring", value: canary, expiresAt: soon }))
+    reads.push(yield* call("get_secret", { keyPath: "project/consilio/token" }))
+    others.push(yield* call("list_secrets", {}))
+    others.push(yield* call("list_secrets", { scope: "project", project: "consilio" }))
+    // Refusals and failures that carry the value in their arguments.
+    others.push(yield* call("set_secret", { keyPath: "meta/openai/api_key", value: canary }))
+    others.push(yield* call("set_secret", { keyPath: "Project/consilio/x", value: canary }))
+    others.push(yield* call("set_secret", { keyPath: "project/consilio/x", value: canary, expiresAt: "tomorrow" }))
+    others.push(yield* call("set_secret", { keyPath: "project/consilio/x", value: canary, extra: canary }))
+    others.push(yield* call("set_secret", { keyPath: "project/consilio/x", value: canary + "x".repeat(70_000) }))
+    others.push(yield* call("get_secret", { keyPath: canary }))
+    others.push(yield* call("no_such_tool", { value: canary }))
+    yield* TestClock.adjust("2 minutes")
+    others.push(yield* call("get_secret", { keyPath: "project/consilio/expiring" }))
+    others.push(yield* call("delete_secret", { keyPath: "project/consilio/token" }))
+    others.push(yield* call("get_secret", { keyPath: "project/consilio/token" }))
+
+    expect(JSON.stringify(reads)).toContain(canary)
+    expect(others.filter((r) => r.isError).length).toBeGreaterThanOrEqual(9)
+    for (const result of others) expect(JSON.stringify(result)).not.toContain(canary)
+    for (const line of logs) expect(line).not.toContain(canary)
+  })
+)
