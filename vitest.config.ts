@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config"
 // `integration` needs real processes, the embedded store or PostgreSQL (`TEST_DATABASE_URL`).
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/support/summaryReporter.ts"],
     projects: [
       {
         test: {
