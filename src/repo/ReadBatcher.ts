@@ -7,10 +7,11 @@
  * readers share one. If the batch fails, every read in it fails (`StoreUnavailable`): no value is returned
  * unrecorded.
  */
-import { Chunk, Config, Context, Deferred, Effect, Exit, Layer, Queue } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Config, Context, Effect, Layer } from "effect"
 import { StoreUnavailable } from "../domain/errors.js"
 import * as PgPool from "../store/PgPool.js"
-import { withStoreErrors } from "../store/storeUnavailable.js"
+import { isConnectionLost, toStoreUnavailable } from "../store/storeUnavailable.js"
 
 export interface BatcherOptions {
   /** Largest batch written in one statement (`SECRETS_READ_BATCH_MAX`, default 256). */
@@ -67,7 +68,7 @@ export interface Row {
 interface PendingRead {
   readonly keyPath: string
   readonly at: Date
-  readonly done: Deferred.Deferred<Row | undefined, StoreUnavailable>
+  readonly resume: (result: Effect.Effect<Row | undefined, StoreUnavailable>) => void
 }
 
 export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
@@ -78,16 +79,32 @@ export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
   }
 >() {}
 
+/** Pauses before retrying a batch whose pooled connection had died (see storeUnavailable.ts). */
+const RETRY_DELAYS_MS = [0, 10, 20, 40, 80, 160]
+
+/**
+ * The batching loop is plain callbacks on the `pg` pool, not fibers: it runs once per read, and here every
+ * microsecond counts against a bare SELECT. Each read is an `Effect.async` resumed when its batch settles.
+ */
 export const make = (config: BatcherOptions) =>
   Effect.gen(function* () {
     const [name, text] =
       config.durability === "flush"
         ? ["secrets_read", RECORD_AND_READ]
         : ["secrets_read_no_flush", RECORD_AND_READ_NO_FLUSH]
-    const pool = yield* PgPool.PgPool
-    const queue = yield* Queue.unbounded<PendingRead>()
+    const { pool, prepared } = yield* PgPool.PgPool
+    let pending: Array<PendingRead> = []
+    let inFlight = false
+    let closing = false
+    const drained: Array<() => void> = []
 
-    const write = (batch: Chunk.Chunk<PendingRead>) => {
+    const settle = (batch: ReadonlyArray<PendingRead>, outcome: StoreUnavailable | Map<string, Row>) => {
+      for (const read of batch) {
+        read.resume(outcome instanceof Map ? Effect.succeed(outcome.get(read.keyPath)) : Effect.fail(outcome))
+      }
+    }
+
+    const write = (batch: ReadonlyArray<PendingRead>, attempt: number) => {
       const perKey = new Map<string, { n: number; at: Date }>()
       for (const read of batch) {
         const seen = perKey.get(read.keyPath)
@@ -95,51 +112,51 @@ export const make = (config: BatcherOptions) =>
         else perKey.set(read.keyPath, { n: seen.n + 1, at: read.at > seen.at ? read.at : seen.at })
       }
       const keys = [...perKey.keys()]
-      return PgPool.query<Row>(name, text, [
-        keys,
-        keys.map((k) => perKey.get(k)!.n),
-        keys.map((k) => perKey.get(k)!.at)
-      ]).pipe(
-        Effect.provideService(PgPool.PgPool, pool),
-        withStoreErrors,
-        Effect.map((rows) => new Map(rows.map((row) => [row.key_path, row])))
-      )
+      const values = [keys, keys.map((k) => perKey.get(k)!.n), keys.map((k) => perKey.get(k)!.at)]
+      const query = prepared ? { name, text, values } : { text, values }
+      pool.query(query, (error: Error | undefined, result: { rows: Array<Row> } | undefined) => {
+        if (error) {
+          const sqlError = new SqlError({ cause: error, message: "Failed to execute statement" })
+          const delay = RETRY_DELAYS_MS[attempt]
+          if (isConnectionLost(sqlError) && delay !== undefined) {
+            setTimeout(() => write(batch, attempt + 1), delay)
+            return
+          }
+          settle(batch, toStoreUnavailable(sqlError))
+        } else {
+          settle(batch, new Map((result?.rows ?? []).map((row) => [row.key_path, row])))
+        }
+        next()
+      })
     }
 
-    /** Writes a batch and settles its reads; uninterruptible so a shutdown waits for the commit. */
-    const flush = (batch: Chunk.Chunk<PendingRead>) =>
-      Effect.exit(write(batch)).pipe(
-        Effect.flatMap((exit) =>
-          Effect.forEach(
-            batch,
-            (read) =>
-              Deferred.done(
-                read.done,
-                Exit.map(exit, (rows) => rows.get(read.keyPath))
-              ),
-            {
-              discard: true
-            }
-          )
-        ),
-        Effect.uninterruptible
-      )
+    /** Sends what gathered while the last batch was in the database, or goes idle. */
+    const next = () => {
+      if (pending.length === 0) {
+        inFlight = false
+        for (const done of drained.splice(0)) done()
+        return
+      }
+      const batch = pending.length <= config.maxBatch ? pending : pending.slice(0, config.maxBatch)
+      pending = pending.length <= config.maxBatch ? [] : pending.slice(config.maxBatch)
+      inFlight = true
+      write(batch, 0)
+    }
 
-    // When the store closes: the loop below is interrupted (after its batch), then what is queued is drained.
+    // Closing the store waits for the batch in flight and writes what is queued, before the pool closes.
     yield* Effect.addFinalizer(() =>
-      Queue.takeAll(queue).pipe(
-        Effect.flatMap((rest) => (Chunk.isEmpty(rest) ? Effect.void : flush(rest))),
-        Effect.zipRight(Queue.shutdown(queue))
-      )
+      Effect.async<void>((resume) => {
+        closing = true
+        if (!inFlight) resume(Effect.void)
+        else drained.push(() => resume(Effect.void))
+      })
     )
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.takeBetween(queue, 1, config.maxBatch), flush)))
 
     const read = (keyPath: string, at: Date) =>
-      Effect.gen(function* () {
-        if (yield* Queue.isShutdown(queue)) return yield* new StoreUnavailable({ reason: "the store is closing" })
-        const done = yield* Deferred.make<Row | undefined, StoreUnavailable>()
-        yield* Queue.offer(queue, { keyPath, at, done })
-        return yield* Deferred.await(done)
+      Effect.async<Row | undefined, StoreUnavailable>((resume) => {
+        if (closing) return resume(Effect.fail(new StoreUnavailable({ reason: "the store is closing" })))
+        pending.push({ keyPath, at, resume })
+        if (!inFlight) next()
       })
     return ReadBatcher.of({ read })
   })
