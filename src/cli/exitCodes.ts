@@ -22,7 +22,8 @@ export const EXIT_CODES = {
   ImportFailed: 17,
   InvalidPrincipal: 18,
   InvalidArguments: 19,
-  ExportFailed: 20
+  ExportFailed: 20,
+  StoreNotInitialised: 21
 } as const
 
 export type ErrorTag = Exclude<keyof typeof EXIT_CODES, "Ok" | "InternalError" | "Usage">

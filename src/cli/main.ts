@@ -17,7 +17,6 @@ import { set } from "./commands/set.js"
 import { exportCommand, importCommand } from "./commands/transfer.js"
 import { report } from "./errors.js"
 import { EXIT_CODES } from "./exitCodes.js"
-
 import { VERSION } from "../version.js"
 
 const secrets = Command.make("secrets").pipe(

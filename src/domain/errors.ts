@@ -233,3 +233,11 @@ export class ExportFailed extends Schema.TaggedError<ExportFailed>()("ExportFail
     return `Cannot export ${this.keyPath}: ${this.reason}. Nothing was written.`
   }
 }
+
+export class StoreNotInitialised extends Schema.TaggedError<StoreNotInitialised>()("StoreNotInitialised", {
+  missing: Schema.String
+}) {
+  override get message() {
+    return `The store is not initialised (${this.missing}). Run \`secrets init\` with the store's key configured.`
+  }
+}

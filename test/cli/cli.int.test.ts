@@ -231,6 +231,17 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
     expect(result.stderr).not.toContain(other)
   })
 
+  test("doctor on a store never initialised exits 21 (StoreNotInitialised) and says to run init", async ({
+    onTestFinished
+  }) => {
+    const box = sandbox(onTestFinished)
+    const result = await box.run(["doctor"], withKey())
+    expect(result.code).toBe(21)
+    expect(result.stdout).toMatch(/^FAIL {2}migrations: not applied: 1_create_secrets; run `secrets init`/m)
+    expect(result.stderr).toMatch(/^error: The store is not initialised .*Run `secrets init`/)
+    expectNoStackTrace(result)
+  })
+
   test("doctor on a healthy store exits 0 and prints ok lines", async ({ onTestFinished }) => {
     const box = await sandboxWithStore(onTestFinished)
     const result = await box.run(["doctor"], withKey())

@@ -1,6 +1,6 @@
 /**
  * `secrets doctor`: checks the key, the database, the migrations and the key check, one line each, and
- * says what to fix. It never applies migrations or writes anything. It exits with the code of the first
+ * says what to fix. It never applies migrations or writes a secret. It exits with the code of the first
  * failed check.
  */
 import { Command } from "@effect/cli"
@@ -9,11 +9,13 @@ import * as StoreConfig from "../../config/StoreConfig.js"
 import * as Crypto from "../../crypto/Crypto.js"
 import * as EncryptionKey from "../../crypto/EncryptionKey.js"
 import * as Envelope from "../../crypto/Envelope.js"
-import { type StartupError, StoreUnavailable } from "../../domain/errors.js"
+import { type StartupError, StoreNotInitialised } from "../../domain/errors.js"
 import * as Database from "../../store/Database.js"
 import * as KeyCheck from "../../store/KeyCheck.js"
 import * as Migrations from "../../store/Migrations.js"
 import { printLine } from "../output.js"
+
+type Problem = StartupError | StoreNotInitialised
 
 const ok = (what: string, detail: string) => printLine(`ok    ${what}: ${detail}`)
 const fail = (what: string, detail: string) => printLine(`FAIL  ${what}: ${detail}`)
@@ -24,13 +26,13 @@ const checkStore = (key: Option.Option<EncryptionKey.EncryptionKey>) =>
     const pending = yield* Migrations.pending
     if (pending.length > 0) {
       yield* fail("migrations", `not applied: ${pending.join(", ")}; run \`secrets init\` to apply them`)
-      return Option.some<StartupError>(new StoreUnavailable({ reason: "migrations not applied" }))
+      return Option.some<Problem>(new StoreNotInitialised({ missing: "migrations not applied" }))
     }
     yield* ok("migrations", "all applied")
     const canary = yield* KeyCheck.storedCanary
     if (Option.isNone(canary)) {
       yield* fail("key check", "the store has no key-check canary; run `secrets init`")
-      return Option.some<StartupError>(new StoreUnavailable({ reason: "store not initialised" }))
+      return Option.some<Problem>(new StoreNotInitialised({ missing: "no key-check canary" }))
     }
     if (Option.isNone(key)) {
       yield* fail(
@@ -42,7 +44,7 @@ const checkStore = (key: Option.Option<EncryptionKey.EncryptionKey>) =>
     const verified = yield* Effect.either(KeyCheck.verify.pipe(Effect.provide(Crypto.layer(key.value))))
     if (Either.isLeft(verified)) {
       yield* fail("key check", verified.left.message)
-      return Option.some<StartupError>(verified.left)
+      return Option.some<Problem>(verified.left)
     }
     yield* ok("key check", `the configured key opens this store (key id ${key.value.id})`)
     return Option.none()
@@ -59,7 +61,7 @@ export const doctor = Command.make("doctor", {}, () =>
       return yield* checkStore(Either.getRight(key))
     }).pipe(
       Effect.provide(Database.layerLocation(location)),
-      Effect.catchAll((error) => Effect.as(fail("database", error.message), Option.some<StartupError>(error)))
+      Effect.catchAll((error) => Effect.as(fail("database", error.message), Option.some<Problem>(error)))
     )
     if (Either.isLeft(key)) return yield* key.left
     if (Option.isSome(storeProblem)) return yield* storeProblem.value
