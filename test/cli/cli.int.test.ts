@@ -252,6 +252,7 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
       `ok    database: reached the embedded store in ${box.dataDir}`,
       "ok    migrations: all applied",
       `ok    key check: the configured key opens this store (key id ${keyIdOf(STORE_KEY)})`,
+      "ok    secrets: all 0 decrypt",
       "all checks passed"
     ])
     expect(result.stderr).toBe("")

@@ -1,7 +1,7 @@
 /**
- * `secrets doctor`: checks the key, the database, the migrations and the key check, one line each, and
- * says what to fix. It never applies migrations or writes a secret. It exits with the code of the first
- * failed check.
+ * `secrets doctor`: checks the key, the database, the migrations, the key check and that every stored value
+ * decrypts (listing all that do not), one line each, and says what to fix. It never applies migrations or
+ * writes a secret. It exits with the code of the first failed check.
  */
 import { Command } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
@@ -9,13 +9,14 @@ import * as StoreConfig from "../../config/StoreConfig.js"
 import * as Crypto from "../../crypto/Crypto.js"
 import * as EncryptionKey from "../../crypto/EncryptionKey.js"
 import * as Envelope from "../../crypto/Envelope.js"
-import { type StartupError, StoreNotInitialised } from "../../domain/errors.js"
+import { DecryptionFailed, type StartupError, StoreNotInitialised } from "../../domain/errors.js"
 import * as Database from "../../store/Database.js"
 import * as KeyCheck from "../../store/KeyCheck.js"
 import * as Migrations from "../../store/Migrations.js"
+import * as Verify from "../../store/Verify.js"
 import { printLine } from "../output.js"
 
-type Problem = StartupError | StoreNotInitialised
+type Problem = StartupError | StoreNotInitialised | DecryptionFailed
 
 const ok = (what: string, detail: string) => printLine(`ok    ${what}: ${detail}`)
 const fail = (what: string, detail: string) => printLine(`FAIL  ${what}: ${detail}`)
@@ -47,7 +48,17 @@ const checkStore = (key: Option.Option<EncryptionKey.EncryptionKey>) =>
       return Option.some<Problem>(verified.left)
     }
     yield* ok("key check", `the configured key opens this store (key id ${key.value.id})`)
-    return Option.none()
+    const { checked, damaged } = yield* Verify.verifyAll.pipe(Effect.provide(Crypto.layer(key.value)))
+    if (damaged.length === 0) {
+      yield* ok("secrets", `all ${checked} decrypt`)
+      return Option.none()
+    }
+    yield* fail(
+      "secrets",
+      `${damaged.length} of ${checked} do not decrypt; restore them from a backup or set them again:`
+    )
+    for (const d of damaged) yield* printLine(`        ${d.keyPath} (${d.reason})`)
+    return Option.some<Problem>(new DecryptionFailed({ keyPath: damaged[0]!.keyPath, reason: damaged[0]!.reason }))
   })
 
 export const doctor = Command.make("doctor", {}, () =>

@@ -1,0 +1,54 @@
+/**
+ * `secrets doctor` on a damaged store: every key path that does not decrypt is listed, not just the first.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Redacted } from "effect"
+import pg from "pg"
+import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { expectNoStackTrace, hexKey, makeSandbox } from "./harness.js"
+
+describe.skipIf(TEST_DATABASE_URL === undefined)("doctor on a damaged store (PostgreSQL server)", () => {
+  it.scopedLive(
+    "lists every key path that does not decrypt and exits 13 (DecryptionFailed)",
+    () =>
+      Effect.gen(function* () {
+        const { url } = yield* freshDatabase
+        const box = makeSandbox()
+        yield* Effect.addFinalizer(() => Effect.sync(() => box.remove()))
+        const env = { env: { DATABASE_URL: Redacted.value(url), SECRETS_ENCRYPTION_KEY: hexKey() } }
+        const run = (args: Array<string>, stdin?: string) =>
+          Effect.promise(() => box.run(args, stdin === undefined ? env : { ...env, stdin }))
+        expect((yield* run(["init"])).code).toBe(0)
+        for (const name of ["alpha", "bravo", "charlie"]) {
+          expect((yield* run(["set", `meta/doctor/${name}`, "--stdin"], `value-${name}`)).code).toBe(0)
+        }
+        const healthy = yield* run(["doctor"])
+        expect(healthy.code).toBe(0)
+        expect(healthy.stdout).toContain("ok    secrets: all 3 decrypt")
+
+        const client = new pg.Client({ connectionString: Redacted.value(url) })
+        yield* Effect.promise(() => client.connect())
+        // One value truncated, one moved to another path: both are damage the envelope detects.
+        yield* Effect.promise(() =>
+          client.query(
+            "UPDATE secrets SET encrypted_value = substring(encrypted_value from 1 for 10) WHERE key_path = 'meta/doctor/alpha'"
+          )
+        )
+        yield* Effect.promise(() =>
+          client.query(`UPDATE secrets SET encrypted_value = (SELECT encrypted_value FROM secrets WHERE key_path = 'meta/doctor/bravo')
+             WHERE key_path = 'meta/doctor/charlie'`)
+        )
+        yield* Effect.promise(() => client.end())
+
+        const damaged = yield* run(["doctor"])
+        expect(damaged.code).toBe(13)
+        expect(damaged.stdout).toContain("FAIL  secrets: 2 of 3 do not decrypt")
+        expect(damaged.stdout).toMatch(/^ {8}meta\/doctor\/alpha \(truncated/m)
+        expect(damaged.stdout).toMatch(/^ {8}meta\/doctor\/charlie \(authentication failed\)/m)
+        expect(damaged.stdout).not.toMatch(/^ {8}meta\/doctor\/bravo/m)
+        expect(damaged.stdout + damaged.stderr).not.toContain("value-")
+        expectNoStackTrace(damaged)
+      }),
+    120_000
+  )
+})
