@@ -23,7 +23,8 @@ export const EXIT_CODES = {
   InvalidPrincipal: 18,
   InvalidArguments: 19,
   ExportFailed: 20,
-  StoreNotInitialised: 21
+  StoreNotInitialised: 21,
+  InvalidValue: 22
 } as const
 
 export type ErrorTag = Exclude<keyof typeof EXIT_CODES, "Ok" | "InternalError" | "Usage">

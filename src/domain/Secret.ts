@@ -2,8 +2,8 @@
  * What the store holds about a secret, and the checks every backend applies before writing one.
  */
 import { Clock, Effect, Redacted } from "effect"
-import { DescriptionTooLong, InvalidExpiry, ValueTooLarge } from "./errors.js"
-import type { KeyPath, ParsedKeyPath, Scope } from "./KeyPath.js"
+import { DescriptionTooLong, InvalidExpiry, InvalidValue, ValueTooLarge } from "./errors.js"
+import { isValidSegment, type KeyPath, type ParsedKeyPath, type Scope } from "./KeyPath.js"
 
 export const MAX_VALUE_BYTES = 64 * 1024
 export const MAX_DESCRIPTION_BYTES = 1024
@@ -60,6 +60,11 @@ export interface SetResult {
   readonly created: boolean
 }
 
+/** A filter on something no key path can contain (not one valid segment) matches nothing, on every backend. */
+export const filterCanMatch = (filter: ListFilter): boolean =>
+  (filter.project === undefined || isValidSegment(filter.project)) &&
+  (filter.service === undefined || isValidSegment(filter.service))
+
 export interface ListFilter {
   readonly scope?: Scope | undefined
   readonly project?: string | undefined
@@ -73,6 +78,10 @@ export interface ValidatedWrite {
   readonly options: SetOptions
   readonly now: Date
 }
+
+/** False for text with a lone UTF-16 surrogate, which UTF-8 cannot hold (it would come back as U+FFFD). */
+const isWellFormed = (text: string): boolean =>
+  !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
 
@@ -96,13 +105,25 @@ export const validateWrite = (
   path: ParsedKeyPath,
   value: Redacted.Redacted<string>,
   options: SetOptions
-): Effect.Effect<ValidatedWrite, ValueTooLarge | DescriptionTooLong | InvalidExpiry> =>
+): Effect.Effect<ValidatedWrite, ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue> =>
   Effect.gen(function* () {
-    const bytes = Buffer.byteLength(Redacted.value(value), "utf8")
+    const text = Redacted.value(value)
+    // A lone surrogate would be stored as U+FFFD: refused rather than silently changed.
+    if (!isWellFormed(text)) {
+      return yield* new InvalidValue({ keyPath: path.keyPath, field: "value", reason: "is not well-formed Unicode" })
+    }
+    const bytes = Buffer.byteLength(text, "utf8")
     if (bytes > MAX_VALUE_BYTES) {
       return yield* new ValueTooLarge({ keyPath: path.keyPath, bytes, limit: MAX_VALUE_BYTES })
     }
     if (options.description != null) {
+      if (!isWellFormed(options.description) || options.description.includes("\u0000")) {
+        return yield* new InvalidValue({
+          keyPath: path.keyPath,
+          field: "description",
+          reason: "holds a NUL character or is not well-formed Unicode"
+        })
+      }
       const descriptionBytes = Buffer.byteLength(options.description, "utf8")
       if (descriptionBytes > MAX_DESCRIPTION_BYTES) {
         return yield* new DescriptionTooLong({

@@ -168,6 +168,7 @@ export type StoreError =
   | NotFound
   | Expired
   | InvalidExpiry
+  | InvalidValue
   | ValueTooLarge
   | DescriptionTooLong
   | KeyMissing
@@ -239,5 +240,18 @@ export class StoreNotInitialised extends Schema.TaggedError<StoreNotInitialised>
 }) {
   override get message() {
     return `The store is not initialised (${this.missing}). Run \`secrets init\` with the store's key configured.`
+  }
+}
+
+export class InvalidValue extends Schema.TaggedError<InvalidValue>()("InvalidValue", {
+  keyPath: Schema.String,
+  field: Schema.Literal("value", "description"),
+  reason: Schema.String
+}) {
+  override get message() {
+    return (
+      `The ${this.field} for ${this.keyPath} ${this.reason}. Values are stored exactly, so text that cannot be ` +
+      `stored exactly is refused; base64-encode binary data.`
+    )
   }
 }

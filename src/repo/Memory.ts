@@ -4,7 +4,7 @@
 import { Clock, Effect, Layer, Option, Ref } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
-import { type SecretMetadata, validateWrite } from "../domain/Secret.js"
+import { filterCanMatch, type SecretMetadata, validateWrite } from "../domain/Secret.js"
 import { type DeleteResult, SecretsRepo } from "./SecretsRepo.js"
 
 interface Row extends SecretMetadata {
@@ -60,19 +60,21 @@ export const make = Effect.gen(function* () {
     })
 
   const list: SecretsRepo["Type"]["list"] = (filter = {}) =>
-    Ref.get(rows).pipe(
-      Effect.map((current) =>
-        [...current.values()]
-          .filter(
-            (row) =>
-              (filter.scope === undefined || row.scope === filter.scope) &&
-              (filter.project === undefined || row.projectName === filter.project) &&
-              (filter.service === undefined || row.serviceName === filter.service)
+    !filterCanMatch(filter)
+      ? Effect.succeed([])
+      : Ref.get(rows).pipe(
+          Effect.map((current) =>
+            [...current.values()]
+              .filter(
+                (row) =>
+                  (filter.scope === undefined || row.scope === filter.scope) &&
+                  (filter.project === undefined || row.projectName === filter.project) &&
+                  (filter.service === undefined || row.serviceName === filter.service)
+              )
+              .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
+              .map(({ encryptedValue: _, ...metadata }): SecretMetadata => metadata)
           )
-          .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
-          .map(({ encryptedValue: _, ...metadata }): SecretMetadata => metadata)
-      )
-    )
+        )
 
   const remove: SecretsRepo["Type"]["delete"] = (path) =>
     Ref.modify(rows, (current): readonly [DeleteResult, Map<string, Row>] => {

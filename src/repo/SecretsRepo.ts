@@ -9,6 +9,7 @@ import type {
   DescriptionTooLong,
   Expired,
   InvalidExpiry,
+  InvalidValue,
   NotFound,
   StoreUnavailable,
   ValueTooLarge
@@ -29,7 +30,7 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
       path: ParsedKeyPath,
       value: Redacted.Redacted<string>,
       options?: SetOptions
-    ) => Effect.Effect<SetResult, ValueTooLarge | DescriptionTooLong | InvalidExpiry | StoreUnavailable>
+    ) => Effect.Effect<SetResult, ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | StoreUnavailable>
     /** Returns the value and records the read (`last_accessed_at`, `access_count`), expired reads included. */
     readonly get: (
       path: ParsedKeyPath

@@ -7,7 +7,7 @@ import { Clock, Effect, Layer } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
 import type { KeyPath, Scope } from "../domain/KeyPath.js"
-import { type SecretMetadata, validateWrite } from "../domain/Secret.js"
+import { filterCanMatch, type SecretMetadata, validateWrite } from "../domain/Secret.js"
 import type * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
 import { COLUMNS, ReadBatcher } from "./ReadBatcher.js"
@@ -87,6 +87,7 @@ export const make = Effect.gen(function* () {
     })
 
   const list: SecretsRepo["Type"]["list"] = (filter = {}) => {
+    if (!filterCanMatch(filter)) return Effect.succeed([])
     const conditions = [
       ...(filter.scope === undefined ? [] : [sql`scope = ${filter.scope}`]),
       ...(filter.project === undefined ? [] : [sql`project_name = ${filter.project}`]),

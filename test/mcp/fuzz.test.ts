@@ -24,6 +24,7 @@ const TYPED = new Set([
   "InvalidExpiry",
   "ValueTooLarge",
   "DescriptionTooLong",
+  "InvalidValue",
   "PermissionDenied"
 ])
 

@@ -206,6 +206,31 @@ export const secretsRepoContract = <E>(name: string, store: Layer.Layer<SecretsR
       })
     )
 
+    it.effect("text that cannot be stored exactly is InvalidValue, and writes nothing", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`meta/${unique()}/odd`)
+        const loneSurrogate = yield* Effect.flip(repo.set(p, secret("a\ud800b")))
+        expect(loneSurrogate).toMatchObject({ _tag: "InvalidValue", field: "value" })
+        const nul = yield* Effect.flip(repo.set(p, secret("v"), { description: "a\u0000b" }))
+        expect(nul).toMatchObject({ _tag: "InvalidValue", field: "description" })
+        expect((yield* Effect.flip(repo.get(p)))._tag).toBe("NotFound")
+        yield* repo.set(p, secret("nul \u0000 inside a value is fine"))
+        expect(Redacted.value((yield* repo.get(p)).value)).toBe("nul \u0000 inside a value is fine")
+      })
+    )
+
+    it.effect("a filter no key path segment can equal matches nothing, on every backend", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        yield* repo.set(path(`project/${unique()}/k`), secret("v"))
+        for (const project of ["%", "_", "a\u0000b", "Upper", "a/b", ""]) {
+          expect(yield* repo.list({ project })).toEqual([])
+          expect(yield* repo.list({ service: project })).toEqual([])
+        }
+      })
+    )
+
     it.effect("records created_by on creation", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo
