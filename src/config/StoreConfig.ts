@@ -26,12 +26,15 @@ export interface ServerOptions {
   readonly connectTimeout: Duration.DurationInput
   /** Hot statements as named prepared statements (default true). */
   readonly prepared?: boolean | undefined
+  /** Longest a statement may run, lock waits included (default 10 seconds). */
+  readonly statementTimeout?: Duration.DurationInput | undefined
 }
 
 export const serverOptions: Config.Config<ServerOptions> = Config.all({
   poolSize: Config.integer("SECRETS_DB_POOL_SIZE").pipe(Config.withDefault(10)),
   connectTimeout: Config.duration("SECRETS_DB_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
-  prepared: Config.boolean("SECRETS_DB_PREPARED").pipe(Config.withDefault(true))
+  prepared: Config.boolean("SECRETS_DB_PREPARED").pipe(Config.withDefault(true)),
+  statementTimeout: Config.duration("SECRETS_DB_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
 })
 
 export const describe = (location: Location): string =>

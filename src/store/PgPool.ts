@@ -27,6 +27,8 @@ export interface PoolOptions {
   readonly user?: string | undefined
   readonly max: number
   readonly connectTimeout: Duration.DurationInput
+  /** Longest any statement may run, lock waits included (server only; PGlite has one session). */
+  readonly statementTimeout?: Duration.DurationInput | undefined
   readonly prepared: boolean
 }
 
@@ -41,7 +43,11 @@ const connect = (options: PoolOptions) =>
           ...(options.database === undefined ? {} : { database: options.database }),
           ...(options.user === undefined ? {} : { user: options.user }),
           max: options.max,
+          // Also bounds the wait for a free connection when the pool is exhausted.
           connectionTimeoutMillis: Duration.toMillis(options.connectTimeout),
+          ...(options.statementTimeout === undefined
+            ? {}
+            : { statement_timeout: Duration.toMillis(options.statementTimeout) }),
           application_name: "secrets-mcp"
         })
         // An idle connection the server drops emits an error; the pool discards it and must not crash us.

@@ -43,6 +43,10 @@ export const reasonOf = (error: SqlError): string => {
   const text = messageOf(error.cause)
   // Timeouts first: node-postgres says "Connection terminated due to connection timeout", and @effect/sql-pg
   // "Connection timed out"; neither is a lost connection worth retrying.
+  // pg-pool, when every connection stayed busy past the connect timeout.
+  if (/timeout exceeded when trying to connect/i.test(text)) {
+    return "no database connection was free in time (all SECRETS_DB_POOL_SIZE connections busy)"
+  }
   if (/timeout|timed out/i.test(text)) return "connection timed out"
   if (/terminated|Connection terminated|ended/i.test(text)) return "connection lost"
   return error.message

@@ -1,0 +1,89 @@
+/**
+ * Bounded waits: a statement blocked on a lock fails after SECRETS_DB_STATEMENT_TIMEOUT, and a call that finds
+ * every pooled connection busy fails after the connect timeout; both as StoreUnavailable, and the store
+ * works again once the blockage is gone.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Layer, Redacted } from "effect"
+import pg from "pg"
+import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
+import { sqlStore } from "../../src/layers.js"
+import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
+import * as Database from "../../src/store/Database.js"
+import { cryptoLayer } from "../support/keys.js"
+import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+
+const lockSecrets = (url: Redacted.Redacted<string>) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const admin = new pg.Client({ connectionString: Redacted.value(url) })
+      await admin.connect()
+      await admin.query("BEGIN")
+      await admin.query("LOCK TABLE secrets IN ACCESS EXCLUSIVE MODE")
+      return admin
+    }),
+    (admin) => Effect.promise(() => admin.query("ROLLBACK").then(() => admin.end()))
+  )
+
+describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL server)", () => {
+  it.scopedLive("a statement waiting on a lock fails after the statement timeout, then the store recovers", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      const options = { poolSize: 2, connectTimeout: Duration.seconds(5), statementTimeout: Duration.millis(400) }
+      const context = yield* Layer.build(sqlStore(Database.layerServer(url, options), cryptoLayer()))
+      const repo = yield* Effect.provide(SecretsRepo, context)
+      const path = parseKeyPathSync("meta/timeouts/blocked")
+      yield* repo.set(path, Redacted.make("before"))
+      const released = yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* lockSecrets(url)
+          const started = Date.now()
+          const error = yield* Effect.flip(repo.set(path, Redacted.make("during")))
+          expect(error).toMatchObject({ _tag: "StoreUnavailable", reason: "a statement timed out" })
+          return Date.now() - started
+        })
+      )
+      expect(released).toBeLessThan(3_000)
+      yield* repo.set(path, Redacted.make("after"))
+      expect(Redacted.value((yield* repo.get(path)).value)).toBe("after")
+    })
+  )
+
+  it.scopedLive("with every pooled connection busy, a call fails after the connect timeout, then recovers", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      const options = { poolSize: 1, connectTimeout: Duration.millis(500), statementTimeout: Duration.seconds(30) }
+      const context = yield* Layer.build(sqlStore(Database.layerServer(url, options), cryptoLayer()))
+      const repo = yield* Effect.provide(SecretsRepo, context)
+      const path = parseKeyPathSync("meta/timeouts/pool")
+      yield* repo.set(path, Redacted.make("v"))
+      const admin = yield* Effect.promise(async () => {
+        const client = new pg.Client({ connectionString: Redacted.value(url) })
+        await client.connect()
+        await client.query("BEGIN")
+        await client.query("LOCK TABLE secrets IN ACCESS EXCLUSIVE MODE")
+        return client
+      })
+      // This set takes the only connection and waits on the lock; the next call finds no free connection.
+      const holder = yield* Effect.fork(repo.set(path, Redacted.make("held")))
+      // Wait until that set is really waiting on the lock (so it holds the pool's only connection).
+      for (let waiting = 0; waiting === 0;) {
+        yield* Effect.sleep("20 millis")
+        const rows = yield* Effect.promise(() =>
+          admin.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+          )
+        )
+        waiting = rows.rows[0].n
+      }
+      const started = Date.now()
+      const error = yield* Effect.flip(repo.list())
+      expect(Date.now() - started).toBeLessThan(3_000)
+      expect(error._tag).toBe("StoreUnavailable")
+      expect(error.message).toContain("no database connection was free in time")
+      yield* Effect.promise(() => admin.query("ROLLBACK").then(() => admin.end()))
+      yield* Fiber.join(holder)
+      expect(Redacted.value((yield* repo.get(path)).value)).toBe("held")
+    })
+  )
+})
