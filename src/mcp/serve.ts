@@ -2,8 +2,7 @@
  * `secrets serve`: the MCP server over stdio. stdout carries only protocol; logs go to stderr. stdin closing
  * or SIGTERM shuts down cleanly: the server, the pool, the embedded store and its lock are all released.
  */
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
-import { Deferred, Effect, Either, Layer } from "effect"
+import { Config, Deferred, Effect, Either, Layer } from "effect"
 import * as Principal from "../auth/Principal.js"
 import * as StoreConfig from "../config/StoreConfig.js"
 import * as Crypto from "../crypto/Crypto.js"
@@ -12,6 +11,7 @@ import * as Database from "../store/Database.js"
 import * as Embedded from "../store/Embedded.js"
 import { keyForFirstRun } from "../store/FirstRun.js"
 import { VERSION } from "../version.js"
+import { BoundedStdioTransport, DEFAULT_MAX_MESSAGE_BYTES } from "./BoundedStdioTransport.js"
 import * as McpServer from "./server.js"
 import * as StoreAccess from "./StoreAccess.js"
 
@@ -37,7 +37,11 @@ export const serve = Effect.gen(function* () {
   const store = yield* StoreAccess.make(storeLayer(location))
   const server = yield* McpServer.make({ principal, store, version: VERSION })
   const closed = yield* Deferred.make<void>()
-  const transport = new StdioServerTransport()
+  const maxMessageBytes = yield* Config.integer("SECRETS_MCP_MAX_MESSAGE_BYTES").pipe(
+    Config.withDefault(DEFAULT_MAX_MESSAGE_BYTES),
+    Effect.orDie
+  )
+  const transport = new BoundedStdioTransport(maxMessageBytes)
   server.onclose = () => Deferred.unsafeDone(closed, Effect.void)
   const onEnd = () => Deferred.unsafeDone(closed, Effect.void)
   process.stdin.once("end", onEnd)
