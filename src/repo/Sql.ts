@@ -10,24 +10,12 @@ import type { KeyPath, Scope } from "../domain/KeyPath.js"
 import { filterCanMatch, type SecretMetadata, validateWrite } from "../domain/Secret.js"
 import type * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
-import { COLUMNS, ReadBatcher } from "./ReadBatcher.js"
+import { COLUMNS, ReadBatcher, type Row } from "./ReadBatcher.js"
 import * as ReadBatcherLayer from "./ReadBatcher.js"
 import { SecretsRepo } from "./SecretsRepo.js"
 
-interface MetadataRow {
-  readonly key_path: string
-  readonly description: string | null
-  readonly scope: string
-  readonly project_name: string | null
-  readonly service_name: string | null
-  readonly created_at: Date
-  readonly updated_at: Date
-  readonly created_by: string
-  readonly last_accessed_at: Date | null
-  readonly access_count: number
-  readonly expires_at: Date | null
-  readonly rotation_required: boolean
-}
+/** A row's metadata columns, as the read path's statement also returns them. */
+type MetadataRow = Omit<Row, "encrypted_value">
 
 const METADATA = COLUMNS
 
