@@ -14,11 +14,6 @@ const HINTS: Partial<Record<string, string>> = {
   StoreUnavailable: "hint: `secrets doctor` checks the key, the database and the migrations"
 }
 
-export const exitCodeFor = (error: unknown): number => {
-  const tag = (error as { _tag?: unknown } | null)?._tag
-  return isKnownTag(tag) ? EXIT_CODES[tag] : EXIT_CODES.InternalError
-}
-
 /** Reports a failed command and yields its exit code. */
 export const report = <E>(cause: Cause.Cause<E>): Effect.Effect<number> =>
   Effect.gen(function* () {

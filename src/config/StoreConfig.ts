@@ -30,11 +30,15 @@ export interface ServerOptions {
   readonly statementTimeout?: Duration.DurationInput | undefined
 }
 
+/** Defaults for options a caller of `Database.layerServer` may leave out. */
+export const DEFAULT_STATEMENT_TIMEOUT = Duration.seconds(10)
+export const DEFAULT_PREPARED = true
+
 export const serverOptions: Config.Config<ServerOptions> = Config.all({
   poolSize: Config.integer("SECRETS_DB_POOL_SIZE").pipe(Config.withDefault(10)),
   connectTimeout: Config.duration("SECRETS_DB_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
-  prepared: Config.boolean("SECRETS_DB_PREPARED").pipe(Config.withDefault(true)),
-  statementTimeout: Config.duration("SECRETS_DB_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+  prepared: Config.boolean("SECRETS_DB_PREPARED").pipe(Config.withDefault(DEFAULT_PREPARED)),
+  statementTimeout: Config.duration("SECRETS_DB_STATEMENT_TIMEOUT").pipe(Config.withDefault(DEFAULT_STATEMENT_TIMEOUT))
 })
 
 export const describe = (location: Location): string =>

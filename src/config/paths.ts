@@ -2,7 +2,7 @@
  * Where the store keeps things on this machine when nothing else is configured, following the XDG
  * base directory convention: data in `$XDG_DATA_HOME/secrets-mcp`, the key in `$XDG_CONFIG_HOME/secrets-mcp/key`.
  */
-import { Config, Effect } from "effect"
+import { Config } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 
@@ -22,5 +22,3 @@ export const defaultKeyFile = xdg("XDG_CONFIG_HOME", [".config"]).pipe(Config.ma
 
 /** The embedded store's data directory: `SECRETS_DATA_DIR`, else the XDG default. */
 export const dataDir = Config.string("SECRETS_DATA_DIR").pipe(Config.orElse(() => defaultDataDir))
-
-export const resolve = <A>(config: Config.Config<A>) => Effect.orDie(config)

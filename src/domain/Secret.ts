@@ -24,6 +24,9 @@ export interface SecretMetadata {
   readonly rotationRequired: boolean
 }
 
+/** A time as ISO-8601, or null when there is none. */
+export const isoOrNull = (date: Date | null): string | null => date?.toISOString() ?? null
+
 /** Metadata as JSON: the shape `list_secrets` and `secrets list --json` print. */
 export const toSummary = (s: SecretMetadata) => ({
   keyPath: s.keyPath as string,
@@ -33,9 +36,9 @@ export const toSummary = (s: SecretMetadata) => ({
   service: s.serviceName,
   createdAt: s.createdAt.toISOString(),
   updatedAt: s.updatedAt.toISOString(),
-  lastAccessed: s.lastAccessedAt?.toISOString() ?? null,
+  lastAccessed: isoOrNull(s.lastAccessedAt),
   accessCount: s.accessCount,
-  expiresAt: s.expiresAt?.toISOString() ?? null,
+  expiresAt: isoOrNull(s.expiresAt),
   rotationRequired: s.rotationRequired
 })
 

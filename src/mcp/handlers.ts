@@ -5,11 +5,9 @@
 import { Effect, Redacted } from "effect"
 import * as Principal from "../auth/Principal.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
-import { parseExpiresAt, toSummary } from "../domain/Secret.js"
+import { isoOrNull, parseExpiresAt, toSummary } from "../domain/Secret.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 import type * as S from "./schemas.js"
-
-const iso = (date: Date | null) => date?.toISOString() ?? null
 
 export const getSecret = (principal: Principal.Principal, input: typeof S.GetSecretInput.Type) =>
   Effect.gen(function* () {
@@ -20,7 +18,7 @@ export const getSecret = (principal: Principal.Principal, input: typeof S.GetSec
       keyPath: secret.keyPath,
       value: Redacted.value(secret.value),
       description: secret.description,
-      expiresAt: iso(secret.expiresAt)
+      expiresAt: isoOrNull(secret.expiresAt)
     }
   })
 

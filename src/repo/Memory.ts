@@ -59,22 +59,22 @@ export const make = Effect.gen(function* () {
       return { ...metadata, value }
     })
 
-  const list: SecretsRepo["Type"]["list"] = (filter = {}) =>
-    !filterCanMatch(filter)
-      ? Effect.succeed([])
-      : Ref.get(rows).pipe(
-          Effect.map((current) =>
-            [...current.values()]
-              .filter(
-                (row) =>
-                  (filter.scope === undefined || row.scope === filter.scope) &&
-                  (filter.project === undefined || row.projectName === filter.project) &&
-                  (filter.service === undefined || row.serviceName === filter.service)
-              )
-              .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
-              .map(({ encryptedValue: _, ...metadata }): SecretMetadata => metadata)
+  const list: SecretsRepo["Type"]["list"] = (filter = {}) => {
+    if (!filterCanMatch(filter)) return Effect.succeed([])
+    return Ref.get(rows).pipe(
+      Effect.map((current) =>
+        [...current.values()]
+          .filter(
+            (row) =>
+              (filter.scope === undefined || row.scope === filter.scope) &&
+              (filter.project === undefined || row.projectName === filter.project) &&
+              (filter.service === undefined || row.serviceName === filter.service)
           )
-        )
+          .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
+          .map(({ encryptedValue: _, ...metadata }): SecretMetadata => metadata)
+      )
+    )
+  }
 
   const remove: SecretsRepo["Type"]["delete"] = (path) =>
     Ref.modify(rows, (current): readonly [DeleteResult, Map<string, Row>] => {

@@ -11,7 +11,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Config, Context, Effect, Layer } from "effect"
 import { StoreUnavailable } from "../domain/errors.js"
 import * as PgPool from "../store/PgPool.js"
-import { isConnectionLost, toStoreUnavailable } from "../store/storeUnavailable.js"
+import { isConnectionLost, RECONNECT_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
 
 export interface BatcherOptions {
   /** Largest batch written in one statement (`SECRETS_READ_BATCH_MAX`, default 256). */
@@ -79,9 +79,6 @@ export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
   }
 >() {}
 
-/** Pauses before retrying a batch whose pooled connection had died (see storeUnavailable.ts). */
-const RETRY_DELAYS_MS = [0, 10, 20, 40, 80, 160]
-
 /**
  * The batching loop is plain callbacks on the `pg` pool, not fibers: it runs once per read, and here every
  * microsecond counts against a bare SELECT. Each read is an `Effect.async` resumed when its batch settles.
@@ -117,7 +114,7 @@ export const make = (config: BatcherOptions) =>
       pool.query(query, (error: Error | undefined, result: { rows: Array<Row> } | undefined) => {
         if (error) {
           const sqlError = new SqlError({ cause: error, message: "Failed to execute statement" })
-          const delay = RETRY_DELAYS_MS[attempt]
+          const delay = RECONNECT_DELAYS_MS[attempt]
           if (isConnectionLost(sqlError) && delay !== undefined) {
             setTimeout(() => write(batch, attempt + 1), delay)
             return

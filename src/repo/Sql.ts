@@ -17,8 +17,6 @@ import { SecretsRepo } from "./SecretsRepo.js"
 /** A row's metadata columns, as the read path's statement also returns them. */
 type MetadataRow = Omit<Row, "encrypted_value">
 
-const METADATA = COLUMNS
-
 export const toMetadata = (row: MetadataRow): SecretMetadata => ({
   keyPath: row.key_path as KeyPath,
   description: row.description,
@@ -38,7 +36,7 @@ export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const batcher = yield* ReadBatcher
-  const metadata = sql.unsafe(METADATA)
+  const metadata = sql.unsafe(COLUMNS)
 
   const set: SecretsRepo["Type"]["set"] = (path, value, options = {}) =>
     Effect.gen(function* () {

@@ -4,7 +4,7 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Layer, type Redacted } from "effect"
+import { Effect, Layer, type Redacted } from "effect"
 import * as StoreConfig from "../config/StoreConfig.js"
 import type { StoreLocked, StoreUnavailable } from "../domain/errors.js"
 import * as Embedded from "./Embedded.js"
@@ -21,8 +21,8 @@ export const layerServer = (url: Redacted.Redacted<string>, options: StoreConfig
     url,
     max: options.poolSize,
     connectTimeout: options.connectTimeout,
-    statementTimeout: options.statementTimeout ?? Duration.seconds(10),
-    prepared: options.prepared ?? true
+    statementTimeout: options.statementTimeout ?? StoreConfig.DEFAULT_STATEMENT_TIMEOUT,
+    prepared: options.prepared ?? StoreConfig.DEFAULT_PREPARED
   }).pipe(Layer.catchAll((error) => Layer.fail(toStoreUnavailable(error))))
 
 export const layerEmbedded = (dataDir: string): DatabaseLayer =>

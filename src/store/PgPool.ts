@@ -1,8 +1,7 @@
 /**
- * The `pg` pool under the `@effect/sql-pg` client, shared with the read path. The two statements every read
- * runs (the value's SELECT and the batched access record) go straight to the pool as named prepared
- * statements: parsed and planned once per connection instead of on every call. Everything else uses
- * `@effect/sql`.
+ * The `pg` pool under the `@effect/sql-pg` client, shared with the read path: the batched read statement
+ * (repo/ReadBatcher.ts) goes straight to the pool as a named prepared statement, parsed and planned once per
+ * connection instead of on every call. Everything else uses `@effect/sql`.
  */
 import type { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
@@ -69,17 +68,4 @@ export const layer = (options: PoolOptions): Layer.Layer<PgPool | PgClient.PgCli
         PgClient.layerFromPool({ acquire: Effect.succeed(pool), applicationName: "secrets-mcp" })
       )
     )
-  )
-
-/** Runs one hot statement; failures are `SqlError`s like `@effect/sql`'s, so callers map them the same way. */
-export const query = <A>(name: string, text: string, values: ReadonlyArray<unknown>) =>
-  Effect.flatMap(PgPool, ({ pool, prepared }) =>
-    Effect.async<ReadonlyArray<A>, SqlError>((resume) => {
-      const config = prepared ? { name, text, values: [...values] } : { text, values: [...values] }
-      pool.query(config, (error: Error | undefined, result: pg.QueryResult | undefined) => {
-        if (error !== undefined && error !== null) {
-          resume(Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" })))
-        } else resume(Effect.succeed((result?.rows ?? []) as ReadonlyArray<A>))
-      })
-    })
   )

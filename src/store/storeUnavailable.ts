@@ -41,9 +41,9 @@ export const reasonOf = (error: SqlError): string => {
   if (code !== undefined) return BY_CODE[code] ?? `database error ${code}`
   // node-postgres reports dropped connections without a code; these fixed phrases are safe to match.
   const text = messageOf(error.cause)
-  // Timeouts first: node-postgres says "Connection terminated due to connection timeout", and @effect/sql-pg
-  // "Connection timed out"; neither is a lost connection worth retrying.
-  // pg-pool, when every connection stayed busy past the connect timeout.
+  // Timeouts before lost connections: node-postgres says "Connection terminated due to connection timeout",
+  // and that is not a lost connection worth retrying. pg-pool's "timeout exceeded when trying to connect"
+  // means every pooled connection stayed busy past the connect timeout.
   if (/timeout exceeded when trying to connect/i.test(text)) {
     return "no database connection was free in time (all SECRETS_DB_POOL_SIZE connections busy)"
   }
@@ -64,7 +64,11 @@ export const toStoreUnavailable = (error: SqlError): StoreUnavailable =>
  * but may not know it yet; each failed attempt drops one, and the short pauses let the pool see the rest close,
  * so one retry is not enough (measured: a get right after pg_terminate_backend failed every time).
  */
-const reconnect = Schedule.exponential(Duration.millis(10)).pipe(Schedule.intersect(Schedule.recurs(5)))
+export const RECONNECT_DELAYS_MS: readonly [number, ...Array<number>] = [0, 10, 20, 40, 80, 160]
+
+// The first retry is immediate (the catchIf below); the schedule holds the pauses before the others.
+const [, second, ...later] = RECONNECT_DELAYS_MS
+const reconnect = Schedule.fromDelays(Duration.millis(second!), ...later.map((ms) => Duration.millis(ms)))
 
 /** Runs a statement, retries if a pooled connection had died, and maps failures to `StoreUnavailable`. */
 export const withStoreErrors = <A, E, R>(

@@ -1,13 +1,14 @@
 import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import { NotFound } from "../../domain/errors.js"
+import { parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
 import { note } from "../output.js"
-import { keyPathArg, parsedKeyPath, withStore } from "./shared.js"
+import { keyPathArg, withStore } from "./shared.js"
 
 export const remove = Command.make("delete", { keyPath: keyPathArg }, (args) =>
   Effect.gen(function* () {
-    const path = yield* parsedKeyPath(args.keyPath)
+    const path = yield* parseKeyPath(args.keyPath)
     const result = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.delete(path)))
     // A person deleting a path that is not there most likely mistyped it: say so with exit code 3.
     if (!result.deleted) return yield* new NotFound({ keyPath: result.keyPath })

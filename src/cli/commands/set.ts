@@ -1,10 +1,11 @@
 import { Command, Options, Prompt } from "@effect/cli"
 import { Effect, Option, Redacted } from "effect"
 import { parseExpiresAt } from "../../domain/Secret.js"
+import { parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
 import { note } from "../output.js"
 import { UsageError } from "../UsageError.js"
-import { keyPathArg, optionalToUndefined, parsedKeyPath, withStore } from "./shared.js"
+import { keyPathArg, withStore } from "./shared.js"
 
 const options = {
   keyPath: keyPathArg,
@@ -43,11 +44,11 @@ const readValue = (stdin: boolean, value: Option.Option<Redacted.Redacted<string
 
 export const set = Command.make("set", options, (args) =>
   Effect.gen(function* () {
-    const path = yield* parsedKeyPath(args.keyPath)
+    const path = yield* parseKeyPath(args.keyPath)
     const expiresAt = Option.isSome(args.expiresAt) ? yield* parseExpiresAt(args.expiresAt.value) : undefined
     const value = yield* readValue(args.stdin, args.value, path.keyPath)
     const options = {
-      description: optionalToUndefined(args.description),
+      description: Option.getOrUndefined(args.description),
       expiresAt,
       rotationRequired: args.rotationRequired,
       createdBy: "cli"
