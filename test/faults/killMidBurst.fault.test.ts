@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { KEY_A } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { tempDir } from "../support/stores.js"
-import { callTool, errorTag, isAlive, type Served, spawnServe, structured, within } from "./serve.js"
+import { callTool, errorTag, isAlive, type Served, spawnServe, structured, within } from "../support/serve.js"
 
 const BURST = 200
 const KILL_AFTER = 50

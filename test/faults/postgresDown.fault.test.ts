@@ -13,7 +13,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { KEY_A } from "../support/keys.js"
-import { callTool, errorTag, isAlive, spawnServe, structured } from "./serve.js"
+import { callTool, errorTag, isAlive, spawnServe, structured } from "../support/serve.js"
 
 const PG_BIN = process.env["PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
 const run = promisify(execFile)

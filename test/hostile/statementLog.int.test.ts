@@ -8,33 +8,22 @@
  * server whose log this process can read (TEST_POSTGRES_LOG overrides where it is looked for).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Redacted } from "effect"
-import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { makeSandbox } from "../cli/harness.js"
 import { KEY_A } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url))
-const CLI = path.join(ROOT, "dist", "cli.js")
+import { startServe, within } from "../support/serve.js"
 
 const TEST_TIMEOUT = 180_000
 const CONNECT_TIMEOUT = 60_000
 const CALL_TIMEOUT = 30_000
 const EXIT_WITHIN_MS = 10_000
 const LOG_WAIT_MS = 15_000
-
-interface Exit {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-}
 
 /**
  * Where the server writes its log. With the logging collector on, `pg_current_logfile()`; with it off (the
@@ -93,34 +82,9 @@ const waitForLog = async (file: string, from: number, text: string): Promise<str
   }
 }
 
-/** The transport's child process: the SDK does not expose it, and the test needs its exit. */
-const childOf = (transport: StdioClientTransport): ChildProcess =>
-  (transport as unknown as { readonly _process: ChildProcess })._process
-
 const spawnServer = (env: Record<string, string>) =>
   Effect.acquireRelease(
-    Effect.promise(async () => {
-      const transport = new StdioClientTransport({
-        command: process.execPath,
-        args: [CLI, "serve"],
-        env,
-        cwd: ROOT,
-        stderr: "pipe"
-      })
-      let stderr = ""
-      transport.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-      let child: ChildProcess | undefined
-      let exited: Promise<Exit> | undefined
-      const start = transport.start.bind(transport)
-      transport.start = async () => {
-        await start()
-        child = childOf(transport)
-        exited = new Promise((resolve) => child!.once("exit", (code, signal) => resolve({ code, signal })))
-      }
-      const client = new Client({ name: "statement-log", version: "0.0.0" })
-      await client.connect(transport, { timeout: CONNECT_TIMEOUT })
-      return { client, child: child!, stderr: () => stderr, exited: exited! }
-    }),
+    Effect.promise(() => startServe(env, { name: "statement-log", connectTimeout: CONNECT_TIMEOUT })),
     ({ client }) => Effect.promise(() => client.close())
   )
 
@@ -250,12 +214,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("hostile: the PostgreSQL statem
         // serve shuts down on stdin closing (its last read records are written), then a closing probe marks
         // the end of what this test made the server log.
         server.child.stdin!.end()
-        const exit = yield* Effect.promise(() =>
-          Promise.race([
-            server.exited,
-            new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), EXIT_WITHIN_MS).unref())
-          ])
-        )
+        const exit = yield* Effect.promise(() => within(server.exited, EXIT_WITHIN_MS))
         expect(exit).toEqual({ code: 0, signal: null })
         const end = `end-${randomBytes(8).toString("hex")}`
         yield* Effect.promise(() => raw.query("SELECT $1::text AS probe", [end]))

@@ -6,22 +6,17 @@
  * Needs `npm run build` first.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Redacted } from "effect"
-import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { KEY_A } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { ROOT, type Served, startServe, within } from "../support/serve.js"
 import { tempDir } from "../support/stores.js"
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url))
-const CLI = path.join(ROOT, "dist", "cli.js")
 const MIGRATIONS = path.join(ROOT, "migrations")
 
 const SERVERS = 10
@@ -30,57 +25,14 @@ const CONNECT_TIMEOUT = 120_000
 const CALL_TIMEOUT = 60_000
 const EXIT_WITHIN_MS = 20_000
 
-interface Exit {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-}
-
-interface Spawned {
-  readonly client: Client
-  readonly child: ChildProcess
-  readonly stderr: () => string
-  readonly clientErrors: ReadonlyArray<Error>
-  readonly exited: Promise<Exit>
-}
-
-/** The transport's child process: the SDK does not expose it, and the test needs its exit code. */
-const childOf = (transport: StdioClientTransport): ChildProcess =>
-  (transport as unknown as { readonly _process: ChildProcess })._process
+type Spawned = Served
 
 /** Spawns `serve` with exactly `env` and connects an SDK client to it over stdio. */
-const connect = async (env: Record<string, string>, name: string): Promise<Spawned> => {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI, "serve"],
-    env,
-    cwd: ROOT,
-    stderr: "pipe"
-  })
-  let stderr = ""
-  transport.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-  let child: ChildProcess | undefined
-  let exited: Promise<Exit> | undefined
-  const start = transport.start.bind(transport)
-  transport.start = async () => {
-    await start()
-    child = childOf(transport)
-    exited = new Promise((resolve) => child!.once("exit", (code, signal) => resolve({ code, signal })))
-  }
-  const clientErrors: Array<Error> = []
-  const client = new Client({ name, version: "0.0.0" })
-  client.onerror = (error) => clientErrors.push(error)
-  try {
-    await client.connect(transport, { timeout: CONNECT_TIMEOUT })
-  } catch (error) {
-    await transport.close()
-    throw error
-  }
-  return { client, child: child!, stderr: () => stderr, clientErrors, exited: exited! }
-}
+const connect = (env: Record<string, string>, name: string): Promise<Spawned> =>
+  startServe(env, { name, connectTimeout: CONNECT_TIMEOUT })
 
 /** Resolves with the exit, or "timeout" after `ms`. */
-const exitWithin = (server: Spawned, ms: number) =>
-  Promise.race([server.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ms).unref())])
+const exitWithin = (server: Spawned, ms: number) => within(server.exited, ms)
 
 const callTool = (server: Spawned, name: string, args: Record<string, unknown>) =>
   server.client.callTool({ name, arguments: args }, undefined, { timeout: CALL_TIMEOUT }) as Promise<CallToolResult>

@@ -4,79 +4,29 @@
  * and under SIGTERM. Needs `npm run build` (or `npx tsc -p tsconfig.build.json`) first.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Redacted } from "effect"
-import { type ChildProcess, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { KEY_A } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { CLI, type Exit, ROOT, type Served, startServe, within } from "../support/serve.js"
 import { tempDir } from "../support/stores.js"
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url))
-/** The built CLI; SECRETS_MCP_CLI points the suite at another build of it. */
-const CLI = process.env["SECRETS_MCP_CLI"] ?? path.join(ROOT, "dist", "cli.js")
 
 /** PGlite's first run is slow on a busy machine; the SDK's own initialize timeout is 60 s. */
 const SLOW = 180_000
 const CONNECT_TIMEOUT = 120_000
 const EXIT_WITHIN_MS = 10_000
 
-interface Exit {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-}
+type Spawned = Served
 
-interface Spawned {
-  readonly client: Client
-  readonly child: ChildProcess
-  /** Everything the server wrote to stdout, as the bytes arrived. */
-  readonly stdout: () => string
-  readonly stderr: () => string
-  /** Errors the client reported, e.g. a stdout line that is not a JSON-RPC message. */
-  readonly clientErrors: ReadonlyArray<Error>
-  readonly exited: Promise<Exit>
-}
-
-/** The transport's child process: the SDK does not expose it, and the tests need its exit code and stdout. */
-const childOf = (transport: StdioClientTransport): ChildProcess =>
-  (transport as unknown as { readonly _process: ChildProcess })._process
-
-/** Spawns `serve` with exactly `env` (plus the SDK's PATH/USER defaults) and connects a client to it. */
+/** `startServe` with exactly `env`, its client closed with the test's scope. */
 const spawnServer = (env: Record<string, string>) =>
   Effect.acquireRelease(
-    Effect.promise(async (): Promise<Spawned> => {
-      if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npx tsc -p tsconfig.build.json`)
-      const transport = new StdioClientTransport({
-        command: process.execPath,
-        args: [CLI, "serve"],
-        env,
-        cwd: ROOT,
-        stderr: "pipe"
-      })
-      let stderr = ""
-      transport.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-      let stdout = ""
-      let child: ChildProcess | undefined
-      let exited: Promise<Exit> | undefined
-      const start = transport.start.bind(transport)
-      transport.start = async () => {
-        await start()
-        child = childOf(transport)
-        child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-        exited = new Promise((resolve) => child!.once("exit", (code, signal) => resolve({ code, signal })))
-      }
-      const clientErrors: Array<Error> = []
-      const client = new Client({ name: "stdio-test", version: "0.0.0" })
-      client.onerror = (error) => clientErrors.push(error)
-      await client.connect(transport, { timeout: CONNECT_TIMEOUT })
-      return { client, child: child!, stdout: () => stdout, stderr: () => stderr, clientErrors, exited: exited! }
-    }),
+    Effect.promise(() => startServe(env, { name: "stdio-test", connectTimeout: CONNECT_TIMEOUT })),
     ({ client }) => Effect.promise(() => client.close())
   )
 
@@ -99,10 +49,7 @@ const expectError = (result: CallToolResult, tag: string) => {
 }
 
 /** Waits for the process to exit, failing after `ms`. */
-const exitWithin = (server: Spawned, ms = EXIT_WITHIN_MS) =>
-  Effect.promise(() =>
-    Promise.race([server.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ms).unref())])
-  )
+const exitWithin = (server: Spawned, ms = EXIT_WITHIN_MS) => Effect.promise(() => within(server.exited, ms))
 
 /** Every stdout line is a JSON-RPC 2.0 message: nothing else may share the protocol stream. */
 const expectOnlyProtocol = (server: Spawned) => {

@@ -4,29 +4,21 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { KEY_A } from "../support/keys.js"
+import { startServe } from "../support/serve.js"
 import { tempDir } from "../support/stores.js"
 
-const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url))
-
 const start = (dataDir: string) =>
-  Effect.promise(async () => {
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, "serve"],
-      env: { PATH: process.env["PATH"] ?? "", SECRETS_DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: KEY_A },
-      stderr: "ignore"
-    })
-    const client = new Client({ name: "kill-nine", version: "0" })
-    await client.connect(transport)
-    return { client, pid: transport.pid! }
-  })
+  Effect.promise(() =>
+    startServe(
+      { PATH: process.env["PATH"] ?? "", SECRETS_DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: KEY_A },
+      { name: "kill-nine" }
+    )
+  )
 
 const call = (client: Client, name: string, args: Record<string, unknown>) =>
   Effect.promise(() => client.callTool({ name, arguments: args }) as Promise<CallToolResult>)

@@ -1,6 +1,6 @@
 /**
- * The built `secrets serve` as a child process for fault tests: spawned with an exact environment, driven by
- * the SDK's stdio client, and always gone when the scope closes (closed, or killed if it does not exit).
+ * The built `secrets serve` as a child process: spawned with an exact environment, driven by the SDK's stdio
+ * client, with its stdout, stderr and exit observable.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
@@ -15,15 +15,24 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 /** The built CLI; SECRETS_MCP_CLI points the suite at another build of it. */
 export const CLI = process.env["SECRETS_MCP_CLI"] ?? path.join(ROOT, "dist", "cli.js")
 
+export interface Exit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
 export interface Served {
   readonly client: Client
   readonly child: ChildProcess
   readonly pid: number
+  readonly stdout: () => string
   readonly stderr: () => string
+  /** Errors the client reported, e.g. a stdout line that is not a JSON-RPC message, or a closed pipe. */
+  readonly clientErrors: ReadonlyArray<Error>
   /** Resolves when the process has exited (whatever the cause). */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  readonly exited: Promise<Exit>
 }
 
+/** The transport's child process: the SDK does not expose it, and tests need its pid, exit and stdout. */
 const childOf = (transport: StdioClientTransport): ChildProcess =>
   (transport as unknown as { readonly _process: ChildProcess })._process
 
@@ -41,34 +50,58 @@ export const isAlive = (served: Served): boolean => {
   }
 }
 
-/** Spawns `serve` with `env` (plus PATH) and connects a client; on release, closes it and kills it if need be. */
+/**
+ * Spawns `serve` with exactly `env` and connects an SDK client to it, capturing stdout, stderr and the exit.
+ * The caller closes the client (or uses `spawnServe`, which does).
+ */
+export const startServe = async (
+  env: Record<string, string>,
+  options: { readonly name?: string; readonly connectTimeout?: number } = {}
+): Promise<Served> => {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, "serve"],
+    env,
+    cwd: ROOT,
+    stderr: "pipe"
+  })
+  let stderr = ""
+  transport.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+  let stdout = ""
+  let child: ChildProcess | undefined
+  let exited: Promise<Exit> | undefined
+  const start = transport.start.bind(transport)
+  transport.start = async () => {
+    await start()
+    child = childOf(transport)
+    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
+    exited = new Promise((resolve) => child!.once("exit", (code, signal) => resolve({ code, signal })))
+  }
+  const clientErrors: Array<Error> = []
+  const client = new Client({ name: options.name ?? "serve-test", version: "0.0.0" })
+  client.onerror = (error) => void clientErrors.push(error)
+  try {
+    await client.connect(transport, { timeout: options.connectTimeout ?? 60_000 })
+  } catch (error) {
+    await transport.close()
+    throw error
+  }
+  return {
+    client,
+    child: child!,
+    pid: child!.pid!,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    clientErrors,
+    exited: exited!
+  }
+}
+
+/** `startServe` with `env` plus PATH; on release, closes the client and kills the process if it lingers. */
 export const spawnServe = (env: Record<string, string>) =>
   Effect.acquireRelease(
-    Effect.promise(async (): Promise<Served> => {
-      if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
-      const transport = new StdioClientTransport({
-        command: process.execPath,
-        args: [CLI, "serve"],
-        env: { PATH: process.env["PATH"] ?? "", ...env },
-        cwd: ROOT,
-        stderr: "pipe"
-      })
-      let stderr = ""
-      transport.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-      let child: ChildProcess | undefined
-      let exited: Served["exited"] | undefined
-      const start = transport.start.bind(transport)
-      transport.start = async () => {
-        await start()
-        child = childOf(transport)
-        exited = new Promise((resolve) => child!.once("exit", (code, signal) => resolve({ code, signal })))
-      }
-      const client = new Client({ name: "fault-test", version: "0.0.0" })
-      // Errors after a kill -9 (a closed pipe) are expected; the tests assert on results instead.
-      client.onerror = () => undefined
-      await client.connect(transport, { timeout: 60_000 })
-      return { client, child: child!, pid: child!.pid!, stderr: () => stderr, exited: exited! }
-    }),
+    Effect.promise(() => startServe({ PATH: process.env["PATH"] ?? "", ...env }, { name: "fault-test" })),
     (served) =>
       Effect.promise(async () => {
         await within(
