@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Either, Redacted } from "effect"
 import pg from "pg"
@@ -17,6 +16,7 @@ import * as Database from "../../src/store/Database.js"
 import { cryptoLayer } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { serverOptions } from "../support/stores.js"
+import { connectInProcess } from "../support/mcp.js"
 
 /**
  * A private database, a store on it, an MCP server acting for `meta` with a connected client that has listed
@@ -28,17 +28,7 @@ const setup = Effect.gen(function* () {
   const store = yield* StoreAccess.make(sqlStore(Database.layerServer(url, serverOptions), cryptoLayer()))
   const principal = Either.getOrThrow(Principal.make("meta", ""))
   const server = yield* McpServer.make({ principal, store, version: "hostile" })
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
-  yield* Effect.acquireRelease(
-    Effect.promise(() => server.connect(serverSide)),
-    () => Effect.promise(() => server.close())
-  )
-  const client = new Client({ name: "hostile", version: "0" })
-  yield* Effect.acquireRelease(
-    Effect.promise(() => client.connect(clientSide)),
-    () => Effect.promise(() => client.close())
-  )
-  yield* Effect.promise(() => client.listTools())
+  const client = yield* connectInProcess(server, "hostile")
   const raw = yield* Effect.acquireRelease(
     Effect.promise(async () => {
       const c = new pg.Client({ connectionString: Redacted.value(url) })

@@ -5,13 +5,13 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Context, Effect, Either } from "effect"
 import * as Principal from "../../src/auth/Principal.js"
 import * as McpServer from "../../src/mcp/server.js"
 import type { StoreAccess } from "../../src/mcp/StoreAccess.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
+import { connectInProcess } from "../support/mcp.js"
 
 const unreachable = Effect.die("the store must not be reached")
 
@@ -34,18 +34,7 @@ const deadStore: StoreAccess = {
 const connect = Effect.gen(function* () {
   const principal = Either.getOrThrow(Principal.make("meta", ""))
   const server = yield* McpServer.make({ principal, store: deadStore, version: "hostile" })
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
-  yield* Effect.acquireRelease(
-    Effect.promise(() => server.connect(serverSide)),
-    () => Effect.promise(() => server.close())
-  )
-  const client = new Client({ name: "hostile", version: "0" })
-  yield* Effect.acquireRelease(
-    Effect.promise(() => client.connect(clientSide)),
-    () => Effect.promise(() => client.close())
-  )
-  // From here on the client checks every structuredContent against the advertised outputSchema.
-  yield* Effect.promise(() => client.listTools())
+  const client = yield* connectInProcess(server, "hostile")
   return client
 })
 

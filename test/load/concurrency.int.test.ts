@@ -12,8 +12,6 @@
  *    before the get began).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Either, Fiber, Redacted } from "effect"
 import * as Principal from "../../src/auth/Principal.js"
@@ -26,6 +24,7 @@ import * as Database from "../../src/store/Database.js"
 import { cryptoLayer } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { serverOptions, serverStore } from "../support/stores.js"
+import { connectInProcess } from "../support/mcp.js"
 
 const principal = Either.getOrThrow(Principal.make("meta", ""))
 
@@ -33,16 +32,7 @@ const principal = Either.getOrThrow(Principal.make("meta", ""))
 const connectClient = (store: StoreAccess.StoreAccess, name: string) =>
   Effect.gen(function* () {
     const server = yield* McpServer.make({ principal, store, version: "test" })
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
-    yield* Effect.acquireRelease(
-      Effect.promise(() => server.connect(serverSide)),
-      () => Effect.promise(() => server.close())
-    )
-    const client = new Client({ name, version: "0" })
-    yield* Effect.acquireRelease(
-      Effect.promise(() => client.connect(clientSide)),
-      () => Effect.promise(() => client.close())
-    )
+    const client = yield* connectInProcess(server, name)
     return (tool: string, args: Record<string, unknown>) =>
       Effect.promise(() => client.callTool({ name: tool, arguments: args }) as Promise<CallToolResult>)
   })

@@ -4,8 +4,6 @@
  * or any log line at any level.
  */
 import { expect, it } from "@effect/vitest"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Either, Logger, LogLevel, TestClock } from "effect"
 import { randomBytes } from "node:crypto"
@@ -14,6 +12,7 @@ import { memoryStore } from "../../src/layers.js"
 import * as McpServer from "../../src/mcp/server.js"
 import * as StoreAccess from "../../src/mcp/StoreAccess.js"
 import { cryptoLayer } from "../support/keys.js"
+import { connectInProcess } from "../support/mcp.js"
 
 it.scoped("a canary value reaches the client only from get_secret, and no log line at any level", () =>
   Effect.gen(function* () {
@@ -28,17 +27,7 @@ it.scoped("a canary value reaches the client only from get_secret, and no log li
       Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
       Logger.withMinimumLogLevel(LogLevel.All)
     )
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
-    yield* Effect.acquireRelease(
-      Effect.promise(() => server.connect(serverSide)),
-      () => Effect.promise(() => server.close())
-    )
-    const client = new Client({ name: "canary", version: "0" })
-    yield* Effect.acquireRelease(
-      Effect.promise(() => client.connect(clientSide)),
-      () => Effect.promise(() => client.close())
-    )
-    yield* Effect.promise(() => client.listTools())
+    const client = yield* connectInProcess(server, "canary")
     const call = (name: string, args: Record<string, unknown>) =>
       Effect.promise(() => client.callTool({ name, arguments: args }) as Promise<CallToolResult>)
 

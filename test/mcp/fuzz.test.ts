@@ -3,8 +3,6 @@
  * never a protocol failure.
  */
 import { expect, it } from "@effect/vitest"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Either } from "effect"
 import fc from "fast-check"
@@ -13,6 +11,7 @@ import { memoryStore } from "../../src/layers.js"
 import * as McpServer from "../../src/mcp/server.js"
 import * as StoreAccess from "../../src/mcp/StoreAccess.js"
 import { cryptoLayer } from "../support/keys.js"
+import { connectInProcess } from "../support/mcp.js"
 
 const TOOLS = ["get_secret", "set_secret", "list_secrets", "delete_secret"] as const
 const TYPED = new Set([
@@ -64,17 +63,7 @@ it.scopedLive(
       const principal = Either.getOrThrow(Principal.make("project:consilio", "read:meta/cloudflare/"))
       const store = yield* StoreAccess.make(memoryStore(cryptoLayer()))
       const server = yield* McpServer.make({ principal, store, version: "fuzz" })
-      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
-      yield* Effect.acquireRelease(
-        Effect.promise(() => server.connect(serverSide)),
-        () => Effect.promise(() => server.close())
-      )
-      const client = new Client({ name: "fuzz", version: "0" })
-      yield* Effect.acquireRelease(
-        Effect.promise(() => client.connect(clientSide)),
-        () => Effect.promise(() => client.close())
-      )
-      yield* Effect.promise(() => client.listTools())
+      const client = yield* connectInProcess(server, "fuzz")
       let errors = 0
       yield* Effect.promise(() =>
         fc.assert(

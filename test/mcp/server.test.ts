@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Context, Effect, Either, Layer, Logger, Redacted, Schema, TestClock } from "effect"
 import * as Principal from "../../src/auth/Principal.js"
@@ -18,6 +17,7 @@ import * as McpServer from "../../src/mcp/server.js"
 import * as StoreAccess from "../../src/mcp/StoreAccess.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import { cryptoLayer } from "../support/keys.js"
+import { connectInProcess } from "../support/mcp.js"
 
 const TOOL_NAMES = ["get_secret", "set_secret", "list_secrets", "delete_secret"]
 
@@ -32,18 +32,7 @@ const connect = (store: StoreAccess.StoreAccess, name = "meta", grants = "") =>
   Effect.gen(function* () {
     const principal = Either.getOrThrow(Principal.make(name, grants))
     const server = yield* McpServer.make({ principal, store, version: "9.9.9-test" })
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
-    yield* Effect.acquireRelease(
-      Effect.promise(() => server.connect(serverSide)),
-      () => Effect.promise(() => server.close())
-    )
-    const client = new Client({ name: "server-test", version: "0.0.0" })
-    yield* Effect.acquireRelease(
-      Effect.promise(() => client.connect(clientSide)),
-      () => Effect.promise(() => client.close())
-    )
-    // Caches the output validators: from here on the client checks structuredContent against outputSchema.
-    yield* Effect.promise(() => client.listTools())
+    const client = yield* connectInProcess(server, "server-test")
     return client
   })
 
