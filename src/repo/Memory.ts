@@ -1,7 +1,9 @@
 /**
  * The in-memory backend: the same contract as SQL, with values still encrypted through `Crypto`.
+ * The rows are one mutable `Map`, changed only inside `Effect.sync`: JavaScript runs one of them at a time, so
+ * each read-modify-write is atomic without copying the map (a copy per read made a read O(secrets)).
  */
-import { Clock, Effect, Layer, Option, Ref } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
 import { filterCanMatch, type SecretMetadata, validateWrite } from "../domain/Secret.js"
@@ -13,14 +15,14 @@ interface Row extends SecretMetadata {
 
 export const make = Effect.gen(function* () {
   const crypto = yield* Crypto
-  const rows = yield* Ref.make(new Map<string, Row>())
+  const rows = new Map<string, Row>()
 
   const set: SecretsRepo["Type"]["set"] = (path, value, options = {}) =>
     Effect.gen(function* () {
       const write = yield* validateWrite(path, value, options)
       const encryptedValue = yield* crypto.encrypt(value, path.keyPath)
-      return yield* Ref.modify(rows, (current) => {
-        const existing = current.get(path.keyPath)
+      return yield* Effect.sync(() => {
+        const existing = rows.get(path.keyPath)
         const row: Row = {
           keyPath: path.keyPath,
           scope: path.scope,
@@ -36,22 +38,23 @@ export const make = Effect.gen(function* () {
           expiresAt: options.expiresAt ?? null,
           rotationRequired: options.rotationRequired ?? false
         }
-        const next = new Map(current).set(path.keyPath, row)
-        return [{ keyPath: path.keyPath, created: existing === undefined }, next] as const
+        rows.set(path.keyPath, row)
+        return { keyPath: path.keyPath, created: existing === undefined }
       })
     })
 
   const get: SecretsRepo["Type"]["get"] = (path) =>
     Effect.gen(function* () {
       const now = new Date(yield* Clock.currentTimeMillis)
-      const recorded = yield* Ref.modify(rows, (current) => {
-        const existing = current.get(path.keyPath)
-        if (existing === undefined) return [Option.none<Row>(), current] as const
+      const recorded = yield* Effect.sync(() => {
+        const existing = rows.get(path.keyPath)
+        if (existing === undefined) return undefined
         const row: Row = { ...existing, lastAccessedAt: now, accessCount: existing.accessCount + 1 }
-        return [Option.some(row), new Map(current).set(path.keyPath, row)] as const
+        rows.set(path.keyPath, row)
+        return row
       })
-      if (Option.isNone(recorded)) return yield* new NotFound({ keyPath: path.keyPath })
-      const { encryptedValue, ...metadata } = recorded.value
+      if (recorded === undefined) return yield* new NotFound({ keyPath: path.keyPath })
+      const { encryptedValue, ...metadata } = recorded
       if (metadata.expiresAt !== null && metadata.expiresAt.getTime() <= now.getTime()) {
         return yield* new Expired({ keyPath: path.keyPath, expiredAt: metadata.expiresAt.toISOString() })
       }
@@ -61,28 +64,21 @@ export const make = Effect.gen(function* () {
 
   const list: SecretsRepo["Type"]["list"] = (filter = {}) => {
     if (!filterCanMatch(filter)) return Effect.succeed([])
-    return Ref.get(rows).pipe(
-      Effect.map((current) =>
-        [...current.values()]
-          .filter(
-            (row) =>
-              (filter.scope === undefined || row.scope === filter.scope) &&
-              (filter.project === undefined || row.projectName === filter.project) &&
-              (filter.service === undefined || row.serviceName === filter.service)
-          )
-          .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
-          .map(({ encryptedValue: _, ...metadata }): SecretMetadata => metadata)
-      )
+    return Effect.sync(() =>
+      [...rows.values()]
+        .filter(
+          (row) =>
+            (filter.scope === undefined || row.scope === filter.scope) &&
+            (filter.project === undefined || row.projectName === filter.project) &&
+            (filter.service === undefined || row.serviceName === filter.service)
+        )
+        .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
+        .map(({ encryptedValue: _, ...metadata }): SecretMetadata => metadata)
     )
   }
 
   const remove: SecretsRepo["Type"]["delete"] = (path) =>
-    Ref.modify(rows, (current): readonly [DeleteResult, Map<string, Row>] => {
-      if (!current.has(path.keyPath)) return [{ keyPath: path.keyPath, deleted: false }, current]
-      const next = new Map(current)
-      next.delete(path.keyPath)
-      return [{ keyPath: path.keyPath, deleted: true }, next]
-    })
+    Effect.sync((): DeleteResult => ({ keyPath: path.keyPath, deleted: rows.delete(path.keyPath) }))
 
   return SecretsRepo.of({ set, get, list, delete: remove })
 })
