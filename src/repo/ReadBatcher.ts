@@ -33,21 +33,33 @@ export const options: Config.Config<BatcherOptions> = Config.all({
 export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
   created_by, last_accessed_at, access_count, expires_at, rotation_required`
 
-const update = (source: string) => `
+/**
+ * One statement records a batch and returns its rows: each key path's count goes up by the number of reads it
+ * had in the batch, and its last access moves to the latest of them. A batch of one key path (a lone read, or
+ * a burst on one hot key) is a plain `WHERE key_path = $1`, planned once per connection. Several key paths
+ * come as arrays through `unnest`; the planner sees their length, so that statement is planned per batch,
+ * which larger batches amortise.
+ */
+const recordAndRead = (batch: "one" | "many", flush: boolean) => {
+  const [keyPath, reads, at] =
+    batch === "one" ? ["$1::text", "$2::int", "$3::timestamptz"] : ["v.key_path", "v.n", "v.at"]
+  const sources = [
+    // synchronous_commit off for this statement's own transaction only: set_config(..., true) is local to
+    // the implicit transaction, so it stays one round trip.
+    ...(flush ? [] : ["no_flush"]),
+    ...(batch === "many" ? ["unnest($1::text[], $2::int[], $3::timestamptz[]) AS v(key_path, n, at)"] : [])
+  ]
+  return `
+  ${flush ? "" : "WITH no_flush AS (SELECT set_config('synchronous_commit', 'off', true))"}
   UPDATE secrets AS s
-  SET access_count = s.access_count + v.n,
-      last_accessed_at = GREATEST(s.last_accessed_at, v.at)
-  FROM ${source}unnest($1::text[], $2::int[], $3::timestamptz[]) AS v(key_path, n, at)
-  WHERE s.key_path = v.key_path
+  SET access_count = s.access_count + ${reads},
+      last_accessed_at = GREATEST(s.last_accessed_at, ${at})
+  ${sources.length === 0 ? "" : `FROM ${sources.join(", ")}`}
+  WHERE s.key_path = ${keyPath}
   RETURNING s.encrypted_value, ${COLUMNS.split(",")
     .map((c) => `s.${c.trim()}`)
     .join(", ")}`
-
-const RECORD_AND_READ = update("")
-// synchronous_commit off for this statement's own transaction only: set_config(..., true) is local to the
-// implicit transaction, so it stays one round trip.
-const RECORD_AND_READ_NO_FLUSH =
-  `WITH no_flush AS (SELECT set_config('synchronous_commit', 'off', true))` + update("no_flush, ")
+}
 
 export interface Row {
   readonly key_path: string
@@ -85,10 +97,11 @@ export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
  */
 export const make = (config: BatcherOptions) =>
   Effect.gen(function* () {
-    const [name, text] =
-      config.durability === "flush"
-        ? ["secrets_read", RECORD_AND_READ]
-        : ["secrets_read_no_flush", RECORD_AND_READ_NO_FLUSH]
+    const flush = config.durability === "flush"
+    const statements = {
+      one: { name: `secrets_read_one_${config.durability}`, text: recordAndRead("one", flush) },
+      many: { name: `secrets_read_many_${config.durability}`, text: recordAndRead("many", flush) }
+    }
     const { pool, prepared } = yield* PgPool.PgPool
     let pending: Array<PendingRead> = []
     let inFlight = false
@@ -109,8 +122,11 @@ export const make = (config: BatcherOptions) =>
         else perKey.set(read.keyPath, { n: seen.n + 1, at: read.at > seen.at ? read.at : seen.at })
       }
       const keys = [...perKey.keys()]
-      const values = [keys, keys.map((k) => perKey.get(k)!.n), keys.map((k) => perKey.get(k)!.at)]
-      const query = prepared ? { name, text, values } : { text, values }
+      const counts = keys.map((k) => perKey.get(k)!.n)
+      const times = keys.map((k) => perKey.get(k)!.at)
+      const [statement, values] =
+        keys.length === 1 ? [statements.one, [keys[0], counts[0], times[0]]] : [statements.many, [keys, counts, times]]
+      const query = prepared ? { ...statement, values } : { text: statement.text, values }
       pool.query(query, (error: Error | undefined, result: { rows: Array<Row> } | undefined) => {
         if (error) {
           const sqlError = new SqlError({ cause: error, message: "Failed to execute statement" })

@@ -232,8 +232,8 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("hostile: the PostgreSQL statem
         expect(statements.some((entry) => /SELECT key_path, description.* FROM secrets/.test(entry))).toBe(true)
         expect(has(parameters, `$1 = '${keyPath}', $2 = '\\x`)).toBe(true) // the set: path, then encrypted bytea
         expect(has(parameters, `$1 = '${viaCli}', $2 = '\\x`)).toBe(true)
-        expect(has(parameters, `$1 = '{${keyPath}}'`)).toBe(true) // a read
-        expect(has(parameters, `$1 = '{${expiring}}'`)).toBe(true) // the expired read
+        expect(has(parameters, `$1 = '${keyPath}', $2 = '1', $3 = '`)).toBe(true) // a read: path, reads, time
+        expect(has(parameters, `$1 = '${expiring}', $2 = '1', $3 = '`)).toBe(true) // the expired read
         expect(parameters.some((entry) => entry.endsWith(`parameters: $1 = '${keyPath}'`))).toBe(true) // the delete
 
         // The canary: nowhere in the appended log (any database, any line), neither in clear nor as hex bytes.

@@ -34,4 +34,21 @@ export const readCountSuite = <E>(name: string, store: Layer.Layer<SecretsRepo, 
         expect(total).toBe(reads + 1)
       })
     )
+
+    // Every batch here holds one key path, many times over: the single-key statement must add them all.
+    it.effect(`${reads / 2} reads from 32 concurrent clients on one hot key leave exactly ${reads / 2} more`, () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const hot = parseKeyPathSync(`meta/t${randomBytes(5).toString("hex")}/hot`)
+        yield* repo.set(hot, Redacted.make("hot-value"))
+        const before = yield* repo.get(hot)
+        yield* Effect.forEach(Array.from({ length: reads / 2 }), () => repo.get(hot), {
+          concurrency: 32,
+          discard: true
+        })
+        const after = yield* repo.get(hot)
+        expect(after.accessCount - before.accessCount).toBe(reads / 2 + 1)
+        expect(after.lastAccessedAt!.getTime()).toBeGreaterThanOrEqual(before.lastAccessedAt!.getTime())
+      })
+    )
   })
