@@ -1,7 +1,8 @@
 /**
  * The baselines, written with plain `pg` and `node:crypto` only:
  *   floor:     SELECT encrypted_value ... WHERE key_path = $1, then AES-256-GCM decrypt;
- *   reference: the design note's read path, UPDATE ... access_count + 1 ... RETURNING, then decrypt.
+ *   reference: the design note's read path, UPDATE ... access_count + 1 ... RETURNING, then decrypt;
+ *   reference without the flush: the same UPDATE with synchronous_commit off, the cheapest read that writes.
  */
 import { createDecipheriv } from "node:crypto"
 import pg from "pg"
@@ -24,12 +25,21 @@ export const floorRead = (pool: pg.Pool, key: Buffer) => async (keyPath: string)
   return decrypt(key, result.rows[0].encrypted_value, keyPath)
 }
 
-export const referenceRead = (pool: pg.Pool, key: Buffer) => async (keyPath: string) => {
-  const result = await pool.query({
-    name: "reference",
-    text: `UPDATE secrets SET last_accessed_at = now(), access_count = access_count + 1
-           WHERE key_path = $1 RETURNING encrypted_value, expires_at`,
-    values: [keyPath]
-  })
-  return decrypt(key, result.rows[0].encrypted_value, keyPath)
-}
+const REFERENCE = `UPDATE secrets SET last_accessed_at = now(), access_count = access_count + 1
+  WHERE key_path = $1 RETURNING encrypted_value, expires_at`
+
+export const referenceRead =
+  (pool: pg.Pool, key: Buffer, flush = true) =>
+  async (keyPath: string) => {
+    const result = await pool.query({
+      name: flush ? "reference" : "reference_no_flush",
+      text: flush
+        ? REFERENCE
+        : `WITH no_flush AS (SELECT set_config('synchronous_commit', 'off', true)) ${REFERENCE.replace(
+            "WHERE",
+            "FROM no_flush WHERE"
+          )}`,
+      values: [keyPath]
+    })
+    return decrypt(key, result.rows[0].encrypted_value, keyPath)
+  }

@@ -20,6 +20,37 @@ export const sequential = async (fn: (i: number) => Promise<unknown>, n: number,
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), n }
 }
 
+/**
+ * Sequential latency of several subjects, interleaved in blocks: each round runs a block of calls per subject,
+ * starting from a different subject each round, so that all of them meet the same stretches of a noisy machine
+ * (disk flushes, other processes) while each block runs warm, as a lone client would.
+ */
+export const interleaved = async <K extends string>(
+  subjects: Record<K, (i: number) => Promise<unknown>>,
+  n: number,
+  { warmup = 200, block = 100 } = {}
+): Promise<Record<K, Latency>> => {
+  const names = Object.keys(subjects) as Array<K>
+  for (const name of names) for (let i = 0; i < warmup; i++) await subjects[name](i)
+  const times = Object.fromEntries(names.map((name) => [name, [] as Array<number>])) as Record<K, Array<number>>
+  for (let round = 0; round * block < n; round++) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(round + j) % names.length]!
+      for (let i = round * block; i < Math.min(n, (round + 1) * block); i++) {
+        const start = performance.now()
+        await subjects[name](i)
+        times[name].push(performance.now() - start)
+      }
+    }
+  }
+  return Object.fromEntries(
+    names.map((name) => {
+      const sorted = times[name].sort((a, b) => a - b)
+      return [name, { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), n }]
+    })
+  ) as Record<K, Latency>
+}
+
 /** Ops per second with `inFlight` workers sharing `total` calls. */
 export const throughput = async (
   fn: (i: number) => Promise<unknown>,
@@ -50,4 +81,27 @@ export const peakRssMb = async (pid: number): Promise<number> => {
   const status = await readFile(`/proc/${pid}/status`, "utf8")
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN)
   return kb / 1024
+}
+
+/**
+ * Throughput of several subjects, interleaved: `rounds` rounds, each running a share of `total` calls per
+ * subject (starting from a different subject each round), so every subject meets the same stretches of the
+ * machine. Ops per second over all its rounds.
+ */
+export const interleavedThroughput = async <K extends string>(
+  subjects: Record<K, (i: number) => Promise<unknown>>,
+  total: number,
+  rounds = 5
+): Promise<Record<K, number>> => {
+  const names = Object.keys(subjects) as Array<K>
+  const seconds = Object.fromEntries(names.map((name) => [name, 0])) as Record<K, number>
+  const share = Math.ceil(total / rounds)
+  for (const name of names) await throughput(subjects[name], 0) // its warm-up only
+  for (let round = 0; round < rounds; round++) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(round + j) % names.length]!
+      seconds[name] += share / (await throughput(subjects[name], share, 32, 0))
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, (share * rounds) / seconds[name]])) as Record<K, number>
 }
