@@ -8,7 +8,7 @@ import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
 import type { KeyPath, Scope } from "../domain/KeyPath.js"
 import { filterCanMatch, type SecretMetadata, validateWrite } from "../domain/Secret.js"
-import type * as PgPool from "../store/PgPool.js"
+import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
 import { COLUMNS, ReadBatcher, type Row } from "./ReadBatcher.js"
 import * as ReadBatcherLayer from "./ReadBatcher.js"
@@ -32,30 +32,49 @@ export const toMetadata = (row: MetadataRow): SecretMetadata => ({
   rotationRequired: row.rotation_required
 })
 
+/**
+ * Create or update. An update replaces the value, expiry and rotation flag (a new value starts a new lifetime)
+ * and keeps the creator; it keeps the description when the caller gave none ($11).
+ */
+const UPSERT: PgPool.Statement = {
+  name: "secrets_set",
+  text: `
+  INSERT INTO secrets (key_path, encrypted_value, description, scope, project_name, service_name,
+                       created_at, updated_at, created_by, expires_at, rotation_required)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)
+  ON CONFLICT (key_path) DO UPDATE SET
+    encrypted_value = EXCLUDED.encrypted_value,
+    description = CASE WHEN $11::boolean THEN secrets.description ELSE EXCLUDED.description END,
+    updated_at = EXCLUDED.updated_at,
+    expires_at = EXCLUDED.expires_at,
+    rotation_required = EXCLUDED.rotation_required
+  RETURNING (xmax = 0) AS created`
+}
+
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const batcher = yield* ReadBatcher
+  const db = yield* PgPool.PgPool
   const metadata = sql.unsafe(COLUMNS)
 
   const set: SecretsRepo["Type"]["set"] = (path, value, options = {}) =>
     Effect.gen(function* () {
       const { now } = yield* validateWrite(path, value, options)
       const encrypted = yield* crypto.encrypt(value, path.keyPath)
-      const keepDescription = options.description === undefined
-      const rows = yield* sql<{ created: boolean }>`
-        INSERT INTO secrets (key_path, encrypted_value, description, scope, project_name, service_name,
-                             created_at, updated_at, created_by, expires_at, rotation_required)
-        VALUES (${path.keyPath}, ${encrypted}, ${options.description ?? null}, ${path.scope}, ${path.projectName},
-                ${path.serviceName}, ${now}, ${now}, ${options.createdBy ?? "supervisor"},
-                ${options.expiresAt ?? null}, ${options.rotationRequired ?? false})
-        ON CONFLICT (key_path) DO UPDATE SET
-          encrypted_value = EXCLUDED.encrypted_value,
-          description = CASE WHEN ${keepDescription} THEN secrets.description ELSE EXCLUDED.description END,
-          updated_at = EXCLUDED.updated_at,
-          expires_at = EXCLUDED.expires_at,
-          rotation_required = EXCLUDED.rotation_required
-        RETURNING (xmax = 0) AS created`.pipe(withStoreErrors)
+      const rows = yield* PgPool.execute<{ created: boolean }>(db, UPSERT, [
+        path.keyPath,
+        encrypted,
+        options.description ?? null,
+        path.scope,
+        path.projectName,
+        path.serviceName,
+        now,
+        options.createdBy ?? "supervisor",
+        options.expiresAt ?? null,
+        options.rotationRequired ?? false,
+        options.description === undefined
+      ]).pipe(withStoreErrors)
       return { keyPath: path.keyPath, created: rows[0]?.created === true }
     })
 

@@ -1,7 +1,7 @@
 /**
- * The `pg` pool under the `@effect/sql-pg` client, shared with the read path: the batched read statement
- * (repo/ReadBatcher.ts) goes straight to the pool as a named prepared statement, parsed and planned once per
- * connection instead of on every call. Everything else uses `@effect/sql`.
+ * The `pg` pool under the `@effect/sql-pg` client, shared with the hot statements: the batched read
+ * (repo/ReadBatcher.ts) and the write (repo/Sql.ts) go straight to the pool as named prepared statements,
+ * parsed and planned once per connection instead of on every call. Everything else uses `@effect/sql`.
  */
 import type { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
@@ -17,6 +17,29 @@ export class PgPool extends Context.Tag("secrets-mcp/PgPool")<
     readonly prepared: boolean
   }
 >() {}
+
+export interface Statement {
+  /** The name it is prepared under, once per connection. */
+  readonly name: string
+  readonly text: string
+}
+
+/** Runs a hot statement on the pool, failing with the same `SqlError` as `@effect/sql-pg` would. */
+export const execute = <Row>(
+  { pool, prepared }: PgPool["Type"],
+  statement: Statement,
+  values: ReadonlyArray<unknown>
+): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
+  Effect.async((resume) => {
+    const query = prepared ? { ...statement, values: [...values] } : { text: statement.text, values: [...values] }
+    pool.query(query, (error: Error | undefined, result: pg.QueryResult | undefined) =>
+      resume(
+        error
+          ? Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
+          : Effect.succeed((result?.rows ?? []) as Array<Row>)
+      )
+    )
+  })
 
 export interface PoolOptions {
   readonly url?: Redacted.Redacted<string> | undefined
