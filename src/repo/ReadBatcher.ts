@@ -11,7 +11,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Config, Context, Effect, Layer } from "effect"
 import { StoreUnavailable } from "../domain/errors.js"
 import * as PgPool from "../store/PgPool.js"
-import { isConnectionLost, RECONNECT_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
+import { isRetryable, RECONNECT_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
 
 export interface BatcherOptions {
   /** Largest batch written in one statement (`SECRETS_READ_BATCH_MAX`, default 256). */
@@ -121,7 +121,8 @@ export const make = (config: BatcherOptions) =>
         if (seen === undefined) perKey.set(read.keyPath, { n: 1, at: read.at })
         else perKey.set(read.keyPath, { n: seen.n + 1, at: read.at > seen.at ? read.at : seen.at })
       }
-      const keys = [...perKey.keys()]
+      // In key path order, so that batches from any number of processes lock rows in one order.
+      const keys = [...perKey.keys()].sort()
       const counts = keys.map((k) => perKey.get(k)!.n)
       const times = keys.map((k) => perKey.get(k)!.at)
       const [statement, values] =
@@ -131,7 +132,7 @@ export const make = (config: BatcherOptions) =>
         if (error) {
           const sqlError = new SqlError({ cause: error, message: "Failed to execute statement" })
           const delay = RECONNECT_DELAYS_MS[attempt]
-          if (isConnectionLost(sqlError) && delay !== undefined) {
+          if (isRetryable(sqlError) && delay !== undefined) {
             setTimeout(() => write(batch, attempt + 1), delay)
             return
           }

@@ -17,6 +17,8 @@ const BY_CODE: Record<string, string> = {
   "57P02": "the server is restarting",
   "57P03": "the server is starting up",
   "57014": "a statement timed out",
+  "40P01": "a deadlock between concurrent statements",
+  "40001": "a serialization failure between concurrent statements",
   "53300": "too many connections",
   "53100": "the database disk is full",
   "25006": "the database is read-only",
@@ -52,9 +54,17 @@ export const reasonOf = (error: SqlError): string => {
   return error.message
 }
 
-/** True when retrying on a fresh connection may succeed. */
-export const isConnectionLost = (error: SqlError): boolean =>
-  ["connection lost", "connection reset", "the server is shutting down"].includes(reasonOf(error))
+const RETRYABLE = new Set([
+  "connection lost",
+  "connection reset",
+  "the server is shutting down",
+  // PostgreSQL rolled the statement back to break a lock cycle; running it again is safe.
+  BY_CODE["40P01"],
+  BY_CODE["40001"]
+])
+
+/** True when running the statement again (on a fresh connection, if it was lost) may succeed. */
+export const isRetryable = (error: SqlError): boolean => RETRYABLE.has(reasonOf(error))
 
 export const toStoreUnavailable = (error: SqlError): StoreUnavailable =>
   new StoreUnavailable({ reason: reasonOf(error) })
@@ -70,15 +80,18 @@ export const RECONNECT_DELAYS_MS: readonly [number, ...Array<number>] = [0, 10, 
 const [, second, ...later] = RECONNECT_DELAYS_MS
 const reconnect = Schedule.fromDelays(Duration.millis(second!), ...later.map((ms) => Duration.millis(ms)))
 
-/** Runs a statement, retries if a pooled connection had died, and maps failures to `StoreUnavailable`. */
+/**
+ * Runs a statement, retries if a pooled connection had died or PostgreSQL broke a deadlock by rolling it back,
+ * and maps failures to `StoreUnavailable`.
+ */
 export const withStoreErrors = <A, E, R>(
   effect: Effect.Effect<A, E | SqlError, R>
 ): Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R> =>
   effect.pipe(
     // The retry is set up only after a failure, so the success path costs nothing (it is the hot path).
     Effect.catchIf(
-      (e): e is SqlError => isSqlError(e) && isConnectionLost(e),
-      () => Effect.retry(effect, { schedule: reconnect, while: (e) => isSqlError(e) && isConnectionLost(e) })
+      (e): e is SqlError => isSqlError(e) && isRetryable(e),
+      () => Effect.retry(effect, { schedule: reconnect, while: (e) => isSqlError(e) && isRetryable(e) })
     ),
     Effect.catchIf(isSqlError, (e) => Effect.fail(toStoreUnavailable(e)))
   ) as Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R>

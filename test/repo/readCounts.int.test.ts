@@ -72,4 +72,44 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("read tracking on the PostgreSQ
       expect(count).toBeLessThanOrEqual(2000)
     }).pipe(Effect.scoped)
   )
+
+  it.live("a statement PostgreSQL rolls back to break a deadlock is run again: the read and the write succeed", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      const store = sqlStore(Database.layerServer(url, serverOptions), cryptoLayer())
+      const path = parseKeyPathSync("meta/records/contended")
+      yield* Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        yield* repo.set(path, Redacted.make("first"))
+        const admin = new pg.Client({ connectionString: Redacted.value(url) })
+        yield* Effect.acquireRelease(
+          Effect.promise(() => admin.connect()),
+          () => Effect.promise(() => admin.end())
+        )
+        // The next update of a row fails once with deadlock_detected, as PostgreSQL fails one side of a lock
+        // cycle. A sequence counts the attempts because it is not rolled back with the failed statement.
+        yield* Effect.promise(() =>
+          admin.query(`
+            CREATE SEQUENCE update_attempts;
+            CREATE FUNCTION deadlock_once() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF nextval('update_attempts') = 1 THEN
+                RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01';
+              END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER deadlock_once BEFORE UPDATE ON secrets FOR EACH ROW EXECUTE FUNCTION deadlock_once();`)
+        )
+        const read = yield* repo.get(path)
+        expect(Redacted.value(read.value)).toBe("first")
+        expect(read.accessCount).toBe(1)
+
+        yield* Effect.promise(() => admin.query("ALTER SEQUENCE update_attempts RESTART"))
+        expect(yield* repo.set(path, Redacted.make("second"))).toEqual({ keyPath: path.keyPath, created: false })
+        const attempts = yield* Effect.promise(() => admin.query("SELECT last_value FROM update_attempts"))
+        expect(Number(attempts.rows[0].last_value)).toBe(2) // failed once, then succeeded
+        expect(Redacted.value((yield* repo.get(path)).value)).toBe("second")
+      }).pipe(Effect.provide(store))
+    }).pipe(Effect.scoped)
+  )
 })
