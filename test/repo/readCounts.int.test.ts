@@ -12,30 +12,40 @@ import { readCountSuite } from "./readCounts.js"
 
 readCountSuite("embedded store", embeddedStore())
 
+/**
+ * Runs `body` against a store on a fresh database, with `admin`, a plain connection to that database for
+ * changing it behind the store's back.
+ */
+const onFreshServer = <A, E>(body: (admin: pg.Client) => Effect.Effect<A, E, SecretsRepo>) =>
+  Effect.gen(function* () {
+    const { url } = yield* freshDatabase
+    const admin = new pg.Client({ connectionString: Redacted.value(url) })
+    yield* Effect.acquireRelease(
+      Effect.promise(() => admin.connect()),
+      () => Effect.promise(() => admin.end())
+    )
+    return yield* body(admin).pipe(Effect.provide(sqlStore(Database.layerServer(url, serverOptions), cryptoLayer())))
+  }).pipe(Effect.scoped)
+
 describe.skipIf(TEST_DATABASE_URL === undefined)("read tracking on the PostgreSQL server", () => {
   readCountSuite("PostgreSQL server", serverStore())
 
   it.live("a read whose record cannot be written fails with StoreUnavailable instead of returning the value", () =>
-    Effect.gen(function* () {
-      const { url } = yield* freshDatabase
-      const store = sqlStore(Database.layerServer(url, serverOptions), cryptoLayer())
-      const path = parseKeyPathSync("meta/records/fragile")
-      yield* Effect.gen(function* () {
+    onFreshServer((admin) =>
+      Effect.gen(function* () {
         const repo = yield* SecretsRepo
+        const path = parseKeyPathSync("meta/records/fragile")
         yield* repo.set(path, Redacted.make("fragile-value"))
         yield* repo.get(path)
-        const admin = new pg.Client({ connectionString: Redacted.value(url) })
-        yield* Effect.promise(() => admin.connect())
         // Any further read record now violates a constraint: the UPDATE fails, so the read must fail.
         yield* Effect.promise(() =>
           admin.query("ALTER TABLE secrets ADD CONSTRAINT reads_frozen CHECK (access_count <= 1)")
         )
-        yield* Effect.promise(() => admin.end())
         const error = yield* Effect.flip(repo.get(path))
         expect(error._tag).toBe("StoreUnavailable")
         expect(error.message).not.toContain("fragile-value")
-      }).pipe(Effect.provide(store))
-    }).pipe(Effect.scoped)
+      })
+    )
   )
 
   it.live("closing the store with reads in flight loses no count of a read that returned", () =>
@@ -74,18 +84,11 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("read tracking on the PostgreSQ
   )
 
   it.live("a statement PostgreSQL rolls back to break a deadlock is run again: the read and the write succeed", () =>
-    Effect.gen(function* () {
-      const { url } = yield* freshDatabase
-      const store = sqlStore(Database.layerServer(url, serverOptions), cryptoLayer())
-      const path = parseKeyPathSync("meta/records/contended")
-      yield* Effect.gen(function* () {
+    onFreshServer((admin) =>
+      Effect.gen(function* () {
         const repo = yield* SecretsRepo
+        const path = parseKeyPathSync("meta/records/contended")
         yield* repo.set(path, Redacted.make("first"))
-        const admin = new pg.Client({ connectionString: Redacted.value(url) })
-        yield* Effect.acquireRelease(
-          Effect.promise(() => admin.connect()),
-          () => Effect.promise(() => admin.end())
-        )
         // The next update of a row fails once with deadlock_detected, as PostgreSQL fails one side of a lock
         // cycle. A sequence counts the attempts because it is not rolled back with the failed statement.
         yield* Effect.promise(() =>
@@ -109,7 +112,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("read tracking on the PostgreSQ
         const attempts = yield* Effect.promise(() => admin.query("SELECT last_value FROM update_attempts"))
         expect(Number(attempts.rows[0].last_value)).toBe(2) // failed once, then succeeded
         expect(Redacted.value((yield* repo.get(path)).value)).toBe("second")
-      }).pipe(Effect.provide(store))
-    }).pipe(Effect.scoped)
+      })
+    )
   )
 })
