@@ -2,10 +2,10 @@
  * Group commit for reads. Every read must be recorded (`access_count`, `last_accessed_at`) before its value is
  * returned, and the design note's `UPDATE ... access_count + 1 ... RETURNING` per read makes concurrent reads
  * of one key queue on its row lock. Here the reads that arrive together become one statement: an aggregated
- * `UPDATE ... FROM unnest(...) RETURNING` that records them all and returns their rows, with one commit. While
- * one batch is in the database the next one gathers, so a lone reader pays one round trip and 32 concurrent
- * readers share one. If the batch fails, every read in it fails (`StoreUnavailable`): no value is returned
- * unrecorded.
+ * `UPDATE ... RETURNING` (see `recordAndRead`) that records them all and returns their rows, with one commit.
+ * While one batch is in the database the next one gathers, so a lone reader pays one round trip and 32
+ * concurrent readers share one. A batch that fails for a moment (a lost connection, a deadlock PostgreSQL broke)
+ * is sent again; if it still fails, every read in it fails (`StoreUnavailable`): no value is returned unrecorded.
  */
 import { SqlError } from "@effect/sql/SqlError"
 import { Config, Context, Effect, Layer } from "effect"
