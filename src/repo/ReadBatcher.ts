@@ -102,7 +102,7 @@ export const make = (config: BatcherOptions) =>
       one: { name: `secrets_read_one_${config.durability}`, text: recordAndRead("one", flush) },
       many: { name: `secrets_read_many_${config.durability}`, text: recordAndRead("many", flush) }
     }
-    const { pool, prepared } = yield* PgPool.PgPool
+    const { reads, prepared } = yield* PgPool.PgPool
     let pending: Array<PendingRead> = []
     let inFlight = false
     let closing = false
@@ -128,7 +128,7 @@ export const make = (config: BatcherOptions) =>
       const [statement, values] =
         keys.length === 1 ? [statements.one, [keys[0], counts[0], times[0]]] : [statements.many, [keys, counts, times]]
       const query = prepared ? { ...statement, values } : { text: statement.text, values }
-      pool.query(query, (error: Error | undefined, result: { rows: Array<Row> } | undefined) => {
+      reads.query(query, (error: Error | undefined, result: { rows: Array<Row> } | undefined) => {
         if (error) {
           const sqlError = new SqlError({ cause: error, message: "Failed to execute statement" })
           const delay = RECONNECT_DELAYS_MS[attempt]

@@ -22,7 +22,8 @@ export const layerServer = (url: Redacted.Redacted<string>, options: StoreConfig
     max: options.poolSize,
     connectTimeout: options.connectTimeout,
     statementTimeout: options.statementTimeout ?? StoreConfig.DEFAULT_STATEMENT_TIMEOUT,
-    prepared: options.prepared ?? StoreConfig.DEFAULT_PREPARED
+    prepared: options.prepared ?? StoreConfig.DEFAULT_PREPARED,
+    readConnection: "own"
   }).pipe(Layer.catchAll((error) => Layer.fail(toStoreUnavailable(error))))
 
 export const layerEmbedded = (dataDir: string): DatabaseLayer =>

@@ -64,7 +64,9 @@ export const layer = (dataDir: string) =>
         user: "postgres",
         max: 1,
         connectTimeout: Duration.seconds(30),
-        prepared: true
+        prepared: true,
+        // PGlite serves one session: reads and writes take turns on it.
+        readConnection: "shared"
       })
     )
   )

@@ -13,6 +13,12 @@ export class PgPool extends Context.Tag("secrets-mcp/PgPool")<
   PgPool,
   {
     readonly pool: pg.Pool
+    /**
+     * Where the read path sends its batches (one at a time): a pool of one connection of its own on a server,
+     * so that writes filling `pool` never make a read wait for a connection; `pool` itself on the embedded
+     * store, which has one session.
+     */
+    readonly reads: pg.Pool
     /** Name hot statements so the server prepares them once per connection (`SECRETS_DB_PREPARED`). */
     readonly prepared: boolean
   }
@@ -52,42 +58,52 @@ export interface PoolOptions {
   /** Longest any statement may run, lock waits included (server only; PGlite has one session). */
   readonly statementTimeout?: Duration.DurationInput | undefined
   readonly prepared: boolean
+  /** `own`: one more connection, for the read path only (see `PgPool.reads`). */
+  readonly readConnection: "own" | "shared"
 }
 
 const connect = (options: PoolOptions) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const pool = new pg.Pool({
-          ...(options.url === undefined ? {} : { connectionString: Redacted.value(options.url) }),
-          ...(options.host === undefined ? {} : { host: options.host }),
-          ...(options.port === undefined ? {} : { port: options.port }),
-          ...(options.database === undefined ? {} : { database: options.database }),
-          ...(options.user === undefined ? {} : { user: options.user }),
-          max: options.max,
-          // Also bounds the wait for a free connection when the pool is exhausted.
-          connectionTimeoutMillis: Duration.toMillis(options.connectTimeout),
-          ...(options.statementTimeout === undefined
-            ? {}
-            : { statement_timeout: Duration.toMillis(options.statementTimeout) }),
-          application_name: "secrets-mcp"
-        })
-        // An idle connection the server drops emits an error; the pool discards it and must not crash us.
-        pool.on("error", () => {})
-        await pool.query("SELECT 1")
-        return pool
+        const open = (max: number) => {
+          const pool = new pg.Pool({
+            ...(options.url === undefined ? {} : { connectionString: Redacted.value(options.url) }),
+            ...(options.host === undefined ? {} : { host: options.host }),
+            ...(options.port === undefined ? {} : { port: options.port }),
+            ...(options.database === undefined ? {} : { database: options.database }),
+            ...(options.user === undefined ? {} : { user: options.user }),
+            max,
+            // Also bounds the wait for a free connection when the pool is exhausted.
+            connectionTimeoutMillis: Duration.toMillis(options.connectTimeout),
+            ...(options.statementTimeout === undefined
+              ? {}
+              : { statement_timeout: Duration.toMillis(options.statementTimeout) }),
+            application_name: "secrets-mcp"
+          })
+          // An idle connection the server drops emits an error; the pool discards it and must not crash us.
+          pool.on("error", () => {})
+          return pool
+        }
+        const pool = open(options.max)
+        const reads = options.readConnection === "own" ? open(1) : pool
+        await Promise.all([pool.query("SELECT 1"), reads.query("SELECT 1")])
+        return { pool, reads }
       },
       catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
     }),
-    (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption(2000))
+    ({ pool, reads }) =>
+      Effect.promise(() => Promise.all([pool.end(), ...(reads === pool ? [] : [reads.end()])])).pipe(
+        Effect.timeoutOption(2000)
+      )
   )
 
-/** One pool, exposed both as `@effect/sql`'s client and as `PgPool` for the read path. */
+/** The pool, exposed both as `@effect/sql`'s client and as `PgPool` for the hot statements. */
 export const layer = (options: PoolOptions): Layer.Layer<PgPool | PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
   Layer.unwrapScoped(
-    Effect.map(connect(options), (pool) =>
+    Effect.map(connect(options), ({ pool, reads }) =>
       Layer.merge(
-        Layer.succeed(PgPool, { pool, prepared: options.prepared }),
+        Layer.succeed(PgPool, { pool, reads, prepared: options.prepared }),
         PgClient.layerFromPool({ acquire: Effect.succeed(pool), applicationName: "secrets-mcp" })
       )
     )

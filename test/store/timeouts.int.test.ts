@@ -1,7 +1,7 @@
 /**
  * Bounded waits: a statement blocked on a lock fails after SECRETS_DB_STATEMENT_TIMEOUT, and a call that finds
  * every pooled connection busy fails after the connect timeout; both as StoreUnavailable, and the store
- * works again once the blockage is gone.
+ * works again once the blockage is gone. Reads have a connection of their own, so busy writes never hold them up.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Redacted } from "effect"
@@ -24,6 +24,20 @@ const lockSecrets = (url: Redacted.Redacted<string>) =>
     }),
     (admin) => Effect.promise(() => admin.query("ROLLBACK").then(() => admin.end()))
   )
+
+/** Waits until `count` sessions of this database wait on a lock. */
+const lockWaiters = (admin: pg.Client, count: number) =>
+  Effect.gen(function* () {
+    for (let waiting = 0; waiting < count;) {
+      yield* Effect.sleep("20 millis")
+      const rows = yield* Effect.promise(() =>
+        admin.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+      )
+      waiting = rows.rows[0].n
+    }
+  })
 
 describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL server)", () => {
   it.scopedLive("a statement waiting on a lock fails after the statement timeout, then the store recovers", () =>
@@ -67,15 +81,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL serv
       // This set takes the only connection and waits on the lock; the next call finds no free connection.
       const holder = yield* Effect.fork(repo.set(path, Redacted.make("held")))
       // Wait until that set is really waiting on the lock (so it holds the pool's only connection).
-      for (let waiting = 0; waiting === 0;) {
-        yield* Effect.sleep("20 millis")
-        const rows = yield* Effect.promise(() =>
-          admin.query(
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-          )
-        )
-        waiting = rows.rows[0].n
-      }
+      yield* lockWaiters(admin, 1)
       const started = Date.now()
       const error = yield* Effect.flip(repo.list())
       expect(Date.now() - started).toBeLessThan(3_000)
@@ -85,5 +91,40 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL serv
       yield* Fiber.join(holder)
       expect(Redacted.value((yield* repo.get(path)).value)).toBe("held")
     })
+  )
+
+  it.scopedLive(
+    "writes waiting on a row lock hold every pooled connection, and a read of another key still returns",
+    () =>
+      Effect.gen(function* () {
+        const { url } = yield* freshDatabase
+        const options = { poolSize: 2, connectTimeout: Duration.millis(500), statementTimeout: Duration.seconds(30) }
+        const context = yield* Layer.build(sqlStore(Database.layerServer(url, options), cryptoLayer()))
+        const repo = yield* Effect.provide(SecretsRepo, context)
+        const busy = parseKeyPathSync("meta/fair/busy")
+        const other = parseKeyPathSync("meta/fair/other")
+        yield* repo.set(busy, Redacted.make("v"))
+        yield* repo.set(other, Redacted.make("readable"))
+        const admin = new pg.Client({ connectionString: Redacted.value(url) })
+        yield* Effect.acquireRelease(
+          Effect.promise(() => admin.connect()),
+          () => Effect.promise(() => admin.end())
+        )
+        yield* Effect.promise(() => admin.query("BEGIN"))
+        yield* Effect.promise(() => admin.query("SELECT 1 FROM secrets WHERE key_path = $1 FOR UPDATE", [busy.keyPath]))
+        // Ten writes of the locked row: two hold the pool's two connections waiting on the lock, eight queue.
+        const writers = yield* Effect.fork(
+          Effect.forEach(Array.from({ length: 10 }), (_, i) => repo.set(busy, Redacted.make(`w${i}`)), {
+            concurrency: "unbounded",
+            discard: true
+          })
+        )
+        yield* lockWaiters(admin, 2)
+        const read = yield* repo.get(other)
+        expect(Redacted.value(read.value)).toBe("readable")
+        expect(read.accessCount).toBe(1)
+        yield* Effect.promise(() => admin.query("ROLLBACK"))
+        yield* Fiber.join(writers)
+      })
   )
 })
