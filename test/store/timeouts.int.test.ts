@@ -4,11 +4,12 @@
  * works again once the blockage is gone. Reads have a connection of their own, so busy writes never hold them up.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Redacted } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Redacted } from "effect"
 import pg from "pg"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
 import { sqlStore } from "../../src/layers.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
+import type * as StoreConfig from "../../src/config/StoreConfig.js"
 import * as Database from "../../src/store/Database.js"
 import { cryptoLayer } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
@@ -24,6 +25,14 @@ const lockSecrets = (url: Redacted.Redacted<string>) =>
     }),
     (admin) => Effect.promise(() => admin.query("ROLLBACK").then(() => admin.end()))
   )
+
+/** A store on a fresh database with these pool options, and the database's URL. */
+const freshStore = (options: StoreConfig.ServerOptions) =>
+  Effect.gen(function* () {
+    const { url } = yield* freshDatabase
+    const context = yield* Layer.build(sqlStore(Database.layerServer(url, options), cryptoLayer()))
+    return { url, repo: Context.get(context, SecretsRepo) }
+  })
 
 /** Waits until `count` sessions of this database wait on a lock. */
 const lockWaiters = (admin: pg.Client, count: number) =>
@@ -42,10 +51,11 @@ const lockWaiters = (admin: pg.Client, count: number) =>
 describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL server)", () => {
   it.scopedLive("a statement waiting on a lock fails after the statement timeout, then the store recovers", () =>
     Effect.gen(function* () {
-      const { url } = yield* freshDatabase
-      const options = { poolSize: 2, connectTimeout: Duration.seconds(5), statementTimeout: Duration.millis(400) }
-      const context = yield* Layer.build(sqlStore(Database.layerServer(url, options), cryptoLayer()))
-      const repo = yield* Effect.provide(SecretsRepo, context)
+      const { repo, url } = yield* freshStore({
+        poolSize: 2,
+        connectTimeout: Duration.seconds(5),
+        statementTimeout: Duration.millis(400)
+      })
       const path = parseKeyPathSync("meta/timeouts/blocked")
       yield* repo.set(path, Redacted.make("before"))
       const released = yield* Effect.scoped(
@@ -65,10 +75,11 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL serv
 
   it.scopedLive("with every pooled connection busy, a call fails after the connect timeout, then recovers", () =>
     Effect.gen(function* () {
-      const { url } = yield* freshDatabase
-      const options = { poolSize: 1, connectTimeout: Duration.millis(500), statementTimeout: Duration.seconds(30) }
-      const context = yield* Layer.build(sqlStore(Database.layerServer(url, options), cryptoLayer()))
-      const repo = yield* Effect.provide(SecretsRepo, context)
+      const { repo, url } = yield* freshStore({
+        poolSize: 1,
+        connectTimeout: Duration.millis(500),
+        statementTimeout: Duration.seconds(30)
+      })
       const path = parseKeyPathSync("meta/timeouts/pool")
       yield* repo.set(path, Redacted.make("v"))
       const admin = yield* Effect.promise(async () => {
@@ -97,10 +108,11 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL serv
     "writes waiting on a row lock hold every pooled connection, and a read of another key still returns",
     () =>
       Effect.gen(function* () {
-        const { url } = yield* freshDatabase
-        const options = { poolSize: 2, connectTimeout: Duration.millis(500), statementTimeout: Duration.seconds(30) }
-        const context = yield* Layer.build(sqlStore(Database.layerServer(url, options), cryptoLayer()))
-        const repo = yield* Effect.provide(SecretsRepo, context)
+        const { repo, url } = yield* freshStore({
+          poolSize: 2,
+          connectTimeout: Duration.millis(500),
+          statementTimeout: Duration.seconds(30)
+        })
         const busy = parseKeyPathSync("meta/fair/busy")
         const other = parseKeyPathSync("meta/fair/other")
         yield* repo.set(busy, Redacted.make("v"))
