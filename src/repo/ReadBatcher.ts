@@ -7,11 +7,10 @@
  * concurrent readers share one. A batch that fails for a moment (a lost connection, a deadlock PostgreSQL broke)
  * is sent again; if it still fails, every read in it fails (`StoreUnavailable`): no value is returned unrecorded.
  */
-import { SqlError } from "@effect/sql/SqlError"
 import { Config, Context, Effect, Layer } from "effect"
 import { StoreUnavailable } from "../domain/errors.js"
 import * as PgPool from "../store/PgPool.js"
-import { isRetryable, RECONNECT_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
+import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
 
 export interface BatcherOptions {
   /** Largest batch written in one statement (`SECRETS_READ_BATCH_MAX`, default 256). */
@@ -127,18 +126,16 @@ export const make = (config: BatcherOptions) =>
       const times = keys.map((k) => perKey.get(k)!.at)
       const [statement, values] =
         keys.length === 1 ? [statements.one, [keys[0], counts[0], times[0]]] : [statements.many, [keys, counts, times]]
-      const query = prepared ? { ...statement, values } : { text: statement.text, values }
-      reads.query(query, (error: Error | undefined, result: { rows: Array<Row> } | undefined) => {
+      PgPool.send<Row>(reads, prepared, statement, values, (error, rows) => {
         if (error) {
-          const sqlError = new SqlError({ cause: error, message: "Failed to execute statement" })
-          const delay = RECONNECT_DELAYS_MS[attempt]
-          if (isRetryable(sqlError) && delay !== undefined) {
+          const delay = RETRY_DELAYS_MS[attempt]
+          if (isRetryable(error) && delay !== undefined) {
             setTimeout(() => write(batch, attempt + 1), delay)
             return
           }
-          settle(batch, toStoreUnavailable(sqlError))
+          settle(batch, toStoreUnavailable(error))
         } else {
-          settle(batch, new Map((result?.rows ?? []).map((row) => [row.key_path, row])))
+          settle(batch, new Map(rows.map((row) => [row.key_path, row])))
         }
         next()
       })

@@ -30,22 +30,38 @@ export interface Statement {
   readonly text: string
 }
 
-/** Runs a hot statement on the pool, failing with the same `SqlError` as `@effect/sql-pg` would. */
+/**
+ * Sends a hot statement, named when `prepared` so it is parsed and planned once per connection, and calls
+ * `done` with its rows or the same `SqlError` as `@effect/sql-pg` would give. Plain callbacks, for the read
+ * path's batching loop; `execute` is the Effect over it.
+ */
+export const send = <Row>(
+  pool: pg.Pool,
+  prepared: boolean,
+  statement: Statement,
+  values: ReadonlyArray<unknown>,
+  done: (error: SqlError | undefined, rows: Array<Row>) => void
+): void => {
+  const query = prepared ? { ...statement, values: [...values] } : { text: statement.text, values: [...values] }
+  pool.query(query, (error: Error | undefined, result: pg.QueryResult | undefined) =>
+    done(
+      error ? new SqlError({ cause: error, message: "Failed to execute statement" }) : undefined,
+      (result?.rows ?? []) as Array<Row>
+    )
+  )
+}
+
+/** Runs a hot statement on the main pool. */
 export const execute = <Row>(
   { pool, prepared }: PgPool["Type"],
   statement: Statement,
   values: ReadonlyArray<unknown>
 ): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
-  Effect.async((resume) => {
-    const query = prepared ? { ...statement, values: [...values] } : { text: statement.text, values: [...values] }
-    pool.query(query, (error: Error | undefined, result: pg.QueryResult | undefined) =>
-      resume(
-        error
-          ? Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
-          : Effect.succeed((result?.rows ?? []) as Array<Row>)
-      )
+  Effect.async((resume) =>
+    send<Row>(pool, prepared, statement, values, (error, rows) =>
+      resume(error ? Effect.fail(error) : Effect.succeed(rows))
     )
-  })
+  )
 
 export interface PoolOptions {
   readonly url?: Redacted.Redacted<string> | undefined
@@ -87,7 +103,7 @@ const connect = (options: PoolOptions) =>
         }
         const pool = open(options.max)
         const reads = options.readConnection === "own" ? open(1) : pool
-        await Promise.all([pool.query("SELECT 1"), reads.query("SELECT 1")])
+        await Promise.all([pool, ...(reads === pool ? [] : [reads])].map((p) => p.query("SELECT 1")))
         return { pool, reads }
       },
       catch: (cause) => new SqlError({ cause, message: "Failed to connect" })

@@ -70,15 +70,16 @@ export const toStoreUnavailable = (error: SqlError): StoreUnavailable =>
   new StoreUnavailable({ reason: reasonOf(error) })
 
 /**
- * Retries after a lost connection. When the server ends the sessions, every idle connection in the pool is dead
- * but may not know it yet; each failed attempt drops one, and the short pauses let the pool see the rest close,
- * so one retry is not enough (measured: a get right after pg_terminate_backend failed every time).
+ * Pauses before each retry of a retryable failure. After a lost connection: when the server ends the sessions,
+ * every idle connection in the pool is dead but may not know it yet; each failed attempt drops one, and the
+ * short pauses let the pool see the rest close, so one retry is not enough (measured: a get right after
+ * pg_terminate_backend failed every time). After a deadlock, the other side needs a moment to finish.
  */
-export const RECONNECT_DELAYS_MS: readonly [number, ...Array<number>] = [0, 10, 20, 40, 80, 160]
+export const RETRY_DELAYS_MS: readonly [number, ...Array<number>] = [0, 10, 20, 40, 80, 160]
 
 // The first retry is immediate (the catchIf below); the schedule holds the pauses before the others.
-const [, second, ...later] = RECONNECT_DELAYS_MS
-const reconnect = Schedule.fromDelays(Duration.millis(second!), ...later.map((ms) => Duration.millis(ms)))
+const [, second, ...later] = RETRY_DELAYS_MS
+const retries = Schedule.fromDelays(Duration.millis(second!), ...later.map((ms) => Duration.millis(ms)))
 
 /**
  * Runs a statement, retries if a pooled connection had died or PostgreSQL broke a deadlock by rolling it back,
@@ -91,7 +92,7 @@ export const withStoreErrors = <A, E, R>(
     // The retry is set up only after a failure, so the success path costs nothing (it is the hot path).
     Effect.catchIf(
       (e): e is SqlError => isSqlError(e) && isRetryable(e),
-      () => Effect.retry(effect, { schedule: reconnect, while: (e) => isSqlError(e) && isRetryable(e) })
+      () => Effect.retry(effect, { schedule: retries, while: (e) => isSqlError(e) && isRetryable(e) })
     ),
     Effect.catchIf(isSqlError, (e) => Effect.fail(toStoreUnavailable(e)))
   ) as Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R>
