@@ -22,7 +22,7 @@ import {
   sqlStore
 } from "secrets-mcp"
 import { floorRead, referenceRead } from "./baseline.js"
-import { interleaved, interleavedThroughput, median, peakRssMb, sequential, throughput } from "./measure.js"
+import { interleaved, interleavedThroughput, median, peakRssMb, sequential } from "./measure.js"
 import { getSecret, spawnServer } from "./stdio.js"
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
@@ -173,11 +173,11 @@ const main = async () => {
         values: [keyPath, Buffer.concat([nonce, cipher.getAuthTag(), data])]
       })
     }
-    const tNoteSet = await throughput(noteSet, TOTAL / 2)
-    record("writes, 32 in flight", "design note upsert (pg)", tNoteSet, "ops/s")
     const repoSet = (i: number) =>
       runtime.runPromise(repo.set(parseKeyPathSync(`meta/bench_w2/key_${i % KEYS}`), Redacted.make(`v${i}`)))
-    record("writes, 32 in flight", "SecretsRepo.set", await throughput(repoSet, TOTAL / 2), "ops/s", tNoteSet)
+    const writes = await interleavedThroughput({ note: noteSet, repo: repoSet }, TOTAL / 2)
+    record("writes, 32 in flight", "design note upsert (pg)", writes.note, "ops/s")
+    record("writes, 32 in flight", "SecretsRepo.set", writes.repo, "ops/s", writes.note)
 
     // list_secrets for one project among 100,000.
     await pool.query(`INSERT INTO secrets (key_path, encrypted_value, scope, project_name)
