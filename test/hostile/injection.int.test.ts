@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Either, Redacted } from "effect"
+import { Effect, Either } from "effect"
 import pg from "pg"
 import * as Principal from "../../src/auth/Principal.js"
 import { sqlStore } from "../../src/layers.js"
@@ -14,7 +14,7 @@ import * as McpServer from "../../src/mcp/server.js"
 import * as StoreAccess from "../../src/mcp/StoreAccess.js"
 import * as Database from "../../src/store/Database.js"
 import { cryptoLayer } from "../support/keys.js"
-import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { connectTo, freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { serverOptions } from "../support/stores.js"
 import { connectInProcess } from "../support/mcp.js"
 
@@ -29,14 +29,7 @@ const setup = Effect.gen(function* () {
   const principal = Either.getOrThrow(Principal.make("meta", ""))
   const server = yield* McpServer.make({ principal, store, version: "hostile" })
   const client = yield* connectInProcess(server, "hostile")
-  const raw = yield* Effect.acquireRelease(
-    Effect.promise(async () => {
-      const c = new pg.Client({ connectionString: Redacted.value(url) })
-      await c.connect()
-      return c
-    }),
-    (c) => Effect.promise(() => c.end())
-  )
+  const raw = yield* connectTo(url)
   return { client, raw }
 })
 

@@ -6,8 +6,8 @@ import { sqlStore } from "../../src/layers.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
 import { cryptoLayer } from "../support/keys.js"
-import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
-import { embeddedStore, serverOptions, serverStore } from "../support/stores.js"
+import { connectTo, freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { embeddedStore, freshServerStore, serverOptions, serverStore } from "../support/stores.js"
 import { readCountSuite } from "./readCounts.js"
 
 readCountSuite("embedded store", embeddedStore())
@@ -18,13 +18,8 @@ readCountSuite("embedded store", embeddedStore())
  */
 const onFreshServer = <A, E>(body: (admin: pg.Client) => Effect.Effect<A, E, SecretsRepo>) =>
   Effect.gen(function* () {
-    const { url } = yield* freshDatabase
-    const admin = new pg.Client({ connectionString: Redacted.value(url) })
-    yield* Effect.acquireRelease(
-      Effect.promise(() => admin.connect()),
-      () => Effect.promise(() => admin.end())
-    )
-    return yield* body(admin).pipe(Effect.provide(sqlStore(Database.layerServer(url, serverOptions), cryptoLayer())))
+    const { repo, url } = yield* freshServerStore()
+    return yield* body(yield* connectTo(url)).pipe(Effect.provideService(SecretsRepo, repo))
   }).pipe(Effect.scoped)
 
 describe.skipIf(TEST_DATABASE_URL === undefined)("read tracking on the PostgreSQL server", () => {

@@ -12,8 +12,8 @@ import { sqlStore } from "../../src/layers.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
 import { cryptoLayer } from "../support/keys.js"
-import { freshDatabase, TEST_DATABASE_URL, withDatabaseUrl } from "../support/postgres.js"
-import { serverOptions } from "../support/stores.js"
+import { connectTo, freshDatabase, TEST_DATABASE_URL, withDatabaseUrl } from "../support/postgres.js"
+import { freshServerStore, serverOptions } from "../support/stores.js"
 
 const NOTHING_LISTENS = "postgres://postgres@127.0.0.1:1/test"
 
@@ -126,14 +126,7 @@ describe("an unreachable database", () => {
 })
 
 /** A connection to the server's maintenance database, for terminating the store's sessions. */
-const admin = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
-    await client.connect()
-    return client
-  }),
-  (client) => Effect.promise(() => client.end())
-)
+const admin = connectTo(TEST_DATABASE_URL!)
 
 const sessionPids = (client: pg.Client, database: string) =>
   Effect.promise(() =>
@@ -182,9 +175,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
 
   it.scopedLive("after the server terminates the store's sessions, the next get and set succeed", () =>
     Effect.gen(function* () {
-      const { name, url } = yield* freshDatabase
-      const context = yield* Layer.build(sqlStore(Database.layerServer(url, serverOptions), cryptoLayer()))
-      const repo = Context.get(context, SecretsRepo)
+      const { name, repo } = yield* freshServerStore()
       const client = yield* admin
       const stripe = parseKeyPathSync("project/consilio/stripe_api_key")
       const github = parseKeyPathSync("service/github/token")

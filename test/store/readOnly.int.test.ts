@@ -3,30 +3,19 @@
  * because a read that cannot be recorded is not returned; listing still works. Once writable again, all work.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Redacted } from "effect"
-import pg from "pg"
+import { Duration, Effect, Redacted } from "effect"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
-import { sqlStore } from "../../src/layers.js"
-import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
-import * as Database from "../../src/store/Database.js"
-import { cryptoLayer } from "../support/keys.js"
-import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { connectTo, TEST_DATABASE_URL } from "../support/postgres.js"
+import { freshServerStore } from "../support/stores.js"
 
 describe.skipIf(TEST_DATABASE_URL === undefined)("read-only database (PostgreSQL server)", () => {
   it.scopedLive("writes and reads fail with a typed error, list works, and all recovers when writable again", () =>
     Effect.gen(function* () {
-      const { name, url } = yield* freshDatabase
-      const options = { poolSize: 2, connectTimeout: Duration.seconds(5) }
-      const context = yield* Layer.build(sqlStore(Database.layerServer(url, options), cryptoLayer()))
-      const repo = yield* Effect.provide(SecretsRepo, context)
+      const { name, repo } = yield* freshServerStore({ poolSize: 2, connectTimeout: Duration.seconds(5) })
       const path = parseKeyPathSync("meta/readonly/token")
       yield* repo.set(path, Redacted.make("before"))
 
-      const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-      yield* Effect.acquireRelease(
-        Effect.promise(() => admin.connect()),
-        () => Effect.promise(() => admin.end())
-      )
+      const admin = yield* connectTo(TEST_DATABASE_URL!)
       // The setting applies to new sessions: end the store's, which its pool replaces.
       const readOnly = (on: boolean) =>
         Effect.promise(async () => {

@@ -4,28 +4,17 @@
  * documented in the README's security model).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
-import pg from "pg"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
-import { sqlStore } from "../../src/layers.js"
-import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
-import * as Database from "../../src/store/Database.js"
-import { cryptoLayer } from "../support/keys.js"
-import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
-import { serverOptions } from "../support/stores.js"
+import { connectTo, TEST_DATABASE_URL } from "../support/postgres.js"
+import { freshServerStore } from "../support/stores.js"
 
 describe.skipIf(TEST_DATABASE_URL === undefined)("tampering beyond the envelope's reach (PostgreSQL server)", () => {
   it.scopedLive("random bytes are DecryptionFailed; an older value of the same path restored reads as that value", () =>
     Effect.gen(function* () {
-      const { url } = yield* freshDatabase
-      const context = yield* Layer.build(sqlStore(Database.layerServer(url, serverOptions), cryptoLayer()))
-      const repo = yield* Effect.provide(SecretsRepo, context)
-      const raw = new pg.Client({ connectionString: Redacted.value(url) })
-      yield* Effect.acquireRelease(
-        Effect.promise(() => raw.connect()),
-        () => Effect.promise(() => raw.end())
-      )
+      const { repo, url } = yield* freshServerStore()
+      const raw = yield* connectTo(url)
       const stored = (keyPath: string) =>
         Effect.promise(() =>
           raw.query<{ v: Buffer }>("SELECT encrypted_value AS v FROM secrets WHERE key_path = $1", [keyPath])

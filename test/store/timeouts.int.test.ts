@@ -4,34 +4,21 @@
  * works again once the blockage is gone. Reads have a connection of their own, so busy writes never hold them up.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Fiber, Layer, Redacted } from "effect"
+import { Duration, Effect, Fiber, Redacted } from "effect"
 import pg from "pg"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
-import { sqlStore } from "../../src/layers.js"
-import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
-import type * as StoreConfig from "../../src/config/StoreConfig.js"
-import * as Database from "../../src/store/Database.js"
-import { cryptoLayer } from "../support/keys.js"
-import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { connectTo, TEST_DATABASE_URL } from "../support/postgres.js"
+import { freshServerStore } from "../support/stores.js"
 
+/** A connection holding ACCESS EXCLUSIVE on `secrets` until the scope closes. */
 const lockSecrets = (url: Redacted.Redacted<string>) =>
-  Effect.acquireRelease(
-    Effect.promise(async () => {
-      const admin = new pg.Client({ connectionString: Redacted.value(url) })
-      await admin.connect()
-      await admin.query("BEGIN")
-      await admin.query("LOCK TABLE secrets IN ACCESS EXCLUSIVE MODE")
-      return admin
-    }),
-    (admin) => Effect.promise(() => admin.query("ROLLBACK").then(() => admin.end()))
-  )
-
-/** A store on a fresh database with these pool options, and the database's URL. */
-const freshStore = (options: StoreConfig.ServerOptions) =>
   Effect.gen(function* () {
-    const { url } = yield* freshDatabase
-    const context = yield* Layer.build(sqlStore(Database.layerServer(url, options), cryptoLayer()))
-    return { url, repo: Context.get(context, SecretsRepo) }
+    const admin = yield* connectTo(url)
+    yield* Effect.acquireRelease(
+      Effect.promise(() => admin.query("BEGIN").then(() => admin.query("LOCK TABLE secrets IN ACCESS EXCLUSIVE MODE"))),
+      () => Effect.promise(() => admin.query("ROLLBACK"))
+    )
+    return admin
   })
 
 /** Waits until `count` sessions of this database wait on a lock. */
@@ -51,7 +38,7 @@ const lockWaiters = (admin: pg.Client, count: number) =>
 describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL server)", () => {
   it.scopedLive("a statement waiting on a lock fails after the statement timeout, then the store recovers", () =>
     Effect.gen(function* () {
-      const { repo, url } = yield* freshStore({
+      const { repo, url } = yield* freshServerStore({
         poolSize: 2,
         connectTimeout: Duration.seconds(5),
         statementTimeout: Duration.millis(400)
@@ -75,30 +62,28 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL serv
 
   it.scopedLive("with every pooled connection busy, a call fails after the connect timeout, then recovers", () =>
     Effect.gen(function* () {
-      const { repo, url } = yield* freshStore({
+      const { repo, url } = yield* freshServerStore({
         poolSize: 1,
         connectTimeout: Duration.millis(500),
         statementTimeout: Duration.seconds(30)
       })
       const path = parseKeyPathSync("meta/timeouts/pool")
       yield* repo.set(path, Redacted.make("v"))
-      const admin = yield* Effect.promise(async () => {
-        const client = new pg.Client({ connectionString: Redacted.value(url) })
-        await client.connect()
-        await client.query("BEGIN")
-        await client.query("LOCK TABLE secrets IN ACCESS EXCLUSIVE MODE")
-        return client
-      })
-      // This set takes the only connection and waits on the lock; the next call finds no free connection.
-      const holder = yield* Effect.fork(repo.set(path, Redacted.make("held")))
-      // Wait until that set is really waiting on the lock (so it holds the pool's only connection).
-      yield* lockWaiters(admin, 1)
-      const started = Date.now()
-      const error = yield* Effect.flip(repo.list())
-      expect(Date.now() - started).toBeLessThan(3_000)
-      expect(error._tag).toBe("StoreUnavailable")
-      expect(error.message).toContain("no database connection was free in time")
-      yield* Effect.promise(() => admin.query("ROLLBACK").then(() => admin.end()))
+      const holder = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const admin = yield* lockSecrets(url)
+          // This set takes the only connection and waits on the lock; the next call finds no free connection.
+          const holder = yield* Effect.fork(repo.set(path, Redacted.make("held")))
+          // Wait until that set is really waiting on the lock (so it holds the pool's only connection).
+          yield* lockWaiters(admin, 1)
+          const started = Date.now()
+          const error = yield* Effect.flip(repo.list())
+          expect(Date.now() - started).toBeLessThan(3_000)
+          expect(error._tag).toBe("StoreUnavailable")
+          expect(error.message).toContain("no database connection was free in time")
+          return holder
+        })
+      )
       yield* Fiber.join(holder)
       expect(Redacted.value((yield* repo.get(path)).value)).toBe("held")
     })
@@ -108,7 +93,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL serv
     "writes waiting on a row lock hold every pooled connection, and a read of another key still returns",
     () =>
       Effect.gen(function* () {
-        const { repo, url } = yield* freshStore({
+        const { repo, url } = yield* freshServerStore({
           poolSize: 2,
           connectTimeout: Duration.millis(500),
           statementTimeout: Duration.seconds(30)
@@ -117,11 +102,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL serv
         const other = parseKeyPathSync("meta/fair/other")
         yield* repo.set(busy, Redacted.make("v"))
         yield* repo.set(other, Redacted.make("readable"))
-        const admin = new pg.Client({ connectionString: Redacted.value(url) })
-        yield* Effect.acquireRelease(
-          Effect.promise(() => admin.connect()),
-          () => Effect.promise(() => admin.end())
-        )
+        const admin = yield* connectTo(url)
         yield* Effect.promise(() => admin.query("BEGIN"))
         yield* Effect.promise(() => admin.query("SELECT 1 FROM secrets WHERE key_path = $1 FOR UPDATE", [busy.keyPath]))
         // Ten writes of the locked row: two hold the pool's two connections waiting on the lock, eight queue.

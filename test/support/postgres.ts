@@ -39,3 +39,14 @@ export const freshDatabase = Effect.acquireRelease(
       }
     })
 )
+
+/** A plain connection, for reading or changing a database behind the store's back; closed with the scope. */
+export const connectTo = (url: string | Redacted.Redacted<string>) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const client = new pg.Client({ connectionString: typeof url === "string" ? url : Redacted.value(url) })
+      await client.connect()
+      return client
+    }),
+    (client) => Effect.promise(() => client.end())
+  )

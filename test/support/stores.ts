@@ -1,9 +1,11 @@
 /** Real stores for integration tests: the embedded store in a temp directory, and a fresh server database. */
-import { Duration, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import type * as StoreConfig from "../../src/config/StoreConfig.js"
 import { sqlStore } from "../../src/layers.js"
+import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
 import { cryptoLayer, KEY_A } from "./keys.js"
 import { freshDatabase } from "./postgres.js"
@@ -23,3 +25,11 @@ export const serverStore = (key = KEY_A) =>
   Layer.unwrapScoped(
     Effect.map(freshDatabase, ({ url }) => sqlStore(Database.layerServer(url, serverOptions), cryptoLayer(key)))
   )
+
+/** A store on a fresh server database, built in the current scope: its repo, and the database's name and URL. */
+export const freshServerStore = (options: StoreConfig.ServerOptions = serverOptions) =>
+  Effect.gen(function* () {
+    const { name, url } = yield* freshDatabase
+    const context = yield* Layer.build(sqlStore(Database.layerServer(url, options), cryptoLayer()))
+    return { name, url, repo: Context.get(context, SecretsRepo) }
+  })
