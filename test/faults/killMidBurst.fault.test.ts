@@ -107,6 +107,28 @@ const expectKilled = (served: Served) =>
     expect(isAlive(served)).toBe(false)
   })
 
+/**
+ * Starts `serve`, kills it in the middle of a burst of writes, checks what the burst saw, runs `afterKill`,
+ * and starts it again: every acknowledged write must read back.
+ */
+const killMidBurstAndRestart = (env: Record<string, string>, afterKill: (first: Served) => void = () => {}) =>
+  Effect.gen(function* () {
+    const first = yield* spawnServe(env)
+    // Migrations and the key check happen on the first call, before the burst.
+    expect(errorTag(yield* Effect.promise(() => callTool(first, "get_secret", { keyPath: keyPath(0) })))).toBe(
+      "NotFound"
+    )
+    const burst = yield* burstAndKill(first)
+    yield* expectKilled(first)
+    burstAssertions(burst)
+    afterKill(first)
+
+    const second = yield* spawnServe(env)
+    const present = yield* verify(second, burst)
+    expect(present).toBeGreaterThanOrEqual(burst.acknowledged.length)
+    return { first, second }
+  })
+
 describe.skipIf(TEST_DATABASE_URL === undefined)("kill -9 mid-burst on a PostgreSQL server", () => {
   it.scopedLive(
     "acknowledged writes survive; the rest are exact or NotFound",
@@ -116,18 +138,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("kill -9 mid-burst on a Postgre
         const { url } = yield* freshDatabase
         const env = { ...envIn(dir), DATABASE_URL: Redacted.value(url) }
 
-        const first = yield* spawnServe(env)
-        // Migrations and the key check happen on the first call, before the burst.
-        expect(errorTag(yield* Effect.promise(() => callTool(first, "get_secret", { keyPath: keyPath(0) })))).toBe(
-          "NotFound"
-        )
-        const burst = yield* burstAndKill(first)
-        yield* expectKilled(first)
-        burstAssertions(burst)
-
-        const second = yield* spawnServe(env)
-        const present = yield* verify(second, burst)
-        expect(present).toBeGreaterThanOrEqual(burst.acknowledged.length)
+        yield* killMidBurstAndRestart(env)
       }),
     90_000
   )
@@ -143,19 +154,10 @@ describe("kill -9 mid-burst on the embedded store", () => {
         const lockFile = path.join(dataDir, "lock")
         const env = { ...envIn(dir), SECRETS_DATA_DIR: dataDir }
 
-        const first = yield* spawnServe(env)
-        expect(errorTag(yield* Effect.promise(() => callTool(first, "get_secret", { keyPath: keyPath(0) })))).toBe(
-          "NotFound"
+        const { second } = yield* killMidBurstAndRestart(env, (first) =>
+          // The dead process's lock is still there: the restart has to take it over, not find it released.
+          expect(JSON.parse(fs.readFileSync(lockFile, "utf8")).pid).toBe(first.pid)
         )
-        const burst = yield* burstAndKill(first)
-        yield* expectKilled(first)
-        burstAssertions(burst)
-        // The dead process's lock is still there: the restart has to take it over, not find it released.
-        expect(JSON.parse(fs.readFileSync(lockFile, "utf8")).pid).toBe(first.pid)
-
-        const second = yield* spawnServe(env)
-        const present = yield* verify(second, burst)
-        expect(present).toBeGreaterThanOrEqual(burst.acknowledged.length)
         expect(JSON.parse(fs.readFileSync(lockFile, "utf8")).pid).toBe(second.pid)
         expect(second.stderr()).not.toContain("StoreLocked")
       }),
