@@ -3,14 +3,16 @@
  * opened), then the database, its migrations, the key check against the store's canary, and the repository.
  */
 import type { SqlClient } from "@effect/sql"
-import { Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
+import * as Settings from "./config/Settings.js"
+import * as StoreConfig from "./config/StoreConfig.js"
 import * as Crypto from "./crypto/Crypto.js"
 import type { StartupError } from "./domain/errors.js"
 import * as MemoryRepo from "./repo/Memory.js"
 import type { SecretsRepo } from "./repo/SecretsRepo.js"
 import * as SqlRepo from "./repo/Sql.js"
-import * as StoreConfig from "./config/StoreConfig.js"
 import * as Database from "./store/Database.js"
+import * as FirstRun from "./store/FirstRun.js"
 import * as KeyCheck from "./store/KeyCheck.js"
 import * as Migrations from "./store/Migrations.js"
 import type * as PgPool from "./store/PgPool.js"
@@ -18,24 +20,38 @@ import type * as PgPool from "./store/PgPool.js"
 const MigrationsLive = Layer.effectDiscard(Migrations.migrate)
 const KeyCheckLive = Layer.effectDiscard(KeyCheck.verify)
 
+/** A database with its migrations applied, beside a Crypto layer: everything but the key check. */
+export const migrated = <E, E2>(
+  database: Layer.Layer<SqlClient.SqlClient | PgPool.PgPool, E>,
+  crypto: Layer.Layer<Crypto.Crypto, E2>
+): Layer.Layer<SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto, E | E2 | StartupError> =>
+  MigrationsLive.pipe(Layer.provideMerge(database), Layer.provideMerge(crypto))
+
 /** The SQL store on a given database layer, with a given Crypto layer. */
 export const sqlStore = <E, E2>(
   database: Layer.Layer<SqlClient.SqlClient | PgPool.PgPool, E>,
-  crypto: Layer.Layer<Crypto.Crypto, E2>
+  crypto: Layer.Layer<Crypto.Crypto, E2>,
+  reads: StoreConfig.ReadOptions = StoreConfig.DEFAULT_READ_OPTIONS
 ): Layer.Layer<SecretsRepo | SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto, E | E2 | StartupError> =>
-  SqlRepo.layer.pipe(
-    Layer.provideMerge(KeyCheckLive),
-    Layer.provideMerge(MigrationsLive),
-    Layer.provideMerge(database),
-    Layer.provideMerge(crypto)
+  SqlRepo.layer(reads).pipe(Layer.provideMerge(KeyCheckLive), Layer.provideMerge(migrated(database, crypto)))
+
+/**
+ * The store that settings describe. Without a configured key, `firstRun` lets a new machine (no store yet)
+ * generate the key file; otherwise it is `KeyMissing`, naming the store's key id when there is a store.
+ */
+export const storeFrom = (settings: Settings.Settings, options: { readonly firstRun: boolean } = { firstRun: false }) =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const { generated, key } = yield* FirstRun.resolveKey(settings, options)
+      if (Option.isSome(generated)) {
+        yield* Effect.logWarning(`First run: generated a new key in ${generated.value} (key id ${key.id}); back it up`)
+      }
+      return sqlStore(Database.layerLocation(settings.location, settings.server), Crypto.layer(key), settings.reads)
+    })
   )
 
 /** Everything from the environment: key, database (`DATABASE_URL` or embedded), migrations, key check. */
-export const StoreLive = sqlStore(Database.layerConfig, Crypto.layerConfig)
-
-/** A store on an explicit location, with the key from the environment. */
-export const storeAt = (location: StoreConfig.Location) =>
-  sqlStore(Database.layerLocation(location), Crypto.layerConfig)
+export const StoreLive = Layer.unwrapEffect(Effect.map(Settings.load(), (settings) => storeFrom(settings)))
 
 /** In memory, with a given key: fast tests and programs that need no persistence. */
 export const memoryStore = (crypto: Layer.Layer<Crypto.Crypto>): Layer.Layer<SecretsRepo | Crypto.Crypto> =>

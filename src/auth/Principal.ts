@@ -8,8 +8,8 @@
  * Prefixes match whole segments: a grant on `project/foo/` never reaches `project/foo-evil/`. This is least
  * privilege between agents sharing a machine, not a boundary against the same OS user, who can read the key.
  */
-import { Config, Effect, Either } from "effect"
-import { InvalidPrincipal, PermissionDenied } from "../domain/errors.js"
+import { Effect, Either } from "effect"
+import { InvalidConfig, PermissionDenied } from "../domain/errors.js"
 import { isValidSegment, type KeyPath } from "../domain/KeyPath.js"
 
 export type Access = "read" | "write"
@@ -27,19 +27,23 @@ export interface Principal {
 
 const segmentsOf = (prefix: string) => prefix.split("/").filter((s) => s !== "")
 
-const parseGrant = (text: string): Either.Either<Grant, InvalidPrincipal> => {
+const PRINCIPAL_ALLOWED = "meta, project:<name> or service:<name> (default meta)"
+const GRANTS_ALLOWED = "comma-separated read:<prefix> or write:<prefix>, e.g. read:meta/openai/"
+
+const parseGrant = (text: string): Either.Either<Grant, InvalidConfig> => {
   const match = /^(read|write):(.+)$/.exec(text.trim())
   const segments = match === null ? [] : segmentsOf(match[2]!)
   if (match === null || segments.length === 0 || !segments.every(isValidSegment)) {
+    const shown = JSON.stringify(text.trim().slice(0, 80))
     return Either.left(
-      new InvalidPrincipal({ variable: "SECRETS_GRANTS", reason: `cannot read grant ${JSON.stringify(text)}` })
+      InvalidConfig.of([{ variable: "SECRETS_GRANTS", reason: `cannot read grant ${shown}`, allowed: GRANTS_ALLOWED }])
     )
   }
   return Either.right({ access: match[1] as Access, segments })
 }
 
 /** Parses a principal and its grants. */
-export const make = (principal: string, grants: string): Either.Either<Principal, InvalidPrincipal> =>
+export const make = (principal: string, grants: string): Either.Either<Principal, InvalidConfig> =>
   Either.gen(function* () {
     const extra = yield* Either.all(
       grants
@@ -50,27 +54,17 @@ export const make = (principal: string, grants: string): Either.Either<Principal
     if (principal === "meta") return { name: "meta", grants: [{ access: "write", segments: [] }, ...extra] }
     const match = /^(project|service):(.+)$/.exec(principal)
     if (match === null || !isValidSegment(match[2]!)) {
+      const reason = `unknown principal ${JSON.stringify(principal.slice(0, 80))}`
       return yield* Either.left(
-        new InvalidPrincipal({
-          variable: "SECRETS_PRINCIPAL",
-          reason: `unknown principal ${JSON.stringify(principal)}`
-        })
+        InvalidConfig.of([{ variable: "SECRETS_PRINCIPAL", reason, allowed: PRINCIPAL_ALLOWED }])
       )
     }
     const own: Grant = { access: "write", segments: [match[1]!, match[2]!] }
     return { name: principal, grants: [own, ...extra] }
   })
 
-/** The principal from the environment. */
-export const fromEnv: Effect.Effect<Principal, InvalidPrincipal> = Effect.gen(function* () {
-  const principal = yield* Config.string("SECRETS_PRINCIPAL").pipe(Config.withDefault("meta"))
-  const grants = yield* Config.string("SECRETS_GRANTS").pipe(Config.withDefault(""))
-  return yield* make(principal.trim(), grants)
-}).pipe(
-  Effect.catchTag("ConfigError", () =>
-    Effect.fail(new InvalidPrincipal({ variable: "SECRETS_PRINCIPAL", reason: "it cannot be read" }))
-  )
-)
+/** A principal with no grants: may touch nothing. */
+export const nobody: Principal = { name: "nobody", grants: [] }
 
 const covers = (grant: Grant, keyPath: string): boolean => {
   const segments = keyPath.split("/")

@@ -5,14 +5,10 @@
 import * as ValidationError from "@effect/cli/ValidationError"
 import { Cause, Effect, Option } from "effect"
 import { randomBytes } from "node:crypto"
+import { type DomainError, hintFor } from "../domain/errors.js"
 import { EXIT_CODES, isKnownTag } from "./exitCodes.js"
+import { CLI_HINTS } from "./hints.js"
 import { note } from "./output.js"
-
-const HINTS: Partial<Record<string, string>> = {
-  NotFound: "hint: `secrets list` shows the key paths that exist",
-  KeyMissing: "hint: `secrets init` creates a key file and the store on a new machine",
-  StoreUnavailable: "hint: `secrets doctor` checks the key, the database and the migrations"
-}
 
 /** Reports a failed command and yields its exit code. */
 export const report = <E>(cause: Cause.Cause<E>): Effect.Effect<number> =>
@@ -24,9 +20,9 @@ export const report = <E>(cause: Cause.Cause<E>): Effect.Effect<number> =>
       if (ValidationError.isValidationError(error)) return EXIT_CODES.Usage // @effect/cli printed it already
       const tag = (error as { _tag?: unknown } | null)?._tag
       if (isKnownTag(tag)) {
-        yield* note(`error: ${(error as { message: string }).message}`)
-        const hint = HINTS[tag]
-        if (hint !== undefined) yield* note(hint)
+        yield* note(`error: ${(error as DomainError).message}`)
+        const hint = hintFor(CLI_HINTS, error as DomainError)
+        if (hint !== undefined) yield* note(`hint: ${hint}`)
         return EXIT_CODES[tag]
       }
       if (tag === "UsageError") {

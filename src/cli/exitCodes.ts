@@ -1,10 +1,10 @@
 /**
- * Exit codes, one per typed error, so scripts can branch on them. Listed in the README.
+ * Exit codes, one per typed error, so scripts can branch on them. Listed in the README. The compiler checks the
+ * table against the complete error union: a new error without a code does not build.
  */
-export const EXIT_CODES = {
-  Ok: 0,
-  InternalError: 1,
-  Usage: 2,
+import type { DomainErrorTag } from "../domain/errors.js"
+
+export const ERROR_EXIT_CODES = {
   NotFound: 3,
   Expired: 4,
   InvalidKeyPath: 5,
@@ -20,14 +20,16 @@ export const EXIT_CODES = {
   StoreLocked: 15,
   PermissionDenied: 16,
   ImportFailed: 17,
-  InvalidPrincipal: 18,
+  InvalidConfig: 18,
   InvalidArguments: 19,
   ExportFailed: 20,
   StoreNotInitialised: 21,
-  InvalidValue: 22
-} as const
+  InvalidValue: 22,
+  KeyCheckMissing: 23
+} as const satisfies Record<DomainErrorTag, number>
 
-export type ErrorTag = Exclude<keyof typeof EXIT_CODES, "Ok" | "InternalError" | "Usage">
+export const EXIT_CODES = { Ok: 0, InternalError: 1, Usage: 2, ...ERROR_EXIT_CODES } as const
 
-export const isKnownTag = (tag: unknown): tag is ErrorTag =>
-  typeof tag === "string" && tag in EXIT_CODES && !["Ok", "InternalError", "Usage"].includes(tag)
+export type ErrorTag = keyof typeof ERROR_EXIT_CODES
+
+export const isKnownTag = (tag: unknown): tag is ErrorTag => typeof tag === "string" && tag in ERROR_EXIT_CODES

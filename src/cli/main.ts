@@ -5,7 +5,9 @@
 import { Command } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Config, Effect, Exit, Layer, Logger, LogLevel } from "effect"
+import { Effect, Either, Exit, Layer, Logger, type LogLevel } from "effect"
+import * as Settings from "../config/Settings.js"
+import { CliSettings } from "./CliSettings.js"
 import { doctor } from "./commands/doctor.js"
 import { get } from "./commands/get.js"
 import { init } from "./commands/init.js"
@@ -26,24 +28,26 @@ const secrets = Command.make("secrets").pipe(
 
 const cli = Command.run(secrets, { name: "secrets", version: VERSION })
 
-const logLevel = Config.logLevel("SECRETS_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Warning))
-
 /** Logs as logfmt on stderr, at SECRETS_LOG_LEVEL (default Warning). */
-export const StderrLogger = Layer.unwrapEffect(
-  Effect.map(Effect.orDie(logLevel), (level) =>
-    Layer.merge(
-      Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
-      Logger.minimumLogLevel(level)
-    )
+export const stderrLogger = (level: LogLevel.LogLevel) =>
+  Layer.merge(
+    Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+    Logger.minimumLogLevel(level)
   )
-)
 
 export const run = (argv: ReadonlyArray<string>) =>
-  cli(argv).pipe(
-    Effect.as(EXIT_CODES.Ok as number),
-    Effect.catchAllCause(report),
-    Effect.provide(Layer.merge(NodeContext.layer, StderrLogger))
-  )
+  Effect.gen(function* () {
+    // Read once, here. Wrong settings fail the commands that use them (InvalidConfig, with its exit code); the
+    // logger then keeps its default level, so that failure is still reported.
+    const loaded = yield* Effect.either(Settings.load())
+    const level = Either.isRight(loaded) ? loaded.right.logLevel : Settings.defaultLogLevel
+    return yield* cli(argv).pipe(
+      Effect.as(EXIT_CODES.Ok as number),
+      Effect.catchAllCause(report),
+      Effect.provideService(CliSettings, loaded),
+      Effect.provide(Layer.merge(NodeContext.layer, stderrLogger(level)))
+    )
+  })
 
 export const main = () =>
   NodeRuntime.runMain(run(process.argv), {

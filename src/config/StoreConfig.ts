@@ -1,25 +1,12 @@
 /**
- * Where the store lives, read once from the environment: `DATABASE_URL` for a PostgreSQL server, else the
- * embedded store in `SECRETS_DATA_DIR`.
+ * Where the store lives and how to talk to it, as plain options (read from the environment by Settings.ts):
+ * `DATABASE_URL` for a PostgreSQL server, else the embedded store in `SECRETS_DATA_DIR`.
  */
-import { Config, Duration, Option, type Redacted } from "effect"
-import { dataDir } from "./paths.js"
+import { Duration, type Redacted } from "effect"
 
 export type Location =
   | { readonly _tag: "Server"; readonly url: Redacted.Redacted<string> }
   | { readonly _tag: "Embedded"; readonly dataDir: string }
-
-export const location: Config.Config<Location> = Config.all({
-  url: Config.option(Config.redacted("DATABASE_URL")),
-  dataDir
-}).pipe(
-  Config.map(({ dataDir, url }): Location =>
-    Option.match(url, {
-      onNone: () => ({ _tag: "Embedded", dataDir }),
-      onSome: (url) => ({ _tag: "Server", url })
-    })
-  )
-)
 
 export interface ServerOptions {
   readonly poolSize: number
@@ -34,12 +21,20 @@ export interface ServerOptions {
 export const DEFAULT_STATEMENT_TIMEOUT = Duration.seconds(10)
 export const DEFAULT_PREPARED = true
 
-export const serverOptions: Config.Config<ServerOptions> = Config.all({
-  poolSize: Config.integer("SECRETS_DB_POOL_SIZE").pipe(Config.withDefault(10)),
-  connectTimeout: Config.duration("SECRETS_DB_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
-  prepared: Config.boolean("SECRETS_DB_PREPARED").pipe(Config.withDefault(DEFAULT_PREPARED)),
-  statementTimeout: Config.duration("SECRETS_DB_STATEMENT_TIMEOUT").pipe(Config.withDefault(DEFAULT_STATEMENT_TIMEOUT))
-})
+/** The read path's group commit (see repo/ReadBatcher.ts). */
+export interface ReadOptions {
+  /** Largest batch written in one statement (`SECRETS_READ_BATCH_MAX`, default 256). */
+  readonly maxBatch: number
+  /**
+   * `flush` (default): a read returns once its record is flushed to disk, like any other commit.
+   * `commit`: once it is committed (visible, kept if this process dies or PostgreSQL shuts down cleanly) but
+   * before the disk flush, so a crash of PostgreSQL or the machine may lose the last moments of read counts,
+   * never a secret (`SECRETS_READ_DURABILITY`).
+   */
+  readonly durability: "flush" | "commit"
+}
+
+export const DEFAULT_READ_OPTIONS: ReadOptions = { maxBatch: 256, durability: "flush" }
 
 export const describe = (location: Location): string =>
   location._tag === "Server" ? "PostgreSQL server (DATABASE_URL)" : `embedded store in ${location.dataDir}`

@@ -19,6 +19,3 @@ export const defaultDataDir = xdg("XDG_DATA_HOME", [".local", "share"])
 
 /** `$XDG_CONFIG_HOME/secrets-mcp/key`, else `~/.config/secrets-mcp/key`. */
 export const defaultKeyFile = xdg("XDG_CONFIG_HOME", [".config"]).pipe(Config.map((dir) => path.join(dir, "key")))
-
-/** The embedded store's data directory: `SECRETS_DATA_DIR`, else the XDG default. */
-export const dataDir = Config.string("SECRETS_DATA_DIR").pipe(Config.orElse(() => defaultDataDir))

@@ -4,7 +4,9 @@
  */
 import { Context, Effect, Layer, Redacted } from "effect"
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
-import { DecryptionFailed, type InvalidKey, type KeyMissing } from "../domain/errors.js"
+import * as Settings from "../config/Settings.js"
+import type { KeySource } from "../config/Settings.js"
+import { DecryptionFailed, type InvalidConfig, type InvalidKey, type KeyMissing } from "../domain/errors.js"
 import * as EncryptionKey from "./EncryptionKey.js"
 import * as Envelope from "./Envelope.js"
 
@@ -62,8 +64,11 @@ export const make = (key: EncryptionKey.EncryptionKey): Context.Tag.Service<Cryp
 /** Crypto with a given key (tests, embedding programs that manage their own key). */
 export const layer = (key: EncryptionKey.EncryptionKey): Layer.Layer<Crypto> => Layer.succeed(Crypto, make(key))
 
-/** Crypto with the key from the environment (`SECRETS_ENCRYPTION_KEY`, `..._FILE`, or the default key file). */
-export const layerConfig: Layer.Layer<Crypto, KeyMissing | InvalidKey> = Layer.effect(
-  Crypto,
-  Effect.map(EncryptionKey.load, make)
+/** Crypto with the key from a key source (`SECRETS_ENCRYPTION_KEY`, `..._FILE`, or the default key file). */
+export const layerFrom = (source: KeySource): Layer.Layer<Crypto, KeyMissing | InvalidKey> =>
+  Layer.effect(Crypto, Effect.map(EncryptionKey.load(source), make))
+
+/** Crypto with the key the environment names. */
+export const layerConfig: Layer.Layer<Crypto, InvalidConfig | KeyMissing | InvalidKey> = Layer.unwrapEffect(
+  Effect.map(Settings.load(), (settings) => layerFrom(settings.key))
 )

@@ -3,11 +3,12 @@
  * named by `SECRETS_ENCRYPTION_KEY_FILE`, else the default key file written by `secrets init`.
  * The key stays `Redacted`; only its fingerprint (the key id) is ever shown.
  */
-import { Config, Effect, Option, Redacted } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import { createHmac, randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
-import { defaultKeyFile } from "../config/paths.js"
+import type { KeySource } from "../config/Settings.js"
 import { InvalidKey, KeyMissing } from "../domain/errors.js"
+import { describeReadProblem, readBounded } from "../files/readBounded.js"
 import { KEY_ID_BYTES } from "./Envelope.js"
 
 export interface EncryptionKey {
@@ -40,6 +41,9 @@ export const keyIdOf = (key: Buffer): Buffer =>
 /** A fresh key as 64 hex characters. */
 export const generateHex = (): Redacted.Redacted<string> => Redacted.make(randomBytes(32).toString("hex"))
 
+/** A key file holds a key or, later, a short keyring: far below this. `/dev/zero` is refused after 64 KiB. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024
+
 /** Reads a key file: one line of 64 hex characters; a trailing newline is accepted. */
 export const fromFile = (file: string): Effect.Effect<EncryptionKey, InvalidKey> =>
   Effect.gen(function* () {
@@ -51,10 +55,10 @@ export const fromFile = (file: string): Effect.Effect<EncryptionKey, InvalidKey>
         `Key file ${file} is readable by group or others (mode ${(stat.mode & 0o777).toString(8)}); run chmod 600 ${file}`
       )
     }
-    const text = yield* Effect.tryPromise(() => fs.readFile(file, "utf8")).pipe(
-      Effect.mapError(() => new InvalidKey({ source: file, reason: "the file cannot be read" }))
+    const bytes = yield* readBounded(file, MAX_KEY_FILE_BYTES).pipe(
+      Effect.mapError((problem) => new InvalidKey({ source: file, reason: describeReadProblem(problem) }))
     )
-    return yield* fromHex(Redacted.make(text.replace(/\r?\n$/, "")), file)
+    return yield* fromHex(Redacted.make(bytes.toString("utf8").replace(/\r?\n$/, "")), file)
   })
 
 const fileExists = (file: string) =>
@@ -65,27 +69,20 @@ const fileExists = (file: string) =>
     )
   )
 
-/** The configured key source, without reading it: used by `init` and `doctor`. */
-export const configuredSource = Effect.gen(function* () {
-  const env = yield* Config.option(Config.redacted("SECRETS_ENCRYPTION_KEY"))
-  const file = yield* Config.option(Config.string("SECRETS_ENCRYPTION_KEY_FILE"))
-  const fallback = yield* defaultKeyFile
-  return { env, file, defaultFile: fallback }
-}).pipe(Effect.orDie)
-
 /**
- * Loads the key from the environment, once. Setting both variables is refused rather than guessed.
+ * Loads the key from its configured source. Setting both variables is refused rather than guessed.
  */
-export const load: Effect.Effect<EncryptionKey, KeyMissing | InvalidKey> = Effect.gen(function* () {
-  const { env, file, defaultFile } = yield* configuredSource
-  if (Option.isSome(env) && Option.isSome(file)) {
-    return yield* new InvalidKey({
-      source: "SECRETS_ENCRYPTION_KEY and SECRETS_ENCRYPTION_KEY_FILE",
-      reason: "both are set; unset one of them"
-    })
-  }
-  if (Option.isSome(env)) return yield* fromHex(env.value, "SECRETS_ENCRYPTION_KEY")
-  if (Option.isSome(file)) return yield* fromFile(file.value)
-  if (yield* fileExists(defaultFile)) return yield* fromFile(defaultFile)
-  return yield* new KeyMissing({ defaultKeyFile: defaultFile })
-})
+export const load = (source: KeySource): Effect.Effect<EncryptionKey, KeyMissing | InvalidKey> =>
+  Effect.gen(function* () {
+    const { defaultFile, env, file } = source
+    if (Option.isSome(env) && Option.isSome(file)) {
+      return yield* new InvalidKey({
+        source: "SECRETS_ENCRYPTION_KEY and SECRETS_ENCRYPTION_KEY_FILE",
+        reason: "both are set; unset one of them"
+      })
+    }
+    if (Option.isSome(env)) return yield* fromHex(env.value, "SECRETS_ENCRYPTION_KEY")
+    if (Option.isSome(file)) return yield* fromFile(file.value)
+    if (yield* fileExists(defaultFile)) return yield* fromFile(defaultFile)
+    return yield* new KeyMissing({ defaultKeyFile: defaultFile })
+  })

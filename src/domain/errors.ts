@@ -35,7 +35,7 @@ export class InvalidScope extends Schema.TaggedError<InvalidScope>()("InvalidSco
 
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { keyPath: Schema.String }) {
   override get message() {
-    return `No secret at ${this.keyPath}. Use list_secrets (CLI: secrets list) to see what exists.`
+    return `No secret at ${this.keyPath}.`
   }
 }
 
@@ -44,10 +44,7 @@ export class Expired extends Schema.TaggedError<Expired>()("Expired", {
   expiredAt: Schema.String
 }) {
   override get message() {
-    return (
-      `The secret at ${this.keyPath} expired at ${this.expiredAt}. Store a fresh value with set_secret ` +
-      `(CLI: secrets set ${this.keyPath}).`
-    )
+    return `The secret at ${this.keyPath} expired at ${this.expiredAt}; it needs a fresh value.`
   }
 }
 
@@ -86,18 +83,24 @@ export class DescriptionTooLong extends Schema.TaggedError<DescriptionTooLong>()
   }
 }
 
-const KEY_HELP =
-  "Generate one with `secrets keygen` (or `secrets init`, which also writes the key file) and " +
-  "provide it as SECRETS_ENCRYPTION_KEY in the environment (shell profile or systemd `Environment=`), " +
-  "or as a file named by SECRETS_ENCRYPTION_KEY_FILE (mode 0600)."
+const KEY_SOURCES =
+  "SECRETS_ENCRYPTION_KEY in the environment (shell profile or systemd `Environment=`), or a file named by " +
+  "SECRETS_ENCRYPTION_KEY_FILE (mode 0600)"
 
 export class KeyMissing extends Schema.TaggedError<KeyMissing>()("KeyMissing", {
-  defaultKeyFile: Schema.String
+  defaultKeyFile: Schema.String,
+  /** Set when a store exists: the id of the key it was created with, which only that key matches. */
+  storeKeyId: Schema.optional(Schema.String)
 }) {
   override get message() {
+    const none =
+      `No encryption key is configured: SECRETS_ENCRYPTION_KEY and SECRETS_ENCRYPTION_KEY_FILE are not set, and ` +
+      `${this.defaultKeyFile} does not exist.`
+    if (this.storeKeyId === undefined) return `${none} Provide the key as ${KEY_SOURCES}.`
     return (
-      `No encryption key configured: SECRETS_ENCRYPTION_KEY is not set, SECRETS_ENCRYPTION_KEY_FILE is not ` +
-      `set, and ${this.defaultKeyFile} does not exist. ${KEY_HELP}`
+      `${none} This store was created with key id ${this.storeKeyId}, and only that key opens it: bring it (copy ` +
+      `the key file from the machine that created the store to ${this.defaultKeyFile}, mode 0600, or set ` +
+      `${KEY_SOURCES}). A new key cannot read the secrets already stored.`
     )
   }
 }
@@ -109,7 +112,7 @@ export class InvalidKey extends Schema.TaggedError<InvalidKey>()("InvalidKey", {
   override get message() {
     return (
       `The encryption key from ${this.source} is unusable: ${this.reason}. ` +
-      `It must be 64 hexadecimal characters (32 bytes). ${KEY_HELP}`
+      `It must be 64 hexadecimal characters (32 bytes), given as ${KEY_SOURCES}.`
     )
   }
 }
@@ -142,10 +145,7 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
   reason: Schema.String
 }) {
   override get message() {
-    return (
-      `The secrets database is unavailable (${this.reason}). Check that PostgreSQL is running and ` +
-      `DATABASE_URL is right (\`secrets doctor\` checks), then retry.`
-    )
+    return `The secrets database is unavailable (${this.reason}).`
   }
 }
 
@@ -157,6 +157,18 @@ export class StoreLocked extends Schema.TaggedError<StoreLocked>()("StoreLocked"
     return (
       `The embedded store in ${this.dataDir} is in use by process ${this.pid}. Stop that process, or set ` +
       `DATABASE_URL to a PostgreSQL server so several supervisors can share one store.`
+    )
+  }
+}
+
+export class KeyCheckMissing extends Schema.TaggedError<KeyCheckMissing>()("KeyCheckMissing", {
+  secrets: Schema.Number
+}) {
+  override get message() {
+    return (
+      `This store holds ${this.secrets} secrets but its key-check record is missing (deleted, or the store was ` +
+      `restored in part), so it cannot tell whether the configured key is the store's key; it will not take the ` +
+      `key on trust.`
     )
   }
 }
@@ -179,7 +191,8 @@ export type StoreError =
   | StoreLocked
 
 /** Failures of opening the store: the key and the database. */
-export type StartupError = KeyMissing | InvalidKey | WrongKey | StoreUnavailable | StoreLocked
+export type StartupError =
+  InvalidConfig | KeyMissing | InvalidKey | WrongKey | KeyCheckMissing | StoreUnavailable | StoreLocked
 
 export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", {
   principal: Schema.String,
@@ -194,15 +207,27 @@ export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("Pe
   }
 }
 
-export class InvalidPrincipal extends Schema.TaggedError<InvalidPrincipal>()("InvalidPrincipal", {
+export interface ConfigProblem {
+  readonly variable: string
+  /** What is wrong, never the whole value. */
+  readonly reason: string
+  /** The values it accepts, and its default. */
+  readonly allowed: string
+}
+
+const ConfigProblemSchema = Schema.Struct({ variable: Schema.String, reason: Schema.String, allowed: Schema.String })
+
+/** One or more configuration variables are wrong; every one of them is listed. */
+export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidConfig", {
   variable: Schema.String,
-  reason: Schema.String
+  problems: Schema.Array(ConfigProblemSchema)
 }) {
+  static of(problems: ReadonlyArray<ConfigProblem>): InvalidConfig {
+    return new InvalidConfig({ variable: problems[0]?.variable ?? "configuration", problems: [...problems] })
+  }
   override get message() {
-    return (
-      `${this.variable} is invalid: ${this.reason}. SECRETS_PRINCIPAL is meta, project:<name> or service:<name>; ` +
-      `SECRETS_GRANTS is a comma-separated list of read:<prefix> or write:<prefix>, e.g. read:meta/openai/.`
-    )
+    const each = this.problems.map((p) => `${p.variable} is invalid: ${p.reason}. Allowed: ${p.allowed}.`)
+    return `${each.join(" ")} Fix the environment and start again.`
   }
 }
 
@@ -239,7 +264,7 @@ export class StoreNotInitialised extends Schema.TaggedError<StoreNotInitialised>
   missing: Schema.String
 }) {
   override get message() {
-    return `The store is not initialised (${this.missing}). Run \`secrets init\` with the store's key configured.`
+    return `The store is not initialised (${this.missing}).`
   }
 }
 
@@ -255,3 +280,18 @@ export class InvalidValue extends Schema.TaggedError<InvalidValue>()("InvalidVal
     )
   }
 }
+
+/** Every typed error that can reach a front end (CLI exit codes and MCP results are keyed by its tag). */
+export type DomainError =
+  StoreError | StartupError | PermissionDenied | InvalidArguments | ImportFailed | ExportFailed | StoreNotInitialised
+
+export type DomainErrorTag = DomainError["_tag"]
+
+/** Hints a front end adds to an error's message, by tag; each receives the error itself. */
+export type Hints = {
+  readonly [T in DomainErrorTag]?: (error: Extract<DomainError, { readonly _tag: T }>) => string | undefined
+}
+
+/** The hint `hints` gives for `error`, if any. */
+export const hintFor = (hints: Hints, error: DomainError): string | undefined =>
+  (hints[error._tag] as ((e: DomainError) => string | undefined) | undefined)?.(error)

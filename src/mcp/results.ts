@@ -6,6 +6,8 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Effect, Option } from "effect"
 import { randomBytes } from "node:crypto"
+import { type DomainError, hintFor } from "../domain/errors.js"
+import { MCP_HINTS } from "./hints.js"
 
 export const success = (
   structured: Record<string, unknown>,
@@ -23,12 +25,16 @@ const fieldsOf = (error: object): Record<string, unknown> =>
     )
   )
 
-/** A typed failure as a result an agent can act on. */
-export const failure = (error: { readonly _tag: string; readonly message: string }): CallToolResult => ({
-  isError: true,
-  content: [{ type: "text", text: `${error._tag}: ${error.message}` }],
-  structuredContent: { error: error._tag, message: error.message, ...fieldsOf(error) }
-})
+/** A typed failure as a result an agent can act on: the fault, then what the agent can do about it. */
+export const failure = (error: { readonly _tag: string; readonly message: string }): CallToolResult => {
+  const hint = hintFor(MCP_HINTS, error as DomainError)
+  const message = hint === undefined ? error.message : `${error.message} ${hint}`
+  return {
+    isError: true,
+    content: [{ type: "text", text: `${error._tag}: ${message}` }],
+    structuredContent: { error: error._tag, message, ...fieldsOf(error) }
+  }
+}
 
 /** A defect: logged with an id on stderr; the client sees the id only. */
 export const internalError = (cause: Cause.Cause<unknown>) =>

@@ -7,27 +7,11 @@
  * concurrent readers share one. A batch that fails for a moment (a lost connection, a deadlock PostgreSQL broke)
  * is sent again; if it still fails, every read in it fails (`StoreUnavailable`): no value is returned unrecorded.
  */
-import { Config, Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
+import type { ReadOptions } from "../config/StoreConfig.js"
 import { StoreUnavailable } from "../domain/errors.js"
 import * as PgPool from "../store/PgPool.js"
 import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
-
-export interface BatcherOptions {
-  /** Largest batch written in one statement (`SECRETS_READ_BATCH_MAX`, default 256). */
-  readonly maxBatch: number
-  /**
-   * `flush` (default): a read returns once its record is flushed to disk, like any other commit.
-   * `commit`: once it is committed (visible, kept if this process dies or PostgreSQL shuts down cleanly) but
-   * before the disk flush, so a crash of PostgreSQL or the machine may lose the last moments of read counts,
-   * never a secret (`SECRETS_READ_DURABILITY`).
-   */
-  readonly durability: "flush" | "commit"
-}
-
-export const options: Config.Config<BatcherOptions> = Config.all({
-  maxBatch: Config.integer("SECRETS_READ_BATCH_MAX").pipe(Config.withDefault(256)),
-  durability: Config.literal("flush", "commit")("SECRETS_READ_DURABILITY").pipe(Config.withDefault("flush" as const))
-})
 
 export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
   created_by, last_accessed_at, access_count, expires_at, rotation_required`
@@ -94,7 +78,7 @@ export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
  * The batching loop is plain callbacks on the `pg` pool, not fibers: it runs once per read, and here every
  * microsecond counts against a bare SELECT. Each read is an `Effect.async` resumed when its batch settles.
  */
-export const make = (config: BatcherOptions) =>
+export const make = (config: ReadOptions) =>
   Effect.gen(function* () {
     const flush = config.durability === "flush"
     const statements = {
@@ -172,7 +156,5 @@ export const make = (config: BatcherOptions) =>
     return ReadBatcher.of({ read })
   })
 
-export const layer: Layer.Layer<ReadBatcher, never, PgPool.PgPool> = Layer.scoped(
-  ReadBatcher,
-  Effect.flatMap(Effect.orDie(options), make)
-)
+export const layer = (options: ReadOptions): Layer.Layer<ReadBatcher, never, PgPool.PgPool> =>
+  Layer.scoped(ReadBatcher, make(options))

@@ -4,6 +4,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
+import { DEFAULT_READ_OPTIONS, type ReadOptions } from "../config/StoreConfig.js"
 import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
 import type { KeyPath, Scope } from "../domain/KeyPath.js"
@@ -113,7 +114,7 @@ export const make = Effect.gen(function* () {
   return SecretsRepo.of({ set, get, list, delete: remove })
 })
 
-export const layer: Layer.Layer<SecretsRepo, never, SqlClient.SqlClient | PgPool.PgPool | Crypto> = Layer.effect(
-  SecretsRepo,
-  make
-).pipe(Layer.provide(ReadBatcherLayer.layer))
+export const layer = (
+  reads: ReadOptions = DEFAULT_READ_OPTIONS
+): Layer.Layer<SecretsRepo, never, SqlClient.SqlClient | PgPool.PgPool | Crypto> =>
+  Layer.effect(SecretsRepo, make).pipe(Layer.provide(ReadBatcherLayer.layer(reads)))

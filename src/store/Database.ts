@@ -4,7 +4,7 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, type Redacted } from "effect"
+import { Layer, type Redacted } from "effect"
 import * as StoreConfig from "../config/StoreConfig.js"
 import type { StoreLocked, StoreUnavailable } from "../domain/errors.js"
 import * as Embedded from "./Embedded.js"
@@ -31,12 +31,10 @@ export const layerEmbedded = (dataDir: string): DatabaseLayer =>
     Layer.catchAll((error) => Layer.fail(error._tag === "SqlError" ? toStoreUnavailable(error) : error))
   )
 
-export const layerLocation = (location: StoreConfig.Location): DatabaseLayer =>
-  location._tag === "Server"
-    ? Layer.unwrapEffect(Effect.map(Effect.orDie(StoreConfig.serverOptions), (o) => layerServer(location.url, o)))
-    : layerEmbedded(location.dataDir)
+const DEFAULT_SERVER_OPTIONS: StoreConfig.ServerOptions = { poolSize: 10, connectTimeout: "5 seconds" }
 
-/** The database named by the environment. */
-export const layerConfig: DatabaseLayer = Layer.unwrapEffect(
-  Effect.map(Effect.orDie(StoreConfig.location), layerLocation)
-)
+/** The database at `location`; `server` applies to a PostgreSQL server only. */
+export const layerLocation = (
+  location: StoreConfig.Location,
+  server: StoreConfig.ServerOptions = DEFAULT_SERVER_OPTIONS
+): DatabaseLayer => (location._tag === "Server" ? layerServer(location.url, server) : layerEmbedded(location.dataDir))

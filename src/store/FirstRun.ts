@@ -1,27 +1,39 @@
 /**
- * First run with nothing to lose: when no key is configured and no store exists yet, generate a key file
- * (0600) so `secrets init` and `secrets serve` work on a new machine. When a store exists but no key is
- * configured, nothing is generated: the store's data would be unreadable under a new key, so `KeyMissing`.
+ * Which key opens the store, and first runs. With a key configured, that key. With none: on a new machine
+ * (no store yet) `init` and the embedded `serve` generate a key file (0600); when a store exists, nothing is
+ * generated (its data would be unreadable under a new key) and `KeyMissing` names the store's key id, read from
+ * its key-check canary, so the operator knows which key to bring.
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import type * as Settings from "../config/Settings.js"
 import type * as StoreConfig from "../config/StoreConfig.js"
 import * as EncryptionKey from "../crypto/EncryptionKey.js"
+import * as Envelope from "../crypto/Envelope.js"
 import { KeyMissing } from "../domain/errors.js"
 import * as Database from "./Database.js"
 import * as Embedded from "./Embedded.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 
 /** True when the location already holds a store (any secrets or a key-check canary). */
-export const storeExists = (location: StoreConfig.Location) => {
-  if (location._tag === "Embedded") return Effect.succeed(Embedded.exists(location.dataDir))
+export const storeExists = (location: StoreConfig.Location, server?: StoreConfig.ServerOptions) =>
+  Effect.map(storeKeyId(location, server), Option.isSome)
+
+/**
+ * The key id a store was created with, read from its canary without any key; none when there is no store yet.
+ * A store with tables but no canary (damaged) reports "unknown".
+ */
+export const storeKeyId = (location: StoreConfig.Location, server?: StoreConfig.ServerOptions) => {
+  if (location._tag === "Embedded" && !Embedded.exists(location.dataDir)) return Effect.succeed(Option.none<string>())
   return Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{ present: boolean }>`SELECT to_regclass('store_meta') IS NOT NULL AS present`
-    return rows[0]?.present === true
-  }).pipe(withStoreErrors, Effect.provide(Database.layerLocation(location)))
+    const [present] = yield* sql<{ present: boolean }>`SELECT to_regclass('store_meta') IS NOT NULL AS present`
+    if (present?.present !== true) return Option.none<string>()
+    const [canary] = yield* sql<{ value: Uint8Array }>`SELECT value FROM store_meta WHERE name = 'key_check'`
+    return Option.some(canary === undefined ? "unknown" : (Envelope.keyIdOf(canary.value) ?? "unknown"))
+  }).pipe(withStoreErrors, Effect.provide(Database.layerLocation(location, server)))
 }
 
 export interface KeyOutcome {
@@ -30,22 +42,27 @@ export interface KeyOutcome {
   readonly generated: Option.Option<string>
 }
 
-const configured = Effect.map(
-  EncryptionKey.configuredSource,
-  (s) => Option.isSome(s.env) || Option.isSome(s.file) || fs.existsSync(s.defaultFile)
-)
+const isConfigured = (source: Settings.KeySource) =>
+  Option.isSome(source.env) || Option.isSome(source.file) || fs.existsSync(source.defaultFile)
 
-/** The configured key, or a freshly generated one when this is a first run. */
-export const keyForFirstRun = (location: StoreConfig.Location) =>
+/**
+ * The configured key; without one, a new key file when `firstRun` allows it and no store exists yet, else
+ * `KeyMissing` (naming the store's key id when there is a store).
+ */
+export const resolveKey = (settings: Settings.Settings, options: { readonly firstRun: boolean }) =>
   Effect.gen(function* () {
-    if (yield* configured) return { key: yield* EncryptionKey.load, generated: Option.none() } as KeyOutcome
-    const { defaultFile } = yield* EncryptionKey.configuredSource
-    if (yield* storeExists(location)) return yield* new KeyMissing({ defaultKeyFile: defaultFile })
+    if (isConfigured(settings.key)) {
+      return { key: yield* EncryptionKey.load(settings.key), generated: Option.none() } as KeyOutcome
+    }
+    const defaultKeyFile = settings.key.defaultFile
+    const existing = yield* storeKeyId(settings.location, settings.server)
+    if (Option.isSome(existing)) return yield* new KeyMissing({ defaultKeyFile, storeKeyId: existing.value })
+    if (!options.firstRun) return yield* new KeyMissing({ defaultKeyFile })
     const hex = EncryptionKey.generateHex()
     yield* Effect.sync(() => {
-      fs.mkdirSync(path.dirname(defaultFile), { recursive: true, mode: 0o700 })
-      fs.writeFileSync(defaultFile, `${Redacted.value(hex)}\n`, { mode: 0o600, flag: "wx" })
+      fs.mkdirSync(path.dirname(defaultKeyFile), { recursive: true, mode: 0o700 })
+      fs.writeFileSync(defaultKeyFile, `${Redacted.value(hex)}\n`, { mode: 0o600, flag: "wx" })
     })
-    const key = yield* EncryptionKey.fromHex(hex, defaultFile)
-    return { key, generated: Option.some(defaultFile) } as KeyOutcome
+    const key = yield* EncryptionKey.fromHex(hex, defaultKeyFile)
+    return { key, generated: Option.some(defaultKeyFile) } as KeyOutcome
   })

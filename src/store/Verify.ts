@@ -5,11 +5,14 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Stream } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
+import * as Envelope from "../crypto/Envelope.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 
 export interface Damaged {
   readonly keyPath: string
   readonly reason: string
+  /** The key id its envelope names, when it has one. */
+  readonly keyId: string | undefined
 }
 
 export const verifyAll = Effect.gen(function* () {
@@ -22,7 +25,14 @@ export const verifyAll = Effect.gen(function* () {
     Stream.runForEach((row) =>
       crypto.decrypt(row.encrypted_value, row.key_path).pipe(
         Effect.matchEffect({
-          onFailure: (error) => Effect.sync(() => damaged.push({ keyPath: row.key_path, reason: error.reason })),
+          onFailure: (error) =>
+            Effect.sync(() =>
+              damaged.push({
+                keyPath: row.key_path,
+                reason: error.reason,
+                keyId: Envelope.keyIdOf(row.encrypted_value)
+              })
+            ),
           onSuccess: () => Effect.void
         }),
         Effect.zipRight(Effect.sync(() => checked++))

@@ -4,10 +4,10 @@
  * `overwrite`; values are never printed.
  */
 import { Effect, Either, Redacted } from "effect"
-import * as fs from "node:fs/promises"
 import { ImportFailed } from "../domain/errors.js"
 import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
-import { validateWrite } from "../domain/Secret.js"
+import { MAX_VALUE_BYTES, validateWrite } from "../domain/Secret.js"
+import { describeReadProblem, readBounded } from "../files/readBounded.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 import * as Dotenv from "./dotenv.js"
 
@@ -34,16 +34,24 @@ const pathFor = (source: string, keyPath: string, line?: number) =>
     )
   )
 
-const readUtf8 = (file: string) =>
-  Effect.tryPromise({
-    try: async () => new TextDecoder("utf-8", { fatal: true }).decode(await fs.readFile(file)),
-    catch: () => new ImportFailed({ source: file, reason: "the file cannot be read as UTF-8 text" })
-  })
+/** The largest `.env` file read: far more than any project's, and bounded against `/dev/zero`. */
+export const MAX_DOTENV_BYTES = 16 * 1024 * 1024
+
+const readUtf8 = (file: string, maxBytes: number) =>
+  readBounded(file, maxBytes).pipe(
+    Effect.mapError((problem) => new ImportFailed({ source: file, reason: describeReadProblem(problem) })),
+    Effect.flatMap((bytes) =>
+      Effect.try({
+        try: () => new TextDecoder("utf-8", { fatal: true }).decode(bytes),
+        catch: () => new ImportFailed({ source: file, reason: "the file cannot be read as UTF-8 text" })
+      })
+    )
+  )
 
 /** Entries of a `.env` file under `prefix`: NAME becomes `<prefix>/<name lowercased>`, as the design note does. */
 export const fromDotenv = (file: string, prefix: string) =>
   Effect.gen(function* () {
-    const entries = yield* Either.match(Dotenv.parse(file, yield* readUtf8(file)), {
+    const entries = yield* Either.match(Dotenv.parse(file, yield* readUtf8(file, MAX_DOTENV_BYTES)), {
       onLeft: Effect.fail,
       onRight: Effect.succeed
     })
@@ -80,7 +88,7 @@ export const fromEnv = (pairs: ReadonlyArray<string>, env: NodeJS.ProcessEnv = p
 /** One whole file (a service-account JSON, a PEM) as one secret, byte for byte. */
 export const fromFile = (file: string, keyPath: string) =>
   Effect.gen(function* () {
-    const value = yield* readUtf8(file)
+    const value = yield* readUtf8(file, MAX_VALUE_BYTES)
     return [
       { path: yield* pathFor(file, keyPath), value: Redacted.make(value), origin: file }
     ] as ReadonlyArray<Candidate>

@@ -191,19 +191,59 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
     expectError(past, 7, /Invalid expiresAt "2020-01-01T00:00:00.000Z": it is not in the future/)
   })
 
-  test("KeyMissing (exit 10) when a store exists but no key is configured; init does not generate one", async ({
+  test("KeyMissing (exit 10) on an existing store names its key id and says to bring that key, never to make one", async ({
     onTestFinished
   }) => {
     const box = await sandboxWithStore(onTestFinished)
     const list = await box.run(["list"])
-    expectError(list, 10, `No encryption key configured`)
+    const line = expectError(list, 10, `No encryption key is configured`)
+    expect(line).toContain(`created with key id ${keyIdOf(STORE_KEY)}`)
+    expect(line).toContain("copy the key file from the machine that created the store")
     expect(list.stderr).toContain(box.keyFile)
-    expect(list.stderr).toMatch(/^hint: .*secrets init/m)
+    expect(list.stderr).not.toMatch(/keygen|secrets init|generate/)
 
     const init = await box.run(["init"])
-    expectError(init, 10, `No encryption key configured`)
+    expectError(init, 10, `created with key id ${keyIdOf(STORE_KEY)}`)
     expect(fs.existsSync(box.keyFile)).toBe(false)
     expect(fs.existsSync(box.configHome)).toBe(false)
+  })
+
+  test("KeyMissing (exit 10) on a new machine points to secrets init", async ({ onTestFinished }) => {
+    const box = sandbox(onTestFinished)
+    const result = await box.run(["list"])
+    expectError(result, 10, "No encryption key is configured")
+    expect(result.stderr).toMatch(/^hint: on a new machine, `secrets init` creates the key file/m)
+  })
+
+  test.each([
+    ["SECRETS_DB_POOL_SIZE", "ten"],
+    ["SECRETS_READ_BATCH_MAX", "0"],
+    ["SECRETS_LOG_LEVEL", "verbose"],
+    ["DATABASE_URL", "postgres://admin:s3cret@/db"],
+    ["SECRETS_DB_POOLSIZE", "5"]
+  ])("%s=%s is InvalidConfig (exit 18) naming the variable, for get, set and list", async (name, value) => {
+    const box = makeSandbox()
+    try {
+      for (const args of [["get", "meta/x/y"], ["set", "meta/x/y", "--value", "v"], ["list"]]) {
+        const result = await box.run(args, { env: { SECRETS_ENCRYPTION_KEY: STORE_KEY, [name]: value } })
+        const line = expectError(result, 18, `${name} is invalid`)
+        expect(line).toContain("Allowed:")
+        expect(line).not.toContain("s3cret")
+      }
+      expect(fs.existsSync(box.dataDir)).toBe(false)
+    } finally {
+      box.remove()
+    }
+  })
+
+  test("SECRETS_LOG_LEVEL as the README spells it (Warning, None, debug) works", async ({ onTestFinished }) => {
+    const box = await sandboxWithStore(onTestFinished)
+    for (const level of ["Warning", "None", "debug"]) {
+      const env = { SECRETS_ENCRYPTION_KEY: STORE_KEY, SECRETS_LOG_LEVEL: level }
+      expect((await box.run(["set", "meta/x/y", "--value", "v"], { env })).code).toBe(0)
+      const got = await box.run(["get", "meta/x/y"], { env })
+      expect({ code: got.code, stdout: got.stdout }).toEqual({ code: 0, stdout: "v" })
+    }
   })
 
   test("InvalidKey (exit 11) for a malformed SECRETS_ENCRYPTION_KEY, never echoing the key", async ({
@@ -238,7 +278,8 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
     const result = await box.run(["doctor"], withKey())
     expect(result.code).toBe(21)
     expect(result.stdout).toMatch(/^FAIL {2}migrations: not applied: 1_create_secrets; run `secrets init`/m)
-    expect(result.stderr).toMatch(/^error: The store is not initialised .*Run `secrets init`/)
+    expect(result.stderr).toMatch(/^error: The store is not initialised /)
+    expect(result.stderr).toMatch(/^hint: run `secrets init`/m)
     expectNoStackTrace(result)
   })
 

@@ -4,6 +4,7 @@ import * as fc from "fast-check"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as Settings from "../../src/config/Settings.js"
 import * as EncryptionKey from "../../src/crypto/EncryptionKey.js"
 import { KEY_A, KEY_B } from "../support/keys.js"
 
@@ -32,7 +33,11 @@ const writeKeyFile = (contents: string, mode: number) => {
 const loadWith = (env: Record<string, string>) => {
   const empty = tempDir()
   const vars = new Map(Object.entries({ HOME: empty, XDG_CONFIG_HOME: empty, ...env }))
-  return EncryptionKey.load.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(vars)))
+  return Settings.load({}).pipe(
+    Effect.orDie,
+    Effect.flatMap((settings) => EncryptionKey.load(settings.key)),
+    Effect.withConfigProvider(ConfigProvider.fromMap(vars))
+  )
 }
 
 /** A logger that records what is logged, instead of printing it. */
@@ -213,6 +218,14 @@ describe("EncryptionKey.load", () => {
     })
   )
 
+  it.effect("SECRETS_ENCRYPTION_KEY_FILE=/dev/zero is InvalidKey after reading at most 64 KiB", () =>
+    Effect.gen(function* () {
+      // /dev/zero never ends: without the bound this read would never return.
+      const error = yield* Effect.flip(loadWith({ SECRETS_ENCRYPTION_KEY_FILE: "/dev/zero" }))
+      expect(error).toMatchObject({ _tag: "InvalidKey", source: "/dev/zero", reason: "it is larger than 65536 bytes" })
+    })
+  )
+
   it.effect("both variables set is InvalidKey, even when both hold the same valid key", () =>
     Effect.gen(function* () {
       const file = writeKeyFile(`${KEY_B}\n`, 0o600)
@@ -224,7 +237,7 @@ describe("EncryptionKey.load", () => {
     })
   )
 
-  it.effect("neither set and no default key file is KeyMissing naming the variable, keygen and the default path", () =>
+  it.effect("neither set and no default key file is KeyMissing naming the variables and the default path", () =>
     Effect.gen(function* () {
       const xdg = tempDir()
       const expected = path.join(xdg, "secrets-mcp", "key")
@@ -233,7 +246,7 @@ describe("EncryptionKey.load", () => {
       if (error._tag !== "KeyMissing") return
       expect(error.defaultKeyFile).toBe(expected)
       expect(error.message).toContain("SECRETS_ENCRYPTION_KEY")
-      expect(error.message).toContain("secrets keygen")
+      expect(error.message).toContain("SECRETS_ENCRYPTION_KEY_FILE")
       expect(error.message).toContain(expected)
     })
   )
@@ -242,7 +255,13 @@ describe("EncryptionKey.load", () => {
     Effect.gen(function* () {
       const home = tempDir()
       const vars = new Map([["HOME", home]])
-      const error = yield* Effect.flip(EncryptionKey.load.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(vars))))
+      const error = yield* Effect.flip(
+        Settings.load({}).pipe(
+          Effect.orDie,
+          Effect.flatMap((settings) => EncryptionKey.load(settings.key)),
+          Effect.withConfigProvider(ConfigProvider.fromMap(vars))
+        )
+      )
       expect(error).toMatchObject({
         _tag: "KeyMissing",
         defaultKeyFile: path.join(home, ".config", "secrets-mcp", "key")

@@ -319,7 +319,7 @@ describe("successful calls", () => {
 })
 
 describe("typed errors as tool results", () => {
-  it.scopedLive("NotFound names the path and points to list_secrets", () =>
+  it.scopedLive("NotFound names the path and points to list_secrets, never to a shell command", () =>
     Effect.gen(function* () {
       const client = yield* connect(yield* storeOf())
       const { structured, message } = failed(
@@ -329,6 +329,7 @@ describe("typed errors as tool results", () => {
       expect(structured.keyPath).toBe("meta/cloudflare/missing")
       expect(message).toContain("meta/cloudflare/missing")
       expect(message).toContain("list_secrets")
+      expect(message).not.toContain("secrets list")
     })
   )
 
@@ -625,7 +626,8 @@ describe("a store that cannot be opened, and defects", () => {
         const { structured, message } = failed(yield* call(client, tool, args), "KeyMissing")
         expect(structured.defaultKeyFile).toBe("/x")
         expect(message).toContain("SECRETS_ENCRYPTION_KEY")
-        expect(message).toContain("secrets keygen")
+        expect(message).toContain("The operator must configure")
+        expect(message).not.toMatch(/keygen|secrets init/)
       }
       // Arguments are still checked first: a malformed call says what is wrong with it.
       failed(yield* call(client, "get_secret", {}), "InvalidArguments")

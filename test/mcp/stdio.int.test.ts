@@ -6,14 +6,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Redacted } from "effect"
-import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import pg from "pg"
 import { KEY_A } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
-import { CLI, type Exit, ROOT, type Served, startServe, within } from "../support/serve.js"
+import { type Exit, type Served, startServe, within } from "../support/serve.js"
 import { tempDir } from "../support/stores.js"
 
 /** PGlite's first run is slow on a busy machine; the SDK's own initialize timeout is 60 s. */
@@ -263,27 +262,35 @@ describe("serve with an unusable key", () => {
   )
 })
 
-describe("serve with an invalid principal", () => {
-  it.scopedLive("SECRETS_PRINCIPAL=admin exits with InvalidPrincipal's code before speaking any protocol", () =>
-    Effect.gen(function* () {
-      const dir = yield* tempDir()
-      const result = spawnSync(process.execPath, [CLI, "serve"], {
-        cwd: ROOT,
-        env: {
-          PATH: process.env["PATH"] ?? "",
+describe("serve with invalid configuration", () => {
+  it.scopedLive(
+    "a bad SECRETS_PRINCIPAL and SECRETS_DB_POOL_SIZE: serve starts, lists its tools, and every call is InvalidConfig naming both",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir()
+        const server = yield* spawnServer({
           ...homeIn(dir),
           SECRETS_PRINCIPAL: "admin",
+          SECRETS_DB_POOL_SIZE: "ten",
           SECRETS_ENCRYPTION_KEY: KEY_A
-        },
-        input: "",
-        encoding: "utf8",
-        timeout: 60_000
-      })
-      expect(result.status).toBe(18)
-      expect(result.stdout).toBe("")
-      expect(result.stderr).toContain("SECRETS_PRINCIPAL is invalid")
-      expect(result.stderr).toContain("project:<name>")
-      expect(fs.existsSync(path.join(dir, "data"))).toBe(false)
-    })
+        })
+        const { tools } = yield* Effect.promise(() => server.client.listTools())
+        expect(tools.length).toBeGreaterThanOrEqual(4)
+        for (const [tool, args] of [
+          ["get_secret", { keyPath: "meta/x/y" }],
+          ["list_secrets", {}]
+        ] as const) {
+          const error = expectError(yield* call(server, tool, args), "InvalidConfig")
+          expect(error.variable).toBe("SECRETS_DB_POOL_SIZE")
+          expect(error.message).toContain("SECRETS_PRINCIPAL is invalid")
+          expect(error.message).toContain("project:<name>")
+          expect(error.message).toContain("SECRETS_DB_POOL_SIZE is invalid")
+          expect(error.message).toContain("The operator must fix")
+        }
+        expect(server.stderr()).toContain("SECRETS_DB_POOL_SIZE is invalid")
+        expect(fs.existsSync(path.join(dir, "data"))).toBe(false)
+        expectOnlyProtocol(server)
+      }),
+    SLOW
   )
 })

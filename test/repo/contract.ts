@@ -78,7 +78,8 @@ export const secretsRepoContract = <E>(name: string, store: Layer.Layer<SecretsR
         const error = yield* Effect.flip(repo.get(p))
         expect(error._tag).toBe("NotFound")
         expect(error.message).toContain(p.keyPath)
-        expect(error.message).toContain("list_secrets")
+        // The error states the fault; each front end adds its own hint (src/cli/hints.ts, src/mcp/hints.ts).
+        expect(error.message).toBe(`No secret at ${p.keyPath}.`)
       })
     )
 

@@ -3,11 +3,13 @@
  * another key fails while the layer is built (`WrongKey`, naming both key ids), and the right key reopens it.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Redacted, type Scope } from "effect"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
-import { sqlStore } from "../../src/layers.js"
+import { migrated, sqlStore } from "../../src/layers.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
+import * as KeyCheck from "../../src/store/KeyCheck.js"
 import { cryptoLayer, KEY_A, KEY_B, keyFromHex } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { serverOptions, tempDir } from "../support/stores.js"
@@ -91,6 +93,42 @@ const keyCheckSuite = (name: string, database: Effect.Effect<DatabaseLayer, neve
         expect(Redacted.value(again.value)).toBe("sk_live_abc")
         expect(again.accessCount).toBe(2)
       })
+    )
+
+    it.scoped(
+      "secrets without a canary: KeyCheckMissing for any key, never adopted; restore needs the store's key",
+      () =>
+        Effect.gen(function* () {
+          const db = yield* database
+          yield* withStore(
+            db,
+            KEY_A,
+            Effect.flatMap(SecretsRepo, (repo) => repo.set(stripe, Redacted.make("sk_1")))
+          )
+          const canary = () =>
+            Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1 FROM store_meta WHERE name = 'key_check'`)
+          yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DELETE FROM store_meta`).pipe(Effect.provide(db))
+
+          for (const key of [KEY_B, KEY_A]) {
+            expect(yield* openFailure(db, key)).toMatchObject({ _tag: "KeyCheckMissing", secrets: 1 })
+          }
+          // Opening with the wrong key wrote nothing: the store did not adopt it.
+          expect(yield* canary().pipe(Effect.provide(db))).toHaveLength(0)
+
+          const wrong = yield* Effect.flip(KeyCheck.restore.pipe(Effect.provide(migrated(db, cryptoLayer(KEY_B)))))
+          expect(wrong).toMatchObject({ _tag: "WrongKey", storeKeyId: keyFromHex(KEY_A).id })
+          expect(yield* canary().pipe(Effect.provide(db))).toHaveLength(0)
+
+          const restored = yield* KeyCheck.restore.pipe(Effect.provide(migrated(db, cryptoLayer(KEY_A))))
+          expect(restored.checked).toBe(1)
+          const got = yield* withStore(
+            db,
+            KEY_A,
+            Effect.flatMap(SecretsRepo, (repo) => repo.get(stripe))
+          )
+          expect(Redacted.value(got.value)).toBe("sk_1")
+          expect(yield* openFailure(db, KEY_B)).toMatchObject({ _tag: "WrongKey" })
+        })
     )
   })
 

@@ -318,6 +318,18 @@ describe("Import.fromFile", () => {
     })
   )
 
+  it.effect("/dev/zero and a file over 64 KiB are refused after reading at most one byte past the limit", () =>
+    Effect.gen(function* () {
+      for (const file of ["/dev/zero", tempFile("x".repeat(64 * 1024 + 1), "big.txt")]) {
+        const error = yield* Effect.flip(Import.fromFile(file, "meta/x/big"))
+        expect(error).toMatchObject({ _tag: "ImportFailed", source: file, reason: "it is larger than 65536 bytes" })
+      }
+      const dotenv = yield* Effect.flip(Import.fromDotenv("/dev/zero", "project/consilio"))
+      expect(dotenv.reason).toBe(`it is larger than ${Import.MAX_DOTENV_BYTES} bytes`)
+      expect((yield* Import.fromFile(tempFile("x".repeat(64 * 1024), "max.txt"), "meta/x/max")).length).toBe(1)
+    })
+  )
+
   it.effect("fails with ImportFailed for an invalid key path", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(Import.fromFile(tempFile(pem, "key.pem"), "secrets/gcloud/sa"))

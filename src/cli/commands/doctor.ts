@@ -9,11 +9,12 @@ import * as StoreConfig from "../../config/StoreConfig.js"
 import * as Crypto from "../../crypto/Crypto.js"
 import * as EncryptionKey from "../../crypto/EncryptionKey.js"
 import * as Envelope from "../../crypto/Envelope.js"
-import { DecryptionFailed, type StartupError, StoreNotInitialised } from "../../domain/errors.js"
+import { DecryptionFailed, KeyCheckMissing, type StartupError, StoreNotInitialised } from "../../domain/errors.js"
 import * as Database from "../../store/Database.js"
 import * as KeyCheck from "../../store/KeyCheck.js"
 import * as Migrations from "../../store/Migrations.js"
 import * as Verify from "../../store/Verify.js"
+import { settings } from "../CliSettings.js"
 import { printLine } from "../output.js"
 
 type Problem = StartupError | StoreNotInitialised | DecryptionFailed
@@ -32,8 +33,18 @@ const checkStore = (key: Option.Option<EncryptionKey.EncryptionKey>) =>
     yield* ok("migrations", "all applied")
     const canary = yield* KeyCheck.storedCanary
     if (Option.isNone(canary)) {
-      yield* fail("key check", "the store has no key-check canary; run `secrets init`")
-      return Option.some<Problem>(new StoreNotInitialised({ missing: "no key-check canary" }))
+      const secrets = yield* KeyCheck.countSecrets
+      if (secrets === 0) {
+        yield* fail("key check", "the store has no key-check record yet; run `secrets init`")
+        return Option.some<Problem>(new StoreNotInitialised({ missing: "no key-check record" }))
+      }
+      yield* fail(
+        "key check",
+        `the store holds ${secrets} secrets but its key-check record is missing. With the store's key configured, ` +
+          "run `secrets init --restore-key-check`: it writes the record again only if every stored value decrypts " +
+          "with that key. If you do not have the store's key, restore the database from a backup."
+      )
+      return Option.some<Problem>(new KeyCheckMissing({ secrets }))
     }
     if (Option.isNone(key)) {
       yield* fail(
@@ -63,15 +74,16 @@ const checkStore = (key: Option.Option<EncryptionKey.EncryptionKey>) =>
 
 export const doctor = Command.make("doctor", {}, () =>
   Effect.gen(function* () {
-    const location = yield* Effect.orDie(StoreConfig.location)
-    const key = yield* Effect.either(EncryptionKey.load)
+    const current = yield* settings
+    const { location } = current
+    const key = yield* Effect.either(EncryptionKey.load(current.key))
     if (Either.isRight(key)) yield* ok("key", `${key.right.source} (key id ${key.right.id})`)
     else yield* fail("key", key.left.message)
     const storeProblem = yield* Effect.gen(function* () {
       yield* ok("database", `reached the ${StoreConfig.describe(location)}`)
       return yield* checkStore(Either.getRight(key))
     }).pipe(
-      Effect.provide(Database.layerLocation(location)),
+      Effect.provide(Database.layerLocation(location, current.server)),
       Effect.catchAll((error) => Effect.as(fail("database", error.message), Option.some<Problem>(error)))
     )
     if (Either.isLeft(key)) return yield* key.left

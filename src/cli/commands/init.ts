@@ -1,16 +1,23 @@
-import { Command } from "@effect/cli"
-import { Effect, Layer, Option } from "effect"
+import { Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
 import * as StoreConfig from "../../config/StoreConfig.js"
 import * as Crypto from "../../crypto/Crypto.js"
-import { sqlStore } from "../../layers.js"
+import { migrated } from "../../layers.js"
 import * as Database from "../../store/Database.js"
-import { keyForFirstRun } from "../../store/FirstRun.js"
+import { resolveKey } from "../../store/FirstRun.js"
+import * as KeyCheck from "../../store/KeyCheck.js"
+import { settings } from "../CliSettings.js"
 import { note } from "../output.js"
 
-export const init = Command.make("init", {}, () =>
+const restoreKeyCheck = Options.boolean("restore-key-check").pipe(
+  Options.withDescription("write a lost key-check record again, only if every stored value decrypts with the key")
+)
+
+export const init = Command.make("init", { restoreKeyCheck }, (args) =>
   Effect.gen(function* () {
-    const location = yield* Effect.orDie(StoreConfig.location)
-    const { generated, key } = yield* keyForFirstRun(location)
+    const current = yield* settings
+    const { location } = current
+    const { generated, key } = yield* resolveKey(current, { firstRun: true })
     if (location._tag === "Embedded") yield* note(`data directory: ${location.dataDir}`)
     yield* Option.match(generated, {
       onNone: () => note(`key: ${key.source} (key id ${key.id})`),
@@ -19,7 +26,16 @@ export const init = Command.make("init", {}, () =>
           `key: generated a new key in ${file} (mode 0600, key id ${key.id}); back it up: without it the secrets are lost`
         )
     })
-    yield* Effect.scoped(Layer.build(sqlStore(Database.layerLocation(location), Crypto.layer(key))))
+    yield* Effect.gen(function* () {
+      if (args.restoreKeyCheck) {
+        const { checked } = yield* KeyCheck.restore
+        yield* note(`key check: all ${checked} stored values decrypt with key id ${key.id}; the record is written`)
+      }
+      yield* KeyCheck.verify
+    }).pipe(
+      Effect.provide(migrated(Database.layerLocation(location, current.server), Crypto.layer(key))),
+      Effect.scoped
+    )
     yield* note(`store ready: ${StoreConfig.describe(location)}`)
   })
 ).pipe(Command.withDescription("Create the store (and, on a new machine, its key file) and check it"))

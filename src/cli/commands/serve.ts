@@ -1,12 +1,14 @@
 import { Command } from "@effect/cli"
 import { Effect } from "effect"
+import { CliSettings } from "../CliSettings.js"
 
 // Loaded on demand, so the other commands do not pay for the MCP SDK at start.
 export const serve = Command.make("serve", {}, () =>
-  Effect.flatMap(
-    Effect.promise(() => import("../../mcp/serve.js")),
-    (module) => module.serve
-  )
+  Effect.gen(function* () {
+    const loaded = yield* CliSettings
+    const module = yield* Effect.promise(() => import("../../mcp/serve.js"))
+    return yield* module.serve(loaded)
+  })
 ).pipe(
   Command.withDescription("Run the MCP server over stdio (tools: get_secret, set_secret, list_secrets, delete_secret)")
 )

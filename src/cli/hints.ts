@@ -1,0 +1,19 @@
+/**
+ * What the CLI adds to an error for a person at a shell: the next command to run. The errors themselves only
+ * state the fault; the MCP server gives agents its own hints (src/mcp/hints.ts).
+ */
+import type { Hints } from "../domain/errors.js"
+
+export const CLI_HINTS: Hints = {
+  NotFound: () => "`secrets list` shows the key paths that exist",
+  Expired: (e) => `store a fresh value with \`secrets set ${e.keyPath}\``,
+  KeyMissing: (e) =>
+    e.storeKeyId === undefined ? "on a new machine, `secrets init` creates the key file and the store" : undefined,
+  WrongKey: () => "`secrets doctor` shows the configured key's id beside the store's",
+  KeyCheckMissing: () =>
+    "with the store's key configured, `secrets init --restore-key-check` writes the record again, only if every " +
+    "stored value decrypts with that key",
+  StoreUnavailable: () => "`secrets doctor` checks the key, the database and the migrations",
+  StoreNotInitialised: () => "run `secrets init` with the store's key configured",
+  DecryptionFailed: () => "`secrets doctor` lists every value that does not decrypt"
+}

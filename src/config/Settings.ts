@@ -1,0 +1,165 @@
+/**
+ * Every configuration variable, declared once: its parser, the values it accepts and its default. `load` reads
+ * them all at start and reports every wrong one at once as `InvalidConfig` (naming the variable, what is wrong
+ * and what is allowed), and refuses an unknown `SECRETS_*` name, which is most likely a typo of a real one.
+ * Layers take the parsed `Settings` as plain options; nothing else reads the environment.
+ */
+import { Config, Duration, Effect, Either, LogLevel, Option, Redacted } from "effect"
+import * as Principal from "../auth/Principal.js"
+import { type ConfigProblem, InvalidConfig } from "../domain/errors.js"
+import * as Parse from "./parse.js"
+import { defaultDataDir, defaultKeyFile } from "./paths.js"
+import type { Location, ReadOptions, ServerOptions } from "./StoreConfig.js"
+
+interface Variable<A> {
+  /** What it accepts and its default, for the error and the README. */
+  readonly allowed: string
+  readonly parse: (text: string) => Parse.Parsed<A>
+}
+
+const variable = <A>(allowed: string, parse: (text: string) => Parse.Parsed<A>): Variable<A> => ({ allowed, parse })
+const text: Variable<string> = variable("any text", Either.right)
+
+/** The variables, by name. The README's configuration table lists exactly these (a test checks). */
+export const VARIABLES = {
+  DATABASE_URL: variable("a PostgreSQL URL, postgres://user:password@host:5432/database", Parse.postgresUrl),
+  SECRETS_DATA_DIR: variable("an absolute directory path", Parse.absolutePath),
+  SECRETS_ENCRYPTION_KEY: text,
+  SECRETS_ENCRYPTION_KEY_FILE: variable("an absolute file path", Parse.absolutePath),
+  SECRETS_DB_POOL_SIZE: variable("a whole number from 1 to 100 (default 10)", Parse.integer(1, 100)),
+  SECRETS_DB_CONNECT_TIMEOUT: variable(
+    "a duration from 100ms to 10m, e.g. 5s or 5 seconds (default 5s)",
+    Parse.duration(Duration.millis(100), Duration.minutes(10))
+  ),
+  SECRETS_DB_STATEMENT_TIMEOUT: variable(
+    "a duration from 100ms to 1h, e.g. 10s (default 10s)",
+    Parse.duration(Duration.millis(100), Duration.hours(1))
+  ),
+  SECRETS_DB_PREPARED: variable("true or false (default true)", Parse.boolean),
+  SECRETS_READ_BATCH_MAX: variable("a whole number from 1 to 10000 (default 256)", Parse.integer(1, 10_000)),
+  SECRETS_READ_DURABILITY: variable("flush or commit (default flush)", Parse.choice(["flush", "commit"] as const)),
+  SECRETS_PRINCIPAL: variable("meta, project:<name> or service:<name> (default meta)", Either.right),
+  SECRETS_GRANTS: variable("comma-separated read:<prefix> or write:<prefix>, e.g. read:meta/openai/", Either.right),
+  SECRETS_MCP_MAX_MESSAGE_BYTES: variable(
+    "a size from 1KiB to 1GiB, e.g. 4194304 or 4MiB (default 4MiB)",
+    Parse.bytes(1024, 1024 ** 3)
+  ),
+  SECRETS_LOG_LEVEL: variable("Debug, Info, Warning, Error or None, any case (default Warning)", Parse.logLevel)
+} satisfies Record<string, Variable<unknown>>
+
+export type VariableName = keyof typeof VARIABLES
+export type ValueOf<N extends VariableName> = (typeof VARIABLES)[N] extends Variable<infer A> ? A : never
+
+export interface KeySource {
+  readonly env: Option.Option<Redacted.Redacted<string>>
+  readonly file: Option.Option<string>
+  /** Used when neither variable is set. */
+  readonly defaultFile: string
+}
+
+export interface Settings {
+  readonly location: Location
+  readonly server: ServerOptions
+  readonly reads: ReadOptions
+  readonly key: KeySource
+  readonly principal: Principal.Principal
+  readonly logLevel: LogLevel.LogLevel
+  readonly maxMessageBytes: number
+}
+
+/** Levenshtein distance, for "did you mean" on a misspelt variable name. */
+const distance = (a: string, b: string): number => {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    row = next
+  }
+  return row[b.length]!
+}
+
+/** `SECRETS_*` names in `env` that are not settings, each with the closest real name. */
+export const unknownNames = (env: Record<string, string | undefined>): ReadonlyArray<ConfigProblem> =>
+  Object.keys(env)
+    .filter((name) => name.startsWith("SECRETS_") && !(name in VARIABLES))
+    .sort()
+    .map((name) => {
+      const closest = Object.keys(VARIABLES)
+        .map((known) => ({ known, d: distance(name, known) }))
+        .sort((a, b) => a.d - b.d)[0]!
+      const guess = closest.d <= 4 ? `; did you mean ${closest.known}?` : ""
+      return {
+        variable: name,
+        reason: `it is not a setting of secrets-mcp${guess}`,
+        allowed: "the variables listed in the README's Configuration table"
+      }
+    })
+
+/**
+ * Reads and checks every variable through `Config` (so a `ConfigProvider` can supply them), collecting every
+ * problem, then builds the settings. `env` is only searched for misspelt `SECRETS_*` names.
+ */
+export const load = (env: Record<string, string | undefined> = process.env): Effect.Effect<Settings, InvalidConfig> =>
+  Effect.gen(function* () {
+    const problems: Array<ConfigProblem> = [...unknownNames(env)]
+    const read = <N extends VariableName>(name: N) =>
+      Effect.map(Config.option(Config.string(name)), (raw): Option.Option<ValueOf<N>> => {
+        if (Option.isNone(raw)) return Option.none()
+        if (raw.value.trim() === "") {
+          problems.push({ variable: name, reason: "it is set but empty (unset it to use the default)", ...pick(name) })
+          return Option.none()
+        }
+        const parsed = VARIABLES[name].parse(raw.value) as Parse.Parsed<ValueOf<N>>
+        if (Either.isLeft(parsed)) problems.push({ variable: name, reason: parsed.left, ...pick(name) })
+        return Either.getRight(parsed)
+      })
+    const url = yield* read("DATABASE_URL")
+    const dataDir = yield* read("SECRETS_DATA_DIR")
+    const keyEnv = yield* read("SECRETS_ENCRYPTION_KEY")
+    const keyFile = yield* read("SECRETS_ENCRYPTION_KEY_FILE")
+    const or = <A>(option: Option.Option<A>, fallback: A) => Option.getOrElse(option, () => fallback)
+    const server: ServerOptions = {
+      poolSize: or(yield* read("SECRETS_DB_POOL_SIZE"), 10),
+      connectTimeout: or(yield* read("SECRETS_DB_CONNECT_TIMEOUT"), Duration.seconds(5)),
+      statementTimeout: or(yield* read("SECRETS_DB_STATEMENT_TIMEOUT"), Duration.seconds(10)),
+      prepared: or(yield* read("SECRETS_DB_PREPARED"), true)
+    }
+    const reads: ReadOptions = {
+      maxBatch: or(yield* read("SECRETS_READ_BATCH_MAX"), 256),
+      durability: or(yield* read("SECRETS_READ_DURABILITY"), "flush")
+    }
+    const principalName = or(yield* read("SECRETS_PRINCIPAL"), "meta")
+    const grants = or(yield* read("SECRETS_GRANTS"), "")
+    const logLevel = yield* read("SECRETS_LOG_LEVEL")
+    const maxMessageBytes = or(yield* read("SECRETS_MCP_MAX_MESSAGE_BYTES"), 4 * 1024 * 1024)
+    const principal = Principal.make(principalName.trim(), grants)
+    if (Either.isLeft(principal)) problems.push(...principal.left.problems)
+    const defaults = yield* Config.all({ dataDir: defaultDataDir, keyFile: defaultKeyFile })
+    if (problems.length > 0) return yield* InvalidConfig.of(problems)
+    const location: Location = Option.match(url, {
+      onNone: () => ({ _tag: "Embedded", dataDir: or(dataDir, defaults.dataDir) }),
+      onSome: (url) => ({ _tag: "Server", url: Redacted.make(url) })
+    })
+    return {
+      location,
+      server,
+      reads,
+      key: { env: Option.map(keyEnv, Redacted.make), file: keyFile, defaultFile: defaults.keyFile },
+      principal: Either.getOrThrow(principal),
+      logLevel: Option.getOrElse(logLevel, () => defaultLogLevel),
+      maxMessageBytes
+    } satisfies Settings
+  }).pipe(
+    // A ConfigError here means the provider itself failed (not a bad value): name what was being read.
+    Effect.catchTag("ConfigError", () =>
+      Effect.fail(
+        InvalidConfig.of([{ variable: "environment", reason: "the configuration provider failed", allowed: "text" }])
+      )
+    )
+  )
+
+const pick = (name: VariableName) => ({ allowed: VARIABLES[name].allowed })
+
+export const defaultLogLevel: LogLevel.LogLevel = LogLevel.Warning

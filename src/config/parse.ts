@@ -1,0 +1,150 @@
+/**
+ * Parsers for configuration values: each takes the raw text of one variable and returns the value or what is
+ * wrong with it, in words an operator can act on; the caller names the variable and the allowed values. They show at most 40
+ * characters of a wrong value, and nothing of a URL (it usually holds a password).
+ */
+import { Duration, Either, LogLevel } from "effect"
+import * as path from "node:path"
+
+export type Parsed<A> = Either.Either<A, string>
+
+const describeText = (text: string) => (text.trim() === "" ? "it is empty" : `it is ${JSON.stringify(shorten(text))}`)
+const shorten = (text: string) => (text.length > 40 ? `${text.slice(0, 40)}...` : text)
+
+/** A whole number in [min, max]. */
+export const integer =
+  (min: number, max: number) =>
+  (text: string): Parsed<number> => {
+    const trimmed = text.trim().replace(/_/g, "")
+    if (!/^-?\d+$/.test(trimmed)) return Either.left(`${describeText(text)}, not a whole number`)
+    const n = Number(trimmed)
+    if (n < min || n > max) return Either.left(`${n} is out of range`)
+    return Either.right(n)
+  }
+
+const UNITS: ReadonlyArray<readonly [RegExp, number]> = [
+  [/^(ms|millis?|milliseconds?)$/, 1],
+  [/^(s|secs?|seconds?)$/, 1000],
+  [/^(m|mins?|minutes?)$/, 60_000],
+  [/^(h|hours?)$/, 3_600_000],
+  [/^(d|days?)$/, 86_400_000],
+  [/^(w|weeks?)$/, 604_800_000]
+]
+
+/** A duration such as `7d`, `12h`, `90s`, `500ms`, `5 seconds`, `15 minutes`. */
+export const durationText = (text: string): Parsed<Duration.Duration> => {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(text)
+  const unit = match === null ? undefined : UNITS.find(([pattern]) => pattern.test(match[2]!.toLowerCase()))
+  if (match === null || unit === undefined) {
+    return Either.left(`${describeText(text)}, not a duration with a unit`)
+  }
+  return Either.right(Duration.millis(Math.round(Number(match[1]) * unit[1])))
+}
+
+/** A duration within [min, max]. */
+export const duration =
+  (min: Duration.DurationInput, max: Duration.DurationInput) =>
+  (text: string): Parsed<Duration.Duration> =>
+    Either.flatMap(durationText(text), (d) =>
+      Duration.between(d, { minimum: min, maximum: max })
+        ? Either.right(d)
+        : Either.left(`${Duration.format(d)} is out of range`)
+    )
+
+const TRUE = ["true", "yes", "on", "1"]
+const FALSE = ["false", "no", "off", "0"]
+
+export const boolean = (text: string): Parsed<boolean> => {
+  const t = text.trim().toLowerCase()
+  if (TRUE.includes(t)) return Either.right(true)
+  if (FALSE.includes(t)) return Either.right(false)
+  return Either.left(describeText(text))
+}
+
+/** One of `choices`, case-insensitively; returns the canonical spelling. */
+export const choice =
+  <A extends string>(choices: ReadonlyArray<A>) =>
+  (text: string): Parsed<A> => {
+    const found = choices.find((c) => c.toLowerCase() === text.trim().toLowerCase())
+    return found === undefined ? Either.left(describeText(text)) : Either.right(found)
+  }
+
+const LOG_LEVELS: Record<string, LogLevel.LogLevel> = {
+  all: LogLevel.All,
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  warn: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  none: LogLevel.None,
+  off: LogLevel.None
+}
+
+/** The README's spellings (`Debug`, `Info`, `Warning`, `Error`, `None`) and Effect's own, any case. */
+export const logLevel = (text: string): Parsed<LogLevel.LogLevel> => {
+  const level = LOG_LEVELS[text.trim().toLowerCase()]
+  return level === undefined ? Either.left(describeText(text)) : Either.right(level)
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3
+}
+
+/** A size in bytes: `1048576`, `64KiB`, `16 MiB`, `1GB`. */
+export const bytes =
+  (min: number, max: number) =>
+  (text: string): Parsed<number> => {
+    const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text)
+    const unit = match === null ? undefined : BYTE_UNITS[match[2]!.toLowerCase()]
+    if (match === null || unit === undefined) return Either.left(`${describeText(text)}, not a size in bytes`)
+    const n = Number(match[1]) * unit
+    if (n < min || n > max) return Either.left(`${n} bytes is out of range`)
+    return Either.right(n)
+  }
+
+/** An absolute file system path. */
+export const absolutePath = (text: string): Parsed<string> => {
+  if (text.trim() === "") return Either.left("it is empty")
+  if (text.includes("\u0000")) return Either.left("it holds a NUL character")
+  if (!path.isAbsolute(text)) return Either.left(`${describeText(text)}, a relative path`)
+  return Either.right(path.normalize(text))
+}
+
+/**
+ * A PostgreSQL connection URL. The text is never echoed (it usually holds a password): only what is wrong.
+ */
+export const postgresUrl = (text: string): Parsed<string> => {
+  if (text.trim() === "") return Either.left("it is empty")
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return Either.left("it is not a URL")
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    return Either.left(`its scheme is ${JSON.stringify(url.protocol.slice(0, 20))}, not postgres:`)
+  }
+  // A Unix socket is given as ?host=/run/postgresql with an empty host part.
+  if (url.hostname === "" && !url.searchParams.has("host")) return Either.left("it names no host")
+  if (url.port !== "" && !/^\d+$/.test(url.port)) return Either.left("its port is not a number")
+  try {
+    decodeURIComponent(url.username)
+    decodeURIComponent(url.password)
+    decodeURIComponent(url.pathname)
+  } catch {
+    return Either.left("it holds a malformed %-escape (a password with % or @ must be URL-encoded)")
+  }
+  return Either.right(text)
+}

@@ -1,0 +1,18 @@
+/**
+ * What the MCP server adds to an error for an agent: what it can do itself, or that the operator must act. The
+ * errors themselves only state the fault; the CLI gives people its own hints (src/cli/hints.ts).
+ */
+import type { Hints } from "../domain/errors.js"
+
+const OPERATOR_KEY = "The operator must configure this server's encryption key and restart it."
+
+export const MCP_HINTS: Hints = {
+  NotFound: () => "Use list_secrets to see the key paths that exist.",
+  Expired: () => "Store a fresh value with set_secret, or ask the operator for one.",
+  KeyMissing: () => OPERATOR_KEY,
+  InvalidKey: () => OPERATOR_KEY,
+  WrongKey: () => "The operator must restart this server with the store's key.",
+  KeyCheckMissing: () => "The operator must repair the store (`secrets doctor` explains how).",
+  StoreUnavailable: () => "Retry in a moment; if it persists, ask the operator to check the database.",
+  InvalidConfig: () => "The operator must fix this server's environment and restart it."
+}

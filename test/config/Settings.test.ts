@@ -1,0 +1,175 @@
+/**
+ * Every configuration variable the README lists is validated at start: one table, a good and a bad value per
+ * variable. A bad value is `InvalidConfig` naming the variable, what is wrong and what is allowed; a misspelt
+ * `SECRETS_*` name is refused with the closest real one.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Duration, Effect, Either, LogLevel } from "effect"
+import * as fs from "node:fs"
+import * as Settings from "../../src/config/Settings.js"
+
+const loadWith = (env: Record<string, string>) =>
+  Settings.load(env).pipe(
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+    Effect.either
+  )
+
+/** The variables named in the README's Configuration table. */
+const readmeVariables = (): ReadonlyArray<string> => {
+  const readme = fs.readFileSync(new URL("../../README.md", import.meta.url), "utf8")
+  const section = readme.slice(
+    readme.indexOf("## Configuration"),
+    readme.indexOf("\n## ", readme.indexOf("## Configuration") + 5)
+  )
+  return [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]!)
+}
+
+/** One row per variable: a value that must be accepted (and what it becomes), and values that must be refused. */
+const TABLE: Record<
+  Settings.VariableName,
+  { good: string; check?: (s: Settings.Settings) => unknown; bad: ReadonlyArray<string> }
+> = {
+  DATABASE_URL: {
+    good: "postgres://u:p@127.0.0.1:5432/db",
+    check: (s) => expect(s.location._tag).toBe("Server"),
+    bad: ["localhost:5432", "mysql://u@h/db", "postgres://u:p%zz@h/db", "postgres:///db"]
+  },
+  SECRETS_DATA_DIR: {
+    good: "/var/lib/secrets",
+    check: (s) => expect(s.location).toEqual({ _tag: "Embedded", dataDir: "/var/lib/secrets" }),
+    bad: ["relative/dir", "~/secrets"]
+  },
+  SECRETS_ENCRYPTION_KEY: { good: "a".repeat(64), bad: [] },
+  SECRETS_ENCRYPTION_KEY_FILE: { good: "/etc/secrets/key", bad: ["key.txt"] },
+  SECRETS_DB_POOL_SIZE: {
+    good: "20",
+    check: (s) => expect(s.server.poolSize).toBe(20),
+    bad: ["ten", "0", "-1", "1.5", "101"]
+  },
+  SECRETS_DB_CONNECT_TIMEOUT: {
+    good: "2 seconds",
+    check: (s) => expect(Duration.toMillis(s.server.connectTimeout)).toBe(2000),
+    bad: ["5", "soon", "0s", "2h"]
+  },
+  SECRETS_DB_STATEMENT_TIMEOUT: {
+    good: "30s",
+    check: (s) => expect(Duration.toMillis(s.server.statementTimeout!)).toBe(30_000),
+    bad: ["10", "forever", "0ms"]
+  },
+  SECRETS_DB_PREPARED: { good: "FALSE", check: (s) => expect(s.server.prepared).toBe(false), bad: ["maybe", "2"] },
+  SECRETS_READ_BATCH_MAX: {
+    good: "64",
+    check: (s) => expect(s.reads.maxBatch).toBe(64),
+    bad: ["0", "-5", "all", "10001"]
+  },
+  SECRETS_READ_DURABILITY: {
+    good: "Commit",
+    check: (s) => expect(s.reads.durability).toBe("commit"),
+    bad: ["fsync", "async"]
+  },
+  SECRETS_PRINCIPAL: {
+    good: "project:alpha",
+    check: (s) => expect(s.principal.name).toBe("project:alpha"),
+    bad: ["admin", "project:Alpha"]
+  },
+  SECRETS_GRANTS: { good: "read:meta/openai/", bad: ["delete:meta/x", "read:"] },
+  SECRETS_MCP_MAX_MESSAGE_BYTES: {
+    good: "8MiB",
+    check: (s) => expect(s.maxMessageBytes).toBe(8 * 1024 * 1024),
+    bad: ["big", "10", "2GiB"]
+  },
+  SECRETS_LOG_LEVEL: {
+    good: "warning",
+    check: (s) => expect(s.logLevel).toBe(LogLevel.Warning),
+    bad: ["Warnings", "verbose", "5"]
+  }
+}
+
+describe("configuration", () => {
+  it("the README's configuration table lists exactly the variables that are validated, and each has a test row", () => {
+    expect([...readmeVariables()].sort()).toEqual(Object.keys(Settings.VARIABLES).sort())
+    expect(Object.keys(TABLE).sort()).toEqual(Object.keys(Settings.VARIABLES).sort())
+  })
+
+  for (const [name, row] of Object.entries(TABLE)) {
+    it.effect(`${name}: ${JSON.stringify(row.good)} is accepted`, () =>
+      Effect.gen(function* () {
+        const loaded = yield* loadWith({ [name]: row.good })
+        if (Either.isLeft(loaded)) throw new Error(loaded.left.message)
+        row.check?.(loaded.right)
+      })
+    )
+    for (const bad of [...row.bad, ""]) {
+      it.effect(`${name}: ${JSON.stringify(bad)} is InvalidConfig naming it, what is wrong and what is allowed`, () =>
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(Effect.flatten(loadWith({ [name]: bad })))
+          expect(error._tag).toBe("InvalidConfig")
+          expect(error.variable).toBe(name)
+          expect(error.problems).toHaveLength(1)
+          expect(error.problems[0]!.allowed.length).toBeGreaterThan(5)
+          expect(error.message).toContain(`${name} is invalid`)
+          expect(error.message).toContain("Allowed:")
+        })
+      )
+    }
+  }
+
+  it.effect("the README's log level spellings are accepted in any case; None is off", () =>
+    Effect.gen(function* () {
+      for (const [text, level] of [
+        ["Debug", LogLevel.Debug],
+        ["INFO", LogLevel.Info],
+        ["Warning", LogLevel.Warning],
+        ["error", LogLevel.Error],
+        ["None", LogLevel.None],
+        ["none", LogLevel.None]
+      ] as const) {
+        const loaded = yield* loadWith({ SECRETS_LOG_LEVEL: text })
+        expect(Either.getOrThrow(loaded).logLevel).toBe(level)
+      }
+    })
+  )
+
+  it.effect("every wrong variable is reported at once, in one error", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Effect.flatten(
+          loadWith({ SECRETS_DB_POOL_SIZE: "ten", SECRETS_READ_BATCH_MAX: "0", SECRETS_LOG_LEVEL: "loud" })
+        )
+      )
+      expect(error.problems.map((p) => p.variable).sort()).toEqual([
+        "SECRETS_DB_POOL_SIZE",
+        "SECRETS_LOG_LEVEL",
+        "SECRETS_READ_BATCH_MAX"
+      ])
+    })
+  )
+
+  it.effect("a misspelt SECRETS_* name is refused with the closest real one", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Effect.flatten(loadWith({ SECRETS_DB_POOLSIZE: "5" })))
+      expect(error.variable).toBe("SECRETS_DB_POOLSIZE")
+      expect(error.message).toContain("did you mean SECRETS_DB_POOL_SIZE?")
+    })
+  )
+
+  it.effect("a malformed DATABASE_URL never shows its text (it usually holds a password)", () =>
+    Effect.gen(function* () {
+      const url = "postgres://admin:hunter2-secret@db host/x"
+      const error = yield* Effect.flip(Effect.flatten(loadWith({ DATABASE_URL: url })))
+      expect(error.variable).toBe("DATABASE_URL")
+      expect(error.message).not.toContain("hunter2")
+    })
+  )
+
+  it.effect("with nothing set, the defaults: embedded store, pool of 10, flush, meta, Warning", () =>
+    Effect.gen(function* () {
+      const settings = Either.getOrThrow(yield* loadWith({ HOME: "/home/x" }))
+      expect(settings.location).toEqual({ _tag: "Embedded", dataDir: "/home/x/.local/share/secrets-mcp" })
+      expect(settings.server.poolSize).toBe(10)
+      expect(settings.reads).toEqual({ maxBatch: 256, durability: "flush" })
+      expect(settings.principal.name).toBe("meta")
+      expect(settings.logLevel).toBe(LogLevel.Warning)
+    })
+  )
+})
