@@ -25,6 +25,7 @@ export {
 } from "./domain/KeyPath.js"
 export {
   type ListFilter,
+  type ListQuery,
   MAX_DESCRIPTION_BYTES,
   MAX_VALUE_BYTES,
   parseExpiresAt,

@@ -63,6 +63,15 @@ export const make = (principal: string, grants: string): Either.Either<Principal
     return { name: principal, grants: [own, ...extra] }
   })
 
+/**
+ * The key path prefixes (`project/foo/`) under which `principal` may read, for the store to filter on; undefined
+ * when it may read everything.
+ */
+export const readablePrefixes = (principal: Principal): ReadonlyArray<string> | undefined =>
+  principal.grants.some((g) => g.segments.length === 0)
+    ? undefined
+    : [...new Set(principal.grants.map((g) => `${g.segments.join("/")}/`))]
+
 /** A principal with no grants: may touch nothing. */
 export const nobody: Principal = { name: "nobody", grants: [] }
 

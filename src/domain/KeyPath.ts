@@ -54,6 +54,19 @@ const segmentProblem = (segment: string): string | undefined => {
   return undefined
 }
 
+/**
+ * Why `text` is not one valid segment (a `project`/`service` filter), with the fixed form when case or surrounding
+ * spaces are all that is wrong; undefined when it is valid.
+ */
+export const segmentCheck = (text: string): { readonly reason: string; readonly suggestion?: string } | undefined => {
+  const problem = segmentProblem(text)
+  if (problem === undefined) return undefined
+  const fixed = /[^\x00-\x7f]/u.test(text) ? text : text.trim().toLowerCase()
+  return fixed !== text && segmentProblem(fixed) === undefined
+    ? { reason: problem, suggestion: fixed }
+    : { reason: problem }
+}
+
 /** The fix we dare suggest: case, surrounding whitespace and stray slashes. Nothing else. */
 const suggestFix = (input: string): string | undefined => {
   // Never "fix" non-ASCII: lowercasing a look-alike (U+212A KELVIN SIGN) can yield ASCII.

@@ -63,16 +63,46 @@ export interface SetResult {
   readonly created: boolean
 }
 
-/** A filter on something no key path can contain (not one valid segment) matches nothing, on every backend. */
-export const filterCanMatch = (filter: ListFilter): boolean =>
-  (filter.project === undefined || isValidSegment(filter.project)) &&
-  (filter.service === undefined || isValidSegment(filter.service))
+/**
+ * A query that can match nothing: a filter on something no key path can contain (not one valid segment), or an
+ * empty `within`. Every backend answers it with no rows, without asking the database.
+ */
+export const queryMatchesNothing = (query: ListQuery): boolean =>
+  (query.project !== undefined && !isValidSegment(query.project)) ||
+  (query.service !== undefined && !isValidSegment(query.service)) ||
+  query.within?.length === 0 ||
+  query.keyPaths?.length === 0 ||
+  query.limit === 0
 
 export interface ListFilter {
   readonly scope?: Scope | undefined
   readonly project?: string | undefined
   readonly service?: string | undefined
 }
+
+/** What `list` returns, always in key path order. Filters, permissions and paging are all applied in the store. */
+export interface ListQuery extends ListFilter {
+  /** Only key paths below one of these prefixes, each ending in `/` (a principal's grants); undefined: all. */
+  readonly within?: ReadonlyArray<string> | undefined
+  /** Only these exact key paths. */
+  readonly keyPaths?: ReadonlyArray<string> | undefined
+  /** Only key paths after this one (exclusive): the next page. */
+  readonly after?: string | undefined
+  /** At most this many; undefined: all. */
+  readonly limit?: number | undefined
+}
+
+/** The key paths below `prefix` (which ends in `/`) are those in [prefix, prefix with its `/` raised to `0`). */
+export const prefixUpperBound = (prefix: string): string => `${prefix.slice(0, -1)}0`
+
+/** True when `keyPath` matches `query` (the memory backend's filter; SQL says the same in a WHERE clause). */
+export const matchesQuery = (keyPath: string, metadata: SecretMetadata, query: ListQuery): boolean =>
+  (query.scope === undefined || metadata.scope === query.scope) &&
+  (query.project === undefined || metadata.projectName === query.project) &&
+  (query.service === undefined || metadata.serviceName === query.service) &&
+  (query.within === undefined || query.within.some((prefix) => keyPath.startsWith(prefix))) &&
+  (query.keyPaths === undefined || query.keyPaths.includes(keyPath)) &&
+  (query.after === undefined || keyPath > query.after)
 
 /** A write the store accepted: sizes checked, expiry in the future, time taken from `Clock`. */
 export interface ValidatedWrite {

@@ -236,7 +236,7 @@ export class InvalidArguments extends Schema.TaggedError<InvalidArguments>()("In
   reason: Schema.String
 }) {
   override get message() {
-    return `Invalid arguments for ${this.tool}: ${this.reason}. See the tool's input schema.`
+    return `Invalid arguments for ${this.tool}: ${this.reason}${/[.?]$/.test(this.reason) ? "" : "."}`
   }
 }
 

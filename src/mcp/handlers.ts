@@ -6,6 +6,7 @@ import { Effect, Redacted } from "effect"
 import * as Principal from "../auth/Principal.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
 import { isoOrNull, parseExpiresAt, toSummary } from "../domain/Secret.js"
+import * as Listing from "../repo/listing.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 import type * as S from "./schemas.js"
 
@@ -36,8 +37,16 @@ export const setSecret = (principal: Principal.Principal, input: typeof S.SetSec
 
 export const listSecrets = (principal: Principal.Principal, input: typeof S.ListSecretsInput.Type) =>
   Effect.gen(function* () {
-    const secrets = yield* (yield* SecretsRepo).list(input)
-    return { secrets: secrets.filter((s) => Principal.may(principal, "read", s.keyPath)).map(toSummary) }
+    yield* Listing.checkFilter("list_secrets", "project", input.project)
+    yield* Listing.checkFilter("list_secrets", "service", input.service)
+    const query = { ...input, within: Principal.readablePrefixes(principal) }
+    const { nextCursor, secrets } = yield* Listing.page(
+      "list_secrets",
+      query,
+      input.limit ?? Listing.DEFAULT_LIMIT,
+      input.cursor
+    )
+    return { secrets: secrets.map(toSummary), nextCursor: nextCursor ?? null }
   })
 
 export const deleteSecret = (principal: Principal.Principal, input: typeof S.DeleteSecretInput.Type) =>

@@ -14,5 +14,6 @@ export const MCP_HINTS: Hints = {
   WrongKey: () => "The operator must restart this server with the store's key.",
   KeyCheckMissing: () => "The operator must repair the store (`secrets doctor` explains how).",
   StoreUnavailable: () => "Retry in a moment; if it persists, ask the operator to check the database.",
-  InvalidConfig: () => "The operator must fix this server's environment and restart it."
+  InvalidConfig: () => "The operator must fix this server's environment and restart it.",
+  InvalidArguments: () => "See the tool's input schema."
 }

@@ -4,6 +4,7 @@
  */
 import { Schema } from "effect"
 import { SCOPES } from "../domain/KeyPath.js"
+import { DEFAULT_LIMIT, MAX_LIMIT } from "../repo/listing.js"
 
 const KeyPathArg = Schema.String.annotations({
   description:
@@ -12,6 +13,8 @@ const KeyPathArg = Schema.String.annotations({
   examples: ["meta/cloudflare/api_token", "project/consilio/stripe_api_key"]
 })
 const Nullable = <S extends Schema.Schema.Any>(s: S) => Schema.NullOr(s)
+/** An optional argument; `null`, as LLMs often send for "not given", means absent. */
+const Optional = <S extends Schema.Schema.All>(s: S) => Schema.optionalWith(s, { nullable: true })
 const IsoTime = Schema.String.annotations({ description: "ISO-8601 date-time" })
 
 export const GetSecretInput = Schema.Struct({ keyPath: KeyPathArg })
@@ -25,10 +28,10 @@ export const GetSecretOutput = Schema.Struct({
 export const SetSecretInput = Schema.Struct({
   keyPath: KeyPathArg,
   value: Schema.String.annotations({ description: "The secret, up to 64 KiB of UTF-8 (base64 for binary)" }),
-  description: Schema.optional(
+  description: Optional(
     Schema.String.annotations({ description: "What it is for, up to 1 KiB; kept on update when omitted" })
   ),
-  expiresAt: Schema.optional(
+  expiresAt: Optional(
     Schema.String.annotations({
       description: "ISO-8601 time with an offset, in the future, e.g. 2027-01-31T00:00:00Z",
       examples: ["2027-01-31T00:00:00Z"]
@@ -38,12 +41,19 @@ export const SetSecretInput = Schema.Struct({
 export const SetSecretOutput = Schema.Struct({ keyPath: Schema.String, created: Schema.Boolean })
 
 const Filter = (what: string) =>
-  Schema.optional(Schema.String.annotations({ description: `Only secrets of this ${what} (second path segment)` }))
+  Optional(Schema.String.annotations({ description: `Only secrets of this ${what} (second path segment)` }))
 
 export const ListSecretsInput = Schema.Struct({
-  scope: Schema.optional(Schema.Literal(...SCOPES).annotations({ description: "meta, project or service" })),
+  scope: Optional(Schema.Literal(...SCOPES).annotations({ description: "meta, project or service" })),
   project: Filter("project"),
-  service: Filter("service")
+  service: Filter("service"),
+  // Described on the property, so a wrong value is still "a number between 1 and 1000" in InvalidArguments.
+  limit: Optional(Schema.Int.pipe(Schema.between(1, MAX_LIMIT))).annotations({
+    description: `Most secrets to return (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})`
+  }),
+  cursor: Optional(
+    Schema.String.annotations({ description: "The nextCursor of the previous page, to get the next one" })
+  )
 })
 export const SecretSummary = Schema.Struct({
   keyPath: Schema.String,
@@ -58,7 +68,12 @@ export const SecretSummary = Schema.Struct({
   expiresAt: Nullable(IsoTime),
   rotationRequired: Schema.Boolean
 })
-export const ListSecretsOutput = Schema.Struct({ secrets: Schema.Array(SecretSummary) })
+export const ListSecretsOutput = Schema.Struct({
+  secrets: Schema.Array(SecretSummary),
+  nextCursor: Nullable(Schema.String).annotations({
+    description: "Pass as cursor to get the next page; null when this page is the last"
+  })
+})
 
 export const DeleteSecretInput = Schema.Struct({ keyPath: KeyPathArg })
 export const DeleteSecretOutput = Schema.Struct({ keyPath: Schema.String, deleted: Schema.Boolean })

@@ -16,21 +16,35 @@ import { INSTRUCTIONS, type ToolDefinition, toolList, TOOLS } from "./tools.js"
 
 export const SERVER_NAME = "secrets-mcp"
 
-/** Says what is wrong with arguments without echoing them (an argument may be a secret). */
-const describeIssues = (error: ParseResult.ParseError): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(error)
-    .map((issue) => {
-      const where = issue.path.length === 0 ? "arguments" : issue.path.join(".")
-      switch (issue._tag) {
-        case "Missing":
-          return `${where} is required`
-        case "Unexpected":
-          return `${where} is not a parameter of this tool`
-        default:
-          return `${where} has the wrong type or value`
-      }
+/** "Expected X, actual Y" without the actual value (an argument may be a secret); undefined if not that shape. */
+const expectedPart = (message: string): string | undefined => /^Expected ([\s\S]*?), actual /.exec(message)?.[1]
+
+const ARTICLES: Record<string, string> = { string: "a string", number: "a number", boolean: "true or false" }
+
+/**
+ * Says what is wrong with arguments without echoing them, once per parameter: a value outside a union of
+ * literals becomes "scope must be one of "meta", "project", "service"", not one line per literal.
+ */
+const describeIssues = (error: ParseResult.ParseError): string => {
+  const byPath = new Map<string, { tag: string; expected: Array<string> }>()
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const where = issue.path.length === 0 ? "arguments" : issue.path.join(".")
+    const entry = byPath.get(where) ?? { tag: issue._tag, expected: [] }
+    const expected = expectedPart(issue.message)
+    // `null` and `undefined` are what optional arguments also accept: not worth listing.
+    if (expected !== undefined && expected !== "null" && expected !== "undefined") entry.expected.push(expected)
+    byPath.set(where, entry)
+  }
+  return [...byPath.entries()]
+    .map(([where, { expected, tag }]) => {
+      if (tag === "Missing") return `${where} is required`
+      if (tag === "Unexpected") return `${where} is not a parameter of this tool`
+      const allowed = [...new Set(expected.flatMap((e) => e.split(" | ")))].map((e) => ARTICLES[e] ?? e)
+      if (allowed.length === 0) return `${where} has the wrong type or value`
+      return allowed.length === 1 ? `${where} must be ${allowed[0]}` : `${where} must be one of ${allowed.join(", ")}`
     })
     .join("; ")
+}
 
 const decode = (tool: ToolDefinition, args: unknown) =>
   Schema.decodeUnknown(tool.input, { errors: "all", onExcessProperty: "error" })(args ?? {}).pipe(

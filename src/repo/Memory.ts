@@ -6,7 +6,7 @@
 import { Clock, Effect, Layer } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
-import { filterCanMatch, type SecretMetadata, validateWrite } from "../domain/Secret.js"
+import { matchesQuery, queryMatchesNothing, type SecretMetadata, validateWrite } from "../domain/Secret.js"
 import { type DeleteResult, SecretsRepo } from "./SecretsRepo.js"
 
 interface Row extends SecretMetadata {
@@ -62,17 +62,13 @@ export const make = Effect.gen(function* () {
       return { ...metadata, value }
     })
 
-  const list: SecretsRepo["Type"]["list"] = (filter = {}) => {
-    if (!filterCanMatch(filter)) return Effect.succeed([])
+  const list: SecretsRepo["Type"]["list"] = (query = {}) => {
+    if (queryMatchesNothing(query)) return Effect.succeed([])
     return Effect.sync(() =>
       [...rows.values()]
-        .filter(
-          (row) =>
-            (filter.scope === undefined || row.scope === filter.scope) &&
-            (filter.project === undefined || row.projectName === filter.project) &&
-            (filter.service === undefined || row.serviceName === filter.service)
-        )
+        .filter((row) => matchesQuery(row.keyPath, row, query))
         .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
+        .slice(0, query.limit)
         .map(({ encryptedValue: _, ...metadata }): SecretMetadata => metadata)
     )
   }

@@ -15,7 +15,7 @@ import type {
   ValueTooLarge
 } from "../domain/errors.js"
 import type { KeyPath, ParsedKeyPath } from "../domain/KeyPath.js"
-import type { ListFilter, Secret, SecretMetadata, SetOptions, SetResult } from "../domain/Secret.js"
+import type { ListQuery, Secret, SecretMetadata, SetOptions, SetResult } from "../domain/Secret.js"
 
 export interface DeleteResult {
   readonly keyPath: KeyPath
@@ -35,8 +35,8 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
     readonly get: (
       path: ParsedKeyPath
     ) => Effect.Effect<Secret, NotFound | Expired | DecryptionFailed | StoreUnavailable>
-    /** Metadata only, ordered by key path. Never values. */
-    readonly list: (filter?: ListFilter) => Effect.Effect<ReadonlyArray<SecretMetadata>, StoreUnavailable>
+    /** Metadata only, in key path order, filtered and paged by the store itself. Never values. */
+    readonly list: (query?: ListQuery) => Effect.Effect<ReadonlyArray<SecretMetadata>, StoreUnavailable>
     readonly delete: (path: ParsedKeyPath) => Effect.Effect<DeleteResult, StoreUnavailable>
   }
 >() {}

@@ -8,7 +8,7 @@ import { DEFAULT_READ_OPTIONS, type ReadOptions } from "../config/StoreConfig.js
 import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
 import type { KeyPath, Scope } from "../domain/KeyPath.js"
-import { filterCanMatch, type SecretMetadata, validateWrite } from "../domain/Secret.js"
+import { prefixUpperBound, queryMatchesNothing, type SecretMetadata, validateWrite } from "../domain/Secret.js"
 import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
 import { COLUMNS, ReadBatcher, type Row } from "./ReadBatcher.js"
@@ -92,14 +92,23 @@ export const make = Effect.gen(function* () {
       return { ...toMetadata(row), value }
     })
 
-  const list: SecretsRepo["Type"]["list"] = (filter = {}) => {
-    if (!filterCanMatch(filter)) return Effect.succeed([])
+  // Filters, permissions (`within`) and paging all go into the statement: a page never costs a scan of the store.
+  // Prefixes are key path ranges, so they use the key path index and need no LIKE escaping.
+  const list: SecretsRepo["Type"]["list"] = (query = {}) => {
+    if (queryMatchesNothing(query)) return Effect.succeed([])
+    const { after, keyPaths, limit, project, scope, service, within } = query
     const conditions = [
-      ...(filter.scope === undefined ? [] : [sql`scope = ${filter.scope}`]),
-      ...(filter.project === undefined ? [] : [sql`project_name = ${filter.project}`]),
-      ...(filter.service === undefined ? [] : [sql`service_name = ${filter.service}`])
+      ...(scope === undefined ? [] : [sql`scope = ${scope}`]),
+      ...(project === undefined ? [] : [sql`project_name = ${project}`]),
+      ...(service === undefined ? [] : [sql`service_name = ${service}`]),
+      ...(within === undefined
+        ? []
+        : [sql.or(within.map((p) => sql`(key_path >= ${p} AND key_path < ${prefixUpperBound(p)})`))]),
+      ...(keyPaths === undefined ? [] : [sql.in("key_path", keyPaths)]),
+      ...(after === undefined ? [] : [sql`key_path > ${after}`])
     ]
-    return sql<MetadataRow>`SELECT ${metadata} FROM secrets WHERE ${sql.and(conditions)} ORDER BY key_path`.pipe(
+    const page = limit === undefined ? sql`` : sql`LIMIT ${limit}`
+    return sql<MetadataRow>`SELECT ${metadata} FROM secrets WHERE ${sql.and(conditions)} ORDER BY key_path ${page}`.pipe(
       withStoreErrors,
       Effect.map((rows) => rows.map(toMetadata))
     )

@@ -113,7 +113,9 @@ export const run = (
         reason: `${duplicate.path.keyPath} is imported twice`
       })
     }
-    const existing = new Set((yield* repo.list()).map((s) => s.keyPath as string))
+    const existing = new Set(
+      (yield* repo.list({ keyPaths: candidates.map((c) => c.path.keyPath) })).map((s) => s.keyPath as string)
+    )
     const actions = candidates.map((c) => ({
       candidate: c,
       action: (!existing.has(c.path.keyPath) ? "create" : options.overwrite ? "update" : "skip") as Action

@@ -110,7 +110,7 @@ describe("tools/list and initialize", () => {
       const shapes = {
         get_secret: { properties: ["keyPath"], required: ["keyPath"] },
         set_secret: { properties: ["description", "expiresAt", "keyPath", "value"], required: ["keyPath", "value"] },
-        list_secrets: { properties: ["project", "scope", "service"], required: [] },
+        list_secrets: { properties: ["cursor", "limit", "project", "scope", "service"], required: [] },
         delete_secret: { properties: ["keyPath"], required: ["keyPath"] }
       }
       for (const [name, shape] of Object.entries(shapes)) {
@@ -237,6 +237,29 @@ describe("successful calls", () => {
       // No arguments at all is the same as {}.
       const bare = ok(yield* call(client, "list_secrets"), S.ListSecretsOutput)
       expect(bare.structured.secrets).toHaveLength(3)
+    })
+  )
+
+  it.scopedLive("list_secrets pages with limit and nextCursor until nextCursor is null", () =>
+    Effect.gen(function* () {
+      const client = yield* connect(yield* storeOf())
+      const paths = Array.from({ length: 7 }, (_, i) => `project/paged/k${i}`)
+      for (const keyPath of paths) yield* call(client, "set_secret", { keyPath, value: "v" })
+      const seen: Array<string> = []
+      let cursor: string | null = null
+      let pages = 0
+      do {
+        const args: Record<string, unknown> = cursor === null ? { limit: 3 } : { limit: 3, cursor }
+        const page = ok(yield* call(client, "list_secrets", args), S.ListSecretsOutput).structured
+        expect(page.secrets.length).toBeLessThanOrEqual(3)
+        seen.push(...page.secrets.map((s) => s.keyPath))
+        cursor = page.nextCursor
+        pages++
+      } while (cursor !== null)
+      expect(pages).toBe(3)
+      expect(seen).toEqual(paths)
+      const whole = ok(yield* call(client, "list_secrets", {}), S.ListSecretsOutput).structured
+      expect(whole.nextCursor).toBeNull()
     })
   )
 
@@ -454,7 +477,7 @@ describe("typed errors as tool results", () => {
       const cases: ReadonlyArray<readonly [string, Record<string, unknown> | undefined, string, string]> = [
         ["get_secret", {}, "keyPath is required", ""],
         ["get_secret", undefined, "keyPath is required", ""],
-        ["get_secret", { keyPath: 4242424242 }, "keyPath has the wrong type or value", "4242424242"],
+        ["get_secret", { keyPath: 4242424242 }, "keyPath must be a string", "4242424242"],
         [
           "get_secret",
           { keyPath: "meta/x/y", token: "sk_live_EXTRA_SECRET" },
@@ -462,26 +485,36 @@ describe("typed errors as tool results", () => {
           "sk_live_EXTRA_SECRET"
         ],
         ["set_secret", { keyPath: "meta/x/y" }, "value is required", ""],
-        ["set_secret", { keyPath: "meta/x/y", value: 987654321 }, "value has the wrong type or value", "987654321"],
+        ["set_secret", { keyPath: "meta/x/y", value: 987654321 }, "value must be a string", "987654321"],
         [
           "set_secret",
           { keyPath: "meta/x/y", value: { nested: "sk_live_NESTED_SECRET" } },
-          "value has the wrong type or value",
+          "value must be a string",
           "sk_live_NESTED_SECRET"
         ],
         [
           "list_secrets",
           { scope: "sk_live_SCOPE_SECRET" },
-          "scope has the wrong type or value",
+          'scope must be one of "meta", "project", "service"',
           "sk_live_SCOPE_SECRET"
         ],
-        ["delete_secret", { keyPath: ["sk_live_ARRAY_SECRET"] }, "keyPath has the wrong type or value", "sk_live_ARRAY"]
+        ["delete_secret", { keyPath: ["sk_live_ARRAY_SECRET"] }, "keyPath must be a string", "sk_live_ARRAY"],
+        ["list_secrets", { limit: 5000 }, "limit must be a number between 1 and 1000", ""],
+        [
+          "list_secrets",
+          { project: "Consilio" },
+          'project "Consilio" is invalid: segments are lowercase: did you mean consilio?',
+          ""
+        ],
+        ["list_secrets", { cursor: "bm90IGEgcGF0aA" }, "the cursor is not one this store returned", ""]
       ]
       for (const [tool, args, says, secret] of cases) {
         const { structured, text } = failed(yield* call(client, tool, args), "InvalidArguments")
         expect(structured.tool).toBe(tool)
         expect(structured.message).toContain(says)
-        expect(structured.message).toContain("input schema")
+        // Said once: no line per literal of a union, no repeated hint.
+        expect(structured.message.split(says)).toHaveLength(2)
+        expect(structured.message.split("input schema")).toHaveLength(2)
         if (secret !== "") {
           expect(text).not.toContain(secret)
           expect(JSON.stringify(structured)).not.toContain(secret)
@@ -489,9 +522,25 @@ describe("typed errors as tool results", () => {
       }
       const both = failed(yield* call(client, "set_secret", { value: 1, extra: "sk_live_X" }), "InvalidArguments")
       expect(both.message).toContain("keyPath is required")
-      expect(both.message).toContain("value has the wrong type or value")
+      expect(both.message).toContain("value must be a string")
       expect(both.message).toContain("extra is not a parameter of this tool")
       expect(both.text).not.toContain("sk_live_X")
+    })
+  )
+
+  it.scopedLive("null for an optional argument means absent, on every tool", () =>
+    Effect.gen(function* () {
+      const client = yield* connect(yield* storeOf())
+      const set = ok(
+        yield* call(client, "set_secret", { keyPath: "meta/x/y", value: "v", description: null, expiresAt: null }),
+        S.SetSecretOutput
+      )
+      expect(set.structured.created).toBe(true)
+      const listed = ok(
+        yield* call(client, "list_secrets", { scope: null, project: null, service: null, limit: null, cursor: null }),
+        S.ListSecretsOutput
+      )
+      expect(listed.structured.secrets.map((s) => s.keyPath)).toEqual(["meta/x/y"])
     })
   )
 

@@ -196,6 +196,37 @@ export const secretsRepoContract = <E>(name: string, store: Layer.Layer<SecretsR
       })
     )
 
+    it.effect("list pages and confines in the store: within prefixes (whole segments), after, limit, keyPaths", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const a = unique()
+        // `a_b` and `axb`: `_` must not act as a wildcard; `a` must not reach `a-evil` or `a0`.
+        const own = [`project/${a}_b/k1`, `project/${a}_b/k2`, `project/${a}_b/deep/k3`]
+        const others = [`project/${a}xb/k`, `project/${a}_b-evil/k`, `project/${a}_b0/k`, `service/${a}_b/k`]
+        for (const p of [...own, ...others]) yield* repo.set(path(p), secret("v"))
+        const keys = (query: Parameters<typeof repo.list>[0]) =>
+          Effect.map(repo.list(query), (rows) => rows.map((r) => r.keyPath as string))
+
+        const within = [`project/${a}_b/`]
+        expect(yield* keys({ within })).toEqual([...own].sort())
+        expect(yield* keys({ within: [...within, `service/${a}_b/`] })).toEqual([...own, `service/${a}_b/k`].sort())
+        expect(yield* keys({ within: [] })).toEqual([])
+        expect(yield* keys({ within, project: `${a}xb` })).toEqual([])
+
+        // Paging: limit, then after the last key of each page, until a short page.
+        const sorted = [...own].sort()
+        expect(yield* keys({ within, limit: 2 })).toEqual(sorted.slice(0, 2))
+        expect(yield* keys({ within, limit: 2, after: sorted[1] })).toEqual(sorted.slice(2))
+        expect(yield* keys({ within, after: sorted[2] })).toEqual([])
+        expect(yield* keys({ within, limit: 0 })).toEqual([])
+
+        expect(yield* keys({ keyPaths: [own[0]!, `project/${a}xb/k`, `meta/${a}/absent`] })).toEqual(
+          [own[0]!, `project/${a}xb/k`].sort()
+        )
+        expect(yield* keys({ keyPaths: [] })).toEqual([])
+      })
+    )
+
     it.effect("delete says whether it deleted, and the secret is gone", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo
