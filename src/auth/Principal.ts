@@ -72,6 +72,17 @@ export const readablePrefixes = (principal: Principal): ReadonlyArray<string> | 
     ? undefined
     : [...new Set(principal.grants.map((g) => `${g.segments.join("/")}/`))]
 
+/**
+ * The prefix whose quota a write to `keyPath` counts against: the narrowest write grant covering it (its own
+ * subtree, or a granted one); undefined for a principal that may write everywhere (meta), which has no quota.
+ */
+export const quotaPrefix = (principal: Principal, keyPath: string): string | undefined => {
+  const writes = principal.grants.filter((g) => g.access === "write" && covers(g, keyPath))
+  if (writes.length === 0 || writes.some((g) => g.segments.length === 0)) return undefined
+  const narrowest = writes.reduce((a, b) => (b.segments.length > a.segments.length ? b : a))
+  return `${narrowest.segments.join("/")}/`
+}
+
 /** A principal with no grants: may touch nothing. */
 export const nobody: Principal = { name: "nobody", grants: [] }
 

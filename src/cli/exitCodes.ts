@@ -25,7 +25,8 @@ export const ERROR_EXIT_CODES = {
   ExportFailed: 20,
   StoreNotInitialised: 21,
   InvalidValue: 22,
-  KeyCheckMissing: 23
+  KeyCheckMissing: 23,
+  QuotaExceeded: 24
 } as const satisfies Record<DomainErrorTag, number>
 
 export const EXIT_CODES = { Ok: 0, InternalError: 1, Usage: 2, ...ERROR_EXIT_CODES } as const

@@ -44,7 +44,9 @@ export const VARIABLES = {
     "a size from 1KiB to 1GiB, e.g. 4194304 or 4MiB (default 4MiB)",
     Parse.bytes(1024, 1024 ** 3)
   ),
-  SECRETS_LOG_LEVEL: variable("Debug, Info, Warning, Error or None, any case (default Warning)", Parse.logLevel)
+  SECRETS_LOG_LEVEL: variable("Debug, Info, Warning, Error or None, any case (default Warning)", Parse.logLevel),
+  SECRETS_QUOTA_SECRETS: variable("a whole number from 1 to 1000000 (default 1000)", Parse.integer(1, 1_000_000)),
+  SECRETS_QUOTA_BYTES: variable("a size from 1KiB to 1GiB, e.g. 16MiB (default 16MiB)", Parse.bytes(1024, 1024 ** 3))
 } satisfies Record<string, Variable<unknown>>
 
 export type VariableName = keyof typeof VARIABLES
@@ -57,6 +59,15 @@ export interface KeySource {
   readonly defaultFile: string
 }
 
+export interface Quota {
+  /** Most secrets a non-meta principal may keep under a prefix it writes to. */
+  readonly secrets: number
+  /** Most bytes of values it may keep there. */
+  readonly bytes: number
+}
+
+export const DEFAULT_QUOTA: Quota = { secrets: 1000, bytes: 16 * 1024 * 1024 }
+
 export interface Settings {
   readonly location: Location
   readonly server: ServerOptions
@@ -65,6 +76,7 @@ export interface Settings {
   readonly principal: Principal.Principal
   readonly logLevel: LogLevel.LogLevel
   readonly maxMessageBytes: number
+  readonly quota: Quota
 }
 
 /** Levenshtein distance, for "did you mean" on a misspelt variable name. */
@@ -134,6 +146,10 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
     const grants = or(yield* read("SECRETS_GRANTS"), "")
     const logLevel = yield* read("SECRETS_LOG_LEVEL")
     const maxMessageBytes = or(yield* read("SECRETS_MCP_MAX_MESSAGE_BYTES"), 4 * 1024 * 1024)
+    const quota: Quota = {
+      secrets: or(yield* read("SECRETS_QUOTA_SECRETS"), DEFAULT_QUOTA.secrets),
+      bytes: or(yield* read("SECRETS_QUOTA_BYTES"), DEFAULT_QUOTA.bytes)
+    }
     const principal = Principal.make(principalName.trim(), grants)
     if (Either.isLeft(principal)) problems.push(...principal.left.problems)
     const defaults = yield* Config.all({ dataDir: defaultDataDir, keyFile: defaultKeyFile })
@@ -149,7 +165,8 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       key: { env: Option.map(keyEnv, Redacted.make), file: keyFile, defaultFile: defaults.keyFile },
       principal: Either.getOrThrow(principal),
       logLevel: Option.getOrElse(logLevel, () => defaultLogLevel),
-      maxMessageBytes
+      maxMessageBytes,
+      quota
     } satisfies Settings
   }).pipe(
     // A ConfigError here means the provider itself failed (not a bad value): name what was being read.

@@ -173,6 +173,22 @@ export class KeyCheckMissing extends Schema.TaggedError<KeyCheckMissing>()("KeyC
   }
 }
 
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", {
+  principal: Schema.String,
+  prefix: Schema.String,
+  secrets: Schema.Number,
+  secretsLimit: Schema.Number,
+  bytes: Schema.Number,
+  bytesLimit: Schema.Number
+}) {
+  override get message() {
+    return (
+      `${this.principal} is at its quota under ${this.prefix}: this write would make ${this.secrets} secrets ` +
+      `(limit ${this.secretsLimit}) and ${this.bytes} bytes of values (limit ${this.bytesLimit}). Nothing was written.`
+    )
+  }
+}
+
 /** Everything a store operation can fail with, apart from defects. */
 export type StoreError =
   | InvalidKeyPath
@@ -283,7 +299,14 @@ export class InvalidValue extends Schema.TaggedError<InvalidValue>()("InvalidVal
 
 /** Every typed error that can reach a front end (CLI exit codes and MCP results are keyed by its tag). */
 export type DomainError =
-  StoreError | StartupError | PermissionDenied | InvalidArguments | ImportFailed | ExportFailed | StoreNotInitialised
+  | StoreError
+  | StartupError
+  | PermissionDenied
+  | InvalidArguments
+  | ImportFailed
+  | ExportFailed
+  | StoreNotInitialised
+  | QuotaExceeded
 
 export type DomainErrorTag = DomainError["_tag"]
 

@@ -4,6 +4,8 @@
  */
 import { Effect, Redacted } from "effect"
 import * as Principal from "../auth/Principal.js"
+import * as QuotaCheck from "../auth/Quota.js"
+import type { Quota } from "../config/Settings.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
 import { isoOrNull, parseExpiresAt, toSummary } from "../domain/Secret.js"
 import * as Listing from "../repo/listing.js"
@@ -23,11 +25,12 @@ export const getSecret = (principal: Principal.Principal, input: typeof S.GetSec
     }
   })
 
-export const setSecret = (principal: Principal.Principal, input: typeof S.SetSecretInput.Type) =>
+export const setSecret = (principal: Principal.Principal, quota: Quota, input: typeof S.SetSecretInput.Type) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(input.keyPath)
     yield* Principal.authorize(principal, "write", path.keyPath)
     const expiresAt = input.expiresAt === undefined ? undefined : yield* parseExpiresAt(input.expiresAt)
+    yield* QuotaCheck.check(principal, quota, path, Buffer.byteLength(input.value, "utf8"))
     return yield* (yield* SecretsRepo).set(path, Redacted.make(input.value), {
       description: input.description,
       expiresAt,

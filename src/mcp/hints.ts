@@ -15,5 +15,7 @@ export const MCP_HINTS: Hints = {
   KeyCheckMissing: () => "The operator must repair the store (`secrets doctor` explains how).",
   StoreUnavailable: () => "Retry in a moment; if it persists, ask the operator to check the database.",
   InvalidConfig: () => "The operator must fix this server's environment and restart it.",
-  InvalidArguments: () => "See the tool's input schema."
+  InvalidArguments: () => "See the tool's input schema.",
+  QuotaExceeded: () =>
+    "Delete secrets you no longer need, or ask the operator to raise SECRETS_QUOTA_SECRETS or SECRETS_QUOTA_BYTES."
 }

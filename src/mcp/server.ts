@@ -6,7 +6,8 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { type CallToolResult, CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, ParseResult, Runtime, Schema } from "effect"
 import type * as Principal from "../auth/Principal.js"
-import { InvalidArguments, type PermissionDenied, type StoreError } from "../domain/errors.js"
+import { DEFAULT_QUOTA, type Quota } from "../config/Settings.js"
+import { InvalidArguments, type PermissionDenied, type QuotaExceeded, type StoreError } from "../domain/errors.js"
 import type { SecretsRepo } from "../repo/SecretsRepo.js"
 import * as Handlers from "./handlers.js"
 import { success, toResult } from "./results.js"
@@ -51,10 +52,16 @@ const decode = (tool: ToolDefinition, args: unknown) =>
     Effect.mapError((error) => new InvalidArguments({ tool: tool.name, reason: describeIssues(error) }))
   )
 
-type ToolFailure = StoreError | PermissionDenied | InvalidArguments
+type ToolFailure = StoreError | PermissionDenied | InvalidArguments | QuotaExceeded
+
+/** Who calls, and within which limits. */
+export interface Caller {
+  readonly principal: Principal.Principal
+  readonly quota: Quota
+}
 
 const run = (
-  principal: Principal.Principal,
+  { principal, quota }: Caller,
   tool: ToolDefinition,
   input: unknown
 ): Effect.Effect<CallToolResult, ToolFailure, SecretsRepo> => {
@@ -64,7 +71,7 @@ const run = (
         success(out, out.value)
       )
     case "set_secret":
-      return Effect.map(Handlers.setSecret(principal, input as typeof S.SetSecretInput.Type), (out) =>
+      return Effect.map(Handlers.setSecret(principal, quota, input as typeof S.SetSecretInput.Type), (out) =>
         success({ ...out })
       )
     case "list_secrets":
@@ -77,7 +84,7 @@ const run = (
 }
 
 /** One `tools/call`: decode, open the store (or explain why it cannot be), run the handler. */
-export const callTool = (principal: Principal.Principal, store: StoreAccess, name: string, args: unknown) =>
+export const callTool = (caller: Caller, store: StoreAccess, name: string, args: unknown) =>
   toResult(
     Effect.gen(function* () {
       const tool = TOOLS.find((t) => t.name === name)
@@ -89,17 +96,20 @@ export const callTool = (principal: Principal.Principal, store: StoreAccess, nam
       }
       const input = yield* decode(tool, args)
       const context = yield* store.get
-      return yield* Effect.provide(run(principal, tool, input), context)
+      return yield* Effect.provide(run(caller, tool, input), context)
     })
   )
 
 export const make = (options: {
   readonly principal: Principal.Principal
+  /** Default: SECRETS_QUOTA_*'s defaults. */
+  readonly quota?: Quota | undefined
   readonly store: StoreAccess
   readonly version: string
 }) =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
+    const caller: Caller = { principal: options.principal, quota: options.quota ?? DEFAULT_QUOTA }
     const server = new Server(
       { name: SERVER_NAME, version: options.version, title: "Secrets" },
       { capabilities: { tools: {} }, instructions: INSTRUCTIONS }
@@ -107,7 +117,7 @@ export const make = (options: {
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList }))
     server.setRequestHandler(CallToolRequestSchema, (request) =>
       Runtime.runPromise(runtime)(
-        callTool(options.principal, options.store, request.params.name, request.params.arguments).pipe(
+        callTool(caller, options.store, request.params.name, request.params.arguments).pipe(
           // No stack capture: it cost more than the rest of the span on the read path, and says nothing new.
           Effect.withSpan("tools/call", { attributes: { tool: request.params.name }, captureStackTrace: false })
         )

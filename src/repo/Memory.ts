@@ -5,6 +5,7 @@
  */
 import { Clock, Effect, Layer } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
+import * as Envelope from "../crypto/Envelope.js"
 import { Expired, NotFound } from "../domain/errors.js"
 import { matchesQuery, queryMatchesNothing, type SecretMetadata, validateWrite } from "../domain/Secret.js"
 import { type DeleteResult, SecretsRepo } from "./SecretsRepo.js"
@@ -76,7 +77,20 @@ export const make = Effect.gen(function* () {
   const remove: SecretsRepo["Type"]["delete"] = (path) =>
     Effect.sync((): DeleteResult => ({ keyPath: path.keyPath, deleted: rows.delete(path.keyPath) }))
 
-  return SecretsRepo.of({ set, get, list, delete: remove })
+  const usage: SecretsRepo["Type"]["usage"] = (prefix, keyPath) =>
+    Effect.sync(() => {
+      let secrets = 0
+      let bytes = 0
+      for (const row of rows.values()) {
+        if (!row.keyPath.startsWith(prefix)) continue
+        secrets++
+        bytes += row.encryptedValue.length - Envelope.OVERHEAD
+      }
+      const existing = rows.get(keyPath)
+      return { secrets, bytes, existingBytes: existing && existing.encryptedValue.length - Envelope.OVERHEAD }
+    })
+
+  return SecretsRepo.of({ set, get, list, delete: remove, usage })
 })
 
 export const layer: Layer.Layer<SecretsRepo, never, Crypto> = Layer.effect(SecretsRepo, make)

@@ -17,6 +17,15 @@ import type {
 import type { KeyPath, ParsedKeyPath } from "../domain/KeyPath.js"
 import type { ListQuery, Secret, SecretMetadata, SetOptions, SetResult } from "../domain/Secret.js"
 
+/** What is stored under a prefix: the quota's measure. */
+export interface Usage {
+  readonly secrets: number
+  /** Bytes of values (UTF-8). */
+  readonly bytes: number
+  /** The size of the value now at the key path asked about; undefined when there is none. */
+  readonly existingBytes: number | undefined
+}
+
 export interface DeleteResult {
   readonly keyPath: KeyPath
   readonly deleted: boolean
@@ -38,5 +47,7 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
     /** Metadata only, in key path order, filtered and paged by the store itself. Never values. */
     readonly list: (query?: ListQuery) => Effect.Effect<ReadonlyArray<SecretMetadata>, StoreUnavailable>
     readonly delete: (path: ParsedKeyPath) => Effect.Effect<DeleteResult, StoreUnavailable>
+    /** How many secrets and bytes of values are stored under `prefix` (ending in `/`), and at `keyPath`. */
+    readonly usage: (prefix: string, keyPath: KeyPath) => Effect.Effect<Usage, StoreUnavailable>
   }
 >() {}

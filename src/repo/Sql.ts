@@ -6,6 +6,7 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
 import { DEFAULT_READ_OPTIONS, type ReadOptions } from "../config/StoreConfig.js"
 import { Crypto } from "../crypto/Crypto.js"
+import * as Envelope from "../crypto/Envelope.js"
 import { Expired, NotFound } from "../domain/errors.js"
 import type { KeyPath, Scope } from "../domain/KeyPath.js"
 import { prefixUpperBound, queryMatchesNothing, type SecretMetadata, validateWrite } from "../domain/Secret.js"
@@ -120,7 +121,23 @@ export const make = Effect.gen(function* () {
       Effect.map((rows) => ({ keyPath: path.keyPath, deleted: rows.length > 0 }))
     )
 
-  return SecretsRepo.of({ set, get, list, delete: remove })
+  // Value sizes from the ciphertext: AES-GCM adds no padding, so a value's bytes are the envelope's minus its
+  // fixed overhead. A key path range on the key path index, like list.
+  const usage: SecretsRepo["Type"]["usage"] = (prefix, keyPath) =>
+    sql<{ secrets: number; bytes: string; existing: number | null }>`
+      SELECT count(*)::int AS secrets,
+             COALESCE(sum(octet_length(encrypted_value) - ${Envelope.OVERHEAD}), 0)::bigint AS bytes,
+             max(CASE WHEN key_path = ${keyPath} THEN octet_length(encrypted_value) - ${Envelope.OVERHEAD} END) AS existing
+      FROM secrets WHERE key_path >= ${prefix} AND key_path < ${prefixUpperBound(prefix)}`.pipe(
+      withStoreErrors,
+      Effect.map(([row]) => ({
+        secrets: row?.secrets ?? 0,
+        bytes: Number(row?.bytes ?? 0),
+        existingBytes: row?.existing ?? undefined
+      }))
+    )
+
+  return SecretsRepo.of({ set, get, list, delete: remove, usage })
 })
 
 export const layer = (

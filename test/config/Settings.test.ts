@@ -78,6 +78,8 @@ const TABLE: Record<
     check: (s) => expect(s.maxMessageBytes).toBe(8 * 1024 * 1024),
     bad: ["big", "10", "2GiB"]
   },
+  SECRETS_QUOTA_SECRETS: { good: "50", check: (s) => expect(s.quota.secrets).toBe(50), bad: ["0", "many"] },
+  SECRETS_QUOTA_BYTES: { good: "1MiB", check: (s) => expect(s.quota.bytes).toBe(1024 * 1024), bad: ["1PB", "12"] },
   SECRETS_LOG_LEVEL: {
     good: "warning",
     check: (s) => expect(s.logLevel).toBe(LogLevel.Warning),

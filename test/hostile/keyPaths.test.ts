@@ -24,7 +24,8 @@ const deadStore: StoreAccess = {
         set: () => unreachable,
         get: () => unreachable,
         list: () => unreachable,
-        delete: () => unreachable
+        delete: () => unreachable,
+        usage: () => unreachable
       })
     )
   )

@@ -227,6 +227,32 @@ export const secretsRepoContract = <E>(name: string, store: Layer.Layer<SecretsR
       })
     )
 
+    it.effect("usage counts secrets and value bytes under a prefix, whole segments only, and the one asked about", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const a = unique()
+        yield* repo.set(path(`project/${a}/one`), secret("12345"))
+        yield* repo.set(path(`project/${a}/two`), secret("é🔑"))
+        yield* repo.set(path(`project/${a}x/other`), secret("not counted"))
+        const prefix = `project/${a}/`
+        expect(yield* repo.usage(prefix, path(`project/${a}/two`).keyPath)).toEqual({
+          secrets: 2,
+          bytes: 5 + 6,
+          existingBytes: 6
+        })
+        expect(yield* repo.usage(prefix, path(`project/${a}/new`).keyPath)).toEqual({
+          secrets: 2,
+          bytes: 11,
+          existingBytes: undefined
+        })
+        expect(yield* repo.usage(`project/${a}y/`, path(`project/${a}y/k`).keyPath)).toEqual({
+          secrets: 0,
+          bytes: 0,
+          existingBytes: undefined
+        })
+      })
+    )
+
     it.effect("delete says whether it deleted, and the secret is gone", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo
