@@ -78,6 +78,9 @@ export interface PoolOptions {
   readonly readConnection: "own" | "shared"
 }
 
+/** Longest wait for the pool to close at shutdown. */
+export const CLOSE_TIMEOUT_MS = 2000
+
 const connect = (options: PoolOptions) =>
   Effect.acquireRelease(
     Effect.tryPromise({
@@ -109,8 +112,11 @@ const connect = (options: PoolOptions) =>
       catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
     }),
     ({ pool, reads }) =>
+      // Finalizers run uninterruptibly: without `interruptible` the timeout could never cut a hung `end()` short
+      // (a connection still checked out makes it wait forever).
       Effect.promise(() => Promise.all([pool.end(), ...(reads === pool ? [] : [reads.end()])])).pipe(
-        Effect.timeoutOption(2000)
+        Effect.interruptible,
+        Effect.timeoutOption(CLOSE_TIMEOUT_MS)
       )
   )
 

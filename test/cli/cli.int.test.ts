@@ -152,16 +152,27 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
     expect(fs.existsSync(box.keyFile)).toBe(false)
   })
 
-  test("keygen prints 64 hex characters, a different key each time", async ({ onTestFinished }) => {
+  test("keygen prints 64 hex characters, a different key each time, and no newline into a pipe", async ({
+    onTestFinished
+  }) => {
     const box = sandbox(onTestFinished)
     const [one, two] = await Promise.all([box.run(["keygen"]), box.run(["keygen"])])
     for (const result of [one, two]) {
       expectOk(result)
-      expect(result.stdout).toMatch(/^[0-9a-f]{64}\n$/)
+      expect(result.stdout).toMatch(/^[0-9a-f]{64}$/)
       expect(result.stderr).toBe("")
     }
     expect(one.stdout).not.toBe(two.stdout)
     expect(fs.existsSync(box.keyFile)).toBe(false)
+  })
+
+  test("secrets keygen | secrets set --stdin stores the key alone, byte for byte", async ({ onTestFinished }) => {
+    const box = await sandboxWithStore(onTestFinished)
+    const key = await box.run(["keygen"])
+    expectOk(await box.run(["set", "meta/app/signing_key", "--stdin"], { ...withKey(), stdin: key.stdout }))
+    const got = await box.run(["get", "meta/app/signing_key"], withKey())
+    expect(got.stdout).toBe(key.stdout)
+    expect(got.stdout).toHaveLength(64)
   })
 
   test("a wrongly cased scope is InvalidScope (exit 6) with a did-you-mean hint", async ({ onTestFinished }) => {

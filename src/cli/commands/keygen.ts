@@ -1,8 +1,9 @@
 import { Command } from "@effect/cli"
 import { Redacted } from "effect"
 import * as EncryptionKey from "../../crypto/EncryptionKey.js"
-import { printLine } from "../output.js"
+import { writeStdout } from "../output.js"
 
-export const keygen = Command.make("keygen", {}, () => printLine(Redacted.value(EncryptionKey.generateHex()))).pipe(
-  Command.withDescription("Print a new random 256-bit key as 64 hex characters")
-)
+// A newline only for a person at a terminal: `secrets keygen | secrets set meta/x/key --stdin` stores the key alone.
+export const keygen = Command.make("keygen", {}, () =>
+  writeStdout(Redacted.value(EncryptionKey.generateHex()) + (process.stdout.isTTY ? "\n" : ""))
+).pipe(Command.withDescription("Print a new random 256-bit key as 64 hex characters"))

@@ -1,0 +1,69 @@
+/**
+ * How `serve` meets the people and programs that start it: `npm start` registered as an MCP command keeps stdout
+ * pure protocol (no npm banner), and `secrets serve` run by hand at a terminal says what it is waiting for.
+ */
+import { describe, expect, it } from "vitest"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { KEY_A } from "../support/keys.js"
+import { CLI, ROOT } from "../support/serve.js"
+
+const sandbox = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-startup-"))
+  return {
+    dir,
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      HOME: dir,
+      XDG_CONFIG_HOME: path.join(dir, "c"),
+      XDG_DATA_HOME: path.join(dir, "d")
+    }
+  }
+}
+
+describe("starting serve", { timeout: 120_000 }, () => {
+  it("npm start as an MCP command: the SDK client sees only JSON-RPC on stdout, and a call works", async () => {
+    const { dir, env } = sandbox()
+    const transport = new StdioClientTransport({
+      command: "npm",
+      args: ["start"],
+      cwd: ROOT,
+      env: { ...env, SECRETS_ENCRYPTION_KEY: KEY_A },
+      stderr: "pipe"
+    })
+    const errors: Array<Error> = []
+    const client = new Client({ name: "npm-start", version: "0.0.0" })
+    client.onerror = (error) => void errors.push(error)
+    try {
+      await client.connect(transport, { timeout: 60_000 })
+      const result = await client.callTool({ name: "list_secrets", arguments: {} })
+      expect(result.isError ?? false).toBe(false)
+      // A banner line on stdout would have reached the client as an unparsable message.
+      expect(errors).toEqual([])
+    } finally {
+      await client.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("secrets serve at a terminal says on stderr that it waits for an MCP client, and where registration is explained", () => {
+    const { dir, env } = sandbox()
+    try {
+      // `script` gives the server a terminal on stdin; it ends when the 3 s timeout kills it.
+      const result = spawnSync("script", ["-qec", `timeout 3 ${process.execPath} ${CLI} serve`, "/dev/null"], {
+        env: { ...env, SECRETS_ENCRYPTION_KEY: KEY_A },
+        encoding: "utf8",
+        timeout: 30_000
+      })
+      expect(result.stdout).toContain("waits for an MCP client")
+      expect(result.stdout).toContain(`"Registering it" in ${path.join(ROOT, "README.md")}`)
+      expect(fs.readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain("### Registering it")
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
