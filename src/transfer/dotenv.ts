@@ -13,7 +13,8 @@ export interface Entry {
   readonly line: number
 }
 
-const START = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=(.*)$/
+// The value is `[^]*`, not `.*`: `.` stops at U+2028 and U+2029, which dotenv keeps inside a value.
+const START = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=([^]*)$/
 const QUOTES = ["'", '"', "`"]
 
 /** The closing quote of a multi-line value: the quote char, then only spaces and maybe a comment. */

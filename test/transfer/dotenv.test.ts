@@ -84,6 +84,10 @@ describe("Dotenv.parse", () => {
     })
   })
 
+  it("keeps U+2028 and U+2029 inside a value, as dotenv does", () => {
+    expect(values("A='x\u2028y'\nB=\"\u2029\"\nC=z\u2028z\n")).toEqual({ A: "x\u2028y", B: "\u2029", C: "z\u2028z" })
+  })
+
   it("turns \\n escapes into newlines in double quotes only", () => {
     expect(values("D=\"a\\nb\"\nS='a\\nb'\nU=a\\nb\n")).toEqual({ D: "a\nb", S: "a\\nb", U: "a\\nb" })
   })
