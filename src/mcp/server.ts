@@ -3,7 +3,13 @@
  * `tools/list` answered from static definitions and `tools/call` run through one Effect runtime.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import { type CallToolResult, CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import {
+  type CallToolResult,
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError
+} from "@modelcontextprotocol/sdk/types.js"
 import { Effect, ParseResult, Runtime, Schema } from "effect"
 import type * as Principal from "../auth/Principal.js"
 import { InvalidArguments, type PermissionDenied, type StoreError } from "../domain/errors.js"
@@ -79,6 +85,22 @@ export const callTool = (principal: Principal.Principal, store: StoreAccess, nam
     })
   )
 
+/**
+ * An unknown tool is a protocol error (MCP: "Unknown tools" are JSON-RPC errors, -32602), not a tool result.
+ * The name is the caller's text: only its first 32 characters are shown, JSON-escaped and non-ASCII as \u.
+ */
+const unknownTool = (name: string) => {
+  const shown = JSON.stringify(name.slice(0, 32)).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+  )
+  const more = name.length > 32 ? ` (first 32 of ${name.length} characters)` : ""
+  return new McpError(
+    ErrorCode.InvalidParams,
+    `Unknown tool ${shown}${more}. The tools are ${TOOLS.map((t) => t.name).join(", ")}; tools/list describes them.`
+  )
+}
+
 export const make = (options: {
   readonly principal: Principal.Principal
   readonly store: StoreAccess
@@ -91,13 +113,14 @@ export const make = (options: {
       { capabilities: { tools: {} }, instructions: INSTRUCTIONS }
     )
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList }))
-    server.setRequestHandler(CallToolRequestSchema, (request) =>
-      Runtime.runPromise(runtime)(
+    server.setRequestHandler(CallToolRequestSchema, (request) => {
+      if (!TOOLS.some((t) => t.name === request.params.name)) throw unknownTool(request.params.name)
+      return Runtime.runPromise(runtime)(
         callTool(options.principal, options.store, request.params.name, request.params.arguments).pipe(
           // No stack capture: it cost more than the rest of the span on the read path, and says nothing new.
           Effect.withSpan("tools/call", { attributes: { tool: request.params.name }, captureStackTrace: false })
         )
       )
-    )
+    })
     return server
   })
