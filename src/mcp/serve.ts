@@ -1,8 +1,9 @@
 /**
  * `secrets serve`: the MCP server over stdio. stdout carries only protocol; logs go to stderr. stdin closing
- * or SIGTERM shuts down cleanly: the server, the pool, the embedded store and its lock are all released.
+ * or SIGTERM shuts down cleanly: reading stops, the calls already received are answered (on SIGTERM within
+ * a bound), then the server, the pool, the embedded store and its lock are all released.
  */
-import { Config, Deferred, Effect, Either, Layer } from "effect"
+import { Config, Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Option } from "effect"
 import * as Principal from "../auth/Principal.js"
 import * as StoreConfig from "../config/StoreConfig.js"
 import * as Crypto from "../crypto/Crypto.js"
@@ -31,6 +32,33 @@ export const storeLayer = (location: StoreConfig.Location) => {
   )
 }
 
+/**
+ * How long SIGTERM waits for calls in flight. A call on a healthy store takes milliseconds; one waiting on an
+ * unreachable database gives up after SECRETS_DB_CONNECT_TIMEOUT (5 s by default), and a supervisor that sends
+ * SIGTERM expects an exit within seconds (the SDK's client sends SIGKILL 2 s after SIGTERM; systemd waits 90 s).
+ */
+export const SIGTERM_GRACE = Duration.seconds(5)
+/**
+ * How long a closed stdin waits for the calls already received. Longer: the client asked for the answers and
+ * is still reading them; this bound only keeps a call that never ends (a hung store) from keeping the process
+ * alive forever, well past the statement (10 s) and connect (5 s) timeouts that end any call on a live store.
+ */
+export const STDIN_CLOSED_GRACE = Duration.seconds(30)
+
+/** Stops reading and waits, up to `grace`, for every request already received to be answered. */
+const finishCalls = (transport: BoundedStdioTransport, grace: Duration.Duration, why: string) =>
+  Effect.sync(() => transport.stopReading()).pipe(
+    Effect.zipRight(
+      // Interruptible, or the timeout could not cut it short inside a finalizer.
+      Effect.promise(() => transport.drained()).pipe(Effect.interruptible, Effect.timeoutOption(grace))
+    ),
+    Effect.flatMap((done) =>
+      Option.isSome(done)
+        ? Effect.void
+        : Effect.logWarning(`${why}: calls still running after ${Duration.format(grace)} are left unanswered`)
+    )
+  )
+
 export const serve = Effect.gen(function* () {
   const principal = yield* Principal.fromEnv
   const location = yield* Effect.orDie(StoreConfig.location)
@@ -43,21 +71,18 @@ export const serve = Effect.gen(function* () {
   )
   const transport = new BoundedStdioTransport(maxMessageBytes)
   server.onclose = () => Deferred.unsafeDone(closed, Effect.void)
-  const onEnd = () => Deferred.unsafeDone(closed, Effect.void)
-  process.stdin.once("end", onEnd)
+  transport.onend = () => Deferred.unsafeDone(closed, Effect.void)
   yield* Effect.acquireRelease(
     Effect.promise(() => server.connect(transport)),
-    () =>
-      Effect.promise(() => server.close()).pipe(
-        Effect.ignore,
-        Effect.ensuring(Effect.sync(() => process.stdin.off("end", onEnd)))
-      )
+    () => Effect.ignore(Effect.promise(() => server.close()))
   )
   yield* Effect.logInfo(
     `secrets-mcp ${VERSION} serving over stdio as ${principal.name} on the ${StoreConfig.describe(location)}`
   )
   // The handshake and tools/list do not wait for the store; the first call does (StoreAccess serialises).
-  yield* Effect.forkScoped(
+  // Shutdown does not wait for this fiber: opening a store cannot be cut short (a connection attempt runs to
+  // its timeout, PGlite's start to its end), and SIGTERM must not wait for it.
+  const opening = yield* Effect.forkDaemon(
     Effect.either(store.get).pipe(
       Effect.flatMap((opened) =>
         Either.isLeft(opened)
@@ -68,5 +93,12 @@ export const serve = Effect.gen(function* () {
       )
     )
   )
+  yield* Effect.addFinalizer(() => Fiber.interruptFork(opening))
+  // Added last, so it runs first: on SIGTERM (an interruption) the calls in flight finish, within the grace,
+  // before anything they use is closed.
+  yield* Effect.addFinalizer((exit) =>
+    Exit.isInterrupted(exit) ? finishCalls(transport, SIGTERM_GRACE, "SIGTERM") : Effect.void
+  )
   yield* Deferred.await(closed)
+  yield* finishCalls(transport, STDIN_CLOSED_GRACE, "stdin closed")
 }).pipe(Effect.scoped)
