@@ -41,8 +41,8 @@ export const VARIABLES = {
   SECRETS_PRINCIPAL: variable("meta, project:<name> or service:<name> (default meta)", Either.right),
   SECRETS_GRANTS: variable("comma-separated read:<prefix> or write:<prefix>, e.g. read:meta/openai/", Either.right),
   SECRETS_MCP_MAX_MESSAGE_BYTES: variable(
-    "a size from 1KiB to 1GiB, e.g. 4194304 or 4MiB (default 4MiB)",
-    Parse.bytes(1024, 1024 ** 3)
+    "a size from 512 bytes (an initialize request must fit) to 1GiB, e.g. 4194304 or 4MiB (default 4MiB)",
+    Parse.bytes(512, 1024 ** 3)
   ),
   SECRETS_LOG_LEVEL: variable("Debug, Info, Warning, Error or None, any case (default Warning)", Parse.logLevel),
   SECRETS_QUOTA_SECRETS: variable("a whole number from 1 to 1000000 (default 1000)", Parse.integer(1, 1_000_000)),

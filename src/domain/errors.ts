@@ -267,12 +267,18 @@ export class ImportFailed extends Schema.TaggedError<ImportFailed>()("ImportFail
   }
 }
 
+/** One secret an export leaves out, and why (never the value itself). */
+export const ExportRefusal = Schema.Struct({ keyPath: Schema.String, reason: Schema.String })
+
 export class ExportFailed extends Schema.TaggedError<ExportFailed>()("ExportFailed", {
-  keyPath: Schema.String,
-  reason: Schema.String
+  prefix: Schema.String,
+  reason: Schema.String,
+  /** Every secret that cannot be exported, not just the first; empty when the failure is the file itself. */
+  refused: Schema.Array(ExportRefusal)
 }) {
   override get message() {
-    return `Cannot export ${this.keyPath}: ${this.reason}. Nothing was written.`
+    const each = this.refused.map((r) => `${r.keyPath}: ${r.reason}`).join("; ")
+    return `Cannot export ${this.prefix}: ${this.reason}${each === "" ? "" : ` (${each})`}. Nothing was written.`
   }
 }
 

@@ -3,7 +3,13 @@
  * `tools/list` answered from static definitions and `tools/call` run through one Effect runtime.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import { type CallToolResult, CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import {
+  type CallToolResult,
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError
+} from "@modelcontextprotocol/sdk/types.js"
 import { Effect, ParseResult, Runtime, Schema } from "effect"
 import type * as Principal from "../auth/Principal.js"
 import { DEFAULT_QUOTA, type Quota } from "../config/Settings.js"
@@ -100,6 +106,22 @@ export const callTool = (caller: Caller, store: StoreAccess, name: string, args:
     })
   )
 
+/**
+ * An unknown tool is a protocol error (MCP: "Unknown tools" are JSON-RPC errors, -32602), not a tool result.
+ * The name is the caller's text: only its first 32 characters are shown, JSON-escaped and non-ASCII as \u.
+ */
+const unknownTool = (name: string) => {
+  const shown = JSON.stringify(name.slice(0, 32)).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+  )
+  const more = name.length > 32 ? ` (first 32 of ${name.length} characters)` : ""
+  return new McpError(
+    ErrorCode.InvalidParams,
+    `Unknown tool ${shown}${more}. The tools are ${TOOLS.map((t) => t.name).join(", ")}; tools/list describes them.`
+  )
+}
+
 export const make = (options: {
   readonly principal: Principal.Principal
   /** Default: SECRETS_QUOTA_*'s defaults. */
@@ -115,13 +137,14 @@ export const make = (options: {
       { capabilities: { tools: {} }, instructions: INSTRUCTIONS }
     )
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList }))
-    server.setRequestHandler(CallToolRequestSchema, (request) =>
-      Runtime.runPromise(runtime)(
+    server.setRequestHandler(CallToolRequestSchema, (request) => {
+      if (!TOOLS.some((t) => t.name === request.params.name)) throw unknownTool(request.params.name)
+      return Runtime.runPromise(runtime)(
         callTool(caller, options.store, request.params.name, request.params.arguments).pipe(
           // No stack capture: it cost more than the rest of the span on the read path, and says nothing new.
           Effect.withSpan("tools/call", { attributes: { tool: request.params.name }, captureStackTrace: false })
         )
       )
-    )
+    })
     return server
   })

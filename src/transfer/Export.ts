@@ -1,12 +1,15 @@
 /**
  * `secrets export dotenv`: one project's secrets as a `.env` for a deploy step. Names are the path below the
- * prefix, upper-cased, with `/`, `.` and `-` as `_`. Every read is recorded like any other read.
+ * prefix, upper-cased, with `/`, `.` and `-` as `_`. The file is read alike by dotenv, by `secrets import` and
+ * by `set -a; . ./file` in bash and sh, and sourcing it runs nothing (see dotenvLine.ts); a secret that cannot
+ * be written so is refused, all of them in one error, and then nothing is written at all. Every read is
+ * recorded like any other read.
  */
-import { Effect, Redacted } from "effect"
+import { Effect, Either, Redacted } from "effect"
 import { ExportFailed } from "../domain/errors.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
-import * as Dotenv from "./dotenv.js"
+import { formatLine, nameRefusal } from "./dotenvLine.js"
 
 export const envName = (keyPath: string, prefix: string): string =>
   keyPath
@@ -20,27 +23,34 @@ export const toDotenv = (prefix: string) =>
     const base = prefix.replace(/\/+$/, "")
     yield* parseKeyPath(`${base}/x`)
     const repo = yield* SecretsRepo
-    const below = (yield* repo.list()).filter((s) => s.keyPath.startsWith(`${base}/`))
+    const below = yield* repo.list({ within: [`${base}/`] })
     const lines: Array<string> = []
+    const refused: Array<{ keyPath: string; reason: string }> = []
     const names = new Map<string, string>()
-    for (const summary of below) {
-      const name = envName(summary.keyPath, base)
+    for (const { keyPath } of below) {
+      const name = envName(keyPath, base)
       const clash = names.get(name)
-      if (clash !== undefined) {
-        return yield* new ExportFailed({ keyPath: summary.keyPath, reason: `it and ${clash} both become ${name}` })
+      names.set(name, clash ?? keyPath)
+      // A refused name is reported without reading its value: it would not be exported anyway.
+      const byName = clash === undefined ? nameRefusal(name) : `it and ${clash} both become ${name}`
+      if (byName !== undefined) {
+        refused.push({ keyPath, reason: byName })
+        continue
       }
-      names.set(name, summary.keyPath)
-      const secret = yield* repo.get(yield* parseKeyPath(summary.keyPath))
-      const line = Dotenv.formatEntry(name, Redacted.value(secret.value))
-      if (line === undefined) {
-        return yield* new ExportFailed({
-          keyPath: summary.keyPath,
-          reason:
-            "no quoting in a .env file keeps this value unchanged (it holds ', ` and \" together, a carriage " +
-            'return next to " or a literal \\n, U+2028 or U+2029, or ends with a backslash)'
-        })
-      }
-      lines.push(line)
+      const secret = yield* repo.get(yield* parseKeyPath(keyPath))
+      Either.match(formatLine(name, Redacted.value(secret.value)), {
+        onLeft: (reason) => refused.push({ keyPath, reason }),
+        onRight: (line) => lines.push(line)
+      })
+    }
+    if (refused.length > 0) {
+      return yield* new ExportFailed({
+        prefix: base,
+        reason:
+          `${refused.length} of its ${below.length} secrets cannot be written as a .env that dotenv, bash and sh ` +
+          `read back exactly without running anything; rename or change them, or export a narrower prefix`,
+        refused
+      })
     }
     return { text: lines.length === 0 ? "" : `${lines.join("\n")}\n`, count: lines.length }
   })

@@ -13,7 +13,8 @@ export interface Entry {
   readonly line: number
 }
 
-const START = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=(.*)$/
+// The value is `[^]*`, not `.*`: `.` stops at U+2028 and U+2029, which dotenv keeps inside a value.
+const START = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=([^]*)$/
 const QUOTES = ["'", '"', "`"]
 
 /** The closing quote of a multi-line value: the quote char, then only spaces and maybe a comment. */
@@ -55,19 +56,4 @@ export const parse = (source: string, text: string): Either.Either<ReadonlyArray
     i = end
   }
   return Either.right(entries)
-}
-
-/** One `NAME='value'` line that `parse` reads back to exactly `value`, or undefined if none exists. */
-export const formatEntry = (name: string, value: string): string | undefined => {
-  // A closing quote after a backslash does not close for `parse`, and U+2028/U+2029 end a line for its line
-  // pattern (and for dotenv): no quoting carries either.
-  if (value.endsWith("\\") || /[\u2028\u2029]/.test(value)) return undefined
-  // `parse` reads a raw CR as a line break (CRLF files), so only the double-quoted \r escape keeps one.
-  if (!value.includes("\r")) {
-    if (!value.includes("'")) return `${name}='${value}'`
-    if (!value.includes("`")) return `${name}=\`${value}\``
-  }
-  // Double quotes turn \n and \r into line breaks, so only values without those sequences fit.
-  if (!value.includes('"') && !/\\[nr]/.test(value)) return `${name}="${value.replace(/\r/g, "\\r")}"`
-  return undefined
 }

@@ -5,11 +5,14 @@
  *
  * A store is created once with `init`; the two chains below each run on their own copy, concurrently.
  */
+import * as dotenv from "dotenv"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Either } from "effect"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import * as Dotenv from "../../src/transfer/dotenv.js"
+import * as Export from "../../src/transfer/Export.js"
+import { SHELLS, sourceIn } from "../support/shell.js"
 import { expectError, expectOk, makeSandbox, type Result, type Sandbox } from "./harness.js"
 
 const TIMEOUT = 240_000
@@ -86,14 +89,19 @@ describe.concurrent("secrets import / export", () => {
       expectOk(real)
       expect(real.stderr).toContain("4 created, 0 updated, 0 skipped")
 
+      // QUOTED holds ' and " together, which no quoting keeps for dotenv, bash and sh alike.
+      const refused = await box.run(["export", "dotenv", "--prefix", "project/consilio"])
+      expectError(refused, 20, "project/consilio/quoted: it holds ' together with")
+      expectOk(await box.run(["delete", "project/consilio/quoted"]))
       const exported = await box.run(["export", "dotenv", "--prefix", "project/consilio"])
       expectOk(exported)
       const parsed = Dotenv.parse("stdout", exported.stdout)
       if (Either.isLeft(parsed)) throw new Error(parsed.left.message)
-      expect(Object.fromEntries(parsed.right.map((e) => [e.name, e.value]))).toEqual(DOTENV_VALUES)
+      const { QUOTED: _, ...exportable } = DOTENV_VALUES
+      expect(Object.fromEntries(parsed.right.map((e) => [e.name, e.value]))).toEqual(exportable)
 
       expectNoValuesIn(
-        [dryRun, invalid, list, real, exported],
+        [dryRun, invalid, list, real, refused, exported],
         [...Object.values(DOTENV_VALUES), "MIIEvQ", "bad-file-good-value", "bad-file-later-value"]
       )
     },
@@ -137,6 +145,58 @@ describe.concurrent("secrets import / export", () => {
       expect(fs.readFileSync(out, "utf8")).toBe(content)
 
       expectNoValuesIn([fromEnv, fromFile, got, written, again], [envValue, "env-secret-value", "service_account"])
+    },
+    TIMEOUT
+  )
+
+  test(
+    "export dotenv: hostile values and shell names are all refused in one error with no file; the rest source exactly",
+    async ({ onTestFinished }) => {
+      const box = sandboxWithStore(onTestFinished)
+      // Under project/alpha: written by a confined agent. Only the ones below safe/ can be exported.
+      const refused: Record<string, string> = {
+        "project/alpha/command": "it's $(touch MARKER) hostile-one",
+        "project/alpha/backtick": "it's `touch MARKER` hostile-two",
+        "project/alpha/carriage": "hostile-three\r'$(touch MARKER)",
+        "project/alpha/path": "/tmp/hostile-four",
+        "project/alpha/1st": "hostile-five"
+      }
+      const safe: Record<string, string> = {
+        "project/alpha/safe/subst": "$(touch MARKER) `touch MARKER` ${x:=$(touch MARKER)} \\ hostile-six",
+        "project/alpha/safe/quote": "it's # hostile-seven\nexport X=1",
+        "project/alpha/safe/pem": PEM,
+        "project/alpha/safe/unicode": "hostile-eight é😀\u2028\u2029\uFEFF"
+      }
+      const all = Object.entries({ ...refused, ...safe })
+      const imported = await box.run(["import", "env", ...all.map(([keyPath], i) => `V${i}=${keyPath}`)], {
+        env: Object.fromEntries(all.map(([, value], i) => [`V${i}`, value]))
+      })
+      expectOk(imported)
+
+      const deploy = path.join(box.root, "deploy")
+      fs.mkdirSync(deploy)
+      const out = path.join(deploy, "out.env")
+      const toFile = await box.run(["export", "dotenv", "--prefix", "project/alpha", "--output", out])
+      const line = expectError(toFile, 20, "5 of its 9 secrets")
+      for (const keyPath of Object.keys(refused)) expect(line).toContain(`${keyPath}: `)
+      expect(fs.existsSync(out)).toBe(false)
+      const toStdout = await box.run(["export", "dotenv", "--prefix", "project/alpha"])
+      expectError(toStdout, 20, "project/alpha/1st: its name 1ST is not a shell variable name")
+
+      const written = await box.run(["export", "dotenv", "--prefix", "project/alpha/safe", "--output", out])
+      expectOk(written)
+      const expected = new Map(
+        Object.entries(safe).map(([keyPath, value]) => [Export.envName(keyPath, "project/alpha/safe"), value])
+      )
+      for (const shell of SHELLS) {
+        const sourced = sourceIn(shell, out)
+        expect({ shell, code: sourced.code, stderr: sourced.stderr }).toEqual({ shell, code: 0, stderr: "" })
+        for (const [name, value] of expected) expect([shell, name, sourced.env.get(name)]).toEqual([shell, name, value])
+      }
+      expect(fs.readdirSync(deploy)).toEqual(["out.env"])
+      expect(new Map(Object.entries(dotenv.parse(fs.readFileSync(out, "utf8"))))).toEqual(expected)
+
+      expectNoValuesIn([imported, toFile, toStdout, written], ["hostile-", "MARKER", "MIIEvQ"])
     },
     TIMEOUT
   )

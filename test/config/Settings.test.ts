@@ -76,7 +76,7 @@ const TABLE: Record<
   SECRETS_MCP_MAX_MESSAGE_BYTES: {
     good: "8MiB",
     check: (s) => expect(s.maxMessageBytes).toBe(8 * 1024 * 1024),
-    bad: ["big", "10", "2GiB"]
+    bad: ["big", "511", "2GiB"]
   },
   SECRETS_QUOTA_SECRETS: { good: "50", check: (s) => expect(s.quota.secrets).toBe(50), bad: ["0", "many"] },
   SECRETS_QUOTA_BYTES: { good: "1MiB", check: (s) => expect(s.quota.bytes).toBe(1024 * 1024), bad: ["1PB", "12"] },

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Context, Effect, Either, Layer, Logger, Redacted, Schema, TestClock } from "effect"
 import * as Principal from "../../src/auth/Principal.js"
 import { KeyMissing, StoreUnavailable } from "../../src/domain/errors.js"
@@ -544,19 +544,30 @@ describe("typed errors as tool results", () => {
     })
   )
 
-  it.scopedLive("an unknown tool is InvalidArguments listing the real tools, without echoing its arguments", () =>
-    Effect.gen(function* () {
-      const client = yield* connect(yield* storeOf())
-      const { structured, text } = failed(
-        yield* call(client, "steal_secrets", { keyPath: "sk_live_UNKNOWN_TOOL_ARG" }),
-        "InvalidArguments"
-      )
-      expect(structured.tool).toBe("steal_secrets")
-      for (const name of TOOL_NAMES) expect(structured.message).toContain(name)
-      expect(text).not.toContain("sk_live_UNKNOWN_TOOL_ARG")
-      const long = failed(yield* call(client, "x".repeat(500)), "InvalidArguments")
-      expect(long.text.length).toBeLessThan(400)
-    })
+  it.scopedLive(
+    "an unknown tool is a JSON-RPC error -32602 naming the real tools, echoing only a short escaped prefix",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* connect(yield* storeOf())
+        const rejected = (name: string, args?: Record<string, unknown>) =>
+          Effect.flip(Effect.tryPromise(() => client.callTool({ name, arguments: args })))
+        const error = (yield* rejected("steal_secrets", { keyPath: "sk_live_UNKNOWN_TOOL_ARG" })).error
+        expect(error).toBeInstanceOf(McpError)
+        if (!(error instanceof McpError)) return
+        expect(error.code).toBe(ErrorCode.InvalidParams)
+        expect(error.message).toContain('Unknown tool "steal_secrets"')
+        for (const name of TOOL_NAMES) expect(error.message).toContain(name)
+        expect(error.message).not.toContain("sk_live_UNKNOWN_TOOL_ARG")
+
+        const long = (yield* rejected(`${"x".repeat(30)}\u2028"\n${"SECRET".repeat(100)}`)).error as McpError
+        expect(long.code).toBe(ErrorCode.InvalidParams)
+        expect(long.message).toContain('"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\\u2028\\""')
+        expect(long.message).toContain("first 32 of 633 characters")
+        expect(long.message).not.toContain("SECRET")
+        expect(long.message.length).toBeLessThan(300)
+        // The session goes on.
+        expect((yield* Effect.promise(() => client.listTools())).tools).toHaveLength(4)
+      })
   )
 
   it.scopedLive("PermissionDenied for project:foo outside its scope, identical whether or not the secret exists", () =>

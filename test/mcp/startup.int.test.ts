@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import { spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -50,19 +50,28 @@ describe("starting serve", { timeout: 120_000 }, () => {
     }
   })
 
-  it("secrets serve at a terminal says on stderr that it waits for an MCP client, and where registration is explained", () => {
+  it("secrets serve at a terminal says on stderr that it waits for an MCP client, and where registration is explained", async () => {
     const { dir, env } = sandbox()
+    // `script` gives the server a terminal on stdin (and stdout/stderr, which it copies to its own stdout).
+    const child = spawn("script", ["-qec", `${process.execPath} ${CLI} serve`, "/dev/null"], {
+      env: { ...env, SECRETS_ENCRYPTION_KEY: KEY_A },
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true
+    })
     try {
-      // `script` gives the server a terminal on stdin; it ends when the 3 s timeout kills it.
-      const result = spawnSync("script", ["-qec", `timeout 3 ${process.execPath} ${CLI} serve`, "/dev/null"], {
-        env: { ...env, SECRETS_ENCRYPTION_KEY: KEY_A },
-        encoding: "utf8",
-        timeout: 30_000
-      })
-      expect(result.stdout).toContain("waits for an MCP client")
-      expect(result.stdout).toContain(`"Registering it" in ${path.join(ROOT, "README.md")}`)
+      let output = ""
+      const seen = new Promise<void>((resolve) =>
+        child.stdout!.on("data", (chunk: Buffer) => {
+          output += chunk.toString("utf8")
+          if (output.includes("Ctrl-C stops it")) resolve()
+        })
+      )
+      await Promise.race([seen, new Promise((resolve) => setTimeout(resolve, 60_000))])
+      expect(output).toContain("waits for an MCP client")
+      expect(output).toContain(`"Registering it" in ${path.join(ROOT, "README.md")}`)
       expect(fs.readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain("### Registering it")
     } finally {
+      process.kill(-child.pid!, "SIGKILL")
       fs.rmSync(dir, { recursive: true, force: true })
     }
   })

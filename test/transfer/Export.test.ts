@@ -39,9 +39,9 @@ describe("Export.toDotenv", () => {
           "project/consilio/database.url": "postgres://u:p@h/db?a=b#frag",
           "project/consilio/tls/private-key": PEM,
           "project/consilio/single_quote": "it's # not a comment",
-          "project/consilio/two_quotes": "it's `quoted`\nwith a newline",
+          "project/consilio/multi_line": "it's\nmulti-line & fine",
           "project/consilio/spaces": "  padded  ",
-          "project/consilio/windows": "line one\r\nline two\\path",
+          "project/consilio/commands": "$(not run) `nor this` ${x} \\path",
           "project/consilio/empty": ""
         })
         const { count, text } = yield* Export.toDotenv("project/consilio")
@@ -52,9 +52,9 @@ describe("Export.toDotenv", () => {
           DATABASE_URL: "postgres://u:p@h/db?a=b#frag",
           TLS_PRIVATE_KEY: PEM,
           SINGLE_QUOTE: "it's # not a comment",
-          TWO_QUOTES: "it's `quoted`\nwith a newline",
+          MULTI_LINE: "it's\nmulti-line & fine",
           SPACES: "  padded  ",
-          WINDOWS: "line one\r\nline two\\path",
+          COMMANDS: "$(not run) `nor this` ${x} \\path",
           EMPTY: ""
         })
       })
@@ -97,26 +97,55 @@ describe("Export.toDotenv", () => {
         const error = yield* Effect.flip(Export.toDotenv("project/x"))
         expect(error._tag).toBe("ExportFailed")
         if (error._tag !== "ExportFailed") return
-        expect([error.keyPath, error.reason]).toEqual(["project/x/a_b", "it and project/x/a/b both become A_B"])
+        expect(error.refused).toEqual([{ keyPath: "project/x/a_b", reason: "it and project/x/a/b both become A_B" }])
         expect(error.message).not.toContain("underscore-value")
         expect(error.message).not.toContain("slash-value")
       })
     )
   )
 
-  it.effect("fails with ExportFailed naming the key path, not the value, for a value holding ' ` and \" together", () =>
+  it.effect("refuses every unsafe name and value in one ExportFailed, naming each path and no value", () =>
     withStore(
       Effect.gen(function* () {
-        const value = `it's "all" \`three\``
-        yield* setAll({ "project/consilio/fine": "fine-value", "project/consilio/quotes": value })
+        const refused = {
+          "project/consilio/1password": "digit-first-value",
+          "project/consilio/path": "/tmp/evil-path-value",
+          "project/consilio/ifs": "ifs-value",
+          "project/consilio/bash_env": "/tmp/bash-env-value",
+          "project/consilio/ld_preload": "/tmp/preload-value.so",
+          "project/consilio/_": "underscore-alone-value",
+          "project/consilio/quotes": `it's "all" \`three\``,
+          "project/consilio/command": "it's $(touch marker-value)",
+          "project/consilio/crlf": "crlf-value\r\n",
+          "project/consilio/nul": "nul-value\u0000",
+          "project/consilio/backslash": "trailing-backslash-value\\"
+        }
+        yield* setAll({ ...refused, "project/consilio/fine": "fine-value" })
         const error = yield* Effect.flip(Export.toDotenv("project/consilio"))
         expect(error._tag).toBe("ExportFailed")
         if (error._tag !== "ExportFailed") return
-        expect(error.keyPath).toBe("project/consilio/quotes")
-        expect(error.message).toContain("project/consilio/quotes")
-        expect(error.message).not.toContain(value)
-        expect(error.message).not.toContain("three")
-        expect(error.message).not.toContain("fine-value")
+        expect(error.prefix).toBe("project/consilio")
+        expect(error.refused.map((r) => r.keyPath).sort()).toEqual(Object.keys(refused).sort())
+        for (const keyPath of Object.keys(refused)) expect(error.message).toContain(`${keyPath}: `)
+        expect(error.message).toContain("11 of its 12 secrets")
+        expect(error.message).toContain("Nothing was written")
+        for (const value of [...Object.values(refused), "fine-value"]) {
+          expect(error.message).not.toContain(value)
+          expect(JSON.stringify(error)).not.toContain(value)
+        }
+        expect(error.message).not.toContain("-value")
+      })
+    )
+  )
+
+  it.effect("does not read a secret whose name it refuses", () =>
+    withStore(
+      Effect.gen(function* () {
+        yield* setAll({ "project/consilio/path": "/tmp/evil", "project/consilio/fine": "x" })
+        yield* Effect.flip(Export.toDotenv("project/consilio"))
+        const repo = yield* SecretsRepo
+        const reads = Object.fromEntries((yield* repo.list()).map((s) => [s.keyPath, s.accessCount]))
+        expect(reads).toEqual({ "project/consilio/path": 0, "project/consilio/fine": 1 })
       })
     )
   )

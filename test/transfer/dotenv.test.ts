@@ -1,13 +1,11 @@
 /**
- * The `.env` reader and writer: awkward files read to exactly the values they mean, every line accounted
- * for (a line that is not NAME=value, a comment or blank fails with its number), and `formatEntry` writing
- * only lines that `parse` reads back unchanged.
+ * The `.env` reader: awkward files read to exactly the values they mean, every line accounted
+ * for (a line that is not NAME=value, a comment or blank fails with its number).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
-import * as fc from "fast-check"
 import type { ImportFailed } from "../../src/domain/errors.js"
-import { type Entry, formatEntry, parse } from "../../src/transfer/dotenv.js"
+import { type Entry, parse } from "../../src/transfer/dotenv.js"
 
 const read = (text: string): ReadonlyArray<Entry> => {
   const result = parse("test.env", text)
@@ -84,6 +82,10 @@ describe("Dotenv.parse", () => {
     })
   })
 
+  it("keeps U+2028 and U+2029 inside a value, as dotenv does", () => {
+    expect(values("A='x\u2028y'\nB=\"\u2029\"\nC=z\u2028z\n")).toEqual({ A: "x\u2028y", B: "\u2029", C: "z\u2028z" })
+  })
+
   it("turns \\n escapes into newlines in double quotes only", () => {
     expect(values("D=\"a\\nb\"\nS='a\\nb'\nU=a\\nb\n")).toEqual({ D: "a\nb", S: "a\\nb", U: "a\\nb" })
   })
@@ -152,46 +154,5 @@ describe("Dotenv.parse", () => {
   it("refuses __proto__ (dotenv cannot set it) and reads other Object.prototype names as plain names", () => {
     expect(failure("__proto__=x\n").line).toBe(1)
     expect(values("constructor=x\ntoString='y'\n")).toEqual({ constructor: "x", toString: "y" })
-  })
-})
-
-describe("Dotenv.formatEntry", () => {
-  const nasty = fc.string({
-    unit: fc.constantFrom("'", '"', "`", "\\", "n", "r", "\n", "\r", "#", " ", "\t", "=", "$", "a", "\u2028", "\uFEFF"),
-    maxLength: 16
-  })
-  const anyValue = fc.oneof(nasty, fc.string({ unit: "binary", maxLength: 40 }), fc.string({ maxLength: 40 }))
-
-  it("returns undefined or a line that parse reads back to exactly the value", () => {
-    fc.assert(
-      fc.property(anyValue, (value) => {
-        const line = formatEntry("K", value)
-        if (line === undefined) return
-        expect(read(line)).toEqual([{ name: "K", value, line: 1 }])
-        // And as one line among others in a file.
-        expect(values(`A=1\n${line}\nB=2\n`)).toEqual({ A: "1", K: value, B: "2" })
-      }),
-      { numRuns: 3000 }
-    )
-  })
-
-  it("always formats a value without ' (no CR, U+2028/U+2029 or trailing backslash, which no quoting keeps)", () => {
-    const withoutQuote = anyValue.filter((v) => !v.includes("'") && !/[\r\u2028\u2029]/.test(v) && !v.endsWith("\\"))
-    fc.assert(
-      fc.property(withoutQuote, (value) => {
-        expect(formatEntry("K", value)).toBeDefined()
-      }),
-      { numRuns: 2000 }
-    )
-  })
-
-  it("keeps a carriage return through the double-quoted \\r escape", () => {
-    const line = formatEntry("K", "it's\r\nwindows")
-    expect(line).toBe('K="it\'s\\r\nwindows"')
-    expect(read(line!)).toEqual([{ name: "K", value: "it's\r\nwindows", line: 1 }])
-  })
-
-  it("gives up on a value holding ', ` and \" together", () => {
-    expect(formatEntry("K", "a'b`c\"d")).toBeUndefined()
   })
 })

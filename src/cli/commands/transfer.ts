@@ -73,7 +73,8 @@ const dotenvExport = Command.make(
       const file = args.output.value
       yield* Effect.try({
         try: () => fs.writeFileSync(file, text, { mode: 0o600, flag: "wx" }),
-        catch: () => new ExportFailed({ keyPath: args.prefix, reason: `cannot create ${file} (it may already exist)` })
+        catch: () =>
+          new ExportFailed({ prefix: args.prefix, reason: `cannot create ${file} (it may already exist)`, refused: [] })
       })
       yield* note(`wrote ${count} secrets to ${file} (mode 0600)`)
     }).pipe(withStore)
