@@ -23,21 +23,23 @@ export {
   Scope,
   SCOPES
 } from "./domain/KeyPath.js"
+export type { ListFilter, ListQuery } from "./domain/ListQuery.js"
 export {
-  type ListFilter,
-  type ListQuery,
+  type DeleteResult,
+  type MetadataChange,
   MAX_DESCRIPTION_BYTES,
   MAX_VALUE_BYTES,
-  parseExpiresAt,
   type Secret,
   type SecretMetadata,
   type SetOptions,
-  type SetResult
+  type SetResult,
+  type VersionInfo
 } from "./domain/Secret.js"
 export { Crypto } from "./crypto/Crypto.js"
 export * as CryptoLayers from "./crypto/Crypto.js"
 export * as EncryptionKey from "./crypto/EncryptionKey.js"
-export { type DeleteResult, SecretsRepo } from "./repo/SecretsRepo.js"
+export { DEFAULT_REPO_OPTIONS, type RepoOptions, SecretsRepo, type Usage } from "./repo/SecretsRepo.js"
+export { parseExpiresAt, parseExpiresIn } from "./domain/writeChecks.js"
 export * as MemorySecretsRepo from "./repo/Memory.js"
 export * as SqlSecretsRepo from "./repo/Sql.js"
 export * as Database from "./store/Database.js"

@@ -9,7 +9,7 @@ import * as StoreConfig from "./config/StoreConfig.js"
 import * as Crypto from "./crypto/Crypto.js"
 import type { StartupError } from "./domain/errors.js"
 import * as MemoryRepo from "./repo/Memory.js"
-import type { SecretsRepo } from "./repo/SecretsRepo.js"
+import { DEFAULT_REPO_OPTIONS, type RepoOptions, type SecretsRepo } from "./repo/SecretsRepo.js"
 import * as SqlRepo from "./repo/Sql.js"
 import * as Database from "./store/Database.js"
 import * as FirstRun from "./store/FirstRun.js"
@@ -31,9 +31,10 @@ export const migrated = <E, E2>(
 export const sqlStore = <E, E2>(
   database: Layer.Layer<SqlClient.SqlClient | PgPool.PgPool, E>,
   crypto: Layer.Layer<Crypto.Crypto, E2>,
-  reads: StoreConfig.ReadOptions = StoreConfig.DEFAULT_READ_OPTIONS
+  reads: StoreConfig.ReadOptions = StoreConfig.DEFAULT_READ_OPTIONS,
+  repo: RepoOptions = DEFAULT_REPO_OPTIONS
 ): Layer.Layer<SecretsRepo | SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto, E | E2 | StartupError> =>
-  SqlRepo.layer(reads).pipe(Layer.provideMerge(KeyCheckLive), Layer.provideMerge(migrated(database, crypto)))
+  SqlRepo.layer(reads, repo).pipe(Layer.provideMerge(KeyCheckLive), Layer.provideMerge(migrated(database, crypto)))
 
 /**
  * The store that settings describe. Without a configured key, `firstRun` lets a new machine (no store yet)
@@ -46,7 +47,8 @@ export const storeFrom = (settings: Settings.Settings, options: { readonly first
       if (Option.isSome(generated)) {
         yield* Effect.logWarning(`First run: generated a new key in ${generated.value} (key id ${key.id}); back it up`)
       }
-      return sqlStore(Database.layerLocation(settings.location, settings.server), Crypto.layer(key), settings.reads)
+      const database = Database.layerLocation(settings.location, settings.server)
+      return sqlStore(database, Crypto.layer(key), settings.reads, settings.repo)
     })
   )
 
@@ -54,5 +56,7 @@ export const storeFrom = (settings: Settings.Settings, options: { readonly first
 export const StoreLive = Layer.unwrapEffect(Effect.map(Settings.load(), (settings) => storeFrom(settings)))
 
 /** In memory, with a given key: fast tests and programs that need no persistence. */
-export const memoryStore = (crypto: Layer.Layer<Crypto.Crypto>): Layer.Layer<SecretsRepo | Crypto.Crypto> =>
-  MemoryRepo.layer.pipe(Layer.provideMerge(crypto))
+export const memoryStore = (
+  crypto: Layer.Layer<Crypto.Crypto>,
+  repo: RepoOptions = DEFAULT_REPO_OPTIONS
+): Layer.Layer<SecretsRepo | Crypto.Crypto> => MemoryRepo.layer(repo).pipe(Layer.provideMerge(crypto))

@@ -17,8 +17,9 @@ export const check = (principal: Principal.Principal, quota: Quota, path: Parsed
     const prefix = Principal.quotaPrefix(principal, path.keyPath)
     if (prefix === undefined) return
     const used = yield* (yield* SecretsRepo).usage(prefix, path.keyPath)
-    const secrets = used.secrets + (used.existingBytes === undefined ? 1 : 0)
-    const bytes = used.bytes - (used.existingBytes ?? 0) + newBytes
+    // Every kept version counts, so a new value adds its size even on update (the old one stays as history).
+    const secrets = used.secrets + (used.exists ? 0 : 1)
+    const bytes = used.bytes + newBytes
     if (secrets <= quota.secrets && bytes <= quota.bytes) return
     return yield* new QuotaExceeded({
       principal: principal.name,

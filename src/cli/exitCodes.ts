@@ -26,8 +26,15 @@ export const ERROR_EXIT_CODES = {
   StoreNotInitialised: 21,
   InvalidValue: 22,
   KeyCheckMissing: 23,
-  QuotaExceeded: 24
+  QuotaExceeded: 24,
+  VersionConflict: 29,
+  VersionRequired: 30,
+  VersionNotFound: 31,
+  Deleted: 32
 } as const satisfies Record<DomainErrorTag, number>
+
+/** `secrets due`: something is due for rotation (not an error: a cron job's signal). */
+export const DUE = 40
 
 export const EXIT_CODES = { Ok: 0, InternalError: 1, Usage: 2, ...ERROR_EXIT_CODES } as const
 

@@ -15,5 +15,8 @@ export const CLI_HINTS: Hints = {
     "stored value decrypts with that key",
   StoreUnavailable: () => "`secrets doctor` checks the key, the database and the migrations",
   StoreNotInitialised: () => "run `secrets init` with the store's key configured",
-  DecryptionFailed: () => "`secrets doctor` lists every value that does not decrypt"
+  DecryptionFailed: () => "`secrets doctor` lists every value that does not decrypt",
+  VersionConflict: (e) => `read it again (\`secrets get ${e.keyPath} --json\` shows its version) and retry`,
+  VersionNotFound: (e) => `\`secrets versions ${e.keyPath}\` lists them`,
+  Deleted: (e) => `\`secrets undelete ${e.keyPath}\` restores it; \`secrets set ... --overwrite-deleted\` replaces it`
 }

@@ -14,16 +14,36 @@ import { init } from "./commands/init.js"
 import { keygen } from "./commands/keygen.js"
 import { list } from "./commands/list.js"
 import { remove } from "./commands/delete.js"
+import { destroy, rollback, undelete, versions } from "./commands/history.js"
+import { due, expire, flag } from "./commands/rotation.js"
 import { serve } from "./commands/serve.js"
 import { set } from "./commands/set.js"
 import { exportCommand, importCommand } from "./commands/transfer.js"
 import { report } from "./errors.js"
-import { EXIT_CODES } from "./exitCodes.js"
+import { successStatus } from "./exitStatus.js"
 import { VERSION } from "../version.js"
 
 const secrets = Command.make("secrets").pipe(
   Command.withDescription("Encrypted secrets for AI-agent supervisors"),
-  Command.withSubcommands([keygen, init, set, get, list, remove, doctor, serve, importCommand, exportCommand])
+  Command.withSubcommands([
+    keygen,
+    init,
+    set,
+    get,
+    list,
+    remove,
+    versions,
+    rollback,
+    undelete,
+    destroy,
+    due,
+    flag,
+    expire,
+    doctor,
+    serve,
+    importCommand,
+    exportCommand
+  ])
 )
 
 const cli = Command.run(secrets, { name: "secrets", version: VERSION })
@@ -35,14 +55,30 @@ export const stderrLogger = (level: LogLevel.LogLevel) =>
     Logger.minimumLogLevel(level)
   )
 
+/**
+ * `secrets get <path> --version N`: @effect/cli reads `--version` anywhere as its built-in flag (print the CLI's
+ * version), so a `--version` followed by a number, after a command that takes one, is passed on as
+ * `--version-number`, the option's real name.
+ */
+export const normalizeArgv = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
+  if (!argv.some((a) => VERSIONED_COMMANDS.has(a))) return argv
+  return argv.flatMap((arg, i) => {
+    const inline = /^--version=(\d+)$/.exec(arg)
+    if (inline !== null) return ["--version-number", inline[1]!]
+    return arg === "--version" && /^\d+$/.test(argv[i + 1] ?? "") ? ["--version-number"] : [arg]
+  })
+}
+
+const VERSIONED_COMMANDS = new Set(["get", "destroy"])
+
 export const run = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     // Read once, here. Wrong settings fail the commands that use them (InvalidConfig, with its exit code); the
     // logger then keeps its default level, so that failure is still reported.
     const loaded = yield* Effect.either(Settings.load())
     const level = Either.isRight(loaded) ? loaded.right.logLevel : Settings.defaultLogLevel
-    return yield* cli(argv).pipe(
-      Effect.as(EXIT_CODES.Ok as number),
+    return yield* cli(normalizeArgv(argv)).pipe(
+      Effect.zipRight(successStatus),
       Effect.catchAllCause(report),
       Effect.provideService(CliSettings, loaded),
       Effect.provide(Layer.merge(NodeContext.layer, stderrLogger(level)))

@@ -1,8 +1,9 @@
 /**
- * How the CLI talks: results on stdout, everything else on stderr as one clear line.
+ * How the CLI talks: results on stdout, everything else on stderr as one clear line. Tables for people, JSON
+ * (`--json`) for programs, never a value unless the command is `get`.
  */
 import { Console, Effect } from "effect"
-import { type SecretMetadata, toSummary } from "../domain/Secret.js"
+import { isExpired, type SecretMetadata, type SetResult, toSummary, type VersionInfo } from "../domain/Secret.js"
 
 /** Writes to stdout exactly, without a trailing newline (a value must come out byte for byte). */
 export const writeStdout = (text: string) => Effect.sync(() => void process.stdout.write(text))
@@ -12,22 +13,17 @@ export const printLine = (text: string) => Console.log(text)
 /** Notes for the person at the terminal go to stderr, so stdout stays clean for pipes. */
 export const note = (text: string) => Console.error(text)
 
-const iso = (date: Date | null) => (date === null ? "-" : date.toISOString().replace(/\.\d{3}Z$/, "Z"))
+export const iso = (date: Date | null) => (date === null ? "-" : date.toISOString().replace(/\.\d{3}Z$/, "Z"))
 
-/** `--json` output: the MCP summary plus who created the secret. */
-export const metadataJson = (s: SecretMetadata) => ({ ...toSummary(s), createdBy: s.createdBy })
+/** `--json` output: the MCP summary plus who created the secret and who wrote its current version. */
+export const metadataJson = (s: SecretMetadata, now: Date) => ({
+  ...toSummary(s, now),
+  createdBy: s.createdBy,
+  updatedBy: s.updatedBy
+})
 
-/** A plain table: key path, description, reads, last read, expiry. Never values. */
-export const table = (secrets: ReadonlyArray<SecretMetadata>): string => {
-  const header = ["KEY PATH", "DESCRIPTION", "READS", "LAST ACCESSED", "EXPIRES", "ROTATE"]
-  const rows = secrets.map((s) => [
-    s.keyPath,
-    (s.description ?? "").replace(/\s+/g, " ").slice(0, 48),
-    String(s.accessCount),
-    iso(s.lastAccessedAt),
-    iso(s.expiresAt),
-    s.rotationRequired ? "yes" : ""
-  ])
+/** Columns padded to their widest cell, two spaces apart. */
+export const formatTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   return [header, ...rows]
     .map((r) =>
@@ -38,3 +34,32 @@ export const table = (secrets: ReadonlyArray<SecretMetadata>): string => {
     )
     .join("\n")
 }
+
+const oneLine = (text: string | null, max = 48) => (text ?? "").replace(/\s+/g, " ").slice(0, max)
+
+/** Key path, version, description, reads, last read, expiry, flag. Never values. */
+export const table = (secrets: ReadonlyArray<SecretMetadata>, now: Date): string =>
+  formatTable(
+    ["KEY PATH", "VERSION", "DESCRIPTION", "READS", "LAST ACCESSED", "EXPIRES", "ROTATE"],
+    secrets.map((s) => [
+      s.keyPath,
+      String(s.version),
+      oneLine(s.description),
+      String(s.accessCount),
+      iso(s.lastAccessedAt),
+      s.expiresAt === null ? "-" : `${iso(s.expiresAt)}${isExpired(s, now) ? " (expired)" : ""}`,
+      s.rotationRequired ? "yes" : ""
+    ])
+  )
+
+export const versionsTable = (versions: ReadonlyArray<VersionInfo>): string =>
+  formatTable(
+    ["VERSION", "CREATED AT", "BY", "BYTES", ""],
+    versions.map((v) => [String(v.version), iso(v.createdAt), v.createdBy, String(v.bytes), v.current ? "current" : ""])
+  )
+
+/** One line on what a write did, the expiry and flag it left included, so a cleared expiry is never silent. */
+export const describeWrite = (r: SetResult): string =>
+  `${r.created ? "created" : "updated"} ${r.keyPath}: version ${r.version}, ` +
+  `expires ${r.expiresAt === null ? "never" : iso(r.expiresAt)}, ` +
+  `rotation ${r.rotationRequired ? "required" : "not required"}`

@@ -9,6 +9,7 @@ import * as Principal from "../auth/Principal.js"
 import { type ConfigProblem, InvalidConfig } from "../domain/errors.js"
 import * as Parse from "./parse.js"
 import { defaultDataDir, defaultKeyFile } from "./paths.js"
+import { DEFAULT_REPO_OPTIONS, type RepoOptions } from "../repo/SecretsRepo.js"
 import type { Location, ReadOptions, ServerOptions } from "./StoreConfig.js"
 
 interface Variable<A> {
@@ -46,7 +47,16 @@ export const VARIABLES = {
   ),
   SECRETS_LOG_LEVEL: variable("Debug, Info, Warning, Error or None, any case (default Warning)", Parse.logLevel),
   SECRETS_QUOTA_SECRETS: variable("a whole number from 1 to 1000000 (default 1000)", Parse.integer(1, 1_000_000)),
-  SECRETS_QUOTA_BYTES: variable("a size from 1KiB to 1GiB, e.g. 16MiB (default 16MiB)", Parse.bytes(1024, 1024 ** 3))
+  SECRETS_QUOTA_BYTES: variable("a size from 1KiB to 1GiB, e.g. 16MiB (default 16MiB)", Parse.bytes(1024, 1024 ** 3)),
+  SECRETS_MAX_VERSIONS: variable("a whole number from 1 to 1000 (default 10)", Parse.integer(1, 1000)),
+  SECRETS_DELETE_RETENTION: variable(
+    "a duration from 1m to 3650d, e.g. 30d (default 30d)",
+    Parse.duration(Duration.minutes(1), Duration.days(3650))
+  ),
+  SECRETS_REQUIRE_CAS: variable(
+    "agents (every principal but meta), or a comma-separated list of principals such as project:alpha (default: none)",
+    Parse.casPolicy
+  )
 } satisfies Record<string, Variable<unknown>>
 
 export type VariableName = keyof typeof VARIABLES
@@ -68,6 +78,13 @@ export interface Quota {
 
 export const DEFAULT_QUOTA: Quota = { secrets: 1000, bytes: 16 * 1024 * 1024 }
 
+/** Who must give `expectedVersion` to update a secret (`SECRETS_REQUIRE_CAS`). */
+export type CasPolicy =
+  { readonly _tag: "Agents" } | { readonly _tag: "Principals"; readonly names: ReadonlyArray<string> }
+
+export const requiresCas = (policy: CasPolicy, principal: string): boolean =>
+  policy._tag === "Agents" ? principal !== "meta" : policy.names.includes(principal)
+
 export interface Settings {
   readonly location: Location
   readonly server: ServerOptions
@@ -77,6 +94,8 @@ export interface Settings {
   readonly logLevel: LogLevel.LogLevel
   readonly maxMessageBytes: number
   readonly quota: Quota
+  readonly repo: RepoOptions
+  readonly requireCas: CasPolicy
 }
 
 /** Levenshtein distance, for "did you mean" on a misspelt variable name. */
@@ -150,6 +169,11 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       secrets: or(yield* read("SECRETS_QUOTA_SECRETS"), DEFAULT_QUOTA.secrets),
       bytes: or(yield* read("SECRETS_QUOTA_BYTES"), DEFAULT_QUOTA.bytes)
     }
+    const repo: RepoOptions = {
+      maxVersions: or(yield* read("SECRETS_MAX_VERSIONS"), DEFAULT_REPO_OPTIONS.maxVersions),
+      deleteRetention: or(yield* read("SECRETS_DELETE_RETENTION"), DEFAULT_REPO_OPTIONS.deleteRetention)
+    }
+    const requireCas = or(yield* read("SECRETS_REQUIRE_CAS"), { _tag: "Principals", names: [] } as CasPolicy)
     const principal = Principal.make(principalName.trim(), grants)
     if (Either.isLeft(principal)) problems.push(...principal.left.problems)
     const defaults = yield* Config.all({ dataDir: defaultDataDir, keyFile: defaultKeyFile })
@@ -166,7 +190,9 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       principal: Either.getOrThrow(principal),
       logLevel: Option.getOrElse(logLevel, () => defaultLogLevel),
       maxMessageBytes,
-      quota
+      quota,
+      repo,
+      requireCas
     } satisfies Settings
   }).pipe(
     // A ConfigError here means the provider itself failed (not a bad value): name what was being read.

@@ -5,6 +5,7 @@
  */
 import { Duration, Either, LogLevel } from "effect"
 import * as path from "node:path"
+import { parseDurationText } from "../domain/DurationText.js"
 
 export type Parsed<A> = Either.Either<A, string>
 
@@ -22,24 +23,11 @@ export const integer =
     return Either.right(n)
   }
 
-const UNITS: ReadonlyArray<readonly [RegExp, number]> = [
-  [/^(ms|millis?|milliseconds?)$/, 1],
-  [/^(s|secs?|seconds?)$/, 1000],
-  [/^(m|mins?|minutes?)$/, 60_000],
-  [/^(h|hours?)$/, 3_600_000],
-  [/^(d|days?)$/, 86_400_000],
-  [/^(w|weeks?)$/, 604_800_000]
-]
-
 /** A duration such as `7d`, `12h`, `90s`, `500ms`, `5 seconds`, `15 minutes`. */
-export const durationText = (text: string): Parsed<Duration.Duration> => {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(text)
-  const unit = match === null ? undefined : UNITS.find(([pattern]) => pattern.test(match[2]!.toLowerCase()))
-  if (match === null || unit === undefined) {
-    return Either.left(`${describeText(text)}, not a duration with a unit`)
-  }
-  return Either.right(Duration.millis(Math.round(Number(match[1]) * unit[1])))
-}
+export const durationText = (text: string): Parsed<Duration.Duration> =>
+  Either.mapLeft(parseDurationText(text), (reason) =>
+    reason === "it is empty" ? reason : `${describeText(text)}, not a duration with a unit`
+  )
 
 /** A duration within [min, max]. */
 export const duration =
@@ -147,4 +135,20 @@ export const postgresUrl = (text: string): Parsed<string> => {
     return Either.left("it holds a malformed %-escape (a password with % or @ must be URL-encoded)")
   }
   return Either.right(text)
+}
+
+/** `agents`, `none`, or a comma-separated list of principals (`project:alpha,service:beta`). */
+export const casPolicy = (
+  text: string
+): Parsed<{ readonly _tag: "Agents" } | { readonly _tag: "Principals"; readonly names: ReadonlyArray<string> }> => {
+  const t = text.trim().toLowerCase()
+  if (t === "agents") return Either.right({ _tag: "Agents" })
+  if (t === "none") return Either.right({ _tag: "Principals", names: [] })
+  const names = text
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "")
+  const wrong = names.find((n) => n !== "meta" && !/^(project|service):[a-z0-9_][a-z0-9_.-]{0,63}$/.test(n))
+  if (wrong !== undefined) return Either.left(`${JSON.stringify(wrong.slice(0, 40))} is not a principal`)
+  return Either.right({ _tag: "Principals", names })
 }

@@ -1,6 +1,7 @@
 /**
- * AES-256-GCM with node:crypto: a fresh 12-byte nonce per encryption, a 16-byte tag, and the key path as
- * additional authenticated data (see Envelope.ts). Anything that does not authenticate is `DecryptionFailed`.
+ * AES-256-GCM with node:crypto: a fresh 12-byte nonce per encryption, a 16-byte tag, and the key path and
+ * version as additional authenticated data (see Envelope.ts). Anything that does not authenticate is
+ * `DecryptionFailed`.
  */
 import { Context, Effect, Layer, Redacted } from "effect"
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
@@ -15,10 +16,11 @@ export class Crypto extends Context.Tag("secrets-mcp/Crypto")<
   {
     /** Fingerprint of the configured key. */
     readonly keyId: string
-    readonly encrypt: (value: Redacted.Redacted<string>, keyPath: string) => Effect.Effect<Buffer>
+    /** Encrypts for one place: a ciphertext authenticates only at the key path and version it was made for. */
+    readonly encrypt: (value: Redacted.Redacted<string>, binding: Envelope.Binding) => Effect.Effect<Buffer>
     readonly decrypt: (
       stored: Uint8Array,
-      keyPath: string
+      binding: Envelope.Binding
     ) => Effect.Effect<Redacted.Redacted<string>, DecryptionFailed>
   }
 >() {}
@@ -27,28 +29,33 @@ export const make = (key: EncryptionKey.EncryptionKey): Context.Tag.Service<Cryp
   const keyBytes = Redacted.value(key.bytes)
   const keyId = Buffer.from(key.id, "hex")
 
-  const encrypt = (value: Redacted.Redacted<string>, keyPath: string) =>
+  const encrypt = (value: Redacted.Redacted<string>, binding: Envelope.Binding) =>
     Effect.sync(() => {
+      const format = Envelope.FORMAT_VERSIONED
       const nonce = randomBytes(Envelope.NONCE_BYTES)
       const cipher = createCipheriv("aes-256-gcm", keyBytes, nonce, { authTagLength: Envelope.TAG_BYTES })
-      cipher.setAAD(Envelope.additionalData(keyId, keyPath))
+      cipher.setAAD(Envelope.additionalData(format, keyId, binding))
       const ciphertext = Buffer.concat([cipher.update(Redacted.value(value), "utf8"), cipher.final()])
-      return Envelope.encode({ keyId, nonce, tag: cipher.getAuthTag(), ciphertext })
+      return Envelope.encode({ format, keyId, nonce, tag: cipher.getAuthTag(), ciphertext })
     })
 
-  const decrypt = (stored: Uint8Array, keyPath: string) =>
+  const decrypt = (stored: Uint8Array, binding: Envelope.Binding) =>
     Effect.suspend(() => {
-      const fail = (reason: string) => Effect.fail(new DecryptionFailed({ keyPath, reason }))
+      const fail = (reason: string) => Effect.fail(new DecryptionFailed({ keyPath: binding.keyPath, reason }))
       const envelope = Envelope.decode(stored)
       if ("problem" in envelope) return fail(envelope.problem)
       if (!envelope.keyId.equals(keyId)) {
         return fail(`written under another key (key id ${envelope.keyId.toString("hex")}, configured ${key.id})`)
       }
+      // A value from before versions stands only where the migration put it: version 1 (or the canary, 0).
+      if (envelope.format === Envelope.FORMAT_LEGACY && binding.version > 1) {
+        return fail(`an unversioned value where version ${binding.version} belongs`)
+      }
       try {
         const decipher = createDecipheriv("aes-256-gcm", keyBytes, envelope.nonce, {
           authTagLength: Envelope.TAG_BYTES
         })
-        decipher.setAAD(Envelope.additionalData(keyId, keyPath))
+        decipher.setAAD(Envelope.additionalData(envelope.format, keyId, binding))
         decipher.setAuthTag(envelope.tag)
         const plain = Buffer.concat([decipher.update(envelope.ciphertext), decipher.final()])
         return Effect.succeed(Redacted.make(plain.toString("utf8")))

@@ -1,21 +1,31 @@
 /**
  * The bytes stored in `encrypted_value`: a versioned AES-256-GCM envelope.
  *
- *   [0]      format (1)
+ *   [0]      format (2; 1 for values written before versions existed)
  *   [1..9)   key id: a fingerprint of the key, never the key
  *   [9..21)  nonce, 12 random bytes, fresh per encryption
  *   [21..37) GCM tag, 16 bytes
  *   [37..)   ciphertext
  *
- * The additional authenticated data is the header (format and key id) followed by the key path, so a
- * changed header or a ciphertext moved to another row fails authentication.
+ * The additional authenticated data binds the ciphertext to where it belongs: the header (format and key id),
+ * then for format 2 the secret's version number (4 bytes, big-endian), then the key path. A ciphertext moved to
+ * another row, or one version put in place of another, fails authentication. Format 1 (header and key path
+ * only) is what the store wrote before versions; it is accepted only as version 1, which is what the migration
+ * made of every such value, and is written again as format 2 by the next write or a key rotation.
  */
-export const FORMAT_V1 = 1
+export const FORMAT_LEGACY = 1
+export const FORMAT_VERSIONED = 2
 export const KEY_ID_BYTES = 8
 export const NONCE_BYTES = 12
 export const TAG_BYTES = 16
 export const HEADER_BYTES = 1 + KEY_ID_BYTES
 export const OVERHEAD = HEADER_BYTES + NONCE_BYTES + TAG_BYTES
+
+/** Where a ciphertext belongs: its key path and version (0 for the store's key-check canary). */
+export interface Binding {
+  readonly keyPath: string
+  readonly version: number
+}
 
 export interface Envelope {
   readonly format: number
@@ -25,20 +35,24 @@ export interface Envelope {
   readonly ciphertext: Buffer
 }
 
-export const header = (keyId: Buffer): Buffer => Buffer.concat([Buffer.of(FORMAT_V1), keyId])
+export const header = (format: number, keyId: Buffer): Buffer => Buffer.concat([Buffer.of(format), keyId])
 
-export const additionalData = (keyId: Buffer, keyPath: string): Buffer =>
-  Buffer.concat([header(keyId), Buffer.from(keyPath, "utf8")])
+export const additionalData = (format: number, keyId: Buffer, binding: Binding): Buffer => {
+  if (format === FORMAT_LEGACY) return Buffer.concat([header(format, keyId), Buffer.from(binding.keyPath, "utf8")])
+  const version = Buffer.alloc(4)
+  version.writeUInt32BE(binding.version)
+  return Buffer.concat([header(format, keyId), version, Buffer.from(binding.keyPath, "utf8")])
+}
 
-export const encode = (envelope: Omit<Envelope, "format">): Buffer =>
-  Buffer.concat([header(envelope.keyId), envelope.nonce, envelope.tag, envelope.ciphertext])
+export const encode = (envelope: Envelope): Buffer =>
+  Buffer.concat([header(envelope.format, envelope.keyId), envelope.nonce, envelope.tag, envelope.ciphertext])
 
 /** Splits stored bytes into their parts, or says why they cannot be an envelope. */
 export const decode = (bytes: Uint8Array): Envelope | { readonly problem: string } => {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (buf.length < OVERHEAD) return { problem: `truncated: ${buf.length} bytes, an envelope has at least ${OVERHEAD}` }
   const format = buf[0]!
-  if (format !== FORMAT_V1) return { problem: `unknown envelope format ${format}` }
+  if (format !== FORMAT_LEGACY && format !== FORMAT_VERSIONED) return { problem: `unknown envelope format ${format}` }
   return {
     format,
     keyId: buf.subarray(1, HEADER_BYTES),

@@ -1,9 +1,9 @@
 /**
- * What the store holds about a secret, and the checks every backend applies before writing one.
+ * What the store holds about a secret: its metadata, its versions, and what each operation returns. The shapes
+ * front ends show (`list_secrets`, `secrets list --json`) are derived here, once.
  */
-import { Clock, Effect, Redacted } from "effect"
-import { DescriptionTooLong, InvalidExpiry, InvalidValue, ValueTooLarge } from "./errors.js"
-import { isValidSegment, type KeyPath, type ParsedKeyPath, type Scope } from "./KeyPath.js"
+import type { Redacted } from "effect"
+import type { KeyPath, Scope } from "./KeyPath.js"
 
 export const MAX_VALUE_BYTES = 64 * 1024
 export const MAX_DESCRIPTION_BYTES = 1024
@@ -18,33 +18,32 @@ export interface SecretMetadata {
   readonly createdAt: Date
   readonly updatedAt: Date
   readonly createdBy: string
+  /** The current version's number: 1 for the first value, one more for each value set since. */
+  readonly version: number
+  /** Who wrote the current version. */
+  readonly updatedBy: string
   readonly lastAccessedAt: Date | null
   readonly accessCount: number
   readonly expiresAt: Date | null
   readonly rotationRequired: boolean
+  /** Set while the secret is deleted but recoverable (`secrets undelete`). */
+  readonly deletedAt: Date | null
+  readonly deletedBy: string | null
 }
-
-/** A time as ISO-8601, or null when there is none. */
-export const isoOrNull = (date: Date | null): string | null => date?.toISOString() ?? null
-
-/** Metadata as JSON: the shape `list_secrets` and `secrets list --json` print. */
-export const toSummary = (s: SecretMetadata) => ({
-  keyPath: s.keyPath as string,
-  description: s.description,
-  scope: s.scope,
-  project: s.projectName,
-  service: s.serviceName,
-  createdAt: s.createdAt.toISOString(),
-  updatedAt: s.updatedAt.toISOString(),
-  lastAccessed: isoOrNull(s.lastAccessedAt),
-  accessCount: s.accessCount,
-  expiresAt: isoOrNull(s.expiresAt),
-  rotationRequired: s.rotationRequired
-})
 
 /** A secret as `get` returns it: the value stays `Redacted` until the final output unwraps it. */
 export interface Secret extends SecretMetadata {
   readonly value: Redacted.Redacted<string>
+}
+
+/** One kept version, without its value. */
+export interface VersionInfo {
+  readonly version: number
+  readonly createdAt: Date
+  readonly createdBy: string
+  /** The value's size in bytes of UTF-8. */
+  readonly bytes: number
+  readonly current: boolean
 }
 
 export interface SetOptions {
@@ -54,124 +53,70 @@ export interface SetOptions {
   readonly expiresAt?: Date | null | undefined
   /** Omitted: false (storing a new value counts as rotating it). */
   readonly rotationRequired?: boolean | undefined
-  /** Who wrote it; recorded in `created_by` on creation. Default "supervisor". */
+  /** Who writes it; recorded in `created_by` on creation and `updated_by` on every version. Default "supervisor". */
   readonly createdBy?: string | undefined
+  /** Check-and-set: write only if the current version is this one (0: only if there is no secret). */
+  readonly expectedVersion?: number | undefined
+  /** Refuse to update an existing secret without `expectedVersion` (`SECRETS_REQUIRE_CAS`). */
+  readonly requireExpectedVersion?: boolean | undefined
+  /** Write over a deleted secret: its value becomes the next version and its metadata starts afresh. */
+  readonly overwriteDeleted?: boolean | undefined
 }
 
+/** What a write did and what the secret now is, so the caller sees every change (an expiry that went, too). */
 export interface SetResult {
   readonly keyPath: KeyPath
   readonly created: boolean
+  readonly version: number
+  readonly description: string | null
+  readonly expiresAt: Date | null
+  readonly rotationRequired: boolean
 }
 
-/**
- * A query that can match nothing: a filter on something no key path can contain (not one valid segment), or an
- * empty `within`. Every backend answers it with no rows, without asking the database.
- */
-export const queryMatchesNothing = (query: ListQuery): boolean =>
-  (query.project !== undefined && !isValidSegment(query.project)) ||
-  (query.service !== undefined && !isValidSegment(query.service)) ||
-  query.within?.length === 0 ||
-  query.keyPaths?.length === 0 ||
-  query.limit === 0
-
-export interface ListFilter {
-  readonly scope?: Scope | undefined
-  readonly project?: string | undefined
-  readonly service?: string | undefined
+/** Metadata changed without a new value (and without a new version). */
+export interface MetadataChange {
+  readonly description?: string | null | undefined
+  readonly expiresAt?: Date | null | undefined
+  readonly rotationRequired?: boolean | undefined
 }
 
-/** What `list` returns, always in key path order. Filters, permissions and paging are all applied in the store. */
-export interface ListQuery extends ListFilter {
-  /** Only key paths below one of these prefixes, each ending in `/` (a principal's grants); undefined: all. */
-  readonly within?: ReadonlyArray<string> | undefined
-  /** Only these exact key paths. */
-  readonly keyPaths?: ReadonlyArray<string> | undefined
-  /** Only key paths after this one (exclusive): the next page. */
-  readonly after?: string | undefined
-  /** At most this many; undefined: all. */
-  readonly limit?: number | undefined
+export interface DeleteResult {
+  readonly keyPath: KeyPath
+  readonly deleted: boolean
+  /** Until when `secrets undelete` can restore it; null when nothing was deleted. */
+  readonly restorableUntil: Date | null
 }
 
-/** The key paths below `prefix` (which ends in `/`) are those in [prefix, prefix with its `/` raised to `0`). */
-export const prefixUpperBound = (prefix: string): string => `${prefix.slice(0, -1)}0`
+/** A time as ISO-8601, or null when there is none. */
+export const isoOrNull = (date: Date | null): string | null => date?.toISOString() ?? null
 
-/** True when `keyPath` matches `query` (the memory backend's filter; SQL says the same in a WHERE clause). */
-export const matchesQuery = (keyPath: string, metadata: SecretMetadata, query: ListQuery): boolean =>
-  (query.scope === undefined || metadata.scope === query.scope) &&
-  (query.project === undefined || metadata.projectName === query.project) &&
-  (query.service === undefined || metadata.serviceName === query.service) &&
-  (query.within === undefined || query.within.some((prefix) => keyPath.startsWith(prefix))) &&
-  (query.keyPaths === undefined || query.keyPaths.includes(keyPath)) &&
-  (query.after === undefined || keyPath > query.after)
+export const isExpired = (s: Pick<SecretMetadata, "expiresAt">, now: Date): boolean =>
+  s.expiresAt !== null && s.expiresAt.getTime() <= now.getTime()
 
-/** A write the store accepted: sizes checked, expiry in the future, time taken from `Clock`. */
-export interface ValidatedWrite {
-  readonly path: ParsedKeyPath
-  readonly value: Redacted.Redacted<string>
-  readonly options: SetOptions
-  readonly now: Date
-}
+/** Metadata as JSON: the shape `list_secrets` and `secrets list --json` print. */
+export const toSummary = (s: SecretMetadata, now: Date) => ({
+  keyPath: s.keyPath as string,
+  description: s.description,
+  scope: s.scope,
+  project: s.projectName,
+  service: s.serviceName,
+  version: s.version,
+  createdAt: s.createdAt.toISOString(),
+  updatedAt: s.updatedAt.toISOString(),
+  lastAccessed: isoOrNull(s.lastAccessedAt),
+  accessCount: s.accessCount,
+  expiresAt: isoOrNull(s.expiresAt),
+  expired: isExpired(s, now),
+  rotationRequired: s.rotationRequired,
+  deletedAt: isoOrNull(s.deletedAt)
+})
 
-/** False for text with a lone UTF-16 surrogate, which UTF-8 cannot hold (it would come back as U+FFFD). */
-const isWellFormed = (text: string): boolean =>
-  !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)
-
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
-
-/** Parses an `expiresAt` argument: ISO-8601 with an explicit offset (`Z` or `+02:00`). */
-export const parseExpiresAt = (input: string): Effect.Effect<Date, InvalidExpiry> => {
-  if (!ISO_WITH_OFFSET.test(input)) {
-    const reason = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(input)
-      ? "it has no time zone offset (add Z for UTC or +HH:MM)"
-      : "it is not an ISO-8601 date-time"
-    return Effect.fail(new InvalidExpiry({ expiresAt: input.slice(0, 64), reason }))
-  }
-  const date = new Date(input)
-  if (Number.isNaN(date.getTime())) {
-    return Effect.fail(new InvalidExpiry({ expiresAt: input, reason: "it is not a real date" }))
-  }
-  return Effect.succeed(date)
-}
-
-/** The checks every backend applies to `set`, so they all refuse the same input the same way. */
-export const validateWrite = (
-  path: ParsedKeyPath,
-  value: Redacted.Redacted<string>,
-  options: SetOptions
-): Effect.Effect<ValidatedWrite, ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue> =>
-  Effect.gen(function* () {
-    const text = Redacted.value(value)
-    // A lone surrogate would be stored as U+FFFD: refused rather than silently changed.
-    if (!isWellFormed(text)) {
-      return yield* new InvalidValue({ keyPath: path.keyPath, field: "value", reason: "is not well-formed Unicode" })
-    }
-    const bytes = Buffer.byteLength(text, "utf8")
-    if (bytes > MAX_VALUE_BYTES) {
-      return yield* new ValueTooLarge({ keyPath: path.keyPath, bytes, limit: MAX_VALUE_BYTES })
-    }
-    if (options.description != null) {
-      if (!isWellFormed(options.description) || options.description.includes("\u0000")) {
-        return yield* new InvalidValue({
-          keyPath: path.keyPath,
-          field: "description",
-          reason: "holds a NUL character or is not well-formed Unicode"
-        })
-      }
-      const descriptionBytes = Buffer.byteLength(options.description, "utf8")
-      if (descriptionBytes > MAX_DESCRIPTION_BYTES) {
-        return yield* new DescriptionTooLong({
-          keyPath: path.keyPath,
-          bytes: descriptionBytes,
-          limit: MAX_DESCRIPTION_BYTES
-        })
-      }
-    }
-    const now = new Date(yield* Clock.currentTimeMillis)
-    if (options.expiresAt != null && options.expiresAt.getTime() <= now.getTime()) {
-      return yield* new InvalidExpiry({
-        expiresAt: options.expiresAt.toISOString(),
-        reason: `it is not in the future (now is ${now.toISOString()})`
-      })
-    }
-    return { path, value, options, now }
-  })
+/** A write's result as JSON. */
+export const toSetSummary = (r: SetResult) => ({
+  keyPath: r.keyPath as string,
+  created: r.created,
+  version: r.version,
+  description: r.description,
+  expiresAt: isoOrNull(r.expiresAt),
+  rotationRequired: r.rotationRequired
+})

@@ -48,6 +48,60 @@ export class Expired extends Schema.TaggedError<Expired>()("Expired", {
   }
 }
 
+export class VersionNotFound extends Schema.TaggedError<VersionNotFound>()("VersionNotFound", {
+  keyPath: Schema.String,
+  version: Schema.Number,
+  /** The versions that are kept, newest first. */
+  kept: Schema.String
+}) {
+  override get message() {
+    return `${this.keyPath} has no version ${this.version}; the versions kept are ${this.kept}.`
+  }
+}
+
+export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
+  keyPath: Schema.String,
+  expectedVersion: Schema.Number,
+  /** 0 when there is no secret at the path. */
+  currentVersion: Schema.Number
+}) {
+  override get message() {
+    const current =
+      this.currentVersion === 0 ? "there is no secret there" : `the current version is ${this.currentVersion}`
+    return (
+      `${this.keyPath} was not written: the write expected version ${this.expectedVersion}, but ${current} ` +
+      `(someone else wrote it in between). Nothing was changed.`
+    )
+  }
+}
+
+export class VersionRequired extends Schema.TaggedError<VersionRequired>()("VersionRequired", {
+  keyPath: Schema.String,
+  principal: Schema.String,
+  currentVersion: Schema.Number
+}) {
+  override get message() {
+    return (
+      `${this.principal} must give expectedVersion to update ${this.keyPath} (no blind overwrites here); its ` +
+      `current version is ${this.currentVersion}. Nothing was changed.`
+    )
+  }
+}
+
+export class Deleted extends Schema.TaggedError<Deleted>()("Deleted", {
+  keyPath: Schema.String,
+  deletedAt: Schema.String,
+  deletedBy: Schema.String,
+  restorableUntil: Schema.String
+}) {
+  override get message() {
+    return (
+      `The secret at ${this.keyPath} was deleted at ${this.deletedAt} by ${this.deletedBy}; it can be restored ` +
+      `until ${this.restorableUntil}.`
+    )
+  }
+}
+
 export class InvalidExpiry extends Schema.TaggedError<InvalidExpiry>()("InvalidExpiry", {
   expiresAt: Schema.String,
   reason: Schema.String
@@ -194,6 +248,10 @@ export type StoreError =
   | InvalidKeyPath
   | InvalidScope
   | NotFound
+  | VersionNotFound
+  | VersionConflict
+  | VersionRequired
+  | Deleted
   | Expired
   | InvalidExpiry
   | InvalidValue

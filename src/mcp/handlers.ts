@@ -2,59 +2,129 @@
  * The tools' behaviour: thin adapters from decoded arguments to the same `SecretsRepo` the CLI uses, with
  * the principal's permissions checked before the store is touched.
  */
-import { Effect, Redacted } from "effect"
+import { Clock, Duration, Effect, Either, Redacted } from "effect"
 import * as Principal from "../auth/Principal.js"
 import * as QuotaCheck from "../auth/Quota.js"
-import type { Quota } from "../config/Settings.js"
+import { parseDurationText } from "../domain/DurationText.js"
+import { InvalidArguments, VersionConflict } from "../domain/errors.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
-import { isoOrNull, parseExpiresAt, toSummary } from "../domain/Secret.js"
+import { isoOrNull, toSetSummary, toSummary } from "../domain/Secret.js"
+import { expiryOf } from "../domain/writeChecks.js"
 import * as Listing from "../repo/listing.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
+import type { Caller } from "./Caller.js"
 import type * as S from "./schemas.js"
 
-export const getSecret = (principal: Principal.Principal, input: typeof S.GetSecretInput.Type) =>
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+export const getSecret = ({ principal }: Caller, input: typeof S.GetSecretInput.Type) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(input.keyPath)
     yield* Principal.authorize(principal, "read", path.keyPath)
-    const secret = yield* (yield* SecretsRepo).get(path)
+    const secret = yield* (yield* SecretsRepo).get(path, { version: input.version })
     return {
-      keyPath: secret.keyPath,
+      keyPath: secret.keyPath as string,
       value: Redacted.value(secret.value),
+      version: secret.version,
       description: secret.description,
-      expiresAt: isoOrNull(secret.expiresAt)
+      expiresAt: isoOrNull(secret.expiresAt),
+      rotationRequired: secret.rotationRequired
     }
   })
 
-export const setSecret = (principal: Principal.Principal, quota: Quota, input: typeof S.SetSecretInput.Type) =>
+/** Without a value: description, expiry and flag only, on an existing secret, as no new version. */
+const setMetadata = (caller: Caller, input: typeof S.SetSecretInput.Type) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(input.keyPath)
-    yield* Principal.authorize(principal, "write", path.keyPath)
-    const expiresAt = input.expiresAt === undefined ? undefined : yield* parseExpiresAt(input.expiresAt)
-    yield* QuotaCheck.check(principal, quota, path, Buffer.byteLength(input.value, "utf8"))
-    return yield* (yield* SecretsRepo).set(path, Redacted.make(input.value), {
+    yield* Principal.authorize(caller.principal, "write", path.keyPath)
+    const expiresAt = yield* expiryOf(input.expiresAt, input.expiresIn)
+    const repo = yield* SecretsRepo
+    if (input.expectedVersion !== undefined) {
+      const [current] = yield* repo.list({ keyPaths: [path.keyPath] })
+      if (current?.version !== input.expectedVersion) {
+        const currentVersion = current?.version ?? 0
+        return yield* new VersionConflict({
+          keyPath: path.keyPath,
+          expectedVersion: input.expectedVersion,
+          currentVersion
+        })
+      }
+    }
+    const updated = yield* repo.updateMetadata(path, {
       description: input.description,
       expiresAt,
-      createdBy: principal.name
+      rotationRequired: input.rotationRequired
     })
+    return {
+      keyPath: updated.keyPath as string,
+      created: false,
+      version: updated.version,
+      description: updated.description,
+      expiresAt: isoOrNull(updated.expiresAt),
+      rotationRequired: updated.rotationRequired,
+      valueChanged: false
+    }
   })
 
-export const listSecrets = (principal: Principal.Principal, input: typeof S.ListSecretsInput.Type) =>
+export const setSecret = (caller: Caller, input: typeof S.SetSecretInput.Type) =>
+  Effect.gen(function* () {
+    if (input.value === undefined) return yield* setMetadata(caller, input)
+    const { principal, quota } = caller
+    const path = yield* parseKeyPath(input.keyPath)
+    yield* Principal.authorize(principal, "write", path.keyPath)
+    const expiresAt = yield* expiryOf(input.expiresAt, input.expiresIn)
+    yield* QuotaCheck.check(principal, quota, path, Buffer.byteLength(input.value, "utf8"))
+    const result = yield* (yield* SecretsRepo).set(path, Redacted.make(input.value), {
+      description: input.description,
+      expiresAt,
+      rotationRequired: input.rotationRequired,
+      createdBy: principal.name,
+      expectedVersion: input.expectedVersion,
+      requireExpectedVersion: caller.requireCas,
+      overwriteDeleted: input.overwriteDeleted
+    })
+    return { ...toSetSummary(result), valueChanged: true }
+  })
+
+/** `7d` as the end of that window from now, or InvalidArguments naming the parameter. */
+const windowEnd = (tool: string, field: string, text: string | undefined) =>
+  Effect.gen(function* () {
+    if (text === undefined) return undefined
+    const parsed = parseDurationText(text)
+    if (Either.isLeft(parsed)) {
+      return yield* new InvalidArguments({ tool, reason: `${field} ${parsed.left}; use a duration such as 7d or 12h` })
+    }
+    return new Date((yield* now).getTime() + Duration.toMillis(parsed.right))
+  })
+
+export const listSecrets = ({ principal }: Caller, input: typeof S.ListSecretsInput.Type) =>
   Effect.gen(function* () {
     yield* Listing.checkFilter("list_secrets", "project", input.project)
     yield* Listing.checkFilter("list_secrets", "service", input.service)
-    const query = { ...input, within: Principal.readablePrefixes(principal) }
-    const { nextCursor, secrets } = yield* Listing.page(
-      "list_secrets",
-      query,
-      input.limit ?? Listing.DEFAULT_LIMIT,
-      input.cursor
-    )
-    return { secrets: secrets.map(toSummary), nextCursor: nextCursor ?? null }
+    const at = yield* now
+    const query = {
+      scope: input.scope,
+      project: input.project,
+      service: input.service,
+      deleted: input.deleted,
+      expired: input.expired,
+      rotationRequired: input.rotationRequired,
+      expiresBy: yield* windowEnd("list_secrets", "expiringWithin", input.expiringWithin),
+      now: at,
+      within: Principal.readablePrefixes(principal)
+    }
+    const page = yield* Listing.page("list_secrets", query, input.limit ?? Listing.DEFAULT_LIMIT, input.cursor)
+    return { secrets: page.secrets.map((s) => toSummary(s, at)), nextCursor: page.nextCursor ?? null }
   })
 
-export const deleteSecret = (principal: Principal.Principal, input: typeof S.DeleteSecretInput.Type) =>
+export const deleteSecret = ({ principal }: Caller, input: typeof S.DeleteSecretInput.Type) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(input.keyPath)
     yield* Principal.authorize(principal, "write", path.keyPath)
-    return yield* (yield* SecretsRepo).delete(path)
+    const result = yield* (yield* SecretsRepo).delete(path, { deletedBy: principal.name })
+    return {
+      keyPath: result.keyPath as string,
+      deleted: result.deleted,
+      restorableUntil: isoOrNull(result.restorableUntil)
+    }
   })

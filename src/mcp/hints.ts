@@ -16,6 +16,11 @@ export const MCP_HINTS: Hints = {
   StoreUnavailable: () => "Retry in a moment; if it persists, ask the operator to check the database.",
   InvalidConfig: () => "The operator must fix this server's environment and restart it.",
   InvalidArguments: () => "See the tool's input schema.",
+  VersionConflict: () =>
+    "Read it again with get_secret (its result has the version), then retry with that expectedVersion.",
+  VersionRequired: () => "Call get_secret for its version, then set_secret with expectedVersion.",
+  VersionNotFound: () => "list_secrets shows the current version; older ones are kept up to the store's limit.",
+  Deleted: () => "Ask the operator to restore it (secrets undelete), or write a new value with overwriteDeleted: true.",
   QuotaExceeded: () =>
     "Delete secrets you no longer need, or ask the operator to raise SECRETS_QUOTA_SECRETS or SECRETS_QUOTA_BYTES."
 }

@@ -1,6 +1,6 @@
 /**
- * The four tools' inputs and outputs as Effect Schemas: the single source for argument decoding and for the
- * JSON Schemas `tools/list` advertises. Names and parameters are the design note's contract.
+ * The tools' inputs and outputs as Effect Schemas: the single source for argument decoding and for the JSON
+ * Schemas `tools/list` advertises. Names and parameters are the design note's contract, extended.
  */
 import { Schema } from "effect"
 import { SCOPES } from "../domain/KeyPath.js"
@@ -16,18 +16,32 @@ const Nullable = <S extends Schema.Schema.Any>(s: S) => Schema.NullOr(s)
 /** An optional argument; `null`, as LLMs often send for "not given", means absent. */
 const Optional = <S extends Schema.Schema.All>(s: S) => Schema.optionalWith(s, { nullable: true })
 const IsoTime = Schema.String.annotations({ description: "ISO-8601 date-time" })
+const Version = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))
+const Duration = Schema.String.annotations({ description: "a duration such as 7d, 12h, 90m", examples: ["7d"] })
 
-export const GetSecretInput = Schema.Struct({ keyPath: KeyPathArg })
+export const GetSecretInput = Schema.Struct({
+  keyPath: KeyPathArg,
+  // Described on the property, so a wrong value still reads "an integer greater than or equal to 1".
+  version: Optional(Version).annotations({ description: "An older kept version (default: the current one)" })
+})
 export const GetSecretOutput = Schema.Struct({
   keyPath: Schema.String,
   value: Schema.String,
+  version: Schema.Number,
   description: Nullable(Schema.String),
-  expiresAt: Nullable(IsoTime)
+  expiresAt: Nullable(IsoTime),
+  rotationRequired: Schema.Boolean
 })
 
 export const SetSecretInput = Schema.Struct({
   keyPath: KeyPathArg,
-  value: Schema.String.annotations({ description: "The secret, up to 64 KiB of UTF-8 (base64 for binary)" }),
+  value: Optional(
+    Schema.String.annotations({
+      description:
+        "The secret, up to 64 KiB of UTF-8 (base64 for binary). Omit it to change only the description, expiry " +
+        "or rotation flag of an existing secret (no new version)"
+    })
+  ),
   description: Optional(
     Schema.String.annotations({ description: "What it is for, up to 1 KiB; kept on update when omitted" })
   ),
@@ -36,9 +50,27 @@ export const SetSecretInput = Schema.Struct({
       description: "ISO-8601 time with an offset, in the future, e.g. 2027-01-31T00:00:00Z",
       examples: ["2027-01-31T00:00:00Z"]
     })
-  )
+  ),
+  expiresIn: Optional(Duration).annotations({ description: "Instead of expiresAt: a duration from now, e.g. 90d" }),
+  rotationRequired: Optional(Schema.Boolean).annotations({
+    description: "Flag it for rotation (a new value clears the flag unless this is true)"
+  }),
+  expectedVersion: Optional(Schema.Int.pipe(Schema.greaterThanOrEqualTo(0))).annotations({
+    description: "Write only if the current version is this one (0: only if it does not exist yet)"
+  }),
+  overwriteDeleted: Optional(Schema.Boolean).annotations({
+    description: "Write over a deleted secret (its earlier versions stay recoverable)"
+  })
 })
-export const SetSecretOutput = Schema.Struct({ keyPath: Schema.String, created: Schema.Boolean })
+export const SetSecretOutput = Schema.Struct({
+  keyPath: Schema.String,
+  created: Schema.Boolean,
+  version: Schema.Number,
+  description: Nullable(Schema.String),
+  expiresAt: Nullable(IsoTime).annotations({ description: "The secret's expiry after this write" }),
+  rotationRequired: Schema.Boolean,
+  valueChanged: Schema.Boolean.annotations({ description: "false when only metadata was changed" })
+})
 
 const Filter = (what: string) =>
   Optional(Schema.String.annotations({ description: `Only secrets of this ${what} (second path segment)` }))
@@ -47,7 +79,12 @@ export const ListSecretsInput = Schema.Struct({
   scope: Optional(Schema.Literal(...SCOPES).annotations({ description: "meta, project or service" })),
   project: Filter("project"),
   service: Filter("service"),
-  // Described on the property, so a wrong value is still "a number between 1 and 1000" in InvalidArguments.
+  expiringWithin: Optional(Duration).annotations({ description: "Only secrets that expire within this time, e.g. 7d" }),
+  expired: Optional(Schema.Boolean).annotations({ description: "true: only expired secrets; false: only unexpired" }),
+  rotationRequired: Optional(Schema.Boolean).annotations({ description: "Only secrets flagged (or not) for rotation" }),
+  deleted: Optional(Schema.Boolean).annotations({
+    description: "true: list deleted, still recoverable secrets instead"
+  }),
   limit: Optional(Schema.Int.pipe(Schema.between(1, MAX_LIMIT))).annotations({
     description: `Most secrets to return (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})`
   }),
@@ -61,12 +98,15 @@ export const SecretSummary = Schema.Struct({
   scope: Schema.Literal(...SCOPES),
   project: Nullable(Schema.String),
   service: Nullable(Schema.String),
+  version: Schema.Number,
   createdAt: IsoTime,
   updatedAt: IsoTime,
   lastAccessed: Nullable(IsoTime),
   accessCount: Schema.Number,
   expiresAt: Nullable(IsoTime),
-  rotationRequired: Schema.Boolean
+  expired: Schema.Boolean,
+  rotationRequired: Schema.Boolean,
+  deletedAt: Nullable(IsoTime)
 })
 export const ListSecretsOutput = Schema.Struct({
   secrets: Schema.Array(SecretSummary),
@@ -76,7 +116,11 @@ export const ListSecretsOutput = Schema.Struct({
 })
 
 export const DeleteSecretInput = Schema.Struct({ keyPath: KeyPathArg })
-export const DeleteSecretOutput = Schema.Struct({ keyPath: Schema.String, deleted: Schema.Boolean })
+export const DeleteSecretOutput = Schema.Struct({
+  keyPath: Schema.String,
+  deleted: Schema.Boolean,
+  restorableUntil: Nullable(IsoTime).annotations({ description: "The operator can undelete it until then" })
+})
 
 /** Every failed call's `structuredContent`: the error's tag, its message, and its fields. */
 export const ToolError = Schema.Struct(

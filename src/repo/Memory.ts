@@ -3,94 +3,282 @@
  * The rows are one mutable `Map`, changed only inside `Effect.sync`: JavaScript runs one of them at a time, so
  * each read-modify-write is atomic without copying the map (a copy per read made a read O(secrets)).
  */
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Effect, Either, Layer } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
-import * as Envelope from "../crypto/Envelope.js"
 import { Expired, NotFound } from "../domain/errors.js"
-import { matchesQuery, queryMatchesNothing, type SecretMetadata, validateWrite } from "../domain/Secret.js"
-import { type DeleteResult, SecretsRepo } from "./SecretsRepo.js"
+import { matchesQuery, queryMatchesNothing } from "../domain/ListQuery.js"
+import { isExpired, type SecretMetadata, type VersionInfo } from "../domain/Secret.js"
+import { validateMetadata, validateWrite } from "../domain/writeChecks.js"
+import { DEFAULT_REPO_OPTIONS, type RepoOptions, SecretsRepo } from "./SecretsRepo.js"
+import {
+  asRollback,
+  currentVersionRefused,
+  deletedError,
+  planWrite,
+  restorableUntil,
+  versionNotFound
+} from "./writePlan.js"
+
+interface StoredVersion {
+  readonly version: number
+  readonly encryptedValue: Buffer
+  readonly bytes: number
+  readonly createdAt: Date
+  readonly createdBy: string
+}
 
 interface Row extends SecretMetadata {
   readonly encryptedValue: Buffer
+  readonly bytes: number
+  /** The versions before the current one, oldest first. */
+  readonly history: ReadonlyArray<StoredVersion>
 }
 
-export const make = Effect.gen(function* () {
-  const crypto = yield* Crypto
-  const rows = new Map<string, Row>()
+const metadataOf = ({ bytes: _b, encryptedValue: _e, history: _h, ...metadata }: Row): SecretMetadata => metadata
 
-  const set: SecretsRepo["Type"]["set"] = (path, value, options = {}) =>
-    Effect.gen(function* () {
-      const write = yield* validateWrite(path, value, options)
-      const encryptedValue = yield* crypto.encrypt(value, path.keyPath)
-      return yield* Effect.sync(() => {
+const keptVersions = (row: Row): ReadonlyArray<number> => [row.version, ...row.history.map((v) => v.version).reverse()]
+
+export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
+  Effect.gen(function* () {
+    const crypto = yield* Crypto
+    const rows = new Map<string, Row>()
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+    const retention = options.deleteRetention
+
+    const set: SecretsRepo["Type"]["set"] = (path, value, setOptions = {}) =>
+      Effect.gen(function* () {
+        const write = yield* validateWrite(path, value, setOptions)
         const existing = rows.get(path.keyPath)
+        const plan = yield* planWrite(path.keyPath, existing, setOptions, retention)
+        const encryptedValue = yield* crypto.encrypt(value, { keyPath: path.keyPath, version: plan.version })
+        const by = setOptions.createdBy ?? "supervisor"
+        const fresh = existing === undefined || (plan.kind === "update" && plan.revive)
+        // The replaced version joins the history; the newest maxVersions (the current one included) are kept.
+        const history =
+          existing === undefined || plan.kind === "create"
+            ? []
+            : [
+                ...existing.history,
+                {
+                  version: existing.version,
+                  encryptedValue: existing.encryptedValue,
+                  bytes: existing.bytes,
+                  createdAt: existing.updatedAt,
+                  createdBy: existing.updatedBy
+                }
+              ]
         const row: Row = {
           keyPath: path.keyPath,
           scope: path.scope,
           projectName: path.projectName,
           serviceName: path.serviceName,
           encryptedValue,
-          description: options.description === undefined ? (existing?.description ?? null) : options.description,
-          createdAt: existing?.createdAt ?? write.now,
+          bytes: write.bytes,
+          history: history.slice(Math.max(0, history.length - (options.maxVersions - 1))),
+          version: plan.version,
+          description:
+            setOptions.description === undefined && !fresh ? existing!.description : (setOptions.description ?? null),
+          createdAt: fresh ? write.now : existing!.createdAt,
+          createdBy: fresh ? by : existing!.createdBy,
           updatedAt: write.now,
-          createdBy: existing?.createdBy ?? options.createdBy ?? "supervisor",
+          updatedBy: by,
           lastAccessedAt: existing?.lastAccessedAt ?? null,
           accessCount: existing?.accessCount ?? 0,
-          expiresAt: options.expiresAt ?? null,
-          rotationRequired: options.rotationRequired ?? false
+          expiresAt: setOptions.expiresAt ?? null,
+          rotationRequired: setOptions.rotationRequired ?? false,
+          deletedAt: null,
+          deletedBy: null
         }
         rows.set(path.keyPath, row)
-        return { keyPath: path.keyPath, created: existing === undefined }
+        return {
+          keyPath: path.keyPath,
+          created: existing === undefined || plan.kind === "create" || plan.revive,
+          version: row.version,
+          description: row.description,
+          expiresAt: row.expiresAt,
+          rotationRequired: row.rotationRequired
+        }
       })
-    })
 
-  const get: SecretsRepo["Type"]["get"] = (path) =>
-    Effect.gen(function* () {
-      const now = new Date(yield* Clock.currentTimeMillis)
-      const recorded = yield* Effect.sync(() => {
-        const existing = rows.get(path.keyPath)
-        if (existing === undefined) return undefined
-        const row: Row = { ...existing, lastAccessedAt: now, accessCount: existing.accessCount + 1 }
-        rows.set(path.keyPath, row)
-        return row
+    const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>
+      Effect.gen(function* () {
+        const at = yield* now
+        const recorded = yield* Effect.sync(() => {
+          const existing = rows.get(path.keyPath)
+          if (existing === undefined) return undefined
+          const row: Row = { ...existing, lastAccessedAt: at, accessCount: existing.accessCount + 1 }
+          rows.set(path.keyPath, row)
+          return row
+        })
+        // A deleted secret past its retention is gone, whether or not the purge has run yet.
+        if (
+          recorded === undefined ||
+          (recorded.deletedAt !== null && restorableUntil(recorded.deletedAt, retention) <= at)
+        ) {
+          return yield* new NotFound({ keyPath: path.keyPath })
+        }
+        if (recorded.deletedAt !== null) return yield* deletedError(path.keyPath, recorded, retention)
+        const wanted = getOptions.version ?? recorded.version
+        const stored =
+          wanted === recorded.version
+            ? { encryptedValue: recorded.encryptedValue }
+            : recorded.history.find((v) => v.version === wanted)
+        if (stored === undefined) return yield* versionNotFound(path.keyPath, wanted, keptVersions(recorded))
+        if (isExpired(recorded, at)) {
+          return yield* new Expired({ keyPath: path.keyPath, expiredAt: recorded.expiresAt!.toISOString() })
+        }
+        const value = yield* crypto.decrypt(stored.encryptedValue, { keyPath: path.keyPath, version: wanted })
+        return { ...metadataOf(recorded), version: wanted, value }
       })
-      if (recorded === undefined) return yield* new NotFound({ keyPath: path.keyPath })
-      const { encryptedValue, ...metadata } = recorded
-      if (metadata.expiresAt !== null && metadata.expiresAt.getTime() <= now.getTime()) {
-        return yield* new Expired({ keyPath: path.keyPath, expiredAt: metadata.expiresAt.toISOString() })
-      }
-      const value = yield* crypto.decrypt(encryptedValue, path.keyPath)
-      return { ...metadata, value }
-    })
 
-  const list: SecretsRepo["Type"]["list"] = (query = {}) => {
-    if (queryMatchesNothing(query)) return Effect.succeed([])
-    return Effect.sync(() =>
-      [...rows.values()]
-        .filter((row) => matchesQuery(row.keyPath, row, query))
-        .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
-        .slice(0, query.limit)
-        .map(({ encryptedValue: _, ...metadata }): SecretMetadata => metadata)
+    const list: SecretsRepo["Type"]["list"] = (query = {}) => {
+      if (queryMatchesNothing(query)) return Effect.succeed([])
+      return Effect.sync(() =>
+        [...rows.values()]
+          .filter((row) => matchesQuery(row, query))
+          .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
+          .slice(0, query.limit)
+          .map(metadataOf)
+      )
+    }
+
+    /** The live row at `path`, or the typed reason there is none. */
+    const live = (keyPath: string) => {
+      const row = rows.get(keyPath)
+      if (row === undefined) return Either.left(new NotFound({ keyPath }))
+      if (row.deletedAt !== null) return Either.left(deletedError(keyPath, row, retention))
+      return Either.right(row)
+    }
+
+    const updateMetadata: SecretsRepo["Type"]["updateMetadata"] = (path, change) =>
+      Effect.gen(function* () {
+        yield* validateMetadata(path, change)
+        const row = yield* live(path.keyPath)
+        const updated: Row = {
+          ...row,
+          description: change.description === undefined ? row.description : change.description,
+          expiresAt: change.expiresAt === undefined ? row.expiresAt : change.expiresAt,
+          rotationRequired: change.rotationRequired ?? row.rotationRequired
+        }
+        rows.set(path.keyPath, updated)
+        return metadataOf(updated)
+      })
+
+    const remove: SecretsRepo["Type"]["delete"] = (path, deleteOptions = {}) =>
+      Effect.gen(function* () {
+        const at = yield* now
+        const row = rows.get(path.keyPath)
+        if (row === undefined || row.deletedAt !== null) {
+          return { keyPath: path.keyPath, deleted: false, restorableUntil: null }
+        }
+        rows.set(path.keyPath, { ...row, deletedAt: at, deletedBy: deleteOptions.deletedBy ?? "supervisor" })
+        return { keyPath: path.keyPath, deleted: true, restorableUntil: restorableUntil(at, retention) }
+      })
+
+    const purgeDeleted: SecretsRepo["Type"]["purgeDeleted"] = Effect.flatMap(now, (at) =>
+      Effect.sync(() => {
+        let purged = 0
+        for (const [keyPath, row] of rows) {
+          if (row.deletedAt !== null && restorableUntil(row.deletedAt, retention) <= at) {
+            rows.delete(keyPath)
+            purged++
+          }
+        }
+        return purged
+      })
     )
-  }
 
-  const remove: SecretsRepo["Type"]["delete"] = (path) =>
-    Effect.sync((): DeleteResult => ({ keyPath: path.keyPath, deleted: rows.delete(path.keyPath) }))
+    const undelete: SecretsRepo["Type"]["undelete"] = (path) =>
+      Effect.gen(function* () {
+        yield* purgeDeleted
+        const row = rows.get(path.keyPath)
+        if (row === undefined || row.deletedAt === null) return yield* new NotFound({ keyPath: path.keyPath })
+        const restored: Row = { ...row, deletedAt: null, deletedBy: null }
+        rows.set(path.keyPath, restored)
+        return metadataOf(restored)
+      })
 
-  const usage: SecretsRepo["Type"]["usage"] = (prefix, keyPath) =>
-    Effect.sync(() => {
-      let secrets = 0
-      let bytes = 0
-      for (const row of rows.values()) {
-        if (!row.keyPath.startsWith(prefix)) continue
-        secrets++
-        bytes += row.encryptedValue.length - Envelope.OVERHEAD
-      }
-      const existing = rows.get(keyPath)
-      return { secrets, bytes, existingBytes: existing && existing.encryptedValue.length - Envelope.OVERHEAD }
+    const destroy: SecretsRepo["Type"]["destroy"] = (path, destroyOptions = {}) =>
+      Effect.gen(function* () {
+        const row = rows.get(path.keyPath)
+        if (row === undefined) return yield* new NotFound({ keyPath: path.keyPath })
+        const version = destroyOptions.version
+        if (version === undefined) {
+          rows.delete(path.keyPath)
+          return keptVersions(row)
+        }
+        if (version === row.version) return yield* currentVersionRefused(path.keyPath, version)
+        if (!row.history.some((v) => v.version === version)) {
+          return yield* versionNotFound(path.keyPath, version, keptVersions(row))
+        }
+        rows.set(path.keyPath, { ...row, history: row.history.filter((v) => v.version !== version) })
+        return [version]
+      })
+
+    const versions: SecretsRepo["Type"]["versions"] = (path) =>
+      Effect.gen(function* () {
+        const row = rows.get(path.keyPath)
+        if (row === undefined) return yield* new NotFound({ keyPath: path.keyPath })
+        const current: VersionInfo = {
+          version: row.version,
+          createdAt: row.updatedAt,
+          createdBy: row.updatedBy,
+          bytes: row.bytes,
+          current: true
+        }
+        const older = row.history.map((v): VersionInfo => ({
+          version: v.version,
+          createdAt: v.createdAt,
+          createdBy: v.createdBy,
+          bytes: v.bytes,
+          current: false
+        }))
+        return [current, ...older.reverse()]
+      })
+
+    const rollback: SecretsRepo["Type"]["rollback"] = (path, to, rollbackOptions = {}) =>
+      Effect.gen(function* () {
+        const row = yield* live(path.keyPath)
+        const stored = to === row.version ? row : row.history.find((v) => v.version === to)
+        if (stored === undefined) return yield* versionNotFound(path.keyPath, to, keptVersions(row))
+        const value = yield* crypto.decrypt(stored.encryptedValue, { keyPath: path.keyPath, version: to })
+        return yield* asRollback(
+          set(path, value, {
+            createdBy: rollbackOptions.by,
+            expectedVersion: rollbackOptions.expectedVersion ?? row.version,
+            description: row.description,
+            expiresAt: row.expiresAt !== null && row.expiresAt > (yield* now) ? row.expiresAt : null,
+            rotationRequired: row.rotationRequired
+          })
+        )
+      })
+
+    const usage: SecretsRepo["Type"]["usage"] = (prefix, keyPath) =>
+      Effect.sync(() => {
+        let secrets = 0
+        let bytes = 0
+        for (const row of rows.values()) {
+          if (!row.keyPath.startsWith(prefix)) continue
+          secrets++
+          bytes += row.bytes + row.history.reduce((sum, v) => sum + v.bytes, 0)
+        }
+        return { secrets, bytes, exists: rows.has(keyPath) }
+      })
+
+    return SecretsRepo.of({
+      set,
+      get,
+      list,
+      updateMetadata,
+      delete: remove,
+      undelete,
+      destroy,
+      versions,
+      rollback,
+      purgeDeleted,
+      usage
     })
+  })
 
-  return SecretsRepo.of({ set, get, list, delete: remove, usage })
-})
-
-export const layer: Layer.Layer<SecretsRepo, never, Crypto> = Layer.effect(SecretsRepo, make)
+export const layer = (options: RepoOptions = DEFAULT_REPO_OPTIONS): Layer.Layer<SecretsRepo, never, Crypto> =>
+  Layer.effect(SecretsRepo, make(options))

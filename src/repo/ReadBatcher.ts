@@ -14,7 +14,8 @@ import * as PgPool from "../store/PgPool.js"
 import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
 
 export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
-  created_by, last_accessed_at, access_count, expires_at, rotation_required`
+  created_by, version, updated_by, last_accessed_at, access_count, expires_at, rotation_required, deleted_at,
+  deleted_by`
 
 /**
  * One statement records a batch and returns its rows: each key path's count goes up by the number of reads it
@@ -54,10 +55,14 @@ export interface Row {
   readonly created_at: Date
   readonly updated_at: Date
   readonly created_by: string
+  readonly version: number
+  readonly updated_by: string
   readonly last_accessed_at: Date | null
   readonly access_count: number
   readonly expires_at: Date | null
   readonly rotation_required: boolean
+  readonly deleted_at: Date | null
+  readonly deleted_by: string | null
 }
 
 interface PendingRead {

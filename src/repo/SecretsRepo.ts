@@ -2,52 +2,112 @@
  * The store's one contract. Backends: `Sql.layer` (PostgreSQL server or the embedded store) and
  * `Memory.layer` (tests, programs that need no persistence). Both encrypt through `Crypto`, so a value is
  * never held in plain text at rest, and both refuse the same input with the same typed errors.
+ *
+ * Nothing is lost by accident: every value set is a numbered version (the newest `maxVersions` are kept), a
+ * delete is recoverable for `deleteRetention`, and only `destroy` (the CLI's, never an MCP tool) erases.
  */
-import { Context, type Effect, type Redacted } from "effect"
+import { Context, Duration, type Effect, type Redacted } from "effect"
 import type {
   DecryptionFailed,
+  Deleted,
   DescriptionTooLong,
   Expired,
+  InvalidArguments,
   InvalidExpiry,
   InvalidValue,
   NotFound,
   StoreUnavailable,
-  ValueTooLarge
+  ValueTooLarge,
+  VersionConflict,
+  VersionNotFound,
+  VersionRequired
 } from "../domain/errors.js"
 import type { KeyPath, ParsedKeyPath } from "../domain/KeyPath.js"
-import type { ListQuery, Secret, SecretMetadata, SetOptions, SetResult } from "../domain/Secret.js"
+import type { ListQuery } from "../domain/ListQuery.js"
+import type {
+  DeleteResult,
+  MetadataChange,
+  Secret,
+  SecretMetadata,
+  SetOptions,
+  SetResult,
+  VersionInfo
+} from "../domain/Secret.js"
 
 /** What is stored under a prefix: the quota's measure. */
 export interface Usage {
   readonly secrets: number
-  /** Bytes of values (UTF-8). */
+  /** Bytes of values (UTF-8), every kept version and deleted secrets included. */
   readonly bytes: number
-  /** The size of the value now at the key path asked about; undefined when there is none. */
-  readonly existingBytes: number | undefined
+  /** Whether there is a secret (live or deleted) at the key path asked about. */
+  readonly exists: boolean
 }
 
-export interface DeleteResult {
-  readonly keyPath: KeyPath
-  readonly deleted: boolean
+export interface RepoOptions {
+  /** Versions kept per secret, the current one included (`SECRETS_MAX_VERSIONS`, default 10). */
+  readonly maxVersions: number
+  /** How long a deleted secret stays recoverable (`SECRETS_DELETE_RETENTION`, default 30 days). */
+  readonly deleteRetention: Duration.Duration
 }
+
+export const DEFAULT_REPO_OPTIONS: RepoOptions = { maxVersions: 10, deleteRetention: Duration.days(30) }
+
+type WriteError = ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue
+type CasError = VersionConflict | VersionRequired | Deleted
 
 export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
   SecretsRepo,
   {
-    /** Creates or updates; `created_at` is kept on update, `updated_at` moves. */
+    /** Creates, or adds a version; `created_at` is kept on update, `updated_at` moves. See `SetOptions`. */
     readonly set: (
       path: ParsedKeyPath,
       value: Redacted.Redacted<string>,
       options?: SetOptions
-    ) => Effect.Effect<SetResult, ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | StoreUnavailable>
-    /** Returns the value and records the read (`last_accessed_at`, `access_count`), expired reads included. */
+    ) => Effect.Effect<SetResult, WriteError | CasError | StoreUnavailable>
+    /**
+     * The current value (or an older kept `version`), recording the read (`last_accessed_at`, `access_count`),
+     * refused reads included.
+     */
     readonly get: (
-      path: ParsedKeyPath
-    ) => Effect.Effect<Secret, NotFound | Expired | DecryptionFailed | StoreUnavailable>
+      path: ParsedKeyPath,
+      options?: { readonly version?: number | undefined }
+    ) => Effect.Effect<Secret, NotFound | Deleted | VersionNotFound | Expired | DecryptionFailed | StoreUnavailable>
     /** Metadata only, in key path order, filtered and paged by the store itself. Never values. */
     readonly list: (query?: ListQuery) => Effect.Effect<ReadonlyArray<SecretMetadata>, StoreUnavailable>
-    readonly delete: (path: ParsedKeyPath) => Effect.Effect<DeleteResult, StoreUnavailable>
-    /** How many secrets and bytes of values are stored under `prefix` (ending in `/`), and at `keyPath`. */
+    /** Description, expiry or rotation flag, without a new value or version. */
+    readonly updateMetadata: (
+      path: ParsedKeyPath,
+      change: MetadataChange
+    ) => Effect.Effect<
+      SecretMetadata,
+      NotFound | Deleted | DescriptionTooLong | InvalidExpiry | InvalidValue | StoreUnavailable
+    >
+    /** Moves a secret and its versions to the recoverable state; `deleted: false` when there was none. */
+    readonly delete: (
+      path: ParsedKeyPath,
+      options?: { readonly deletedBy?: string | undefined }
+    ) => Effect.Effect<DeleteResult, StoreUnavailable>
+    /** Restores a deleted secret as it was. */
+    readonly undelete: (path: ParsedKeyPath) => Effect.Effect<SecretMetadata, NotFound | StoreUnavailable>
+    /** Erases a secret with all its versions, or one version that is not the current one. Returns what went. */
+    readonly destroy: (
+      path: ParsedKeyPath,
+      options?: { readonly version?: number | undefined }
+    ) => Effect.Effect<ReadonlyArray<number>, NotFound | VersionNotFound | InvalidArguments | StoreUnavailable>
+    /** The kept versions, newest first, never values. A deleted secret's too. */
+    readonly versions: (path: ParsedKeyPath) => Effect.Effect<ReadonlyArray<VersionInfo>, NotFound | StoreUnavailable>
+    /** Writes version `to`'s value again as a new version; description, expiry and flag stay as they are. */
+    readonly rollback: (
+      path: ParsedKeyPath,
+      to: number,
+      options?: { readonly by?: string | undefined; readonly expectedVersion?: number | undefined }
+    ) => Effect.Effect<
+      SetResult,
+      NotFound | Deleted | VersionNotFound | VersionConflict | DecryptionFailed | StoreUnavailable
+    >
+    /** Erases deleted secrets whose retention has passed; returns how many. */
+    readonly purgeDeleted: Effect.Effect<number, StoreUnavailable>
+    /** How many secrets and bytes of values are stored under `prefix` (ending in `/`), and whether `keyPath` is. */
     readonly usage: (prefix: string, keyPath: KeyPath) => Effect.Effect<Usage, StoreUnavailable>
   }
 >() {}

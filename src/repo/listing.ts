@@ -5,7 +5,8 @@
 import { Effect } from "effect"
 import { InvalidArguments } from "../domain/errors.js"
 import { parseKeyPath, printable, segmentCheck } from "../domain/KeyPath.js"
-import type { ListQuery, SecretMetadata } from "../domain/Secret.js"
+import type { ListQuery } from "../domain/ListQuery.js"
+import type { SecretMetadata } from "../domain/Secret.js"
 import { SecretsRepo } from "./SecretsRepo.js"
 
 export const DEFAULT_LIMIT = 200

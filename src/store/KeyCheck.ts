@@ -13,8 +13,8 @@ import { withStoreErrors } from "./storeUnavailable.js"
 import * as Verify from "./Verify.js"
 
 const CANARY_NAME = "key_check"
-/** Additional data for the canary: not a valid key path, so no secret's ciphertext can stand in for it. */
-const CANARY_AAD = "store_meta/key_check"
+/** Where the canary belongs: not a valid key path, and version 0, so no secret's ciphertext can stand in for it. */
+const CANARY_AAD = { keyPath: "store_meta/key_check", version: 0 }
 const CANARY_TEXT = "secrets-mcp key check"
 
 /** The stored canary, if the store has been initialised. */

@@ -63,6 +63,62 @@ export const execute = <Row>(
     )
   )
 
+/** Runs one statement on a client of its own (inside `transaction`): named when prepared, like `send`. */
+export type Query = <Row>(
+  statement: Statement,
+  values: ReadonlyArray<unknown>
+) => Effect.Effect<ReadonlyArray<Row>, SqlError>
+
+const onClient =
+  (client: pg.PoolClient, prepared: boolean): Query =>
+  <Row>(statement: Statement, values: ReadonlyArray<unknown>) =>
+    Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
+      const query = prepared ? { ...statement, values: [...values] } : { text: statement.text, values: [...values] }
+      client.query(query, (error: Error | undefined, result: pg.QueryResult | undefined) =>
+        resume(
+          error
+            ? Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
+            : Effect.succeed((result?.rows ?? []) as Array<Row>)
+        )
+      )
+    })
+
+/**
+ * `body` in one transaction on a pooled connection of its own. Unlike `@effect/sql`'s `withTransaction`, a
+ * connection lost at COMMIT or ROLLBACK is a typed `SqlError` (retried by `withStoreErrors`), never a defect; a
+ * connection whose ROLLBACK failed is discarded instead of going back to the pool.
+ */
+export const transaction = <A, E, R>(
+  { pool, prepared }: PgPool["Type"],
+  body: (query: Query) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | SqlError, R> =>
+  Effect.acquireUseRelease(
+    Effect.tryPromise({
+      try: () => pool.connect(),
+      catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
+    }),
+    (client) => {
+      const query = onClient(client, prepared)
+      const plain = (text: string) => query({ name: "", text }, [])
+      return plain("BEGIN").pipe(
+        Effect.zipRight(body(query)),
+        Effect.tap(() => plain("COMMIT")),
+        Effect.tapErrorCause(() =>
+          Effect.promise(() =>
+            client.query("ROLLBACK").then(
+              () => undefined,
+              () => (broken.add(client), undefined)
+            )
+          )
+        )
+      )
+    },
+    (client) => Effect.sync(() => client.release(broken.delete(client) ? true : undefined))
+  )
+
+/** Clients whose ROLLBACK failed: released with an error, so the pool closes them. */
+const broken = new WeakSet<pg.PoolClient>()
+
 export interface PoolOptions {
   readonly url?: Redacted.Redacted<string> | undefined
   readonly host?: string | undefined

@@ -10,6 +10,7 @@ import { withStoreErrors } from "./storeUnavailable.js"
 
 export interface Damaged {
   readonly keyPath: string
+  readonly version: number
   readonly reason: string
   /** The key id its envelope names, when it has one. */
   readonly keyId: string | undefined
@@ -20,15 +21,20 @@ export const verifyAll = Effect.gen(function* () {
   const crypto = yield* Crypto
   const damaged: Array<Damaged> = []
   let checked = 0
-  yield* sql<{ key_path: string; encrypted_value: Uint8Array }>`
-    SELECT key_path, encrypted_value FROM secrets ORDER BY key_path`.stream.pipe(
+  // Every kept version, not only the current ones: a rollback would bring a damaged old one back.
+  yield* sql<{ key_path: string; version: number; encrypted_value: Uint8Array }>`
+    SELECT key_path, version, encrypted_value FROM secrets
+    UNION ALL
+    SELECT s.key_path, v.version, v.encrypted_value FROM secret_versions v JOIN secrets s ON s.id = v.secret_id
+    ORDER BY key_path, version DESC`.stream.pipe(
     Stream.runForEach((row) =>
-      crypto.decrypt(row.encrypted_value, row.key_path).pipe(
+      crypto.decrypt(row.encrypted_value, { keyPath: row.key_path, version: Number(row.version) }).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.sync(() =>
               damaged.push({
                 keyPath: row.key_path,
+                version: Number(row.version),
                 reason: error.reason,
                 keyId: Envelope.keyIdOf(row.encrypted_value)
               })

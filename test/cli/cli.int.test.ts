@@ -114,9 +114,9 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
 
       const table = await box.run(["list"])
       expectOk(table)
-      expect(table.stdout).toMatch(/^KEY PATH\s+DESCRIPTION/)
-      expect(table.stdout).toMatch(/^project\/alpha\/api_token\s+Alpha API token\s/m)
-      expect(table.stdout).toMatch(/^project\/gamma\/db_url\s+Gamma database\s/m)
+      expect(table.stdout).toMatch(/^KEY PATH\s+VERSION\s+DESCRIPTION/)
+      expect(table.stdout).toMatch(/^project\/alpha\/api_token\s+1\s+Alpha API token\s/m)
+      expect(table.stdout).toMatch(/^project\/gamma\/db_url\s+1\s+Gamma database\s/m)
       for (const secret of ["tøken", "second line", "gamma-secret"]) expect(table.stdout).not.toContain(secret)
 
       const filtered = await box.run(["list", "--json", "--project", "alpha"])
@@ -131,8 +131,10 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
       expect(deleted.stderr).toContain("deleted project/alpha/api_token")
 
       const gone = await box.run(["get", "project/alpha/api_token"])
-      expectError(gone, 3, "No secret at project/alpha/api_token")
-      expect(gone.stderr).toMatch(/^hint: .*secrets list/m)
+      expectError(gone, 32, "The secret at project/alpha/api_token was deleted")
+      const never = await box.run(["get", "project/alpha/never_set"])
+      expectError(never, 3, "No secret at project/alpha/never_set")
+      expect(never.stderr).toMatch(/^hint: .*secrets list/m)
     },
     TIMEOUT
   )
@@ -288,7 +290,7 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
     const box = sandbox(onTestFinished)
     const result = await box.run(["doctor"], withKey())
     expect(result.code).toBe(21)
-    expect(result.stdout).toMatch(/^FAIL {2}migrations: not applied: 1_create_secrets; run `secrets init`/m)
+    expect(result.stdout).toMatch(/^FAIL {2}migrations: not applied: 1_create_secrets, 2_versions; run `secrets init`/m)
     expect(result.stderr).toMatch(/^error: The store is not initialised /)
     expect(result.stderr).toMatch(/^hint: run `secrets init`/m)
     expectNoStackTrace(result)

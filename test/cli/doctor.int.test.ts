@@ -42,9 +42,9 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("doctor on a damaged store (Pos
 
         const damaged = yield* run(["doctor"])
         expect(damaged.code).toBe(13)
-        expect(damaged.stdout).toContain("FAIL  secrets: 2 of 3 do not decrypt")
-        expect(damaged.stdout).toMatch(/^ {8}meta\/doctor\/alpha \(truncated/m)
-        expect(damaged.stdout).toMatch(/^ {8}meta\/doctor\/charlie \(authentication failed\)/m)
+        expect(damaged.stdout).toContain("FAIL  secrets: 2 of 3 values (every kept version) do not decrypt")
+        expect(damaged.stdout).toMatch(/^ {8}meta\/doctor\/alpha version 1 \(truncated/m)
+        expect(damaged.stdout).toMatch(/^ {8}meta\/doctor\/charlie version 1 \(authentication failed\)/m)
         expect(damaged.stdout).not.toMatch(/^ {8}meta\/doctor\/bravo/m)
         expect(damaged.stdout + damaged.stderr).not.toContain("value-")
         expectNoStackTrace(damaged)

@@ -80,6 +80,17 @@ const TABLE: Record<
   },
   SECRETS_QUOTA_SECRETS: { good: "50", check: (s) => expect(s.quota.secrets).toBe(50), bad: ["0", "many"] },
   SECRETS_QUOTA_BYTES: { good: "1MiB", check: (s) => expect(s.quota.bytes).toBe(1024 * 1024), bad: ["1PB", "12"] },
+  SECRETS_MAX_VERSIONS: { good: "3", check: (s) => expect(s.repo.maxVersions).toBe(3), bad: ["0", "1001", "all"] },
+  SECRETS_DELETE_RETENTION: {
+    good: "7d",
+    check: (s) => expect(Duration.toMillis(s.repo.deleteRetention)).toBe(7 * 86_400_000),
+    bad: ["30", "0s", "forever"]
+  },
+  SECRETS_REQUIRE_CAS: {
+    good: "Agents",
+    check: (s) => expect(s.requireCas).toEqual({ _tag: "Agents" }),
+    bad: ["everyone", "project:Alpha", "admin"]
+  },
   SECRETS_LOG_LEVEL: {
     good: "warning",
     check: (s) => expect(s.logLevel).toBe(LogLevel.Warning),

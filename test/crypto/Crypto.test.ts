@@ -4,19 +4,24 @@ import * as fc from "fast-check"
 import * as Crypto from "../../src/crypto/Crypto.js"
 import * as Envelope from "../../src/crypto/Envelope.js"
 import { KEY_A, KEY_B, keyFromHex } from "../support/keys.js"
+import { legacyEncrypt as legacyEncryptWith } from "../support/legacy.js"
 
 const cryptoA = Crypto.make(keyFromHex(KEY_A))
+const legacyEncrypt = (value: string, keyPath: string) => legacyEncryptWith(value, keyPath, KEY_A)
 const cryptoB = Crypto.make(keyFromHex(KEY_B))
 
 const PATH = "project/consilio/stripe_api_key"
 const PLAINTEXT = "sk_live_51HxPlaintextThatMustNeverLeak"
 
-const encrypt = (value: string, keyPath: string = PATH, crypto = cryptoA) =>
-  Effect.runSync(crypto.encrypt(Redacted.make(value), keyPath))
+/** Where a ciphertext belongs: a key path and a version (1 unless a test says otherwise). */
+const at = (keyPath: string, version = 1) => ({ keyPath, version })
+
+const encrypt = (value: string, keyPath: string = PATH, crypto = cryptoA, version = 1) =>
+  Effect.runSync(crypto.encrypt(Redacted.make(value), at(keyPath, version)))
 
 /** Decrypts synchronously: Right(plaintext) or Left(DecryptionFailed). */
-const decrypt = (stored: Uint8Array, keyPath: string = PATH, crypto = cryptoA) =>
-  Effect.runSync(Effect.either(Effect.map(crypto.decrypt(stored, keyPath), Redacted.value)))
+const decrypt = (stored: Uint8Array, keyPath: string = PATH, crypto = cryptoA, version = 1) =>
+  Effect.runSync(Effect.either(Effect.map(crypto.decrypt(stored, at(keyPath, version)), Redacted.value)))
 
 const expectDecryptionFailed = (stored: Uint8Array, keyPath: string = PATH) => {
   const result = decrypt(stored, keyPath)
@@ -41,9 +46,9 @@ describe("Crypto round trip", () => {
     ["64 KiB of multi-byte characters", "é🔑".repeat((64 * 1024) / 6)]
   ] as const)("%s value", ([, value]) =>
     Effect.gen(function* () {
-      const stored = yield* cryptoA.encrypt(Redacted.make(value), PATH)
+      const stored = yield* cryptoA.encrypt(Redacted.make(value), at(PATH))
       expect(stored.length).toBe(Envelope.OVERHEAD + Buffer.byteLength(value, "utf8"))
-      const decrypted = yield* cryptoA.decrypt(stored, PATH)
+      const decrypted = yield* cryptoA.decrypt(stored, at(PATH))
       expect(Redacted.value(decrypted)).toBe(value)
     })
   )
@@ -63,8 +68,8 @@ describe("Crypto round trip", () => {
 
   it.effect("the stored bytes carry the format, the key id and never the plaintext", () =>
     Effect.gen(function* () {
-      const stored = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), PATH)
-      expect(stored[0]).toBe(Envelope.FORMAT_V1)
+      const stored = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), at(PATH))
+      expect(stored[0]).toBe(Envelope.FORMAT_VERSIONED)
       expect(stored.subarray(1, Envelope.HEADER_BYTES).toString("hex")).toBe(cryptoA.keyId)
       expect(Envelope.keyIdOf(stored)).toBe(cryptoA.keyId)
       expect(stored.includes(Buffer.from(PLAINTEXT, "utf8"))).toBe(false)
@@ -73,12 +78,12 @@ describe("Crypto round trip", () => {
 
   it.effect("decrypts a Uint8Array view at an offset inside a larger buffer", () =>
     Effect.gen(function* () {
-      const stored = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), PATH)
+      const stored = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), at(PATH))
       const backing = new Uint8Array(stored.length + 20)
       backing.fill(0xff)
       backing.set(stored, 7)
       const view = backing.subarray(7, 7 + stored.length)
-      expect(Redacted.value(yield* cryptoA.decrypt(view, PATH))).toBe(PLAINTEXT)
+      expect(Redacted.value(yield* cryptoA.decrypt(view, at(PATH)))).toBe(PLAINTEXT)
     })
   )
 })
@@ -86,8 +91,8 @@ describe("Crypto round trip", () => {
 describe("Crypto nonces", () => {
   it.effect("the same plaintext encrypted twice gives different bytes and different nonces", () =>
     Effect.gen(function* () {
-      const first = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), PATH)
-      const second = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), PATH)
+      const first = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), at(PATH))
+      const second = yield* cryptoA.encrypt(Redacted.make(PLAINTEXT), at(PATH))
       expect(first.equals(second)).toBe(false)
       const nonce = (b: Buffer) => b.subarray(Envelope.HEADER_BYTES, Envelope.HEADER_BYTES + Envelope.NONCE_BYTES)
       expect(nonce(first).equals(nonce(second))).toBe(false)
@@ -149,6 +154,7 @@ describe("Crypto tampering", () => {
     const parts = Envelope.decode(stored)
     if ("problem" in parts) throw new Error(parts.problem)
     const shortTag = Envelope.encode({
+      format: parts.format,
       keyId: parts.keyId,
       nonce: parts.nonce,
       tag: parts.tag.subarray(0, 4),
@@ -195,7 +201,13 @@ describe("Crypto tampering", () => {
     expect(error?.reason).toBe("authentication failed")
   })
 
-  it.each([0, 2, 0x7f, 0xff])("an unknown format byte %i is DecryptionFailed", (format) => {
+  it("a versioned envelope relabelled as format 1 fails authentication (the format is authenticated too)", () => {
+    const stored = Buffer.from(encrypt(PLAINTEXT))
+    stored[0] = Envelope.FORMAT_LEGACY
+    expect(expectDecryptionFailed(stored)?.reason).toBe("authentication failed")
+  })
+
+  it.each([0, 3, 0x7f, 0xff])("an unknown format byte %i is DecryptionFailed", (format) => {
     const stored = Buffer.from(encrypt(PLAINTEXT))
     stored[0] = format
     const error = expectDecryptionFailed(stored)
@@ -221,5 +233,36 @@ describe("Crypto tampering", () => {
     const moved = expectDecryptionFailed(stored, "meta/other/path")
     expect(moved?.message).toContain("meta/other/path")
     expect(moved?.message).not.toContain(PLAINTEXT)
+  })
+})
+
+describe("Crypto binds each ciphertext to its version", () => {
+  it("a value encrypted as version 2 decrypts as version 2 only, never as 1 or 3", () => {
+    const stored = encrypt(PLAINTEXT, PATH, cryptoA, 2)
+    expect(decrypt(stored, PATH, cryptoA, 2)).toEqual(Either.right(PLAINTEXT))
+    for (const other of [0, 1, 3, 1_000_000]) {
+      const result = decrypt(stored, PATH, cryptoA, other)
+      expect(Either.isLeft(result) && result.left._tag).toBe("DecryptionFailed")
+    }
+  })
+
+  it("a value from before versions (format 1) is accepted as version 1 and the canary's 0, and nowhere else", () => {
+    // Built as the store wrote it before versions: header(1, key id) and the key path as additional data.
+    const legacy = legacyEncrypt(PLAINTEXT, PATH)
+    expect(decrypt(legacy, PATH, cryptoA, 1)).toEqual(Either.right(PLAINTEXT))
+    expect(decrypt(legacy, PATH, cryptoA, 0)).toEqual(Either.right(PLAINTEXT))
+    const asVersion2 = decrypt(legacy, PATH, cryptoA, 2)
+    expect(Either.isLeft(asVersion2) && asVersion2.left.reason).toBe("an unversioned value where version 2 belongs")
+    expect(Either.isLeft(decrypt(legacy, "project/consilio/other", cryptoA, 1))).toBe(true)
+  })
+
+  it("property: a version number only ever opens its own ciphertext", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), (a, b) => {
+        const result = decrypt(encrypt("v", PATH, cryptoA, a), PATH, cryptoA, b)
+        expect(Either.isRight(result)).toBe(a === b)
+      }),
+      { numRuns: 200 }
+    )
   })
 })

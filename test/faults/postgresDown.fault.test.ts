@@ -105,7 +105,7 @@ it.scopedLive(
       })
 
       const set = yield* Effect.promise(() => callTool(served, "set_secret", { keyPath: KEY_PATH, value: VALUE }))
-      expect(result(set)).toEqual({ keyPath: KEY_PATH, created: true })
+      expect(result(set)).toMatchObject({ keyPath: KEY_PATH, created: true })
       const get = yield* Effect.promise(() => callTool(served, "get_secret", { keyPath: KEY_PATH }))
       expect(result(get).value).toBe(VALUE)
 

@@ -20,13 +20,8 @@ const deadStore: StoreAccess = {
   get: Effect.succeed(
     Context.make(
       SecretsRepo,
-      SecretsRepo.of({
-        set: () => unreachable,
-        get: () => unreachable,
-        list: () => unreachable,
-        delete: () => unreachable,
-        usage: () => unreachable
-      })
+      // Every method a defect, whatever methods the repository grows.
+      new Proxy({} as SecretsRepo["Type"], { get: () => () => unreachable })
     )
   )
 }

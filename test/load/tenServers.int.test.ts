@@ -87,7 +87,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("load: ten serve processes on o
           )
         )
         sets.forEach((result, i) =>
-          expect(ok(result, `set_secret on server ${i}`)).toEqual({ keyPath: keyPathOf(i), created: true })
+          expect(ok(result, `set_secret on server ${i}`)).toMatchObject({ keyPath: keyPathOf(i), created: true })
         )
 
         // Every server reads every key (its own and the nine others), all at once.

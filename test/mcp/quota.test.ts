@@ -56,14 +56,16 @@ describe("quotas", () => {
     })
   )
 
-  it.scopedLive("bytes count the value's UTF-8 size, an update replaces the old size, and meta is not limited", () =>
+  it.scopedLive("bytes count every kept version's UTF-8 size (an update adds one), and meta is not limited", () =>
     Effect.gen(function* () {
       const store = yield* StoreAccess.make(memoryStore(cryptoLayer()))
       const alpha = yield* connectAs(store, "project:alpha")
       expect(outcome(yield* set(alpha, "project/alpha/big", "x".repeat(90)))).toBe("ok")
       expect(outcome(yield* set(alpha, "project/alpha/small", "é".repeat(6)))).toBe("QuotaExceeded") // 12 bytes
-      expect(outcome(yield* set(alpha, "project/alpha/big", "x".repeat(100)))).toBe("ok")
-      expect(outcome(yield* set(alpha, "project/alpha/big", "x".repeat(101)))).toBe("QuotaExceeded")
+      expect(outcome(yield* set(alpha, "project/alpha/small", "y".repeat(10)))).toBe("ok") // 100 bytes in all
+      // The old value stays as a version, so even a smaller new one adds its size.
+      const over = yield* set(alpha, "project/alpha/big", "z")
+      expect(over.structuredContent).toMatchObject({ error: "QuotaExceeded", bytes: 101, secrets: 2 })
       const meta = yield* connectAs(store, "meta")
       for (const i of [1, 2, 3, 4, 5]) {
         expect(outcome(yield* set(meta, `project/alpha/meta_${i}`, "y".repeat(200)))).toBe("ok")

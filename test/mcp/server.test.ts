@@ -74,11 +74,12 @@ describe("tools/list and initialize", () => {
       const { tools } = yield* Effect.promise(() => client.listTools())
       expect(tools.map((t) => t.name).sort()).toEqual([...TOOL_NAMES].sort())
       const byName = Object.fromEntries(tools.map((t) => [t.name, t]))
+      // set_secret destroys nothing (the old value stays a version) and is not idempotent (each call adds one).
       const expected = {
-        get_secret: { title: "Get Secret", readOnlyHint: true, destructiveHint: false },
-        list_secrets: { title: "List Secrets", readOnlyHint: true, destructiveHint: false },
-        set_secret: { title: "Set Secret", readOnlyHint: false, destructiveHint: true },
-        delete_secret: { title: "Delete Secret", readOnlyHint: false, destructiveHint: true }
+        get_secret: { title: "Get Secret", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+        list_secrets: { title: "List Secrets", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+        set_secret: { title: "Set Secret", readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+        delete_secret: { title: "Delete Secret", readOnlyHint: false, destructiveHint: true, idempotentHint: true }
       } as const
       for (const [name, want] of Object.entries(expected)) {
         const tool = byName[name]!
@@ -88,7 +89,7 @@ describe("tools/list and initialize", () => {
           title: want.title,
           readOnlyHint: want.readOnlyHint,
           destructiveHint: want.destructiveHint,
-          idempotentHint: true,
+          idempotentHint: want.idempotentHint,
           openWorldHint: false
         })
         expect(tool.inputSchema.type).toBe("object")
@@ -108,9 +109,34 @@ describe("tools/list and initialize", () => {
           additionalProperties?: unknown
         }
       const shapes = {
-        get_secret: { properties: ["keyPath"], required: ["keyPath"] },
-        set_secret: { properties: ["description", "expiresAt", "keyPath", "value"], required: ["keyPath", "value"] },
-        list_secrets: { properties: ["cursor", "limit", "project", "scope", "service"], required: [] },
+        get_secret: { properties: ["keyPath", "version"], required: ["keyPath"] },
+        set_secret: {
+          properties: [
+            "description",
+            "expectedVersion",
+            "expiresAt",
+            "expiresIn",
+            "keyPath",
+            "overwriteDeleted",
+            "rotationRequired",
+            "value"
+          ],
+          required: ["keyPath"]
+        },
+        list_secrets: {
+          properties: [
+            "cursor",
+            "deleted",
+            "expired",
+            "expiringWithin",
+            "limit",
+            "project",
+            "rotationRequired",
+            "scope",
+            "service"
+          ],
+          required: []
+        },
         delete_secret: { properties: ["keyPath"], required: ["keyPath"] }
       }
       for (const [name, shape] of Object.entries(shapes)) {
@@ -138,40 +164,64 @@ describe("tools/list and initialize", () => {
 })
 
 describe("successful calls", () => {
-  it.scopedLive("set_secret creates, then updates: text and structuredContent { keyPath, created }", () =>
+  it.scopedLive("set_secret creates, then adds a version: the result states version, expiry and flag", () =>
     Effect.gen(function* () {
       const client = yield* connect(yield* storeOf())
       const args = { keyPath: "project/consilio/stripe_api_key", value: "sk_live_123", description: "Stripe" }
       const first = ok(yield* call(client, "set_secret", args), S.SetSecretOutput)
-      expect(first.structured).toEqual({ keyPath: "project/consilio/stripe_api_key", created: true })
+      const written = { keyPath: "project/consilio/stripe_api_key", description: "Stripe", expiresAt: null }
+      expect(first.structured).toEqual({
+        ...written,
+        created: true,
+        version: 1,
+        rotationRequired: false,
+        valueChanged: true
+      })
       expect(JSON.parse(first.text)).toEqual(first.structured)
       expect(first.text).not.toContain("sk_live_123")
       const second = ok(yield* call(client, "set_secret", { ...args, value: "sk_live_456" }), S.SetSecretOutput)
-      expect(second.structured).toEqual({ keyPath: "project/consilio/stripe_api_key", created: false })
+      expect(second.structured).toEqual({
+        ...written,
+        created: false,
+        version: 2,
+        rotationRequired: false,
+        valueChanged: true
+      })
     })
   )
 
-  it.scopedLive("get_secret returns the value as text and { keyPath, value, description, expiresAt }", () =>
-    Effect.gen(function* () {
-      const client = yield* connect(yield* storeOf())
-      yield* call(client, "set_secret", {
-        keyPath: "meta/cloudflare/api_token",
-        value: "cf-tøken 🔑",
-        description: "Cloudflare",
-        expiresAt: "2099-01-31T00:00:00+01:00"
+  it.scopedLive(
+    "get_secret returns the value as text and { keyPath, value, version, description, expiresAt, ... }",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* connect(yield* storeOf())
+        yield* call(client, "set_secret", {
+          keyPath: "meta/cloudflare/api_token",
+          value: "cf-tøken 🔑",
+          description: "Cloudflare",
+          expiresAt: "2099-01-31T00:00:00+01:00"
+        })
+        yield* call(client, "set_secret", { keyPath: "meta/plain/token", value: "" })
+        const got = ok(yield* call(client, "get_secret", { keyPath: "meta/cloudflare/api_token" }), S.GetSecretOutput)
+        expect(got.structured).toEqual({
+          keyPath: "meta/cloudflare/api_token",
+          value: "cf-tøken 🔑",
+          version: 1,
+          description: "Cloudflare",
+          expiresAt: "2099-01-30T23:00:00.000Z",
+          rotationRequired: false
+        })
+        expect(got.text).toBe("cf-tøken 🔑")
+        const plain = ok(yield* call(client, "get_secret", { keyPath: "meta/plain/token" }), S.GetSecretOutput)
+        expect(plain.structured).toEqual({
+          keyPath: "meta/plain/token",
+          value: "",
+          version: 1,
+          description: null,
+          expiresAt: null,
+          rotationRequired: false
+        })
       })
-      yield* call(client, "set_secret", { keyPath: "meta/plain/token", value: "" })
-      const got = ok(yield* call(client, "get_secret", { keyPath: "meta/cloudflare/api_token" }), S.GetSecretOutput)
-      expect(got.structured).toEqual({
-        keyPath: "meta/cloudflare/api_token",
-        value: "cf-tøken 🔑",
-        description: "Cloudflare",
-        expiresAt: "2099-01-30T23:00:00.000Z"
-      })
-      expect(got.text).toBe("cf-tøken 🔑")
-      const plain = ok(yield* call(client, "get_secret", { keyPath: "meta/plain/token" }), S.GetSecretOutput)
-      expect(plain.structured).toEqual({ keyPath: "meta/plain/token", value: "", description: null, expiresAt: null })
-    })
   )
 
   it.scopedLive("list_secrets returns metadata without values, ordered, filtered, with reads counted", () =>
@@ -205,12 +255,15 @@ describe("successful calls", () => {
           "scope",
           "project",
           "service",
+          "version",
           "createdAt",
           "updatedAt",
           "lastAccessed",
           "accessCount",
           "expiresAt",
-          "rotationRequired"
+          "expired",
+          "rotationRequired",
+          "deletedAt"
         ].sort()
       )
       expect(stripe).toMatchObject({
@@ -263,7 +316,7 @@ describe("successful calls", () => {
     })
   )
 
-  it.scopedLive("delete_secret returns { keyPath, deleted }, and a deleted secret is gone", () =>
+  it.scopedLive("delete_secret returns { keyPath, deleted, restorableUntil }; a get then says Deleted and how", () =>
     Effect.gen(function* () {
       const client = yield* connect(yield* storeOf())
       yield* call(client, "set_secret", { keyPath: "service/penpot/admin_password", value: "pw" })
@@ -271,14 +324,22 @@ describe("successful calls", () => {
         yield* call(client, "delete_secret", { keyPath: "service/penpot/admin_password" }),
         S.DeleteSecretOutput
       )
-      expect(deleted.structured).toEqual({ keyPath: "service/penpot/admin_password", deleted: true })
+      expect(deleted.structured).toMatchObject({ keyPath: "service/penpot/admin_password", deleted: true })
+      const until = Date.parse(deleted.structured.restorableUntil!)
+      expect(until - Date.now()).toBeGreaterThan(29 * 86_400_000)
       expect(JSON.parse(deleted.text)).toEqual(deleted.structured)
       const again = ok(
         yield* call(client, "delete_secret", { keyPath: "service/penpot/admin_password" }),
         S.DeleteSecretOutput
       )
-      expect(again.structured).toEqual({ keyPath: "service/penpot/admin_password", deleted: false })
-      failed(yield* call(client, "get_secret", { keyPath: "service/penpot/admin_password" }), "NotFound")
+      expect(again.structured).toEqual({
+        keyPath: "service/penpot/admin_password",
+        deleted: false,
+        restorableUntil: null
+      })
+      const gone = failed(yield* call(client, "get_secret", { keyPath: "service/penpot/admin_password" }), "Deleted")
+      expect(gone.message).toContain("overwriteDeleted")
+      expect(gone.message).not.toContain("secrets undelete service")
     })
   )
 
@@ -332,7 +393,7 @@ describe("successful calls", () => {
         )
       )
       results.forEach((result, i) => {
-        expect(ok(result, S.SetSecretOutput).structured).toEqual({ keyPath: `meta/cold/key_${i}`, created: true })
+        expect(ok(result, S.SetSecretOutput).structured).toMatchObject({ keyPath: `meta/cold/key_${i}`, created: true })
       })
       expect(builds).toBe(1)
       const listed = ok(yield* call(client, "list_secrets", {}), S.ListSecretsOutput)
@@ -484,7 +545,7 @@ describe("typed errors as tool results", () => {
           "token is not a parameter of this tool",
           "sk_live_EXTRA_SECRET"
         ],
-        ["set_secret", { keyPath: "meta/x/y" }, "value is required", ""],
+        ["set_secret", {}, "keyPath is required", ""],
         ["set_secret", { keyPath: "meta/x/y", value: 987654321 }, "value must be a string", "987654321"],
         [
           "set_secret",
@@ -629,7 +690,7 @@ describe("typed errors as tool results", () => {
       failed(yield* call(foo, "delete_secret", { keyPath: "meta/openai/api_key" }), "PermissionDenied")
       expect(
         ok(yield* call(foo, "delete_secret", { keyPath: "project/foo/own" }), S.DeleteSecretOutput).structured
-      ).toEqual({ keyPath: "project/foo/own", deleted: true })
+      ).toMatchObject({ keyPath: "project/foo/own", deleted: true })
     })
   )
 

@@ -98,11 +98,11 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("serve on a PostgreSQL server",
 
         const { tools } = yield* Effect.promise(() => server.client.listTools())
         expect(tools.map((t) => t.name).sort()).toEqual(["delete_secret", "get_secret", "list_secrets", "set_secret"])
-        expect(expectOk(yield* call(server, "set_secret", { keyPath, value, description: "Stripe" }))).toEqual({
+        expect(expectOk(yield* call(server, "set_secret", { keyPath, value, description: "Stripe" }))).toMatchObject({
           keyPath,
           created: true
         })
-        expect(expectOk(yield* call(server, "get_secret", { keyPath }))).toEqual({
+        expect(expectOk(yield* call(server, "get_secret", { keyPath }))).toMatchObject({
           keyPath,
           value,
           description: "Stripe",
@@ -131,10 +131,16 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("serve on a PostgreSQL server",
         expect(rows.rows[0]!.created_by).toBe("project:consilio")
         expect(rows.rows[0]!.encrypted_value.includes(Buffer.from(value))).toBe(false)
 
-        expect(expectOk(yield* call(server, "delete_secret", { keyPath }))).toEqual({ keyPath, deleted: true })
-        expectError(yield* call(server, "get_secret", { keyPath }), "NotFound")
-        const after = yield* Effect.promise(() => db.query("SELECT 1 FROM secrets WHERE key_path = $1", [keyPath]))
-        expect(after.rowCount).toBe(0)
+        expect(expectOk(yield* call(server, "delete_secret", { keyPath }))).toMatchObject({ keyPath, deleted: true })
+        expectError(yield* call(server, "get_secret", { keyPath }), "Deleted")
+        // Deleted, recoverably: the row stays, marked, until the retention ends.
+        const after = yield* Effect.promise(() =>
+          db.query<{ deleted_by: string }>(
+            "SELECT deleted_by FROM secrets WHERE key_path = $1 AND deleted_at IS NOT NULL",
+            [keyPath]
+          )
+        )
+        expect(after.rows).toEqual([{ deleted_by: "project:consilio" }])
 
         expectOnlyProtocol(server)
         expect(server.stdout()).toContain(value) // the get_secret answer, and nowhere else
@@ -158,7 +164,9 @@ describe("serve on the embedded store", () => {
 
         const first = yield* spawnServer(env)
         // The handshake does not wait for the store; the first call does.
-        expect(expectOk(yield* call(first, "set_secret", { keyPath: "meta/cloudflare/api_token", value }))).toEqual({
+        expect(
+          expectOk(yield* call(first, "set_secret", { keyPath: "meta/cloudflare/api_token", value }))
+        ).toMatchObject({
           keyPath: "meta/cloudflare/api_token",
           created: true
         })
@@ -172,7 +180,9 @@ describe("serve on the embedded store", () => {
         expect(first.stderr()).not.toContain(key.trim())
         yield* call(first, "set_secret", { keyPath: "service/penpot/admin_password", value: "temporary" })
         expect(expectOk(yield* call(first, "get_secret", { keyPath: "meta/cloudflare/api_token" })).value).toBe(value)
-        expect(expectOk(yield* call(first, "delete_secret", { keyPath: "service/penpot/admin_password" }))).toEqual({
+        expect(
+          expectOk(yield* call(first, "delete_secret", { keyPath: "service/penpot/admin_password" }))
+        ).toMatchObject({
           keyPath: "service/penpot/admin_password",
           deleted: true
         })
@@ -196,7 +206,7 @@ describe("serve on the embedded store", () => {
           keyPath: "meta/cloudflare/api_token",
           value
         })
-        expectError(yield* call(second, "get_secret", { keyPath: "service/penpot/admin_password" }), "NotFound")
+        expectError(yield* call(second, "get_secret", { keyPath: "service/penpot/admin_password" }), "Deleted")
       }),
     SLOW
   )

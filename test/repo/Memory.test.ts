@@ -1,5 +1,7 @@
 import { memoryStore } from "../../src/layers.js"
 import { cryptoLayer } from "../support/keys.js"
-import { secretsRepoContract } from "./contract.js"
+import { CONTRACT_REPO_OPTIONS, secretsRepoContract } from "./contract.js"
+import { versionsContract } from "./versionsContract.js"
 
-secretsRepoContract("memory", memoryStore(cryptoLayer()))
+secretsRepoContract("memory", memoryStore(cryptoLayer(), CONTRACT_REPO_OPTIONS))
+versionsContract("memory", memoryStore(cryptoLayer(), CONTRACT_REPO_OPTIONS))

@@ -10,6 +10,10 @@ import { MAX_DESCRIPTION_BYTES, MAX_VALUE_BYTES } from "../../src/domain/Secret.
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 
 const unique = () => `t${randomBytes(5).toString("hex")}`
+
+/** Every backend runs the contract with these, so pruning and purging are reached quickly. */
+export const CONTRACT_REPO_OPTIONS = { maxVersions: 3, deleteRetention: Duration.days(1) }
+const RETENTION_MS = 86_400_000
 const path = (p: string) => parseKeyPathSync(p)
 const secret = (text: string) => Redacted.make(text)
 
@@ -21,7 +25,11 @@ export const secretsRepoContract = <E>(name: string, store: Layer.Layer<SecretsR
         const p = path(`project/${unique()}/stripe_api_key`)
         expect(yield* repo.set(p, secret("sk_live_1"), { description: "Stripe" })).toEqual({
           keyPath: p.keyPath,
-          created: true
+          created: true,
+          version: 1,
+          description: "Stripe",
+          expiresAt: null,
+          rotationRequired: false
         })
         const got = yield* repo.get(p)
         expect(Redacted.value(got.value)).toBe("sk_live_1")
@@ -238,29 +246,38 @@ export const secretsRepoContract = <E>(name: string, store: Layer.Layer<SecretsR
         expect(yield* repo.usage(prefix, path(`project/${a}/two`).keyPath)).toEqual({
           secrets: 2,
           bytes: 5 + 6,
-          existingBytes: 6
+          exists: true
         })
         expect(yield* repo.usage(prefix, path(`project/${a}/new`).keyPath)).toEqual({
           secrets: 2,
           bytes: 11,
-          existingBytes: undefined
+          exists: false
         })
         expect(yield* repo.usage(`project/${a}y/`, path(`project/${a}y/k`).keyPath)).toEqual({
           secrets: 0,
           bytes: 0,
-          existingBytes: undefined
+          exists: false
         })
       })
     )
 
-    it.effect("delete says whether it deleted, and the secret is gone", () =>
+    it.effect("delete says whether it deleted and until when it is recoverable; a get then says Deleted", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo
         const p = path(`service/${unique()}/doomed`)
         yield* repo.set(p, secret("v"))
-        expect(yield* repo.delete(p)).toEqual({ keyPath: p.keyPath, deleted: true })
-        expect(yield* repo.delete(p)).toEqual({ keyPath: p.keyPath, deleted: false })
-        expect((yield* Effect.flip(repo.get(p)))._tag).toBe("NotFound")
+        const at = new Date(yield* TestClock.currentTimeMillis)
+        expect(yield* repo.delete(p, { deletedBy: "project:x" })).toEqual({
+          keyPath: p.keyPath,
+          deleted: true,
+          restorableUntil: new Date(at.getTime() + RETENTION_MS)
+        })
+        expect(yield* repo.delete(p)).toEqual({ keyPath: p.keyPath, deleted: false, restorableUntil: null })
+        expect(yield* Effect.flip(repo.get(p))).toMatchObject({
+          _tag: "Deleted",
+          deletedBy: "project:x",
+          restorableUntil: new Date(at.getTime() + RETENTION_MS).toISOString()
+        })
       })
     )
 

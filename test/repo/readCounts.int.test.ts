@@ -103,7 +103,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("read tracking on the PostgreSQ
         expect(read.accessCount).toBe(1)
 
         yield* Effect.promise(() => admin.query("ALTER SEQUENCE update_attempts RESTART"))
-        expect(yield* repo.set(path, Redacted.make("second"))).toEqual({ keyPath: path.keyPath, created: false })
+        expect(yield* repo.set(path, Redacted.make("second"))).toMatchObject({ keyPath: path.keyPath, created: false })
         const attempts = yield* Effect.promise(() => admin.query("SELECT last_value FROM update_attempts"))
         expect(Number(attempts.rows[0].last_value)).toBe(2) // failed once, then succeeded
         expect(Redacted.value((yield* repo.get(path)).value)).toBe("second")

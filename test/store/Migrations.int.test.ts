@@ -11,7 +11,8 @@ import { sqlStore } from "../../src/layers.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
 import * as Migrations from "../../src/store/Migrations.js"
-import { cryptoLayer } from "../support/keys.js"
+import { cryptoLayer, KEY_A } from "../support/keys.js"
+import { legacyEncrypt } from "../support/legacy.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { serverOptions } from "../support/stores.js"
 
@@ -37,7 +38,13 @@ const SECRETS_COLUMNS: ReadonlyArray<readonly [string, string, "YES" | "NO"]> = 
   ["last_accessed_at", "timestamp with time zone", "YES"],
   ["access_count", "integer", "NO"],
   ["expires_at", "timestamp with time zone", "YES"],
-  ["rotation_required", "boolean", "NO"]
+  ["rotation_required", "boolean", "NO"],
+  // 0002_versions
+  ["version", "integer", "NO"],
+  ["value_bytes", "integer", "NO"],
+  ["updated_by", "text", "NO"],
+  ["deleted_at", "timestamp with time zone", "YES"],
+  ["deleted_by", "text", "YES"]
 ]
 
 const rawClient = (url: Redacted.Redacted<string>) =>
@@ -104,7 +111,13 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
       )
       expect(columns.map((c) => [c.column_name, c.data_type, c.is_nullable])).toEqual(SECRETS_COLUMNS)
       const times = columns.filter((c) => /_at$/.test(c.column_name))
-      expect(times.map((c) => c.column_name)).toEqual(["created_at", "updated_at", "last_accessed_at", "expires_at"])
+      expect(times.map((c) => c.column_name)).toEqual([
+        "created_at",
+        "updated_at",
+        "last_accessed_at",
+        "expires_at",
+        "deleted_at"
+      ])
       for (const c of times) expect(c.data_type).toBe("timestamp with time zone")
 
       // No time anywhere in the schema is stored without its zone.
@@ -174,6 +187,63 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
       expect(pending).toEqual([])
 
       expect(yield* snapshot).toEqual(before)
+    })
+  )
+
+  it.scoped("a store written before versions, upgraded: every secret reads back as version 1 with its counts", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      const client = yield* rawClient(url)
+      // The store as the previous release left it: migration 1 only, values in the unversioned envelope.
+      const first = fs.readFileSync(`${Migrations.MIGRATIONS_DIR}/0001_create_secrets.sql`, "utf8")
+      yield* query(client, first)
+      yield* query(
+        client,
+        `CREATE TABLE ${Migrations.MIGRATIONS_TABLE} (migration_id integer PRIMARY KEY,
+           created_at timestamptz NOT NULL DEFAULT now(), name text NOT NULL)`
+      )
+      yield* query(
+        client,
+        `INSERT INTO ${Migrations.MIGRATIONS_TABLE} (migration_id, name) VALUES (1, 'create_secrets')`
+      )
+      yield* query(client, `INSERT INTO store_meta (name, value) VALUES ('key_check', $1)`, [
+        legacyEncrypt("secrets-mcp key check", "store_meta/key_check", KEY_A)
+      ])
+      const old = [
+        ["project/consilio/stripe_api_key", "sk_live_old", 7],
+        ["meta/github/pat", "ghp_old 🔑", 0]
+      ] as const
+      for (const [keyPath, value, reads] of old) {
+        const [scope, context] = keyPath.split("/")
+        yield* query(
+          client,
+          `INSERT INTO secrets (key_path, encrypted_value, scope, project_name, service_name, created_by, access_count)
+           VALUES ($1, $2, $3, $4, NULL, 'supervisor', $5)`,
+          [keyPath, legacyEncrypt(value, keyPath, KEY_A), scope, scope === "project" ? context : null, reads]
+        )
+      }
+
+      yield* Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        for (const [keyPath, value, reads] of old) {
+          const got = yield* repo.get(parseKeyPathSync(keyPath))
+          expect(Redacted.value(got.value)).toBe(value)
+          expect(got.version).toBe(1)
+          expect(got.accessCount).toBe(reads + 1)
+          expect((yield* repo.versions(parseKeyPathSync(keyPath))).map((v) => [v.version, v.bytes])).toEqual([
+            [1, Buffer.byteLength(value)]
+          ])
+        }
+        // A new value is version 2; the old envelope stays readable as version 1 in the history.
+        const stripe = parseKeyPathSync(old[0][0])
+        expect((yield* repo.set(stripe, Redacted.make("sk_live_new"))).version).toBe(2)
+        expect(Redacted.value((yield* repo.get(stripe, { version: 1 })).value)).toBe("sk_live_old")
+      }).pipe(Effect.provide(storeLayer(url)))
+      const applied = yield* query<{ migration_id: number }>(
+        client,
+        `SELECT migration_id FROM ${Migrations.MIGRATIONS_TABLE}`
+      )
+      expect(applied.map((r) => Number(r.migration_id)).sort()).toEqual(migrationFiles.map((m) => m.id))
     })
   )
 })

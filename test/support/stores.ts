@@ -5,7 +5,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type * as StoreConfig from "../../src/config/StoreConfig.js"
 import { sqlStore } from "../../src/layers.js"
-import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
+import { DEFAULT_READ_OPTIONS } from "../../src/config/StoreConfig.js"
+import { DEFAULT_REPO_OPTIONS, type RepoOptions, SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
 import { cryptoLayer, KEY_A } from "./keys.js"
 import { freshDatabase } from "./postgres.js"
@@ -18,12 +19,16 @@ export const tempDir = (prefix = "secrets-test-") =>
 
 export const serverOptions = { poolSize: 4, connectTimeout: Duration.seconds(5) }
 
-export const embeddedStore = (key = KEY_A) =>
-  Layer.unwrapScoped(Effect.map(tempDir(), (dir) => sqlStore(Database.layerEmbedded(dir), cryptoLayer(key))))
-
-export const serverStore = (key = KEY_A) =>
+export const embeddedStore = (key = KEY_A, repo: RepoOptions = DEFAULT_REPO_OPTIONS) =>
   Layer.unwrapScoped(
-    Effect.map(freshDatabase, ({ url }) => sqlStore(Database.layerServer(url, serverOptions), cryptoLayer(key)))
+    Effect.map(tempDir(), (dir) => sqlStore(Database.layerEmbedded(dir), cryptoLayer(key), DEFAULT_READ_OPTIONS, repo))
+  )
+
+export const serverStore = (key = KEY_A, repo: RepoOptions = DEFAULT_REPO_OPTIONS) =>
+  Layer.unwrapScoped(
+    Effect.map(freshDatabase, ({ url }) =>
+      sqlStore(Database.layerServer(url, serverOptions), cryptoLayer(key), DEFAULT_READ_OPTIONS, repo)
+    )
   )
 
 /** A store on a fresh server database, built in the current scope: its repo, and the database's name and URL. */

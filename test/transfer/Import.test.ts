@@ -177,22 +177,28 @@ describe("Import.run", () => {
     )
   )
 
-  it.effect("replaces existing paths with overwrite and reports them as updates", () =>
-    withStore(
-      Effect.gen(function* () {
-        const repo = yield* SecretsRepo
-        yield* repo.set(parseKeyPathSync("project/consilio/existing"), Redacted.make("old-value"))
-        const summary = yield* Import.run(
-          [candidate("project/consilio/existing", "new-value"), candidate("project/consilio/c", "value-c")],
-          { ...options, overwrite: true }
-        )
-        expect(summary.actions.map((a) => a.action)).toEqual(["update", "create"])
-        expect([summary.created, summary.updated, summary.skipped]).toEqual([1, 1, 0])
-        expect(yield* valueAt("project/consilio/existing")).toBe("new-value")
-        expect(yield* valueAt("project/consilio/c")).toBe("value-c")
-        expectNoValues(JSON.stringify(summary), ["new-value", "value-c", "old-value"])
-      })
-    )
+  it.effect(
+    "replaces existing paths with overwrite, reports them as updates, and keeps the old value as a version",
+    () =>
+      withStore(
+        Effect.gen(function* () {
+          const repo = yield* SecretsRepo
+          yield* repo.set(parseKeyPathSync("project/consilio/existing"), Redacted.make("old-value"))
+          const summary = yield* Import.run(
+            [candidate("project/consilio/existing", "new-value"), candidate("project/consilio/c", "value-c")],
+            { ...options, overwrite: true }
+          )
+          expect(summary.actions.map((a) => a.action)).toEqual(["update", "create"])
+          expect([summary.created, summary.updated, summary.skipped]).toEqual([1, 1, 0])
+          expect(yield* valueAt("project/consilio/existing")).toBe("new-value")
+          expect(yield* valueAt("project/consilio/c")).toBe("value-c")
+          expectNoValues(JSON.stringify(summary), ["new-value", "value-c", "old-value"])
+          // The overwritten value is kept as version 1, like any write's.
+          const existing = parseKeyPathSync("project/consilio/existing")
+          expect((yield* repo.versions(existing)).map((v) => v.version)).toEqual([2, 1])
+          expect(Redacted.value((yield* repo.get(existing, { version: 1 })).value)).toBe("old-value")
+        })
+      )
   )
 
   it.effect("one value over 64 KiB fails the whole import and nothing is written", () =>

@@ -3,15 +3,17 @@ import { Effect } from "effect"
 import { NotFound } from "../../domain/errors.js"
 import { parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
-import { note } from "../output.js"
+import { iso, note } from "../output.js"
 import { keyPathArg, withStore } from "./shared.js"
 
 export const remove = Command.make("delete", { keyPath: keyPathArg }, (args) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(args.keyPath)
-    const result = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.delete(path)))
+    const result = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.delete(path, { deletedBy: "cli" })))
     // A person deleting a path that is not there most likely mistyped it: say so with exit code 3.
     if (!result.deleted) return yield* new NotFound({ keyPath: result.keyPath })
-    yield* note(`deleted ${result.keyPath}`)
+    yield* note(
+      `deleted ${result.keyPath}; \`secrets undelete ${result.keyPath}\` restores it until ${iso(result.restorableUntil)}`
+    )
   })
-).pipe(Command.withDescription("Delete a secret"))
+).pipe(Command.withDescription("Delete a secret (recoverable with `secrets undelete` until the retention ends)"))

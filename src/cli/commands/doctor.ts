@@ -66,9 +66,9 @@ const checkStore = (key: Option.Option<EncryptionKey.EncryptionKey>) =>
     }
     yield* fail(
       "secrets",
-      `${damaged.length} of ${checked} do not decrypt; restore them from a backup or set them again:`
+      `${damaged.length} of ${checked} values (every kept version) do not decrypt; restore them from a backup or set them again:`
     )
-    for (const d of damaged) yield* printLine(`        ${d.keyPath} (${d.reason})`)
+    for (const d of damaged) yield* printLine(`        ${d.keyPath} version ${d.version} (${d.reason})`)
     return Option.some<Problem>(new DecryptionFailed({ keyPath: damaged[0]!.keyPath, reason: damaged[0]!.reason }))
   })
 

@@ -1,17 +1,28 @@
 import { Command } from "@effect/cli"
-import { Effect, Redacted } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import { parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
 import { metadataJson, printLine, writeStdout } from "../output.js"
-import { jsonOption, keyPathArg, withStore } from "./shared.js"
+import { jsonOption, keyPathArg, now, versionOption, withStore } from "./shared.js"
 
-export const get = Command.make("get", { keyPath: keyPathArg, json: jsonOption }, (args) =>
+const options = {
+  keyPath: keyPathArg,
+  version: versionOption(
+    "version-number",
+    "an older kept version; --version N works too (`secrets versions` lists them)"
+  ),
+  json: jsonOption
+}
+
+export const get = Command.make("get", options, (args) =>
   Effect.gen(function* () {
     // Checked before the store is opened: a typo costs nothing and is reported as itself.
     const path = yield* parseKeyPath(args.keyPath)
-    const secret = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.get(path)))
+    const version = Option.getOrUndefined(args.version)
+    const secret = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.get(path, { version })))
     if (args.json) {
-      return yield* printLine(JSON.stringify({ ...metadataJson(secret), value: Redacted.value(secret.value) }, null, 2))
+      const json = { ...metadataJson(secret, yield* now), value: Redacted.value(secret.value) }
+      return yield* printLine(JSON.stringify(json, null, 2))
     }
     // Exactly the value; a newline only for a person at a terminal.
     yield* writeStdout(Redacted.value(secret.value) + (process.stdout.isTTY ? "\n" : ""))

@@ -1,9 +1,11 @@
 import { Command, Options } from "@effect/cli"
-import { Effect, Option } from "effect"
+import { Duration, Effect, Either, Option } from "effect"
+import { parseDurationText } from "../../domain/DurationText.js"
+import { InvalidArguments } from "../../domain/errors.js"
 import { SCOPES } from "../../domain/KeyPath.js"
 import * as Listing from "../../repo/listing.js"
 import { metadataJson, note, printLine, table } from "../output.js"
-import { jsonOption, withStore } from "./shared.js"
+import { jsonOption, now, withStore } from "./shared.js"
 
 const TOOL = "secrets list"
 
@@ -11,6 +13,13 @@ const options = {
   scope: Options.choice("scope", SCOPES).pipe(Options.optional),
   project: Options.text("project").pipe(Options.optional),
   service: Options.text("service").pipe(Options.optional),
+  expiringWithin: Options.text("expiring-within").pipe(
+    Options.optional,
+    Options.withDescription("only secrets that expire within this time, e.g. 7d")
+  ),
+  expired: Options.boolean("expired").pipe(Options.withDescription("only expired secrets")),
+  rotationRequired: Options.boolean("rotation-required").pipe(Options.withDescription("only flagged secrets")),
+  deleted: Options.boolean("deleted").pipe(Options.withDescription("deleted, still recoverable secrets instead")),
   limit: Options.integer("limit").pipe(
     Options.withDefault(Listing.DEFAULT_LIMIT),
     Options.withDescription(`most secrets per page (1 to ${Listing.MAX_LIMIT})`)
@@ -20,6 +29,21 @@ const options = {
   json: jsonOption
 }
 
+/** A duration option (`7d`), or InvalidArguments naming it. */
+export const durationArgument = (tool: string, option: string, text: string | undefined) => {
+  if (text === undefined) return Effect.succeed(undefined)
+  return Either.match(parseDurationText(text), {
+    onLeft: (reason) => Effect.fail(new InvalidArguments({ tool, reason: `${option} ${reason}; use e.g. 7d or 12h` })),
+    onRight: (d) => Effect.succeed(d)
+  })
+}
+
+/** The end of a `7d` window from `from`. */
+export const windowEnd = (tool: string, option: string, text: string | undefined, from: Date) =>
+  Effect.map(durationArgument(tool, option, text), (d) =>
+    d === undefined ? undefined : new Date(from.getTime() + Duration.toMillis(d))
+  )
+
 export const list = Command.make("list", options, (args) =>
   Effect.gen(function* () {
     const project = Option.getOrUndefined(args.project)
@@ -27,7 +51,17 @@ export const list = Command.make("list", options, (args) =>
     yield* Listing.checkFilter(TOOL, "--project", project)
     yield* Listing.checkFilter(TOOL, "--service", service)
     yield* Listing.checkLimit(TOOL, args.limit)
-    const query = { scope: Option.getOrUndefined(args.scope), project, service }
+    const at = yield* now
+    const query = {
+      scope: Option.getOrUndefined(args.scope),
+      project,
+      service,
+      deleted: args.deleted,
+      expiresBy: yield* windowEnd(TOOL, "--expiring-within", Option.getOrUndefined(args.expiringWithin), at),
+      ...(args.expired ? { expired: true } : {}),
+      ...(args.rotationRequired ? { rotationRequired: true } : {}),
+      now: at
+    }
     let cursor = Option.getOrUndefined(args.cursor)
     const shown: Array<ReturnType<typeof metadataJson>> = []
     let count = 0
@@ -35,8 +69,8 @@ export const list = Command.make("list", options, (args) =>
     for (;;) {
       const page = yield* Listing.page(TOOL, query, args.limit, cursor)
       count += page.secrets.length
-      if (args.json) shown.push(...page.secrets.map(metadataJson))
-      else if (page.secrets.length > 0) yield* printLine(table(page.secrets))
+      if (args.json) shown.push(...page.secrets.map((s) => metadataJson(s, at)))
+      else if (page.secrets.length > 0) yield* printLine(table(page.secrets, at))
       cursor = page.nextCursor
       if (cursor === undefined) break
       if (!args.all) {

@@ -1,11 +1,11 @@
 import { Command, Options, Prompt } from "@effect/cli"
 import { Effect, Option, Redacted } from "effect"
-import { parseExpiresAt } from "../../domain/Secret.js"
+import { expiryOf } from "../../domain/writeChecks.js"
 import { parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
-import { note } from "../output.js"
+import { describeWrite, note } from "../output.js"
 import { UsageError } from "../UsageError.js"
-import { keyPathArg, withStore } from "./shared.js"
+import { keyPathArg, versionOption, withStore } from "./shared.js"
 
 const options = {
   keyPath: keyPathArg,
@@ -19,7 +19,18 @@ const options = {
     Options.optional,
     Options.withDescription("ISO-8601 time with an offset, e.g. 2027-01-31T00:00:00Z")
   ),
-  rotationRequired: Options.boolean("rotation-required").pipe(Options.withDescription("flag the secret for rotation"))
+  expiresIn: Options.text("expires-in").pipe(
+    Options.optional,
+    Options.withDescription("instead of --expires-at: a duration from now, e.g. 90d")
+  ),
+  rotationRequired: Options.boolean("rotation-required").pipe(Options.withDescription("flag the secret for rotation")),
+  expectedVersion: versionOption(
+    "expected-version",
+    "write only if the current version is this one (0: only if there is none)"
+  ),
+  overwriteDeleted: Options.boolean("overwrite-deleted").pipe(
+    Options.withDescription("write over a deleted secret (its earlier versions stay recoverable)")
+  )
 }
 
 const readStdin = Effect.tryPromise({
@@ -45,15 +56,17 @@ const readValue = (stdin: boolean, value: Option.Option<Redacted.Redacted<string
 export const set = Command.make("set", options, (args) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(args.keyPath)
-    const expiresAt = Option.isSome(args.expiresAt) ? yield* parseExpiresAt(args.expiresAt.value) : undefined
+    const expiresAt = yield* expiryOf(Option.getOrUndefined(args.expiresAt), Option.getOrUndefined(args.expiresIn))
     const value = yield* readValue(args.stdin, args.value, path.keyPath)
     const options = {
       description: Option.getOrUndefined(args.description),
       expiresAt,
       rotationRequired: args.rotationRequired,
-      createdBy: "cli"
+      createdBy: "cli",
+      expectedVersion: Option.getOrUndefined(args.expectedVersion),
+      overwriteDeleted: args.overwriteDeleted
     }
     const result = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.set(path, value, options)))
-    yield* note(`${result.created ? "created" : "updated"} ${result.keyPath}`)
+    yield* note(describeWrite(result))
   })
 ).pipe(Command.withDescription("Store a secret (create or update)"))

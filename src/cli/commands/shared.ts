@@ -1,6 +1,6 @@
 /** Arguments and helpers the commands share. */
 import { Args, Options } from "@effect/cli"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import { storeFrom } from "../../layers.js"
 import { settings } from "../CliSettings.js"
 
@@ -15,3 +15,9 @@ export const storeLayer = Layer.unwrapEffect(Effect.map(settings, (current) => s
 
 /** Runs a command body on the store configured by the environment. */
 export const withStore = <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.provide(body, storeLayer)
+
+/** The Clock's now, as a Date. */
+export const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+export const versionOption = (name: string, description: string) =>
+  Options.integer(name).pipe(Options.optional, Options.withDescription(description))

@@ -1,0 +1,79 @@
+/**
+ * Nothing lost: `secrets versions`, `rollback`, `undelete` and `destroy` (the one way to erase for good, and
+ * never an MCP tool).
+ */
+import { Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
+import { type ParsedKeyPath, parseKeyPath } from "../../domain/KeyPath.js"
+import { SecretsRepo } from "../../repo/SecretsRepo.js"
+import { describeWrite, note, printLine, versionsTable } from "../output.js"
+import { UsageError } from "../UsageError.js"
+import { jsonOption, keyPathArg, versionOption, withStore } from "./shared.js"
+
+/** Parses the key path first (a typo never opens the store), then runs `body` on the store. */
+export const onStore = <A, E>(
+  keyPath: string,
+  body: (repo: SecretsRepo["Type"], path: ParsedKeyPath) => Effect.Effect<A, E>
+) => Effect.flatMap(parseKeyPath(keyPath), (path) => withStore(Effect.flatMap(SecretsRepo, (repo) => body(repo, path))))
+
+export const versions = Command.make("versions", { keyPath: keyPathArg, json: jsonOption }, (args) =>
+  onStore(args.keyPath, (repo, path) =>
+    Effect.gen(function* () {
+      const kept = yield* repo.versions(path)
+      if (args.json) {
+        const json = kept.map((v) => ({ ...v, createdAt: v.createdAt.toISOString() }))
+        return yield* printLine(JSON.stringify(json, null, 2))
+      }
+      yield* printLine(versionsTable(kept))
+    })
+  )
+).pipe(Command.withDescription("List a secret's kept versions: number, when, by whom, size (never values)"))
+
+export const rollback = Command.make(
+  "rollback",
+  {
+    keyPath: keyPathArg,
+    to: Options.integer("to").pipe(Options.withDescription("the version whose value becomes current again")),
+    expectedVersion: versionOption("expected-version", "only if the current version is this one")
+  },
+  (args) =>
+    onStore(args.keyPath, (repo, path) =>
+      Effect.gen(function* () {
+        const expectedVersion = Option.getOrUndefined(args.expectedVersion)
+        const result = yield* repo.rollback(path, args.to, { by: "cli", expectedVersion })
+        yield* note(`${describeWrite(result)} (the value of version ${args.to})`)
+      })
+    )
+).pipe(Command.withDescription("Write an older version's value again as a new version"))
+
+export const undelete = Command.make("undelete", { keyPath: keyPathArg }, (args) =>
+  onStore(args.keyPath, (repo, path) =>
+    Effect.gen(function* () {
+      const restored = yield* repo.undelete(path)
+      yield* note(`restored ${restored.keyPath} (version ${restored.version})`)
+    })
+  )
+).pipe(Command.withDescription("Restore a deleted secret, with all its versions"))
+
+export const destroy = Command.make(
+  "destroy",
+  {
+    keyPath: keyPathArg,
+    version: versionOption("version-number", "erase only this version, not the current one; --version N works too"),
+    yes: Options.boolean("yes").pipe(Options.withDescription("confirm: this cannot be undone"))
+  },
+  (args) =>
+    Effect.gen(function* () {
+      if (!args.yes) {
+        return yield* new UsageError({
+          message: `destroy erases for good and cannot be undone; run it again with --yes to confirm`
+        })
+      }
+      yield* onStore(args.keyPath, (repo, path) =>
+        Effect.gen(function* () {
+          const gone = yield* repo.destroy(path, { version: Option.getOrUndefined(args.version) })
+          yield* note(`destroyed ${path.keyPath}: version${gone.length === 1 ? "" : "s"} ${gone.join(", ")}`)
+        })
+      )
+    })
+).pipe(Command.withDescription("Erase a secret (or one of its versions) for good: CLI only, never an MCP tool"))

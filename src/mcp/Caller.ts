@@ -1,0 +1,22 @@
+/**
+ * Who calls the tools, and within which limits: the principal `serve` acts for, its quota, and whether it must
+ * give `expectedVersion` to update a secret. Fixed for the life of a server.
+ */
+import type * as Principal from "../auth/Principal.js"
+import { type CasPolicy, DEFAULT_QUOTA, type Quota, requiresCas } from "../config/Settings.js"
+
+export interface Caller {
+  readonly principal: Principal.Principal
+  readonly quota: Quota
+  /** `SECRETS_REQUIRE_CAS` names this principal: no update without `expectedVersion`. */
+  readonly requireCas: boolean
+}
+
+export const make = (
+  principal: Principal.Principal,
+  options: { readonly quota?: Quota | undefined; readonly requireCas?: CasPolicy | undefined } = {}
+): Caller => ({
+  principal,
+  quota: options.quota ?? DEFAULT_QUOTA,
+  requireCas: options.requireCas === undefined ? false : requiresCas(options.requireCas, principal.name)
+})

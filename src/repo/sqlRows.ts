@@ -1,0 +1,47 @@
+/**
+ * Rows as the SQL backend's statements return them, and what the domain makes of them.
+ */
+import type { KeyPath, Scope } from "../domain/KeyPath.js"
+import type { SecretMetadata } from "../domain/Secret.js"
+import type { Row } from "./ReadBatcher.js"
+import type { Current } from "./writePlan.js"
+
+/** A row's metadata columns, as the read path's statement also returns them. */
+export type MetadataRow = Omit<Row, "encrypted_value">
+
+export const toMetadata = (row: MetadataRow): SecretMetadata => ({
+  keyPath: row.key_path as KeyPath,
+  description: row.description,
+  scope: row.scope as Scope,
+  projectName: row.project_name,
+  serviceName: row.service_name,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  createdBy: row.created_by,
+  version: Number(row.version),
+  updatedBy: row.updated_by,
+  lastAccessedAt: row.last_accessed_at,
+  accessCount: Number(row.access_count),
+  expiresAt: row.expires_at,
+  rotationRequired: row.rotation_required,
+  deletedAt: row.deleted_at,
+  deletedBy: row.deleted_by
+})
+
+/** What a write decides from: a secret's version and deletion. */
+export interface CurrentRow {
+  readonly version: number
+  readonly deleted_at: Date | null
+  readonly deleted_by: string | null
+}
+
+export const toCurrent = (row: CurrentRow | undefined): Current | undefined =>
+  row === undefined ? undefined : { version: Number(row.version), deletedAt: row.deleted_at, deletedBy: row.deleted_by }
+
+/** What a write statement returns. */
+export interface WrittenRow {
+  readonly version: number
+  readonly description: string | null
+  readonly expires_at: Date | null
+  readonly rotation_required: boolean
+}

@@ -1,0 +1,76 @@
+/**
+ * The SQL of writes, in one place. A value is encrypted for the version it will become, so a write is: read the
+ * secret's state (skipped when the caller gave `expectedVersion`), then one conditional statement that writes only
+ * if the secret is still in that state. A statement that matches nothing means someone wrote in between: the
+ * caller decides again from the new state (writePlan.ts). The hot ones run as named prepared statements.
+ */
+import type * as PgPool from "../store/PgPool.js"
+
+/** The state a write decides from. */
+export const STATE: PgPool.Statement = {
+  name: "secrets_state",
+  text: `SELECT version, deleted_at, deleted_by FROM secrets WHERE key_path = $1`
+}
+
+/** The same, locking the row for a write in the same transaction (a blind write's first step). */
+export const LOCK_STATE: PgPool.Statement = {
+  name: "secrets_lock_state",
+  text: `SELECT version, deleted_at, deleted_by FROM secrets WHERE key_path = $1 FOR UPDATE`
+}
+
+/** A new secret, version 1; nothing if one appeared at the path meanwhile. */
+export const CREATE: PgPool.Statement = {
+  name: "secrets_create",
+  text: `
+  INSERT INTO secrets (key_path, encrypted_value, value_bytes, version, description, scope, project_name,
+                       service_name, created_at, updated_at, created_by, updated_by, expires_at, rotation_required)
+  VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $8, $9, $9, $10, $11)
+  ON CONFLICT (key_path) DO NOTHING
+  RETURNING version, description, expires_at, rotation_required`
+}
+
+/**
+ * The next version on top of version $2, only if that is still the current one ($3: of a deleted secret, which
+ * starts afresh). The replaced version moves to `secret_versions`, and versions beyond the newest $4 (the new
+ * one included) are pruned, all in the one statement. `FOR UPDATE` makes concurrent writers of one key take
+ * turns: the second finds the version moved on and matches nothing.
+ */
+export const ADD_VERSION: PgPool.Statement = {
+  name: "secrets_add_version",
+  text: `
+  WITH cur AS (
+    SELECT id, version, encrypted_value, value_bytes, updated_at, updated_by
+    FROM secrets
+    WHERE key_path = $1 AND version = $2 AND (deleted_at IS NOT NULL) = $3
+    FOR UPDATE
+  ), kept AS (
+    INSERT INTO secret_versions (secret_id, version, encrypted_value, value_bytes, created_at, created_by)
+    SELECT id, version, encrypted_value, value_bytes, updated_at, updated_by FROM cur WHERE $4::int > 1
+  ), pruned AS (
+    DELETE FROM secret_versions v USING cur WHERE v.secret_id = cur.id AND v.version <= cur.version + 1 - $4::int
+  )
+  UPDATE secrets s SET
+    encrypted_value = $5, value_bytes = $6, version = cur.version + 1,
+    description = CASE WHEN $7::boolean THEN s.description ELSE $8 END,
+    updated_at = $9, updated_by = $10,
+    expires_at = $11, rotation_required = $12,
+    created_at = CASE WHEN $3 THEN $9 ELSE s.created_at END,
+    created_by = CASE WHEN $3 THEN $10 ELSE s.created_by END,
+    deleted_at = NULL, deleted_by = NULL
+  FROM cur WHERE s.id = cur.id
+  RETURNING s.version, s.description, s.expires_at, s.rotation_required`
+}
+
+/** A kept older version's ciphertext. */
+export const OLD_VERSION = `
+  SELECT v.encrypted_value FROM secret_versions v JOIN secrets s ON s.id = v.secret_id
+  WHERE s.key_path = $1 AND v.version = $2`
+
+/** The kept versions, newest first: the current one (in `secrets`) and the older ones. */
+export const VERSIONS = `
+  SELECT version, updated_at AS created_at, updated_by AS created_by, value_bytes, true AS current
+  FROM secrets WHERE key_path = $1
+  UNION ALL
+  SELECT v.version, v.created_at, v.created_by, v.value_bytes, false
+  FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE s.key_path = $1
+  ORDER BY version DESC`

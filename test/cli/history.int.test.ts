@@ -1,0 +1,90 @@
+/**
+ * Nothing lost, nothing stale, as the operator meets it in the CLI: versions, get --version, rollback, check-and-set,
+ * soft delete, undelete, destroy, and the rotation queue (`due`, `flag`, `expire`) with its exit codes.
+ */
+import { describe, expect, test } from "vitest"
+import { EXIT_CODES, DUE } from "../../src/cli/exitCodes.js"
+import { expectError, expectOk, hexKey, makeSandbox } from "./harness.js"
+
+const KEY = hexKey()
+
+describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300_000 }, () => {
+  test("an overwritten and a deleted secret are recovered; due exits 0 or 40; destroy needs --yes", async ({
+    onTestFinished
+  }) => {
+    const box = makeSandbox()
+    onTestFinished(() => box.remove())
+    const env = { SECRETS_ENCRYPTION_KEY: KEY }
+    const secrets = (args: ReadonlyArray<string>, stdin?: string) =>
+      box.run(args, stdin === undefined ? { env } : { env, stdin })
+    const path = "project/consilio/stripe_api_key"
+
+    expectOk(await secrets(["init"]))
+    expect((await secrets(["set", path, "--stdin", "--description", "Stripe"], "sk_live_good")).stderr).toContain(
+      `created ${path}: version 1, expires never`
+    )
+    // The mistake: a blind overwrite. Versions keep the good value.
+    expectOk(await secrets(["set", path, "--stdin", "--expires-in", "30d"], "sk_live_MISTAKE"))
+    const versions = await secrets(["versions", path])
+    expectOk(versions)
+    expect(versions.stdout).toMatch(/^VERSION\s+CREATED AT\s+BY\s+BYTES/)
+    expect(versions.stdout).toMatch(/^2\s+\S+\s+cli\s+15\s+current$/m)
+    expect(versions.stdout).toMatch(/^1\s+\S+\s+cli\s+12\s*$/m)
+    expect(versions.stdout).not.toContain("sk_live")
+    expect((await secrets(["get", path, "--version", "1"])).stdout).toBe("sk_live_good")
+
+    const rolled = await secrets(["rollback", path, "--to", "1"])
+    expectOk(rolled)
+    expect(rolled.stderr).toContain("version 3")
+    expect((await secrets(["get", path])).stdout).toBe("sk_live_good")
+
+    // Check-and-set from the shell.
+    expectError(await secrets(["set", path, "--stdin", "--expected-version", "2"], "x"), EXIT_CODES.VersionConflict)
+    expectOk(await secrets(["set", path, "--stdin", "--expected-version", "3"], "sk_live_new"))
+
+    // The rotation queue: nothing due, then a flag and an expiry make it due.
+    const quiet = await secrets(["due"])
+    expect(quiet.code).toBe(0)
+    expect(quiet.stderr).toContain("nothing is due")
+    expectOk(await secrets(["flag", path, "--rotation-required"]))
+    expectOk(await secrets(["set", "meta/ci/token", "--stdin"], "t"))
+    expectOk(await secrets(["expire", "meta/ci/token", "--in", "2d"]))
+    const dueNow = await secrets(["due", "--within", "7d", "--json"])
+    expect(dueNow.code).toBe(DUE)
+    const rows = dueNow.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { keyPath: string; reasons: Array<string> })
+    expect(rows).toEqual([
+      expect.objectContaining({ keyPath: "meta/ci/token", reasons: ["expiring"] }),
+      expect.objectContaining({ keyPath: path, reasons: ["flagged"] })
+    ])
+    // Metadata changes add no version.
+    expect((await secrets(["versions", path, "--json"])).stdout).toContain('"version": 4')
+    expect((await secrets(["versions", path, "--json"])).stdout).not.toContain('"version": 5')
+    expectOk(await secrets(["flag", path, "--clear"]))
+    expectOk(await secrets(["expire", "meta/ci/token", "--never"]))
+    expect((await secrets(["due"])).code).toBe(0)
+    expectError(await secrets(["expire", "meta/ci/token"]), EXIT_CODES.Usage, "exactly one of")
+
+    // A deleted secret: hidden, Deleted on get (with the hint), listed with --deleted, restored by undelete.
+    const deleted = await secrets(["delete", path])
+    expectOk(deleted)
+    expect(deleted.stderr).toContain(`secrets undelete ${path}`)
+    const gone = await secrets(["get", path])
+    expectError(gone, EXIT_CODES.Deleted, "was deleted at")
+    expect(gone.stderr).toMatch(/^hint: `secrets undelete /m)
+    expect((await secrets(["list", "--json"])).stdout).not.toContain(path)
+    expect((await secrets(["list", "--deleted", "--json"])).stdout).toContain(path)
+    expectOk(await secrets(["undelete", path]))
+    expect((await secrets(["get", path])).stdout).toBe("sk_live_new")
+
+    // destroy: refused without --yes; then one old version, then everything.
+    expectError(await secrets(["destroy", path]), EXIT_CODES.Usage, "--yes")
+    expectOk(await secrets(["destroy", path, "--version", "1", "--yes"]))
+    expectError(await secrets(["get", path, "--version", "1"]), EXIT_CODES.VersionNotFound)
+    expectOk(await secrets(["destroy", path, "--yes"]))
+    expectError(await secrets(["get", path]), EXIT_CODES.NotFound)
+    expectError(await secrets(["undelete", path]), EXIT_CODES.NotFound)
+  })
+})

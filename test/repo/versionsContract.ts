@@ -1,0 +1,235 @@
+/**
+ * Nothing lost, nothing stale: versions, check-and-set, soft delete and the rotation queue's questions, one suite
+ * for every backend (run with CONTRACT_REPO_OPTIONS: three versions kept, one day of retention).
+ */
+import { expect, layer } from "@effect/vitest"
+import { Duration, Effect, Either, Layer, Redacted, TestClock } from "effect"
+import { randomBytes } from "node:crypto"
+import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
+import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
+
+const unique = () => `v${randomBytes(5).toString("hex")}`
+const path = (p: string) => parseKeyPathSync(p)
+const secret = (text: string) => Redacted.make(text)
+const valueOf = (repo: SecretsRepo["Type"], p: string, version?: number) =>
+  Effect.map(repo.get(path(p), { version }), (s) => Redacted.value(s.value))
+
+export const versionsContract = <E>(name: string, store: Layer.Layer<SecretsRepo, E>) =>
+  layer(store, { timeout: 60_000 })(`versions, CAS and soft delete: ${name}`, (it) => {
+    it.effect("every value is a numbered version; older kept ones read back; the newest three are kept", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = `project/${unique()}/api_key`
+        for (let i = 1; i <= 5; i++) {
+          const result = yield* repo.set(path(p), secret(`value-${i}`), { createdBy: `writer-${i}` })
+          expect(result).toMatchObject({ version: i, created: i === 1 })
+        }
+        expect(yield* valueOf(repo, p)).toBe("value-5")
+        expect(yield* valueOf(repo, p, 4)).toBe("value-4")
+        expect(yield* valueOf(repo, p, 3)).toBe("value-3")
+        const got = yield* repo.get(path(p), { version: 3 })
+        expect(got.version).toBe(3)
+        const kept = yield* repo.versions(path(p))
+        expect(kept.map((v) => [v.version, v.createdBy, v.bytes, v.current])).toEqual([
+          [5, "writer-5", 7, true],
+          [4, "writer-4", 7, false],
+          [3, "writer-3", 7, false]
+        ])
+        const pruned = yield* Effect.flip(repo.get(path(p), { version: 2 }))
+        expect(pruned).toMatchObject({ _tag: "VersionNotFound", version: 2, kept: "5, 4, 3" })
+        // Each read is recorded, old versions included (3 gets above and the one that failed).
+        expect((yield* repo.list({ keyPaths: [p] }))[0]!.accessCount).toBe(5)
+      })
+    )
+
+    it.effect("expectedVersion: 0 creates only if absent; a stale version is VersionConflict with the current", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`project/${unique()}/token`)
+        expect((yield* repo.set(p, secret("a"), { expectedVersion: 0 })).version).toBe(1)
+        expect(yield* Effect.flip(repo.set(p, secret("b"), { expectedVersion: 0 }))).toMatchObject({
+          _tag: "VersionConflict",
+          expectedVersion: 0,
+          currentVersion: 1
+        })
+        expect((yield* repo.set(p, secret("b"), { expectedVersion: 1 })).version).toBe(2)
+        expect(yield* Effect.flip(repo.set(p, secret("c"), { expectedVersion: 1 }))).toMatchObject({
+          _tag: "VersionConflict",
+          currentVersion: 2
+        })
+        const missing = path(`project/${unique()}/none`)
+        expect(yield* Effect.flip(repo.set(missing, secret("x"), { expectedVersion: 3 }))).toMatchObject({
+          _tag: "VersionConflict",
+          currentVersion: 0
+        })
+        expect(yield* valueOf(repo, p.keyPath)).toBe("b")
+      })
+    )
+
+    it.effect("requireExpectedVersion: a blind update is VersionRequired; a creation is not", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`project/${unique()}/cas`)
+        const strict = { requireExpectedVersion: true, createdBy: "project:alpha" }
+        expect((yield* repo.set(p, secret("a"), strict)).version).toBe(1)
+        expect(yield* Effect.flip(repo.set(p, secret("b"), strict))).toMatchObject({
+          _tag: "VersionRequired",
+          principal: "project:alpha",
+          currentVersion: 1
+        })
+        expect((yield* repo.set(p, secret("b"), { ...strict, expectedVersion: 1 })).version).toBe(2)
+      })
+    )
+
+    it.effect("twenty concurrent writers expecting version 1: exactly one wins, the others see version 2", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`project/${unique()}/race`)
+        yield* repo.set(p, secret("start"))
+        const outcomes = yield* Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => i),
+          (i) => Effect.either(repo.set(p, secret(`writer-${i}`), { expectedVersion: 1 })),
+          { concurrency: "unbounded" }
+        )
+        const wins = outcomes.filter(Either.isRight)
+        expect(wins).toHaveLength(1)
+        for (const lost of outcomes.filter(Either.isLeft)) {
+          expect(lost.left).toMatchObject({ _tag: "VersionConflict", expectedVersion: 1, currentVersion: 2 })
+        }
+        expect((yield* repo.versions(p)).map((v) => v.version)).toEqual([2, 1])
+      })
+    )
+
+    it.effect(
+      "a deleted secret is hidden, recoverable with all its versions, and only an explicit overwrite replaces it",
+      () =>
+        Effect.gen(function* () {
+          const repo = yield* SecretsRepo
+          const project = unique()
+          const p = path(`project/${project}/db_url`)
+          yield* repo.set(p, secret("one"), { description: "DB" })
+          yield* repo.set(p, secret("two"))
+          yield* repo.delete(p, { deletedBy: "project:alpha" })
+          expect(yield* repo.list({ project })).toEqual([])
+          const deleted = yield* repo.list({ project, deleted: true })
+          expect(deleted.map((s) => [s.keyPath, s.deletedBy])).toEqual([[p.keyPath, "project:alpha"]])
+          expect((yield* Effect.flip(repo.set(p, secret("three"))))._tag).toBe("Deleted")
+          const restored = yield* repo.undelete(p)
+          expect(restored).toMatchObject({ version: 2, deletedAt: null, description: "DB" })
+          expect(yield* valueOf(repo, p.keyPath)).toBe("two")
+          expect(yield* valueOf(repo, p.keyPath, 1)).toBe("one")
+
+          yield* repo.delete(p)
+          const replaced = yield* repo.set(p, secret("fresh"), { overwriteDeleted: true, createdBy: "project:beta" })
+          expect(replaced).toMatchObject({ created: true, version: 3, description: null })
+          const now = (yield* repo.list({ keyPaths: [p.keyPath] }))[0]!
+          expect(now.createdBy).toBe("project:beta")
+          // Nothing lost: the earlier versions stay until pruned.
+          expect(yield* valueOf(repo, p.keyPath, 2)).toBe("two")
+          expect((yield* Effect.flip(repo.undelete(p)))._tag).toBe("NotFound")
+        })
+    )
+
+    it.effect("after the retention a deleted secret is purged: NotFound, and nothing to undelete", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`service/${unique()}/old`)
+        yield* repo.set(p, secret("v"))
+        yield* repo.delete(p)
+        yield* TestClock.adjust(Duration.hours(25))
+        expect((yield* Effect.flip(repo.get(p)))._tag).toBe("NotFound")
+        expect(yield* repo.purgeDeleted).toBeGreaterThanOrEqual(1)
+        expect((yield* Effect.flip(repo.undelete(p)))._tag).toBe("NotFound")
+        expect((yield* Effect.flip(repo.versions(p)))._tag).toBe("NotFound")
+      })
+    )
+
+    it.effect("destroy erases one older version, or the whole secret; the current version alone is refused", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`meta/${unique()}/gone`)
+        for (const v of ["1", "2", "3"]) yield* repo.set(p, secret(v))
+        expect(yield* repo.destroy(p, { version: 2 })).toEqual([2])
+        expect((yield* repo.versions(p)).map((v) => v.version)).toEqual([3, 1])
+        expect((yield* Effect.flip(repo.destroy(p, { version: 3 })))._tag).toBe("InvalidArguments")
+        expect((yield* Effect.flip(repo.destroy(p, { version: 2 })))._tag).toBe("VersionNotFound")
+        expect(yield* repo.destroy(p)).toEqual([3, 1])
+        expect((yield* Effect.flip(repo.get(p)))._tag).toBe("NotFound")
+        expect((yield* Effect.flip(repo.destroy(p)))._tag).toBe("NotFound")
+      })
+    )
+
+    it.effect("rollback writes an old value as a new version and keeps the description, expiry and flag", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`project/${unique()}/key`)
+        const expiresAt = new Date((yield* TestClock.currentTimeMillis) + 86_400_000)
+        yield* repo.set(p, secret("good"), { description: "live key" })
+        yield* repo.set(p, secret("mistake"), { expiresAt, rotationRequired: true })
+        const rolled = yield* repo.rollback(p, 1, { by: "cli" })
+        expect(rolled).toMatchObject({ version: 3, created: false, description: "live key", rotationRequired: true })
+        expect(rolled.expiresAt?.getTime()).toBe(expiresAt.getTime())
+        expect(yield* valueOf(repo, p.keyPath)).toBe("good")
+        expect((yield* Effect.flip(repo.rollback(p, 9)))._tag).toBe("VersionNotFound")
+        expect((yield* Effect.flip(repo.rollback(p, 1, { expectedVersion: 1 })))._tag).toBe("VersionConflict")
+      })
+    )
+
+    it.effect("metadata changes add no version; a new value without expiry states that the expiry is gone", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`project/${unique()}/meta`)
+        const now = yield* TestClock.currentTimeMillis
+        yield* repo.set(p, secret("v"), { expiresAt: new Date(now + 60_000) })
+        const flagged = yield* repo.updateMetadata(p, { rotationRequired: true })
+        expect(flagged).toMatchObject({ version: 1, rotationRequired: true })
+        expect(flagged.expiresAt?.getTime()).toBe(now + 60_000)
+        const never = yield* repo.updateMetadata(p, { expiresAt: null })
+        expect(never).toMatchObject({ version: 1, expiresAt: null, rotationRequired: true })
+        expect((yield* Effect.flip(repo.updateMetadata(p, { expiresAt: new Date(now - 1) })))._tag).toBe(
+          "InvalidExpiry"
+        )
+        yield* repo.updateMetadata(p, { expiresAt: new Date(now + 60_000) })
+        const rewritten = yield* repo.set(p, secret("w"))
+        expect(rewritten).toMatchObject({ version: 2, expiresAt: null, rotationRequired: false })
+        const missing = path(`project/${unique()}/none`)
+        expect((yield* Effect.flip(repo.updateMetadata(missing, { rotationRequired: true })))._tag).toBe("NotFound")
+      })
+    )
+
+    it.effect("the rotation queue's questions: expired, expiring by a time, flagged, unread since", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const project = unique()
+        const now = yield* TestClock.currentTimeMillis
+        const day = 86_400_000
+        const at = (name: string) => path(`project/${project}/${name}`)
+        yield* repo.set(at("expires_soon"), secret("v"), { expiresAt: new Date(now + 2 * day) })
+        yield* repo.set(at("expires_later"), secret("v"), { expiresAt: new Date(now + 30 * day) })
+        yield* repo.set(at("expires_first"), secret("v"), { expiresAt: new Date(now + 1000) })
+        yield* repo.set(at("flagged"), secret("v"), { rotationRequired: true })
+        yield* repo.set(at("read"), secret("v"))
+        yield* repo.get(at("read"))
+        yield* TestClock.adjust(Duration.seconds(2))
+        const t = new Date(now + 2000)
+        const names = (rows: ReadonlyArray<{ keyPath: string }>) => rows.map((r) => r.keyPath.split("/")[2])
+        expect(names(yield* repo.list({ project, expired: true, now: t }))).toEqual(["expires_first"])
+        expect(names(yield* repo.list({ project, expiresBy: new Date(now + 7 * day), now: t }))).toEqual([
+          "expires_first",
+          "expires_soon"
+        ])
+        expect(
+          names(yield* repo.list({ project, expiresBy: new Date(now + 7 * day), expired: false, now: t }))
+        ).toEqual(["expires_soon"])
+        expect(names(yield* repo.list({ project, rotationRequired: true }))).toEqual(["flagged"])
+        expect(names(yield* repo.list({ project, unreadSince: t }))).toEqual([
+          "expires_first",
+          "expires_later",
+          "expires_soon",
+          "flagged",
+          "read"
+        ])
+        expect(names(yield* repo.list({ project, unreadSince: new Date(now) }))).not.toContain("read")
+      })
+    )
+  })
