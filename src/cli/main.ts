@@ -12,6 +12,7 @@ import { init } from "./commands/init.js"
 import { keygen } from "./commands/keygen.js"
 import { list } from "./commands/list.js"
 import { remove } from "./commands/delete.js"
+import { embedded } from "./commands/embedded.js"
 import { serve } from "./commands/serve.js"
 import { set } from "./commands/set.js"
 import { exportCommand, importCommand } from "./commands/transfer.js"
@@ -21,7 +22,7 @@ import { VERSION } from "../version.js"
 
 const secrets = Command.make("secrets").pipe(
   Command.withDescription("Encrypted secrets for AI-agent supervisors"),
-  Command.withSubcommands([keygen, init, set, get, list, remove, doctor, serve, importCommand, exportCommand])
+  Command.withSubcommands([keygen, init, set, get, list, remove, doctor, serve, importCommand, exportCommand, embedded])
 )
 
 const cli = Command.run(secrets, { name: "secrets", version: VERSION })

@@ -1,19 +1,19 @@
 /**
- * The database connection: a PostgreSQL server when `DATABASE_URL` is set, else the embedded store.
- * Either way the rest of the program sees one `SqlClient`.
+ * The database connection: a PostgreSQL server when `DATABASE_URL` is set, else the embedded server in the data
+ * directory. Either way the rest of the program sees one `SqlClient` on one kind of pool.
  */
 import type { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, type Redacted } from "effect"
+import type { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, Layer, type Redacted } from "effect"
 import * as StoreConfig from "../config/StoreConfig.js"
-import type { StoreLocked, StoreUnavailable } from "../domain/errors.js"
+import type { StoreFormatOutdated, StoreUnavailable } from "../domain/errors.js"
 import * as Embedded from "./Embedded.js"
 import * as PgPool from "./PgPool.js"
 import { toStoreUnavailable } from "./storeUnavailable.js"
 
 type DatabaseLayer = Layer.Layer<
   PgClient.PgClient | SqlClient.SqlClient | PgPool.PgPool,
-  StoreUnavailable | StoreLocked
+  StoreUnavailable | StoreFormatOutdated
 >
 
 export const layerServer = (url: Redacted.Redacted<string>, options: StoreConfig.ServerOptions): DatabaseLayer =>
@@ -26,15 +26,29 @@ export const layerServer = (url: Redacted.Redacted<string>, options: StoreConfig
     readConnection: "own"
   }).pipe(Layer.catchAll((error) => Layer.fail(toStoreUnavailable(error))))
 
-export const layerEmbedded = (dataDir: string): DatabaseLayer =>
-  Embedded.layer(dataDir).pipe(
+/** Defaults for `layerEmbedded` when no options are given (those of the environment's defaults). */
+const embeddedDefaults: Embedded.Options = {
+  poolSize: 10,
+  connectTimeout: Duration.seconds(5),
+  statementTimeout: StoreConfig.DEFAULT_STATEMENT_TIMEOUT,
+  prepared: StoreConfig.DEFAULT_PREPARED,
+  idle: Embedded.DEFAULT_IDLE
+}
+
+export const layerEmbedded = (dataDir: string, options: Partial<Embedded.Options> = {}): DatabaseLayer =>
+  Embedded.layer(dataDir, { ...embeddedDefaults, ...options }).pipe(
     Layer.catchAll((error) => Layer.fail(error._tag === "SqlError" ? toStoreUnavailable(error) : error))
   )
 
 export const layerLocation = (location: StoreConfig.Location): DatabaseLayer =>
   location._tag === "Server"
     ? Layer.unwrapEffect(Effect.map(Effect.orDie(StoreConfig.serverOptions), (o) => layerServer(location.url, o)))
-    : layerEmbedded(location.dataDir)
+    : Layer.unwrapEffect(
+        Effect.map(
+          Effect.orDie(Effect.all({ server: StoreConfig.serverOptions, idle: Embedded.idleConfig })),
+          ({ idle, server }) => layerEmbedded(location.dataDir, { ...server, idle })
+        )
+      )
 
 /** The database named by the environment. */
 export const layerConfig: DatabaseLayer = Layer.unwrapEffect(

@@ -76,7 +76,24 @@ export interface PoolOptions {
   readonly prepared: boolean
   /** `own`: one more connection, for the read path only (see `PgPool.reads`). */
   readonly readConnection: "own" | "shared"
+  /** Runs before every new connection: the embedded store starts its server here if it is not running. */
+  readonly beforeConnect?: (() => Promise<void>) | undefined
 }
+
+/** A `pg.Client` that awaits `before` ahead of connecting, for the pool to make its connections with. */
+const clientAfter = (before: () => Promise<void>): typeof pg.Client =>
+  class extends pg.Client {
+    // pg-pool calls connect(callback); the promise form is kept for anything else.
+    override connect(callback?: Parameters<pg.Client["connect"]>[0]): any {
+      const connected = before().then(() => super.connect())
+      if (callback === undefined) return connected
+      const done = callback as (error: Error | null) => void
+      connected.then(
+        () => done(null),
+        (error: Error) => done(error)
+      )
+    }
+  }
 
 const connect = (options: PoolOptions) =>
   Effect.acquireRelease(
@@ -89,6 +106,7 @@ const connect = (options: PoolOptions) =>
             ...(options.port === undefined ? {} : { port: options.port }),
             ...(options.database === undefined ? {} : { database: options.database }),
             ...(options.user === undefined ? {} : { user: options.user }),
+            ...(options.beforeConnect === undefined ? {} : { Client: clientAfter(options.beforeConnect) }),
             max,
             // Also bounds the wait for a free connection when the pool is exhausted.
             connectionTimeoutMillis: Duration.toMillis(options.connectTimeout),

@@ -1,0 +1,187 @@
+/**
+ * The embedded server's supervisor, `node dist/embedded-supervisor.js <dataDir> <idleMs>`: started detached by
+ * the first `secrets` process that needs the store, so the server outlives that process. It creates the
+ * cluster if there is none, runs `postgres` as its child (as the system user when run as root), and stops it
+ * with a fast shutdown once no client has been connected for `idleMs` (0: never).
+ *
+ * Why a process of its own: PostgreSQL has no idle shutdown (`idle_session_timeout` ends sessions, not the
+ * server), and after the last client has gone nobody else is left to count. It polls `pg_stat_activity` over
+ * the socket, about four times per idle period (at most every 10 s, at least every 100 ms).
+ *
+ * fd 3 is a pipe to the starter: one line `error: <reason>` if the server cannot be started. Its own log lines
+ * and PostgreSQL's go to postgres.log (its stdout and stderr); neither ever holds a statement or a value.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import pg from "pg"
+import { locate } from "./binaries.js"
+import { ensureCluster, prepareDataDir, privatise, serverPaths } from "./cluster.js"
+import { clusterDir, clusterExists, DATABASE, PORT, ROLE, supervisorFile } from "./layout.js"
+import { read, running, sleep } from "./postmaster.js"
+import { isDelegated, resolve, type ServerUser } from "./serverUser.js"
+
+const log = (line: string) =>
+  process.stderr.write(`${new Date().toISOString()} secrets-mcp supervisor [${process.pid}]: ${line}\n`)
+
+let starterPipe: number | undefined = 3
+const toStarter = (line: string) => {
+  if (starterPipe === undefined) return
+  try {
+    fs.writeSync(starterPipe, `${line}\n`)
+  } catch {
+    /* the starter is gone */
+  }
+}
+const releaseStarter = () => {
+  if (starterPipe === undefined) return
+  try {
+    fs.closeSync(starterPipe)
+  } catch {
+    /* not open */
+  }
+  starterPipe = undefined
+}
+
+const startPostgres = (dataDir: string, postgres: string, user: ServerUser): ChildProcess => {
+  const paths = serverPaths(dataDir)
+  const args = ["-D", paths.data]
+  if (process.platform !== "linux") args.push("-c", `unix_socket_directories=${paths.socketDir}`)
+  return spawn(postgres, args, {
+    cwd: paths.cwd,
+    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", LC_ALL: "C" },
+    stdio: ["ignore", "inherit", "inherit"],
+    ...(isDelegated(user) ? { uid: user.uid, gid: user.gid } : {})
+  })
+}
+
+type Outcome = "ready" | "another server" | "failed"
+
+/** Waits until our postmaster is ready, has lost the race to another one, or has failed. */
+const waitReady = async (dataDir: string, child: ChildProcess, timeoutMs: number): Promise<Outcome> => {
+  let exited = false
+  child.once("exit", () => (exited = true))
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (exited) {
+      // Its postmaster.pid lock was taken: another server runs (or is starting) on this cluster.
+      const other = running(dataDir)
+      return other !== undefined && other.pid !== child.pid ? "another server" : "failed"
+    }
+    const postmaster = read(dataDir)
+    if (postmaster !== undefined && postmaster.pid === child.pid && postmaster.status === "ready") return "ready"
+    await sleep(5)
+  }
+  child.kill("SIGQUIT")
+  return "failed"
+}
+
+/** Client sessions other than this poll's own; undefined if the server could not be asked. */
+const connectedClients = async (dataDir: string): Promise<number | undefined> => {
+  const client = new pg.Client({
+    host: clusterDir(dataDir),
+    port: PORT,
+    user: ROLE,
+    database: DATABASE,
+    application_name: "secrets-mcp supervisor",
+    connectionTimeoutMillis: 5_000
+  })
+  client.on("error", () => {})
+  try {
+    await client.connect()
+    const result = await client.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
+    return result.rows[0]?.n
+  } catch {
+    return undefined
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+const watchIdle = (dataDir: string, child: ChildProcess, idleMs: number) => {
+  let idleSince = Date.now()
+  const every = Math.min(10_000, Math.max(100, Math.floor(idleMs / 4)))
+  let polling = false
+  const timer = setInterval(async () => {
+    if (polling) return
+    polling = true
+    const clients = await connectedClients(dataDir)
+    polling = false
+    if (clients === undefined) return
+    if (clients > 0) idleSince = Date.now()
+    else if (Date.now() - idleSince >= idleMs) {
+      clearInterval(timer)
+      log(`no client for ${Math.round((Date.now() - idleSince) / 1000)} s: stopping the server (fast shutdown)`)
+      child.kill("SIGINT")
+    }
+  }, every)
+  child.once("exit", () => clearInterval(timer))
+}
+
+/** Removes supervisor.json if it still names this process (a successor may have written its own). */
+const forgetSupervisor = (dataDir: string) => {
+  try {
+    if ((JSON.parse(fs.readFileSync(supervisorFile(dataDir), "utf8")) as { pid?: number }).pid === process.pid) {
+      fs.rmSync(supervisorFile(dataDir), { force: true })
+    }
+  } catch {
+    /* gone already */
+  }
+}
+
+const main = async () => {
+  const [dataDir, idleArg] = process.argv.slice(2)
+  const idleMs = Number(idleArg)
+  if (dataDir === undefined || !Number.isFinite(idleMs))
+    throw new Error("usage: embedded-supervisor <dataDir> <idleMs>")
+  const binaries = await locate()
+  const user = resolve()
+  prepareDataDir(dataDir)
+  if (!clusterExists(dataDir)) {
+    await ensureCluster(dataDir, binaries, user, log)
+    // A directory that existed before (say 0755 with files in it) ends private too, not just the cluster.
+    privatise(dataDir)
+  }
+  // After a kill -9 the dead server's processes can hold its shared memory for a moment: try again then.
+  for (let attempt = 1; ; attempt++) {
+    const child = startPostgres(dataDir, binaries.postgres, user)
+    const outcome = await waitReady(dataDir, child, 60_000)
+    if (outcome === "another server") {
+      log("another server started on this cluster first; leaving it to that one")
+      return 0
+    }
+    if (outcome === "failed") {
+      if (attempt < 10) {
+        await sleep(100 * attempt)
+        continue
+      }
+      throw new Error("PostgreSQL did not start; see postgres.log in the data directory")
+    }
+    log(`server ready (pid ${child.pid}, ${user.name}, stops after ${idleMs > 0 ? `${idleMs} ms idle` : "never"})`)
+    fs.writeFileSync(
+      supervisorFile(dataDir),
+      JSON.stringify({ pid: process.pid, postmaster: child.pid, idleMs, startedAt: new Date().toISOString() }),
+      { mode: 0o600 }
+    )
+    releaseStarter()
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => child.kill("SIGINT"))
+    if (idleMs > 0) watchIdle(dataDir, child, idleMs)
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal }))
+    )
+    log(`server exited (${exit.signal ?? `code ${exit.code}`})`)
+    forgetSupervisor(dataDir)
+    return exit.code === 0 ? 0 : 1
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const reason = error instanceof Error ? error.message : String(error)
+    log(`cannot start the server: ${reason}`)
+    toStarter(`error: ${reason}`)
+    process.exit(2)
+  }
+)
