@@ -18,6 +18,7 @@ const describeIdle = (ms: number | undefined) =>
 const statusCommand = Command.make("status", { json: jsonOption }, (args) =>
   Effect.gen(function* () {
     const status = yield* Embedded.status(yield* dataDir)
+    if (status.state === "previous format") return yield* new StoreFormatOutdated({ dataDir: status.dataDir })
     if (args.json) yield* printLine(JSON.stringify(status, null, 2))
     else {
       const rows: Array<[string, string]> = [
@@ -31,7 +32,6 @@ const statusCommand = Command.make("status", { json: jsonOption }, (args) =>
       ]
       for (const [name, value] of rows) yield* printLine(`${`${name}:`.padEnd(16)}${value}`)
     }
-    if (status.state === "previous format") return yield* new StoreFormatOutdated({ dataDir: status.dataDir })
   })
 ).pipe(Command.withDescription("Show whether the embedded server runs: pid, socket, data directory, version, clients"))
 

@@ -15,6 +15,8 @@ export const PORT = 5432
 /** The database role every client uses; peer authentication decides which OS users may take it. */
 export const ROLE = "secrets"
 export const DATABASE = "postgres"
+/** The supervisor's own connection, which `embedded status` does not count as a client. */
+export const WATCHDOG_NAME = "secrets-mcp supervisor"
 
 export const clusterDir = (dataDir: string) => path.join(dataDir, "cluster")
 export const socketFile = (dataDir: string) => path.join(clusterDir(dataDir), `.s.PGSQL.${PORT}`)

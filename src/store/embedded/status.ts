@@ -9,7 +9,8 @@ import {
   PORT,
   ROLE,
   socketFile,
-  supervisorFile
+  supervisorFile,
+  WATCHDOG_NAME
 } from "./layout.js"
 import { running } from "./postmaster.js"
 
@@ -41,7 +42,8 @@ const ask = async (dataDir: string) => {
     await client.connect()
     const result = await client.query<{ version: string; clients: number }>(
       "SELECT current_setting('server_version') AS version, (SELECT count(*)::int FROM pg_stat_activity " +
-        "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) AS clients"
+        "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> $1) AS clients",
+      [WATCHDOG_NAME]
     )
     return result.rows[0]
   } catch {

@@ -5,8 +5,9 @@
  * with a fast shutdown once no client has been connected for `idleMs` (0: never).
  *
  * Why a process of its own: PostgreSQL has no idle shutdown (`idle_session_timeout` ends sessions, not the
- * server), and after the last client has gone nobody else is left to count. It polls `pg_stat_activity` over
- * the socket, about four times per idle period (at most every 10 s, at least every 100 ms).
+ * server), and after the last client has gone nobody else is left to count. It polls `pg_stat_activity` and the
+ * session count over the socket, about four times per idle period (at most every 10 s, at least every 100 ms),
+ * on one connection of its own (not counted as a client).
  *
  * fd 3 is a pipe to the starter: one line `error: <reason>` if the server cannot be started. Its own log lines
  * and PostgreSQL's go to postgres.log (its stdout and stderr); neither ever holds a statement or a value.
@@ -16,7 +17,7 @@ import * as fs from "node:fs"
 import pg from "pg"
 import { locate } from "./binaries.js"
 import { ensureCluster, prepareDataDir, privatise, serverPaths } from "./cluster.js"
-import { clusterDir, clusterExists, DATABASE, PORT, ROLE, supervisorFile } from "./layout.js"
+import { clusterDir, clusterExists, DATABASE, PORT, ROLE, supervisorFile, WATCHDOG_NAME } from "./layout.js"
 import { read, running, sleep } from "./postmaster.js"
 import { isDelegated, resolve, type ServerUser } from "./serverUser.js"
 
@@ -75,41 +76,57 @@ const waitReady = async (dataDir: string, child: ChildProcess, timeoutMs: number
   return "failed"
 }
 
-/** Client sessions other than this poll's own; undefined if the server could not be asked. */
-const connectedClients = async (dataDir: string): Promise<number | undefined> => {
-  const client = new pg.Client({
-    host: clusterDir(dataDir),
-    port: PORT,
-    user: ROLE,
-    database: DATABASE,
-    application_name: "secrets-mcp supervisor",
-    connectionTimeoutMillis: 5_000
-  })
-  client.on("error", () => {})
-  try {
-    await client.connect()
-    const result = await client.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
-    )
-    return result.rows[0]?.n
-  } catch {
-    return undefined
-  } finally {
-    await client.end().catch(() => {})
+/**
+ * Asks the server, on a connection of its own, whether anyone used it since the last poll: a client connected
+ * now, or a session opened since (a CLI command can come and go between two polls; `sessions` counts it once
+ * it has ended). Undefined when the server could not be asked.
+ */
+const activityProbe = (dataDir: string) => {
+  let client: pg.Client | undefined
+  let lastSessions: string | undefined
+  return async (): Promise<boolean | undefined> => {
+    try {
+      if (client === undefined) {
+        client = new pg.Client({
+          host: clusterDir(dataDir),
+          port: PORT,
+          user: ROLE,
+          database: DATABASE,
+          application_name: WATCHDOG_NAME,
+          connectionTimeoutMillis: 5_000
+        })
+        client.on("error", () => (client = undefined))
+        await client.connect()
+      }
+      await client.query("SELECT pg_stat_clear_snapshot()")
+      const { rows } = await client.query<{ clients: number; sessions: string }>(
+        "SELECT (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend' " +
+          "AND pid <> pg_backend_pid()) AS clients, (SELECT sum(sessions)::text FROM pg_stat_database) AS sessions"
+      )
+      const { clients, sessions } = rows[0]!
+      const active = clients > 0 || (lastSessions !== undefined && sessions !== lastSessions)
+      lastSessions = sessions
+      return active
+    } catch {
+      client?.end().catch(() => {})
+      client = undefined
+      return undefined
+    }
   }
 }
 
 const watchIdle = (dataDir: string, child: ChildProcess, idleMs: number) => {
   let idleSince = Date.now()
   const every = Math.min(10_000, Math.max(100, Math.floor(idleMs / 4)))
+  const probe = activityProbe(dataDir)
   let polling = false
   const timer = setInterval(async () => {
     if (polling) return
     polling = true
-    const clients = await connectedClients(dataDir)
+    const active = await probe()
     polling = false
-    if (clients === undefined) return
-    if (clients > 0) idleSince = Date.now()
+    if (active === undefined) return
+    if (active) idleSince = Date.now()
     else if (Date.now() - idleSince >= idleMs) {
       clearInterval(timer)
       log(`no client for ${Math.round((Date.now() - idleSince) / 1000)} s: stopping the server (fast shutdown)`)
