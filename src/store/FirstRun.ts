@@ -42,10 +42,18 @@ export const keyForFirstRun = (location: StoreConfig.Location) =>
     const { defaultFile } = yield* EncryptionKey.configuredSource
     if (yield* storeExists(location)) return yield* new KeyMissing({ defaultKeyFile: defaultFile })
     const hex = EncryptionKey.generateHex()
-    yield* Effect.sync(() => {
+    const written = yield* Effect.sync(() => {
       fs.mkdirSync(path.dirname(defaultFile), { recursive: true, mode: 0o700 })
-      fs.writeFileSync(defaultFile, `${Redacted.value(hex)}\n`, { mode: 0o600, flag: "wx" })
+      try {
+        fs.writeFileSync(defaultFile, `${Redacted.value(hex)}\n`, { mode: 0o600, flag: "wx" })
+        return true
+      } catch (error) {
+        // Another process on its first run wrote it a moment ago (several supervisors start at once): use theirs.
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") return false
+        throw error
+      }
     })
+    if (!written) return { key: yield* EncryptionKey.load, generated: Option.none() } as KeyOutcome
     const key = yield* EncryptionKey.fromHex(hex, defaultFile)
     return { key, generated: Option.some(defaultFile) } as KeyOutcome
   })

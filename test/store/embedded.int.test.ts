@@ -1,10 +1,12 @@
 /**
  * The embedded server as an operator meets it, through the real CLI and `serve`: it stops by itself after
  * SECRETS_EMBEDDED_IDLE with no client (never while one is connected) and the next command starts it again;
- * `secrets embedded status` and `stop`; a data directory that already existed with loose modes ends private;
+ * `secrets embedded status` and `stop`; a stale postmaster.pid naming a reused pid does not block a start; a
+ * data directory that already existed with loose modes ends private;
  * no value is ever in plain text in the data directory; a data directory of the previous format is refused
  * and left as it was.
  */
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { randomBytes } from "node:crypto"
@@ -119,6 +121,27 @@ describe.concurrent("embedded server", () => {
       const got = await run(["get", "meta/status/token"])
       expect(got.stdout).toBe("status-value")
       expect((await statusOf(run)).state).toBe("running")
+    },
+    TIMEOUT
+  )
+
+  test(
+    "a postmaster.pid left by a crash whose pid now belongs to another program does not keep the server down",
+    async ({ onTestFinished }) => {
+      const { box, run } = sandbox(onTestFinished)
+      expectOk(await run(["set", "meta/reused/token", "--stdin"], "reused-value"))
+      const pidFile = path.join(box.dataDir, "cluster", "postmaster.pid")
+      const left = fs.readFileSync(pidFile, "utf8")
+      expectOk(await run(["embedded", "stop"]))
+      // As after a container restart: the old file is back, and its pid is some other live process.
+      const other = spawn("sleep", ["60"], { stdio: "ignore" })
+      onTestFinished(() => void other.kill("SIGKILL"))
+      fs.writeFileSync(pidFile, left.replace(/^\d+/, String(other.pid)), { mode: 0o600 })
+
+      const got = await run(["get", "meta/reused/token"])
+      expectOk(got)
+      expect(got.stdout).toBe("reused-value")
+      expect(running(box.dataDir)?.pid).not.toBe(other.pid)
     },
     TIMEOUT
   )

@@ -55,10 +55,52 @@ export const isPostgres = (pid: number): boolean => {
   }
 }
 
-/** The running server, if any: `postmaster.pid` names a live PostgreSQL process. */
+/** On Linux, false when `pid` runs in another directory than this cluster (a pid reused by another server). */
+const runsIn = (pid: number, dataDir: string): boolean => {
+  if (process.platform !== "linux") return true
+  try {
+    return fs.readlinkSync(`/proc/${pid}/cwd`) === fs.realpathSync(clusterDir(dataDir))
+  } catch {
+    return true // not ours to look at (another user's process): the name check stands alone
+  }
+}
+
+/** The running server, if any: `postmaster.pid` names a live PostgreSQL process working in this cluster. */
 export const running = (dataDir: string): Postmaster | undefined => {
   const postmaster = read(dataDir)
-  return postmaster !== undefined && isPostgres(postmaster.pid) ? postmaster : undefined
+  return postmaster !== undefined && isPostgres(postmaster.pid) && runsIn(postmaster.pid, dataDir)
+    ? postmaster
+    : undefined
+}
+
+/**
+ * A `postmaster.pid` whose pid now belongs to another process (reused after a crash, as happens when a container
+ * restarts) makes PostgreSQL refuse to start for good. Such a file is moved aside, and put back if it was replaced
+ * in the meantime by a server that has just started. A dead pid is left alone: PostgreSQL handles that itself.
+ */
+export const clearReusedPid = (dataDir: string): void => {
+  const file = path.join(clusterDir(dataDir), "postmaster.pid")
+  let text: string
+  try {
+    text = fs.readFileSync(file, "utf8")
+  } catch {
+    return
+  }
+  const postmaster = read(dataDir)
+  if (postmaster === undefined || isGone(postmaster.pid) || running(dataDir) !== undefined) return
+  const aside = `${file}.stale-${process.pid}`
+  try {
+    fs.renameSync(file, aside)
+  } catch {
+    return
+  }
+  try {
+    if (fs.readFileSync(aside, "utf8") !== text) fs.linkSync(aside, file)
+  } catch {
+    /* a new server's file is in place already */
+  } finally {
+    fs.rmSync(aside, { force: true })
+  }
 }
 
 /** True once `pid` has exited. */

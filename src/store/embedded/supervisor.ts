@@ -18,7 +18,7 @@ import pg from "pg"
 import { locate } from "./binaries.js"
 import { ensureCluster, prepareDataDir, privatise, serverPaths } from "./cluster.js"
 import { clusterDir, clusterExists, DATABASE, PORT, ROLE, supervisorFile, WATCHDOG_NAME } from "./layout.js"
-import { read, running, sleep } from "./postmaster.js"
+import { clearReusedPid, read, running, sleep } from "./postmaster.js"
 import { isDelegated, resolve, type ServerUser } from "./serverUser.js"
 
 const log = (line: string) =>
@@ -162,6 +162,7 @@ const main = async () => {
   }
   // After a kill -9 the dead server's processes can hold its shared memory for a moment: try again then.
   for (let attempt = 1; ; attempt++) {
+    clearReusedPid(dataDir)
     const child = startPostgres(dataDir, binaries.postgres, user)
     const outcome = await waitReady(dataDir, child, 60_000)
     if (outcome === "another server") {
