@@ -147,6 +147,37 @@ describe.concurrent("embedded server", () => {
   )
 
   test(
+    "a cluster owned by another uid (the system user re-created) is given back to the server's user and starts",
+    async ({ onTestFinished }) => {
+      const { box, run } = sandbox(onTestFinished)
+      expectOk(await run(["set", "meta/owner/token", "--stdin"], "owner-value"))
+      expectOk(await run(["embedded", "stop"]))
+      const cluster = path.join(box.dataDir, "cluster")
+      const owner = fs.statSync(cluster)
+      // Another uid than the server's: as after rebuilding an image that creates the user with a new uid.
+      for (const entry of [cluster, ...walk(cluster)]) fs.lchownSync(entry, 12345, 12345)
+
+      const got = await run(["get", "meta/owner/token"])
+      expectOk(got)
+      expect(got.stdout).toBe("owner-value")
+      expect(walk(cluster).filter((entry) => fs.lstatSync(entry).uid !== owner.uid)).toEqual([])
+    },
+    TIMEOUT
+  )
+
+  test(
+    "a data directory whose socket path would be too long is refused with how to fix it",
+    async ({ onTestFinished }) => {
+      const { box } = sandbox(onTestFinished)
+      const deep = path.join(box.root, "d".repeat(90))
+      const result = await box.run(["list"], { env: { SECRETS_ENCRYPTION_KEY: hexKey(), SECRETS_DATA_DIR: deep } })
+      const line = expectError(result, 14, "too long for a Unix socket")
+      expect(line).toContain("set SECRETS_DATA_DIR to a shorter path")
+    },
+    TIMEOUT
+  )
+
+  test(
     "a data directory that already existed as 0755 (with a 0644 file) ends with nothing readable by another user",
     async ({ onTestFinished }) => {
       const { box, run } = sandbox(onTestFinished)

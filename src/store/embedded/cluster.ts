@@ -57,6 +57,21 @@ export const privatise = (dir: string): void => {
   }
 }
 
+/**
+ * Gives the cluster to the server's user if it belongs to another uid: a system user re-created with another
+ * uid (a rebuilt container image over a kept volume) would otherwise leave PostgreSQL refusing the directory.
+ */
+export const adoptCluster = (dataDir: string, user: ServerUser, log: (line: string) => void): void => {
+  const cluster = clusterDir(dataDir)
+  const owner = fs.statSync(cluster)
+  if (!isDelegated(user) || (owner.uid === user.uid && owner.gid === user.gid)) return
+  log(`the cluster belongs to uid ${owner.uid}; giving it to ${user.name} (uid ${user.uid})`)
+  fs.lchownSync(cluster, user.uid, user.gid)
+  for (const entry of fs.readdirSync(cluster, { withFileTypes: true, recursive: true })) {
+    fs.lchownSync(path.join(entry.parentPath, entry.name), user.uid, user.gid)
+  }
+}
+
 /** The data directory, created or tightened to 0700 with its top-level files 0600. */
 export const prepareDataDir = (dataDir: string): void => {
   if (socketFile(dataDir).length > MAX_SOCKET_PATH) {

@@ -16,7 +16,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import pg from "pg"
 import { locate } from "./binaries.js"
-import { ensureCluster, prepareDataDir, privatise, serverPaths } from "./cluster.js"
+import { adoptCluster, ensureCluster, prepareDataDir, privatise, serverPaths } from "./cluster.js"
 import { clusterDir, clusterExists, DATABASE, PORT, ROLE, supervisorFile, WATCHDOG_NAME } from "./layout.js"
 import { clearReusedPid, read, running, sleep } from "./postmaster.js"
 import { isDelegated, resolve, type ServerUser } from "./serverUser.js"
@@ -160,6 +160,7 @@ const main = async () => {
     // A directory that existed before (say 0755 with files in it) ends private too, not just the cluster.
     privatise(dataDir)
   }
+  adoptCluster(dataDir, user, log)
   // After a kill -9 the dead server's processes can hold its shared memory for a moment: try again then.
   for (let attempt = 1; ; attempt++) {
     clearReusedPid(dataDir)
