@@ -44,11 +44,11 @@ const toStoreError = (dataDir: string) => (error: unknown) =>
 /** Starts the server on `dataDir` unless it runs; succeeds once it accepts connections. */
 export const ensureRunning = (dataDir: string, idle: Duration.DurationInput = DEFAULT_IDLE) =>
   Effect.tryPromise({
-    try: () =>
-      Start.ensureRunning(dataDir, {
-        idleMs: Duration.toMillis(idle),
-        timeoutMs: Duration.toMillis(START_TIMEOUT)
-      }),
+    try: async () => {
+      const idleMs = Duration.toMillis(idle)
+      await Start.ensureRunning(dataDir, { idleMs, timeoutMs: Duration.toMillis(START_TIMEOUT) })
+      Start.ensureSupervised(dataDir, idleMs)
+    },
     catch: toStoreError(dataDir)
   })
 

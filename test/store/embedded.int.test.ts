@@ -33,6 +33,7 @@ interface StatusJson {
   readonly version?: string
   readonly clients?: number
   readonly idleMs?: number
+  readonly supervisorPid?: number
 }
 
 const statusOf = async (run: ReturnType<typeof sandbox>["run"]): Promise<StatusJson> => {
@@ -87,6 +88,30 @@ describe.concurrent("embedded server", () => {
       expect((await statusOf(run)).clients).toBeGreaterThanOrEqual(1)
       serve.child.stdin!.end()
       expectOk(await serve.result)
+    },
+    TIMEOUT
+  )
+
+  test(
+    "a server whose supervisor was killed is adopted by the next command's supervisor, and still stops when idle",
+    async ({ onTestFinished }) => {
+      const { box, run } = sandbox(onTestFinished, { SECRETS_EMBEDDED_IDLE: "2 seconds" })
+      expectOk(await run(["set", "meta/orphan/token", "--stdin"], "orphan-value"))
+      const server = running(box.dataDir)!
+      const first = (await statusOf(run)).supervisorPid!
+      process.kill(first, "SIGKILL")
+      await waitFor("the supervisor to die", () => isGone(first))
+
+      // The server runs on without it; the next command finds it and starts a supervisor that adopts it.
+      const got = await run(["get", "meta/orphan/token"])
+      expect(got.stdout).toBe("orphan-value")
+      expect(running(box.dataDir)?.pid).toBe(server.pid)
+      await waitFor("a new supervisor", () => {
+        const pid = JSON.parse(fs.readFileSync(path.join(box.dataDir, "supervisor.json"), "utf8")).pid as number
+        return pid !== first && !isGone(pid)
+      })
+      await waitFor("the idle stop", () => isGone(server.pid), 20_000)
+      expect(fs.readFileSync(path.join(box.dataDir, "postgres.log"), "utf8")).toContain("adopting the server")
     },
     TIMEOUT
   )

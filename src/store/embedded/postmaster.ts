@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { clusterDir } from "./layout.js"
+import { clusterDir, supervisorFile } from "./layout.js"
 
 export type Status = "starting" | "ready" | "stopping" | "standby" | "unknown"
 
@@ -133,4 +133,21 @@ export const stop = async (dataDir: string, timeoutMs = 30_000): Promise<number 
     await sleep(10)
   }
   return postmaster.pid
+}
+
+/** True when supervisor.json names a live supervisor (on Linux, checked by its command line, not only its pid). */
+export const supervisorAlive = (dataDir: string): boolean => {
+  let pid: number
+  try {
+    pid = (JSON.parse(fs.readFileSync(supervisorFile(dataDir), "utf8")) as { pid: number }).pid
+  } catch {
+    return false
+  }
+  if (pid === process.pid || isGone(pid)) return false
+  if (process.platform !== "linux") return true
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("embedded-supervisor")
+  } catch {
+    return false
+  }
 }

@@ -9,7 +9,7 @@ import * as fs from "node:fs"
 import { BinariesMissing, supervisorScript } from "./binaries.js"
 import { prepareDataDir } from "./cluster.js"
 import { isPreviousFormat, logFile } from "./layout.js"
-import { running, sleep } from "./postmaster.js"
+import { running, sleep, supervisorAlive } from "./postmaster.js"
 
 export interface StartOptions {
   /** The supervisor stops the server after this long with no client; 0: never. */
@@ -129,4 +129,13 @@ export const ensureRunning = (dataDir: string, options: StartOptions): Promise<v
     inFlight.set(dataDir, pending)
   }
   return pending
+}
+
+/**
+ * A server whose supervisor has gone (killed, say by a `pkill node`) would never stop by itself: a new
+ * supervisor adopts it. Checked when a process opens the store, not on every connection.
+ */
+export const ensureSupervised = (dataDir: string, idleMs: number): void => {
+  if (idleMs <= 0 || running(dataDir)?.status !== "ready" || supervisorAlive(dataDir)) return
+  detach(spawnSupervisor(dataDir, idleMs))
 }

@@ -18,7 +18,7 @@ import pg from "pg"
 import { locate } from "./binaries.js"
 import { adoptCluster, ensureCluster, prepareDataDir, privatise, serverPaths } from "./cluster.js"
 import { clusterDir, clusterExists, DATABASE, PORT, ROLE, supervisorFile, WATCHDOG_NAME } from "./layout.js"
-import { clearReusedPid, read, running, sleep } from "./postmaster.js"
+import { clearReusedPid, isGone, read, running, sleep, supervisorAlive } from "./postmaster.js"
 import { isDelegated, resolve, type ServerUser } from "./serverUser.js"
 
 const log = (line: string) =>
@@ -115,7 +115,37 @@ const activityProbe = (dataDir: string) => {
   }
 }
 
-const watchIdle = (dataDir: string, child: ChildProcess, idleMs: number) => {
+/** The server a supervisor watches: its own child, or one it adopted after that one's supervisor died. */
+interface Watched {
+  readonly pid: number
+  /** Asks for a fast shutdown. */
+  readonly stop: () => void
+  /** Resolves with how it ended. */
+  readonly exited: Promise<string>
+}
+
+const ownChild = (child: ChildProcess): Watched => ({
+  pid: child.pid!,
+  stop: () => child.kill("SIGINT"),
+  exited: new Promise((resolve) => child.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)))
+})
+
+const adopted = (pid: number): Watched => ({
+  pid,
+  stop: () => {
+    try {
+      process.kill(pid, "SIGINT")
+    } catch {
+      /* gone */
+    }
+  },
+  exited: (async () => {
+    while (!isGone(pid)) await sleep(200)
+    return "gone"
+  })()
+})
+
+const watchIdle = (dataDir: string, server: Watched, idleMs: number) => {
   let idleSince = Date.now()
   const every = Math.min(10_000, Math.max(100, Math.floor(idleMs / 4)))
   const probe = activityProbe(dataDir)
@@ -130,10 +160,10 @@ const watchIdle = (dataDir: string, child: ChildProcess, idleMs: number) => {
     else if (Date.now() - idleSince >= idleMs) {
       clearInterval(timer)
       log(`no client for ${Math.round((Date.now() - idleSince) / 1000)} s: stopping the server (fast shutdown)`)
-      child.kill("SIGINT")
+      server.stop()
     }
   }, every)
-  child.once("exit", () => clearInterval(timer))
+  void server.exited.then(() => clearInterval(timer))
 }
 
 /** Removes supervisor.json if it still names this process (a successor may have written its own). */
@@ -147,11 +177,50 @@ const forgetSupervisor = (dataDir: string) => {
   }
 }
 
+/** Watches `server` until it exits: stops it after `idleMs` with no client, or on a signal to this process. */
+const supervise = async (dataDir: string, server: Watched, idleMs: number): Promise<number> => {
+  fs.writeFileSync(
+    supervisorFile(dataDir),
+    JSON.stringify({ pid: process.pid, postmaster: server.pid, idleMs, startedAt: new Date().toISOString() }),
+    { mode: 0o600 }
+  )
+  releaseStarter()
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, server.stop)
+  if (idleMs > 0) watchIdle(dataDir, server, idleMs)
+  const how = await server.exited
+  log(`server exited (${how})`)
+  forgetSupervisor(dataDir)
+  return how === "code 0" || how === "gone" ? 0 : 1
+}
+
+/**
+ * Another server runs on this cluster. If its supervisor is alive, that one watches it; if not (killed, say by
+ * a `pkill node`), this one adopts it, so that it still stops when idle.
+ */
+const leaveOrAdopt = async (dataDir: string, idleMs: number): Promise<number> => {
+  const deadline = Date.now() + 60_000
+  let other = running(dataDir)
+  while (other !== undefined && other.status !== "ready" && Date.now() < deadline) {
+    await sleep(20)
+    other = running(dataDir)
+  }
+  // The supervisor that started it writes supervisor.json just after it is ready.
+  await sleep(200)
+  other = running(dataDir)
+  if (other === undefined || supervisorAlive(dataDir)) {
+    log("another server runs on this cluster, with its supervisor; leaving it to that one")
+    return 0
+  }
+  log(`adopting the server (pid ${other.pid}) whose supervisor has gone`)
+  return supervise(dataDir, adopted(other.pid), idleMs)
+}
+
 const main = async () => {
   const [dataDir, idleArg] = process.argv.slice(2)
   const idleMs = Number(idleArg)
   if (dataDir === undefined || !Number.isFinite(idleMs))
     throw new Error("usage: embedded-supervisor <dataDir> <idleMs>")
+  if (running(dataDir) !== undefined) return leaveOrAdopt(dataDir, idleMs)
   const binaries = await locate()
   const user = resolve()
   prepareDataDir(dataDir)
@@ -166,10 +235,7 @@ const main = async () => {
     clearReusedPid(dataDir)
     const child = startPostgres(dataDir, binaries.postgres, user)
     const outcome = await waitReady(dataDir, child, 60_000)
-    if (outcome === "another server") {
-      log("another server started on this cluster first; leaving it to that one")
-      return 0
-    }
+    if (outcome === "another server") return leaveOrAdopt(dataDir, idleMs)
     if (outcome === "failed") {
       if (attempt < 10) {
         await sleep(100 * attempt)
@@ -178,20 +244,7 @@ const main = async () => {
       throw new Error("PostgreSQL did not start; see postgres.log in the data directory")
     }
     log(`server ready (pid ${child.pid}, ${user.name}, stops after ${idleMs > 0 ? `${idleMs} ms idle` : "never"})`)
-    fs.writeFileSync(
-      supervisorFile(dataDir),
-      JSON.stringify({ pid: process.pid, postmaster: child.pid, idleMs, startedAt: new Date().toISOString() }),
-      { mode: 0o600 }
-    )
-    releaseStarter()
-    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => child.kill("SIGINT"))
-    if (idleMs > 0) watchIdle(dataDir, child, idleMs)
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once("exit", (code, signal) => resolve({ code, signal }))
-    )
-    log(`server exited (${exit.signal ?? `code ${exit.code}`})`)
-    forgetSupervisor(dataDir)
-    return exit.code === 0 ? 0 : 1
+    return supervise(dataDir, ownChild(child), idleMs)
   }
 }
 
