@@ -5,12 +5,11 @@
  * Creating a cluster (initdb) costs about a second, so a store is created once with `init`, its server stopped,
  * and copied into the tests that only need an existing store; independent tests run concurrently.
  */
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, test } from "vitest"
 import {
-  CLI,
+  copyStore,
   expectError,
   expectNoStackTrace,
   expectOk,
@@ -33,9 +32,6 @@ let templateReady: Promise<void> | undefined
 const ensureTemplate = (): Promise<void> =>
   (templateReady ??= template.run(["init"], { env: { SECRETS_ENCRYPTION_KEY: STORE_KEY } }).then((result) => {
     expectOk(result)
-    // A cluster is copied while its server is stopped; the copies start their own.
-    const stopped = spawnSync(process.execPath, [CLI, "embedded", "stop"], { env: template.env(), encoding: "utf8" })
-    expect(stopped.stdout).toMatch(/^stopped \(pid \d+\)$/m)
   }))
 
 afterAll(() => template.remove())
@@ -51,8 +47,7 @@ const sandbox = (onTestFinished: (fn: () => void) => void): Sandbox => {
 const sandboxWithStore = async (onTestFinished: (fn: () => void) => void): Promise<Sandbox> => {
   await ensureTemplate()
   const box = sandbox(onTestFinished)
-  // cp -a keeps the owner: run as root, the cluster belongs to the server's user, and PostgreSQL checks that.
-  expect(spawnSync("cp", ["-a", template.dataDir, box.dataDir]).status).toBe(0)
+  copyStore(template, box)
   return box
 }
 

@@ -95,10 +95,11 @@ describe.concurrent("embedded server", () => {
   test(
     "a server whose supervisor was killed is adopted by the next command's supervisor, and still stops when idle",
     async ({ onTestFinished }) => {
-      const { box, run } = sandbox(onTestFinished, { SECRETS_EMBEDDED_IDLE: "2 seconds" })
+      // Long enough that the server does not stop by itself before its supervisor is killed, on a busy machine.
+      const { box, run } = sandbox(onTestFinished, { SECRETS_EMBEDDED_IDLE: "6 seconds" })
       expectOk(await run(["set", "meta/orphan/token", "--stdin"], "orphan-value"))
-      const server = running(box.dataDir)!
       const first = (await statusOf(run)).supervisorPid!
+      const server = running(box.dataDir)!
       process.kill(first, "SIGKILL")
       await waitFor("the supervisor to die", () => isGone(first))
 
