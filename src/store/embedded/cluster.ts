@@ -45,14 +45,21 @@ const ident = (client: string) => `# secrets-mcp: the OS user allowed to connect
 owner ${client} ${ROLE}
 `
 
+/** Every entry under `dir`, depth first, with whether it is a directory (symbolic links not followed). */
+const walk = (dir: string): Array<{ readonly file: string; readonly directory: boolean; readonly link: boolean }> =>
+  fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name)
+    const here = { file, directory: entry.isDirectory(), link: entry.isSymbolicLink() }
+    return entry.isDirectory() ? [here, ...walk(file)] : [here]
+  })
+
 /** Makes every entry under `dir` private to its owner: directories 0700, files 0600. */
 export const privatise = (dir: string): void => {
   fs.chmodSync(dir, 0o700)
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    const file = path.join(entry.parentPath, entry.name)
-    if (entry.isSymbolicLink()) continue
+  for (const { directory, file, link } of walk(dir)) {
+    if (link) continue
     const mode = fs.lstatSync(file).mode & 0o777
-    const wanted = entry.isDirectory() ? mode & 0o700 : mode & 0o600
+    const wanted = directory ? mode & 0o700 : mode & 0o600
     if (mode !== wanted) fs.chmodSync(file, wanted)
   }
 }
@@ -67,9 +74,7 @@ export const adoptCluster = (dataDir: string, user: ServerUser, log: (line: stri
   if (!isDelegated(user) || (owner.uid === user.uid && owner.gid === user.gid)) return
   log(`the cluster belongs to uid ${owner.uid}; giving it to ${user.name} (uid ${user.uid})`)
   fs.lchownSync(cluster, user.uid, user.gid)
-  for (const entry of fs.readdirSync(cluster, { withFileTypes: true, recursive: true })) {
-    fs.lchownSync(path.join(entry.parentPath, entry.name), user.uid, user.gid)
-  }
+  for (const { file } of walk(cluster)) fs.lchownSync(file, user.uid, user.gid)
 }
 
 /** The data directory, created or tightened to 0700 with its top-level files 0600. */
