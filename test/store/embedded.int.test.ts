@@ -192,6 +192,25 @@ describe.concurrent("embedded server", () => {
   )
 
   test(
+    "a server that cannot be started fails the command with StoreUnavailable saying why, not a timeout",
+    async ({ onTestFinished }) => {
+      const { box, run } = sandbox(onTestFinished)
+      // A file where the cluster should go: initdb succeeds, moving its result into place cannot.
+      fs.mkdirSync(box.dataDir, { mode: 0o700 })
+      fs.writeFileSync(path.join(box.dataDir, "cluster"), "in the way")
+      const started = Date.now()
+      const result = await run(["list"])
+      const line = expectError(result, 14, "the embedded server did not start: ENOTDIR")
+      expect(line).toContain(path.join(box.dataDir, "cluster"))
+      expect(Date.now() - started).toBeLessThan(30_000)
+      expect(fs.readFileSync(path.join(box.dataDir, "postgres.log"), "utf8")).toContain(
+        "cannot start the server: ENOTDIR"
+      )
+    },
+    TIMEOUT
+  )
+
+  test(
     "a data directory whose socket path would be too long is refused with how to fix it",
     async ({ onTestFinished }) => {
       const { box } = sandbox(onTestFinished)

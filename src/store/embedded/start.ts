@@ -63,7 +63,8 @@ const spawnSupervisor = (dataDir: string, idleMs: number): Spawned => {
     const pipe = child.stdio[3] as NodeJS.ReadableStream & { unref?: () => void }
     pipe.on("data", (chunk: Buffer) => (spawned.message += chunk.toString("utf8")))
     pipe.on("error", () => {})
-    child.once("exit", (code) => (spawned.exit = code))
+    // "close", not "exit": by then the pipe has delivered everything the supervisor wrote.
+    child.once("close", (code) => (spawned.exit = code))
     child.once("error", (error) => {
       spawned.message = `error: cannot run node: ${error.message}`
       spawned.exit = 127
