@@ -47,7 +47,7 @@ export const storeFrom = (settings: Settings.Settings, options: { readonly first
       if (Option.isSome(generated)) {
         yield* Effect.logWarning(`First run: generated a new key in ${generated.value} (key id ${key.id}); back it up`)
       }
-      const database = Database.layerLocation(settings.location, settings.server)
+      const database = Database.layerFor(settings)
       return sqlStore(database, Crypto.layer(key), settings.reads, settings.repo)
     })
   )

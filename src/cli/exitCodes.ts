@@ -17,7 +17,7 @@ export const ERROR_EXIT_CODES = {
   WrongKey: 12,
   DecryptionFailed: 13,
   StoreUnavailable: 14,
-  StoreLocked: 15,
+  StoreFormatOutdated: 15,
   PermissionDenied: 16,
   ImportFailed: 17,
   InvalidConfig: 18,

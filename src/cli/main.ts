@@ -16,6 +16,7 @@ import { list } from "./commands/list.js"
 import { remove } from "./commands/delete.js"
 import { destroy, rollback, undelete, versions } from "./commands/history.js"
 import { due, expire, flag } from "./commands/rotation.js"
+import { embedded } from "./commands/embedded.js"
 import { serve } from "./commands/serve.js"
 import { set } from "./commands/set.js"
 import { exportCommand, importCommand } from "./commands/transfer.js"
@@ -42,7 +43,8 @@ const secrets = Command.make("secrets").pipe(
     doctor,
     serve,
     importCommand,
-    exportCommand
+    exportCommand,
+    embedded
   ])
 )
 

@@ -27,6 +27,10 @@ export const VARIABLES = {
   SECRETS_DATA_DIR: variable("an absolute directory path", Parse.absolutePath),
   SECRETS_ENCRYPTION_KEY: text,
   SECRETS_ENCRYPTION_KEY_FILE: variable("an absolute file path", Parse.absolutePath),
+  SECRETS_EMBEDDED_IDLE: variable(
+    "a duration up to 30d, e.g. 15m (default 15m); 0s: the embedded server never stops by itself",
+    Parse.duration(Duration.zero, Duration.days(30))
+  ),
   SECRETS_DB_POOL_SIZE: variable("a whole number from 1 to 100 (default 10)", Parse.integer(1, 100)),
   SECRETS_DB_CONNECT_TIMEOUT: variable(
     "a duration from 100ms to 10m, e.g. 5s or 5 seconds (default 5s)",
@@ -87,7 +91,11 @@ export const requiresCas = (policy: CasPolicy, principal: string): boolean =>
 
 export interface Settings {
   readonly location: Location
+  /** The embedded store's data directory (`SECRETS_DATA_DIR` or the default), also when `DATABASE_URL` is set. */
+  readonly dataDir: string
   readonly server: ServerOptions
+  /** How long the embedded server runs with no client before it stops (0: never). */
+  readonly embeddedIdle: Duration.Duration
   readonly reads: ReadOptions
   readonly key: KeySource
   readonly principal: Principal.Principal
@@ -157,6 +165,7 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       statementTimeout: or(yield* read("SECRETS_DB_STATEMENT_TIMEOUT"), Duration.seconds(10)),
       prepared: or(yield* read("SECRETS_DB_PREPARED"), true)
     }
+    const embeddedIdle = or(yield* read("SECRETS_EMBEDDED_IDLE"), Duration.minutes(15))
     const reads: ReadOptions = {
       maxBatch: or(yield* read("SECRETS_READ_BATCH_MAX"), 256),
       durability: or(yield* read("SECRETS_READ_DURABILITY"), "flush")
@@ -178,13 +187,16 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
     if (Either.isLeft(principal)) problems.push(...principal.left.problems)
     const defaults = yield* Config.all({ dataDir: defaultDataDir, keyFile: defaultKeyFile })
     if (problems.length > 0) return yield* InvalidConfig.of(problems)
+    const embeddedDir = or(dataDir, defaults.dataDir)
     const location: Location = Option.match(url, {
-      onNone: () => ({ _tag: "Embedded", dataDir: or(dataDir, defaults.dataDir) }),
+      onNone: () => ({ _tag: "Embedded", dataDir: embeddedDir }),
       onSome: (url) => ({ _tag: "Server", url: Redacted.make(url) })
     })
     return {
       location,
+      dataDir: embeddedDir,
       server,
+      embeddedIdle,
       reads,
       key: { env: Option.map(keyEnv, Redacted.make), file: keyFile, defaultFile: defaults.keyFile },
       principal: Either.getOrThrow(principal),

@@ -203,14 +203,14 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
   }
 }
 
-export class StoreLocked extends Schema.TaggedError<StoreLocked>()("StoreLocked", {
-  dataDir: Schema.String,
-  pid: Schema.Number
+export class StoreFormatOutdated extends Schema.TaggedError<StoreFormatOutdated>()("StoreFormatOutdated", {
+  dataDir: Schema.String
 }) {
   override get message() {
     return (
-      `The embedded store in ${this.dataDir} is in use by process ${this.pid}. Stop that process, or set ` +
-      `DATABASE_URL to a PostgreSQL server so several supervisors can share one store.`
+      `The data directory ${this.dataDir} holds a store of the previous embedded format (PGlite), which this ` +
+      `version no longer opens; nothing in it was changed. Move its secrets with the previous release as the ` +
+      `README's "Moving a store from the previous embedded format" says, or set SECRETS_DATA_DIR to another directory.`
     )
   }
 }
@@ -262,11 +262,11 @@ export type StoreError =
   | WrongKey
   | DecryptionFailed
   | StoreUnavailable
-  | StoreLocked
+  | StoreFormatOutdated
 
 /** Failures of opening the store: the key and the database. */
 export type StartupError =
-  InvalidConfig | KeyMissing | InvalidKey | WrongKey | KeyCheckMissing | StoreUnavailable | StoreLocked
+  InvalidConfig | KeyMissing | InvalidKey | WrongKey | KeyCheckMissing | StoreUnavailable | StoreFormatOutdated
 
 export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", {
   principal: Schema.String,

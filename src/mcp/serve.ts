@@ -1,7 +1,7 @@
 /**
  * `secrets serve`: the MCP server over stdio. stdout carries only protocol; logs go to stderr. stdin closing
  * or SIGTERM shuts down cleanly: reading stops, the calls already received are answered (on SIGTERM within
- * a bound), then the server, the pool, the embedded store and its lock are all released. Wrong settings do not
+ * a bound), then the server and the pool are closed (the embedded server goes on until idle). Wrong settings do not
  * stop it: it starts, lists its tools, and every call returns the `InvalidConfig`.
  */
 import { Console, Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Option } from "effect"
@@ -74,7 +74,7 @@ export const serve = (loaded: Either.Either<Settings, InvalidConfig>) =>
     if (process.stdin.isTTY) yield* Console.error(waitingNote())
     // The handshake and tools/list do not wait for the store; the first call does (StoreAccess serialises).
     // Shutdown does not wait for this fiber: opening a store cannot be cut short (a connection attempt runs to
-    // its timeout, PGlite's start to its end), and SIGTERM must not wait for it.
+    // its timeout, an embedded server its start), and SIGTERM must not wait for it.
     const opening = yield* Effect.forkDaemon(
       Effect.either(store.get).pipe(
         Effect.flatMap((opened) =>

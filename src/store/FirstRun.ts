@@ -9,7 +9,6 @@ import { Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as Settings from "../config/Settings.js"
-import type * as StoreConfig from "../config/StoreConfig.js"
 import * as EncryptionKey from "../crypto/EncryptionKey.js"
 import * as Envelope from "../crypto/Envelope.js"
 import { KeyMissing } from "../domain/errors.js"
@@ -17,15 +16,12 @@ import * as Database from "./Database.js"
 import * as Embedded from "./Embedded.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 
-/** True when the location already holds a store (any secrets or a key-check canary). */
-export const storeExists = (location: StoreConfig.Location, server?: StoreConfig.ServerOptions) =>
-  Effect.map(storeKeyId(location, server), Option.isSome)
-
 /**
  * The key id a store was created with, read from its canary without any key; none when there is no store yet.
  * A store with tables but no canary (damaged) reports "unknown".
  */
-export const storeKeyId = (location: StoreConfig.Location, server?: StoreConfig.ServerOptions) => {
+export const storeKeyId = (settings: Pick<Settings.Settings, "location" | "server" | "embeddedIdle">) => {
+  const { location } = settings
   if (location._tag === "Embedded" && !Embedded.exists(location.dataDir)) return Effect.succeed(Option.none<string>())
   return Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -33,7 +29,7 @@ export const storeKeyId = (location: StoreConfig.Location, server?: StoreConfig.
     if (present?.present !== true) return Option.none<string>()
     const [canary] = yield* sql<{ value: Uint8Array }>`SELECT value FROM store_meta WHERE name = 'key_check'`
     return Option.some(canary === undefined ? "unknown" : (Envelope.keyIdOf(canary.value) ?? "unknown"))
-  }).pipe(withStoreErrors, Effect.provide(Database.layerLocation(location, server)))
+  }).pipe(withStoreErrors, Effect.provide(Database.layerFor(settings)))
 }
 
 export interface KeyOutcome {
@@ -55,14 +51,22 @@ export const resolveKey = (settings: Settings.Settings, options: { readonly firs
       return { key: yield* EncryptionKey.load(settings.key), generated: Option.none() } as KeyOutcome
     }
     const defaultKeyFile = settings.key.defaultFile
-    const existing = yield* storeKeyId(settings.location, settings.server)
+    const existing = yield* storeKeyId(settings)
     if (Option.isSome(existing)) return yield* new KeyMissing({ defaultKeyFile, storeKeyId: existing.value })
     if (!options.firstRun) return yield* new KeyMissing({ defaultKeyFile })
     const hex = EncryptionKey.generateHex()
-    yield* Effect.sync(() => {
+    const written = yield* Effect.sync(() => {
       fs.mkdirSync(path.dirname(defaultKeyFile), { recursive: true, mode: 0o700 })
-      fs.writeFileSync(defaultKeyFile, `${Redacted.value(hex)}\n`, { mode: 0o600, flag: "wx" })
+      try {
+        fs.writeFileSync(defaultKeyFile, `${Redacted.value(hex)}\n`, { mode: 0o600, flag: "wx" })
+        return true
+      } catch (error) {
+        // Another process on its first run wrote it a moment ago (several supervisors start at once): use theirs.
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") return false
+        throw error
+      }
     })
+    if (!written) return { key: yield* EncryptionKey.load(settings.key), generated: Option.none() } as KeyOutcome
     const key = yield* EncryptionKey.fromHex(hex, defaultKeyFile)
     return { key, generated: Option.some(defaultKeyFile) } as KeyOutcome
   })

@@ -98,6 +98,9 @@ export const transaction = <A, E, R>(
       catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
     }),
     (client) => {
+      // A checked-out client has no error listener of the pool's: a connection the server drops mid-transaction
+      // would crash the process. The failure reaches us through the query instead.
+      client.on("error", ignore)
       const query = onClient(client, prepared)
       const plain = (text: string) => query({ name: "", text }, [])
       return plain("BEGIN").pipe(
@@ -113,8 +116,14 @@ export const transaction = <A, E, R>(
         )
       )
     },
-    (client) => Effect.sync(() => client.release(broken.delete(client) ? true : undefined))
+    (client) =>
+      Effect.sync(() => {
+        client.off("error", ignore)
+        client.release(broken.delete(client) ? true : undefined)
+      })
   )
+
+const ignore = () => {}
 
 /** Clients whose ROLLBACK failed: released with an error, so the pool closes them. */
 const broken = new WeakSet<pg.PoolClient>()
@@ -127,15 +136,32 @@ export interface PoolOptions {
   readonly user?: string | undefined
   readonly max: number
   readonly connectTimeout: Duration.DurationInput
-  /** Longest any statement may run, lock waits included (server only; PGlite has one session). */
+  /** Longest any statement may run, lock waits included. */
   readonly statementTimeout?: Duration.DurationInput | undefined
   readonly prepared: boolean
   /** `own`: one more connection, for the read path only (see `PgPool.reads`). */
   readonly readConnection: "own" | "shared"
+  /** Runs before every new connection: the embedded store starts its server here if it is not running. */
+  readonly beforeConnect?: (() => Promise<void>) | undefined
 }
 
 /** Longest wait for the pool to close at shutdown. */
 export const CLOSE_TIMEOUT_MS = 2000
+
+/** A `pg.Client` that awaits `before` ahead of connecting, for the pool to make its connections with. */
+const clientAfter = (before: () => Promise<void>): typeof pg.Client =>
+  class extends pg.Client {
+    // pg-pool calls connect(callback); the promise form is kept for anything else.
+    override connect(callback?: Parameters<pg.Client["connect"]>[0]): any {
+      const connected = before().then(() => super.connect())
+      if (callback === undefined) return connected
+      const done = callback as (error: Error | null) => void
+      connected.then(
+        () => done(null),
+        (error: Error) => done(error)
+      )
+    }
+  }
 
 const connect = (options: PoolOptions) =>
   Effect.acquireRelease(
@@ -148,6 +174,7 @@ const connect = (options: PoolOptions) =>
             ...(options.port === undefined ? {} : { port: options.port }),
             ...(options.database === undefined ? {} : { database: options.database }),
             ...(options.user === undefined ? {} : { user: options.user }),
+            ...(options.beforeConnect === undefined ? {} : { Client: clientAfter(options.beforeConnect) }),
             max,
             // Also bounds the wait for a free connection when the pool is exhausted.
             connectionTimeoutMillis: Duration.toMillis(options.connectTimeout),

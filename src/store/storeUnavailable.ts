@@ -38,7 +38,18 @@ const codeOf = (cause: unknown): string | undefined => {
 const messageOf = (cause: unknown): string =>
   typeof cause === "object" && cause !== null && "message" in cause ? String(cause.message) : ""
 
+/** The embedded server's start failure (embedded/start.ts), met when the pool opens a connection. */
+const embeddedStartReason = (cause: unknown): string | undefined => {
+  if (typeof cause !== "object" || cause === null) return undefined
+  if ((cause as { code?: unknown }).code === "SECRETS_EMBEDDED_START") {
+    return `the embedded server did not start: ${messageOf(cause)}`
+  }
+  return embeddedStartReason((cause as { cause?: unknown }).cause)
+}
+
 export const reasonOf = (error: SqlError): string => {
+  const embedded = embeddedStartReason(error.cause)
+  if (embedded !== undefined) return embedded
   const code = codeOf(error.cause)
   if (code !== undefined) return BY_CODE[code] ?? `database error ${code}`
   // node-postgres reports dropped connections without a code; these fixed phrases are safe to match.

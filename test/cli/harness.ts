@@ -3,13 +3,14 @@
  * directory that is HOME, holds XDG_CONFIG_HOME and SECRETS_DATA_DIR, and is removed after the test.
  * Nothing of the caller's environment leaks in but PATH.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { createHmac, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { expect } from "vitest"
+import { stopServersUnder } from "../support/embedded.js"
 
 export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url))
 
@@ -116,9 +117,21 @@ export const makeSandbox = (prefix = "secrets-cli-"): Sandbox => {
     remove: () => {
       // A test that failed early may leave its processes running: stop them (only ours) first.
       for (const child of children) child.kill("SIGKILL")
+      stopServersUnder(root)
       fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 })
     }
   }
+}
+
+/**
+ * Copies `from`'s data directory into `to`'s. The cluster is copied with its server stopped (a running one has a
+ * socket, which cannot be copied, and pages not yet written), with `cp -a`, which keeps the owner: run as root,
+ * the cluster belongs to the server's user, and PostgreSQL checks that. The copy starts its own server.
+ */
+export const copyStore = (from: Sandbox, to: Sandbox): void => {
+  stopServersUnder(from.dataDir)
+  const copied = spawnSync("cp", ["-a", from.dataDir, to.dataDir], { encoding: "utf8" })
+  if (copied.status !== 0) throw new Error(`cp -a failed: ${copied.stderr}`)
 }
 
 /** A fresh random key as 64 hex characters. */

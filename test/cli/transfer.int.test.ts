@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import * as Dotenv from "../../src/transfer/dotenv.js"
 import * as Export from "../../src/transfer/Export.js"
 import { SHELLS, sourceIn } from "../support/shell.js"
-import { expectError, expectOk, makeSandbox, type Result, type Sandbox } from "./harness.js"
+import { copyStore, expectError, expectOk, makeSandbox, type Result, type Sandbox } from "./harness.js"
 
 const TIMEOUT = 240_000
 
@@ -30,7 +30,7 @@ afterAll(() => template?.remove())
 const sandboxWithStore = (onTestFinished: (fn: () => void) => void): Sandbox => {
   const box = makeSandbox("secrets-transfer-")
   onTestFinished(() => box.remove())
-  fs.cpSync(template.dataDir, box.dataDir, { recursive: true })
+  copyStore(template, box)
   fs.cpSync(template.configHome, box.configHome, { recursive: true })
   return box
 }

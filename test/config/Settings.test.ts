@@ -41,6 +41,11 @@ const TABLE: Record<
   },
   SECRETS_ENCRYPTION_KEY: { good: "a".repeat(64), bad: [] },
   SECRETS_ENCRYPTION_KEY_FILE: { good: "/etc/secrets/key", bad: ["key.txt"] },
+  SECRETS_EMBEDDED_IDLE: {
+    good: "0s",
+    check: (s) => expect(Duration.toMillis(s.embeddedIdle)).toBe(0),
+    bad: ["15", "31d", "later"]
+  },
   SECRETS_DB_POOL_SIZE: {
     good: "20",
     check: (s) => expect(s.server.poolSize).toBe(20),

@@ -13,7 +13,7 @@ import { tempDir } from "../support/stores.js"
 
 const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url))
 
-/** Resident memory now (not the peak: PGlite's start-up peak would hide any growth). */
+/** Resident memory now (not the peak, which start-up would set and which would hide any growth). */
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024
 

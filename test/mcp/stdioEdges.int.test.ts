@@ -156,7 +156,7 @@ describe("serve: refusals the official SDK client sees", () => {
 })
 
 describe("serve: raw bytes on stdin", () => {
-  it("never print a stack or end it badly: garbage is answered, the session goes on, stdin's end exits 0 and frees the lock", async () => {
+  it("never print a stack or end it badly: garbage is answered, the session goes on, stdin's end exits 0", async () => {
     const dir = tempDir()
     const dataDir = path.join(dir, "store")
     const raw = startRaw({
@@ -167,7 +167,8 @@ describe("serve: raw bytes on stdin", () => {
     await raw.handshake()
     raw.write(getCall(1))
     expect((await raw.reply(1, 120_000)).result?.structuredContent?.error).toBe("NotFound")
-    expect(fs.existsSync(path.join(dataDir, "lock"))).toBe(true)
+    // The store was opened: the embedded cluster exists.
+    expect(fs.existsSync(path.join(dataDir, "cluster", "PG_VERSION"))).toBe(true)
 
     const x = "x".repeat(5_000)
     raw.write(`{"jsonrpc":"2.0","id":"\\q","method":"tools/call","params":{"a":"${x}"}}\n`)
@@ -192,7 +193,6 @@ describe("serve: raw bytes on stdin", () => {
     expect(await within(raw.exited, 30_000)).toEqual({ code: 0, signal: null })
     expect(raw.stderr()).not.toMatch(STACK_LINE)
     expect(raw.strays).toEqual([])
-    expect(fs.existsSync(path.join(dataDir, "lock"))).toBe(false)
   }, 180_000)
 })
 

@@ -4,8 +4,8 @@ import { TEST_DATABASE_URL } from "../support/postgres.js"
 import { CONTRACT_REPO_OPTIONS, secretsRepoContract } from "./contract.js"
 import { versionsContract } from "./versionsContract.js"
 
-secretsRepoContract("embedded store", embeddedStore(undefined, CONTRACT_REPO_OPTIONS))
-versionsContract("embedded store", embeddedStore(undefined, CONTRACT_REPO_OPTIONS))
+secretsRepoContract("embedded server", embeddedStore(undefined, CONTRACT_REPO_OPTIONS))
+versionsContract("embedded server", embeddedStore(undefined, CONTRACT_REPO_OPTIONS))
 
 describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABASE_URL)", () => {
   secretsRepoContract("PostgreSQL server", serverStore(undefined, CONTRACT_REPO_OPTIONS))

@@ -133,7 +133,7 @@ const keyCheckSuite = (name: string, database: Effect.Effect<DatabaseLayer, neve
   })
 
 keyCheckSuite(
-  "key check: embedded store (PGlite)",
+  "key check: embedded server",
   Effect.map(tempDir(), (dir) => Database.layerEmbedded(dir))
 )
 

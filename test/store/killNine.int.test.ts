@@ -1,53 +1,69 @@
 /**
- * The embedded store after `kill -9`: every acknowledged write reads back, and the dead process's lock on the
- * data directory is taken over by the next start.
+ * `kill -9` of the embedded PostgreSQL server under a running `serve`, in the middle of a burst of writes: the
+ * calls in flight come back as results (StoreUnavailable, or success after a retry on the restarted server),
+ * never an internal error or a hang; the next call starts the server again; every acknowledged write reads back
+ * (fsync is on), and `serve` itself never stopped.
  */
 import { expect, it } from "@effect/vitest"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect } from "effect"
-import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Postmaster from "../../src/store/embedded/postmaster.js"
 import { KEY_A } from "../support/keys.js"
-import { startServe } from "../support/serve.js"
+import { callTool, errorTag, isAlive, spawnServe, structured } from "../support/serve.js"
 import { tempDir } from "../support/stores.js"
 
-const start = (dataDir: string) =>
-  Effect.promise(() =>
-    startServe(
-      { PATH: process.env["PATH"] ?? "", SECRETS_DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: KEY_A },
-      { name: "kill-nine" }
-    )
-  )
-
-const call = (client: Client, name: string, args: Record<string, unknown>) =>
-  Effect.promise(() => client.callTool({ name, arguments: args }) as Promise<CallToolResult>)
+const BURST = 200
+const KILL_AFTER = 50
+const keyPath = (i: number) => `meta/kill/key_${i}`
+const valueOf = (i: number) => `value-${i}`
 
 it.scopedLive(
-  "acknowledged set_secret calls survive kill -9 of serve, and the stale lock is taken over",
+  "kill -9 of the embedded server mid-burst: typed results, restarted by the next call, acknowledged writes survive",
   () =>
     Effect.gen(function* () {
       const dir = yield* tempDir()
       const dataDir = path.join(dir, "data")
-      const first = yield* start(dataDir)
-      const acknowledged: Array<string> = []
-      for (let i = 0; i < 20; i++) {
-        const result = yield* call(first.client, "set_secret", { keyPath: `meta/kill/key_${i}`, value: `value-${i}` })
-        expect(result.isError ?? false).toBe(false)
-        acknowledged.push(`meta/kill/key_${i}`)
-      }
-      expect(JSON.parse(fs.readFileSync(path.join(dataDir, "lock"), "utf8")).pid).toBe(first.pid)
-      process.kill(first.pid, "SIGKILL")
-      yield* Effect.promise(() => first.client.close().catch(() => undefined))
+      const served = yield* spawnServe({ HOME: dir, SECRETS_DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: KEY_A })
+      // The first call creates the cluster and starts the server.
+      expect(errorTag(yield* Effect.promise(() => callTool(served, "get_secret", { keyPath: keyPath(0) })))).toBe(
+        "NotFound"
+      )
+      const killed = Postmaster.running(dataDir)!
+      expect(killed.status).toBe("ready")
 
-      const second = yield* start(dataDir)
-      yield* Effect.addFinalizer(() => Effect.promise(() => second.client.close()))
-      for (const [i, keyPath] of acknowledged.entries()) {
-        const result = yield* call(second.client, "get_secret", { keyPath })
-        expect(result.isError ?? false).toBe(false)
-        expect((result.structuredContent as { value: string }).value).toBe(`value-${i}`)
+      const burst = yield* Effect.promise(async () => {
+        const acknowledged: Array<number> = []
+        const failed: Array<string | undefined> = []
+        let acknowledgedAtKill = -1
+        const calls = Array.from({ length: BURST }, (_, i) =>
+          callTool(served, "set_secret", { keyPath: keyPath(i), value: valueOf(i) }, 60_000).then((result) => {
+            if (result.isError === true) failed.push(errorTag(result))
+            else acknowledged.push(i)
+            if (acknowledged.length >= KILL_AFTER && acknowledgedAtKill === -1) {
+              acknowledgedAtKill = acknowledged.length
+              process.kill(killed.pid, "SIGKILL")
+            }
+          })
+        )
+        await Promise.all(calls)
+        return { acknowledged, failed, acknowledgedAtKill }
+      })
+      // The kill landed while calls were still unanswered, and those came back typed.
+      expect(burst.acknowledgedAtKill).toBeGreaterThanOrEqual(KILL_AFTER)
+      expect(burst.acknowledgedAtKill).toBeLessThan(BURST)
+      expect(new Set(burst.failed)).toEqual(new Set(burst.failed.length === 0 ? [] : ["StoreUnavailable"]))
+      expect(Postmaster.isGone(killed.pid)).toBe(true)
+
+      // The next calls restart it; every acknowledged write is there, exactly.
+      for (const i of burst.acknowledged) {
+        const result = yield* Effect.promise(() => callTool(served, "get_secret", { keyPath: keyPath(i) }))
+        expect(result.isError ?? false, `${keyPath(i)}: ${JSON.stringify(result.structuredContent)}`).toBe(false)
+        expect(structured(result).value).toBe(valueOf(i))
       }
-      expect(JSON.parse(fs.readFileSync(path.join(dataDir, "lock"), "utf8")).pid).toBe(second.pid)
+      const restarted = Postmaster.running(dataDir)
+      expect(restarted?.status).toBe("ready")
+      expect(restarted?.pid).not.toBe(killed.pid)
+      expect(isAlive(served)).toBe(true)
     }),
   180_000
 )

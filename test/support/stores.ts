@@ -1,4 +1,7 @@
-/** Real stores for integration tests: the embedded store in a temp directory, and a fresh server database. */
+/**
+ * Real stores for integration tests: the embedded store in a temp directory, and a fresh server database.
+ * A temp directory's embedded servers are stopped before it is removed.
+ */
 import { Context, Duration, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -8,13 +11,18 @@ import { sqlStore } from "../../src/layers.js"
 import { DEFAULT_READ_OPTIONS } from "../../src/config/StoreConfig.js"
 import { DEFAULT_REPO_OPTIONS, type RepoOptions, SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
+import { stopServersUnder } from "./embedded.js"
 import { cryptoLayer, KEY_A } from "./keys.js"
 import { freshDatabase } from "./postgres.js"
 
 export const tempDir = (prefix = "secrets-test-") =>
   Effect.acquireRelease(
     Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), prefix))),
-    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+    (dir) =>
+      Effect.sync(() => {
+        stopServersUnder(dir)
+        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
+      })
   )
 
 export const serverOptions = { poolSize: 4, connectTimeout: Duration.seconds(5) }

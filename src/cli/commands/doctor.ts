@@ -83,7 +83,7 @@ export const doctor = Command.make("doctor", {}, () =>
       yield* ok("database", `reached the ${StoreConfig.describe(location)}`)
       return yield* checkStore(Either.getRight(key))
     }).pipe(
-      Effect.provide(Database.layerLocation(location, current.server)),
+      Effect.provide(Database.layerFor(current)),
       Effect.catchAll((error) => Effect.as(fail("database", error.message), Option.some<Problem>(error)))
     )
     if (Either.isLeft(key)) return yield* key.left

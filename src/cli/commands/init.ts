@@ -32,10 +32,7 @@ export const init = Command.make("init", { restoreKeyCheck }, (args) =>
         yield* note(`key check: all ${checked} stored values decrypt with key id ${key.id}; the record is written`)
       }
       yield* KeyCheck.verify
-    }).pipe(
-      Effect.provide(migrated(Database.layerLocation(location, current.server), Crypto.layer(key))),
-      Effect.scoped
-    )
+    }).pipe(Effect.provide(migrated(Database.layerFor(current), Crypto.layer(key))), Effect.scoped)
     yield* note(`store ready: ${StoreConfig.describe(location)}`)
   })
 ).pipe(Command.withDescription("Create the store (and, on a new machine, its key file) and check it"))

@@ -1,0 +1,80 @@
+/**
+ * Which OS user runs the server. PostgreSQL refuses to run as root, so when `secrets` runs as root (containers,
+ * CI) the server runs as the unprivileged system user `secrets-mcp`, created here if it is missing.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+
+export const SYSTEM_USER = "secrets-mcp"
+
+export interface ServerUser {
+  readonly uid: number
+  readonly gid: number
+  readonly name: string
+  /** The OS user who starts it (and so whom peer authentication admits): root, or the server user itself. */
+  readonly client: string
+}
+
+const lookup = (name: string): { uid: number; gid: number } | undefined => {
+  let passwd: string
+  try {
+    passwd = fs.readFileSync("/etc/passwd", "utf8")
+  } catch {
+    return undefined
+  }
+  for (const line of passwd.split("\n")) {
+    const [user, , uid, gid] = line.split(":")
+    if (user === name) return { uid: Number(uid), gid: Number(gid) }
+  }
+  return undefined
+}
+
+/** Creates the system user; several root processes may race here, and `useradd` may find /etc/passwd locked. */
+const createSystemUser = (): { uid: number; gid: number } => {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const found = lookup(SYSTEM_USER)
+    if (found !== undefined) return found
+    const made = spawnSync(
+      "useradd",
+      [
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--home-dir",
+        "/nonexistent",
+        "--shell",
+        "/usr/sbin/nologin",
+        "--comment",
+        "secrets-mcp embedded PostgreSQL",
+        SYSTEM_USER
+      ],
+      { stdio: "ignore" }
+    )
+    if (made.error !== undefined) {
+      // No useradd (Alpine's busybox): adduser -S makes a system user and group.
+      spawnSync("addgroup", ["-S", SYSTEM_USER], { stdio: "ignore" })
+      spawnSync("adduser", ["-S", "-D", "-H", "-G", SYSTEM_USER, "-s", "/sbin/nologin", SYSTEM_USER], {
+        stdio: "ignore"
+      })
+    }
+    const after = lookup(SYSTEM_USER)
+    if (after !== undefined) return after
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50)
+  }
+  throw new Error(`cannot create the system user ${SYSTEM_USER} (useradd failed); create it by hand`)
+}
+
+/** The server's user: this process's own, or the system user when this process is root. */
+export const resolve = (): ServerUser => {
+  const uid = process.getuid?.() ?? -1
+  if (uid !== 0) {
+    const me = os.userInfo()
+    return { uid: me.uid, gid: me.gid, name: me.username, client: me.username }
+  }
+  const { gid, uid: systemUid } = createSystemUser()
+  return { uid: systemUid, gid, name: SYSTEM_USER, client: "root" }
+}
+
+/** True when the server runs as another user than this process (this process is root). */
+export const isDelegated = (user: ServerUser): boolean => user.uid !== (process.getuid?.() ?? -1)
