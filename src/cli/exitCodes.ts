@@ -26,7 +26,14 @@ export const ERROR_EXIT_CODES = {
   StoreNotInitialised: 21,
   InvalidValue: 22,
   KeyCheckMissing: 23,
-  QuotaExceeded: 24
+  QuotaExceeded: 24,
+  TemplateInvalid: 25,
+  InjectFailed: 26,
+  InvalidLength: 27,
+  SecretExists: 28,
+  // As shells and env(1) report a command they cannot start.
+  CommandNotExecutable: 126,
+  CommandNotFound: 127
 } as const satisfies Record<DomainErrorTag, number>
 
 export const EXIT_CODES = { Ok: 0, InternalError: 1, Usage: 2, ...ERROR_EXIT_CODES } as const

@@ -313,6 +313,7 @@ export type DomainError =
   | ExportFailed
   | StoreNotInitialised
   | QuotaExceeded
+  | RunError
 
 export type DomainErrorTag = DomainError["_tag"]
 
@@ -324,3 +325,65 @@ export type Hints = {
 /** The hint `hints` gives for `error`, if any. */
 export const hintFor = (hints: Hints, error: DomainError): string | undefined =>
   (hints[error._tag] as ((e: DomainError) => string | undefined) | undefined)?.(error)
+
+export class CommandNotFound extends Schema.TaggedError<CommandNotFound>()("CommandNotFound", {
+  command: Schema.String
+}) {
+  override get message() {
+    return `Command not found: ${this.command}. Check the name after \`--\`, or give its full path.`
+  }
+}
+
+export class CommandNotExecutable extends Schema.TaggedError<CommandNotExecutable>()("CommandNotExecutable", {
+  command: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Cannot run ${this.command}: ${this.reason}. Check that it is an executable file (chmod +x).`
+  }
+}
+
+export class TemplateInvalid extends Schema.TaggedError<TemplateInvalid>()("TemplateInvalid", {
+  file: Schema.String,
+  line: Schema.Number,
+  reason: Schema.String
+}) {
+  override get message() {
+    return (
+      `${this.file} line ${this.line}: ${this.reason}. Placeholders are {{ secret "scope/context/name" }}; ` +
+      `nothing was written.`
+    )
+  }
+}
+
+export class InjectFailed extends Schema.TaggedError<InjectFailed>()("InjectFailed", {
+  file: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Cannot write ${this.file}: ${this.reason}. Nothing was written.`
+  }
+}
+
+export class InvalidLength extends Schema.TaggedError<InvalidLength>()("InvalidLength", {
+  length: Schema.Number,
+  min: Schema.Number,
+  max: Schema.Number
+}) {
+  override get message() {
+    return `A generated value is ${this.min} to ${this.max} characters long; ${this.length} is outside that.`
+  }
+}
+
+export class SecretExists extends Schema.TaggedError<SecretExists>()("SecretExists", { keyPath: Schema.String }) {
+  override get message() {
+    return (
+      `${this.keyPath} already holds a secret. To replace it with a generated value (the old one is lost), ` +
+      `pass overwrite: true (CLI: --overwrite).`
+    )
+  }
+}
+
+/** What `secrets run`, `inject` and `generate` add. */
+export type RunError =
+  CommandNotFound | CommandNotExecutable | TemplateInvalid | InjectFailed | InvalidLength | SecretExists
