@@ -14,6 +14,9 @@ import { init } from "./commands/init.js"
 import { keygen } from "./commands/keygen.js"
 import { list } from "./commands/list.js"
 import { remove } from "./commands/delete.js"
+import { generate } from "./commands/generate.js"
+import { inject } from "./commands/inject.js"
+import { run as runCommand } from "./commands/run.js"
 import { serve } from "./commands/serve.js"
 import { set } from "./commands/set.js"
 import { exportCommand, importCommand } from "./commands/transfer.js"
@@ -23,7 +26,21 @@ import { VERSION } from "../version.js"
 
 const secrets = Command.make("secrets").pipe(
   Command.withDescription("Encrypted secrets for AI-agent supervisors"),
-  Command.withSubcommands([keygen, init, set, get, list, remove, doctor, serve, importCommand, exportCommand])
+  Command.withSubcommands([
+    keygen,
+    init,
+    set,
+    get,
+    list,
+    remove,
+    doctor,
+    serve,
+    importCommand,
+    exportCommand,
+    runCommand,
+    inject,
+    generate
+  ])
 )
 
 const cli = Command.run(secrets, { name: "secrets", version: VERSION })

@@ -345,14 +345,12 @@ export class CommandNotExecutable extends Schema.TaggedError<CommandNotExecutabl
 
 export class TemplateInvalid extends Schema.TaggedError<TemplateInvalid>()("TemplateInvalid", {
   file: Schema.String,
-  line: Schema.Number,
+  line: Schema.optional(Schema.Number),
   reason: Schema.String
 }) {
   override get message() {
-    return (
-      `${this.file} line ${this.line}: ${this.reason}. Placeholders are {{ secret "scope/context/name" }}; ` +
-      `nothing was written.`
-    )
+    const where = this.line === undefined ? this.file : `${this.file} line ${this.line}`
+    return `${where}: ${this.reason}. Placeholders are {{ secret "scope/context/name" }}; nothing was written.`
   }
 }
 
