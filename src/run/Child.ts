@@ -58,7 +58,8 @@ export const relaySignals = (): SignalRelay => {
 
 /**
  * Copies `source` through `masker` to `sink`, with backpressure. If `sink` breaks (the reader of `run`'s stdout
- * went away), stops reading, so the child gets SIGPIPE as it would in a shell pipeline.
+ * went away), closes `source`, so the child's next write fails as in a shell pipeline (EPIPE and SIGPIPE, or
+ * ECONNRESET: Node's child pipes are socket pairs).
  */
 const pump = (source: Readable, masker: Masker, sink: NodeJS.WritableStream): Promise<void> =>
   new Promise((resolve) => {
