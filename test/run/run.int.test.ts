@@ -29,6 +29,26 @@ const stdoutOf = (running: Running) => {
   return () => text
 }
 
+/**
+ * Kills the watchdogs of this sandbox's `--file` directories, so that only `run`'s own cleanup can remove them
+ * (the watchdog removes them too when `run` exits, which would hide a missing cleanup). Returns how many.
+ */
+const killWatchdogs = (box: RunSandbox): number => {
+  let killed = 0
+  for (const pid of fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")
+      if (cmdline.includes("secrets-run-watchdog") && cmdline.includes(box.runtimeDir)) {
+        process.kill(Number(pid), "SIGKILL")
+        killed++
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return killed
+}
+
 const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0)
@@ -71,10 +91,12 @@ describe.concurrent("secrets run", () => {
     "--file: a 0600 file in a private 0700 directory, its path in NAME, removed after the command",
     async ({ onTestFinished }) => {
       const box = store.sandbox(onTestFinished)
+      const release = path.join(box.root, "release")
       const script = `const fs = require("fs"); const p = process.env.CREDS;
-        process.stdout.write(JSON.stringify({ path: p, content: fs.readFileSync(p, "utf8"),
-          mode: fs.statSync(p).mode & 0o777, dirMode: fs.statSync(require("path").dirname(p)).mode & 0o777 }))`
-      const result = await box.run([
+        console.log(JSON.stringify({ path: p, content: fs.readFileSync(p, "utf8"),
+          mode: fs.statSync(p).mode & 0o777, dirMode: fs.statSync(require("path").dirname(p)).mode & 0o777 }))
+        setInterval(() => fs.existsSync(${JSON.stringify(release)}) && process.exit(0), 20)`
+      const running = box.start([
         "run",
         "--file",
         `CREDS=${keyPathOf("SA_JSON")}`,
@@ -84,8 +106,14 @@ describe.concurrent("secrets run", () => {
         "-e",
         script
       ])
+      running.child.stdin!.end()
+      const out = stdoutOf(running)
+      await waitFor("the child to read the file", () => out().includes("\n"))
+      expect(killWatchdogs(box)).toBe(1)
+      fs.writeFileSync(release, "")
+      const result = await running.result
       expect(result.code, result.stderr).toBe(0)
-      const seen = JSON.parse(result.stdout) as { path: string; content: string; mode: number; dirMode: number }
+      const seen = JSON.parse(out()) as { path: string; content: string; mode: number; dirMode: number }
       expect(seen).toMatchObject({ content: VALUES.SA_JSON, mode: 0o600, dirMode: 0o700 })
       expect(path.dirname(path.dirname(seen.path))).toBe(box.runtimeDir)
       expect(path.basename(seen.path)).toBe("CREDS")
@@ -109,7 +137,6 @@ describe.concurrent("secrets run", () => {
       ]
       const results = await Promise.all(cases.map(([script]) => box.run(["run", ...env, "--", NODE, "-e", script])))
       expect(results.map((r) => r.code)).toEqual(cases.map(([, code]) => code))
-      expect(runDirs(box)).toEqual([])
 
       const marker = path.join(box.root, "started")
       const touch = ["--", NODE, "-e", `require("fs").writeFileSync(${JSON.stringify(marker)}, "")`]
@@ -148,6 +175,7 @@ describe.concurrent("secrets run", () => {
         const out = stdoutOf(running)
         await waitFor("the child to be ready", () => out().includes("ready"))
         expect(runDirs(box)).toHaveLength(1)
+        expect(killWatchdogs(box)).toBe(1)
         running.child.kill(signal)
         const result = await running.result
         expect(out()).toBe(`ready\ngot ${signal} true\n`)
@@ -172,6 +200,7 @@ describe.concurrent("secrets run", () => {
         const out = stdoutOf(running)
         await waitFor("the child's pid", () => /pid \d+/.test(out()))
         const childPid = Number(/pid (\d+)/.exec(out())![1])
+        expect(killWatchdogs(box)).toBe(1)
         // SIGTERM goes to run (forwarded); SIGKILL cannot be forwarded, so it goes to the child directly.
         if (signal === "SIGTERM") running.child.kill(signal)
         else process.kill(childPid, signal)
