@@ -135,7 +135,10 @@ describe.concurrent("secrets run", () => {
         ["process.kill(process.pid, 'SIGKILL')", 137],
         ["process.kill(process.pid, 'SIGTERM')", 143]
       ]
-      const results = await Promise.all(cases.map(([script]) => box.run(["run", ...env, "--", NODE, "-e", script])))
+      // A sandbox each: the embedded store takes one process at a time.
+      const results = await Promise.all(
+        cases.map(([script]) => store.sandbox(onTestFinished).run(["run", ...env, "--", NODE, "-e", script]))
+      )
       expect(results.map((r) => r.code)).toEqual(cases.map(([, code]) => code))
 
       const marker = path.join(box.root, "started")
