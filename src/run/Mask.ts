@@ -7,14 +7,13 @@
  * Between chunks only the tail that could still begin a form is kept back: never more than the longest form
  * minus one byte, and nothing when the chunk ends in text no form starts with, so a prompt is not delayed.
  *
- * Speed (measured here, 64 MB in 64 KiB chunks): a Buffer.indexOf per form ran at 2 GB/s for one value but
- * 110 MB/s for 20 and 13 MB/s for 200. This skip search ran at 170 MB/s (200 values of 12 characters over hex
- * text, the worst mix tried) to 3 GB/s (a few 32-character values over log text); `npm run bench:mask`.
+ * Speed (measured here, 64 MB in 64 KiB chunks, `npm run bench:mask`): a Buffer.indexOf per form searched at
+ * 1.3 GB/s for one value, 310 MB/s for five and 45 MB/s for fifty. This skip search masks at 160 MB/s (200 values
+ * of 12 characters over hex text, the worst mix tried) to 3 GB/s (a few 32-character values over log lines).
  * Its worst case is a periodic value over output repeating its period (`aaaa...b` under `aaaa...`): each
  * position then compares up to a whole form. Real secrets are not periodic.
  */
 import { Redacted } from "effect"
-import { Transform } from "node:stream"
 import { formsOf } from "./Forms.js"
 
 export interface MaskedSecret {
@@ -45,8 +44,6 @@ export interface MaskPlan {
   readonly longest: number
   /** A masker for one stream (stdout and stderr each need their own). */
   readonly masker: () => Masker
-  /** The same as a Node stream. */
-  readonly transform: () => Transform
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -151,18 +148,6 @@ const makeMasker = (table: Table): Masker => {
   }
 }
 
-const toTransform = (masker: Masker): Transform =>
-  new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      const out = masker.push(chunk)
-      done(null, out.length === 0 ? undefined : out)
-    },
-    flush(done) {
-      const out = masker.flush()
-      done(null, out.length === 0 ? undefined : out)
-    }
-  })
-
 /** Plans the masking of `secrets`; the first key path listed names a form that several values share. */
 export const makeMaskPlan = (secrets: ReadonlyArray<MaskedSecret>): MaskPlan => {
   const skipped: Array<string> = []
@@ -178,14 +163,13 @@ export const makeMaskPlan = (secrets: ReadonlyArray<MaskedSecret>): MaskPlan => 
   }
   if (patterns.size === 0) {
     const passThrough: Masker = { push: (chunk) => chunk, flush: () => EMPTY, pending: () => 0 }
-    return { skipped, forms: 0, longest: 0, masker: () => passThrough, transform: () => toTransform(passThrough) }
+    return { skipped, forms: 0, longest: 0, masker: () => passThrough }
   }
   const table = buildTable([...patterns.values()])
   return {
     skipped,
     forms: patterns.size,
     longest: Math.max(0, ...[...patterns.values()].map((p) => p.bytes.length)),
-    masker: () => makeMasker(table),
-    transform: () => toTransform(makeMasker(table))
+    masker: () => makeMasker(table)
   }
 }
