@@ -251,6 +251,28 @@ describe.concurrent("secrets run", () => {
   )
 
   test(
+    "no value reaches run's own stderr, at the debug log level, in success or failure",
+    async ({ onTestFinished }) => {
+      const box = store.sandbox(onTestFinished)
+      const env = { SECRETS_LOG_LEVEL: "Debug" }
+      const all = ["--prefix", PREFIX, "--file", `F=${keyPathOf("PASSWORD")}`]
+      const results = [
+        await box.run(["run", ...all, "--", "sh", "-c", 'echo "$API_KEY $PASSWORD"; cat "$F"; exit 9'], { env }),
+        await box.run(["run", ...all, "--", "no-such-command-here"], { env }),
+        await box.run(["run", ...all, "--env", `X=${PREFIX}/missing`, "--", "true"], { env })
+      ]
+      expect(results.map((r) => r.code)).toEqual([9, 127, 3])
+      for (const result of results) {
+        for (const value of [VALUES.API_KEY, VALUES.PASSWORD, VALUES.SA_JSON]) {
+          expect(result.stderr).not.toContain(value)
+          expect(result.stdout).not.toContain(value)
+        }
+      }
+    },
+    TIMEOUT
+  )
+
+  test(
     "stdin is passed through; a closed stdout makes the child's next write fail, as in a shell pipeline",
     async ({ onTestFinished }) => {
       const box = store.sandbox(onTestFinished)
