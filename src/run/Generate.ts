@@ -95,12 +95,8 @@ export const generateSecret = (request: GenerateRequest) =>
     const value = yield* generateValue(length, charset)
     const repo = yield* SecretsRepo
     if (request.overwrite !== true) {
-      const existing = yield* repo.list({
-        scope: path.scope,
-        project: path.projectName ?? undefined,
-        service: path.serviceName ?? undefined
-      })
-      if (existing.some((s) => s.keyPath === path.keyPath)) return yield* new SecretExists({ keyPath: path.keyPath })
+      const existing = yield* repo.list({ keyPaths: [path.keyPath] })
+      if (existing.length > 0) return yield* new SecretExists({ keyPath: path.keyPath })
     }
     const result = yield* repo.set(path, value, {
       description: request.description,

@@ -21,7 +21,7 @@ export const resolveSecrets = (keyPaths: ReadonlyArray<string>) =>
     const parsed = yield* Effect.forEach([...new Set(keyPaths)], (keyPath) => parseKeyPath(keyPath))
     if (parsed.length === 0) return []
     const repo = yield* SecretsRepo
-    const stored = new Set<string>((yield* repo.list()).map((s) => s.keyPath))
+    const stored = new Set<string>((yield* repo.list({ keyPaths: parsed.map((p) => p.keyPath) })).map((s) => s.keyPath))
     const missing = parsed.find((p) => !stored.has(p.keyPath))
     if (missing !== undefined) return yield* new NotFound({ keyPath: missing.keyPath })
     // Read together, so the store records them in one batch; the first failure in the order given is reported.
@@ -40,7 +40,7 @@ export const keyPathsUnder = (prefix: string) =>
     const base = prefix.replace(/\/+$/, "")
     yield* parseKeyPath(`${base}/x`)
     const repo = yield* SecretsRepo
-    const below = (yield* repo.list()).filter((s) => s.keyPath.startsWith(`${base}/`))
+    const below = yield* repo.list({ within: [`${base}/`] })
     if (below.length === 0) return yield* new NotFound({ keyPath: `${base}/*` })
     return { base, keyPaths: below.map((s) => s.keyPath as string) }
   })

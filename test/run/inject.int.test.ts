@@ -6,6 +6,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
+import { EXIT_CODES } from "../../src/cli/exitCodes.js"
 import { expectError, expectOk, type Result } from "../cli/harness.js"
 import { keyPathOf, openSeededStore, type SeededStore, VALUES } from "./store.js"
 
@@ -65,7 +66,7 @@ describe.concurrent("secrets inject and generate", () => {
       expect(counts[keyPathOf("SA_JSON")]).toBe(1)
 
       const exists = await box.run(["inject", "--in", template, "--out", out])
-      expectError(exists, 24, "already exists (--force replaces it)")
+      expectError(exists, EXIT_CODES.InjectFailed, "already exists (--force replaces it)")
       fs.writeFileSync(template, `only = {{ secret "${keyPathOf("API_KEY")}" }}\n`)
       const forced = await box.run(["inject", "--in", template, "--out", out, "--force"])
       expectOk(forced)
@@ -81,7 +82,11 @@ describe.concurrent("secrets inject and generate", () => {
       expectError(unknown, 3, "project/runtest/nope")
       fs.writeFileSync(template, `a = {{ secret "${keyPathOf("API_KEY")}" }}\n\nb = {{ .Values.password }}\n`)
       const invalid = await box.run(["inject", "--in", template, "--out", fresh])
-      expectError(invalid, 23, `${template} line 3: {{ .Values.password }} is not a secret placeholder`)
+      expectError(
+        invalid,
+        EXIT_CODES.TemplateInvalid,
+        `${template} line 3: {{ .Values.password }} is not a secret placeholder`
+      )
       expect(fs.existsSync(fresh)).toBe(false)
       expect(fs.readdirSync(box.root).filter((n) => n.endsWith(".tmp"))).toEqual([])
       expectNoValues([rendered, list, exists, forced, unknown, invalid], Object.values(VALUES).slice(0, 3))
@@ -117,7 +122,7 @@ describe.concurrent("secrets inject and generate", () => {
       expect(got.stdout).toMatch(/^[A-Za-z0-9_-]{48}$/)
 
       const again = await box.run(["generate", "service/new-api/api_key"])
-      expectError(again, 26, "already holds a secret")
+      expectError(again, EXIT_CODES.SecretExists, "already holds a secret")
       const replaced = await box.run(["generate", "service/new-api/api_key", "--overwrite", "--charset", "ascii"])
       expectOk(replaced)
       expect(replaced.stdout).toBe(
@@ -125,7 +130,11 @@ describe.concurrent("secrets inject and generate", () => {
       )
       const after = await box.run(["get", "service/new-api/api_key"])
       expect(after.stdout).toMatch(/^[!-~]{32}$/)
-      expectError(await box.run(["generate", "service/new-api/other", "--length", "7"]), 25, "8 to 4096")
+      expectError(
+        await box.run(["generate", "service/new-api/other", "--length", "7"]),
+        EXIT_CODES.InvalidLength,
+        "8 to 4096"
+      )
       expectNoValues([made, again, replaced], [got.stdout, after.stdout])
     },
     TIMEOUT
