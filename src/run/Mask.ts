@@ -7,9 +7,9 @@
  * Between chunks only the tail that could still begin a form is kept back: never more than the longest form
  * minus one byte, and nothing when the chunk ends in text no form starts with, so a prompt is not delayed.
  *
- * Speed (measured here, 64 MB in 64 KiB chunks, `npm run bench:mask`): a Buffer.indexOf per form searched at
- * 1.3 GB/s for one value, 310 MB/s for five and 45 MB/s for fifty. This skip search masks at 160 MB/s (200 values
- * of 12 characters over hex text, the worst mix tried) to 3 GB/s (a few 32-character values over log lines).
+ * Speed (measured here, 64 MB in 64 KiB chunks, `npm run bench:mask`, two runs): a Buffer.indexOf per form
+ * searched at 1.3-4 GB/s for one value, 310-440 MB/s for five and 40-45 MB/s for fifty. This skip search masks at
+ * 150 MB/s (200 values of 12 characters over hex text, the worst mix tried) to 3 GB/s (a few 32-character values).
  * Its worst case is a periodic value over output repeating its period (`aaaa...b` under `aaaa...`): each
  * position then compares up to a whole form. Real secrets are not periodic.
  */
