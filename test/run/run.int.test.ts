@@ -49,6 +49,9 @@ const killWatchdogs = (box: RunSandbox): number => {
   return killed
 }
 
+/** Prepended to children that wait: if a failed test leaves them orphaned (run killed), they leave too. */
+const ORPHAN_GUARD = "const parent = process.ppid; setInterval(() => process.ppid !== parent && process.exit(99), 100);"
+
 const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0)
@@ -92,7 +95,7 @@ describe.concurrent("secrets run", () => {
     async ({ onTestFinished }) => {
       const box = store.sandbox(onTestFinished)
       const release = path.join(box.root, "release")
-      const script = `const fs = require("fs"); const p = process.env.CREDS;
+      const script = `${ORPHAN_GUARD} const fs = require("fs"); const p = process.env.CREDS;
         console.log(JSON.stringify({ path: p, content: fs.readFileSync(p, "utf8"),
           mode: fs.statSync(p).mode & 0o777, dirMode: fs.statSync(require("path").dirname(p)).mode & 0o777 }))
         setInterval(() => fs.existsSync(${JSON.stringify(release)}) && process.exit(0), 20)`
@@ -170,9 +173,9 @@ describe.concurrent("secrets run", () => {
       `forwards ${signal} to the child, exits with its status and removes the files`,
       async ({ onTestFinished }) => {
         const box = store.sandbox(onTestFinished)
-        const script = `process.on(${JSON.stringify(signal)}, () => {
+        const script = `${ORPHAN_GUARD} process.on(${JSON.stringify(signal)}, () => {
             console.log("got ${signal}", require("fs").existsSync(process.env.F)); process.exit(42) })
-          console.log("ready"); setInterval(() => {}, 1000)`
+          console.log("ready")`
         const running = box.start(["run", "--file", `F=${keyPathOf("SA_JSON")}`, "--", NODE, "-e", script])
         running.child.stdin!.end()
         const out = stdoutOf(running)
@@ -193,7 +196,7 @@ describe.concurrent("secrets run", () => {
     "a child that does not handle SIGTERM dies of it: 143; a SIGKILLed child: 137; files removed both times",
     async ({ onTestFinished }) => {
       const box = store.sandbox(onTestFinished)
-      const script = `console.log("pid", process.pid); setInterval(() => {}, 1000)`
+      const script = `${ORPHAN_GUARD} console.log("pid", process.pid)`
       for (const [signal, code] of [
         ["SIGTERM", 143],
         ["SIGKILL", 137]
@@ -219,8 +222,9 @@ describe.concurrent("secrets run", () => {
     async ({ onTestFinished }) => {
       const box = store.sandbox(onTestFinished)
       const release = path.join(box.root, "release")
-      const script = `console.log("ready", process.pid)
-        const t = setInterval(() => { if (require("fs").existsSync(${JSON.stringify(release)})) process.exit(0) }, 50)`
+      // Orphaned on purpose: it leaves when told to, or when the sandbox is gone (the test failed).
+      const script = `console.log("ready", process.pid); const fs = require("fs")
+        setInterval(() => (fs.existsSync(${JSON.stringify(release)}) || !fs.existsSync(${JSON.stringify(box.root)})) && process.exit(0), 50)`
       const running = box.start(["run", "--file", `F=${keyPathOf("SA_JSON")}`, "--", NODE, "-e", script])
       running.child.stdin!.end()
       const out = stdoutOf(running)
