@@ -27,10 +27,17 @@ export const ERROR_EXIT_CODES = {
   InvalidValue: 22,
   KeyCheckMissing: 23,
   QuotaExceeded: 24,
+  TemplateInvalid: 25,
+  InjectFailed: 26,
+  InvalidLength: 27,
+  SecretExists: 28,
   VersionConflict: 29,
   VersionRequired: 30,
   VersionNotFound: 31,
-  Deleted: 32
+  Deleted: 32,
+  // As shells and env(1) report a command they cannot start.
+  CommandNotExecutable: 126,
+  CommandNotFound: 127
 } as const satisfies Record<DomainErrorTag, number>
 
 /** `secrets due`: something is due for rotation (not an error: a cron job's signal). */

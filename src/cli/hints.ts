@@ -18,5 +18,6 @@ export const CLI_HINTS: Hints = {
   DecryptionFailed: () => "`secrets doctor` lists every value that does not decrypt",
   VersionConflict: (e) => `read it again (\`secrets get ${e.keyPath} --json\` shows its version) and retry`,
   VersionNotFound: (e) => `\`secrets versions ${e.keyPath}\` lists them`,
+  SecretExists: () => "`--overwrite` replaces it (the old value stays a version)",
   Deleted: (e) => `\`secrets undelete ${e.keyPath}\` restores it; \`secrets set ... --overwrite-deleted\` replaces it`
 }

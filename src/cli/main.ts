@@ -17,6 +17,9 @@ import { remove } from "./commands/delete.js"
 import { destroy, rollback, undelete, versions } from "./commands/history.js"
 import { due, expire, flag } from "./commands/rotation.js"
 import { embedded } from "./commands/embedded.js"
+import { generate } from "./commands/generate.js"
+import { inject } from "./commands/inject.js"
+import { run as runCommand } from "./commands/run.js"
 import { serve } from "./commands/serve.js"
 import { set } from "./commands/set.js"
 import { exportCommand, importCommand } from "./commands/transfer.js"
@@ -44,7 +47,10 @@ const secrets = Command.make("secrets").pipe(
     serve,
     importCommand,
     exportCommand,
-    embedded
+    embedded,
+    runCommand,
+    inject,
+    generate
   ])
 )
 

@@ -371,6 +371,7 @@ export type DomainError =
   | ExportFailed
   | StoreNotInitialised
   | QuotaExceeded
+  | RunError
 
 export type DomainErrorTag = DomainError["_tag"]
 
@@ -382,3 +383,63 @@ export type Hints = {
 /** The hint `hints` gives for `error`, if any. */
 export const hintFor = (hints: Hints, error: DomainError): string | undefined =>
   (hints[error._tag] as ((e: DomainError) => string | undefined) | undefined)?.(error)
+
+export class CommandNotFound extends Schema.TaggedError<CommandNotFound>()("CommandNotFound", {
+  command: Schema.String
+}) {
+  override get message() {
+    return `Command not found: ${this.command}. Check the name after \`--\`, or give its full path.`
+  }
+}
+
+export class CommandNotExecutable extends Schema.TaggedError<CommandNotExecutable>()("CommandNotExecutable", {
+  command: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Cannot run ${this.command}: ${this.reason}. Check that it is an executable file (chmod +x).`
+  }
+}
+
+export class TemplateInvalid extends Schema.TaggedError<TemplateInvalid>()("TemplateInvalid", {
+  file: Schema.String,
+  line: Schema.optional(Schema.Number),
+  reason: Schema.String
+}) {
+  override get message() {
+    const where = this.line === undefined ? this.file : `${this.file} line ${this.line}`
+    return `${where}: ${this.reason}. Placeholders are {{ secret "scope/context/name" }}; nothing was written.`
+  }
+}
+
+export class InjectFailed extends Schema.TaggedError<InjectFailed>()("InjectFailed", {
+  file: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Cannot write ${this.file}: ${this.reason}. Nothing was written.`
+  }
+}
+
+export class InvalidLength extends Schema.TaggedError<InvalidLength>()("InvalidLength", {
+  length: Schema.Number,
+  min: Schema.Number,
+  max: Schema.Number
+}) {
+  override get message() {
+    return `A generated value is ${this.min} to ${this.max} characters long; ${this.length} is outside that.`
+  }
+}
+
+export class SecretExists extends Schema.TaggedError<SecretExists>()("SecretExists", { keyPath: Schema.String }) {
+  override get message() {
+    return (
+      `${this.keyPath} already holds a secret; a generated value replaces one only when asked to (the old ` +
+      `value is then kept as a version).`
+    )
+  }
+}
+
+/** What `secrets run`, `inject` and `generate` add. */
+export type RunError =
+  CommandNotFound | CommandNotExecutable | TemplateInvalid | InjectFailed | InvalidLength | SecretExists

@@ -1,0 +1,42 @@
+/** `secrets generate <keyPath>`: a random value made and stored by the store; only its metadata is printed. */
+import { Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
+import { parseExpiresAt } from "../../domain/writeChecks.js"
+import { CHARSET_NAMES, DEFAULT_CHARSET, DEFAULT_LENGTH, generateSecret } from "../../run/Generate.js"
+import { printLine } from "../output.js"
+import { jsonOption, keyPathArg, withStore } from "./shared.js"
+
+const generateOptions = {
+  keyPath: keyPathArg,
+  length: Options.integer("length").pipe(Options.withDefault(DEFAULT_LENGTH), Options.withDescription("8 to 4096")),
+  charset: Options.choice("charset", CHARSET_NAMES).pipe(
+    Options.withDefault(DEFAULT_CHARSET),
+    Options.withDescription("alnum, hex, base64url or ascii (printable, no space)")
+  ),
+  description: Options.text("description").pipe(Options.optional),
+  expiresAt: Options.text("expires-at").pipe(Options.optional),
+  overwrite: Options.boolean("overwrite").pipe(Options.withDescription("replace an existing secret")),
+  json: jsonOption
+}
+
+export const generate = Command.make("generate", generateOptions, (args) =>
+  Effect.gen(function* () {
+    const expiresAt = Option.isSome(args.expiresAt) ? yield* parseExpiresAt(args.expiresAt.value) : undefined
+    const result = yield* withStore(
+      generateSecret({
+        keyPath: args.keyPath,
+        length: args.length,
+        charset: args.charset,
+        description: Option.getOrUndefined(args.description),
+        expiresAt,
+        overwrite: args.overwrite,
+        createdBy: "cli"
+      })
+    )
+    if (args.json) return yield* printLine(JSON.stringify(result, null, 2))
+    yield* printLine(
+      `${result.created ? "created" : "replaced"} ${result.keyPath}: ${result.length} ${result.charset} characters ` +
+        `(${result.entropyBits} bits); the value is not shown`
+    )
+  })
+).pipe(Command.withDescription("Store a new random value and print only its metadata"))

@@ -1,0 +1,113 @@
+/**
+ * Random secret values made by the store itself (`secrets generate`, MCP `generate_secret`), so a new value never
+ * passes through an agent's context: the caller gets its metadata only.
+ *
+ * Characters are drawn by rejection sampling over node:crypto bytes: a byte is used only below the largest
+ * multiple of the alphabet's size (248 for 62 characters), so every character is exactly equally likely.
+ */
+import { Effect, Redacted } from "effect"
+import { randomBytes } from "node:crypto"
+import { InvalidLength, SecretExists } from "../domain/errors.js"
+import { parseKeyPath } from "../domain/KeyPath.js"
+import { SecretsRepo } from "../repo/SecretsRepo.js"
+
+const range = (from: number, to: number): string =>
+  Array.from({ length: to - from + 1 }, (_, i) => String.fromCharCode(from + i)).join("")
+
+const ALNUM = range(0x41, 0x5a) + range(0x61, 0x7a) + range(0x30, 0x39)
+
+/**
+ * `ascii` is printable ASCII without the space (0x21-0x7e): a leading or trailing space is trimmed by many
+ * `.env` parsers and forms, and an unquoted one splits shell words.
+ */
+export const CHARSETS = {
+  alnum: ALNUM,
+  hex: "0123456789abcdef",
+  base64url: `${ALNUM}-_`,
+  ascii: range(0x21, 0x7e)
+} as const
+
+export type Charset = keyof typeof CHARSETS
+export const CHARSET_NAMES = Object.keys(CHARSETS) as ReadonlyArray<Charset>
+
+/**
+ * 8 characters is the least that is still a secret (47 bits of alnum) and that `run` can mask (6); 4096 covers
+ * any key or password a service asks for, and a longer request is more likely a mistake than a need.
+ */
+export const MIN_LENGTH = 8
+export const MAX_LENGTH = 4096
+export const DEFAULT_LENGTH = 32
+export const DEFAULT_CHARSET: Charset = "alnum"
+
+/** Bits of entropy in a value of `length` characters over `charset`. */
+export const entropyBits = (length: number, charset: Charset): number =>
+  Math.floor(length * Math.log2(CHARSETS[charset].length))
+
+/** A uniformly random value; `random` is node:crypto's randomBytes except in tests. */
+export const generateValue = (
+  length: number,
+  charset: Charset,
+  random: (size: number) => Buffer = randomBytes
+): Effect.Effect<Redacted.Redacted<string>, InvalidLength> => {
+  if (!Number.isInteger(length) || length < MIN_LENGTH || length > MAX_LENGTH) {
+    return Effect.fail(new InvalidLength({ length, min: MIN_LENGTH, max: MAX_LENGTH }))
+  }
+  return Effect.sync(() => {
+    const alphabet = CHARSETS[charset]
+    const limit = 256 - (256 % alphabet.length)
+    const chars: Array<string> = []
+    while (chars.length < length) {
+      for (const byte of random(length - chars.length + 16)) {
+        if (byte < limit) chars.push(alphabet[byte % alphabet.length]!)
+        if (chars.length === length) break
+      }
+    }
+    return Redacted.make(chars.join(""))
+  })
+}
+
+export interface GenerateRequest {
+  readonly keyPath: string
+  readonly length?: number | undefined
+  readonly charset?: Charset | undefined
+  readonly description?: string | undefined
+  readonly expiresAt?: Date | undefined
+  /** Replace an existing secret; without it an existing one is `SecretExists`. */
+  readonly overwrite?: boolean | undefined
+  readonly createdBy: string
+}
+
+/** What the caller learns: never the value. */
+export interface Generated {
+  readonly keyPath: string
+  readonly created: boolean
+  readonly length: number
+  readonly charset: Charset
+  readonly entropyBits: number
+}
+
+/** Generates a value and stores it at `keyPath`. */
+export const generateSecret = (request: GenerateRequest) =>
+  Effect.gen(function* () {
+    const path = yield* parseKeyPath(request.keyPath)
+    const length = request.length ?? DEFAULT_LENGTH
+    const charset = request.charset ?? DEFAULT_CHARSET
+    const value = yield* generateValue(length, charset)
+    const repo = yield* SecretsRepo
+    if (request.overwrite !== true) {
+      const existing = yield* repo.list({ keyPaths: [path.keyPath] })
+      if (existing.length > 0) return yield* new SecretExists({ keyPath: path.keyPath })
+    }
+    const result = yield* repo.set(path, value, {
+      description: request.description,
+      expiresAt: request.expiresAt,
+      createdBy: request.createdBy
+    })
+    return {
+      keyPath: result.keyPath,
+      created: result.created,
+      length,
+      charset,
+      entropyBits: entropyBits(length, charset)
+    } satisfies Generated
+  })

@@ -1,0 +1,210 @@
+/**
+ * The streaming masker in process: every encoded form is replaced (each computed here independently of
+ * src/run/Forms.ts), base64 embedded at any byte offset, leftmost-longest overlaps, the kept-back tail, and
+ * property tests over random values, random text and random chunk splits.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Redacted } from "effect"
+import * as fc from "fast-check"
+import { formsOf } from "../../src/run/Forms.js"
+import { makeMaskPlan, type MaskPlan } from "../../src/run/Mask.js"
+
+const secret = (keyPath: string, value: string) => ({ keyPath, value: Redacted.make(value) })
+
+/** Masks `chunks` as one stream and returns everything emitted, checking the kept-back bound on the way. */
+const maskChunks = (plan: MaskPlan, chunks: ReadonlyArray<Buffer>): Buffer => {
+  const masker = plan.masker()
+  const out: Array<Buffer> = []
+  for (const chunk of chunks) {
+    out.push(masker.push(chunk))
+    expect(masker.pending()).toBeLessThanOrEqual(Math.max(0, plan.longest - 1))
+  }
+  out.push(masker.flush())
+  expect(masker.pending()).toBe(0)
+  return Buffer.concat(out)
+}
+
+const mask = (plan: MaskPlan, text: string | Buffer): string => maskChunks(plan, [Buffer.from(text)]).toString("utf8")
+
+/** Cuts `data` at the given fractions (0..1), in order. */
+const split = (data: Buffer, cuts: ReadonlyArray<number>): Array<Buffer> => {
+  const points = [...new Set(cuts.map((c) => Math.floor(c * data.length)))].sort((a, b) => a - b)
+  const chunks: Array<Buffer> = []
+  let from = 0
+  for (const point of points) {
+    chunks.push(data.subarray(from, point))
+    from = point
+  }
+  chunks.push(data.subarray(from))
+  return chunks
+}
+
+// Holds ~ and a space (form encoding), '/', '"', a newline, non-ASCII and an astral character; 23 bytes, so base64
+// is padded; its base64 has '+', so base64url differs.
+const VALUE = 'p@ss~~ wörd/"x\n€😀'
+const TOKEN = "<redacted:project/consilio/password>"
+
+describe("Mask: each encoded form", () => {
+  const plan = makeMaskPlan([secret("project/consilio/password", VALUE)])
+  const bytes = Buffer.from(VALUE, "utf8")
+  const b64 = bytes.toString("base64")
+  const forms: Record<string, string> = {
+    raw: VALUE,
+    base64: b64,
+    "base64 unpadded": b64.replace(/=+$/, ""),
+    base64url: bytes.toString("base64url"),
+    "base64url padded": b64.replace(/\+/g, "-").replace(/\//g, "_"),
+    "hex lower": bytes.toString("hex"),
+    "hex upper": bytes.toString("hex").toUpperCase(),
+    encodeURIComponent: encodeURIComponent(VALUE),
+    "form encoding": new URLSearchParams({ v: VALUE }).toString().slice(2),
+    "JSON (JavaScript)": JSON.stringify(VALUE).slice(1, -1),
+    "JSON (Python ensure_ascii)": 'p@ss~~ w\\u00f6rd/\\"x\\n\\u20ac\\ud83d\\ude00'
+  }
+
+  it("the forms under test are all different", () => {
+    expect(new Set(Object.values(forms)).size).toBe(Object.keys(forms).length)
+    expect(b64).toContain("+")
+  })
+
+  for (const [name, form] of Object.entries(forms)) {
+    it(`replaces the ${name} form`, () => {
+      expect(mask(plan, `before ${form} after`)).toBe(`before ${TOKEN} after`)
+      expect(mask(plan, form)).toBe(TOKEN)
+    })
+  }
+
+  it("replaces base64 of the value inside a larger blob at every byte offset (an HTTP Basic header)", () => {
+    for (const alphabet of ["base64", "base64url"] as const) {
+      for (let before = 0; before <= 5; before++) {
+        for (let after = 0; after <= 3; after++) {
+          const blob = Buffer.concat([Buffer.alloc(before, 0x75), bytes, Buffer.alloc(after, 0x3a)]).toString(alphabet)
+          const out = mask(plan, `Authorization: Basic ${blob}\n`)
+          const at = out.indexOf(TOKEN)
+          expect(at, `${alphabet} ${before}+${after}`).toBeGreaterThan(0)
+          // Masked: every character whose six bits all come from the value.
+          const start = at - "Authorization: Basic ".length
+          const end = blob.length - (out.length - at - TOKEN.length - 1)
+          expect(start).toBeLessThanOrEqual(Math.ceil((8 * before) / 6))
+          expect(end).toBeGreaterThanOrEqual(Math.floor((8 * (before + bytes.length)) / 6))
+        }
+      }
+    }
+  })
+})
+
+describe("Mask: choices", () => {
+  it("skips values shorter than 6 characters (not bytes) and reports them; 6 characters are masked", () => {
+    const plan = makeMaskPlan([
+      secret("meta/a/pin", "12345"),
+      secret("meta/a/accents", "ééééé"),
+      secret("meta/a/six", "123456")
+    ])
+    expect(plan.skipped).toEqual(["meta/a/pin", "meta/a/accents"])
+    expect(mask(plan, "12345 ééééé 123456")).toBe("12345 ééééé <redacted:meta/a/six>")
+  })
+
+  it("with nothing to mask, passes bytes through untouched", () => {
+    const plan = makeMaskPlan([secret("meta/a/pin", "1234")])
+    const data = Buffer.from([0xff, 0xfe, 0x00, 0x41])
+    expect(maskChunks(plan, [data])).toEqual(data)
+  })
+
+  it("takes the longest form at the earliest position; an overlapping later value stays partly visible", () => {
+    const plan = makeMaskPlan([secret("meta/a/short", "secret-one"), secret("meta/a/long", "secret-one-longer")])
+    expect(mask(plan, "x secret-one-longer y secret-one z")).toBe(
+      "x <redacted:meta/a/long> y <redacted:meta/a/short> z"
+    )
+    const overlap = makeMaskPlan([secret("meta/a/first", "abcdef12"), secret("meta/a/second", "ef12ghij")])
+    expect(mask(overlap, "abcdef12ghij")).toBe("<redacted:meta/a/first>ghij")
+  })
+
+  it("names the first key path when two secrets share a value", () => {
+    const plan = makeMaskPlan([secret("meta/a/one", "same-value"), secret("meta/a/two", "same-value")])
+    expect(mask(plan, "same-value")).toBe("<redacted:meta/a/one>")
+  })
+
+  it("keeps back only what could begin a form, and emits it at flush", () => {
+    const plan = makeMaskPlan([secret("meta/a/password", "hunter22")])
+    const masker = plan.masker()
+    expect(masker.push(Buffer.from("Password: ")).toString()).toBe("Password: ")
+    expect(masker.pending()).toBe(0)
+    expect(masker.push(Buffer.from("hunter2")).toString()).toBe("")
+    expect(masker.pending()).toBe(7)
+    expect(masker.push(Buffer.from("2!\nhun")).toString()).toBe("<redacted:meta/a/password>!\n")
+    expect(masker.flush().toString()).toBe("hun")
+  })
+
+  it("matches across a chunk boundary inside a multi-byte character", () => {
+    const plan = makeMaskPlan([secret("meta/a/euro", "€€€€€€")])
+    const data = Buffer.from("a€€€€€€b")
+    for (let cut = 0; cut <= data.length; cut++) {
+      expect(maskChunks(plan, [data.subarray(0, cut), data.subarray(cut)]).toString()).toBe("a<redacted:meta/a/euro>b")
+    }
+  })
+})
+
+const valueArb = fc.oneof(
+  fc.string({ unit: "grapheme-ascii", minLength: 6, maxLength: 40 }),
+  fc.string({ unit: "binary", minLength: 6, maxLength: 24 }),
+  // A small alphabet makes values overlap each other and the text around them.
+  fc.string({ unit: fc.constantFrom("a", "b", "=", "%"), minLength: 6, maxLength: 12 })
+)
+
+/** Text: random bytes, whole forms and proper prefixes of forms, in random order. */
+const streamArb = fc.array(valueArb, { minLength: 1, maxLength: 4 }).chain((values) => {
+  const forms = values.flatMap(formsOf)
+  const piece = fc.oneof(
+    fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+    fc.constantFrom(...forms),
+    fc.tuple(fc.constantFrom(...forms), fc.nat()).map(([form, n]) => form.subarray(0, n % form.length))
+  )
+  return fc.record({
+    values: fc.constant(values),
+    pieces: fc.array(piece, { maxLength: 12 }),
+    cuts: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 20 })
+  })
+})
+
+const plans = (values: ReadonlyArray<string>) => makeMaskPlan(values.map((v, i) => secret(`meta/p/v${i}`, v)))
+
+describe("Mask: properties", () => {
+  it("no form survives outside the replacement tokens, whatever the chunk splits; splits never change the output", () => {
+    fc.assert(
+      fc.property(streamArb, ({ values, pieces, cuts }) => {
+        const plan = plans(values)
+        const data = Buffer.concat(pieces)
+        const whole = maskChunks(plan, [data])
+        expect(maskChunks(plan, split(data, cuts))).toEqual(whole)
+        // 0xFF never occurs in UTF-8 (every form is UTF-8), so no form can span a separator.
+        const text = Buffer.from(whole.toString("latin1").replace(/<redacted:meta\/p\/v\d+>/g, "\xff"), "latin1")
+        for (const form of values.flatMap(formsOf)) expect(text.indexOf(form)).toBe(-1)
+      }),
+      { numRuns: 1500 }
+    )
+  })
+
+  it("text without any form passes through byte for byte, the kept-back tail included", () => {
+    fc.assert(
+      fc.property(streamArb, ({ values, pieces, cuts }) => {
+        const forms = values.flatMap(formsOf)
+        const data = Buffer.concat(pieces)
+        fc.pre(forms.every((form) => data.indexOf(form) === -1))
+        expect(maskChunks(plans(values), split(data, cuts))).toEqual(data)
+      }),
+      { numRuns: 1500 }
+    )
+  })
+
+  it("one byte at a time gives the same output as one chunk", () => {
+    fc.assert(
+      fc.property(streamArb, ({ values, pieces }) => {
+        const plan = plans(values)
+        const data = Buffer.concat(pieces)
+        const bytes = [...data].map((b) => Buffer.from([b]))
+        expect(maskChunks(plan, bytes)).toEqual(maskChunks(plan, [data]))
+      }),
+      { numRuns: 300 }
+    )
+  })
+})
