@@ -4,7 +4,7 @@
  * `DecryptionFailed`.
  */
 import { Context, Effect, Layer, Redacted } from "effect"
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto"
 import * as Settings from "../config/Settings.js"
 import type { KeySource } from "../config/Settings.js"
 import { DecryptionFailed, type InvalidConfig, type InvalidKey, type KeyMissing } from "../domain/errors.js"
@@ -22,6 +22,11 @@ export class Crypto extends Context.Tag("secrets-mcp/Crypto")<
       stored: Uint8Array,
       binding: Envelope.Binding
     ) => Effect.Effect<Redacted.Redacted<string>, DecryptionFailed>
+    /**
+     * A 32-byte key for another purpose (the audit trail's MACs), derived from the master key with HKDF-SHA256 and a
+     * fixed label: the master key itself is never used for it, and one label's key says nothing of another's.
+     */
+    readonly deriveKey: (label: string) => Redacted.Redacted<Buffer>
   }
 >() {}
 
@@ -65,7 +70,10 @@ export const make = (key: EncryptionKey.EncryptionKey): Context.Tag.Service<Cryp
       }
     })
 
-  return { keyId: key.id, encrypt, decrypt }
+  const deriveKey = (label: string) =>
+    Redacted.make(Buffer.from(hkdfSync("sha256", keyBytes, Buffer.alloc(0), `secrets-mcp ${label}`, 32)))
+
+  return { keyId: key.id, encrypt, decrypt, deriveKey }
 }
 
 /** Crypto with a given key (tests, embedding programs that manage their own key). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Redacted } from "effect"
 import * as fc from "fast-check"
+import { hkdfSync } from "node:crypto"
 import * as Crypto from "../../src/crypto/Crypto.js"
 import * as Envelope from "../../src/crypto/Envelope.js"
 import { KEY_A, KEY_B, keyFromHex } from "../support/keys.js"
@@ -264,5 +265,22 @@ describe("Crypto binds each ciphertext to its version", () => {
       }),
       { numRuns: 200 }
     )
+  })
+})
+
+describe("Crypto.deriveKey", () => {
+  it("derives 32 bytes per label with HKDF-SHA256: stable, distinct per label and per key, never the key", () => {
+    const audit = Redacted.value(cryptoA.deriveKey("audit mac"))
+    expect(audit).toHaveLength(32)
+    expect(Redacted.value(cryptoA.deriveKey("audit mac")).equals(audit)).toBe(true)
+    expect(Redacted.value(cryptoA.deriveKey("other")).equals(audit)).toBe(false)
+    expect(Redacted.value(cryptoB.deriveKey("audit mac")).equals(audit)).toBe(false)
+    expect(audit.equals(Buffer.from(KEY_A, "hex"))).toBe(false)
+    // Independently: RFC 5869 with an empty salt and the label as info.
+    const expected = Buffer.from(
+      hkdfSync("sha256", Buffer.from(KEY_A, "hex"), Buffer.alloc(0), "secrets-mcp audit mac", 32)
+    )
+    expect(audit.equals(expected)).toBe(true)
+    expect(String(cryptoA.deriveKey("audit mac"))).toBe("<redacted>")
   })
 })
