@@ -4,6 +4,7 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect, Layer, Option } from "effect"
+import type { AuditLog } from "./audit/AuditLog.js"
 import * as Settings from "./config/Settings.js"
 import * as StoreConfig from "./config/StoreConfig.js"
 import * as Crypto from "./crypto/Crypto.js"
@@ -33,7 +34,7 @@ export const sqlStore = <E, E2>(
   crypto: Layer.Layer<Crypto.Crypto, E2>,
   reads: StoreConfig.ReadOptions = StoreConfig.DEFAULT_READ_OPTIONS,
   repo: RepoOptions = DEFAULT_REPO_OPTIONS
-): Layer.Layer<SecretsRepo | SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto, E | E2 | StartupError> =>
+): Layer.Layer<SecretsRepo | AuditLog | SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto, E | E2 | StartupError> =>
   SqlRepo.layer(reads, repo).pipe(Layer.provideMerge(KeyCheckLive), Layer.provideMerge(migrated(database, crypto)))
 
 /**
@@ -59,4 +60,4 @@ export const StoreLive = Layer.unwrapEffect(Effect.map(Settings.load(), (setting
 export const memoryStore = (
   crypto: Layer.Layer<Crypto.Crypto>,
   repo: RepoOptions = DEFAULT_REPO_OPTIONS
-): Layer.Layer<SecretsRepo | Crypto.Crypto> => MemoryRepo.layer(repo).pipe(Layer.provideMerge(crypto))
+): Layer.Layer<SecretsRepo | AuditLog | Crypto.Crypto> => MemoryRepo.layer(repo).pipe(Layer.provideMerge(crypto))

@@ -19,5 +19,7 @@ export const CLI_HINTS: Hints = {
   VersionConflict: (e) => `read it again (\`secrets get ${e.keyPath} --json\` shows its version) and retry`,
   VersionNotFound: (e) => `\`secrets versions ${e.keyPath}\` lists them`,
   SecretExists: () => "`--overwrite` replaces it (the old value stays a version)",
+  AuditTampered: () =>
+    "compare with a backup of the database; `secrets audit --json` prints the records as they are now",
   Deleted: (e) => `\`secrets undelete ${e.keyPath}\` restores it; \`secrets set ... --overwrite-deleted\` replaces it`
 }

@@ -6,8 +6,10 @@ import { Command } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Either, Exit, Layer, Logger, type LogLevel } from "effect"
+import * as Actors from "../audit/Actor.js"
 import * as Settings from "../config/Settings.js"
 import { CliSettings } from "./CliSettings.js"
+import { audit } from "./commands/audit.js"
 import { doctor } from "./commands/doctor.js"
 import { get } from "./commands/get.js"
 import { init } from "./commands/init.js"
@@ -43,6 +45,7 @@ const secrets = Command.make("secrets").pipe(
     due,
     flag,
     expire,
+    audit,
     doctor,
     serve,
     importCommand,
@@ -86,6 +89,8 @@ export const run = (argv: ReadonlyArray<string>) =>
     const loaded = yield* Effect.either(Settings.load())
     const level = Either.isRight(loaded) ? loaded.right.logLevel : Settings.defaultLogLevel
     return yield* cli(normalizeArgv(argv)).pipe(
+      // The audit trail's actor: the operator, as the OS user (`serve` names each MCP client instead).
+      Actors.withActor(Actors.cli()),
       Effect.zipRight(successStatus),
       Effect.catchAllCause(report),
       Effect.provideService(CliSettings, loaded),

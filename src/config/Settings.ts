@@ -57,6 +57,10 @@ export const VARIABLES = {
     "a duration from 1m to 3650d, e.g. 30d (default 30d)",
     Parse.duration(Duration.minutes(1), Duration.days(3650))
   ),
+  SECRETS_AUDIT_RETENTION: variable(
+    "a duration from 1d, e.g. 365d (default: records are kept forever)",
+    Parse.duration(Duration.days(1), Duration.days(36_500))
+  ),
   SECRETS_REQUIRE_CAS: variable(
     "agents (every principal but meta), or a comma-separated list of principals such as project:alpha (default: none)",
     Parse.casPolicy
@@ -180,7 +184,8 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
     }
     const repo: RepoOptions = {
       maxVersions: or(yield* read("SECRETS_MAX_VERSIONS"), DEFAULT_REPO_OPTIONS.maxVersions),
-      deleteRetention: or(yield* read("SECRETS_DELETE_RETENTION"), DEFAULT_REPO_OPTIONS.deleteRetention)
+      deleteRetention: or(yield* read("SECRETS_DELETE_RETENTION"), DEFAULT_REPO_OPTIONS.deleteRetention),
+      auditRetention: Option.getOrUndefined(yield* read("SECRETS_AUDIT_RETENTION"))
     }
     const requireCas = or(yield* read("SECRETS_REQUIRE_CAS"), { _tag: "Principals", names: [] } as CasPolicy)
     const principal = Principal.make(principalName.trim(), grants)

@@ -66,3 +66,13 @@ export const matchesQuery = (s: SecretMetadata, query: ListQuery): boolean => {
     (query.after === undefined || keyPath > query.after)
   )
 }
+
+/** What a list covered, for the audit trail: the narrowest key path prefix its filters name, if any. */
+export const listedPrefix = (query: ListQuery): string | null => {
+  const scope =
+    query.scope ?? (query.project !== undefined ? "project" : query.service !== undefined ? "service" : undefined)
+  const context = scope === "project" ? query.project : scope === "service" ? query.service : undefined
+  if (scope !== undefined && context !== undefined) return `${scope}/${context}`
+  if (scope !== undefined) return scope
+  return query.within?.length === 1 ? query.within[0]!.replace(/\/$/, "") : null
+}

@@ -23,6 +23,8 @@ export interface SecretMetadata {
   /** Who wrote the current version. */
   readonly updatedBy: string
   readonly lastAccessedAt: Date | null
+  /** The principal of the last read. */
+  readonly lastAccessedBy: string | null
   readonly accessCount: number
   readonly expiresAt: Date | null
   readonly rotationRequired: boolean
@@ -104,6 +106,7 @@ export const toSummary = (s: SecretMetadata, now: Date) => ({
   createdAt: s.createdAt.toISOString(),
   updatedAt: s.updatedAt.toISOString(),
   lastAccessed: isoOrNull(s.lastAccessedAt),
+  lastAccessedBy: s.lastAccessedBy,
   accessCount: s.accessCount,
   expiresAt: isoOrNull(s.expiresAt),
   expired: isExpired(s, now),

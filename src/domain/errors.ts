@@ -371,6 +371,7 @@ export type DomainError =
   | ExportFailed
   | StoreNotInitialised
   | QuotaExceeded
+  | AuditTampered
   | RunError
 
 export type DomainErrorTag = DomainError["_tag"]
@@ -436,6 +437,20 @@ export class SecretExists extends Schema.TaggedError<SecretExists>()("SecretExis
     return (
       `${this.keyPath} already holds a secret; a generated value replaces one only when asked to (the old ` +
       `value is then kept as a version).`
+    )
+  }
+}
+
+/** `secrets audit verify` found the trail changed after it was written. */
+export class AuditTampered extends Schema.TaggedError<AuditTampered>()("AuditTampered", {
+  problem: Schema.String,
+  stream: Schema.optional(Schema.String),
+  seq: Schema.optional(Schema.Number)
+}) {
+  override get message() {
+    return (
+      `The audit trail does not verify: ${this.problem}. Someone with access to the database changed it after it ` +
+      `was written; the records before that point are as they were recorded.`
     )
   }
 }

@@ -102,6 +102,7 @@ export const SecretSummary = Schema.Struct({
   createdAt: IsoTime,
   updatedAt: IsoTime,
   lastAccessed: Nullable(IsoTime),
+  lastAccessedBy: Nullable(Schema.String).annotations({ description: "The principal of the last read" }),
   accessCount: Schema.Number,
   expiresAt: Nullable(IsoTime),
   expired: Schema.Boolean,

@@ -4,19 +4,44 @@
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Runtime } from "effect"
+import { Clock, Effect, Option, Runtime } from "effect"
+import * as Actors from "../audit/Actor.js"
+import { AuditLog } from "../audit/AuditLog.js"
 import type * as Principal from "../auth/Principal.js"
 import type { CasPolicy, Quota } from "../config/Settings.js"
 import { InvalidArguments } from "../domain/errors.js"
+import { printable } from "../domain/KeyPath.js"
 import * as Caller from "./Caller.js"
 import { toResult } from "./results.js"
 import type { StoreAccess } from "./StoreAccess.js"
-import { INSTRUCTIONS, toolList, TOOLS } from "./tools.js"
+import { INSTRUCTIONS, type Tool, toolList, TOOLS } from "./tools.js"
 
 export const SERVER_NAME = "secrets-mcp"
 
-/** One `tools/call`: decode, open the store (or explain why it cannot be), run the handler. */
-export const callTool = (caller: Caller.Caller, store: StoreAccess, name: string, args: unknown) =>
+/** Refusals made before the store is reached: the audit trail records them too. */
+const REFUSALS = new Set(["PermissionDenied", "QuotaExceeded", "RevealDenied"])
+
+/** A refusal's record: the tool's operation, and the key path the call named (it parsed, or it was not refused). */
+const recordRefusal = (tool: Tool, args: unknown, outcome: string) =>
+  Effect.gen(function* () {
+    const log = yield* Effect.serviceOption(AuditLog)
+    if (Option.isNone(log)) return
+    const keyPath = (args as { keyPath?: unknown } | null)?.keyPath
+    const actor = yield* Actors.current(tool.operation)
+    const at = new Date(yield* Clock.currentTimeMillis)
+    yield* log.value
+      .record({ ...actor, at, keyPath: typeof keyPath === "string" ? keyPath : null, version: null, outcome })
+      .pipe(Effect.ignore)
+  })
+
+/** One `tools/call`: decode, open the store (or explain why it cannot be), run the handler, as `actor`. */
+export const callTool = (
+  caller: Caller.Caller,
+  store: StoreAccess,
+  name: string,
+  args: unknown,
+  actor: Actors.Actor = { principal: caller.principal.name, client: "unknown" }
+) =>
   toResult(
     Effect.gen(function* () {
       const tool = TOOLS.find((t) => t.name === name)
@@ -29,9 +54,16 @@ export const callTool = (caller: Caller.Caller, store: StoreAccess, name: string
       // Arguments are checked before the store is opened: a malformed call says what is wrong with it.
       const call = yield* tool.prepare(caller, args)
       const context = yield* store.get
-      return yield* Effect.provide(call, context)
-    })
+      return yield* call.pipe(
+        Effect.tapError((error) => (REFUSALS.has(error._tag) ? recordRefusal(tool, args, error._tag) : Effect.void)),
+        Effect.provide(context)
+      )
+    }).pipe(Actors.withActor(actor))
   )
+
+/** The client as the audit trail names it: its name and version from `initialize`, printable and short. */
+export const clientName = (info: { readonly name: string; readonly version: string } | undefined) =>
+  info === undefined ? "unknown" : printable(`${info.name} ${info.version}`).slice(0, 100)
 
 /**
  * An unknown tool is a protocol error (MCP: "Unknown tools" are JSON-RPC errors, -32602), not a tool result.
@@ -69,7 +101,10 @@ export const make = (options: {
     server.setRequestHandler(CallToolRequestSchema, (request) => {
       if (!TOOLS.some((t) => t.name === request.params.name)) throw unknownTool(request.params.name)
       return Runtime.runPromise(runtime)(
-        callTool(caller, options.store, request.params.name, request.params.arguments).pipe(
+        callTool(caller, options.store, request.params.name, request.params.arguments, {
+          principal: caller.principal.name,
+          client: clientName(server.getClientVersion())
+        }).pipe(
           // No stack capture: it cost more than the rest of the span on the read path, and says nothing new.
           Effect.withSpan("tools/call", { attributes: { tool: request.params.name }, captureStackTrace: false })
         )

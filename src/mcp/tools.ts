@@ -22,6 +22,8 @@ interface Annotations {
 
 export interface Tool {
   readonly name: string
+  /** What the audit trail calls it. */
+  readonly operation: string
   readonly title: string
   readonly description: string
   readonly annotations: Annotations
@@ -64,6 +66,7 @@ const tool = <
   readonly text?: (output: O) => string
 }): Tool => ({
   name: spec.name,
+  operation: spec.name.replace(/_secrets?$/, ""),
   title: spec.title,
   description: spec.description,
   annotations: spec.annotations,
@@ -134,7 +137,7 @@ export const TOOLS: ReadonlyArray<Tool> = [
 ]
 
 /** The `tools/list` answer, computed once. */
-export const toolList = TOOLS.map(({ prepare: _, ...listed }) => ({
+export const toolList = TOOLS.map(({ operation: _o, prepare: _, ...listed }) => ({
   ...listed,
   annotations: { title: listed.title, ...listed.annotations }
 }))

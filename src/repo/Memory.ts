@@ -3,13 +3,26 @@
  * The rows are one mutable `Map`, changed only inside `Effect.sync`: JavaScript runs one of them at a time, so
  * each read-modify-write is atomic without copying the map (a copy per read made a read O(secrets)).
  */
-import { Clock, Effect, Either, Layer } from "effect"
+import { Clock, Context, Effect, Either, Layer, Redacted } from "effect"
+import * as Actors from "../audit/Actor.js"
+import { AuditLog } from "../audit/AuditLog.js"
+import { type Entry, MAC_KEY_LABEL } from "../audit/Entry.js"
+import * as MemoryAudit from "../audit/MemoryAudit.js"
+import { type AuditOptions, audited } from "../audit/record.js"
 import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
-import { matchesQuery, queryMatchesNothing } from "../domain/ListQuery.js"
-import { isExpired, type SecretMetadata, type VersionInfo } from "../domain/Secret.js"
+import { listedPrefix, matchesQuery, queryMatchesNothing } from "../domain/ListQuery.js"
+import {
+  type DeleteResult,
+  isExpired,
+  type Secret,
+  type SecretMetadata,
+  type SetResult,
+  type VersionInfo
+} from "../domain/Secret.js"
 import { validateMetadata, validateWrite } from "../domain/writeChecks.js"
 import { DEFAULT_REPO_OPTIONS, type RepoOptions, SecretsRepo } from "./SecretsRepo.js"
+import { pruneAudit } from "../audit/prune.js"
 import {
   asRollback,
   currentVersionRefused,
@@ -83,6 +96,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
           updatedAt: write.now,
           updatedBy: by,
           lastAccessedAt: existing?.lastAccessedAt ?? null,
+          lastAccessedBy: existing?.lastAccessedBy ?? null,
           accessCount: existing?.accessCount ?? 0,
           expiresAt: setOptions.expiresAt ?? null,
           rotationRequired: setOptions.rotationRequired ?? false,
@@ -103,10 +117,16 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>
       Effect.gen(function* () {
         const at = yield* now
+        const actor = yield* Actors.current("get")
         const recorded = yield* Effect.sync(() => {
           const existing = rows.get(path.keyPath)
           if (existing === undefined) return undefined
-          const row: Row = { ...existing, lastAccessedAt: at, accessCount: existing.accessCount + 1 }
+          const row: Row = {
+            ...existing,
+            lastAccessedAt: at,
+            lastAccessedBy: actor.principal,
+            accessCount: existing.accessCount + 1
+          }
           rows.set(path.keyPath, row)
           return row
         })
@@ -265,20 +285,42 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         return { secrets, bytes, exists: rows.has(keyPath) }
       })
 
-    return SecretsRepo.of({
-      set,
-      get,
-      list,
-      updateMetadata,
-      delete: remove,
-      undelete,
-      destroy,
-      versions,
-      rollback,
+    const audit = MemoryAudit.make(Redacted.value(crypto.deriveKey(MAC_KEY_LABEL)), crypto.keyId, () => new Date())
+    const append = (entry: Entry) => Effect.sync(() => audit.append(entry))
+    const rec = <A>(options: AuditOptions<A>) => audited<A>(append, options)
+    const repo = SecretsRepo.of({
+      set: (path, value, o) =>
+        rec<SetResult>({ own: "set", keyPath: path.keyPath, versionOf: (r) => r.version })(set(path, value, o)),
+      get: (path, o) =>
+        rec<Secret>({ own: "get", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(get(path, o)),
+      list: (query) =>
+        rec<ReadonlyArray<SecretMetadata>>({ own: "list", keyPath: listedPrefix(query ?? {}) })(list(query)),
+      updateMetadata: (path, change) =>
+        rec<SecretMetadata>({ own: "metadata", keyPath: path.keyPath, versionOf: (m) => m.version })(
+          updateMetadata(path, change)
+        ),
+      delete: (path, o) =>
+        rec<DeleteResult>({ own: "delete", keyPath: path.keyPath, outcomeOf: (r) => (r.deleted ? "ok" : "NotFound") })(
+          remove(path, o)
+        ),
+      undelete: (path) =>
+        rec<SecretMetadata>({ own: "undelete", keyPath: path.keyPath, versionOf: (m) => m.version })(undelete(path)),
+      destroy: (path, o) =>
+        rec<ReadonlyArray<number>>({ own: "destroy", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(
+          destroy(path, o)
+        ),
+      versions: (path) => rec<ReadonlyArray<VersionInfo>>({ own: "versions", keyPath: path.keyPath })(versions(path)),
+      rollback: (path, to, o) =>
+        rec<SetResult>({ own: "rollback", keyPath: path.keyPath, versionOf: (r) => r.version })(rollback(path, to, o)),
       purgeDeleted,
       usage
     })
+    return { repo, audit }
   })
 
-export const layer = (options: RepoOptions = DEFAULT_REPO_OPTIONS): Layer.Layer<SecretsRepo, never, Crypto> =>
-  Layer.effect(SecretsRepo, make(options))
+export const layer = (
+  options: RepoOptions = DEFAULT_REPO_OPTIONS
+): Layer.Layer<SecretsRepo | AuditLog, never, Crypto> =>
+  Layer.effectContext(
+    Effect.map(make(options), ({ audit, repo }) => Context.make(SecretsRepo, repo).pipe(Context.add(AuditLog, audit)))
+  ).pipe(Layer.tap((context) => pruneAudit(options).pipe(Effect.provide(context))))

@@ -1,51 +1,31 @@
 /**
- * Group commit for reads. Every read must be recorded (`access_count`, `last_accessed_at`) before its value is
- * returned, and the design note's `UPDATE ... access_count + 1 ... RETURNING` per read makes concurrent reads
- * of one key queue on its row lock. Here the reads that arrive together become one statement: an aggregated
- * `UPDATE ... RETURNING` (see `recordAndRead`) that records them all and returns their rows, with one commit.
- * While one batch is in the database the next one gathers, so a lone reader pays one round trip and 32
- * concurrent readers share one. A batch that fails for a moment (a lost connection, a deadlock PostgreSQL broke)
- * is sent again; if it still fails, every read in it fails (`StoreUnavailable`): no value is returned unrecorded.
+ * Group commit for reads. Every read must be recorded (`access_count`, `last_accessed_at`, and its audit record)
+ * before its value is returned, and the design note's `UPDATE ... access_count + 1 ... RETURNING` per read makes
+ * concurrent reads of one key queue on its row lock. Here the reads that arrive together become one statement
+ * (readStatements.ts) that records them all and returns their rows, with one commit. While one batch is in the
+ * database the next one gathers, so a lone reader pays one round trip and 32 concurrent readers share one.
+ *
+ * The batches go, one at a time, over one connection of the read path's own: its audit stream (src/audit).
+ * A batch that fails for a moment (a lost connection, a deadlock PostgreSQL broke) is sent again, on a fresh
+ * connection if the old one died (and so in a fresh stream); if it still fails, every read in it fails
+ * (`StoreUnavailable`): no value is returned unrecorded.
  */
-import { Context, Effect, Layer } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Layer, Option } from "effect"
+import type pg from "pg"
+import type { SqlError } from "@effect/sql/SqlError"
+import { type Entry, READ_OUTCOMES } from "../audit/Entry.js"
+import * as Stream from "../audit/Stream.js"
+import { AuditTrail } from "../audit/SqlAuditLog.js"
 import type { ReadOptions } from "../config/StoreConfig.js"
 import { StoreUnavailable } from "../domain/errors.js"
 import * as PgPool from "../store/PgPool.js"
 import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
+import { statements } from "./readStatements.js"
 
-export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
-  created_by, version, updated_by, last_accessed_at, access_count, expires_at, rotation_required, deleted_at,
-  deleted_by`
-
-/**
- * One statement records a batch and returns its rows: each key path's count goes up by the number of reads it
- * had in the batch, and its last access moves to the latest of them. A batch of one key path (a lone read, or
- * a burst on one hot key) is a plain `WHERE key_path = $1`, planned once per connection. Several key paths
- * come as arrays through `unnest`; the planner sees their length, so that statement is planned per batch,
- * which larger batches amortise.
- */
-const recordAndRead = (batch: "one" | "many", flush: boolean) => {
-  const [keyPath, reads, at] =
-    batch === "one" ? ["$1::text", "$2::int", "$3::timestamptz"] : ["v.key_path", "v.n", "v.at"]
-  const sources = [
-    // synchronous_commit off for this statement's own transaction only: set_config(..., true) is local to
-    // the implicit transaction, so it stays one round trip.
-    ...(flush ? [] : ["no_flush"]),
-    ...(batch === "many" ? ["unnest($1::text[], $2::int[], $3::timestamptz[]) AS v(key_path, n, at)"] : [])
-  ]
-  return `
-  ${flush ? "" : "WITH no_flush AS (SELECT set_config('synchronous_commit', 'off', true))"}
-  UPDATE secrets AS s
-  SET access_count = s.access_count + ${reads},
-      last_accessed_at = GREATEST(s.last_accessed_at, ${at})
-  ${sources.length === 0 ? "" : `FROM ${sources.join(", ")}`}
-  WHERE s.key_path = ${keyPath}
-  RETURNING s.encrypted_value, ${COLUMNS.split(",")
-    .map((c) => `s.${c.trim()}`)
-    .join(", ")}`
-}
+export { COLUMNS } from "./readStatements.js"
 
 export interface Row {
+  readonly id: number
   readonly key_path: string
   readonly encrypted_value: Uint8Array
   readonly description: string | null
@@ -58,6 +38,7 @@ export interface Row {
   readonly version: number
   readonly updated_by: string
   readonly last_accessed_at: Date | null
+  readonly last_accessed_by: string | null
   readonly access_count: number
   readonly expires_at: Date | null
   readonly rotation_required: boolean
@@ -65,9 +46,12 @@ export interface Row {
   readonly deleted_by: string | null
 }
 
+/** A read as its audit record tells it: who, how, and which version was asked for (null: the current one). */
+export type ReadAttempt = Omit<Entry, "keyPath" | "outcome">
+
 interface PendingRead {
   readonly keyPath: string
-  readonly at: Date
+  readonly attempt: ReadAttempt
   readonly resume: (result: Effect.Effect<Row | undefined, StoreUnavailable>) => void
 }
 
@@ -75,22 +59,65 @@ export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
   ReadBatcher,
   {
     /** Records the read and returns the row after its batch committed; undefined if there is no such row. */
-    readonly read: (keyPath: string, at: Date) => Effect.Effect<Row | undefined, StoreUnavailable>
+    readonly read: (keyPath: string, attempt: ReadAttempt) => Effect.Effect<Row | undefined, StoreUnavailable>
   }
 >() {}
 
+/** What a batch sends: its statement and values, with its stream's new records (committed on success). */
+const build = (
+  batch: ReadonlyArray<PendingRead>,
+  stream: Stream.Stream,
+  retention: Duration.Duration,
+  shapes: ReturnType<typeof statements>
+) => {
+  const perKey = new Map<string, { n: number; at: Date; by: string }>()
+  for (const { attempt, keyPath } of batch) {
+    const seen = perKey.get(keyPath)
+    if (seen === undefined || attempt.at >= seen.at) {
+      perKey.set(keyPath, { n: (seen?.n ?? 0) + 1, at: attempt.at, by: attempt.principal })
+    } else perKey.set(keyPath, { ...seen, n: seen.n + 1 })
+  }
+  // In key path order, so that batches from any number of processes lock rows in one order.
+  const keys = [...perKey.keys()].sort()
+  const prepared = Stream.prepare(
+    stream,
+    batch.map(({ attempt, keyPath }) => ({ entry: { ...attempt, keyPath }, outcomes: READ_OUTCOMES }))
+  )
+  const column = <A>(f: (read: PendingRead, i: number) => A) => batch.map(f)
+  const audit = [
+    column((_, i) => prepared[i]!.seq),
+    column((r) => r.attempt.at),
+    column((r) => r.attempt.principal),
+    column((r) => r.attempt.client),
+    column((r) => r.attempt.operation),
+    column((r) => r.attempt.version),
+    column((_, i) => prepared[i]!.attemptMac),
+    ...READ_OUTCOMES.map((outcome) => column((_, i) => prepared[i]!.macs.get(outcome)!))
+  ]
+  const common = [Duration.toMillis(retention), stream.id, stream.keyId]
+  const one = keys.length === 1
+  const perKeyArrays = [
+    keys,
+    keys.map((k) => perKey.get(k)!.n),
+    keys.map((k) => perKey.get(k)!.at),
+    keys.map((k) => perKey.get(k)!.by)
+  ]
+  const values = one
+    ? [keys[0], perKeyArrays[1]![0], perKeyArrays[2]![0], perKeyArrays[3]![0], ...common, ...audit]
+    : [...perKeyArrays, ...common, column((r) => r.keyPath), ...audit]
+  return { statement: one ? shapes.one : shapes.many, values, prepared }
+}
+
 /**
- * The batching loop is plain callbacks on the `pg` pool, not fibers: it runs once per read, and here every
- * microsecond counts against a bare SELECT. Each read is an `Effect.async` resumed when its batch settles.
+ * The batching loop is plain callbacks on one `pg` client, not fibers: it runs once per read, and here every
+ * microsecond counts. Each read is an `Effect.async` resumed when its batch settles.
  */
-export const make = (config: ReadOptions) =>
+export const make = (config: ReadOptions, retention: Duration.Duration) =>
   Effect.gen(function* () {
-    const flush = config.durability === "flush"
-    const statements = {
-      one: { name: `secrets_read_one_${config.durability}`, text: recordAndRead("one", flush) },
-      many: { name: `secrets_read_many_${config.durability}`, text: recordAndRead("many", flush) }
-    }
-    const { reads, prepared } = yield* PgPool.PgPool
+    const trail = yield* AuditTrail
+    const shapes = statements(config.durability)
+    const { prepared: named, reads } = yield* PgPool.PgPool
+    let client: { readonly connection: pg.PoolClient; readonly release: (error?: Error) => void } | undefined
     let pending: Array<PendingRead> = []
     let inFlight = false
     let closing = false
@@ -102,31 +129,48 @@ export const make = (config: ReadOptions) =>
       }
     }
 
+    /** The read path's connection and its stream, opened on first use or after the last one died. */
+    const withConnection = (
+      done: (error: SqlError | undefined, connection?: pg.PoolClient, stream?: Stream.Stream) => void
+    ) => {
+      const open = (connection: pg.PoolClient) =>
+        Effect.runCallback(trail.streamOf(connection), {
+          onExit: (exit) => (Exit.isSuccess(exit) ? done(undefined, connection, exit.value) : done(failureOf(exit)))
+        })
+      if (client !== undefined) return open(client.connection)
+      reads.connect((error, connection, release) => {
+        if (error || connection === undefined) return done(PgPool.connectError(error))
+        connection.on("error", () => {}) // a dropped connection fails the next query instead
+        client = { connection, release }
+        open(connection)
+      })
+    }
+
+    const discard = () => {
+      client?.release(new Error("the read path's connection failed"))
+      client = undefined
+    }
+
     const write = (batch: ReadonlyArray<PendingRead>, attempt: number) => {
-      const perKey = new Map<string, { n: number; at: Date }>()
-      for (const read of batch) {
-        const seen = perKey.get(read.keyPath)
-        if (seen === undefined) perKey.set(read.keyPath, { n: 1, at: read.at })
-        else perKey.set(read.keyPath, { n: seen.n + 1, at: read.at > seen.at ? read.at : seen.at })
-      }
-      // In key path order, so that batches from any number of processes lock rows in one order.
-      const keys = [...perKey.keys()].sort()
-      const counts = keys.map((k) => perKey.get(k)!.n)
-      const times = keys.map((k) => perKey.get(k)!.at)
-      const [statement, values] =
-        keys.length === 1 ? [statements.one, [keys[0], counts[0], times[0]]] : [statements.many, [keys, counts, times]]
-      PgPool.send<Row>(reads, prepared, statement, values, (error, rows) => {
-        if (error) {
-          const delay = RETRY_DELAYS_MS[attempt]
-          if (isRetryable(error) && delay !== undefined) {
-            setTimeout(() => write(batch, attempt + 1), delay)
-            return
-          }
-          settle(batch, toStoreUnavailable(error))
-        } else {
-          settle(batch, new Map(rows.map((row) => [row.key_path, row])))
+      const retry = (error: SqlError) => {
+        const delay = RETRY_DELAYS_MS[attempt]
+        if (isRetryable(error) && delay !== undefined) {
+          discard()
+          setTimeout(() => write(batch, attempt + 1), delay)
+          return
         }
+        settle(batch, toStoreUnavailable(error))
         next()
+      }
+      withConnection((error, connection, stream) => {
+        if (error !== undefined) return retry(error)
+        const { prepared, statement, values } = build(batch, stream!, retention, shapes)
+        PgPool.sendOn<Row>(connection!, named, statement, values, (error, rows) => {
+          if (error) return retry(error)
+          Stream.commit(stream!, prepared)
+          settle(batch, new Map(rows.map((row) => [row.key_path, row])))
+          next()
+        })
       })
     }
 
@@ -143,23 +187,35 @@ export const make = (config: ReadOptions) =>
       write(batch, 0)
     }
 
-    // Closing the store waits for the batch in flight and writes what is queued, before the pool closes.
+    // Closing the store waits for the batch in flight and writes what is queued, then gives the connection back.
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
         closing = true
-        if (!inFlight) resume(Effect.void)
-        else drained.push(() => resume(Effect.void))
+        const done = () => {
+          client?.release()
+          client = undefined
+          resume(Effect.void)
+        }
+        if (!inFlight) done()
+        else drained.push(done)
       })
     )
 
-    const read = (keyPath: string, at: Date) =>
+    const read = (keyPath: string, attempt: ReadAttempt) =>
       Effect.async<Row | undefined, StoreUnavailable>((resume) => {
         if (closing) return resume(Effect.fail(new StoreUnavailable({ reason: "the store is closing" })))
-        pending.push({ keyPath, at, resume })
+        pending.push({ keyPath, attempt, resume })
         if (!inFlight) next()
       })
     return ReadBatcher.of({ read })
   })
 
-export const layer = (options: ReadOptions): Layer.Layer<ReadBatcher, never, PgPool.PgPool> =>
-  Layer.scoped(ReadBatcher, make(options))
+const failureOf = (exit: Exit.Exit<unknown, SqlError>): SqlError =>
+  Exit.isFailure(exit)
+    ? Option.getOrElse(Cause.failureOption(exit.cause), () => PgPool.connectError(Cause.squash(exit.cause)))
+    : PgPool.connectError(undefined)
+
+export const layer = (
+  options: ReadOptions,
+  retention: Duration.Duration
+): Layer.Layer<ReadBatcher, never, PgPool.PgPool | AuditTrail> => Layer.scoped(ReadBatcher, make(options, retention))

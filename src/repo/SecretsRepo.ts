@@ -48,6 +48,8 @@ export interface RepoOptions {
   readonly maxVersions: number
   /** How long a deleted secret stays recoverable (`SECRETS_DELETE_RETENTION`, default 30 days). */
   readonly deleteRetention: Duration.Duration
+  /** How long audit records are kept (`SECRETS_AUDIT_RETENTION`); undefined: forever. */
+  readonly auditRetention?: Duration.Duration | undefined
 }
 
 export const DEFAULT_REPO_OPTIONS: RepoOptions = { maxVersions: 10, deleteRetention: Duration.days(30) }

@@ -5,12 +5,19 @@
  * SqlHistory.ts; the SQL texts in sqlStatements.ts.
  */
 import { SqlClient } from "@effect/sql"
+import * as Actors from "../audit/Actor.js"
+import { AuditLog } from "../audit/AuditLog.js"
+import type { Entry } from "../audit/Entry.js"
+import { pruneAudit } from "../audit/prune.js"
+import { audited, auditedFailures } from "../audit/record.js"
+import * as SqlAuditLog from "../audit/SqlAuditLog.js"
+import { AuditTrail } from "../audit/SqlAuditLog.js"
 import { Clock, Effect, Layer } from "effect"
 import { DEFAULT_READ_OPTIONS, type ReadOptions } from "../config/StoreConfig.js"
 import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
-import { prefixUpperBound, queryMatchesNothing } from "../domain/ListQuery.js"
-import { isExpired } from "../domain/Secret.js"
+import { listedPrefix, prefixUpperBound, queryMatchesNothing } from "../domain/ListQuery.js"
+import { isExpired, type SecretMetadata, type VersionInfo } from "../domain/Secret.js"
 import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
 import { COLUMNS, ReadBatcher } from "./ReadBatcher.js"
@@ -32,13 +39,20 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const metadata = sql.unsafe(COLUMNS)
     const retention = options.deleteRetention
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
-    const set = makeSet({ crypto, db, options })
-    const history = makeHistory({ sql, crypto, db, options, set })
+    const trail = yield* AuditTrail
+    const log = yield* AuditLog
+    const append = (entry: Entry) => Effect.ignore(log.record(entry))
+    const recordFailures = (own: string, keyPath: string) => auditedFailures(append, { own, keyPath })
+    const { set, setIn } = makeSet({ crypto, db, options, trail, recordFailures })
+    const history = makeHistory({ sql, crypto, db, options, trail, setIn })
+    const rec = (own: string, keyPath: string, requestedVersion: number | null = null) =>
+      auditedFailures(append, { own, keyPath, requestedVersion })
 
     const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>
       Effect.gen(function* () {
         const at = yield* now
-        const row = yield* batcher.read(path.keyPath, at)
+        const actor = yield* Actors.current("get")
+        const row = yield* batcher.read(path.keyPath, { ...actor, at, version: getOptions.version ?? null })
         const current = toCurrent(row)
         // A deleted secret past its retention is gone, whether or not the purge has run yet.
         if (row === undefined || current === undefined) return yield* new NotFound({ keyPath: path.keyPath })
@@ -106,16 +120,22 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         }))
       )
 
+    // Reads and changes record themselves in their own commit; here only what failed before reaching it (a check,
+    // a refusal), and the operations that change nothing (list, versions), on a commit of their own.
     return SecretsRepo.of({
       set,
       get,
-      list,
-      updateMetadata: history.updateMetadata,
-      delete: history.delete,
-      undelete: history.undelete,
-      destroy: history.destroy,
-      versions: history.versions,
-      rollback: history.rollback,
+      list: (query) =>
+        audited<ReadonlyArray<SecretMetadata>>(append, { own: "list", keyPath: listedPrefix(query ?? {}) })(
+          list(query)
+        ),
+      updateMetadata: (path, change) => rec(`metadata`, path.keyPath)(history.updateMetadata(path, change)),
+      delete: (path, o) => rec("delete", path.keyPath)(history.delete(path, o)),
+      undelete: (path) => rec("undelete", path.keyPath)(history.undelete(path)),
+      destroy: (path, o) => rec("destroy", path.keyPath, o?.version ?? null)(history.destroy(path, o)),
+      versions: (path) =>
+        audited<ReadonlyArray<VersionInfo>>(append, { own: "versions", keyPath: path.keyPath })(history.versions(path)),
+      rollback: (path, to, o) => rec("rollback", path.keyPath)(history.rollback(path, to, o)),
       purgeDeleted: history.purgeDeleted,
       usage
     })
@@ -124,5 +144,9 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
 export const layer = (
   reads: ReadOptions = DEFAULT_READ_OPTIONS,
   options: RepoOptions = DEFAULT_REPO_OPTIONS
-): Layer.Layer<SecretsRepo, never, SqlClient.SqlClient | PgPool.PgPool | Crypto> =>
-  Layer.effect(SecretsRepo, make(options)).pipe(Layer.provide(ReadBatcherLayer.layer(reads)))
+): Layer.Layer<SecretsRepo | AuditLog, never, SqlClient.SqlClient | PgPool.PgPool | Crypto> =>
+  Layer.effect(SecretsRepo, make(options)).pipe(
+    Layer.provide(ReadBatcherLayer.layer(reads, options.deleteRetention)),
+    Layer.provideMerge(Layer.effectDiscard(pruneAudit(options))),
+    Layer.provideMerge(SqlAuditLog.layer)
+  )

@@ -1,55 +1,76 @@
 /**
- * Everything on SQL besides reading and setting a value: metadata changes, soft delete, undelete, destroy,
- * the purge of expired deletes, the version list and rollback.
+ * Everything on SQL besides reading and setting a value: metadata changes, soft delete, undelete, destroy, the
+ * purge of expired deletes, the version list and rollback. Each change commits with its audit record.
  */
 import type { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Duration, Effect } from "effect"
+import * as Actors from "../audit/Actor.js"
+import type { Trail } from "../audit/SqlTrail.js"
 import type { Crypto } from "../crypto/Crypto.js"
-import { type Deleted, NotFound, type StoreUnavailable } from "../domain/errors.js"
+import { type Deleted, NotFound } from "../domain/errors.js"
 import type { ParsedKeyPath } from "../domain/KeyPath.js"
-import { validateMetadata } from "../domain/writeChecks.js"
+import { validateMetadata, validateWrite } from "../domain/writeChecks.js"
 import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
 import { COLUMNS, type Row } from "./ReadBatcher.js"
 import type { RepoOptions, SecretsRepo } from "./SecretsRepo.js"
+import type { SetIn } from "./SqlSet.js"
 import { type CurrentRow, type MetadataRow, toCurrent, toMetadata } from "./sqlRows.js"
 import * as Q from "./sqlStatements.js"
-import { asRollback, currentVersionRefused, deletedError, restorableUntil, versionNotFound } from "./writePlan.js"
+import { currentVersionRefused, deletedError, restorableUntil, versionNotFound } from "./writePlan.js"
 
 type Repo = SecretsRepo["Type"]
+const plain = (text: string): PgPool.Statement => ({ name: "", text })
 
 export const makeHistory = (deps: {
   readonly sql: SqlClient.SqlClient
   readonly crypto: Crypto["Type"]
   readonly db: PgPool.PgPool["Type"]
   readonly options: RepoOptions
-  readonly set: Repo["set"]
+  readonly trail: Trail
+  readonly setIn: SetIn
 }) => {
-  const { crypto, db, options, set, sql } = deps
+  const { crypto, db, options, sql, trail } = deps
   const retention = options.deleteRetention
-  const metadata = sql.unsafe(COLUMNS)
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
-  const state = (keyPath: string) =>
-    Effect.map(PgPool.execute<CurrentRow>(db, Q.STATE, [keyPath]).pipe(withStoreErrors), (rows) => toCurrent(rows[0]))
+
+  /** `body` in one transaction that ends by appending the record `recordOf` makes of its result. */
+  const recorded = <A, E>(
+    own: string,
+    keyPath: string,
+    body: (tx: PgPool.Transaction) => Effect.Effect<A, E | SqlError>,
+    recordOf: (result: A) => { readonly version: number | null; readonly outcome: string }
+  ) =>
+    Effect.gen(function* () {
+      const actor = yield* Actors.current(own)
+      const at = yield* now
+      return yield* PgPool.transaction(db, (tx) =>
+        Effect.tap(body(tx), (result) => trail.append(tx, { ...actor, at, keyPath, ...recordOf(result) }))
+      ).pipe(withStoreErrors)
+    })
 
   /** Why a statement on a live secret matched nothing: there is none, or it is deleted. */
-  const notLive = (keyPath: string): Effect.Effect<never, NotFound | Deleted | StoreUnavailable> =>
-    Effect.flatMap(state(keyPath), (current) =>
-      Effect.fail<NotFound | Deleted>(
+  const notLive = (query: PgPool.Query, keyPath: string): Effect.Effect<never, NotFound | Deleted | SqlError> =>
+    Effect.flatMap(query<CurrentRow>(Q.STATE, [keyPath]), (rows) => {
+      const current = toCurrent(rows[0])
+      return Effect.fail<NotFound | Deleted>(
         current === undefined ? new NotFound({ keyPath }) : deletedError(keyPath, current, retention)
       )
-    )
+    })
 
   const oldVersion = (path: ParsedKeyPath, version: number) =>
     Effect.map(
-      sql<{ encrypted_value: Uint8Array }>`${sql.unsafe(Q.OLD_VERSION, [path.keyPath, version])}`.pipe(withStoreErrors),
+      PgPool.execute<{ encrypted_value: Uint8Array }>(db, plain(Q.OLD_VERSION), [path.keyPath, version]).pipe(
+        withStoreErrors
+      ),
       (rows) => rows[0]?.encrypted_value
     )
 
   const versions: Repo["versions"] = (path) =>
     Effect.gen(function* () {
       type VersionRow = { version: number; created_at: Date; created_by: string; value_bytes: number; current: boolean }
-      const rows = yield* sql<VersionRow>`${sql.unsafe(Q.VERSIONS, [path.keyPath])}`.pipe(withStoreErrors)
+      const rows = yield* PgPool.execute<VersionRow>(db, plain(Q.VERSIONS), [path.keyPath]).pipe(withStoreErrors)
       if (rows.length === 0) return yield* new NotFound({ keyPath: path.keyPath })
       return rows.map((r) => ({
         version: Number(r.version),
@@ -75,13 +96,23 @@ export const makeHistory = (deps: {
     Effect.gen(function* () {
       yield* validateMetadata(path, change)
       const { description, expiresAt, rotationRequired } = change
-      const rows = yield* sql<MetadataRow>`UPDATE secrets SET
-          description = CASE WHEN ${description === undefined} THEN description ELSE ${description ?? null} END,
-          expires_at = CASE WHEN ${expiresAt === undefined} THEN expires_at ELSE ${expiresAt ?? null}::timestamptz END,
-          rotation_required = COALESCE(${rotationRequired ?? null}::boolean, rotation_required)
-        WHERE key_path = ${path.keyPath} AND deleted_at IS NULL RETURNING ${metadata}`.pipe(withStoreErrors)
-      if (rows[0] === undefined) return yield* notLive(path.keyPath)
-      return toMetadata(rows[0])
+      return yield* recorded(
+        "metadata",
+        path.keyPath,
+        ({ query }) =>
+          Effect.flatMap(
+            query<MetadataRow>(plain(Q.UPDATE_METADATA), [
+              path.keyPath,
+              description === undefined,
+              description ?? null,
+              expiresAt === undefined,
+              expiresAt ?? null,
+              rotationRequired ?? null
+            ]),
+            (rows) => (rows[0] === undefined ? notLive(query, path.keyPath) : Effect.succeed(toMetadata(rows[0])))
+          ),
+        (m) => ({ version: m.version, outcome: "ok" })
+      )
     })
 
   const purgeDeleted: Repo["purgeDeleted"] = Effect.gen(function* () {
@@ -96,61 +127,92 @@ export const makeHistory = (deps: {
       yield* purgeDeleted
       const at = yield* now
       const by = deleteOptions.deletedBy ?? "supervisor"
-      const rows = yield* sql`UPDATE secrets SET deleted_at = ${at}, deleted_by = ${by}
-        WHERE key_path = ${path.keyPath} AND deleted_at IS NULL RETURNING id`.pipe(withStoreErrors)
-      return rows.length === 0
-        ? { keyPath: path.keyPath, deleted: false, restorableUntil: null }
-        : { keyPath: path.keyPath, deleted: true, restorableUntil: restorableUntil(at, retention) }
+      return yield* recorded(
+        "delete",
+        path.keyPath,
+        ({ query }) =>
+          Effect.map(query(plain(Q.SOFT_DELETE), [path.keyPath, at, by]), (rows) =>
+            rows.length === 0
+              ? { keyPath: path.keyPath, deleted: false, restorableUntil: null }
+              : { keyPath: path.keyPath, deleted: true, restorableUntil: restorableUntil(at, retention) }
+          ),
+        (r) => ({ version: null, outcome: r.deleted ? "ok" : "NotFound" })
+      )
     })
 
   const undelete: Repo["undelete"] = (path) =>
     Effect.gen(function* () {
       yield* purgeDeleted
-      const rows = yield* sql<MetadataRow>`UPDATE secrets SET deleted_at = NULL, deleted_by = NULL
-        WHERE key_path = ${path.keyPath} AND deleted_at IS NOT NULL RETURNING ${metadata}`.pipe(withStoreErrors)
-      if (rows[0] === undefined) return yield* new NotFound({ keyPath: path.keyPath })
-      return toMetadata(rows[0])
+      return yield* recorded(
+        "undelete",
+        path.keyPath,
+        ({ query }) =>
+          Effect.flatMap(query<MetadataRow>(plain(Q.UNDELETE), [path.keyPath]), (rows) =>
+            rows[0] === undefined
+              ? Effect.fail(new NotFound({ keyPath: path.keyPath }))
+              : Effect.succeed(toMetadata(rows[0]))
+          ),
+        (m) => ({ version: m.version, outcome: "ok" })
+      )
     })
 
-  const destroy: Repo["destroy"] = (path, destroyOptions = {}) =>
-    Effect.gen(function* () {
-      const version = destroyOptions.version
-      if (version === undefined) {
-        const rows = yield* sql<{ version: number }>`WITH gone AS (
-            DELETE FROM secrets WHERE key_path = ${path.keyPath} RETURNING id, version
-          )
-          SELECT version FROM gone UNION ALL
-          SELECT v.version FROM secret_versions v JOIN gone ON v.secret_id = gone.id`.pipe(withStoreErrors)
-        if (rows.length === 0) return yield* new NotFound({ keyPath: path.keyPath })
-        return rows.map((r) => Number(r.version)).sort((a, b) => b - a)
-      }
-      const current = yield* state(path.keyPath)
-      if (current === undefined) return yield* new NotFound({ keyPath: path.keyPath })
-      if (current.version === version) return yield* currentVersionRefused(path.keyPath, version)
-      const rows = yield* sql`DELETE FROM secret_versions v USING secrets s
-        WHERE s.key_path = ${path.keyPath} AND v.secret_id = s.id AND v.version = ${version}
-        RETURNING v.version`.pipe(withStoreErrors)
-      if (rows.length === 0) return yield* notKept(path, version)
-      return [version]
-    })
+  const destroy: Repo["destroy"] = (path, destroyOptions = {}) => {
+    const version = destroyOptions.version
+    return recorded(
+      "destroy",
+      path.keyPath,
+      ({ query }) =>
+        Effect.gen(function* () {
+          if (version === undefined) {
+            const rows = yield* query<{ version: number }>(plain(Q.DESTROY), [path.keyPath])
+            if (rows.length === 0) return yield* new NotFound({ keyPath: path.keyPath })
+            return rows.map((r) => Number(r.version)).sort((a, b) => b - a)
+          }
+          const current = toCurrent((yield* query<CurrentRow>(Q.LOCK_STATE, [path.keyPath]))[0])
+          if (current === undefined) return yield* new NotFound({ keyPath: path.keyPath })
+          if (current.version === version) return yield* currentVersionRefused(path.keyPath, version)
+          const rows = yield* query(plain(Q.DESTROY_VERSION), [path.keyPath, version])
+          if (rows.length === 0) return yield* notKept(path, version)
+          return [version]
+        }),
+      () => ({ version: version ?? null, outcome: "ok" })
+    )
+  }
 
   const rollback: Repo["rollback"] = (path, to, rollbackOptions = {}) =>
     Effect.gen(function* () {
-      const [row] = yield* sql<Row>`SELECT encrypted_value, ${metadata} FROM secrets
-        WHERE key_path = ${path.keyPath}`.pipe(withStoreErrors)
-      if (row === undefined || row.deleted_at !== null) return yield* notLive(path.keyPath)
-      const encrypted = to === Number(row.version) ? row.encrypted_value : yield* oldVersion(path, to)
-      if (encrypted === undefined) return yield* notKept(path, to)
-      const value = yield* crypto.decrypt(encrypted, { keyPath: path.keyPath, version: to })
-      const at = yield* now
-      return yield* asRollback(
-        set(path, value, {
-          createdBy: rollbackOptions.by,
-          expectedVersion: rollbackOptions.expectedVersion ?? Number(row.version),
-          description: row.description,
-          expiresAt: row.expires_at !== null && row.expires_at > at ? row.expires_at : null,
-          rotationRequired: row.rotation_required
+      const actor = yield* Actors.current("rollback")
+      return yield* PgPool.transaction(db, (tx) =>
+        Effect.gen(function* () {
+          const [row] = yield* tx.query<Row>(
+            plain(`SELECT encrypted_value, ${COLUMNS} FROM secrets WHERE key_path = $1 FOR UPDATE`),
+            [path.keyPath]
+          )
+          if (row === undefined || row.deleted_at !== null) return yield* notLive(tx.query, path.keyPath)
+          const encrypted =
+            to === Number(row.version)
+              ? row.encrypted_value
+              : (yield* tx.query<{ encrypted_value: Uint8Array }>(plain(Q.OLD_VERSION), [path.keyPath, to]))[0]
+                  ?.encrypted_value
+          if (encrypted === undefined) return yield* notKept(path, to)
+          const value = yield* crypto.decrypt(encrypted, { keyPath: path.keyPath, version: to })
+          const at = yield* now
+          // The value was accepted before: no write check can refuse it now.
+          const write = yield* Effect.orDie(
+            validateWrite(path, value, {
+              createdBy: rollbackOptions.by,
+              expectedVersion: rollbackOptions.expectedVersion ?? Number(row.version),
+              description: row.description,
+              expiresAt: row.expires_at !== null && row.expires_at > at ? row.expires_at : null,
+              rotationRequired: row.rotation_required
+            })
+          )
+          return yield* deps.setIn(tx, write, actor)
         })
+      ).pipe(
+        // A rollback asks for no check-and-set policy.
+        Effect.catchTag("VersionRequired", (e) => Effect.die(e)),
+        withStoreErrors
       )
     })
 

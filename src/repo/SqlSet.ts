@@ -1,11 +1,15 @@
 /**
- * `set` on SQL. A value is encrypted for the version it will become, so the version must be known first:
- * - with `expectedVersion`, the caller knows it: one conditional statement, no read;
- * - without, one transaction locks the row, decides from it (writePlan.ts) and writes; blind writers of one key
- *   take turns on its row lock, where optimistic retries would livelock under a burst on one key.
+ * `set` on SQL. A value is encrypted for the version it will become, so the version must be known first: one
+ * transaction locks the row, decides from it (writePlan.ts: create, next version, or a typed refusal such as
+ * VersionConflict), writes, and appends the audit record; concurrent writers of one key take turns on its row
+ * lock (optimistic retries livelock under a burst on one key). A refusal rolls the transaction back and is
+ * recorded on its own.
  */
-import { Effect } from "effect"
 import type { SqlError } from "@effect/sql/SqlError"
+import { Effect } from "effect"
+import type { Actor } from "../audit/Actor.js"
+import * as Actors from "../audit/Actor.js"
+import type { Trail } from "../audit/SqlTrail.js"
 import type { Crypto } from "../crypto/Crypto.js"
 import { StoreUnavailable } from "../domain/errors.js"
 import type { SetResult } from "../domain/Secret.js"
@@ -13,31 +17,30 @@ import { type ValidatedWrite, validateWrite } from "../domain/writeChecks.js"
 import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
 import type { RepoOptions, SecretsRepo } from "./SecretsRepo.js"
-import * as Q from "./sqlStatements.js"
 import { type CurrentRow, toCurrent, type WrittenRow } from "./sqlRows.js"
+import * as Q from "./sqlStatements.js"
 import { MAX_WRITE_ATTEMPTS, type Plan, planWrite } from "./writePlan.js"
 
-/** Runs a write statement: on the pool (prepared), or inside a transaction on its connection. */
-type Exec = (
-  statement: PgPool.Statement,
-  values: ReadonlyArray<unknown>
-) => Effect.Effect<ReadonlyArray<WrittenRow>, SqlError>
-
 const tooBusy = () => new StoreUnavailable({ reason: "the secret changed under every attempt to write it" })
+
+export type ActingAs = Actor & { readonly operation: string }
 
 export const makeSet = (deps: {
   readonly crypto: Crypto["Type"]
   readonly db: PgPool.PgPool["Type"]
   readonly options: RepoOptions
-}): SecretsRepo["Type"]["set"] => {
-  const { crypto, db, options } = deps
+  readonly trail: Trail
+  /** Records a failure on its own commit. */
+  readonly recordFailures: (
+    own: string,
+    keyPath: string
+  ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}) => {
+  const { crypto, options, trail } = deps
   const retention = options.deleteRetention
-  const onPool: Exec = (statement, values) => PgPool.execute<WrittenRow>(db, statement, values)
-  const state = (keyPath: string) =>
-    Effect.map(PgPool.execute<CurrentRow>(db, Q.STATE, [keyPath]).pipe(withStoreErrors), (rows) => toCurrent(rows[0]))
 
-  /** The plan as one statement; undefined when it matched nothing (the secret changed meanwhile). */
-  const writePlanned = (exec: Exec, write: ValidatedWrite, plan: Plan) =>
+  /** The plan as one statement in `tx`; undefined when it matched nothing (a key created meanwhile). */
+  const writePlanned = (tx: PgPool.Transaction, write: ValidatedWrite, plan: Plan) =>
     Effect.gen(function* () {
       const { bytes, now, options: set, path, value } = write
       const encrypted = yield* crypto.encrypt(value, { keyPath: path.keyPath, version: plan.version })
@@ -47,7 +50,7 @@ export const makeSet = (deps: {
       const rotation = set.rotationRequired ?? false
       const rows =
         plan.kind === "create"
-          ? yield* exec(Q.CREATE, [
+          ? yield* tx.query<WrittenRow>(Q.CREATE, [
               path.keyPath,
               encrypted,
               bytes,
@@ -60,7 +63,7 @@ export const makeSet = (deps: {
               expiresAt,
               rotation
             ])
-          : yield* exec(Q.ADD_VERSION, [
+          : yield* tx.query<WrittenRow>(Q.ADD_VERSION, [
               path.keyPath,
               plan.expected,
               plan.revive,
@@ -87,41 +90,36 @@ export const makeSet = (deps: {
     })
 
   /**
-   * With `expectedVersion`. If the statement matches nothing, the state decides: a conflict (or Deleted), or, when
-   * it is what the caller expected after all (a deleted secret to revive, a live one to update), one more try.
+   * Inside `tx`: lock, decide, write, record as `actor`. Only a creation can miss (someone created the key
+   * meanwhile); the next round then locks the row it made.
    */
-  const setExpected = (write: ValidatedWrite) =>
+  const setIn = (
+    tx: PgPool.Transaction,
+    write: ValidatedWrite,
+    actor: ActingAs
+  ): Effect.Effect<SetResult, SqlError | StoreUnavailable | Effect.Effect.Error<ReturnType<typeof planWrite>>> =>
     Effect.gen(function* () {
-      const expected = write.options.expectedVersion!
-      let plan: Plan =
-        expected === 0
-          ? { kind: "create", version: 1 }
-          : { kind: "update", expected, version: expected + 1, revive: write.options.overwriteDeleted === true }
-      for (let attempt = 1; attempt <= 2; attempt++) {
-        const written = yield* writePlanned(onPool, write, plan).pipe(withStoreErrors)
-        if (written !== undefined) return written
-        plan = yield* planWrite(write.path.keyPath, yield* state(write.path.keyPath), write.options, retention)
+      for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+        const rows = yield* tx.query<CurrentRow>(Q.LOCK_STATE, [write.path.keyPath])
+        const plan = yield* planWrite(write.path.keyPath, toCurrent(rows[0]), write.options, retention)
+        const written = yield* writePlanned(tx, write, plan)
+        if (written !== undefined) {
+          const entry = { ...actor, at: write.now, keyPath: write.path.keyPath, version: written.version }
+          yield* trail.append(tx, { ...entry, outcome: "ok" })
+          return written
+        }
       }
       return yield* tooBusy()
     })
 
-  /** Without `expectedVersion`. Only a creation can miss (someone created the key meanwhile); the next round locks it. */
-  const setBlind = (write: ValidatedWrite) =>
-    PgPool.transaction(db, (query) =>
-      Effect.gen(function* () {
-        const exec: Exec = (statement, values) => query<WrittenRow>(statement, values)
-        for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-          const rows = yield* query<CurrentRow>(Q.LOCK_STATE, [write.path.keyPath])
-          const plan = yield* planWrite(write.path.keyPath, toCurrent(rows[0]), write.options, retention)
-          const written = yield* writePlanned(exec, write, plan)
-          if (written !== undefined) return written
-        }
-        return yield* tooBusy()
-      })
-    ).pipe(withStoreErrors)
+  const set: SecretsRepo["Type"]["set"] = (path, value, setOptions = {}) =>
+    Effect.gen(function* () {
+      const write = yield* validateWrite(path, value, setOptions)
+      const actor = yield* Actors.current("set")
+      return yield* PgPool.transaction(deps.db, (tx) => setIn(tx, write, actor)).pipe(withStoreErrors)
+    }).pipe(deps.recordFailures("set", path.keyPath))
 
-  return (path, value, setOptions = {}) =>
-    Effect.flatMap(validateWrite(path, value, setOptions), (write) =>
-      setOptions.expectedVersion === undefined ? setBlind(write) : setExpected(write)
-    )
+  return { set, setIn }
 }
+
+export type SetIn = ReturnType<typeof makeSet>["setIn"]

@@ -21,6 +21,7 @@ export const toMetadata = (row: MetadataRow): SecretMetadata => ({
   version: Number(row.version),
   updatedBy: row.updated_by,
   lastAccessedAt: row.last_accessed_at,
+  lastAccessedBy: row.last_accessed_by,
   accessCount: Number(row.access_count),
   expiresAt: row.expires_at,
   rotationRequired: row.rotation_required,

@@ -5,6 +5,7 @@
  * caller decides again from the new state (writePlan.ts). The hot ones run as named prepared statements.
  */
 import type * as PgPool from "../store/PgPool.js"
+import { COLUMNS as METADATA_COLUMNS } from "./readStatements.js"
 
 /** The state a write decides from. */
 export const STATE: PgPool.Statement = {
@@ -74,3 +75,29 @@ export const VERSIONS = `
   SELECT v.version, v.created_at, v.created_by, v.value_bytes, false
   FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE s.key_path = $1
   ORDER BY version DESC`
+
+/** Description ($2: keep), expiry ($4: keep) and flag ($6: null keeps), of a live secret. */
+export const UPDATE_METADATA = `
+  UPDATE secrets SET
+    description = CASE WHEN $2::boolean THEN description ELSE $3 END,
+    expires_at = CASE WHEN $4::boolean THEN expires_at ELSE $5::timestamptz END,
+    rotation_required = COALESCE($6::boolean, rotation_required)
+  WHERE key_path = $1 AND deleted_at IS NULL
+  RETURNING ${METADATA_COLUMNS}`
+
+export const SOFT_DELETE = `
+  UPDATE secrets SET deleted_at = $2, deleted_by = $3 WHERE key_path = $1 AND deleted_at IS NULL RETURNING id`
+
+export const UNDELETE = `
+  UPDATE secrets SET deleted_at = NULL, deleted_by = NULL WHERE key_path = $1 AND deleted_at IS NOT NULL
+  RETURNING ${METADATA_COLUMNS}`
+
+/** A secret and all its versions; returns the version numbers that went. */
+export const DESTROY = `
+  WITH gone AS (DELETE FROM secrets WHERE key_path = $1 RETURNING id, version)
+  SELECT version FROM gone UNION ALL
+  SELECT v.version FROM secret_versions v JOIN gone ON v.secret_id = gone.id`
+
+export const DESTROY_VERSION = `
+  DELETE FROM secret_versions v USING secrets s
+  WHERE s.key_path = $1 AND v.secret_id = s.id AND v.version = $2 RETURNING v.version`

@@ -36,20 +36,26 @@ export interface Statement {
  * path's batching loop; `execute` is the Effect over it.
  */
 export const send = <Row>(
-  pool: pg.Pool,
+  on: pg.Pool | pg.ClientBase,
   prepared: boolean,
   statement: Statement,
   values: ReadonlyArray<unknown>,
   done: (error: SqlError | undefined, rows: Array<Row>) => void
 ): void => {
   const query = prepared ? { ...statement, values: [...values] } : { text: statement.text, values: [...values] }
-  pool.query(query, (error: Error | undefined, result: pg.QueryResult | undefined) =>
+  on.query(query, (error: Error | undefined, result: pg.QueryResult | undefined) =>
     done(
       error ? new SqlError({ cause: error, message: "Failed to execute statement" }) : undefined,
       (result?.rows ?? []) as Array<Row>
     )
   )
 }
+
+/** `send` on one connection (the read path's own). */
+export const sendOn = send
+
+/** A failure to get a connection, as the same `SqlError` the driver's would be. */
+export const connectError = (cause: unknown) => new SqlError({ cause, message: "Failed to connect" })
 
 /** Runs a hot statement on the main pool. */
 export const execute = <Row>(
@@ -83,6 +89,15 @@ const onClient =
       )
     })
 
+/** What a transaction's body gets: its statements, its connection, and a way to act once it has committed. */
+export interface Transaction {
+  readonly query: Query
+  /** The connection (the audit trail keeps one stream per connection). */
+  readonly client: pg.PoolClient
+  /** Runs `f` after COMMIT succeeds, before the connection goes back to the pool. */
+  readonly onCommit: (f: () => void) => void
+}
+
 /**
  * `body` in one transaction on a pooled connection of its own. Unlike `@effect/sql`'s `withTransaction`, a
  * connection lost at COMMIT or ROLLBACK is a typed `SqlError` (retried by `withStoreErrors`), never a defect; a
@@ -90,7 +105,7 @@ const onClient =
  */
 export const transaction = <A, E, R>(
   { pool, prepared }: PgPool["Type"],
-  body: (query: Query) => Effect.Effect<A, E, R>
+  body: (transaction: Transaction) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | SqlError, R> =>
   Effect.acquireUseRelease(
     Effect.tryPromise({
@@ -101,20 +116,7 @@ export const transaction = <A, E, R>(
       // A checked-out client has no error listener of the pool's: a connection the server drops mid-transaction
       // would crash the process. The failure reaches us through the query instead.
       client.on("error", ignore)
-      const query = onClient(client, prepared)
-      const plain = (text: string) => query({ name: "", text }, [])
-      return plain("BEGIN").pipe(
-        Effect.zipRight(body(query)),
-        Effect.tap(() => plain("COMMIT")),
-        Effect.tapErrorCause(() =>
-          Effect.promise(() =>
-            client.query("ROLLBACK").then(
-              () => undefined,
-              () => (broken.add(client), undefined)
-            )
-          )
-        )
-      )
+      return transactionOn(client, prepared, body)
     },
     (client) =>
       Effect.sync(() => {
@@ -122,6 +124,33 @@ export const transaction = <A, E, R>(
         client.release(broken.delete(client) ? true : undefined)
       })
   )
+
+/**
+ * `body` in one transaction on a connection the caller holds (the read path's own). If ROLLBACK fails, the
+ * connection is marked broken: `isBroken` tells its holder to discard it.
+ */
+export const transactionOn = <A, E, R>(
+  client: pg.PoolClient,
+  prepared: boolean,
+  body: (transaction: Transaction) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | SqlError, R> => {
+  const query = onClient(client, prepared)
+  const plain = (text: string) => query({ name: "", text }, [])
+  const committed: Array<() => void> = []
+  return plain("BEGIN").pipe(
+    Effect.zipRight(body({ query, client, onCommit: (f) => void committed.push(f) })),
+    Effect.tap(() => plain("COMMIT")),
+    Effect.tap(() => Effect.sync(() => committed.forEach((f) => f()))),
+    Effect.tapErrorCause(() =>
+      Effect.promise(() =>
+        client.query("ROLLBACK").then(
+          () => undefined,
+          () => (broken.add(client), undefined)
+        )
+      )
+    )
+  )
+}
 
 const ignore = () => {}
 

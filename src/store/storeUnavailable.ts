@@ -61,7 +61,9 @@ export const reasonOf = (error: SqlError): string => {
     return "no database connection was free in time (all SECRETS_DB_POOL_SIZE connections busy)"
   }
   if (/timeout|timed out/i.test(text)) return "connection timed out"
-  if (/terminated|Connection terminated|ended/i.test(text)) return "connection lost"
+  // A connection held across statements (the read path's) that died between them: "Client has encountered a
+  // connection error and is not queryable".
+  if (/terminated|Connection terminated|ended|not queryable/i.test(text)) return "connection lost"
   return error.message
 }
 

@@ -91,6 +91,11 @@ const TABLE: Record<
     check: (s) => expect(Duration.toMillis(s.repo.deleteRetention)).toBe(7 * 86_400_000),
     bad: ["30", "0s", "forever"]
   },
+  SECRETS_AUDIT_RETENTION: {
+    good: "365d",
+    check: (s) => expect(Duration.toMillis(s.repo.auditRetention!)).toBe(365 * 86_400_000),
+    bad: ["1h", "forever", "12"]
+  },
   SECRETS_REQUIRE_CAS: {
     good: "Agents",
     check: (s) => expect(s.requireCas).toEqual({ _tag: "Agents" }),

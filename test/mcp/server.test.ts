@@ -259,6 +259,7 @@ describe("successful calls", () => {
           "createdAt",
           "updatedAt",
           "lastAccessed",
+          "lastAccessedBy",
           "accessCount",
           "expiresAt",
           "expired",
@@ -273,13 +274,19 @@ describe("successful calls", () => {
         project: "consilio",
         service: null,
         accessCount: 2,
+        lastAccessedBy: "meta",
         expiresAt: "2099-01-31T00:00:00.000Z",
         rotationRequired: false
       })
       expect(Date.parse(stripe.createdAt)).not.toBeNaN()
       expect(Date.parse(stripe.lastAccessed!)).toBeGreaterThanOrEqual(Date.parse(stripe.createdAt))
       expect(all.structured.secrets[2]).toMatchObject({ scope: "service", project: null, service: "penpot" })
-      expect(all.structured.secrets[0]).toMatchObject({ lastAccessed: null, accessCount: 0, expiresAt: null })
+      expect(all.structured.secrets[0]).toMatchObject({
+        lastAccessed: null,
+        lastAccessedBy: null,
+        accessCount: 0,
+        expiresAt: null
+      })
 
       const services = ok(yield* call(client, "list_secrets", { scope: "service" }), S.ListSecretsOutput)
       expect(services.structured.secrets.map((s) => s.keyPath)).toEqual(["service/penpot/admin_password"])

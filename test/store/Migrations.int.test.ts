@@ -44,7 +44,9 @@ const SECRETS_COLUMNS: ReadonlyArray<readonly [string, string, "YES" | "NO"]> = 
   ["value_bytes", "integer", "NO"],
   ["updated_by", "text", "NO"],
   ["deleted_at", "timestamp with time zone", "YES"],
-  ["deleted_by", "text", "YES"]
+  ["deleted_by", "text", "YES"],
+  // 0003_audit
+  ["last_accessed_by", "text", "YES"]
 ]
 
 const rawClient = (url: Redacted.Redacted<string>) =>

@@ -3,6 +3,7 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { parseExpiresAt } from "../../domain/writeChecks.js"
 import { CHARSET_NAMES, DEFAULT_CHARSET, DEFAULT_LENGTH, generateSecret } from "../../run/Generate.js"
+import * as Actors from "../../audit/Actor.js"
 import { printLine } from "../output.js"
 import { jsonOption, keyPathArg, withStore } from "./shared.js"
 
@@ -23,15 +24,17 @@ export const generate = Command.make("generate", generateOptions, (args) =>
   Effect.gen(function* () {
     const expiresAt = Option.isSome(args.expiresAt) ? yield* parseExpiresAt(args.expiresAt.value) : undefined
     const result = yield* withStore(
-      generateSecret({
-        keyPath: args.keyPath,
-        length: args.length,
-        charset: args.charset,
-        description: Option.getOrUndefined(args.description),
-        expiresAt,
-        overwrite: args.overwrite,
-        createdBy: "cli"
-      })
+      Actors.asOperation("generate")(
+        generateSecret({
+          keyPath: args.keyPath,
+          length: args.length,
+          charset: args.charset,
+          description: Option.getOrUndefined(args.description),
+          expiresAt,
+          overwrite: args.overwrite,
+          createdBy: "cli"
+        })
+      )
     )
     if (args.json) return yield* printLine(JSON.stringify(result, null, 2))
     yield* printLine(

@@ -6,6 +6,7 @@ import { ExportFailed, type ImportFailed } from "../../domain/errors.js"
 import * as Export from "../../transfer/Export.js"
 import * as Import from "../../transfer/Import.js"
 import { note, writeStdout } from "../output.js"
+import * as Actors from "../../audit/Actor.js"
 import { withStore } from "./shared.js"
 
 const flags = {
@@ -30,7 +31,9 @@ const importing = (
   args: { dryRun: boolean; overwrite: boolean }
 ) =>
   Effect.gen(function* () {
-    const summary = yield* Import.run(yield* candidates, { ...args, createdBy: "import" })
+    const summary = yield* Import.run(yield* candidates, { ...args, createdBy: "import" }).pipe(
+      Actors.asOperation("import")
+    )
     yield* report(summary, args.dryRun)
   }).pipe(withStore)
 
@@ -68,7 +71,7 @@ const dotenvExport = Command.make(
   },
   (args) =>
     Effect.gen(function* () {
-      const { count, text } = yield* Export.toDotenv(args.prefix)
+      const { count, text } = yield* Export.toDotenv(args.prefix).pipe(Actors.asOperation("export"))
       if (Option.isNone(args.output)) return yield* writeStdout(text)
       const file = args.output.value
       yield* Effect.try({

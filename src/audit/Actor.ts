@@ -1,0 +1,50 @@
+/**
+ * Who is acting, for the audit trail: set once where a request enters (the MCP server from the principal and the
+ * client's name and version; the CLI as `cli` and the OS user) and read by the store when it records. An
+ * operation made of others (`rollback`, `run`, `export`) names itself so its reads and writes are recorded as it.
+ */
+import { Effect, FiberRef } from "effect"
+import * as os from "node:os"
+
+export interface Actor {
+  readonly principal: string
+  readonly client: string
+}
+
+/** A program that embeds the store without saying who it is. */
+export const LIBRARY: Actor = { principal: "library", client: "library" }
+
+export const CurrentActor: FiberRef.FiberRef<Actor> = FiberRef.unsafeMake(LIBRARY)
+
+/** The operation to record instead of the store method's own (`run` for its reads). */
+export const CurrentOperation: FiberRef.FiberRef<string | undefined> = FiberRef.unsafeMake<string | undefined>(
+  undefined
+)
+
+export const withActor =
+  (actor: Actor) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.locally(effect, CurrentActor, actor)
+
+export const asOperation =
+  (operation: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.locally(effect, CurrentOperation, operation)
+
+/** The actor, and the operation to record for a method whose own name is `own`. */
+export const current = (own: string) =>
+  Effect.zipWith(FiberRef.get(CurrentActor), FiberRef.get(CurrentOperation), (actor, operation) => ({
+    ...actor,
+    operation: operation ?? own
+  }))
+
+/** The CLI's actor: the operator, as the OS user who runs it. */
+export const cli = (): Actor => {
+  let user = "unknown"
+  try {
+    user = os.userInfo().username
+  } catch {
+    /* no passwd entry (some containers) */
+  }
+  return { principal: "cli", client: `cli (${user})` }
+}

@@ -1,0 +1,51 @@
+/**
+ * The audit trail as the store keeps it. Reads and writes record themselves, in the same statement or
+ * transaction as what they record (Sql backend) or the same step (memory), so a value whose record cannot be
+ * written is never returned. `record` is for what does not reach the store (a denied call) and for lists.
+ */
+import { Context, type Effect } from "effect"
+import type { StoreUnavailable } from "../domain/errors.js"
+import type { Entry, StoredRecord } from "./Entry.js"
+import type { Verdict } from "./verify.js"
+
+export interface AuditFilter {
+  /** Only records on this key path or below it (whole segments). */
+  readonly path?: string | undefined
+  readonly principal?: string | undefined
+  readonly operation?: string | undefined
+  readonly since?: Date | undefined
+  readonly until?: Date | undefined
+  /** `ok`, `error` (anything but ok), or one error tag. */
+  readonly outcome?: string | undefined
+  readonly limit: number
+}
+
+export class AuditLog extends Context.Tag("secrets-mcp/AuditLog")<
+  AuditLog,
+  {
+    /** One record in its own commit. */
+    readonly record: (entry: Entry) => Effect.Effect<void, StoreUnavailable>
+    /** Newest first. */
+    readonly query: (filter: AuditFilter) => Effect.Effect<ReadonlyArray<StoredRecord>, StoreUnavailable>
+    readonly verify: Effect.Effect<Verdict, StoreUnavailable>
+    /** Removes the records before `before`, leaving a checkpoint that keeps the rest verifiable; returns how many. */
+    readonly prune: (before: Date) => Effect.Effect<number, StoreUnavailable>
+  }
+>() {}
+
+/** True when `record` passes `filter` (the memory backend's filter; SQL says the same in its WHERE clause). */
+export const matchesFilter = (r: StoredRecord, f: AuditFilter): boolean => {
+  const path = f.path?.replace(/\/+$/, "")
+  return (
+    (path === undefined || (r.keyPath !== null && (r.keyPath === path || r.keyPath.startsWith(`${path}/`)))) &&
+    (f.principal === undefined || r.principal === f.principal) &&
+    (f.operation === undefined || r.operation === f.operation) &&
+    (f.since === undefined || r.at >= f.since) &&
+    (f.until === undefined || r.at <= f.until) &&
+    (f.outcome === undefined || (f.outcome === "error" ? r.outcome !== "ok" : r.outcome === f.outcome))
+  )
+}
+
+/** Newest first; within one instant, the later record of a stream first. */
+export const newestFirst = (a: StoredRecord, b: StoredRecord) =>
+  b.at.getTime() - a.at.getTime() || (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : b.seq - a.seq)

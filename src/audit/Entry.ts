@@ -1,0 +1,92 @@
+/**
+ * What the audit trail records, and the MACs that make it tamper-evident. Never a value, never a description.
+ *
+ * A record's MAC comes in two parts, because a read's outcome (found? deleted? expired?) is decided by the very
+ * statement that writes the record, after the MAC must be computed:
+ *   attempt = HMAC(k, previous attempt of the stream || 0x00 || the record's fields but the outcome)
+ *   mac     = HMAC(k, attempt || 0x00 || outcome)
+ * The writer computes `mac` for every outcome the statement may reach, and the statement stores the one it
+ * reaches. The attempts chain the stream's records; `mac` pins each one's outcome.
+ */
+import { createHmac } from "node:crypto"
+
+/** An operation as the trail shows it. */
+export type Operation =
+  | "get"
+  | "set"
+  | "delete"
+  | "undelete"
+  | "destroy"
+  | "rollback"
+  | "metadata"
+  | "list"
+  | "import"
+  | "export"
+  | "run"
+  | "inject"
+  | "generate"
+  | "rotate-key"
+
+/** Who did something, with what, and how it ended. */
+export interface Entry {
+  readonly at: Date
+  readonly principal: string
+  readonly client: string
+  readonly operation: string
+  readonly keyPath: string | null
+  readonly version: number | null
+  readonly outcome: string
+}
+
+/** A stored record: an entry in its stream. */
+export interface StoredRecord extends Entry {
+  readonly stream: string
+  readonly seq: number
+  readonly keyId: string
+  readonly attemptMac: Buffer
+  readonly mac: Buffer
+}
+
+/** The outcomes a read's statement can reach; its writer computes a MAC for each. */
+export const READ_OUTCOMES = ["ok", "NotFound", "Deleted", "VersionNotFound", "Expired"] as const
+
+const SEP = Buffer.of(0)
+
+const hmac = (key: Buffer, ...parts: ReadonlyArray<Buffer | string>) => {
+  const mac = createHmac("sha256", key)
+  parts.forEach((part, i) => {
+    if (i > 0) mac.update(SEP)
+    mac.update(part)
+  })
+  return mac.digest()
+}
+
+/** Everything but the outcome, in one unambiguous encoding (a JSON array). */
+const attemptFields = (stream: string, seq: number, e: Omit<Entry, "outcome">) =>
+  JSON.stringify([stream, seq, e.at.toISOString(), e.principal, e.client, e.operation, e.keyPath, e.version])
+
+export const attemptMac = (key: Buffer, previous: Buffer, stream: string, seq: number, e: Omit<Entry, "outcome">) =>
+  hmac(key, previous, attemptFields(stream, seq, e))
+
+export const outcomeMac = (key: Buffer, attempt: Buffer, outcome: string) => hmac(key, attempt, outcome)
+
+/** A checkpoint of the chain that joins the streams. */
+export interface Checkpoint {
+  readonly at: Date
+  readonly kind: "open" | "head" | "close" | "prune" | "rekey"
+  readonly stream: string | null
+  readonly seq: number | null
+  readonly head: Buffer | null
+  readonly keyId: string
+}
+
+export const checkpointMac = (key: Buffer, previous: Buffer, c: Checkpoint) =>
+  hmac(
+    key,
+    previous,
+    JSON.stringify([c.at.toISOString(), c.kind, c.stream, c.seq, c.head?.toString("hex") ?? null, c.keyId])
+  )
+
+/** The first checkpoint's predecessor, and the label the MAC key is derived with. */
+export const GENESIS = Buffer.alloc(32)
+export const MAC_KEY_LABEL = "audit mac"

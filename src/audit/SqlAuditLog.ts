@@ -1,0 +1,153 @@
+/**
+ * The audit trail's service on PostgreSQL: the trail the store's statements write into (`AuditTrail`, internal),
+ * and `AuditLog` for records on their own, queries, verification and pruning. Every few seconds, and when the
+ * store closes, each stream that moved is vouched for in the checkpoint chain.
+ */
+import { SqlClient } from "@effect/sql"
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import { Crypto } from "../crypto/Crypto.js"
+import * as PgPool from "../store/PgPool.js"
+import { withStoreErrors } from "../store/storeUnavailable.js"
+import { AuditLog } from "./AuditLog.js"
+import { MAC_KEY_LABEL, type StoredRecord } from "./Entry.js"
+import * as SqlTrail from "./SqlTrail.js"
+import { type StoredCheckpoint, verify } from "./verify.js"
+
+export class AuditTrail extends Context.Tag("secrets-mcp/AuditTrail")<AuditTrail, SqlTrail.Trail>() {}
+
+/** How often moved streams are vouched for: the most a `kill -9` can leave unvouched. */
+export const VOUCH_EVERY = Duration.seconds(5)
+
+interface RecordRow {
+  stream: string
+  seq: string
+  at: Date
+  principal: string
+  client: string
+  operation: string
+  key_path: string | null
+  version: number | null
+  outcome: string
+  key_id: string
+  attempt_mac: Buffer
+  mac: Buffer
+}
+
+const toRecord = (r: RecordRow): StoredRecord => ({
+  stream: r.stream,
+  seq: Number(r.seq),
+  at: r.at,
+  principal: r.principal,
+  client: r.client,
+  operation: r.operation,
+  keyPath: r.key_path,
+  version: r.version,
+  outcome: r.outcome,
+  keyId: r.key_id,
+  attemptMac: r.attempt_mac,
+  mac: r.mac
+})
+
+export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Crypto | SqlClient.SqlClient> =
+  Layer.scopedContext(
+    Effect.gen(function* () {
+      const db = yield* PgPool.PgPool
+      const crypto = yield* Crypto
+      const sql = yield* SqlClient.SqlClient
+      const key = Redacted.value(crypto.deriveKey(MAC_KEY_LABEL))
+      const trail = SqlTrail.make(db, PgPool.transaction, key, crypto.keyId)
+      // Vouching is best effort: a failure now is retried at the next tick or at closing. A plain timer on the wall
+      // clock: a test's TestClock must not make it fire (or stop it firing).
+      let vouching = false
+      yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          setInterval(() => {
+            if (vouching) return
+            vouching = true
+            const done = Effect.sync(() => (vouching = false))
+            Effect.runFork(trail.vouch("head").pipe(Effect.ignore, Effect.ensuring(done)))
+          }, Duration.toMillis(VOUCH_EVERY)).unref()
+        ),
+        (timer) => Effect.sync(() => clearInterval(timer))
+      )
+      yield* Effect.addFinalizer(() => trail.vouch("close").pipe(Effect.ignore))
+
+      const log = AuditLog.of({
+        record: (entry) => PgPool.transaction(db, (tx) => trail.append(tx, entry)).pipe(withStoreErrors),
+        query: (f) => {
+          const path = f.path?.replace(/\/+$/, "")
+          const conditions = [
+            ...(path === undefined
+              ? []
+              : [sql`(key_path = ${path} OR (key_path >= ${`${path}/`} AND key_path < ${`${path}0`}))`]),
+            ...(f.principal === undefined ? [] : [sql`principal = ${f.principal}`]),
+            ...(f.operation === undefined ? [] : [sql`operation = ${f.operation}`]),
+            ...(f.since === undefined ? [] : [sql`at >= ${f.since}`]),
+            ...(f.until === undefined ? [] : [sql`at <= ${f.until}`]),
+            ...(f.outcome === undefined
+              ? []
+              : [f.outcome === "error" ? sql`outcome <> 'ok'` : sql`outcome = ${f.outcome}`])
+          ]
+          return sql<RecordRow>`SELECT * FROM audit_log WHERE ${sql.and(conditions)}
+            ORDER BY at DESC, stream, seq DESC LIMIT ${f.limit}`.pipe(
+            withStoreErrors,
+            Effect.map((rows) => rows.map(toRecord))
+          )
+        },
+        verify: Effect.gen(function* () {
+          const checkpoints = yield* sql<{
+            id: string
+            at: Date
+            kind: StoredCheckpoint["kind"]
+            stream: string | null
+            seq: string | null
+            head: Buffer | null
+            key_id: string
+            mac: Buffer
+          }>`SELECT * FROM audit_checkpoints ORDER BY id`
+          const records = yield* sql<RecordRow>`SELECT * FROM audit_log ORDER BY stream, seq`
+          return verify(
+            checkpoints.map((c) => ({
+              id: Number(c.id),
+              at: c.at,
+              kind: c.kind,
+              stream: c.stream,
+              seq: c.seq === null ? null : Number(c.seq),
+              head: c.head,
+              keyId: c.key_id,
+              mac: c.mac
+            })),
+            records.map(toRecord),
+            (keyId) => (keyId === crypto.keyId ? key : undefined)
+          )
+        }).pipe(withStoreErrors),
+        prune: (before) =>
+          Effect.gen(function* () {
+            // Each stream loses a prefix: its records before `before`; a checkpoint keeps what follows verifiable.
+            const last = yield* sql<{ stream: string; seq: string; attempt_mac: Buffer }>`
+              SELECT DISTINCT ON (stream) stream, seq, attempt_mac FROM audit_log WHERE at < ${before}
+              ORDER BY stream, seq DESC`.pipe(withStoreErrors)
+            let removed = 0
+            for (const row of last) {
+              const gone = yield* PgPool.transaction(db, ({ query }) =>
+                Effect.zipRight(
+                  trail.checkpointIn(query, {
+                    kind: "prune",
+                    stream: row.stream,
+                    seq: Number(row.seq),
+                    head: row.attempt_mac
+                  }),
+                  query({ name: "", text: "DELETE FROM audit_log WHERE stream = $1 AND seq <= $2 RETURNING seq" }, [
+                    row.stream,
+                    row.seq
+                  ])
+                )
+              ).pipe(withStoreErrors)
+              removed += gone.length
+            }
+            return removed
+          })
+      })
+      return Context.make(AuditTrail, trail).pipe(Context.add(AuditLog, log))
+    })
+  )

@@ -1,0 +1,137 @@
+/**
+ * The audit trail in PostgreSQL. Each database connection of each process writes its own stream of records, chained
+ * by MACs, in the order its statements commit (a connection runs one statement at a time, so no lock is needed and
+ * the group commit stays one statement). The streams are joined by a chain of checkpoints, written under an
+ * advisory lock: a stream's opening (before its first record), its head every few seconds and at closing, and
+ * what pruning removed. `verify` checks both chains and that every vouched head is still there.
+ */
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect } from "effect"
+import { randomUUID } from "node:crypto"
+import type pg from "pg"
+import * as PgPool from "../store/PgPool.js"
+import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "./Entry.js"
+import * as Stream from "./Stream.js"
+
+export const CHECKPOINT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('secrets-mcp audit checkpoints'))"
+
+const INSERT_RECORD: PgPool.Statement = {
+  name: "audit_record",
+  text: `INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
+                                attempt_mac, mac)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+}
+
+export interface Trail {
+  readonly keyId: string
+  /** The stream of a connection, opened (its checkpoint committed first) on its first record. */
+  readonly streamOf: (client: pg.PoolClient) => Effect.Effect<Stream.Stream, SqlError>
+  /** Appends `entry` inside `transaction`; the stream's head moves when the transaction commits. */
+  readonly append: (transaction: PgPool.Transaction, entry: Entry) => Effect.Effect<void, SqlError>
+  /** Writes a checkpoint in its own transaction, under the checkpoint lock. */
+  readonly checkpoint: (c: Omit<Checkpoint, "at" | "keyId">) => Effect.Effect<Buffer, SqlError>
+  /** The same, inside a transaction of the caller's (pruning deletes and vouches in one commit). */
+  readonly checkpointIn: (query: PgPool.Query, c: Omit<Checkpoint, "at" | "keyId">) => Effect.Effect<Buffer, SqlError>
+  /** Vouches for every stream that moved since its last checkpoint (`head`), or closes them all (`close`). */
+  readonly vouch: (kind: "head" | "close") => Effect.Effect<void, SqlError>
+}
+
+export const make = (
+  db: PgPool.PgPool["Type"],
+  transaction: typeof PgPool.transaction,
+  key: Buffer,
+  keyId: string
+): Trail => {
+  const streams = new WeakMap<pg.ClientBase, Stream.Stream>()
+  /** Streams whose connection is open, with the seq their last checkpoint vouched for. */
+  const live = new Map<Stream.Stream, number>()
+
+  const checkpointIn: Trail["checkpointIn"] = (query, c) =>
+    Effect.gen(function* () {
+      yield* query({ name: "", text: CHECKPOINT_LOCK }, [])
+      const [last] = yield* query<{ mac: Buffer }>(
+        { name: "audit_last_checkpoint", text: "SELECT mac FROM audit_checkpoints ORDER BY id DESC LIMIT 1" },
+        []
+      )
+      const full: Checkpoint = { ...c, at: new Date(), keyId }
+      const mac = checkpointMac(key, last?.mac ?? GENESIS, full)
+      yield* query(
+        {
+          name: "audit_checkpoint",
+          text: `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)`
+        },
+        [full.at, full.kind, full.stream, full.seq, full.head, keyId, mac]
+      )
+      return mac
+    })
+
+  const checkpoint: Trail["checkpoint"] = (c) => transaction(db, ({ query }) => checkpointIn(query, c))
+
+  /** Streams opened by a transaction that has not committed yet (a second record in it chains on). */
+  const opening = new WeakMap<PgPool.Transaction, Stream.Stream>()
+
+  /**
+   * The stream of the transaction's connection. A connection's first record opens its stream in the same
+   * transaction, on the same connection: no second connection is needed (the pool may have none free), and a
+   * transaction that rolls back takes its stream's opening with it.
+   */
+  const streamIn = (tx: PgPool.Transaction) => {
+    const known = streams.get(tx.client) ?? opening.get(tx)
+    if (known !== undefined) return Effect.succeed(known)
+    return Effect.gen(function* () {
+      const id = randomUUID()
+      const genesis = yield* checkpointIn(tx.query, { kind: "open", stream: id, seq: -1, head: null })
+      const stream = Stream.open(key, keyId, genesis, id)
+      opening.set(tx, stream)
+      tx.onCommit(() => {
+        streams.set(tx.client, stream)
+        live.set(stream, -1)
+        tx.client.once("end", () => live.delete(stream))
+      })
+      return stream
+    })
+  }
+
+  const streamOf: Trail["streamOf"] = (client) => {
+    const known = streams.get(client)
+    if (known !== undefined) return Effect.succeed(known)
+    return PgPool.transactionOn(client, db.prepared, streamIn)
+  }
+
+  const append: Trail["append"] = (tx, entry) =>
+    Effect.gen(function* () {
+      const stream = yield* streamIn(tx)
+      const prepared = Stream.prepare(stream, [{ entry, outcomes: [entry.outcome] }])
+      const [p] = prepared
+      yield* tx.query(INSERT_RECORD, [
+        p!.stream,
+        p!.seq,
+        entry.at,
+        entry.principal,
+        entry.client,
+        entry.operation,
+        entry.keyPath,
+        entry.version,
+        entry.outcome,
+        keyId,
+        p!.attemptMac,
+        p!.macs.get(entry.outcome)!
+      ])
+      tx.onCommit(() => Stream.commit(stream, prepared))
+    })
+
+  const vouch: Trail["vouch"] = (kind) =>
+    Effect.forEach(
+      [...live.entries()].filter(([stream, vouched]) => kind === "close" || stream.seq - 1 > vouched),
+      ([stream]) => {
+        const seq = stream.seq - 1
+        return Effect.map(checkpoint({ kind, stream: stream.id, seq, head: seq < 0 ? null : stream.head }), () =>
+          kind === "close" ? live.delete(stream) : live.set(stream, seq)
+        )
+      },
+      { discard: true }
+    )
+
+  return { keyId, streamOf, append, checkpoint, checkpointIn, vouch }
+}

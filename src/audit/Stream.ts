@@ -1,0 +1,64 @@
+/**
+ * One stream of the audit trail: the records one database connection (or the memory store) writes, in the order
+ * they commit. Its head is the last committed attempt MAC; a record is prepared from the head and the head moves
+ * only when the record commits, so a rolled-back statement leaves no gap.
+ */
+import { randomUUID } from "node:crypto"
+import { attemptMac, type Entry, outcomeMac } from "./Entry.js"
+
+export interface Stream {
+  readonly id: string
+  /** The MAC key and its master key's id. */
+  readonly key: Buffer
+  readonly keyId: string
+  /** The next record's seq, and the attempt MAC it chains from. */
+  seq: number
+  head: Buffer
+}
+
+/** A new stream, chained from its opening checkpoint's MAC. */
+export const open = (key: Buffer, keyId: string, genesis: Buffer, id: string = randomUUID()): Stream => ({
+  id,
+  key,
+  keyId,
+  seq: 0,
+  head: genesis
+})
+
+/** A record ready to write: its place in the stream, its attempt MAC, and its MAC for each possible outcome. */
+export interface Prepared {
+  readonly stream: string
+  readonly seq: number
+  readonly attemptMac: Buffer
+  readonly macs: ReadonlyMap<string, Buffer>
+}
+
+/**
+ * Prepares entries to follow the head, for the outcomes they may reach (one each for a write whose outcome is
+ * known). Nothing moves until `commit`.
+ */
+export const prepare = (
+  stream: Stream,
+  entries: ReadonlyArray<{ readonly entry: Omit<Entry, "outcome">; readonly outcomes: ReadonlyArray<string> }>
+): ReadonlyArray<Prepared> => {
+  let head = stream.head
+  return entries.map(({ entry, outcomes }, i) => {
+    const seq = stream.seq + i
+    const attempt = attemptMac(stream.key, head, stream.id, seq, entry)
+    head = attempt
+    return {
+      stream: stream.id,
+      seq,
+      attemptMac: attempt,
+      macs: new Map(outcomes.map((o) => [o, outcomeMac(stream.key, attempt, o)]))
+    }
+  })
+}
+
+/** The prepared records committed: the head moves past them. */
+export const commit = (stream: Stream, prepared: ReadonlyArray<Prepared>): void => {
+  const last = prepared[prepared.length - 1]
+  if (last === undefined) return
+  stream.seq = last.seq + 1
+  stream.head = last.attemptMac
+}

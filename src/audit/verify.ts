@@ -1,0 +1,106 @@
+/**
+ * Checks the trail: the checkpoint chain, then every stream from its opening (or what pruning left) to its end,
+ * and that every checkpoint's vouched head is still there. Reports the first problem, or that it is intact.
+ */
+import { type Checkpoint, checkpointMac, GENESIS, outcomeMac, attemptMac, type StoredRecord } from "./Entry.js"
+
+export interface StoredCheckpoint extends Checkpoint {
+  readonly id: number
+  readonly mac: Buffer
+}
+
+export type Verdict =
+  | { readonly intact: true; readonly records: number; readonly streams: number; readonly checkpoints: number }
+  | { readonly intact: false; readonly problem: string; readonly stream?: string; readonly seq?: number }
+
+/** The MAC key for a master key id, or undefined when the keyring lacks it. */
+export type KeyFor = (keyId: string) => Buffer | undefined
+
+const missingKey = (keyId: string): Verdict => ({
+  intact: false,
+  problem: `records or checkpoints made under key id ${keyId} cannot be checked: that key is not in the keyring`
+})
+
+export const verify = (
+  checkpoints: ReadonlyArray<StoredCheckpoint>,
+  records: ReadonlyArray<StoredRecord>,
+  keyFor: KeyFor
+): Verdict => {
+  // 1. The checkpoint chain.
+  const opened = new Map<string, Buffer>()
+  const pruned = new Map<string, { seq: number; head: Buffer }>()
+  const vouched: Array<StoredCheckpoint> = []
+  let previous: Buffer = GENESIS
+  for (const c of checkpoints) {
+    const key = keyFor(c.keyId)
+    if (key === undefined) return missingKey(c.keyId)
+    if (!checkpointMac(key, previous, c).equals(c.mac)) {
+      return {
+        intact: false,
+        problem: `checkpoint #${c.id} (${c.kind}, ${c.at.toISOString()}) does not authenticate: it or the one before it was altered, inserted, deleted or reordered`
+      }
+    }
+    previous = c.mac
+    if (c.stream === null) continue
+    if (c.kind === "open") opened.set(c.stream, c.mac)
+    else if (c.kind === "prune" && c.seq !== null && c.head !== null) pruned.set(c.stream, { seq: c.seq, head: c.head })
+    else if (c.seq !== null && c.seq >= 0 && c.head !== null) vouched.push(c)
+  }
+
+  // 2. Each stream, record by record.
+  const byStream = new Map<string, Array<StoredRecord>>()
+  for (const r of records) byStream.set(r.stream, [...(byStream.get(r.stream) ?? []), r])
+  const heads = new Map<string, Map<number, Buffer>>()
+  for (const [stream, list] of byStream) {
+    list.sort((a, b) => a.seq - b.seq)
+    const genesis = opened.get(stream)
+    if (genesis === undefined) {
+      return { intact: false, problem: `stream ${stream} has no opening checkpoint: its records were inserted`, stream }
+    }
+    const start = pruned.get(stream)
+    let expected = start === undefined ? 0 : start.seq + 1
+    let head = start === undefined ? genesis : start.head
+    const seen = new Map<number, Buffer>()
+    for (const r of list) {
+      const where = { stream, seq: r.seq }
+      const at = `record ${r.seq} of stream ${stream} (${r.at.toISOString()}, ${r.principal}, ${r.operation})`
+      if (r.seq > expected) {
+        return {
+          intact: false,
+          problem: `record ${expected} of stream ${stream} is missing: deleted before ${at}`,
+          ...where
+        }
+      }
+      if (r.seq < expected) return { intact: false, problem: `${at} is not where the stream expects it`, ...where }
+      const key = keyFor(r.keyId)
+      if (key === undefined) return missingKey(r.keyId)
+      const attempt = attemptMac(key, head, stream, r.seq, r)
+      if (!attempt.equals(r.attemptMac)) {
+        return { intact: false, problem: `${at} does not authenticate: altered, inserted or reordered`, ...where }
+      }
+      if (!outcomeMac(key, attempt, r.outcome).equals(r.mac)) {
+        return { intact: false, problem: `${at}: its outcome was altered`, ...where }
+      }
+      seen.set(r.seq, attempt)
+      head = attempt
+      expected++
+    }
+    heads.set(stream, seen)
+  }
+
+  // 3. What the checkpoints vouch for is still there (a deleted tail shows here).
+  for (const c of vouched) {
+    // What pruning removed is vouched for by its own checkpoint.
+    if (c.seq! <= (pruned.get(c.stream!)?.seq ?? -1)) continue
+    const got = heads.get(c.stream!)?.get(c.seq!)
+    if (got === undefined || !got.equals(c.head!)) {
+      return {
+        intact: false,
+        problem: `checkpoint #${c.id} vouches for record ${c.seq} of stream ${c.stream}, which is missing or altered: records were deleted`,
+        stream: c.stream!,
+        seq: c.seq!
+      }
+    }
+  }
+  return { intact: true, records: records.length, streams: byStream.size, checkpoints: checkpoints.length }
+}

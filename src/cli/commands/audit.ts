@@ -1,0 +1,118 @@
+/**
+ * `secrets audit`: who did what to which secret, when, with which client, and how it ended; newest first.
+ * `secrets audit verify`: checks that no record was altered, inserted, deleted or reordered since it was written.
+ */
+import { Command, Options } from "@effect/cli"
+import { Duration, Effect, Either, Option } from "effect"
+import { AuditLog } from "../../audit/AuditLog.js"
+import type { StoredRecord } from "../../audit/Entry.js"
+import { AuditTampered, InvalidArguments } from "../../domain/errors.js"
+import { parseDurationText } from "../../domain/DurationText.js"
+import { formatTable, iso, note, printLine } from "../output.js"
+import { jsonOption, now, withStore } from "./shared.js"
+
+const TOOL = "secrets audit"
+const MAX_LIMIT = 10_000
+
+/** `--since 24h` (that long ago) or `--since 2026-11-01T00:00:00Z` (an ISO-8601 time with an offset). */
+export const pointInTime = (option: string, text: string | undefined, at: Date) => {
+  if (text === undefined) return Effect.succeed(undefined)
+  const duration = parseDurationText(text)
+  if (Either.isRight(duration)) return Effect.succeed(new Date(at.getTime() - Duration.toMillis(duration.right)))
+  if (/^\d{4}-\d\d-\d\dT.*(Z|[+-]\d\d:\d\d)$/i.test(text) && !Number.isNaN(Date.parse(text))) {
+    return Effect.succeed(new Date(text))
+  }
+  return Effect.fail(
+    new InvalidArguments({
+      tool: TOOL,
+      reason: `${option} takes a duration back from now (24h, 7d) or an ISO-8601 time with an offset (2026-11-01T00:00:00Z)`
+    })
+  )
+}
+
+const options = {
+  path: Options.text("path").pipe(
+    Options.optional,
+    Options.withDescription("only this key path, or everything under a prefix (project/consilio)")
+  ),
+  principal: Options.text("principal").pipe(Options.optional, Options.withDescription("only this principal")),
+  operation: Options.text("operation").pipe(
+    Options.optional,
+    Options.withDescription("only this operation: get, set, delete, list, run, ...")
+  ),
+  since: Options.text("since").pipe(Options.optional, Options.withDescription("from: 24h ago, or an ISO-8601 time")),
+  until: Options.text("until").pipe(Options.optional, Options.withDescription("to: 1h ago, or an ISO-8601 time")),
+  outcome: Options.text("outcome").pipe(
+    Options.optional,
+    Options.withDescription("ok, error (any failure) or one error, e.g. PermissionDenied")
+  ),
+  limit: Options.integer("limit").pipe(Options.withDefault(100), Options.withDescription("at most this many (100)")),
+  json: jsonOption
+}
+
+const toJson = (r: StoredRecord) => ({
+  at: r.at.toISOString(),
+  principal: r.principal,
+  client: r.client,
+  operation: r.operation,
+  keyPath: r.keyPath,
+  version: r.version,
+  outcome: r.outcome
+})
+
+const verifyCommand = Command.make("verify", {}, () =>
+  Effect.gen(function* () {
+    const verdict = yield* withStore(Effect.flatMap(AuditLog, (log) => log.verify))
+    if (!verdict.intact) {
+      return yield* new AuditTampered({
+        problem: verdict.problem,
+        ...(verdict.stream === undefined ? {} : { stream: verdict.stream }),
+        ...(verdict.seq === undefined ? {} : { seq: verdict.seq })
+      })
+    }
+    yield* note(
+      `the audit trail is intact: ${verdict.records} records in ${verdict.streams} streams, ` +
+        `${verdict.checkpoints} checkpoints`
+    )
+  })
+).pipe(Command.withDescription("Check that no audit record was altered, inserted, deleted or reordered"))
+
+export const audit = Command.make("audit", options, (args) =>
+  Effect.gen(function* () {
+    if (args.limit < 1 || args.limit > MAX_LIMIT) {
+      return yield* new InvalidArguments({ tool: TOOL, reason: `--limit must be 1 to ${MAX_LIMIT}` })
+    }
+    const at = yield* now
+    const filter = {
+      path: Option.getOrUndefined(args.path),
+      principal: Option.getOrUndefined(args.principal),
+      operation: Option.getOrUndefined(args.operation),
+      outcome: Option.getOrUndefined(args.outcome),
+      since: yield* pointInTime("--since", Option.getOrUndefined(args.since), at),
+      until: yield* pointInTime("--until", Option.getOrUndefined(args.until), at),
+      limit: args.limit
+    }
+    const records = yield* withStore(Effect.flatMap(AuditLog, (log) => log.query(filter)))
+    // One object per line: `jq`, `grep` and log shippers read it as a stream.
+    if (args.json) return yield* Effect.forEach(records, (r) => printLine(JSON.stringify(toJson(r))), { discard: true })
+    if (records.length === 0) return yield* note("no audit records match")
+    yield* printLine(
+      formatTable(
+        ["AT", "PRINCIPAL", "CLIENT", "OPERATION", "KEY PATH", "VERSION", "OUTCOME"],
+        records.map((r) => [
+          iso(r.at),
+          r.principal,
+          r.client,
+          r.operation,
+          r.keyPath ?? "-",
+          r.version === null ? "-" : String(r.version),
+          r.outcome
+        ])
+      )
+    )
+    if (records.length === args.limit) yield* note(`showing the newest ${args.limit}; --limit shows more`)
+  })
+).pipe(
+  Command.withDescription("Who read or changed which secret, when, with which client, and how it ended"),
+  Command.withSubcommands([verifyCommand])
+)

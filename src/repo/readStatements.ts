@@ -1,0 +1,88 @@
+/**
+ * The read path's statement, in two shapes: one key path (a lone read, or a burst on one hot key) and several.
+ * One statement records a batch and returns its rows: each key path's count goes up by the number of reads it
+ * had, its last access moves to the latest of them (and names that read's principal), and one audit record per
+ * read is inserted with the outcome the statement itself decides (NotFound, Deleted, VersionNotFound, Expired or
+ * ok), choosing among the MACs the writer prepared for each (src/audit/Entry.ts). The reads commit with their
+ * records, or not at all.
+ *
+ * The one-key shape is a plain `WHERE key_path = $1`, planned once per connection; several key paths come as
+ * arrays through `unnest`, which the planner sees the length of, so that shape is planned per batch.
+ */
+import type * as PgPool from "../store/PgPool.js"
+
+export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
+  created_by, version, updated_by, last_accessed_at, last_accessed_by, access_count, expires_at, rotation_required,
+  deleted_at, deleted_by`
+
+/** The audit arrays, one element per read: their parameter numbers start after the shape's own. */
+const AUDIT_ARRAYS = [
+  "seq bigint",
+  "at timestamptz",
+  "principal text",
+  "client text",
+  "operation text",
+  "version int",
+  "attempt_mac bytea",
+  "mac_ok bytea",
+  "mac_not_found bytea",
+  "mac_deleted bytea",
+  "mac_version_not_found bytea",
+  "mac_expired bytea"
+] as const
+
+const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
+  const one = shape === "one"
+  // one: $1 key path, $2 reads, $3 latest time, $4 its principal; many: the same as arrays.
+  const [keyPath, reads, at, by] = one
+    ? ["$1::text", "$2::int", "$3::timestamptz", "$4::text"]
+    : ["v.key_path", "v.n", "v.at", "v.by"]
+  // Then: $5 retention (ms), $6 stream, $7 key id; many: $8 each read's key path; then the audit arrays.
+  const firstArray = one ? 8 : 9
+  const arrays = AUDIT_ARRAYS.map((column, i) => {
+    const [, type] = column.split(" ")
+    return `$${firstArray + i}::${type}[]`
+  })
+  const names = AUDIT_ARRAYS.map((column) => column.split(" ")[0]).join(", ")
+  const readKeyPath = one ? "$1::text" : "a.key_path"
+  const sources = [
+    ...(flush ? [] : ["no_flush"]),
+    ...(one ? [] : ["unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[]) AS v(key_path, n, at, by)"])
+  ]
+  return `
+  WITH ${flush ? "" : "no_flush AS (SELECT set_config('synchronous_commit', 'off', true)),"}
+  upd AS (
+    UPDATE secrets AS s
+    SET access_count = s.access_count + ${reads},
+        last_accessed_at = GREATEST(s.last_accessed_at, ${at}),
+        last_accessed_by = CASE WHEN s.last_accessed_at IS NULL OR s.last_accessed_at <= ${at} THEN ${by}
+                                ELSE s.last_accessed_by END
+    ${sources.length === 0 ? "" : `FROM ${sources.join(", ")}`}
+    WHERE s.key_path = ${keyPath}
+    RETURNING s.id, s.encrypted_value, ${COLUMNS.split(",")
+      .map((c) => `s.${c.trim()}`)
+      .join(", ")}
+  ), recorded AS (
+    INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
+                           attempt_mac, mac)
+    SELECT $6::text, a.seq, a.at, a.principal, a.client, a.operation, ${readKeyPath}, a.version, o.outcome, $7::text,
+           a.attempt_mac,
+           CASE o.outcome WHEN 'ok' THEN a.mac_ok WHEN 'NotFound' THEN a.mac_not_found WHEN 'Deleted' THEN a.mac_deleted
+                          WHEN 'VersionNotFound' THEN a.mac_version_not_found ELSE a.mac_expired END
+    FROM unnest(${one ? "" : "$8::text[], "}${arrays.join(", ")}) AS a(${one ? "" : "key_path, "}${names})
+    LEFT JOIN upd u ON u.key_path = ${readKeyPath}
+    CROSS JOIN LATERAL (SELECT CASE
+      WHEN u.id IS NULL OR u.deleted_at <= a.at - $5::float8 * interval '1 millisecond' THEN 'NotFound'
+      WHEN u.deleted_at IS NOT NULL THEN 'Deleted'
+      WHEN a.version IS NOT NULL AND a.version <> u.version AND NOT EXISTS (
+        SELECT 1 FROM secret_versions sv WHERE sv.secret_id = u.id AND sv.version = a.version) THEN 'VersionNotFound'
+      WHEN u.expires_at <= a.at THEN 'Expired'
+      ELSE 'ok' END AS outcome) o
+  )
+  SELECT * FROM upd`
+}
+
+export const statements = (durability: "flush" | "commit"): Record<"one" | "many", PgPool.Statement> => ({
+  one: { name: `secrets_read_one_${durability}`, text: recordAndRead("one", durability === "flush") },
+  many: { name: `secrets_read_many_${durability}`, text: recordAndRead("many", durability === "flush") }
+})
