@@ -98,7 +98,13 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("serve on a PostgreSQL server",
         const keyPath = "project/consilio/stripe_api_key"
 
         const { tools } = yield* Effect.promise(() => server.client.listTools())
-        expect(tools.map((t) => t.name).sort()).toEqual(["delete_secret", "get_secret", "list_secrets", "set_secret"])
+        expect(tools.map((t) => t.name).sort()).toEqual([
+          "delete_secret",
+          "generate_secret",
+          "get_secret",
+          "list_secrets",
+          "set_secret"
+        ])
         expect(expectOk(yield* call(server, "set_secret", { keyPath, value, description: "Stripe" }))).toMatchObject({
           keyPath,
           created: true
