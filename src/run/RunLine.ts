@@ -9,6 +9,11 @@ export const envNameFor = (keyPath: string): string => {
   return /^[A-Z_]/.test(name) ? name : `_${name}`
 }
 
-/** e.g. `secrets run --env DATABASE_URL=project/consilio/database_url -- <command>`. */
+/**
+ * e.g. `secrets run --env DATABASE_URL=project/consilio/database_url -- <command>`; for a prefix (`project/consilio/`,
+ * as `export dotenv` is refused for), `secrets run --prefix project/consilio -- <command>`.
+ */
 export const runLineFor = (keyPath: string): string =>
-  `secrets run --env ${envNameFor(keyPath)}=${keyPath} -- <command>`
+  keyPath.endsWith("/")
+    ? `secrets run --prefix ${keyPath.replace(/\/+$/, "")} -- <command>`
+    : `secrets run --env ${envNameFor(keyPath)}=${keyPath} -- <command>`
