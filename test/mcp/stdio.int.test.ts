@@ -249,7 +249,7 @@ describe("serve with an unusable key", () => {
         const dir = yield* tempDir()
         const server = yield* spawnServer({ ...homeIn(dir), SECRETS_ENCRYPTION_KEY: "abc" })
         const { tools } = yield* Effect.promise(() => server.client.listTools())
-        expect(tools).toHaveLength(4)
+        expect(tools).toHaveLength(5)
         for (let i = 0; i < 3; i++) {
           const error = expectError(yield* call(server, "get_secret", { keyPath: "meta/x/y" }), "InvalidKey")
           expect(error.source).toBe("SECRETS_ENCRYPTION_KEY")
