@@ -38,13 +38,16 @@ export const current = (own: string) =>
     operation: operation ?? own
   }))
 
-/** The CLI's actor: the operator, as the OS user who runs it. */
-export const cli = (): Actor => {
+/**
+ * The CLI's actor: the OS user who runs it, as `cli`, or as the principal it acts for (`SECRETS_PRINCIPAL`, when
+ * an agent's shell runs `secrets run` for it).
+ */
+export const cli = (principal = "meta"): Actor => {
   let user = "unknown"
   try {
     user = os.userInfo().username
   } catch {
     /* no passwd entry (some containers) */
   }
-  return { principal: "cli", client: `cli (${user})` }
+  return { principal: principal === "meta" ? "cli" : principal, client: `cli (${user})` }
 }

@@ -35,6 +35,7 @@ export const ERROR_EXIT_CODES = {
   VersionRequired: 30,
   VersionNotFound: 31,
   Deleted: 32,
+  RevealDenied: 33,
   AuditTampered: 36,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,

@@ -3,6 +3,7 @@
  * state the fault; the MCP server gives agents its own hints (src/mcp/hints.ts).
  */
 import type { Hints } from "../domain/errors.js"
+import { runLineFor } from "../run/RunLine.js"
 
 export const CLI_HINTS: Hints = {
   NotFound: () => "`secrets list` shows the key paths that exist",
@@ -21,5 +22,6 @@ export const CLI_HINTS: Hints = {
   SecretExists: () => "`--overwrite` replaces it (the old value stays a version)",
   AuditTampered: () =>
     "compare with a backup of the database; `secrets audit --json` prints the records as they are now",
+  RevealDenied: (e) => `\`${runLineFor(e.keyPath)}\` passes it to a command, masked in its output`,
   Deleted: (e) => `\`secrets undelete ${e.keyPath}\` restores it; \`secrets set ... --overwrite-deleted\` replaces it`
 }

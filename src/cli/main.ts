@@ -89,8 +89,8 @@ export const run = (argv: ReadonlyArray<string>) =>
     const loaded = yield* Effect.either(Settings.load())
     const level = Either.isRight(loaded) ? loaded.right.logLevel : Settings.defaultLogLevel
     return yield* cli(normalizeArgv(argv)).pipe(
-      // The audit trail's actor: the operator, as the OS user (`serve` names each MCP client instead).
-      Actors.withActor(Actors.cli()),
+      // The audit trail's actor: the OS user, or SECRETS_PRINCIPAL (`serve` names each MCP client instead).
+      Actors.withActor(Actors.cli(Either.isRight(loaded) ? loaded.right.principal.name : undefined)),
       Effect.zipRight(successStatus),
       Effect.catchAllCause(report),
       Effect.provideService(CliSettings, loaded),

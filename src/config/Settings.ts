@@ -44,7 +44,12 @@ export const VARIABLES = {
   SECRETS_READ_BATCH_MAX: variable("a whole number from 1 to 10000 (default 256)", Parse.integer(1, 10_000)),
   SECRETS_READ_DURABILITY: variable("flush or commit (default flush)", Parse.choice(["flush", "commit"] as const)),
   SECRETS_PRINCIPAL: variable("meta, project:<name> or service:<name> (default meta)", Either.right),
-  SECRETS_GRANTS: variable("comma-separated read:<prefix> or write:<prefix>, e.g. read:meta/openai/", Either.right),
+  SECRETS_GRANTS: variable(Principal.GRANTS_ALLOWED, Either.right),
+  SECRETS_REVEAL: variable(
+    "readable (default: the principal's own scope and read:/write: grants), grants (only read:/write: grants of " +
+      "SECRETS_GRANTS; the own scope is used blind) or never",
+    Parse.choice(Principal.REVEAL_POLICIES)
+  ),
   SECRETS_MCP_MAX_MESSAGE_BYTES: variable(
     "a size from 512 bytes (an initialize request must fit) to 1GiB, e.g. 4194304 or 4MiB (default 4MiB)",
     Parse.bytes(512, 1024 ** 3)
@@ -176,6 +181,7 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
     }
     const principalName = or(yield* read("SECRETS_PRINCIPAL"), "meta")
     const grants = or(yield* read("SECRETS_GRANTS"), "")
+    const reveal = or(yield* read("SECRETS_REVEAL"), "readable")
     const logLevel = yield* read("SECRETS_LOG_LEVEL")
     const maxMessageBytes = or(yield* read("SECRETS_MCP_MAX_MESSAGE_BYTES"), 4 * 1024 * 1024)
     const quota: Quota = {
@@ -188,7 +194,7 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       auditRetention: Option.getOrUndefined(yield* read("SECRETS_AUDIT_RETENTION"))
     }
     const requireCas = or(yield* read("SECRETS_REQUIRE_CAS"), { _tag: "Principals", names: [] } as CasPolicy)
-    const principal = Principal.make(principalName.trim(), grants)
+    const principal = Principal.make(principalName.trim(), grants, reveal)
     if (Either.isLeft(principal)) problems.push(...principal.left.problems)
     const defaults = yield* Config.all({ dataDir: defaultDataDir, keyFile: defaultKeyFile })
     if (problems.length > 0) return yield* InvalidConfig.of(problems)

@@ -270,13 +270,33 @@ export type StartupError =
 
 export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", {
   principal: Schema.String,
-  access: Schema.Literal("read", "write"),
+  access: Schema.Literal("use", "read", "write"),
   keyPath: Schema.String
 }) {
   override get message() {
     return (
       `${this.principal} may not ${this.access} ${this.keyPath}. Secrets outside your own scope need a grant ` +
       `from the operator (SECRETS_GRANTS, e.g. ${this.access}:${this.keyPath.split("/").slice(0, 2).join("/")}/).`
+    )
+  }
+}
+
+const REVEAL_REASONS = {
+  never: "this store reveals no value to any principal (SECRETS_REVEAL=never)",
+  grants: "only prefixes granted with read: or write: in SECRETS_GRANTS are revealed (SECRETS_REVEAL=grants)",
+  use: "its grant there is use: (the value is passed on, never shown)"
+} as const
+
+/** The principal may use a secret (pass it to a command) but not see its value. */
+export class RevealDenied extends Schema.TaggedError<RevealDenied>()("RevealDenied", {
+  principal: Schema.String,
+  keyPath: Schema.String,
+  reason: Schema.Literal("never", "grants", "use")
+}) {
+  override get message() {
+    return (
+      `${this.principal} may use ${this.keyPath} without seeing it, but not reveal its value: ` +
+      `${REVEAL_REASONS[this.reason]}.`
     )
   }
 }
@@ -366,6 +386,7 @@ export type DomainError =
   | StoreError
   | StartupError
   | PermissionDenied
+  | RevealDenied
   | InvalidArguments
   | ImportFailed
   | ExportFailed

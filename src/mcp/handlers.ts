@@ -11,6 +11,7 @@ import { parseKeyPath } from "../domain/KeyPath.js"
 import { isoOrNull, toSetSummary, toSummary } from "../domain/Secret.js"
 import { expiryOf } from "../domain/writeChecks.js"
 import * as Listing from "../repo/listing.js"
+import * as Generate from "../run/Generate.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 import type { Caller } from "./Caller.js"
 import type * as S from "./schemas.js"
@@ -20,7 +21,7 @@ const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 export const getSecret = ({ principal }: Caller, input: typeof S.GetSecretInput.Type) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(input.keyPath)
-    yield* Principal.authorize(principal, "read", path.keyPath)
+    yield* Principal.authorizeReveal(principal, path.keyPath)
     const secret = yield* (yield* SecretsRepo).get(path, { version: input.version })
     return {
       keyPath: secret.keyPath as string,
@@ -114,7 +115,11 @@ export const listSecrets = ({ principal }: Caller, input: typeof S.ListSecretsIn
       within: Principal.readablePrefixes(principal)
     }
     const page = yield* Listing.page("list_secrets", query, input.limit ?? Listing.DEFAULT_LIMIT, input.cursor)
-    return { secrets: page.secrets.map((s) => toSummary(s, at)), nextCursor: page.nextCursor ?? null }
+    const secrets = page.secrets.map((s) => ({
+      ...toSummary(s, at),
+      revealable: Principal.mayReveal(principal, s.keyPath)
+    }))
+    return { secrets, nextCursor: page.nextCursor ?? null }
   })
 
 export const deleteSecret = ({ principal }: Caller, input: typeof S.DeleteSecretInput.Type) =>
@@ -127,4 +132,28 @@ export const deleteSecret = ({ principal }: Caller, input: typeof S.DeleteSecret
       deleted: result.deleted,
       restorableUntil: isoOrNull(result.restorableUntil)
     }
+  })
+
+/** A random value made and stored here; the caller learns its metadata only, never the value. */
+export const generateSecret = (caller: Caller, input: typeof S.GenerateSecretInput.Type) =>
+  Effect.gen(function* () {
+    const { principal, quota } = caller
+    const path = yield* parseKeyPath(input.keyPath)
+    yield* Principal.authorize(principal, "write", path.keyPath)
+    const expiresAt = yield* expiryOf(input.expiresAt, input.expiresIn)
+    const length = input.length ?? Generate.DEFAULT_LENGTH
+    // Every charset is ASCII: a character is a byte.
+    yield* QuotaCheck.check(principal, quota, path, length)
+    const generated = yield* Generate.generateSecret({
+      keyPath: path.keyPath,
+      length,
+      charset: input.charset,
+      description: input.description,
+      expiresAt,
+      overwrite: input.overwrite,
+      expectedVersion: input.expectedVersion,
+      requireExpectedVersion: caller.requireCas,
+      createdBy: principal.name
+    })
+    return { ...generated, expiresAt: isoOrNull(generated.expiresAt) }
   })

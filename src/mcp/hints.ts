@@ -3,6 +3,7 @@
  * errors themselves only state the fault; the CLI gives people its own hints (src/cli/hints.ts).
  */
 import type { Hints } from "../domain/errors.js"
+import { runLineFor } from "../run/RunLine.js"
 
 const OPERATOR_KEY = "The operator must configure this server's encryption key and restart it."
 
@@ -17,10 +18,13 @@ export const MCP_HINTS: Hints = {
   InvalidConfig: () => "The operator must fix this server's environment and restart it.",
   InvalidArguments: () => "See the tool's input schema.",
   VersionConflict: () =>
-    "Read it again with get_secret (its result has the version), then retry with that expectedVersion.",
-  VersionRequired: () => "Call get_secret for its version, then set_secret with expectedVersion.",
+    "Read its current version with list_secrets (or get_secret), then retry with that expectedVersion.",
+  VersionRequired: () => "list_secrets (or get_secret) gives its current version; pass it as expectedVersion.",
   VersionNotFound: () => "list_secrets shows the current version; older ones are kept up to the store's limit.",
   Deleted: () => "Ask the operator to restore it (secrets undelete), or write a new value with overwriteDeleted: true.",
+  RevealDenied: (e) =>
+    `To pass it to a command without seeing it, run in a shell: ${runLineFor(e.keyPath)} (or put ` +
+    `{{ secret "${e.keyPath}" }} in a template and run: secrets inject --in <template> --out <file>).`,
   QuotaExceeded: () =>
     "Delete secrets you no longer need, or ask the operator to raise SECRETS_QUOTA_SECRETS or SECRETS_QUOTA_BYTES."
 }

@@ -5,6 +5,7 @@
 import { Schema } from "effect"
 import { SCOPES } from "../domain/KeyPath.js"
 import { DEFAULT_LIMIT, MAX_LIMIT } from "../repo/listing.js"
+import { CHARSET_NAMES, DEFAULT_CHARSET, DEFAULT_LENGTH, MAX_LENGTH, MIN_LENGTH } from "../run/Generate.js"
 
 const KeyPathArg = Schema.String.annotations({
   description:
@@ -109,8 +110,15 @@ export const SecretSummary = Schema.Struct({
   rotationRequired: Schema.Boolean,
   deletedAt: Nullable(IsoTime)
 })
+/** A listed row, and whether get_secret would show the caller its value (SECRETS_REVEAL, use: grants). */
+export const ListedSecret = Schema.Struct({
+  ...SecretSummary.fields,
+  revealable: Schema.Boolean.annotations({
+    description: "true: get_secret may return its value to you; false: pass it on with `secrets run` / `inject`"
+  })
+})
 export const ListSecretsOutput = Schema.Struct({
-  secrets: Schema.Array(SecretSummary),
+  secrets: Schema.Array(ListedSecret),
   nextCursor: Nullable(Schema.String).annotations({
     description: "Pass as cursor to get the next page; null when this page is the last"
   })
@@ -121,6 +129,44 @@ export const DeleteSecretOutput = Schema.Struct({
   keyPath: Schema.String,
   deleted: Schema.Boolean,
   restorableUntil: Nullable(IsoTime).annotations({ description: "The operator can undelete it until then" })
+})
+
+export const GenerateSecretInput = Schema.Struct({
+  keyPath: KeyPathArg,
+  length: Optional(Schema.Int.pipe(Schema.between(MIN_LENGTH, MAX_LENGTH))).annotations({
+    description: `Characters in the value, ${MIN_LENGTH} to ${MAX_LENGTH} (default ${DEFAULT_LENGTH})`
+  }),
+  charset: Optional(
+    Schema.Literal(...CHARSET_NAMES).annotations({
+      description:
+        `alnum (A-Z a-z 0-9), hex (0-9 a-f), base64url (alnum - _) or ascii (printable, no space); ` +
+        `default ${DEFAULT_CHARSET}`
+    })
+  ),
+  description: Optional(Schema.String.annotations({ description: "What it is for, up to 1 KiB" })),
+  expiresAt: Optional(
+    Schema.String.annotations({
+      description: "ISO-8601 time with an offset, in the future, e.g. 2027-01-31T00:00:00Z",
+      examples: ["2027-01-31T00:00:00Z"]
+    })
+  ),
+  expiresIn: Optional(Duration).annotations({ description: "Instead of expiresAt: a duration from now, e.g. 90d" }),
+  overwrite: Optional(Schema.Boolean).annotations({
+    description: "Replace an existing secret (its old value stays a version); without it, SecretExists"
+  }),
+  expectedVersion: Optional(Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))).annotations({
+    description: "With overwrite: replace only if the current version is this one"
+  })
+})
+export const GenerateSecretOutput = Schema.Struct({
+  keyPath: Schema.String,
+  created: Schema.Boolean.annotations({ description: "false when an existing secret was replaced" }),
+  version: Schema.Number,
+  length: Schema.Number,
+  charset: Schema.Literal(...CHARSET_NAMES),
+  entropyBits: Schema.Number,
+  description: Nullable(Schema.String),
+  expiresAt: Nullable(IsoTime)
 })
 
 /** Every failed call's `structuredContent`: the error's tag, its message, and its fields. */

@@ -59,7 +59,13 @@ export const serve = (loaded: Either.Either<Settings, InvalidConfig>) =>
     // With wrong settings every call fails before a principal matters; this one may touch nothing.
     const principal = settings?.principal ?? Principal.nobody
     const store = yield* StoreAccess.make(Either.match(loaded, { onLeft: Layer.fail, onRight: storeLayer }))
-    const server = yield* McpServer.make({ principal, quota: settings?.quota, store, version: VERSION })
+    const server = yield* McpServer.make({
+      principal,
+      quota: settings?.quota,
+      requireCas: settings?.requireCas,
+      store,
+      version: VERSION
+    })
     const closed = yield* Deferred.make<void>()
     const transport = new BoundedStdioTransport(settings?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)
     server.onclose = () => Deferred.unsafeDone(closed, Effect.void)

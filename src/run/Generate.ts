@@ -5,9 +5,10 @@
  * Characters are drawn by rejection sampling over node:crypto bytes: a byte is used only below the largest
  * multiple of the alphabet's size (248 for 62 characters), so every character is exactly equally likely.
  */
-import { Effect, Redacted } from "effect"
+import * as Actors from "../audit/Actor.js"
+import { Effect, Predicate, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
-import { InvalidLength, SecretExists } from "../domain/errors.js"
+import { InvalidLength, SecretExists, type VersionConflict } from "../domain/errors.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 
@@ -74,6 +75,10 @@ export interface GenerateRequest {
   readonly expiresAt?: Date | undefined
   /** Replace an existing secret; without it an existing one is `SecretExists`. */
   readonly overwrite?: boolean | undefined
+  /** With `overwrite`: replace only this version (check-and-set, as `set`). */
+  readonly expectedVersion?: number | undefined
+  /** `SECRETS_REQUIRE_CAS` names the caller: an overwrite without `expectedVersion` is `VersionRequired`. */
+  readonly requireExpectedVersion?: boolean | undefined
   readonly createdBy: string
 }
 
@@ -81,9 +86,13 @@ export interface GenerateRequest {
 export interface Generated {
   readonly keyPath: string
   readonly created: boolean
+  /** The new value's version number. */
+  readonly version: number
   readonly length: number
   readonly charset: Charset
   readonly entropyBits: number
+  readonly description: string | null
+  readonly expiresAt: Date | null
 }
 
 /** Generates a value and stores it at `keyPath`. */
@@ -94,20 +103,35 @@ export const generateSecret = (request: GenerateRequest) =>
     const charset = request.charset ?? DEFAULT_CHARSET
     const value = yield* generateValue(length, charset)
     const repo = yield* SecretsRepo
-    if (request.overwrite !== true) {
-      const existing = yield* repo.list({ keyPaths: [path.keyPath] })
-      if (existing.length > 0) return yield* new SecretExists({ keyPath: path.keyPath })
-    }
-    const result = yield* repo.set(path, value, {
-      description: request.description,
-      expiresAt: request.expiresAt,
-      createdBy: request.createdBy
-    })
+    const overwrite = request.overwrite === true
+    // Without overwrite, "only if absent" is the store's check-and-set (expected version 0), so two generates
+    // racing for one path cannot both win.
+    const result = yield* repo
+      .set(path, value, {
+        description: request.description,
+        expiresAt: request.expiresAt,
+        createdBy: request.createdBy,
+        expectedVersion: overwrite ? request.expectedVersion : 0,
+        requireExpectedVersion: request.requireExpectedVersion
+      })
+      .pipe(
+        Actors.asOperation("generate"),
+        Effect.catchIf(
+          (e): e is VersionConflict => !overwrite && Predicate.isTagged(e, "VersionConflict"),
+          () => Effect.fail(new SecretExists({ keyPath: path.keyPath }))
+        )
+      )
+    yield* Effect.logDebug(
+      `generated ${length} ${charset} characters at ${result.keyPath} (version ${result.version}, by ${request.createdBy})`
+    )
     return {
       keyPath: result.keyPath,
       created: result.created,
+      version: result.version,
       length,
       charset,
-      entropyBits: entropyBits(length, charset)
+      entropyBits: entropyBits(length, charset),
+      description: result.description,
+      expiresAt: result.expiresAt
     } satisfies Generated
   })

@@ -1,12 +1,15 @@
 /**
- * The one place `secrets run` and `secrets inject` turn key paths into values. Permission checks and a reveal
- * policy wrap `resolveSecrets`, and nothing else here reads a value.
+ * The one place `secrets run` and `secrets inject` turn key paths into values, for the principal the CLI acts
+ * for (SECRETS_PRINCIPAL): each path needs a grant of `use` or better, and revealing it (`run --no-mask`) needs
+ * what `get` needs. Nothing else here reads a value.
  *
- * Every path is checked before any value is read: an invalid path, or one with nothing stored, fails the whole
- * request with no read recorded. Each value is then read through `SecretsRepo.get`, which records the read.
+ * Every path is checked before any value is read: an invalid path, one the principal may not use, or one with
+ * nothing stored fails the whole request with no read recorded (permissions first, so a refusal never depends
+ * on existence). Each value is then read through `SecretsRepo.get`, which records the read.
  */
 import { Effect, Either, type Redacted } from "effect"
-import { NotFound } from "../domain/errors.js"
+import * as Principal from "../auth/Principal.js"
+import { NotFound, PermissionDenied } from "../domain/errors.js"
 import { type KeyPath, parseKeyPath } from "../domain/KeyPath.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 
@@ -15,10 +18,24 @@ export interface ResolvedSecret {
   readonly value: Redacted.Redacted<string>
 }
 
-/** The values at `keyPaths`, once each, in the order first given. */
-export const resolveSecrets = (keyPaths: ReadonlyArray<string>) =>
+export interface ResolveOptions {
+  /** The values will be shown unmasked (`run --no-mask`): each path must be revealable, not only usable. */
+  readonly reveal?: boolean | undefined
+}
+
+/** The values at `keyPaths` for `principal`, once each, in the order first given. */
+export const resolveSecrets = (
+  principal: Principal.Principal,
+  keyPaths: ReadonlyArray<string>,
+  options: ResolveOptions = {}
+) =>
   Effect.gen(function* () {
     const parsed = yield* Effect.forEach([...new Set(keyPaths)], (keyPath) => parseKeyPath(keyPath))
+    yield* Effect.forEach(parsed, (path) =>
+      options.reveal === true
+        ? Principal.authorizeReveal(principal, path.keyPath)
+        : Principal.authorize(principal, "use", path.keyPath)
+    )
     if (parsed.length === 0) return []
     const repo = yield* SecretsRepo
     const stored = new Set<string>((yield* repo.list({ keyPaths: parsed.map((p) => p.keyPath) })).map((s) => s.keyPath))
@@ -34,11 +51,17 @@ export const resolveSecrets = (keyPaths: ReadonlyArray<string>) =>
     return values
   })
 
-/** The key paths stored below `prefix` (e.g. `project/consilio`), by key path; no value is read. */
-export const keyPathsUnder = (prefix: string) =>
+/**
+ * The key paths stored below `prefix` (e.g. `project/consilio`), by key path; no value is read. `principal` must
+ * have a grant on the whole prefix, so the listing never shows it a path it may not use.
+ */
+export const keyPathsUnder = (principal: Principal.Principal, prefix: string) =>
   Effect.gen(function* () {
     const base = prefix.replace(/\/+$/, "")
     yield* parseKeyPath(`${base}/x`)
+    if (!Principal.may(principal, "use", `${base}/`)) {
+      return yield* new PermissionDenied({ principal: principal.name, access: "use", keyPath: `${base}/` })
+    }
     const repo = yield* SecretsRepo
     const below = yield* repo.list({ within: [`${base}/`] })
     if (below.length === 0) return yield* new NotFound({ keyPath: `${base}/*` })

@@ -8,7 +8,8 @@ import * as Principal from "../../src/auth/Principal.js"
 import { InvalidConfig } from "../../src/domain/errors.js"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
 
-const principal = (name: string, grants = "") => Either.getOrThrow(Principal.make(name, grants))
+const principal = (name: string, grants = "", reveal: Principal.RevealPolicy = "readable") =>
+  Either.getOrThrow(Principal.make(name, grants, reveal))
 
 const refused = (name: string, grants = "") => {
   const result = Principal.make(name, grants)
@@ -25,8 +26,8 @@ describe("Principal.make", () => {
   })
 
   it("gives a project or service principal write access to its own subtree", () => {
-    expect(principal("project:foo").grants).toContainEqual({ access: "write", segments: ["project", "foo"] })
-    expect(principal("service:foo").grants).toContainEqual({ access: "write", segments: ["service", "foo"] })
+    expect(principal("project:foo").grants).toContainEqual({ access: "write", segments: ["project", "foo"], own: true })
+    expect(principal("service:foo").grants).toContainEqual({ access: "write", segments: ["service", "foo"], own: true })
   })
 
   it.each(["admin", "project:", "project:Bad", "service:", "team:foo", "project:foo/bar", "Meta", ""])(
@@ -46,17 +47,18 @@ describe("Principal.make", () => {
         const error = refused(name, `read:meta/openai/,${grant}`)
         expect(error).toBeInstanceOf(InvalidConfig)
         expect(error.variable).toBe("SECRETS_GRANTS")
-        expect(error.message).toContain("read:<prefix> or write:<prefix>")
+        expect(error.message).toContain("use:<prefix>, read:<prefix> or write:<prefix>")
       }
     }
   )
 
   it("parses a comma list of grants, ignoring blanks and surrounding spaces", () => {
-    const p = principal("project:foo", " read:meta/openai/ , ,write:service/shared")
+    const p = principal("project:foo", " read:meta/openai/ , ,write:service/shared, use:meta/gcloud/")
     expect(p.grants).toEqual([
-      { access: "write", segments: ["project", "foo"] },
-      { access: "read", segments: ["meta", "openai"] },
-      { access: "write", segments: ["service", "shared"] }
+      { access: "write", segments: ["project", "foo"], own: true },
+      { access: "read", segments: ["meta", "openai"], own: false },
+      { access: "write", segments: ["service", "shared"], own: false },
+      { access: "use", segments: ["meta", "gcloud"], own: false }
     ])
   })
 })
@@ -104,6 +106,24 @@ describe("Principal.may", () => {
     expect(Principal.may(foo, "read", "meta/other/key")).toBe(false)
   })
 
+  it("a use grant allows using (and listing) below its prefix, never reading or writing", () => {
+    const foo = principal("project:foo", "use:meta/openai/")
+    expect(Principal.may(foo, "use", "meta/openai/api_key")).toBe(true)
+    expect(Principal.may(foo, "read", "meta/openai/api_key")).toBe(false)
+    expect(Principal.may(foo, "write", "meta/openai/api_key")).toBe(false)
+    expect(Principal.may(foo, "use", "meta/openaix/key")).toBe(false)
+    expect(Principal.readablePrefixes(foo)).toEqual(["project/foo/", "meta/openai/"])
+    expect(Principal.quotaPrefix(foo, "meta/openai/new")).toBeUndefined()
+  })
+
+  it("read implies use; write implies read and use", () => {
+    const foo = principal("project:foo", "read:meta/openai/")
+    expect(Principal.may(foo, "use", "meta/openai/api_key")).toBe(true)
+    for (const access of ["use", "read", "write"] as const) {
+      expect(Principal.may(foo, access, "project/foo/x")).toBe(true)
+    }
+  })
+
   it("a write grant implies read", () => {
     const foo = principal("project:foo", "write:service/shared/")
     expect(Principal.may(foo, "write", "service/shared/token")).toBe(true)
@@ -139,6 +159,60 @@ describe("Principal.authorize", () => {
       expect(error).toMatchObject({ _tag: "PermissionDenied", principal: "project:foo", access: "read" })
       expect(error.keyPath).toBe("meta/x/y")
       expect(error.message).toContain("SECRETS_GRANTS")
+    })
+  )
+})
+
+describe("Principal.mayReveal and authorizeReveal", () => {
+  const grants = "use:meta/openai/,read:meta/github/,write:service/shared/"
+
+  it("readable (default): wherever the principal may read, never under use:", () => {
+    const foo = principal("project:foo", grants)
+    expect(Principal.mayReveal(foo, "project/foo/db_url")).toBe(true)
+    expect(Principal.mayReveal(foo, "meta/github/pat")).toBe(true)
+    expect(Principal.mayReveal(foo, "service/shared/token")).toBe(true)
+    expect(Principal.mayReveal(foo, "meta/openai/api_key")).toBe(false)
+    expect(Principal.mayReveal(foo, "meta/other/x")).toBe(false)
+    expect(Principal.mayReveal(principal("meta"), "project/foo/db_url")).toBe(true)
+  })
+
+  it("grants: only under read:/write: grants; the own scope (meta's everything too) is not revealed", () => {
+    const foo = principal("project:foo", grants, "grants")
+    expect(Principal.mayReveal(foo, "project/foo/db_url")).toBe(false)
+    expect(Principal.may(foo, "write", "project/foo/db_url")).toBe(true)
+    expect(Principal.mayReveal(foo, "meta/github/pat")).toBe(true)
+    expect(Principal.mayReveal(foo, "service/shared/token")).toBe(true)
+    expect(Principal.mayReveal(foo, "meta/openai/api_key")).toBe(false)
+    const meta = principal("meta", "read:meta/github/", "grants")
+    expect(Principal.mayReveal(meta, "meta/github/pat")).toBe(true)
+    expect(Principal.mayReveal(meta, "project/foo/db_url")).toBe(false)
+  })
+
+  it("never: nothing, for meta too; permissions otherwise unchanged", () => {
+    for (const p of [principal("meta", "", "never"), principal("project:foo", grants, "never")]) {
+      for (const keyPath of ["project/foo/db_url", "meta/github/pat", "service/shared/token", "meta/openai/k"]) {
+        expect(Principal.mayReveal(p, keyPath)).toBe(false)
+      }
+      expect(Principal.may(p, "write", "project/foo/db_url")).toBe(true)
+    }
+  })
+
+  it.effect("authorizeReveal: PermissionDenied without any grant, else RevealDenied with the reason", () =>
+    Effect.gen(function* () {
+      const foo = principal("project:foo", grants)
+      yield* Principal.authorizeReveal(foo, "project/foo/db_url")
+      const denied = yield* Effect.flip(Principal.authorizeReveal(foo, "meta/other/x"))
+      expect(denied).toMatchObject({ _tag: "PermissionDenied", access: "read", keyPath: "meta/other/x" })
+      const use = yield* Effect.flip(Principal.authorizeReveal(foo, "meta/openai/api_key"))
+      expect(use).toMatchObject({ _tag: "RevealDenied", principal: "project:foo", reason: "use" })
+      expect(use.message).toContain("use:")
+      const blind = principal("project:foo", grants, "grants")
+      const own = yield* Effect.flip(Principal.authorizeReveal(blind, "project/foo/db_url"))
+      expect(own).toMatchObject({ _tag: "RevealDenied", reason: "grants" })
+      expect(own.message).toContain("SECRETS_REVEAL=grants")
+      const never = yield* Effect.flip(Principal.authorizeReveal(principal("meta", "", "never"), "meta/x/y"))
+      expect(never).toMatchObject({ _tag: "RevealDenied", principal: "meta", reason: "never" })
+      expect(never.message).toContain("SECRETS_REVEAL=never")
     })
   )
 })

@@ -1,7 +1,8 @@
 /**
  * A canary value goes through every CLI path (set, get, list, expiry, wrong key, bad key path) with debug
  * logging on. It may appear on stdout only where the value was asked for (`get`, `get --json`); it never
- * appears on stderr, and never in any file of the data directory (the store keeps ciphertext only).
+ * appears on stderr, and never in any file of the data directory (the store keeps ciphertext only). A value
+ * made by `secrets generate`, which the test learns only from `get` afterwards, is held to the same rule.
  */
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
@@ -76,6 +77,26 @@ test("a canary value never reaches stderr, logs or the data directory, and reach
   const badPath = await run("get a bad key path", ["get", "project/canary_token"])
   expect(badPath.code).toBe(5)
 
+  // Generated values: created, refused over, replaced; listed; refused to an agent that may only use them.
+  const generated = "project/canary/generated"
+  expectOk(await run("generate", ["generate", generated, "--length", "48", "--charset", "ascii"]))
+  expect((await run("generate again", ["generate", generated])).code).toBe(28)
+  expectOk(
+    await run("generate --overwrite --json", ["generate", generated, "--overwrite", "--charset", "hex", "--json"])
+  )
+  expectOk(await run("list after generate", ["list", "--json"]))
+  const agent = { SECRETS_PRINCIPAL: "project:canary", SECRETS_REVEAL: "never" }
+  expect((await run("get refused", ["get", generated], { env: agent })).code).toBe(33)
+  const versions: Array<string> = []
+  for (const version of ["1", "2"]) {
+    const got = await run(`get generated v${version}`, ["get", generated, "--version", version])
+    expectOk(got)
+    results.at(-1)!.mayPrint = true
+    versions.push(got.stdout)
+  }
+  expect(versions[0]).toMatch(/^[!-~]{48}$/)
+  expect(versions[1]).toMatch(/^[0-9a-f]{32}$/)
+
   const wait = expiresAt.getTime() + 1_000 - Date.now()
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
   const expired = await run("get expired", ["get", "service/canary/expiring"])
@@ -83,16 +104,21 @@ test("a canary value never reaches stderr, logs or the data directory, and reach
   expect(expired.stderr).toContain("service/canary/expiring expired at")
 
   for (const { what, result, mayPrint } of results) {
-    expect(result.stderr, `stderr of ${what}`).not.toContain(canary)
-    if (!mayPrint) expect(result.stdout, `stdout of ${what}`).not.toContain(canary)
+    for (const value of [canary, ...versions]) {
+      expect(result.stderr, `stderr of ${what}`).not.toContain(value)
+      if (!mayPrint) expect(result.stdout, `stdout of ${what}`).not.toContain(value)
+    }
   }
+  expect(results.some(({ result }) => result.stderr.includes(`characters at ${generated}`))).toBe(true)
   // Debug logging was really on, so the logs were part of what was checked.
   expect(results.some(({ result }) => /level=DEBUG/.test(result.stderr))).toBe(true)
 
-  const needle = Buffer.from(canary, "utf8")
   const files = filesUnder(box.dataDir)
   expect(files.length).toBeGreaterThan(10)
-  for (const file of files) {
-    expect(fs.readFileSync(file).includes(needle), `canary in ${file}`).toBe(false)
+  for (const value of [canary, ...versions]) {
+    const needle = Buffer.from(value, "utf8")
+    for (const file of files) {
+      expect(fs.readFileSync(file).includes(needle), `a value in ${file}`).toBe(false)
+    }
   }
 }, 180_000)

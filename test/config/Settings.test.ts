@@ -77,7 +77,20 @@ const TABLE: Record<
     check: (s) => expect(s.principal.name).toBe("project:alpha"),
     bad: ["admin", "project:Alpha"]
   },
-  SECRETS_GRANTS: { good: "read:meta/openai/", bad: ["delete:meta/x", "read:"] },
+  SECRETS_GRANTS: {
+    good: "use:meta/openai/,read:meta/github/",
+    check: (s) =>
+      expect(s.principal.grants.slice(1)).toEqual([
+        { access: "use", segments: ["meta", "openai"], own: false },
+        { access: "read", segments: ["meta", "github"], own: false }
+      ]),
+    bad: ["delete:meta/x", "read:", "reveal:meta/x"]
+  },
+  SECRETS_REVEAL: {
+    good: "Never",
+    check: (s) => expect(s.principal.reveal).toBe("never"),
+    bad: ["no", "false", "own"]
+  },
   SECRETS_MCP_MAX_MESSAGE_BYTES: {
     good: "8MiB",
     check: (s) => expect(s.maxMessageBytes).toBe(8 * 1024 * 1024),
@@ -192,6 +205,7 @@ describe("configuration", () => {
       expect(settings.server.poolSize).toBe(10)
       expect(settings.reads).toEqual({ maxBatch: 256, durability: "flush" })
       expect(settings.principal.name).toBe("meta")
+      expect(settings.principal.reveal).toBe("readable")
       expect(settings.logLevel).toBe(LogLevel.Warning)
     })
   )

@@ -1,16 +1,19 @@
 /**
  * The canary test through MCP: one secret value is set, read, listed, expired, refused and failed through
  * every tool; it appears only in get_secret's own success results, never in another result, an error result
- * or any log line at any level.
+ * or any log line at any level. Generated values, which the test learns only from the store afterwards, appear
+ * in no result and no log line at all.
  */
 import { expect, it } from "@effect/vitest"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Either, Logger, LogLevel, TestClock } from "effect"
+import { Context, Effect, Either, Logger, LogLevel, Redacted, TestClock } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Principal from "../../src/auth/Principal.js"
 import { memoryStore } from "../../src/layers.js"
 import * as McpServer from "../../src/mcp/server.js"
 import * as StoreAccess from "../../src/mcp/StoreAccess.js"
+import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
+import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import { cryptoLayer } from "../support/keys.js"
 import { connectInProcess } from "../support/mcp.js"
 
@@ -58,8 +61,29 @@ it.scoped("a canary value reaches the client only from get_secret, and no log li
     others.push(yield* call("delete_secret", { keyPath: "project/consilio/token" }))
     others.push(yield* call("get_secret", { keyPath: "project/consilio/token" }))
 
+    // Generated values: created, refused over, replaced (the first stays version 1), listed, refused elsewhere.
+    const generated = "project/consilio/generated"
+    others.push(yield* call("generate_secret", { keyPath: generated, length: 48, charset: "ascii" }))
+    others.push(yield* call("generate_secret", { keyPath: generated }))
+    others.push(yield* call("generate_secret", { keyPath: generated, overwrite: true, charset: "hex" }))
+    others.push(yield* call("generate_secret", { keyPath: "meta/openai/api_key" }))
+    others.push(yield* call("list_secrets", {}))
+    const repo = Context.get(yield* store.get, SecretsRepo)
+    const path = parseKeyPathSync(generated)
+    const values = [
+      Redacted.value((yield* repo.get(path, { version: 1 })).value),
+      Redacted.value((yield* repo.get(path, { version: 2 })).value)
+    ]
+    expect(values[0]).toHaveLength(48)
+    expect(values[1]).toMatch(/^[0-9a-f]{32}$/)
+    for (const value of values) {
+      for (const result of [...reads, ...others]) expect(JSON.stringify(result)).not.toContain(value)
+      for (const line of logs) expect(line).not.toContain(value)
+    }
+    expect(logs.some((line) => line.includes(`characters at ${generated}`))).toBe(true)
+
     expect(JSON.stringify(reads)).toContain(canary)
-    expect(others.filter((r) => r.isError).length).toBeGreaterThanOrEqual(8)
+    expect(others.filter((r) => r.isError).length).toBeGreaterThanOrEqual(10)
     for (const result of others) expect(JSON.stringify(result)).not.toContain(canary)
     for (const line of logs) expect(line).not.toContain(canary)
   })

@@ -13,7 +13,7 @@ import * as StoreAccess from "../../src/mcp/StoreAccess.js"
 import { cryptoLayer } from "../support/keys.js"
 import { connectInProcess } from "../support/mcp.js"
 
-const TOOLS = ["get_secret", "set_secret", "list_secrets", "delete_secret"] as const
+const TOOLS = ["get_secret", "set_secret", "list_secrets", "generate_secret", "delete_secret"] as const
 const TYPED = new Set([
   "InvalidArguments",
   "InvalidKeyPath",
@@ -24,7 +24,8 @@ const TYPED = new Set([
   "ValueTooLarge",
   "DescriptionTooLong",
   "InvalidValue",
-  "PermissionDenied"
+  "PermissionDenied",
+  "SecretExists"
 ])
 
 /** Plausible and hostile values for each parameter: paths, SQL, wildcards, wrong types. */
@@ -51,7 +52,10 @@ const field = fc.oneof(
 )
 
 const args = fc.dictionary(
-  fc.oneof(fc.constantFrom("keyPath", "value", "description", "expiresAt", "scope", "project", "service"), fc.string()),
+  fc.oneof(
+    fc.constantFrom("keyPath", "value", "description", "expiresAt", "scope", "project", "service", "length", "charset"),
+    fc.string()
+  ),
   field,
   { maxKeys: 5 }
 )

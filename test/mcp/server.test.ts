@@ -19,7 +19,7 @@ import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import { cryptoLayer } from "../support/keys.js"
 import { connectInProcess } from "../support/mcp.js"
 
-const TOOL_NAMES = ["get_secret", "set_secret", "list_secrets", "delete_secret"]
+const TOOL_NAMES = ["get_secret", "set_secret", "list_secrets", "generate_secret", "delete_secret"]
 
 /** The store every test starts from: memory, fresh per `StoreAccess`. */
 const memory = () => memoryStore(cryptoLayer())
@@ -68,7 +68,7 @@ const failed = (result: CallToolResult, tag: string) => {
 const repoOf = (store: StoreAccess.StoreAccess) => Effect.map(store.get, (context) => Context.get(context, SecretsRepo))
 
 describe("tools/list and initialize", () => {
-  it.scopedLive("lists the four tools with titles, annotations and object schemas", () =>
+  it.scopedLive("lists the five tools with titles, annotations and object schemas", () =>
     Effect.gen(function* () {
       const client = yield* connect(yield* storeOf())
       const { tools } = yield* Effect.promise(() => client.listTools())
@@ -79,6 +79,12 @@ describe("tools/list and initialize", () => {
         get_secret: { title: "Get Secret", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
         list_secrets: { title: "List Secrets", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
         set_secret: { title: "Set Secret", readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+        generate_secret: {
+          title: "Generate Secret",
+          readOnlyHint: false,
+          destructiveHint: false,
+          idempotentHint: false
+        },
         delete_secret: { title: "Delete Secret", readOnlyHint: false, destructiveHint: true, idempotentHint: true }
       } as const
       for (const [name, want] of Object.entries(expected)) {
@@ -136,6 +142,19 @@ describe("tools/list and initialize", () => {
             "service"
           ],
           required: []
+        },
+        generate_secret: {
+          properties: [
+            "charset",
+            "description",
+            "expectedVersion",
+            "expiresAt",
+            "expiresIn",
+            "keyPath",
+            "length",
+            "overwrite"
+          ],
+          required: ["keyPath"]
         },
         delete_secret: { properties: ["keyPath"], required: ["keyPath"] }
       }
@@ -251,6 +270,7 @@ describe("successful calls", () => {
       expect(Object.keys(stripe).sort()).toEqual(
         [
           "keyPath",
+          "revealable",
           "description",
           "scope",
           "project",
@@ -634,7 +654,7 @@ describe("typed errors as tool results", () => {
         expect(long.message).not.toContain("SECRET")
         expect(long.message.length).toBeLessThan(300)
         // The session goes on.
-        expect((yield* Effect.promise(() => client.listTools())).tools).toHaveLength(4)
+        expect((yield* Effect.promise(() => client.listTools())).tools).toHaveLength(TOOL_NAMES.length)
       })
   )
 
@@ -743,7 +763,7 @@ describe("a store that cannot be opened, and defects", () => {
       const store = yield* storeOf(Layer.fail(new KeyMissing({ defaultKeyFile: "/x" })))
       const client = yield* connect(store)
       const { tools } = yield* Effect.promise(() => client.listTools())
-      expect(tools).toHaveLength(4)
+      expect(tools).toHaveLength(TOOL_NAMES.length)
       const calls = [
         ["get_secret", { keyPath: "meta/x/y" }],
         ["set_secret", { keyPath: "meta/x/y", value: "v" }],

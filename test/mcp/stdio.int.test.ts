@@ -98,7 +98,13 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("serve on a PostgreSQL server",
         const keyPath = "project/consilio/stripe_api_key"
 
         const { tools } = yield* Effect.promise(() => server.client.listTools())
-        expect(tools.map((t) => t.name).sort()).toEqual(["delete_secret", "get_secret", "list_secrets", "set_secret"])
+        expect(tools.map((t) => t.name).sort()).toEqual([
+          "delete_secret",
+          "generate_secret",
+          "get_secret",
+          "list_secrets",
+          "set_secret"
+        ])
         expect(expectOk(yield* call(server, "set_secret", { keyPath, value, description: "Stripe" }))).toMatchObject({
           keyPath,
           created: true
@@ -243,7 +249,7 @@ describe("serve with an unusable key", () => {
         const dir = yield* tempDir()
         const server = yield* spawnServer({ ...homeIn(dir), SECRETS_ENCRYPTION_KEY: "abc" })
         const { tools } = yield* Effect.promise(() => server.client.listTools())
-        expect(tools).toHaveLength(4)
+        expect(tools).toHaveLength(5)
         for (let i = 0; i < 3; i++) {
           const error = expectError(yield* call(server, "get_secret", { keyPath: "meta/x/y" }), "InvalidKey")
           expect(error.source).toBe("SECRETS_ENCRYPTION_KEY")

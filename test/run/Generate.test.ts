@@ -92,9 +92,12 @@ describe("generateSecret", () => {
         expect(result).toEqual({
           keyPath: "service/new-api/api_key",
           created: true,
+          version: 1,
           length: 40,
           charset: "base64url",
-          entropyBits: 240
+          entropyBits: 240,
+          description: "API key for new service authentication",
+          expiresAt: null
         })
         const stored = yield* Effect.flatMap(SecretsRepo, (repo) =>
           repo.get(parseKeyPathSync("service/new-api/api_key"))
@@ -116,10 +119,48 @@ describe("generateSecret", () => {
         expect(error._tag).toBe("SecretExists")
         expect(Redacted.value((yield* repo.get(path)).value)).toBe("the-old-value")
         const result = yield* generateSecret({ keyPath: path.keyPath, overwrite: true, createdBy: "test" })
-        expect(result).toMatchObject({ created: false, length: 32, charset: "alnum" })
+        expect(result).toMatchObject({ created: false, version: 2, length: 32, charset: "alnum" })
         expect(Redacted.value((yield* repo.get(path)).value)).toMatch(/^[A-Za-z0-9]{32}$/)
       })
     )
+  )
+
+  it.effect("ten generates racing for one new path: exactly one creates it, the others are SecretExists", () =>
+    withStore(
+      Effect.gen(function* () {
+        const results = yield* Effect.forEach(
+          Array.from({ length: 10 }, () => generateSecret({ keyPath: "project/race/key", createdBy: "t" })),
+          Effect.either,
+          { concurrency: "unbounded" }
+        )
+        expect(results.filter((r) => r._tag === "Right")).toHaveLength(1)
+        for (const r of results) if (r._tag === "Left") expect(r.left._tag).toBe("SecretExists")
+        expect(
+          (yield* Effect.flatMap(SecretsRepo, (repo) => repo.versions(parseKeyPathSync("project/race/key")))).length
+        ).toBe(1)
+      })
+    )
+  )
+
+  it.effect(
+    "an overwrite follows check-and-set: expectedVersion, and VersionRequired when the caller must give it",
+    () =>
+      withStore(
+        Effect.gen(function* () {
+          const keyPath = "project/consilio/session_key"
+          yield* generateSecret({ keyPath, createdBy: "t" })
+          const stale = yield* Effect.flip(
+            generateSecret({ keyPath, overwrite: true, expectedVersion: 5, createdBy: "t" })
+          )
+          expect(stale).toMatchObject({ _tag: "VersionConflict", currentVersion: 1 })
+          const blind = yield* Effect.flip(
+            generateSecret({ keyPath, overwrite: true, requireExpectedVersion: true, createdBy: "t" })
+          )
+          expect(blind._tag).toBe("VersionRequired")
+          const ok = yield* generateSecret({ keyPath, overwrite: true, expectedVersion: 1, createdBy: "t" })
+          expect(ok.version).toBe(2)
+        })
+      )
   )
 
   it.effect("checks the key path and the length before storing anything", () =>

@@ -4,10 +4,11 @@
  * run and inject share fails before reading anything when a path is invalid or missing.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect, Either, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as Principal from "../../src/auth/Principal.js"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
 import { memoryStore } from "../../src/layers.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
@@ -121,6 +122,10 @@ describe("writeOutput", () => {
 
 const withStore = <A, E>(effect: Effect.Effect<A, E, SecretsRepo>) => Effect.provide(effect, memoryStore(cryptoLayer()))
 
+const principal = (name: string, grants = "", reveal: Principal.RevealPolicy = "readable") =>
+  Either.getOrThrow(Principal.make(name, grants, reveal))
+const meta = principal("meta")
+
 const seed = Effect.gen(function* () {
   const repo = yield* SecretsRepo
   for (const [keyPath, value] of [
@@ -141,7 +146,7 @@ describe("resolveSecrets", () => {
     withStore(
       Effect.gen(function* () {
         const repo = yield* seed
-        const values = yield* resolveSecrets([
+        const values = yield* resolveSecrets(meta, [
           "project/consilio/stripe_api_key",
           "project/consilio/database_url",
           "project/consilio/stripe_api_key"
@@ -164,12 +169,57 @@ describe("resolveSecrets", () => {
       Effect.gen(function* () {
         const repo = yield* seed
         const missing = yield* Effect.flip(
-          resolveSecrets(["project/consilio/database_url", "project/consilio/nope", "project/consilio/also_nope"])
+          resolveSecrets(meta, ["project/consilio/database_url", "project/consilio/nope", "project/consilio/also_nope"])
         )
         expect(missing).toMatchObject({ _tag: "NotFound", keyPath: "project/consilio/nope" })
-        const invalid = yield* Effect.flip(resolveSecrets(["project/consilio/database_url", "project//x"]))
+        const invalid = yield* Effect.flip(resolveSecrets(meta, ["project/consilio/database_url", "project//x"]))
         expect(invalid._tag).toBe("InvalidKeyPath")
         expect(Object.values(yield* readCounts(repo))).toEqual([0, 0, 0])
+      })
+    )
+  )
+
+  it.effect(
+    "a principal resolves only what it may use; --no-mask needs reveal; refusals come first, read nothing",
+    () =>
+      withStore(
+        Effect.gen(function* () {
+          const repo = yield* seed
+          const alpha = principal("project:alpha", "use:project/consilio/database_url")
+          const values = yield* resolveSecrets(alpha, ["project/consilio/database_url"])
+          expect(values.map((v) => Redacted.value(v.value))).toEqual(["postgres://consilio"])
+          // Refused before anything is read, even beside a missing path, whether or not the refused one exists.
+          for (const refused of ["project/consilio/stripe_api_key", "project/consilio/nothing", "meta/x/y"]) {
+            const error = yield* Effect.flip(resolveSecrets(alpha, ["project/alpha/nope", refused]))
+            expect(error).toMatchObject({ _tag: "PermissionDenied", access: "use", keyPath: refused })
+          }
+          const unmasked = yield* Effect.flip(
+            resolveSecrets(alpha, ["project/consilio/database_url"], { reveal: true })
+          )
+          expect(unmasked).toMatchObject({ _tag: "RevealDenied", reason: "use" })
+          const never = principal("meta", "", "never")
+          expect((yield* resolveSecrets(never, ["project/consilio/stripe_api_key"])).length).toBe(1)
+          const blind = yield* Effect.flip(resolveSecrets(never, ["project/consilio/stripe_api_key"], { reveal: true }))
+          expect(blind).toMatchObject({ _tag: "RevealDenied", reason: "never" })
+          expect(yield* readCounts(repo)).toEqual({
+            "project/consilio/database_url": 1,
+            "project/consilio/stripe_api_key": 1,
+            "project/consilio-evil/token": 0
+          })
+        })
+      )
+  )
+
+  it.effect("keyPathsUnder needs a grant on the whole prefix, so it never lists another's paths", () =>
+    withStore(
+      Effect.gen(function* () {
+        yield* seed
+        const consilio = principal("project:consilio")
+        expect((yield* keyPathsUnder(consilio, "project/consilio")).keyPaths).toHaveLength(2)
+        const denied = yield* Effect.flip(keyPathsUnder(consilio, "project/consilio-evil"))
+        expect(denied).toMatchObject({ _tag: "PermissionDenied", access: "use", keyPath: "project/consilio-evil/" })
+        const narrow = principal("project:alpha", "use:project/consilio/database_url")
+        expect((yield* Effect.flip(keyPathsUnder(narrow, "project/consilio")))._tag).toBe("PermissionDenied")
       })
     )
   )
@@ -178,15 +228,15 @@ describe("resolveSecrets", () => {
     withStore(
       Effect.gen(function* () {
         const repo = yield* seed
-        expect(yield* keyPathsUnder("project/consilio/")).toEqual({
+        expect(yield* keyPathsUnder(meta, "project/consilio/")).toEqual({
           base: "project/consilio",
           keyPaths: ["project/consilio/database_url", "project/consilio/stripe_api_key"]
         })
-        expect(yield* Effect.flip(keyPathsUnder("project/nothing"))).toMatchObject({
+        expect(yield* Effect.flip(keyPathsUnder(meta, "project/nothing"))).toMatchObject({
           _tag: "NotFound",
           keyPath: "project/nothing/*"
         })
-        expect((yield* Effect.flip(keyPathsUnder("project")))._tag).toBe("InvalidKeyPath")
+        expect((yield* Effect.flip(keyPathsUnder(meta, "project")))._tag).toBe("InvalidKeyPath")
         expect(Object.values(yield* readCounts(repo))).toEqual([0, 0, 0])
       })
     )

@@ -113,9 +113,12 @@ describe.concurrent("secrets inject and generate", () => {
       expect(JSON.parse(made.stdout)).toEqual({
         keyPath: "service/new-api/api_key",
         created: true,
+        version: 1,
         length: 48,
         charset: "base64url",
-        entropyBits: 288
+        entropyBits: 288,
+        description: "API key for new service authentication",
+        expiresAt: null
       })
       const got = await box.run(["get", "service/new-api/api_key"])
       expectOk(got)

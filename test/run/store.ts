@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import pg from "pg"
-import { expectOk, hexKey, makeSandbox, type Sandbox } from "../cli/harness.js"
+import { copyStore, expectOk, hexKey, makeSandbox, type Sandbox } from "../cli/harness.js"
 import { TEST_DATABASE_URL, withDatabaseUrl } from "../support/postgres.js"
 
 export const PREFIX = "project/runtest"
@@ -100,7 +100,7 @@ export const openSeededStore = async (): Promise<SeededStore> => {
     sandbox: (onTestFinished) => {
       const box = makeSandbox("secrets-run-")
       onTestFinished(() => box.remove())
-      fs.cpSync(template.dataDir, box.dataDir, { recursive: true })
+      copyStore(template, box)
       return withRuntimeDir(box, env)
     },
     close: async () => template.remove()

@@ -1,9 +1,11 @@
 /** `secrets generate <keyPath>`: a random value made and stored by the store; only its metadata is printed. */
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
+import * as Principal from "../../auth/Principal.js"
+import { parseKeyPath } from "../../domain/KeyPath.js"
 import { parseExpiresAt } from "../../domain/writeChecks.js"
 import { CHARSET_NAMES, DEFAULT_CHARSET, DEFAULT_LENGTH, generateSecret } from "../../run/Generate.js"
-import * as Actors from "../../audit/Actor.js"
+import { settings } from "../CliSettings.js"
 import { printLine } from "../output.js"
 import { jsonOption, keyPathArg, withStore } from "./shared.js"
 
@@ -22,19 +24,21 @@ const generateOptions = {
 
 export const generate = Command.make("generate", generateOptions, (args) =>
   Effect.gen(function* () {
+    const path = yield* parseKeyPath(args.keyPath)
+    const { principal } = yield* settings
+    yield* Principal.authorize(principal, "write", path.keyPath)
     const expiresAt = Option.isSome(args.expiresAt) ? yield* parseExpiresAt(args.expiresAt.value) : undefined
     const result = yield* withStore(
-      Actors.asOperation("generate")(
-        generateSecret({
-          keyPath: args.keyPath,
-          length: args.length,
-          charset: args.charset,
-          description: Option.getOrUndefined(args.description),
-          expiresAt,
-          overwrite: args.overwrite,
-          createdBy: "cli"
-        })
-      )
+      generateSecret({
+        keyPath: args.keyPath,
+        length: args.length,
+        charset: args.charset,
+        description: Option.getOrUndefined(args.description),
+        expiresAt,
+        overwrite: args.overwrite,
+        // An agent's principal is recorded as itself; the operator's CLI as "cli", as `set` does.
+        createdBy: principal.name === "meta" ? "cli" : principal.name
+      })
     )
     if (args.json) return yield* printLine(JSON.stringify(result, null, 2))
     yield* printLine(

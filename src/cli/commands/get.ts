@@ -1,7 +1,9 @@
 import { Command } from "@effect/cli"
 import { Effect, Option, Redacted } from "effect"
+import * as Principal from "../../auth/Principal.js"
 import { parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
+import { settings } from "../CliSettings.js"
 import { metadataJson, printLine, writeStdout } from "../output.js"
 import { jsonOption, keyPathArg, now, versionOption, withStore } from "./shared.js"
 
@@ -18,6 +20,8 @@ export const get = Command.make("get", options, (args) =>
   Effect.gen(function* () {
     // Checked before the store is opened: a typo costs nothing and is reported as itself.
     const path = yield* parseKeyPath(args.keyPath)
+    // As SECRETS_PRINCIPAL / SECRETS_GRANTS / SECRETS_REVEAL say (meta by default: everything).
+    yield* Principal.authorizeReveal((yield* settings).principal, path.keyPath)
     const version = Option.getOrUndefined(args.version)
     const secret = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.get(path, { version })))
     if (args.json) {

@@ -3,8 +3,10 @@ import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import { InjectFailed, TemplateInvalid } from "../../domain/errors.js"
+import * as Actors from "../../audit/Actor.js"
 import { resolveSecrets } from "../../run/Resolve.js"
 import { parseTemplate, renderTemplate, writeOutput } from "../../run/Template.js"
+import { settings } from "../CliSettings.js"
 import { note } from "../output.js"
 import { withStore } from "./shared.js"
 
@@ -32,7 +34,13 @@ export const inject = Command.make("inject", injectOptions, (args) =>
     if (!args.force && fs.existsSync(args.output)) {
       return yield* new InjectFailed({ file: args.output, reason: "it already exists (--force replaces it)" })
     }
-    const values = yield* withStore(resolveSecrets(placeholders.map((p) => p.keyPath)))
+    const { principal } = yield* settings
+    const values = yield* withStore(
+      resolveSecrets(
+        principal,
+        placeholders.map((p) => p.keyPath)
+      ).pipe(Actors.asOperation("inject"))
+    )
     const byPath = new Map(values.map((v) => [v.keyPath as string, v.value]))
     yield* writeOutput(args.output, renderTemplate(text, placeholders, byPath), args.force)
     yield* note(`wrote ${args.output} (mode 0600): ${placeholders.length} placeholders, ${values.length} secrets`)

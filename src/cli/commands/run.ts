@@ -5,9 +5,12 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Config, Effect, Option } from "effect"
+import type * as Principal from "../../auth/Principal.js"
+import * as Actors from "../../audit/Actor.js"
 import { resolveSecrets, keyPathsUnder } from "../../run/Resolve.js"
 import { type Injected, runCommand } from "../../run/Run.js"
 import { envName } from "../../transfer/Export.js"
+import { settings } from "../CliSettings.js"
 import { UsageError } from "../UsageError.js"
 import { withStore } from "./shared.js"
 
@@ -49,7 +52,10 @@ const parseAssignment = (flag: "env" | "file", text: string): Effect.Effect<Want
 }
 
 /** Names from `--prefix`, then `--env`/`--file`, which may override a prefix's name but not each other. */
-const wantedSecrets = (args: { env: Array<string>; file: Array<string>; prefix: Option.Option<string> }) =>
+const wantedSecrets = (
+  principal: Principal.Principal,
+  args: { env: Array<string>; file: Array<string>; prefix: Option.Option<string> }
+) =>
   Effect.gen(function* () {
     const explicit = [
       ...(yield* Effect.forEach(args.env, (text) => parseAssignment("env", text))),
@@ -57,7 +63,7 @@ const wantedSecrets = (args: { env: Array<string>; file: Array<string>; prefix: 
     ]
     const byName = new Map<string, Wanted>()
     if (Option.isSome(args.prefix)) {
-      const { base, keyPaths } = yield* keyPathsUnder(args.prefix.value)
+      const { base, keyPaths } = yield* keyPathsUnder(principal, args.prefix.value)
       for (const keyPath of keyPaths) {
         const name = envName(keyPath, base)
         const clash = byName.get(name)
@@ -88,11 +94,16 @@ export const run = Command.make("run", options, (args) =>
         ? []
         : yield* withStore(
             Effect.gen(function* () {
-              const wanted = yield* wantedSecrets(args)
-              const values = yield* resolveSecrets(wanted.map((w) => w.keyPath))
+              const { principal } = yield* settings
+              const wanted = yield* wantedSecrets(principal, args)
+              const values = yield* resolveSecrets(
+                principal,
+                wanted.map((w) => w.keyPath),
+                { reveal: args.noMask }
+              )
               const byPath = new Map(values.map((v) => [v.keyPath as string, v.value]))
               return wanted.map((w) => ({ ...w, value: byPath.get(w.keyPath)! }))
-            })
+            }).pipe(Actors.asOperation("run"))
           )
     const [command, ...commandArgs] = args.command
     const status = yield* runCommand({

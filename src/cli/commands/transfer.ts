@@ -2,9 +2,12 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as fs from "node:fs"
+import * as Principal from "../../auth/Principal.js"
 import { ExportFailed, type ImportFailed } from "../../domain/errors.js"
+import { parseKeyPath } from "../../domain/KeyPath.js"
 import * as Export from "../../transfer/Export.js"
 import * as Import from "../../transfer/Import.js"
+import { settings } from "../CliSettings.js"
 import { note, writeStdout } from "../output.js"
 import * as Actors from "../../audit/Actor.js"
 import { withStore } from "./shared.js"
@@ -71,6 +74,10 @@ const dotenvExport = Command.make(
   },
   (args) =>
     Effect.gen(function* () {
+      // Export prints values: the whole prefix must be revealable to SECRETS_PRINCIPAL (meta by default).
+      const base = args.prefix.replace(/\/+$/, "")
+      yield* parseKeyPath(`${base}/x`)
+      yield* Principal.authorizeReveal((yield* settings).principal, `${base}/`)
       const { count, text } = yield* Export.toDotenv(args.prefix).pipe(Actors.asOperation("export"))
       if (Option.isNone(args.output)) return yield* writeStdout(text)
       const file = args.output.value
