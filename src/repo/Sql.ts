@@ -66,7 +66,21 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         if (isExpired({ expiresAt: row.expires_at }, at)) {
           return yield* new Expired({ keyPath: path.keyPath, expiredAt: row.expires_at!.toISOString() })
         }
-        const value = yield* crypto.decrypt(encrypted, { keyPath: path.keyPath, version })
+        // The read was recorded as found before its value could be decrypted: a value that does not decrypt (it
+        // was tampered with) gets a second record saying so.
+        const value = yield* crypto.decrypt(encrypted, { keyPath: path.keyPath, version }).pipe(
+          Effect.tapError(() =>
+            Effect.flatMap(now, (failedAt) =>
+              append({
+                ...actor,
+                at: failedAt,
+                keyPath: path.keyPath,
+                version: getOptions.version ?? null,
+                outcome: "DecryptionFailed"
+              })
+            )
+          )
+        )
         return { ...toMetadata(row), version, value }
       })
 
