@@ -7,11 +7,17 @@
 import { createDecipheriv } from "node:crypto"
 import pg from "pg"
 
-/** Decrypts the store's envelope (format | key id 8 | nonce 12 | tag 16 | ciphertext) by hand. */
-export const decrypt = (key: Buffer, stored: Buffer, keyPath: string): string => {
+/**
+ * Decrypts the store's envelope (format | key id 8 | nonce 12 | tag 16 | ciphertext) by hand: format 2 binds the
+ * version and the key path as additional data, format 1 the key path only.
+ */
+export const decrypt = (key: Buffer, stored: Buffer, keyPath: string, version: number): string => {
   const header = stored.subarray(0, 9)
   const decipher = createDecipheriv("aes-256-gcm", key, stored.subarray(9, 21), { authTagLength: 16 })
-  decipher.setAAD(Buffer.concat([header, Buffer.from(keyPath, "utf8")]))
+  const binding = Buffer.alloc(4)
+  binding.writeUInt32BE(version)
+  const path = Buffer.from(keyPath, "utf8")
+  decipher.setAAD(stored[0] === 1 ? Buffer.concat([header, path]) : Buffer.concat([header, binding, path]))
   decipher.setAuthTag(stored.subarray(21, 37))
   return Buffer.concat([decipher.update(stored.subarray(37)), decipher.final()]).toString("utf8")
 }
@@ -19,14 +25,14 @@ export const decrypt = (key: Buffer, stored: Buffer, keyPath: string): string =>
 export const floorRead = (pool: pg.Pool, key: Buffer) => async (keyPath: string) => {
   const result = await pool.query({
     name: "floor",
-    text: "SELECT encrypted_value FROM secrets WHERE key_path = $1",
+    text: "SELECT encrypted_value, version FROM secrets WHERE key_path = $1",
     values: [keyPath]
   })
-  return decrypt(key, result.rows[0].encrypted_value, keyPath)
+  return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)
 }
 
 const REFERENCE = `UPDATE secrets SET last_accessed_at = now(), access_count = access_count + 1
-  WHERE key_path = $1 RETURNING encrypted_value, expires_at`
+  WHERE key_path = $1 RETURNING encrypted_value, version, expires_at`
 
 export const referenceRead =
   (pool: pg.Pool, key: Buffer, flush = true) =>
@@ -41,5 +47,5 @@ export const referenceRead =
           )}`,
       values: [keyPath]
     })
-    return decrypt(key, result.rows[0].encrypted_value, keyPath)
+    return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)
   }

@@ -1,12 +1,14 @@
 /**
  * The MCP baseline: a minimal stdio server on the SDK's low-level `Server` with plain `pg` and one
- * `get_secret` tool reading the floor path. Spawned by the benchmark as its own process.
+ * `get_secret` tool whose read is the design note's `UPDATE ... RETURNING` plus decrypt (the reference, at the
+ * same durability as the store's default), or with `MINIMAL_READ=floor` the plain SELECT. Spawned by the
+ * benchmark as its own process.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import pg from "pg"
-import { decrypt } from "./baseline.js"
+import { floorRead, referenceRead } from "./baseline.js"
 
 const pool = new pg.Pool({ connectionString: process.env["DATABASE_URL"], max: 10 })
 const key = Buffer.from(process.env["SECRETS_ENCRYPTION_KEY"]!, "hex")
@@ -15,14 +17,10 @@ const server = new Server({ name: "minimal", version: "0" }, { capabilities: { t
 server.setRequestHandler(ListToolsRequestSchema, async () => ({
   tools: [{ name: "get_secret", inputSchema: { type: "object", properties: { keyPath: { type: "string" } } } }]
 }))
+const read = process.env["MINIMAL_READ"] === "floor" ? floorRead(pool, key) : referenceRead(pool, key)
 server.setRequestHandler(CallToolRequestSchema, async (request) => {
   const keyPath = String(request.params.arguments?.["keyPath"])
-  const result = await pool.query({
-    name: "floor",
-    text: "SELECT encrypted_value FROM secrets WHERE key_path = $1",
-    values: [keyPath]
-  })
-  const value = decrypt(key, result.rows[0].encrypted_value, keyPath)
+  const value = await read(keyPath)
   return { content: [{ type: "text", text: value }], structuredContent: { keyPath, value } }
 })
 await server.connect(new StdioServerTransport())

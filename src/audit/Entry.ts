@@ -4,7 +4,7 @@
  * A record's MAC comes in two parts, because a read's outcome (found? deleted? expired?) is decided by the very
  * statement that writes the record, after the MAC must be computed:
  *   attempt = HMAC(k, previous attempt of the stream || 0x00 || the record's fields but the outcome)
- *   mac     = HMAC(k, attempt || 0x00 || outcome)
+ *   mac     = a MAC of attempt and the outcome (`outcomeMacs`)
  * The writer computes `mac` for every outcome the statement may reach, and the statement stores the one it
  * reaches. The attempts chain the stream's records; `mac` pins each one's outcome.
  */
@@ -68,7 +68,27 @@ const attemptFields = (stream: string, seq: number, e: Omit<Entry, "outcome">) =
 export const attemptMac = (key: Buffer, previous: Buffer, stream: string, seq: number, e: Omit<Entry, "outcome">) =>
   hmac(key, previous, attemptFields(stream, seq, e))
 
-export const outcomeMac = (key: Buffer, attempt: Buffer, outcome: string) => hmac(key, attempt, outcome)
+/**
+ * The MACs of a read's possible outcomes, from one HMAC: HMAC-SHA512(k, attempt || 0x00 || "read outcomes") cut
+ * into 12-byte (96-bit) tags, one per outcome in `READ_OUTCOMES` order. Each is a PRF output of its own: one
+ * tag says nothing of another, so the one stored cannot be turned into another outcome's. A read prepares all
+ * five for the statement to choose from, and this costs one HMAC instead of five (measured: 10 µs per read).
+ */
+const readOutcomeMacs = (key: Buffer, attempt: Buffer): Map<string, Buffer> => {
+  const all = createHmac("sha512", key).update(attempt).update(SEP).update("read outcomes").digest()
+  return new Map(READ_OUTCOMES.map((outcome, i) => [outcome, all.subarray(i * 12, i * 12 + 12)]))
+}
+
+const isReadOutcome = (outcome: string): boolean => (READ_OUTCOMES as ReadonlyArray<string>).includes(outcome)
+
+/** The MACs of `outcomes` for a record: a read outcome's from `readOutcomeMacs`, any other HMAC(attempt, outcome). */
+export const outcomeMacs = (key: Buffer, attempt: Buffer, outcomes: ReadonlyArray<string>): Map<string, Buffer> => {
+  const reads = outcomes.some(isReadOutcome) ? readOutcomeMacs(key, attempt) : undefined
+  return new Map(outcomes.map((o) => [o, reads?.get(o) ?? hmac(key, attempt, o)]))
+}
+
+export const outcomeMac = (key: Buffer, attempt: Buffer, outcome: string): Buffer =>
+  outcomeMacs(key, attempt, [outcome]).get(outcome)!
 
 /** A checkpoint of the chain that joins the streams. */
 export interface Checkpoint {

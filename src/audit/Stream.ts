@@ -4,7 +4,7 @@
  * only when the record commits, so a rolled-back statement leaves no gap.
  */
 import { randomUUID } from "node:crypto"
-import { attemptMac, type Entry, outcomeMac } from "./Entry.js"
+import { attemptMac, type Entry, outcomeMacs } from "./Entry.js"
 
 export interface Stream {
   readonly id: string
@@ -50,7 +50,7 @@ export const prepare = (
       stream: stream.id,
       seq,
       attemptMac: attempt,
-      macs: new Map(outcomes.map((o) => [o, outcomeMac(stream.key, attempt, o)]))
+      macs: outcomeMacs(stream.key, attempt, outcomes)
     }
   })
 }

@@ -70,6 +70,26 @@ const build = (
   retention: Duration.Duration,
   shapes: ReturnType<typeof statements>
 ) => {
+  if (batch.length === 1) {
+    const [{ attempt, keyPath }] = batch as readonly [PendingRead]
+    const prepared = Stream.prepare(stream, [{ entry: { ...attempt, keyPath }, outcomes: READ_OUTCOMES }])
+    const [p] = prepared as readonly [Stream.Prepared]
+    const values = [
+      keyPath,
+      attempt.at,
+      attempt.principal,
+      Duration.toMillis(retention),
+      stream.id,
+      stream.keyId,
+      p.seq,
+      attempt.client,
+      attempt.operation,
+      attempt.version,
+      p.attemptMac,
+      ...READ_OUTCOMES.map((outcome) => p.macs.get(outcome)!)
+    ]
+    return { statement: shapes.single, values, prepared }
+  }
   const perKey = new Map<string, { n: number; at: Date; by: string }>()
   for (const { attempt, keyPath } of batch) {
     const seen = perKey.get(keyPath)

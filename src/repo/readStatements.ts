@@ -6,8 +6,9 @@
  * ok), choosing among the MACs the writer prepared for each (src/audit/Entry.ts). The reads commit with their
  * records, or not at all.
  *
- * The one-key shape is a plain `WHERE key_path = $1`, planned once per connection; several key paths come as
- * arrays through `unnest`, which the planner sees the length of, so that shape is planned per batch.
+ * Three shapes: a lone read, all scalars; one key path read several times (a burst on a hot key), a plain
+ * `WHERE key_path = $1` with the reads' audit fields as arrays; several key paths, all arrays through `unnest`.
+ * The read path's connection uses generic plans (src/store/PgPool.ts): each is planned once per connection.
  */
 import type * as PgPool from "../store/PgPool.js"
 
@@ -30,6 +31,51 @@ const AUDIT_ARRAYS = [
   "mac_version_not_found bytea",
   "mac_expired bytea"
 ] as const
+
+/** The outcome a read reaches, decided from its row (`u`, absent when there is none) and the read's own fields. */
+const outcome = (at: string, version: string, retention: string) => `CASE
+      WHEN u.id IS NULL OR u.deleted_at <= ${at} - ${retention} * interval '1 millisecond' THEN 'NotFound'
+      WHEN u.deleted_at IS NOT NULL THEN 'Deleted'
+      WHEN ${version} IS NOT NULL AND ${version} <> u.version AND NOT EXISTS (
+        SELECT 1 FROM secret_versions sv WHERE sv.secret_id = u.id AND sv.version = ${version}) THEN 'VersionNotFound'
+      WHEN u.expires_at <= ${at} THEN 'Expired'
+      ELSE 'ok' END`
+
+/** The MAC the writer prepared for the outcome reached. */
+const macFor = (macs: readonly [string, string, string, string, string]) =>
+  `CASE o.outcome WHEN 'ok' THEN ${macs[0]} WHEN 'NotFound' THEN ${macs[1]} WHEN 'Deleted' THEN ${macs[2]}
+                  WHEN 'VersionNotFound' THEN ${macs[3]} ELSE ${macs[4]} END`
+
+const returning = `RETURNING s.id, s.encrypted_value, ${COLUMNS.split(",")
+  .map((c) => `s.${c.trim()}`)
+  .join(", ")}`
+
+/**
+ * One read alone (the sequential case): every value a scalar parameter, no arrays to parse or unnest. $1 key
+ * path, $2 time, $3 principal, $4 retention (ms), $5 stream, $6 key id, $7 seq, $8 client, $9 operation,
+ * $10 version asked for, $11 attempt MAC, $12-$16 the MACs for ok, NotFound, Deleted, VersionNotFound, Expired.
+ */
+const recordAndReadOne = (flush: boolean): string => `
+  WITH ${flush ? "" : "no_flush AS (SELECT set_config('synchronous_commit', 'off', true)),"}
+  upd AS (
+    UPDATE secrets AS s
+    SET access_count = s.access_count + 1,
+        last_accessed_at = GREATEST(s.last_accessed_at, $2::timestamptz),
+        last_accessed_by = CASE WHEN s.last_accessed_at IS NULL OR s.last_accessed_at <= $2::timestamptz THEN $3::text
+                                ELSE s.last_accessed_by END
+    ${flush ? "" : "FROM no_flush"}
+    WHERE s.key_path = $1::text
+    ${returning}
+  ), recorded AS (
+    INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
+                           attempt_mac, mac)
+    SELECT $5::text, $7::bigint, $2::timestamptz, $3::text, $8::text, $9::text, $1::text, $10::int, o.outcome,
+           $6::text, $11::bytea, ${macFor(["$12::bytea", "$13::bytea", "$14::bytea", "$15::bytea", "$16::bytea"])}
+    FROM (SELECT 1) AS one
+    LEFT JOIN upd u ON true
+    CROSS JOIN LATERAL (SELECT ${outcome("$2::timestamptz", "$10::int", "$4::float8")} AS outcome) o
+  )
+  SELECT * FROM upd`
 
 const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
   const one = shape === "one"
@@ -59,30 +105,22 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
                                 ELSE s.last_accessed_by END
     ${sources.length === 0 ? "" : `FROM ${sources.join(", ")}`}
     WHERE s.key_path = ${keyPath}
-    RETURNING s.id, s.encrypted_value, ${COLUMNS.split(",")
-      .map((c) => `s.${c.trim()}`)
-      .join(", ")}
+    ${returning}
   ), recorded AS (
     INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
                            attempt_mac, mac)
     SELECT $6::text, a.seq, a.at, a.principal, a.client, a.operation, ${readKeyPath}, a.version, o.outcome, $7::text,
            a.attempt_mac,
-           CASE o.outcome WHEN 'ok' THEN a.mac_ok WHEN 'NotFound' THEN a.mac_not_found WHEN 'Deleted' THEN a.mac_deleted
-                          WHEN 'VersionNotFound' THEN a.mac_version_not_found ELSE a.mac_expired END
+           ${macFor(["a.mac_ok", "a.mac_not_found", "a.mac_deleted", "a.mac_version_not_found", "a.mac_expired"])}
     FROM unnest(${one ? "" : "$8::text[], "}${arrays.join(", ")}) AS a(${one ? "" : "key_path, "}${names})
     LEFT JOIN upd u ON u.key_path = ${readKeyPath}
-    CROSS JOIN LATERAL (SELECT CASE
-      WHEN u.id IS NULL OR u.deleted_at <= a.at - $5::float8 * interval '1 millisecond' THEN 'NotFound'
-      WHEN u.deleted_at IS NOT NULL THEN 'Deleted'
-      WHEN a.version IS NOT NULL AND a.version <> u.version AND NOT EXISTS (
-        SELECT 1 FROM secret_versions sv WHERE sv.secret_id = u.id AND sv.version = a.version) THEN 'VersionNotFound'
-      WHEN u.expires_at <= a.at THEN 'Expired'
-      ELSE 'ok' END AS outcome) o
+    CROSS JOIN LATERAL (SELECT ${outcome("a.at", "a.version", "$5::float8")} AS outcome) o
   )
   SELECT * FROM upd`
 }
 
-export const statements = (durability: "flush" | "commit"): Record<"one" | "many", PgPool.Statement> => ({
+export const statements = (durability: "flush" | "commit"): Record<"single" | "one" | "many", PgPool.Statement> => ({
+  single: { name: `secrets_read_single_${durability}`, text: recordAndReadOne(durability === "flush") },
   one: { name: `secrets_read_one_${durability}`, text: recordAndRead("one", durability === "flush") },
   many: { name: `secrets_read_many_${durability}`, text: recordAndRead("many", durability === "flush") }
 })

@@ -196,8 +196,9 @@ const connect = (options: PoolOptions) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const open = (max: number) => {
+        const open = (max: number, settings?: string) => {
           const pool = new pg.Pool({
+            ...(settings === undefined ? {} : { options: settings }),
             ...(options.url === undefined ? {} : { connectionString: Redacted.value(options.url) }),
             ...(options.host === undefined ? {} : { host: options.host }),
             ...(options.port === undefined ? {} : { port: options.port }),
@@ -217,7 +218,10 @@ const connect = (options: PoolOptions) =>
           return pool
         }
         const pool = open(options.max)
-        const reads = options.readConnection === "own" ? open(1) : pool
+        // The read statement is prepared once per connection; left to choose, PostgreSQL plans it afresh on every
+        // execution (its custom plan always looks cheaper than the generic one for arrays of unknown length), and
+        // planning cost more than the rest of a read (0.25 ms of 0.65, measured). The generic plan is as good.
+        const reads = options.readConnection === "own" ? open(1, "-c plan_cache_mode=force_generic_plan") : pool
         await Promise.all([pool, ...(reads === pool ? [] : [reads])].map((p) => p.query("SELECT 1")))
         return { pool, reads }
       },
