@@ -1,17 +1,24 @@
 import { defineConfig } from "vitest/config"
 
-// Projects: `memory` is the fast in-process suite (`npm run test:memory`, a few seconds); `integration` needs
+// Projects: `memory` is the fast in-process suite (`npm run test:memory`); `integration` needs
 // real processes, the embedded store or PostgreSQL (`TEST_DATABASE_URL`); `faults` stops servers and kills
 // processes (`npm run test:faults`). `npm test` runs memory and integration.
 export default defineConfig({
   test: {
     reporters: ["default", "./test/support/summaryReporter.ts"],
+    // Isolation is set per pool, for every project using it: the memory project runs in threads, not isolated;
+    // the others in forks (the default), isolated, since they spawn processes and change the environment.
+    poolOptions: { threads: { isolate: false } },
     projects: [
       {
         test: {
           name: "memory",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/**/*.int.test.ts", "test/**/*.fault.test.ts", "node_modules/**"]
+          exclude: ["test/**/*.int.test.ts", "test/**/*.fault.test.ts", "node_modules/**"],
+          // Worker threads that keep their module cache between files (the threads pool is not isolated: see
+          // poolOptions above): each file re-importing effect, the SDK and the store cost 20 of the suite's 50 s.
+          // Nothing here keeps global state between files (every store is a layer built per test or per file).
+          pool: "threads"
         }
       },
       {

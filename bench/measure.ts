@@ -105,3 +105,11 @@ export const peakRssMb = async (pid: number): Promise<number> => {
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN)
   return kb / 1024
 }
+
+/** Current resident set size of a process, in MB, from /proc (VmRSS). */
+export const rssMb = async (pid: number): Promise<number> => {
+  const { readFile } = await import("node:fs/promises")
+  const status = await readFile(`/proc/${pid}/status`, "utf8")
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN)
+  return kb / 1024
+}

@@ -23,7 +23,8 @@ import {
 } from "secrets-mcp"
 import { floorRead, referenceRead } from "./baseline.js"
 import { cli, coldStart, serverPssMb } from "./embedded.js"
-import { interleaved, interleavedThroughput, median, peakRssMb, sequential } from "./measure.js"
+import { interleaved, interleavedThroughput, median, peakRssMb, rssMb, sequential } from "./measure.js"
+import { currentStatementRead, previousStatementRead } from "./statements.js"
 import { getSecret, spawnServer } from "./stdio.js"
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
@@ -122,11 +123,22 @@ const main = async () => {
     await inProcess.connect(clientSide)
     await inProcess.listTools()
     const referenceNoFlush = referenceRead(pool, keyBytes, false)
+    // The read statement alone, sent with plain pg: this release's and the one before versions and the audit trail.
+    const statementPool = new pg.Pool({
+      connectionString: url,
+      max: 2,
+      options: "-c plan_cache_mode=force_generic_plan"
+    })
+    cleanups.push(() => void statementPool.end())
+    const previousStatement = previousStatementRead(statementPool, keyBytes)
+    const currentStatement = await currentStatementRead(statementPool, keyBytes, ROOT)
     const seq = await interleaved(
       {
         floor: (i) => floor(keyAt(i)),
         reference: (i) => reference(keyAt(i)),
         referenceNoFlush: (i) => referenceNoFlush(keyAt(i)),
+        previousStatement: (i) => previousStatement(keyAt(i)),
+        currentStatement: (i) => currentStatement(keyAt(i)),
         repo: (i) => repoGet(keyAt(i)),
         repoNoFlush: (i) => repoGetNoFlush(keyAt(i)),
         inProcess: (i) => getSecret(inProcess, keyAt(i))
@@ -134,14 +146,24 @@ const main = async () => {
       SEQ
     )
     const floorP50 = seq.floor.p50
+    const referenceP50 = seq.reference.p50
     record("sequential read p50", "floor (SELECT + decrypt)", floorP50, "ms")
     record("sequential read p99", "floor (SELECT + decrypt)", seq.floor.p99, "ms")
-    record("sequential read p50", "reference (UPDATE RETURNING)", seq.reference.p50, "ms", floorP50)
+    record("sequential read p50", "reference (UPDATE RETURNING)", referenceP50, "ms", floorP50)
     record("sequential read p50", "reference, no flush", seq.referenceNoFlush.p50, "ms", floorP50)
-    record("sequential read p50", "SecretsRepo.get", seq.repo.p50, "ms", floorP50, "<= 1.15x floor")
-    record("sequential read p99", "SecretsRepo.get", seq.repo.p99, "ms", seq.floor.p99)
-    record("sequential read p50", "SecretsRepo.get (commit)", seq.repoNoFlush.p50, "ms", floorP50, "<= 1.15x floor")
-    record("get_secret in-process p50", "SDK client, InMemoryTransport", seq.inProcess.p50, "ms", floorP50)
+    record("read statement alone p50", "before versions and audit (pg)", seq.previousStatement.p50, "ms", referenceP50)
+    record("read statement alone p50", "this release's (pg)", seq.currentStatement.p50, "ms", seq.previousStatement.p50)
+    record("sequential read p50", "SecretsRepo.get", seq.repo.p50, "ms", referenceP50, "<= 1.1x reference")
+    record("sequential read p99", "SecretsRepo.get", seq.repo.p99, "ms", seq.reference.p99)
+    record(
+      "sequential read p50",
+      "SecretsRepo.get (commit)",
+      seq.repoNoFlush.p50,
+      "ms",
+      seq.referenceNoFlush.p50,
+      "<= 1.1x reference, no flush"
+    )
+    record("get_secret in-process p50", "SDK client, InMemoryTransport", seq.inProcess.p50, "ms", referenceP50)
 
     // Throughput, interleaved like the sequential reads.
     const spread = await interleavedThroughput(
@@ -196,13 +218,29 @@ const main = async () => {
     record("writes, 32 in flight", "design note upsert (pg)", writes.note, "ops/s")
     record("writes, 32 in flight", "SecretsRepo.set", writes.repo, "ops/s", writes.note)
 
-    // list_secrets for one project among 100,000.
-    await pool.query(`INSERT INTO secrets (key_path, encrypted_value, scope, project_name)
-      SELECT 'project/p' || (i % 1000) || '/key_' || i, '\\x00'::bytea, 'project', 'p' || (i % 1000)
+    // list_secrets for one project, as that project's own principal (its permissions applied in SQL): on this store
+    // (1,000 meta secrets, a few of its own), then among 100,000 secrets with 1 KiB descriptions.
+    const ownList = () => runtime.runPromise(repo.list({ project: "p42", within: ["project/p42/"], limit: 200 }))
+    for (let i = 0; i < 100; i++) {
+      await runtime.runPromise(repo.set(parseKeyPathSync(`project/p42/key_own_${i}`), Redacted.make(`v${i}`)))
+    }
+    const listSmall = await sequential(ownList, 200, 20)
+    await pool.query(`INSERT INTO secrets (key_path, encrypted_value, scope, project_name, description, created_by,
+                                           updated_by, value_bytes)
+      SELECT 'project/p' || (i % 1000) || '/key_' || i, '\\x00'::bytea, 'project', 'p' || (i % 1000),
+             repeat('d', 1024), 'bench', 'bench', 1
       FROM generate_series(1, 100000) AS i`)
     await pool.query("ANALYZE secrets")
-    const listOne = await sequential(() => runtime.runPromise(repo.list({ project: "p42" })), 50, 5)
-    record("list one project of 100,000", "SecretsRepo.list p50", listOne.p50, "ms", undefined, "<= 20 ms")
+    const listLarge = await sequential(ownList, 200, 20)
+    record("list own project, small store", "SecretsRepo.list p50", listSmall.p50, "ms")
+    record(
+      "list own project among 100,000",
+      "SecretsRepo.list p50",
+      listLarge.p50,
+      "ms",
+      listSmall.p50,
+      "<= 2x small store"
+    )
     const plan = await pool.query("EXPLAIN SELECT key_path FROM secrets WHERE project_name = 'p42' ORDER BY key_path")
     const planText = plan.rows.map((r) => r["QUERY PLAN"]).join(" ")
     console.log(`  plan: ${planText.includes("idx_secrets_project") ? "uses idx_secrets_project" : planText}`)
@@ -270,6 +308,8 @@ const main = async () => {
 
     const minimal = await spawnServer([MINIMAL], env)
     spawned.push(minimal)
+    const minimalFloor = await spawnServer([MINIMAL], { ...env, MINIMAL_READ: "floor" })
+    spawned.push(minimalFloor)
     const serve = await spawnServer([CLI, "serve"], env)
     spawned.push(serve)
     const serveNoFlush = await spawnServer([CLI, "serve"], { ...env, SECRETS_READ_DURABILITY: "commit" })
@@ -283,6 +323,7 @@ const main = async () => {
       {
         floor: (i) => floor(keyAt(i)),
         minimal: (i) => getSecret(minimal.client, keyAt(i)),
+        minimalFloor: (i) => getSecret(minimalFloor.client, keyAt(i)),
         serve: (i) => getSecret(serve.client, keyAt(i)),
         serveNoFlush: (i) => getSecret(serveNoFlush.client, keyAt(i)),
         serveEmbedded: (i) => getSecret(serveEmbedded.client, keyAt(i)),
@@ -292,8 +333,9 @@ const main = async () => {
     )
     const stdioFloor = stdio.minimal.p50
     record("get_secret over stdio p50", "floor, in process", stdio.floor.p50, "ms")
-    record("get_secret over stdio p50", "minimal SDK server", stdioFloor, "ms", stdio.floor.p50)
-    record("get_secret over stdio p50", "secrets serve", stdio.serve.p50, "ms", stdioFloor)
+    record("get_secret over stdio p50", "minimal server, SELECT read", stdio.minimalFloor.p50, "ms", stdio.floor.p50)
+    record("get_secret over stdio p50", "minimal SDK server", stdioFloor, "ms", stdio.minimalFloor.p50)
+    record("get_secret over stdio p50", "secrets serve", stdio.serve.p50, "ms", stdioFloor, "<= 1.15x minimal")
     record("get_secret over stdio p50", "secrets serve (commit)", stdio.serveNoFlush.p50, "ms", stdioFloor)
     record("get_secret over stdio p50", "serve, embedded", stdio.serveEmbedded.p50, "ms", stdio.serve.p50, "<= 1.2x")
     record(
@@ -303,22 +345,7 @@ const main = async () => {
       "ms",
       stdio.serve.p50
     )
-    record(
-      "stdio p50 over the minimal server",
-      "secrets serve",
-      stdio.serve.p50 - stdioFloor,
-      "ms",
-      undefined,
-      "<= 0.2 ms"
-    )
-    record(
-      "stdio p50 over the minimal server",
-      "secrets serve (commit)",
-      stdio.serveNoFlush.p50 - stdioFloor,
-      "ms",
-      undefined,
-      "<= 0.2 ms"
-    )
+    record("stdio p50 over the minimal server", "secrets serve", stdio.serve.p50 - stdioFloor, "ms")
     const stdioConcurrent = await interleavedThroughput(
       {
         minimal: (i) => getSecret(minimal.client, keyAt(i)),
@@ -350,6 +377,22 @@ const main = async () => {
       stdioConcurrent.serve / (1000 / stdio.serve.p50),
       "x"
     )
+    // serve's memory while an agent pages through the whole store (101,000 secrets with 1 KiB descriptions).
+    const rssBeforePaging = await rssMb(serve.pid)
+    let cursor: string | null = null
+    let pages = 0
+    let rssPagingMax = rssBeforePaging
+    do {
+      const page = await serve.client.callTool({
+        name: "list_secrets",
+        arguments: { limit: 1000, ...(cursor === null ? {} : { cursor }) }
+      })
+      cursor = (page.structuredContent as { nextCursor: string | null }).nextCursor
+      pages++
+      rssPagingMax = Math.max(rssPagingMax, await rssMb(serve.pid))
+    } while (cursor !== null)
+    record("serve RSS paging the store", `before ${pages} pages of 1,000`, rssBeforePaging, "MB")
+    record("serve RSS paging the store", "highest while paging", rssPagingMax, "MB", rssBeforePaging, "flat")
     const rssMinimal = await peakRssMb(minimal.pid)
     record("peak RSS after reads", "minimal SDK server", rssMinimal, "MB")
     record("peak RSS after reads", "secrets serve", await peakRssMb(serve.pid), "MB", rssMinimal, "<= 1.5x")

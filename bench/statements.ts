@@ -8,7 +8,7 @@ import * as path from "node:path"
 import type pg from "pg"
 import { decrypt } from "./baseline.js"
 
-/** The read statement before versions and the audit trail (one key path, flushed), as it was. */
+/** The read statement before versions and the audit trail (one key path, flushed), as it was, plus the version the decrypt needs. */
 const PREVIOUS = `
   UPDATE secrets AS s
   SET access_count = s.access_count + $2::int,
