@@ -28,6 +28,8 @@ export class AuditLog extends Context.Tag("secrets-mcp/AuditLog")<
     /** Newest first. */
     readonly query: (filter: AuditFilter) => Effect.Effect<ReadonlyArray<StoredRecord>, StoreUnavailable>
     readonly verify: Effect.Effect<Verdict, StoreUnavailable>
+    /** `verify`, and that a head noted earlier (`Verdict.head`) is still in the chain: nothing was cut off since. */
+    readonly verifySince: (head: string) => Effect.Effect<Verdict, StoreUnavailable>
     /** Removes the records before `before`, leaving a checkpoint that keeps the rest verifiable; returns how many. */
     readonly prune: (before: Date) => Effect.Effect<number, StoreUnavailable>
   }

@@ -54,6 +54,8 @@ export const make = (key: Buffer, keyId: string, now: () => Date): MemoryAudit =
           .slice(0, filter.limit)
       ),
     verify: Effect.sync(() => verify(checkpoints, records, (id) => (id === keyId ? key : undefined))),
+    verifySince: (head) =>
+      Effect.sync(() => verify(checkpoints, records, (id) => (id === keyId ? key : undefined), head)),
     prune: (before) =>
       Effect.sync(() => {
         // As in SQL: the stream's prefix up to its last record older than `before`.

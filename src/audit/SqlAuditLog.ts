@@ -55,7 +55,7 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
       const crypto = yield* Crypto
       const sql = yield* SqlClient.SqlClient
       const key = Redacted.value(crypto.deriveKey(MAC_KEY_LABEL))
-      const trail = SqlTrail.make(db, PgPool.transaction, key, crypto.keyId)
+      const trail = SqlTrail.make(db, key, crypto.keyId)
       // Vouching is best effort: a failure now is retried at the next tick or at closing. A plain timer on the wall
       // clock: a test's TestClock must not make it fire (or stop it firing).
       let vouching = false
@@ -72,29 +72,8 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
       )
       yield* Effect.addFinalizer(() => trail.vouch("close").pipe(Effect.ignore))
 
-      const log = AuditLog.of({
-        record: (entry) => PgPool.transaction(db, (tx) => trail.append(tx, entry)).pipe(withStoreErrors),
-        query: (f) => {
-          const path = f.path?.replace(/\/+$/, "")
-          const conditions = [
-            ...(path === undefined
-              ? []
-              : [sql`(key_path = ${path} OR (key_path >= ${`${path}/`} AND key_path < ${`${path}0`}))`]),
-            ...(f.principal === undefined ? [] : [sql`principal = ${f.principal}`]),
-            ...(f.operation === undefined ? [] : [sql`operation = ${f.operation}`]),
-            ...(f.since === undefined ? [] : [sql`at >= ${f.since}`]),
-            ...(f.until === undefined ? [] : [sql`at <= ${f.until}`]),
-            ...(f.outcome === undefined
-              ? []
-              : [f.outcome === "error" ? sql`outcome <> 'ok'` : sql`outcome = ${f.outcome}`])
-          ]
-          return sql<RecordRow>`SELECT * FROM audit_log WHERE ${sql.and(conditions)}
-            ORDER BY at DESC, stream, seq DESC LIMIT ${f.limit}`.pipe(
-            withStoreErrors,
-            Effect.map((rows) => rows.map(toRecord))
-          )
-        },
-        verify: Effect.gen(function* () {
+      const verifyWith = (noted?: string) =>
+        Effect.gen(function* () {
           const checkpoints = yield* sql<{
             id: string
             at: Date
@@ -118,9 +97,35 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
               mac: c.mac
             })),
             records.map(toRecord),
-            (keyId) => (keyId === crypto.keyId ? key : undefined)
+            (keyId) => (keyId === crypto.keyId ? key : undefined),
+            noted
           )
-        }).pipe(withStoreErrors),
+        }).pipe(withStoreErrors)
+
+      const log = AuditLog.of({
+        record: (entry) => trail.transaction((tx) => trail.append(tx, entry)).pipe(withStoreErrors),
+        query: (f) => {
+          const path = f.path?.replace(/\/+$/, "")
+          const conditions = [
+            ...(path === undefined
+              ? []
+              : [sql`(key_path = ${path} OR (key_path >= ${`${path}/`} AND key_path < ${`${path}0`}))`]),
+            ...(f.principal === undefined ? [] : [sql`principal = ${f.principal}`]),
+            ...(f.operation === undefined ? [] : [sql`operation = ${f.operation}`]),
+            ...(f.since === undefined ? [] : [sql`at >= ${f.since}`]),
+            ...(f.until === undefined ? [] : [sql`at <= ${f.until}`]),
+            ...(f.outcome === undefined
+              ? []
+              : [f.outcome === "error" ? sql`outcome <> 'ok'` : sql`outcome = ${f.outcome}`])
+          ]
+          return sql<RecordRow>`SELECT * FROM audit_log WHERE ${sql.and(conditions)}
+            ORDER BY at DESC, stream, seq DESC LIMIT ${f.limit}`.pipe(
+            withStoreErrors,
+            Effect.map((rows) => rows.map(toRecord))
+          )
+        },
+        verify: verifyWith(),
+        verifySince: verifyWith,
         prune: (before) =>
           Effect.gen(function* () {
             // Each stream loses a prefix: its records before `before`; a checkpoint keeps what follows verifiable.

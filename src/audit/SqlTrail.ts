@@ -26,6 +26,16 @@ export interface Trail {
   readonly keyId: string
   /** The stream of a connection, opened (its checkpoint committed first) on its first record. */
   readonly streamOf: (client: pg.PoolClient) => Effect.Effect<Stream.Stream, SqlError>
+  /** The stream of a transaction's connection, opened in that transaction if it is the connection's first record. */
+  readonly streamIn: (transaction: PgPool.Transaction) => Effect.Effect<Stream.Stream, SqlError>
+  /**
+   * The twelve values of `entry`'s record as the next of `stream` (for a statement that inserts it itself, such
+   * as a write's: sqlStatements.ts), and `commit`, to call once that statement's transaction has committed.
+   */
+  readonly recordValues: (
+    stream: Stream.Stream,
+    entry: Entry
+  ) => { readonly values: ReadonlyArray<unknown>; readonly commit: () => void }
   /** Appends `entry` inside `transaction`; the stream's head moves when the transaction commits. */
   readonly append: (transaction: PgPool.Transaction, entry: Entry) => Effect.Effect<void, SqlError>
   /** Writes a checkpoint in its own transaction, under the checkpoint lock. */
@@ -34,14 +44,17 @@ export interface Trail {
   readonly checkpointIn: (query: PgPool.Query, c: Omit<Checkpoint, "at" | "keyId">) => Effect.Effect<Buffer, SqlError>
   /** Vouches for every stream that moved since its last checkpoint (`head`), or closes them all (`close`). */
   readonly vouch: (kind: "head" | "close") => Effect.Effect<void, SqlError>
+  /**
+   * `body` in one transaction on a pooled connection whose stream is open before the transaction begins: opening
+   * one takes the checkpoint lock, which must never be held by a transaction that may wait on a row lock (every
+   * other stream's opening, and the vouching, would wait behind it; so would a read on a new read connection).
+   */
+  readonly transaction: <A, E, R>(
+    body: (tx: PgPool.Transaction, stream: Stream.Stream) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | SqlError, R>
 }
 
-export const make = (
-  db: PgPool.PgPool["Type"],
-  transaction: typeof PgPool.transaction,
-  key: Buffer,
-  keyId: string
-): Trail => {
+export const make = (db: PgPool.PgPool["Type"], key: Buffer, keyId: string): Trail => {
   const streams = new WeakMap<pg.ClientBase, Stream.Stream>()
   /** Streams whose connection is open, with the seq their last checkpoint vouched for. */
   const live = new Map<Stream.Stream, number>()
@@ -66,7 +79,7 @@ export const make = (
       return mac
     })
 
-  const checkpoint: Trail["checkpoint"] = (c) => transaction(db, ({ query }) => checkpointIn(query, c))
+  const checkpoint: Trail["checkpoint"] = (c) => PgPool.transaction(db, ({ query }) => checkpointIn(query, c))
 
   /** Streams opened by a transaction that has not committed yet (a second record in it chains on). */
   const opening = new WeakMap<PgPool.Transaction, Stream.Stream>()
@@ -99,14 +112,13 @@ export const make = (
     return PgPool.transactionOn(client, db.prepared, streamIn)
   }
 
-  const append: Trail["append"] = (tx, entry) =>
-    Effect.gen(function* () {
-      const stream = yield* streamIn(tx)
-      const prepared = Stream.prepare(stream, [{ entry, outcomes: [entry.outcome] }])
-      const [p] = prepared
-      yield* tx.query(INSERT_RECORD, [
-        p!.stream,
-        p!.seq,
+  const recordValues: Trail["recordValues"] = (stream, entry) => {
+    const prepared = Stream.prepare(stream, [{ entry, outcomes: [entry.outcome] }])
+    const [p] = prepared as readonly [Stream.Prepared]
+    return {
+      values: [
+        p.stream,
+        p.seq,
         entry.at,
         entry.principal,
         entry.client,
@@ -115,10 +127,18 @@ export const make = (
         entry.version,
         entry.outcome,
         keyId,
-        p!.attemptMac,
-        p!.macs.get(entry.outcome)!
-      ])
-      tx.onCommit(() => Stream.commit(stream, prepared))
+        p.attemptMac,
+        p.macs.get(entry.outcome)!
+      ],
+      commit: () => Stream.commit(stream, prepared)
+    }
+  }
+
+  const append: Trail["append"] = (tx, entry) =>
+    Effect.gen(function* () {
+      const { commit, values } = recordValues(yield* streamIn(tx), entry)
+      yield* tx.query(INSERT_RECORD, values)
+      tx.onCommit(commit)
     })
 
   const vouch: Trail["vouch"] = (kind) =>
@@ -133,5 +153,10 @@ export const make = (
       { discard: true }
     )
 
-  return { keyId, streamOf, append, checkpoint, checkpointIn, vouch }
+  const transaction: Trail["transaction"] = (body) =>
+    PgPool.withClient(db, (client) =>
+      Effect.flatMap(streamOf(client), (stream) => PgPool.transactionOn(client, db.prepared, (tx) => body(tx, stream)))
+    )
+
+  return { keyId, streamOf, streamIn, recordValues, append, checkpoint, checkpointIn, vouch, transaction }
 }

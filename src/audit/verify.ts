@@ -10,7 +10,14 @@ export interface StoredCheckpoint extends Checkpoint {
 }
 
 export type Verdict =
-  | { readonly intact: true; readonly records: number; readonly streams: number; readonly checkpoints: number }
+  | {
+      readonly intact: true
+      readonly records: number
+      readonly streams: number
+      readonly checkpoints: number
+      /** The newest checkpoint's MAC, short: noted elsewhere, it shows later whether the trail was cut short. */
+      readonly head: string
+    }
   | { readonly intact: false; readonly problem: string; readonly stream?: string; readonly seq?: number }
 
 /** The MAC key for a master key id, or undefined when the keyring lacks it. */
@@ -24,7 +31,9 @@ const missingKey = (keyId: string): Verdict => ({
 export const verify = (
   checkpoints: ReadonlyArray<StoredCheckpoint>,
   records: ReadonlyArray<StoredRecord>,
-  keyFor: KeyFor
+  keyFor: KeyFor,
+  /** A head noted earlier (`Verdict.head`): it must still be in the chain, or the trail was cut short after it. */
+  noted?: string
 ): Verdict => {
   // 1. The checkpoint chain.
   const opened = new Map<string, Buffer>()
@@ -68,7 +77,8 @@ export const verify = (
         return {
           intact: false,
           problem: `record ${expected} of stream ${stream} is missing: deleted before ${at}`,
-          ...where
+          stream,
+          seq: expected
         }
       }
       if (r.seq < expected) return { intact: false, problem: `${at} is not where the stream expects it`, ...where }
@@ -102,5 +112,17 @@ export const verify = (
       }
     }
   }
-  return { intact: true, records: records.length, streams: byStream.size, checkpoints: checkpoints.length }
+  if (noted !== undefined && !checkpoints.some((c) => c.mac.toString("hex").startsWith(noted.toLowerCase()))) {
+    return {
+      intact: false,
+      problem: `the checkpoint noted as head ${noted} is gone: the trail was cut short after it (or the head was mistyped)`
+    }
+  }
+  return {
+    intact: true,
+    records: records.length,
+    streams: byStream.size,
+    checkpoints: checkpoints.length,
+    head: previous.toString("hex").slice(0, 16)
+  }
 }

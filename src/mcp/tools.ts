@@ -5,6 +5,7 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, JSONSchema, type Schema } from "effect"
+import { plainInputSchema } from "./plainSchema.js"
 import type { InvalidArguments } from "../domain/errors.js"
 import type { SecretsRepo } from "../repo/SecretsRepo.js"
 import type { Caller } from "./Caller.js"
@@ -70,7 +71,7 @@ const tool = <
   title: spec.title,
   description: spec.description,
   annotations: spec.annotations,
-  inputSchema: { type: "object", ...jsonSchema(spec.input) },
+  inputSchema: plainInputSchema({ type: "object", ...jsonSchema(spec.input) }),
   // A success shape or the error shape: the SDK client checks error results against `outputSchema` too.
   outputSchema: { type: "object", anyOf: [jsonSchema(spec.output), jsonSchema(S.ToolError)] },
   prepare: (caller, args) =>

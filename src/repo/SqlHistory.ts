@@ -45,9 +45,11 @@ export const makeHistory = (deps: {
     Effect.gen(function* () {
       const actor = yield* Actors.current(own)
       const at = yield* now
-      return yield* PgPool.transaction(db, (tx) =>
-        Effect.tap(body(tx), (result) => trail.append(tx, { ...actor, at, keyPath, ...recordOf(result) }))
-      ).pipe(withStoreErrors)
+      return yield* trail
+        .transaction((tx) =>
+          Effect.tap(body(tx), (result) => trail.append(tx, { ...actor, at, keyPath, ...recordOf(result) }))
+        )
+        .pipe(withStoreErrors)
     })
 
   /** Why a statement on a live secret matched nothing: there is none, or it is deleted. */
@@ -182,38 +184,40 @@ export const makeHistory = (deps: {
   const rollback: Repo["rollback"] = (path, to, rollbackOptions = {}) =>
     Effect.gen(function* () {
       const actor = yield* Actors.current("rollback")
-      return yield* PgPool.transaction(db, (tx) =>
-        Effect.gen(function* () {
-          const [row] = yield* tx.query<Row>(
-            plain(`SELECT encrypted_value, ${COLUMNS} FROM secrets WHERE key_path = $1 FOR UPDATE`),
-            [path.keyPath]
-          )
-          if (row === undefined || row.deleted_at !== null) return yield* notLive(tx.query, path.keyPath)
-          const encrypted =
-            to === Number(row.version)
-              ? row.encrypted_value
-              : (yield* tx.query<{ encrypted_value: Uint8Array }>(plain(Q.OLD_VERSION), [path.keyPath, to]))[0]
-                  ?.encrypted_value
-          if (encrypted === undefined) return yield* notKept(path, to)
-          const value = yield* crypto.decrypt(encrypted, { keyPath: path.keyPath, version: to })
-          const at = yield* now
-          // The value was accepted before: no write check can refuse it now.
-          const write = yield* Effect.orDie(
-            validateWrite(path, value, {
-              createdBy: rollbackOptions.by,
-              expectedVersion: rollbackOptions.expectedVersion ?? Number(row.version),
-              description: row.description,
-              expiresAt: row.expires_at !== null && row.expires_at > at ? row.expires_at : null,
-              rotationRequired: row.rotation_required
-            })
-          )
-          return yield* deps.setIn(tx, write, actor)
-        })
-      ).pipe(
-        // A rollback asks for no check-and-set policy.
-        Effect.catchTag("VersionRequired", (e) => Effect.die(e)),
-        withStoreErrors
-      )
+      return yield* trail
+        .transaction((tx) =>
+          Effect.gen(function* () {
+            const [row] = yield* tx.query<Row>(
+              plain(`SELECT encrypted_value, ${COLUMNS} FROM secrets WHERE key_path = $1 FOR UPDATE`),
+              [path.keyPath]
+            )
+            if (row === undefined || row.deleted_at !== null) return yield* notLive(tx.query, path.keyPath)
+            const encrypted =
+              to === Number(row.version)
+                ? row.encrypted_value
+                : (yield* tx.query<{ encrypted_value: Uint8Array }>(plain(Q.OLD_VERSION), [path.keyPath, to]))[0]
+                    ?.encrypted_value
+            if (encrypted === undefined) return yield* notKept(path, to)
+            const value = yield* crypto.decrypt(encrypted, { keyPath: path.keyPath, version: to })
+            const at = yield* now
+            // The value was accepted before: no write check can refuse it now.
+            const write = yield* Effect.orDie(
+              validateWrite(path, value, {
+                createdBy: rollbackOptions.by,
+                expectedVersion: rollbackOptions.expectedVersion ?? Number(row.version),
+                description: row.description,
+                expiresAt: row.expires_at !== null && row.expires_at > at ? row.expires_at : null,
+                rotationRequired: row.rotation_required
+              })
+            )
+            return yield* deps.setIn(tx, write, actor)
+          })
+        )
+        .pipe(
+          // A rollback asks for no check-and-set policy.
+          Effect.catchTag("VersionRequired", (e) => Effect.die(e)),
+          withStoreErrors
+        )
     })
 
   return { versions, oldVersion, notKept, updateMetadata, purgeDeleted, delete: remove, undelete, destroy, rollback }

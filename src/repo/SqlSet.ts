@@ -1,15 +1,18 @@
 /**
- * `set` on SQL. A value is encrypted for the version it will become, so the version must be known first: one
- * transaction locks the row, decides from it (writePlan.ts: create, next version, or a typed refusal such as
- * VersionConflict), writes, and appends the audit record; concurrent writers of one key take turns on its row
- * lock (optimistic retries livelock under a burst on one key). A refusal rolls the transaction back and is
- * recorded on its own.
+ * `set` on SQL. A value is encrypted for the version it will become, so the version must be known first:
+ * - with `expectedVersion`, the caller knows it: one conditional statement, no read, no transaction;
+ * - without, one transaction locks the row, decides from it (writePlan.ts: create, next version, or a typed
+ *   refusal such as VersionConflict) and writes; concurrent blind writers of one key take turns on its row lock
+ *   (optimistic retries livelock under a burst on one key).
+ * Either way the write statement inserts its own audit record (sqlStatements.ts), so the row lock is held for no
+ * extra round trip. A refusal writes nothing and is recorded on its own.
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import type { Actor } from "../audit/Actor.js"
 import * as Actors from "../audit/Actor.js"
 import type { Trail } from "../audit/SqlTrail.js"
+import type * as Stream from "../audit/Stream.js"
 import type { Crypto } from "../crypto/Crypto.js"
 import { StoreUnavailable } from "../domain/errors.js"
 import type { SetResult } from "../domain/Secret.js"
@@ -39,8 +42,17 @@ export const makeSet = (deps: {
   const { crypto, options, trail } = deps
   const retention = options.deleteRetention
 
-  /** The plan as one statement in `tx`; undefined when it matched nothing (a key created meanwhile). */
-  const writePlanned = (tx: PgPool.Transaction, write: ValidatedWrite, plan: Plan) =>
+  /**
+   * The plan as one statement (with its audit record, as the next of `stream`); undefined when it matched nothing
+   * (the secret changed meanwhile). `commit` moves the stream's head: call it once the statement has committed.
+   */
+  const writePlanned = (
+    query: PgPool.Query,
+    stream: Stream.Stream,
+    write: ValidatedWrite,
+    plan: Plan,
+    actor: ActingAs
+  ) =>
     Effect.gen(function* () {
       const { bytes, now, options: set, path, value } = write
       const encrypted = yield* crypto.encrypt(value, { keyPath: path.keyPath, version: plan.version })
@@ -48,9 +60,16 @@ export const makeSet = (deps: {
       const description = set.description ?? null
       const expiresAt = set.expiresAt ?? null
       const rotation = set.rotationRequired ?? false
+      const record = trail.recordValues(stream, {
+        ...actor,
+        at: now,
+        keyPath: path.keyPath,
+        version: plan.version,
+        outcome: "ok"
+      })
       const rows =
         plan.kind === "create"
-          ? yield* tx.query<WrittenRow>(Q.CREATE, [
+          ? yield* query<WrittenRow>(Q.CREATE, [
               path.keyPath,
               encrypted,
               bytes,
@@ -61,9 +80,10 @@ export const makeSet = (deps: {
               now,
               by,
               expiresAt,
-              rotation
+              rotation,
+              ...record.values
             ])
-          : yield* tx.query<WrittenRow>(Q.ADD_VERSION, [
+          : yield* query<WrittenRow>(Q.ADD_VERSION, [
               path.keyPath,
               plan.expected,
               plan.revive,
@@ -75,22 +95,24 @@ export const makeSet = (deps: {
               now,
               by,
               expiresAt,
-              rotation
+              rotation,
+              ...record.values
             ])
       const row = rows[0]
       if (row === undefined) return undefined
-      return {
+      const result: SetResult = {
         keyPath: path.keyPath,
         created: plan.kind === "create" || plan.revive,
         version: Number(row.version),
         description: row.description,
         expiresAt: row.expires_at,
         rotationRequired: row.rotation_required
-      } satisfies SetResult
+      }
+      return { result, commit: record.commit }
     })
 
   /**
-   * Inside `tx`: lock, decide, write, record as `actor`. Only a creation can miss (someone created the key
+   * Inside `tx`: lock, decide, write and record as `actor`. Only a creation can miss (someone created the key
    * meanwhile); the next round then locks the row it made.
    */
   const setIn = (
@@ -99,24 +121,56 @@ export const makeSet = (deps: {
     actor: ActingAs
   ): Effect.Effect<SetResult, SqlError | StoreUnavailable | Effect.Effect.Error<ReturnType<typeof planWrite>>> =>
     Effect.gen(function* () {
+      // Open already when the transaction came from `trail.transaction` (rollback's and set's do).
+      const stream = yield* trail.streamIn(tx)
       for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
         const rows = yield* tx.query<CurrentRow>(Q.LOCK_STATE, [write.path.keyPath])
         const plan = yield* planWrite(write.path.keyPath, toCurrent(rows[0]), write.options, retention)
-        const written = yield* writePlanned(tx, write, plan)
+        const written = yield* writePlanned(tx.query, stream, write, plan, actor)
         if (written !== undefined) {
-          const entry = { ...actor, at: write.now, keyPath: write.path.keyPath, version: written.version }
-          yield* trail.append(tx, { ...entry, outcome: "ok" })
-          return written
+          tx.onCommit(written.commit)
+          return written.result
         }
       }
       return yield* tooBusy()
     })
 
+  /**
+   * With `expectedVersion`: one statement on a connection of its own. If it matches nothing, the state decides: a
+   * conflict (or Deleted), or, when it is what the caller expected after all (a deleted secret to revive, a live
+   * one to update), one more try.
+   */
+  const setExpected = (write: ValidatedWrite, actor: ActingAs) =>
+    PgPool.withClient(deps.db, (client, query) =>
+      Effect.gen(function* () {
+        const stream = yield* trail.streamOf(client)
+        const expected = write.options.expectedVersion!
+        let plan: Plan =
+          expected === 0
+            ? { kind: "create", version: 1 }
+            : { kind: "update", expected, version: expected + 1, revive: write.options.overwriteDeleted === true }
+        for (let attempt = 1; attempt <= 2; attempt++) {
+          const written = yield* writePlanned(query, stream, write, plan, actor)
+          if (written !== undefined) {
+            written.commit()
+            return written.result
+          }
+          const rows = yield* query<CurrentRow>(Q.STATE, [write.path.keyPath])
+          plan = yield* planWrite(write.path.keyPath, toCurrent(rows[0]), write.options, retention)
+        }
+        return yield* tooBusy()
+      })
+    )
+
   const set: SecretsRepo["Type"]["set"] = (path, value, setOptions = {}) =>
     Effect.gen(function* () {
       const write = yield* validateWrite(path, value, setOptions)
       const actor = yield* Actors.current("set")
-      return yield* PgPool.transaction(deps.db, (tx) => setIn(tx, write, actor)).pipe(withStoreErrors)
+      return yield* (
+        write.options.expectedVersion !== undefined
+          ? setExpected(write, actor)
+          : trail.transaction((tx) => setIn(tx, write, actor))
+      ).pipe(withStoreErrors)
     }).pipe(deps.recordFailures("set", path.keyPath))
 
   return { set, setIn }

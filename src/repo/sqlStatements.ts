@@ -1,7 +1,7 @@
 /**
  * The SQL of writes, in one place. A value is encrypted for the version it will become, so a write is: read the
  * secret's state (skipped when the caller gave `expectedVersion`), then one conditional statement that writes only
- * if the secret is still in that state. A statement that matches nothing means someone wrote in between: the
+ * if the secret is still in that state, and inserts its audit record with it. A statement that matches nothing means someone wrote in between: the
  * caller decides again from the new state (writePlan.ts). The hot ones run as named prepared statements.
  */
 import type * as PgPool from "../store/PgPool.js"
@@ -19,27 +19,51 @@ export const LOCK_STATE: PgPool.Statement = {
   text: `SELECT version, deleted_at, deleted_by FROM secrets WHERE key_path = $1 FOR UPDATE`
 }
 
-/** A new secret, version 1; nothing if one appeared at the path meanwhile. */
+/**
+ * A write that also inserts its audit record, in the same statement and only if it wrote: `ctes` come first,
+ * `write` (an INSERT or UPDATE ... RETURNING) is `written`, and the record's twelve values are parameters from
+ * `$first` on (src/audit/SqlTrail.ts `recordValues`). A write that matched nothing inserts no record.
+ */
+const recordedWrite = (ctes: string, write: string, first: number) => {
+  const p = (i: number) => `$${first + i}`
+  return `
+  WITH ${ctes}${ctes === "" ? "" : ","}
+  written AS (${write}),
+  recorded AS (
+    INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
+                           attempt_mac, mac)
+    SELECT ${p(0)}::text, ${p(1)}::bigint, ${p(2)}::timestamptz, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text,
+           ${p(6)}::text, ${p(7)}::int, ${p(8)}::text, ${p(9)}::text, ${p(10)}::bytea, ${p(11)}::bytea
+    FROM written
+  )
+  SELECT * FROM written`
+}
+
+/** A new secret, version 1; nothing if one appeared at the path meanwhile. Its record from $12. */
 export const CREATE: PgPool.Statement = {
   name: "secrets_create",
-  text: `
+  text: recordedWrite(
+    "",
+    `
   INSERT INTO secrets (key_path, encrypted_value, value_bytes, version, description, scope, project_name,
                        service_name, created_at, updated_at, created_by, updated_by, expires_at, rotation_required)
   VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $8, $9, $9, $10, $11)
   ON CONFLICT (key_path) DO NOTHING
-  RETURNING version, description, expires_at, rotation_required`
+  RETURNING version, description, expires_at, rotation_required`,
+    12
+  )
 }
 
 /**
  * The next version on top of version $2, only if that is still the current one ($3: of a deleted secret, which
  * starts afresh). The replaced version moves to `secret_versions`, and versions beyond the newest $4 (the new
  * one included) are pruned, all in the one statement. `FOR UPDATE` makes concurrent writers of one key take
- * turns: the second finds the version moved on and matches nothing.
+ * turns: the second finds the version moved on and matches nothing. Its record from $13.
  */
 export const ADD_VERSION: PgPool.Statement = {
   name: "secrets_add_version",
-  text: `
-  WITH cur AS (
+  text: recordedWrite(
+    `cur AS (
     SELECT id, version, encrypted_value, value_bytes, updated_at, updated_by
     FROM secrets
     WHERE key_path = $1 AND version = $2 AND (deleted_at IS NOT NULL) = $3
@@ -49,7 +73,8 @@ export const ADD_VERSION: PgPool.Statement = {
     SELECT id, version, encrypted_value, value_bytes, updated_at, updated_by FROM cur WHERE $4::int > 1
   ), pruned AS (
     DELETE FROM secret_versions v USING cur WHERE v.secret_id = cur.id AND v.version <= cur.version + 1 - $4::int
-  )
+  )`,
+    `
   UPDATE secrets s SET
     encrypted_value = $5, value_bytes = $6, version = cur.version + 1,
     description = CASE WHEN $7::boolean THEN s.description ELSE $8 END,
@@ -59,7 +84,9 @@ export const ADD_VERSION: PgPool.Statement = {
     created_by = CASE WHEN $3 THEN $10 ELSE s.created_by END,
     deleted_at = NULL, deleted_by = NULL
   FROM cur WHERE s.id = cur.id
-  RETURNING s.version, s.description, s.expires_at, s.rotation_required`
+  RETURNING s.version, s.description, s.expires_at, s.rotation_required`,
+    13
+  )
 }
 
 /** A kept older version's ciphertext. */

@@ -6,7 +6,7 @@
 import type { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import { Cause, Chunk, Context, Duration, Effect, Exit, Layer, Redacted } from "effect"
 import pg from "pg"
 
 export class PgPool extends Context.Tag("secrets-mcp/PgPool")<
@@ -99,13 +99,14 @@ export interface Transaction {
 }
 
 /**
- * `body` in one transaction on a pooled connection of its own. Unlike `@effect/sql`'s `withTransaction`, a
- * connection lost at COMMIT or ROLLBACK is a typed `SqlError` (retried by `withStoreErrors`), never a defect; a
- * connection whose ROLLBACK failed is discarded instead of going back to the pool.
+ * `body` on a pooled connection of its own, its statements each in their own implicit transaction: a write that
+ * is one statement, on a connection whose audit stream it needs to know first. A checked-out client has no error
+ * listener of the pool's, so one is added (a connection the server drops would otherwise crash the process; the
+ * failure reaches us through the query instead). A connection a statement failed on is discarded.
  */
-export const transaction = <A, E, R>(
+export const withClient = <A, E, R>(
   { pool, prepared }: PgPool["Type"],
-  body: (transaction: Transaction) => Effect.Effect<A, E, R>
+  body: (client: pg.PoolClient, query: Query) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | SqlError, R> =>
   Effect.acquireUseRelease(
     Effect.tryPromise({
@@ -113,21 +114,33 @@ export const transaction = <A, E, R>(
       catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
     }),
     (client) => {
-      // A checked-out client has no error listener of the pool's: a connection the server drops mid-transaction
-      // would crash the process. The failure reaches us through the query instead.
       client.on("error", ignore)
-      return transactionOn(client, prepared, body)
+      return body(client, onClient(client, prepared))
     },
-    (client) =>
+    (client, exit) =>
       Effect.sync(() => {
         client.off("error", ignore)
-        client.release(broken.delete(client) ? true : undefined)
+        const failedOnIt = Exit.isFailure(exit) && Cause.failures(exit.cause).pipe(Chunk.some(isSqlError))
+        client.release(broken.delete(client) || failedOnIt ? true : undefined)
       })
   )
 
 /**
- * `body` in one transaction on a connection the caller holds (the read path's own). If ROLLBACK fails, the
- * connection is marked broken: `isBroken` tells its holder to discard it.
+ * `body` in one transaction on a pooled connection of its own. Unlike `@effect/sql`'s `withTransaction`, a
+ * connection lost at COMMIT or ROLLBACK is a typed `SqlError` (retried by `withStoreErrors`), never a defect; a
+ * connection whose ROLLBACK failed is discarded instead of going back to the pool.
+ */
+export const transaction = <A, E, R>(
+  db: PgPool["Type"],
+  body: (transaction: Transaction) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | SqlError, R> => withClient(db, (client) => transactionOn(client, db.prepared, body))
+
+const isSqlError = (e: unknown): boolean =>
+  typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "SqlError"
+
+/**
+ * `body` in one transaction on a connection the caller holds (the read path's own). A connection whose ROLLBACK
+ * failed is remembered as broken, and `transaction` releases it to be closed.
  */
 export const transactionOn = <A, E, R>(
   client: pg.PoolClient,

@@ -56,6 +56,7 @@ class Trail extends Context.Tag("test/Trail")<
     /** The read path's stream: the five gets, seq 0 to 4. */
     readonly reads: string
     readonly verify: Effect.Effect<Verdict>
+    readonly verifySince: (head: string) => Effect.Effect<Verdict>
     /** Puts the trail back as it was written. */
     readonly restore: Effect.Effect<void>
   }
@@ -85,6 +86,7 @@ const trailAt = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
         raw,
         reads: streams[0]!.stream,
         verify: Effect.orDie(log.verify),
+        verifySince: (head: string) => Effect.orDie(log.verifySince(head)),
         // One simple-protocol query: one transaction.
         restore: Effect.asVoid(
           rawQuery(
@@ -137,6 +139,22 @@ const checkpointOf = (kind: string, stream: string) =>
 
 const tamperSuite = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
   layer(trailAt(where), { timeout: 120_000, excludeTestServices: true })((it) => {
+    it.effect("a trail cut short at its end cannot be told from a shorter one, but a head noted earlier can", () =>
+      Effect.gen(function* () {
+        const trail = yield* Trail
+        yield* trail.restore
+        const noted = yield* trail.verify
+        if (!noted.intact) throw new Error(noted.problem)
+        expect(noted.head).toMatch(/^[0-9a-f]{16}$/)
+        expect(yield* trail.verifySince(noted.head)).toMatchObject({ intact: true })
+        yield* rawQuery(trail.raw, `DELETE FROM audit_checkpoints WHERE id = (SELECT max(id) FROM audit_checkpoints)`)
+        expect(yield* trail.verify).toMatchObject({ intact: true })
+        const cut = yield* trail.verifySince(noted.head)
+        expect(cut).toMatchObject({ intact: false })
+        if (!cut.intact) expect(cut.problem).toContain(`the checkpoint noted as head ${noted.head} is gone`)
+      })
+    )
+
     it.effect("the trail as written verifies, with its length", () =>
       Effect.gen(function* () {
         const trail = yield* Trail
@@ -148,7 +166,7 @@ const tamperSuite = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
                   (SELECT count(*)::int FROM audit_checkpoints) AS checkpoints`
         )
         expect(counts!.records).toBe(RECORDS)
-        expect(yield* trail.verify).toEqual({ intact: true, ...counts })
+        expect(yield* trail.verify).toMatchObject({ intact: true, ...counts })
         // What the trail holds: the reads in order, the NotFound one among them.
         const reads = yield* rawQuery<{ seq: string; key_path: string; outcome: string; principal: string }>(
           trail.raw,
@@ -205,7 +223,7 @@ const tamperSuite = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
       Effect.gen(function* () {
         const { reads } = yield* Trail
         const verdict = yield* tampered(`DELETE FROM audit_log WHERE stream = $1 AND seq = 2`, [reads])
-        expect(verdict).toMatchObject({ intact: false, stream: reads })
+        expect(verdict).toMatchObject({ intact: false, stream: reads, seq: 2 })
         expect(verdict.problem).toContain(`record 2 of stream ${reads} is missing: deleted before record 3 of stream`)
       })
     )
@@ -373,7 +391,7 @@ const tamperSuite = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
         expect(intact.stdout).toBe("")
         expect(intact.stderr).toBe(
           `the audit trail is intact: ${RECORDS} records in ${verdict.streams} streams, ` +
-            `${verdict.checkpoints} checkpoints\n`
+            `${verdict.checkpoints} checkpoints; head ${verdict.head}\n`
         )
 
         yield* tampered(`UPDATE audit_log SET outcome = 'ok' WHERE stream = $1 AND seq = 1`, [trail.reads])

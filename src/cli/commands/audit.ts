@@ -60,21 +60,39 @@ const toJson = (r: StoredRecord) => ({
   outcome: r.outcome
 })
 
-const verifyCommand = Command.make("verify", {}, () =>
-  Effect.gen(function* () {
-    const verdict = yield* withStore(Effect.flatMap(AuditLog, (log) => log.verify))
-    if (!verdict.intact) {
-      return yield* new AuditTampered({
-        problem: verdict.problem,
-        ...(verdict.stream === undefined ? {} : { stream: verdict.stream }),
-        ...(verdict.seq === undefined ? {} : { seq: verdict.seq })
-      })
-    }
-    yield* note(
-      `the audit trail is intact: ${verdict.records} records in ${verdict.streams} streams, ` +
-        `${verdict.checkpoints} checkpoints`
+const verifyCommand = Command.make(
+  "verify",
+  {
+    head: Options.text("head").pipe(
+      Options.optional,
+      Options.withDescription("a head an earlier verify printed: also checks nothing was cut off since")
     )
-  })
+  },
+  (args) =>
+    Effect.gen(function* () {
+      if (Option.isSome(args.head) && !/^[0-9a-f]{8,64}$/i.test(args.head.value)) {
+        return yield* new InvalidArguments({
+          tool: "secrets audit verify",
+          reason: "--head takes the hexadecimal head an earlier `secrets audit verify` printed"
+        })
+      }
+      const verdict = yield* withStore(
+        Effect.flatMap(AuditLog, (log) =>
+          Option.match(args.head, { onNone: () => log.verify, onSome: (head) => log.verifySince(head) })
+        )
+      )
+      if (!verdict.intact) {
+        return yield* new AuditTampered({
+          problem: verdict.problem,
+          ...(verdict.stream === undefined ? {} : { stream: verdict.stream }),
+          ...(verdict.seq === undefined ? {} : { seq: verdict.seq })
+        })
+      }
+      yield* note(
+        `the audit trail is intact: ${verdict.records} records in ${verdict.streams} streams, ` +
+          `${verdict.checkpoints} checkpoints; head ${verdict.head}`
+      )
+    })
 ).pipe(Command.withDescription("Check that no audit record was altered, inserted, deleted or reordered"))
 
 export const audit = Command.make("audit", options, (args) =>
