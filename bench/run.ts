@@ -207,7 +207,9 @@ const main = async () => {
       const data = Buffer.concat([cipher.update(`v${i}`, "utf8"), cipher.final()])
       await pool.query({
         name: "note-set",
-        text: `INSERT INTO secrets (key_path, encrypted_value, scope) VALUES ($1, $2, 'meta')
+        // The design note's upsert, with the columns this schema requires (sizes, who wrote) filled in.
+        text: `INSERT INTO secrets (key_path, encrypted_value, scope, created_by, updated_by, value_bytes)
+               VALUES ($1, $2, 'meta', 'bench', 'bench', octet_length($2))
                ON CONFLICT (key_path) DO UPDATE SET encrypted_value = $2, updated_at = now()`,
         values: [keyPath, Buffer.concat([nonce, cipher.getAuthTag(), data])]
       })

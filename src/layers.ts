@@ -44,12 +44,12 @@ export const sqlStore = <E, E2>(
 export const storeFrom = (settings: Settings.Settings, options: { readonly firstRun: boolean } = { firstRun: false }) =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
-      const { generated, key } = yield* FirstRun.resolveKey(settings, options)
+      const { generated, key, keyring } = yield* FirstRun.resolveKey(settings, options)
       if (Option.isSome(generated)) {
         yield* Effect.logWarning(`First run: generated a new key in ${generated.value} (key id ${key.id}); back it up`)
       }
       const database = Database.layerFor(settings)
-      return sqlStore(database, Crypto.layer(key), settings.reads, settings.repo)
+      return sqlStore(database, Crypto.layerKeyring(keyring), settings.reads, settings.repo)
     })
   )
 

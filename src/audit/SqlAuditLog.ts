@@ -4,7 +4,7 @@
  * store closes, each stream that moved is vouched for in the checkpoint chain.
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
@@ -54,8 +54,15 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
       const db = yield* PgPool.PgPool
       const crypto = yield* Crypto
       const sql = yield* SqlClient.SqlClient
-      const key = Redacted.value(crypto.deriveKey(MAC_KEY_LABEL))
-      const trail = SqlTrail.make(db, key, crypto.keyId)
+      // The MAC key of the active master key, derived again only when a rotation changes it.
+      let macKey = { keyId: crypto.keyId, key: Redacted.value(crypto.deriveKey(MAC_KEY_LABEL)) }
+      const current = () => {
+        if (macKey.keyId !== crypto.keyId) {
+          macKey = { keyId: crypto.keyId, key: Redacted.value(crypto.deriveKey(MAC_KEY_LABEL)) }
+        }
+        return macKey
+      }
+      const trail = SqlTrail.make(db, current)
       // Vouching is best effort: a failure now is retried at the next tick or at closing. A plain timer on the wall
       // clock: a test's TestClock must not make it fire (or stop it firing).
       let vouching = false
@@ -85,6 +92,12 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
             mac: Buffer
           }>`SELECT * FROM audit_checkpoints ORDER BY id`
           const records = yield* sql<RecordRow>`SELECT * FROM audit_log ORDER BY stream, seq`
+          // Each record and checkpoint names the master key its MAC key came from: every one the keyring holds.
+          const keys = new Map<string, Buffer>()
+          for (const keyId of new Set([...checkpoints.map((c) => c.key_id), ...records.map((r) => r.key_id)])) {
+            const derived = yield* Effect.option(crypto.deriveKeyFor(keyId, MAC_KEY_LABEL))
+            if (Option.isSome(derived)) keys.set(keyId, Redacted.value(derived.value))
+          }
           return verify(
             checkpoints.map((c) => ({
               id: Number(c.id),
@@ -97,7 +110,7 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
               mac: c.mac
             })),
             records.map(toRecord),
-            (keyId) => (keyId === crypto.keyId ? key : undefined),
+            (keyId) => keys.get(keyId),
             noted
           )
         }).pipe(withStoreErrors)

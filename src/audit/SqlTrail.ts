@@ -23,7 +23,6 @@ const INSERT_RECORD: PgPool.Statement = {
 }
 
 export interface Trail {
-  readonly keyId: string
   /** The stream of a connection, opened (its checkpoint committed first) on its first record. */
   readonly streamOf: (client: pg.PoolClient) => Effect.Effect<Stream.Stream, SqlError>
   /** The stream of a transaction's connection, opened in that transaction if it is the connection's first record. */
@@ -54,7 +53,10 @@ export interface Trail {
   ) => Effect.Effect<A, E | SqlError, R>
 }
 
-export const make = (db: PgPool.PgPool["Type"], key: Buffer, keyId: string): Trail => {
+/** The MAC key of the master key that is active now, and that key's id (a rotation changes both). */
+export type CurrentKey = () => { readonly key: Buffer; readonly keyId: string }
+
+export const make = (db: PgPool.PgPool["Type"], current: CurrentKey): Trail => {
   const streams = new WeakMap<pg.ClientBase, Stream.Stream>()
   /** Streams whose connection is open, with the seq their last checkpoint vouched for. */
   const live = new Map<Stream.Stream, number>()
@@ -66,6 +68,7 @@ export const make = (db: PgPool.PgPool["Type"], key: Buffer, keyId: string): Tra
         { name: "audit_last_checkpoint", text: "SELECT mac FROM audit_checkpoints ORDER BY id DESC LIMIT 1" },
         []
       )
+      const { key, keyId } = current()
       const full: Checkpoint = { ...c, at: new Date(), keyId }
       const mac = checkpointMac(key, last?.mac ?? GENESIS, full)
       yield* query(
@@ -81,6 +84,13 @@ export const make = (db: PgPool.PgPool["Type"], key: Buffer, keyId: string): Tra
 
   const checkpoint: Trail["checkpoint"] = (c) => PgPool.transaction(db, ({ query }) => checkpointIn(query, c))
 
+  /**
+   * A connection's stream while the master key it was opened under is still the active one. After a rotation the
+   * connection opens a new stream under the new key; the old one ends where it is (vouched like any other).
+   */
+  const activeStream = (stream: Stream.Stream | undefined) =>
+    stream !== undefined && stream.keyId === current().keyId ? stream : undefined
+
   /** Streams opened by a transaction that has not committed yet (a second record in it chains on). */
   const opening = new WeakMap<PgPool.Transaction, Stream.Stream>()
 
@@ -90,11 +100,12 @@ export const make = (db: PgPool.PgPool["Type"], key: Buffer, keyId: string): Tra
    * transaction that rolls back takes its stream's opening with it.
    */
   const streamIn = (tx: PgPool.Transaction) => {
-    const known = streams.get(tx.client) ?? opening.get(tx)
+    const known = activeStream(streams.get(tx.client)) ?? opening.get(tx)
     if (known !== undefined) return Effect.succeed(known)
     return Effect.gen(function* () {
       const id = randomUUID()
       const genesis = yield* checkpointIn(tx.query, { kind: "open", stream: id, seq: -1, head: null })
+      const { key, keyId } = current()
       const stream = Stream.open(key, keyId, genesis, id)
       opening.set(tx, stream)
       tx.onCommit(() => {
@@ -107,7 +118,7 @@ export const make = (db: PgPool.PgPool["Type"], key: Buffer, keyId: string): Tra
   }
 
   const streamOf: Trail["streamOf"] = (client) => {
-    const known = streams.get(client)
+    const known = activeStream(streams.get(client))
     if (known !== undefined) return Effect.succeed(known)
     return PgPool.transactionOn(client, db.prepared, streamIn)
   }
@@ -126,7 +137,7 @@ export const make = (db: PgPool.PgPool["Type"], key: Buffer, keyId: string): Tra
         entry.keyPath,
         entry.version,
         entry.outcome,
-        keyId,
+        stream.keyId,
         p.attemptMac,
         p.macs.get(entry.outcome)!
       ],
@@ -158,5 +169,5 @@ export const make = (db: PgPool.PgPool["Type"], key: Buffer, keyId: string): Tra
       Effect.flatMap(streamOf(client), (stream) => PgPool.transactionOn(client, db.prepared, (tx) => body(tx, stream)))
     )
 
-  return { keyId, streamOf, streamIn, recordValues, append, checkpoint, checkpointIn, vouch, transaction }
+  return { streamOf, streamIn, recordValues, append, checkpoint, checkpointIn, vouch, transaction }
 }

@@ -18,14 +18,22 @@ export type Verdict =
       /** The newest checkpoint's MAC, short: noted elsewhere, it shows later whether the trail was cut short. */
       readonly head: string
     }
-  | { readonly intact: false; readonly problem: string; readonly stream?: string; readonly seq?: number }
+  | {
+      readonly intact: false
+      readonly problem: string
+      readonly stream?: string
+      readonly seq?: number
+      /** Set when what stopped the check is a master key the keyring lacks, not a change to the trail. */
+      readonly missingKeyId?: string
+    }
 
 /** The MAC key for a master key id, or undefined when the keyring lacks it. */
 export type KeyFor = (keyId: string) => Buffer | undefined
 
 const missingKey = (keyId: string): Verdict => ({
   intact: false,
-  problem: `records or checkpoints made under key id ${keyId} cannot be checked: that key is not in the keyring`
+  problem: `records or checkpoints made under key id ${keyId} cannot be checked: that key is not in the keyring`,
+  missingKeyId: keyId
 })
 
 export const verify = (

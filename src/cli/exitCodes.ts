@@ -36,6 +36,8 @@ export const ERROR_EXIT_CODES = {
   VersionNotFound: 31,
   Deleted: 32,
   RevealDenied: 33,
+  KeyNotInKeyring: 34,
+  KeyRotated: 35,
   AuditTampered: 36,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,

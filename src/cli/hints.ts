@@ -14,6 +14,12 @@ export const CLI_HINTS: Hints = {
   KeyCheckMissing: () =>
     "with the store's key configured, `secrets init --restore-key-check` writes the record again, only if every " +
     "stored value decrypts with that key",
+  KeyNotInKeyring: () =>
+    "if the store's key was rotated, run this with the new key file; a value restored from an older backup needs " +
+    "its key in SECRETS_PREVIOUS_KEYS_FILE (`secrets doctor` lists the key ids in use)",
+  KeyRotated: () =>
+    "configure the new key (the key file `secrets rotate-key` wrote, SECRETS_ENCRYPTION_KEY or " +
+    "SECRETS_ENCRYPTION_KEY_FILE) and restart every process that still runs with the old one",
   StoreUnavailable: () => "`secrets doctor` checks the key, the database and the migrations",
   StoreNotInitialised: () => "run `secrets init` with the store's key configured",
   DecryptionFailed: () => "`secrets doctor` lists every value that does not decrypt",

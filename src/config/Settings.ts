@@ -27,6 +27,7 @@ export const VARIABLES = {
   SECRETS_DATA_DIR: variable("an absolute directory path", Parse.absolutePath),
   SECRETS_ENCRYPTION_KEY: text,
   SECRETS_ENCRYPTION_KEY_FILE: variable("an absolute file path", Parse.absolutePath),
+  SECRETS_PREVIOUS_KEYS_FILE: variable("an absolute file path", Parse.absolutePath),
   SECRETS_EMBEDDED_IDLE: variable(
     "a duration up to 30d, e.g. 15m (default 15m); 0s: the embedded server never stops by itself",
     Parse.duration(Duration.zero, Duration.days(30))
@@ -80,6 +81,8 @@ export interface KeySource {
   readonly file: Option.Option<string>
   /** Used when neither variable is set. */
   readonly defaultFile: string
+  /** Older keys, still needed to read values written before a rotation (`SECRETS_PREVIOUS_KEYS_FILE`). */
+  readonly previousFile: Option.Option<string>
 }
 
 export interface Quota {
@@ -167,6 +170,7 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
     const dataDir = yield* read("SECRETS_DATA_DIR")
     const keyEnv = yield* read("SECRETS_ENCRYPTION_KEY")
     const keyFile = yield* read("SECRETS_ENCRYPTION_KEY_FILE")
+    const previousKeysFile = yield* read("SECRETS_PREVIOUS_KEYS_FILE")
     const or = <A>(option: Option.Option<A>, fallback: A) => Option.getOrElse(option, () => fallback)
     const server: ServerOptions = {
       poolSize: or(yield* read("SECRETS_DB_POOL_SIZE"), 10),
@@ -209,7 +213,12 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       server,
       embeddedIdle,
       reads,
-      key: { env: Option.map(keyEnv, Redacted.make), file: keyFile, defaultFile: defaults.keyFile },
+      key: {
+        env: Option.map(keyEnv, Redacted.make),
+        file: keyFile,
+        defaultFile: defaults.keyFile,
+        previousFile: previousKeysFile
+      },
       principal: Either.getOrThrow(principal),
       logLevel: Option.getOrElse(logLevel, () => defaultLogLevel),
       maxMessageBytes,

@@ -38,14 +38,42 @@ export const fromHex = (hex: Redacted.Redacted<string>, source: string): Effect.
 export const keyIdOf = (key: Buffer): Buffer =>
   createHmac("sha256", key).update("secrets-mcp key id").digest().subarray(0, KEY_ID_BYTES)
 
+/** The key as 64 hex characters, for writing a key file only. */
+export const toHex = (key: EncryptionKey): string => Redacted.value(key.bytes).toString("hex")
+
 /** A fresh key as 64 hex characters. */
 export const generateHex = (): Redacted.Redacted<string> => Redacted.make(randomBytes(32).toString("hex"))
 
-/** A key file holds a key or, later, a short keyring: far below this. `/dev/zero` is refused after 64 KiB. */
+/** A key file holds a key or a short keyring: far below this. `/dev/zero` is refused after 64 KiB. */
 export const MAX_KEY_FILE_BYTES = 64 * 1024
 
-/** Reads a key file: one line of 64 hex characters; a trailing newline is accepted. */
-export const fromFile = (file: string): Effect.Effect<EncryptionKey, InvalidKey> =>
+/**
+ * The keys in a key file's text: one per line, 64 hex characters each, newest (the active key) first. Blank lines
+ * and lines starting with `#` are ignored; LF or CRLF. A line that is not a key is refused, naming its line number
+ * when the file has several, never its text.
+ */
+export const parseKeys = (
+  text: string,
+  source: string
+): Effect.Effect<readonly [EncryptionKey, ...Array<EncryptionKey>], InvalidKey> =>
+  Effect.gen(function* () {
+    const lines = text.split(/\r?\n/).map((line, index) => ({ line, number: index + 1 }))
+    const keyLines = lines.filter(({ line }) => line !== "" && !line.startsWith("#"))
+    if (keyLines.length === 0) return yield* new InvalidKey({ source, reason: describeProblem("") })
+    const keys: Array<EncryptionKey> = []
+    for (const { line, number } of keyLines) {
+      const key = yield* fromHex(Redacted.make(line), source).pipe(
+        Effect.mapError((error) =>
+          keyLines.length === 1 ? error : new InvalidKey({ source, reason: `line ${number}: ${error.reason}` })
+        )
+      )
+      if (!keys.some((k) => k.id === key.id)) keys.push(key)
+    }
+    return keys as unknown as readonly [EncryptionKey, ...Array<EncryptionKey>]
+  })
+
+/** Reads every key in a key file, newest first (see `parseKeys`). */
+export const keysFromFile = (file: string) =>
   Effect.gen(function* () {
     const stat = yield* Effect.tryPromise(() => fs.stat(file)).pipe(
       Effect.mapError(() => new InvalidKey({ source: file, reason: "the file cannot be read" }))
@@ -58,8 +86,12 @@ export const fromFile = (file: string): Effect.Effect<EncryptionKey, InvalidKey>
     const bytes = yield* readBounded(file, MAX_KEY_FILE_BYTES).pipe(
       Effect.mapError((problem) => new InvalidKey({ source: file, reason: describeReadProblem(problem) }))
     )
-    return yield* fromHex(Redacted.make(bytes.toString("utf8").replace(/\r?\n$/, "")), file)
+    return yield* parseKeys(bytes.toString("utf8"), file)
   })
+
+/** Reads a key file's key: its first (newest) one; a trailing newline is accepted. */
+export const fromFile = (file: string): Effect.Effect<EncryptionKey, InvalidKey> =>
+  Effect.map(keysFromFile(file), (keys) => keys[0])
 
 const fileExists = (file: string) =>
   Effect.promise(() =>

@@ -195,6 +195,44 @@ export class DecryptionFailed extends Schema.TaggedError<DecryptionFailed>()("De
   }
 }
 
+/** Key ids as a message lists them: "a, b and c". */
+const listIds = (ids: string): string => {
+  const all = ids.split(",").filter((id) => id !== "")
+  return all.length <= 1 ? (all[0] ?? "none") : `${all.slice(0, -1).join(", ")} and ${all[all.length - 1]}`
+}
+
+export class KeyNotInKeyring extends Schema.TaggedError<KeyNotInKeyring>()("KeyNotInKeyring", {
+  /** The key id the stored value (or the record asked for) names. */
+  keyId: Schema.String,
+  /** Where the value is, when it is a stored value. */
+  keyPath: Schema.optional(Schema.String),
+  /** The key ids this process holds, comma-separated, active first. */
+  keyring: Schema.String,
+  /** What else was made under it, when it is not a value (the audit trail's MACs). */
+  made: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    const what = this.keyPath === undefined ? "It" : `The stored value at ${this.keyPath}`
+    const held = `which this process's keyring does not hold (it holds ${listIds(this.keyring)})`
+    if (this.made !== undefined) return `${this.made} under key id ${this.keyId}, ${held}.`
+    return `${what} is encrypted under key id ${this.keyId}, ${held}.`
+  }
+}
+
+export class KeyRotated extends Schema.TaggedError<KeyRotated>()("KeyRotated", {
+  /** The store's active key id (store_meta), which every write must use. */
+  storeKeyId: Schema.String,
+  /** The key ids this process holds, comma-separated, active first. */
+  keyring: Schema.String
+}) {
+  override get message() {
+    return (
+      `This store's key was rotated to key id ${this.storeKeyId}, which this process does not hold ` +
+      `(it holds ${listIds(this.keyring)}): it cannot write, nor read values already re-encrypted.`
+    )
+  }
+}
+
 export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
   reason: Schema.String
 }) {
@@ -261,12 +299,21 @@ export type StoreError =
   | InvalidKey
   | WrongKey
   | DecryptionFailed
+  | KeyNotInKeyring
+  | KeyRotated
   | StoreUnavailable
   | StoreFormatOutdated
 
 /** Failures of opening the store: the key and the database. */
 export type StartupError =
-  InvalidConfig | KeyMissing | InvalidKey | WrongKey | KeyCheckMissing | StoreUnavailable | StoreFormatOutdated
+  | InvalidConfig
+  | KeyMissing
+  | InvalidKey
+  | WrongKey
+  | KeyRotated
+  | KeyCheckMissing
+  | StoreUnavailable
+  | StoreFormatOutdated
 
 export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", {
   principal: Schema.String,

@@ -111,8 +111,8 @@ const build = (
     column((r) => r.attempt.client),
     column((r) => r.attempt.operation),
     column((r) => r.attempt.version),
-    column((_, i) => prepared[i]!.attemptMac),
-    ...READ_OUTCOMES.map((outcome) => column((_, i) => prepared[i]!.macs.get(outcome)!))
+    // Every read's MACs in one buffer, as the statement cuts them apart (readStatements.ts).
+    Buffer.concat(prepared.flatMap((p) => [p.attemptMac, ...READ_OUTCOMES.map((outcome) => p.macs.get(outcome)!)]))
   ]
   const common = [Duration.toMillis(retention), stream.id, stream.keyId]
   const one = keys.length === 1

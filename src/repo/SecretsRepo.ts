@@ -15,6 +15,8 @@ import type {
   InvalidArguments,
   InvalidExpiry,
   InvalidValue,
+  KeyNotInKeyring,
+  KeyRotated,
   NotFound,
   StoreUnavailable,
   ValueTooLarge,
@@ -56,6 +58,8 @@ export const DEFAULT_REPO_OPTIONS: RepoOptions = { maxVersions: 10, deleteRetent
 
 type WriteError = ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue
 type CasError = VersionConflict | VersionRequired | Deleted
+/** A value under a key this process lacks; a write after the store's key was rotated to one it lacks. */
+type KeyError = KeyNotInKeyring | KeyRotated
 
 export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
   SecretsRepo,
@@ -65,7 +69,7 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
       path: ParsedKeyPath,
       value: Redacted.Redacted<string>,
       options?: SetOptions
-    ) => Effect.Effect<SetResult, WriteError | CasError | StoreUnavailable>
+    ) => Effect.Effect<SetResult, WriteError | CasError | KeyRotated | StoreUnavailable>
     /**
      * The current value (or an older kept `version`), recording the read (`last_accessed_at`, `access_count`),
      * refused reads included.
@@ -73,7 +77,10 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
     readonly get: (
       path: ParsedKeyPath,
       options?: { readonly version?: number | undefined }
-    ) => Effect.Effect<Secret, NotFound | Deleted | VersionNotFound | Expired | DecryptionFailed | StoreUnavailable>
+    ) => Effect.Effect<
+      Secret,
+      NotFound | Deleted | VersionNotFound | Expired | DecryptionFailed | KeyNotInKeyring | StoreUnavailable
+    >
     /** Metadata only, in key path order, filtered and paged by the store itself. Never values. */
     readonly list: (query?: ListQuery) => Effect.Effect<ReadonlyArray<SecretMetadata>, StoreUnavailable>
     /** Description, expiry or rotation flag, without a new value or version. */
@@ -105,7 +112,7 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
       options?: { readonly by?: string | undefined; readonly expectedVersion?: number | undefined }
     ) => Effect.Effect<
       SetResult,
-      NotFound | Deleted | VersionNotFound | VersionConflict | DecryptionFailed | StoreUnavailable
+      NotFound | Deleted | VersionNotFound | VersionConflict | DecryptionFailed | KeyError | StoreUnavailable
     >
     /** Erases deleted secrets whose retention has passed; returns how many. */
     readonly purgeDeleted: Effect.Effect<number, StoreUnavailable>

@@ -6,6 +6,9 @@
  *   (optimistic retries livelock under a burst on one key).
  * Either way the write statement inserts its own audit record (sqlStatements.ts), so the row lock is held for no
  * extra round trip. A refusal writes nothing and is recorded on its own.
+ * Either statement also matches nothing when the store's active key is not the one the value was encrypted under
+ * (a rotation began, see the key gate in sqlStatements.ts): the write then follows the store to its new key, if
+ * this process holds it, and tries again, or fails with `KeyRotated`.
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
@@ -14,7 +17,8 @@ import * as Actors from "../audit/Actor.js"
 import type { Trail } from "../audit/SqlTrail.js"
 import type * as Stream from "../audit/Stream.js"
 import type { Crypto } from "../crypto/Crypto.js"
-import { StoreUnavailable } from "../domain/errors.js"
+import * as Envelope from "../crypto/Envelope.js"
+import { KeyRotated, StoreUnavailable } from "../domain/errors.js"
 import type { SetResult } from "../domain/Secret.js"
 import { type ValidatedWrite, validateWrite } from "../domain/writeChecks.js"
 import * as PgPool from "../store/PgPool.js"
@@ -43,8 +47,28 @@ export const makeSet = (deps: {
   const retention = options.deleteRetention
 
   /**
+   * After a write matched nothing: if the store's active key is not the one the value was encrypted under, makes
+   * it this process's active key (it may hold it) or fails with `KeyRotated`. Otherwise the secret changed.
+   */
+  const followActiveKey = (query: PgPool.Query, usedKeyId: Buffer) =>
+    Effect.gen(function* () {
+      const rows = yield* query<{ value: Uint8Array }>(Q.ACTIVE_KEY, [])
+      const stored = rows[0]?.value
+      if (stored === undefined || usedKeyId.equals(stored)) return
+      const storeKeyId = Buffer.from(stored).toString("hex")
+      yield* crypto
+        .activate(storeKeyId)
+        .pipe(
+          Effect.catchTag("KeyNotInKeyring", () =>
+            Effect.fail(new KeyRotated({ storeKeyId, keyring: crypto.keyIds.join(",") }))
+          )
+        )
+    })
+
+  /**
    * The plan as one statement (with its audit record, as the next of `stream`); undefined when it matched nothing
-   * (the secret changed meanwhile). `commit` moves the stream's head: call it once the statement has committed.
+   * (the secret changed meanwhile, or the key gate was shut: then the active key has been followed, and the caller
+   * decides again). `commit` moves the stream's head: call it once the statement has committed.
    */
   const writePlanned = (
     query: PgPool.Query,
@@ -56,6 +80,7 @@ export const makeSet = (deps: {
     Effect.gen(function* () {
       const { bytes, now, options: set, path, value } = write
       const encrypted = yield* crypto.encrypt(value, { keyPath: path.keyPath, version: plan.version })
+      const keyId = encrypted.subarray(1, Envelope.HEADER_BYTES)
       const by = set.createdBy ?? "supervisor"
       const description = set.description ?? null
       const expiresAt = set.expiresAt ?? null
@@ -81,7 +106,8 @@ export const makeSet = (deps: {
               by,
               expiresAt,
               rotation,
-              ...record.values
+              ...record.values,
+              keyId
             ])
           : yield* query<WrittenRow>(Q.ADD_VERSION, [
               path.keyPath,
@@ -96,10 +122,11 @@ export const makeSet = (deps: {
               by,
               expiresAt,
               rotation,
-              ...record.values
+              ...record.values,
+              keyId
             ])
       const row = rows[0]
-      if (row === undefined) return undefined
+      if (row === undefined) return yield* Effect.as(followActiveKey(query, keyId), undefined)
       const result: SetResult = {
         keyPath: path.keyPath,
         created: plan.kind === "create" || plan.revive,
@@ -119,7 +146,10 @@ export const makeSet = (deps: {
     tx: PgPool.Transaction,
     write: ValidatedWrite,
     actor: ActingAs
-  ): Effect.Effect<SetResult, SqlError | StoreUnavailable | Effect.Effect.Error<ReturnType<typeof planWrite>>> =>
+  ): Effect.Effect<
+    SetResult,
+    SqlError | StoreUnavailable | KeyRotated | Effect.Effect.Error<ReturnType<typeof planWrite>>
+  > =>
     Effect.gen(function* () {
       // Open already when the transaction came from `trail.transaction` (rollback's and set's do).
       const stream = yield* trail.streamIn(tx)

@@ -16,21 +16,16 @@ export const COLUMNS = `key_path, description, scope, project_name, service_name
   created_by, version, updated_by, last_accessed_at, last_accessed_by, access_count, expires_at, rotation_required,
   deleted_at, deleted_by`
 
-/** The audit arrays, one element per read: their parameter numbers start after the shape's own. */
-const AUDIT_ARRAYS = [
-  "seq bigint",
-  "at timestamptz",
-  "principal text",
-  "client text",
-  "operation text",
-  "version int",
-  "attempt_mac bytea",
-  "mac_ok bytea",
-  "mac_not_found bytea",
-  "mac_deleted bytea",
-  "mac_version_not_found bytea",
-  "mac_expired bytea"
-] as const
+/**
+ * The audit arrays, one element per read: their parameter numbers start after the shape's own. The MACs come
+ * apart, packed in one bytea (`MAC_BYTES` per read: the attempt MAC, then a 12-byte MAC per outcome in
+ * `READ_OUTCOMES` order): an array of byteas goes as text, hex-encoded by the driver and parsed by the server.
+ */
+const AUDIT_ARRAYS = ["seq bigint", "at timestamptz", "principal text", "client text", "operation text", "version int"]
+
+export const ATTEMPT_MAC_BYTES = 32
+export const OUTCOME_MAC_BYTES = 12
+export const MAC_BYTES = ATTEMPT_MAC_BYTES + 5 * OUTCOME_MAC_BYTES
 
 /** The outcome a read reaches, decided from its row (`u`, absent when there is none) and the read's own fields. */
 const outcome = (at: string, version: string, retention: string) => `CASE
@@ -90,6 +85,10 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
     return `$${firstArray + i}::${type}[]`
   })
   const names = AUDIT_ARRAYS.map((column) => column.split(" ")[0]).join(", ")
+  const packed = `$${firstArray + AUDIT_ARRAYS.length}::bytea`
+  const slice = (offset: number, length: number) =>
+    `substring(${packed} from (a.i::int - 1) * ${MAC_BYTES} + ${offset + 1} for ${length})`
+  const outcomeMac = (k: number) => slice(ATTEMPT_MAC_BYTES + k * OUTCOME_MAC_BYTES, OUTCOME_MAC_BYTES)
   const readKeyPath = one ? "$1::text" : "a.key_path"
   const sources = [
     ...(flush ? [] : ["no_flush"]),
@@ -110,9 +109,10 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
     INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
                            attempt_mac, mac)
     SELECT $6::text, a.seq, a.at, a.principal, a.client, a.operation, ${readKeyPath}, a.version, o.outcome, $7::text,
-           a.attempt_mac,
-           ${macFor(["a.mac_ok", "a.mac_not_found", "a.mac_deleted", "a.mac_version_not_found", "a.mac_expired"])}
-    FROM unnest(${one ? "" : "$8::text[], "}${arrays.join(", ")}) AS a(${one ? "" : "key_path, "}${names})
+           ${slice(0, ATTEMPT_MAC_BYTES)},
+           ${macFor([outcomeMac(0), outcomeMac(1), outcomeMac(2), outcomeMac(3), outcomeMac(4)])}
+    FROM unnest(${one ? "" : "$8::text[], "}${arrays.join(", ")}) WITH ORDINALITY
+      AS a(${one ? "" : "key_path, "}${names}, i)
     LEFT JOIN upd u ON u.key_path = ${readKeyPath}
     CROSS JOIN LATERAL (SELECT ${outcome("a.at", "a.version", "$5::float8")} AS outcome) o
   )

@@ -39,7 +39,26 @@ const recordedWrite = (ctes: string, write: string, first: number) => {
   SELECT * FROM written`
 }
 
-/** A new secret, version 1; nothing if one appeared at the path meanwhile. Its record from $12. */
+/**
+ * The key gate, in every statement that writes a new ciphertext: it writes only if the key id the value was
+ * encrypted under ($n) is the store's active key (`store_meta.active_key`, absent before the first start of this
+ * release). A rotation moves that row while it holds `secrets` in EXCLUSIVE mode (store/Rotation.ts), which waits for
+ * every write transaction in progress; a later write statement takes its row lock on `secrets` before its snapshot,
+ * so it sees the new key and matches nothing. No value under the old key can land after the rotation began.
+ */
+const keyGate = (n: number) =>
+  `COALESCE((SELECT value FROM store_meta WHERE name = 'active_key'), $${n}::bytea) = $${n}::bytea`
+
+/** The store's active key id, to tell a write the key gate stopped from one that lost a race. */
+export const ACTIVE_KEY: PgPool.Statement = {
+  name: "secrets_active_key",
+  text: `SELECT value FROM store_meta WHERE name = 'active_key'`
+}
+
+/**
+ * A new secret, version 1; nothing if one appeared at the path meanwhile, or if the key gate ($24) is shut. Its
+ * record from $12.
+ */
 export const CREATE: PgPool.Statement = {
   name: "secrets_create",
   text: recordedWrite(
@@ -47,7 +66,9 @@ export const CREATE: PgPool.Statement = {
     `
   INSERT INTO secrets (key_path, encrypted_value, value_bytes, version, description, scope, project_name,
                        service_name, created_at, updated_at, created_by, updated_by, expires_at, rotation_required)
-  VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $8, $9, $9, $10, $11)
+  SELECT $1::text, $2::bytea, $3::int, 1, $4::text, $5::text, $6::text, $7::text, $8::timestamptz, $8::timestamptz,
+         $9::text, $9::text, $10::timestamptz, $11::boolean
+  WHERE ${keyGate(24)}
   ON CONFLICT (key_path) DO NOTHING
   RETURNING version, description, expires_at, rotation_required`,
     12
@@ -56,9 +77,9 @@ export const CREATE: PgPool.Statement = {
 
 /**
  * The next version on top of version $2, only if that is still the current one ($3: of a deleted secret, which
- * starts afresh). The replaced version moves to `secret_versions`, and versions beyond the newest $4 (the new
- * one included) are pruned, all in the one statement. `FOR UPDATE` makes concurrent writers of one key take
- * turns: the second finds the version moved on and matches nothing. Its record from $13.
+ * starts afresh) and the key gate ($25) is open. The replaced version moves to `secret_versions`, and versions
+ * beyond the newest $4 (the new one included) are pruned, all in the one statement. `FOR UPDATE` makes concurrent
+ * writers of one key take turns: the second finds the version moved on and matches nothing. Its record from $13.
  */
 export const ADD_VERSION: PgPool.Statement = {
   name: "secrets_add_version",
@@ -66,7 +87,7 @@ export const ADD_VERSION: PgPool.Statement = {
     `cur AS (
     SELECT id, version, encrypted_value, value_bytes, updated_at, updated_by
     FROM secrets
-    WHERE key_path = $1 AND version = $2 AND (deleted_at IS NOT NULL) = $3
+    WHERE key_path = $1 AND version = $2 AND (deleted_at IS NOT NULL) = $3 AND ${keyGate(25)}
     FOR UPDATE
   ), kept AS (
     INSERT INTO secret_versions (secret_id, version, encrypted_value, value_bytes, created_at, created_by)

@@ -11,6 +11,7 @@ import * as path from "node:path"
 import type * as Settings from "../config/Settings.js"
 import * as EncryptionKey from "../crypto/EncryptionKey.js"
 import * as Envelope from "../crypto/Envelope.js"
+import * as Keyring from "../crypto/Keyring.js"
 import { KeyMissing } from "../domain/errors.js"
 import * as Database from "./Database.js"
 import * as Embedded from "./Embedded.js"
@@ -33,7 +34,10 @@ export const storeKeyId = (settings: Pick<Settings.Settings, "location" | "serve
 }
 
 export interface KeyOutcome {
+  /** The active key. */
   readonly key: EncryptionKey.EncryptionKey
+  /** It and any previous keys (see Keyring.ts). */
+  readonly keyring: Keyring.Keyring
   /** The file a new key was written to, when one was generated. */
   readonly generated: Option.Option<string>
 }
@@ -47,9 +51,12 @@ const isConfigured = (source: Settings.KeySource) =>
  */
 export const resolveKey = (settings: Settings.Settings, options: { readonly firstRun: boolean }) =>
   Effect.gen(function* () {
-    if (isConfigured(settings.key)) {
-      return { key: yield* EncryptionKey.load(settings.key), generated: Option.none() } as KeyOutcome
-    }
+    const configured = Effect.map(Keyring.load(settings.key), (keyring): KeyOutcome => ({
+      key: keyring.active,
+      keyring,
+      generated: Option.none()
+    }))
+    if (isConfigured(settings.key)) return yield* configured
     const defaultKeyFile = settings.key.defaultFile
     const existing = yield* storeKeyId(settings)
     if (Option.isSome(existing)) return yield* new KeyMissing({ defaultKeyFile, storeKeyId: existing.value })
@@ -66,7 +73,6 @@ export const resolveKey = (settings: Settings.Settings, options: { readonly firs
         throw error
       }
     })
-    if (!written) return { key: yield* EncryptionKey.load(settings.key), generated: Option.none() } as KeyOutcome
-    const key = yield* EncryptionKey.fromHex(hex, defaultKeyFile)
-    return { key, generated: Option.some(defaultKeyFile) } as KeyOutcome
+    const outcome = yield* configured
+    return written ? { ...outcome, generated: Option.some(defaultKeyFile) } : outcome
   })

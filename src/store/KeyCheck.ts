@@ -3,19 +3,25 @@
  * it, so a wrong key fails at once with `WrongKey` instead of later, secret by secret. The canary is written
  * only into an empty store: a store that holds secrets but lost its canary never adopts whatever key is
  * configured (`KeyCheckMissing`); `restore` writes it again once every stored value is shown to decrypt.
+ *
+ * Beside it, `active_key` names the store's active key: the one every write must use. A rotation moves it first
+ * and the canary last, so the two differ exactly while a rotation is unfinished. At start a process makes the
+ * store's active key its own (it may hold it as a previous key) or fails with `KeyRotated` when it lacks it; the
+ * write statements check it too (repo/sqlStatements.ts), which is how a running process learns of a rotation.
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Redacted } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
-import { DecryptionFailed, KeyCheckMissing, WrongKey } from "../domain/errors.js"
+import { KeyCheckMissing, KeyRotated, WrongKey } from "../domain/errors.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 import * as Verify from "./Verify.js"
 
 const CANARY_NAME = "key_check"
 /** Where the canary belongs: not a valid key path, and version 0, so no secret's ciphertext can stand in for it. */
-const CANARY_AAD = { keyPath: "store_meta/key_check", version: 0 }
-const CANARY_TEXT = "secrets-mcp key check"
+export const CANARY_AAD = { keyPath: "store_meta/key_check", version: 0 }
+export const CANARY_TEXT = "secrets-mcp key check"
+const ACTIVE_KEY_NAME = "active_key"
 
 /** The stored canary, if the store has been initialised. */
 export const storedCanary = Effect.gen(function* () {
@@ -23,6 +29,30 @@ export const storedCanary = Effect.gen(function* () {
   const rows = yield* sql<{ value: Uint8Array }>`SELECT value FROM store_meta WHERE name = ${CANARY_NAME}`
   return Option.fromNullable(rows[0]?.value)
 }).pipe(withStoreErrors)
+
+/** The store's active key id, if recorded. */
+export const storedActiveKeyId = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ value: Uint8Array }>`SELECT value FROM store_meta WHERE name = ${ACTIVE_KEY_NAME}`
+  return Option.map(Option.fromNullable(rows[0]?.value), (value) => Buffer.from(value).toString("hex"))
+}).pipe(withStoreErrors)
+
+/**
+ * Makes the store's active key this process's active key: it may hold it as a previous key (a key handed out
+ * before the rotation). `KeyRotated` when it does not hold it at all.
+ */
+export const adopt = (storeKeyId: string) =>
+  Effect.flatMap(Crypto, (crypto) =>
+    crypto.keyId === storeKeyId
+      ? Effect.void
+      : crypto
+          .activate(storeKeyId)
+          .pipe(
+            Effect.catchTag("KeyNotInKeyring", () =>
+              Effect.fail(new KeyRotated({ storeKeyId, keyring: crypto.keyIds.join(",") }))
+            )
+          )
+  )
 
 export const countSecrets = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   Effect.map(sql<{ n: number }>`SELECT count(*)::int AS n FROM secrets`, (rows) => rows[0]?.n ?? 0)
@@ -36,18 +66,38 @@ export const verify = Effect.gen(function* () {
   // Concurrent first starts race here; ON CONFLICT keeps the first canary and everyone checks that one.
   yield* sql`INSERT INTO store_meta (name, value) SELECT ${CANARY_NAME}, ${fresh}
     WHERE NOT EXISTS (SELECT 1 FROM secrets) ON CONFLICT (name) DO NOTHING`.pipe(withStoreErrors)
+  // A new store, or one from before key rotation: its active key is the canary's.
+  yield* sql`INSERT INTO store_meta (name, value)
+    SELECT ${ACTIVE_KEY_NAME}, substring(value FROM 2 FOR ${Envelope.KEY_ID_BYTES}) FROM store_meta
+    WHERE name = ${CANARY_NAME} ON CONFLICT (name) DO NOTHING`.pipe(withStoreErrors)
   const stored = yield* storedCanary
   if (Option.isNone(stored)) return yield* new KeyCheckMissing({ secrets: yield* countSecrets })
   yield* crypto.decrypt(stored.value, CANARY_AAD).pipe(
-    Effect.catchTag("DecryptionFailed", () =>
-      Effect.fail(
-        new WrongKey({
-          storeKeyId: Envelope.keyIdOf(stored.value) ?? "unknown (damaged canary)",
-          configuredKeyId: crypto.keyId
-        })
-      )
+    Effect.catchTags({
+      DecryptionFailed: () => wrongKey(stored.value),
+      KeyNotInKeyring: () => wrongKey(stored.value)
+    })
+  )
+  const active = yield* storedActiveKeyId
+  if (Option.isSome(active)) yield* adopt(active.value)
+})
+
+const wrongKey = (canary: Uint8Array) =>
+  Effect.flatMap(Crypto, (crypto) =>
+    Effect.fail(
+      new WrongKey({
+        storeKeyId: Envelope.keyIdOf(canary) ?? "unknown (damaged canary)",
+        configuredKeyId: crypto.keyId
+      })
     )
   )
+
+/** Writes the canary under the active key, replacing the one there (the last step of a rotation). */
+export const moveCanary = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const crypto = yield* Crypto
+  const fresh = yield* crypto.encrypt(Redacted.make(CANARY_TEXT), CANARY_AAD)
+  yield* sql`UPDATE store_meta SET value = ${fresh} WHERE name = ${CANARY_NAME}`.pipe(withStoreErrors)
 })
 
 /**
@@ -62,9 +112,10 @@ export const restore = Effect.gen(function* () {
     const storeKeyId = damaged.map((d) => d.keyId).find((id) => id !== undefined) ?? "unknown"
     return yield* new WrongKey({ storeKeyId, configuredKeyId: crypto.keyId })
   }
-  if (damaged.length > 0) {
-    return yield* new DecryptionFailed({ keyPath: damaged[0]!.keyPath, reason: damaged[0]!.reason })
-  }
+  if (damaged.length > 0) return yield* Verify.errorOf(damaged[0]!, crypto.keyIds)
+  // The canary goes under the store's active key when the store names one this process holds (mid-rotation).
+  const active = yield* storedActiveKeyId
+  if (Option.isSome(active)) yield* adopt(active.value)
   const fresh = yield* crypto.encrypt(Redacted.make(CANARY_TEXT), CANARY_AAD)
   yield* sql`INSERT INTO store_meta (name, value) VALUES (${CANARY_NAME}, ${fresh})
     ON CONFLICT (name) DO NOTHING`.pipe(withStoreErrors)

@@ -6,15 +6,28 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Stream } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
+import { DecryptionFailed, KeyNotInKeyring } from "../domain/errors.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 
 export interface Damaged {
   readonly keyPath: string
   readonly version: number
+  /** `KeyNotInKeyring`: intact, but under a key this process lacks; `DecryptionFailed`: damaged or misplaced. */
+  readonly problem: "DecryptionFailed" | "KeyNotInKeyring"
   readonly reason: string
   /** The key id its envelope names, when it has one. */
   readonly keyId: string | undefined
 }
+
+/** Why a value does not decrypt, in a few words (never the value). */
+export const reasonOf = (error: DecryptionFailed | KeyNotInKeyring): string =>
+  error._tag === "DecryptionFailed" ? error.reason : `under key id ${error.keyId}, which the keyring does not hold`
+
+/** The typed error for a damaged value, as `get` would give it. */
+export const errorOf = (damaged: Damaged, keyring: ReadonlyArray<string>): DecryptionFailed | KeyNotInKeyring =>
+  damaged.problem === "KeyNotInKeyring"
+    ? new KeyNotInKeyring({ keyId: damaged.keyId ?? "unknown", keyPath: damaged.keyPath, keyring: keyring.join(",") })
+    : new DecryptionFailed({ keyPath: damaged.keyPath, reason: damaged.reason })
 
 export const verifyAll = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -35,7 +48,8 @@ export const verifyAll = Effect.gen(function* () {
               damaged.push({
                 keyPath: row.key_path,
                 version: Number(row.version),
-                reason: error.reason,
+                problem: error._tag,
+                reason: reasonOf(error),
                 keyId: Envelope.keyIdOf(row.encrypted_value)
               })
             ),

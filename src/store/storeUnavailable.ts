@@ -17,6 +17,7 @@ const BY_CODE: Record<string, string> = {
   "57P02": "the server is restarting",
   "57P03": "the server is starting up",
   "57014": "a statement timed out",
+  "55P03": "a lock was not available in time",
   "40P01": "a deadlock between concurrent statements",
   "40001": "a serialization failure between concurrent statements",
   "53300": "too many connections",

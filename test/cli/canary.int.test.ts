@@ -1,11 +1,12 @@
 /**
- * A canary value goes through every CLI path (set, get, list, expiry, wrong key, bad key path) with debug
+ * A canary value goes through every CLI path (set, get, list, a key rotation, expiry, wrong key, bad key path) with debug
  * logging on. It may appear on stdout only where the value was asked for (`get`, `get --json`); it never
  * appears on stderr, and never in any file of the data directory (the store keeps ciphertext only). A value
  * made by `secrets generate`, which the test learns only from `get` afterwards, is held to the same rule.
  */
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import * as path from "node:path"
 import { expect, test } from "vitest"
 import { expectOk, filesUnder, hexKey, makeSandbox, type Result } from "./harness.js"
 
@@ -68,6 +69,21 @@ test("a canary value never reaches stderr, logs or the data directory, and reach
     "project/canary/token",
     "service/canary/expiring"
   ])
+
+  // The key rotated under debug logging: neither a value nor either key reaches any output; the rest runs on the new key.
+  const newKey = hexKey()
+  const newKeyFile = path.join(box.root, "new.key")
+  fs.writeFileSync(newKeyFile, `${newKey}\n`, { mode: 0o600 })
+  const rotated = await run("rotate-key", ["rotate-key", "--new-key-file", newKeyFile])
+  expectOk(rotated)
+  env.SECRETS_ENCRYPTION_KEY = newKey
+  expectOk(await run("doctor after the rotation", ["doctor"]))
+  for (const { what, result } of results) {
+    for (const text of [result.stdout, result.stderr]) {
+      expect(text, `output of ${what}`).not.toContain(key)
+      expect(text, `output of ${what}`).not.toContain(newKey)
+    }
+  }
 
   const wrongKey = await run("get with a wrong key", ["get", "project/canary/token"], {
     env: { SECRETS_ENCRYPTION_KEY: hexKey() }

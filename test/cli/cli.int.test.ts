@@ -309,6 +309,7 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
       "ok    migrations: all applied",
       `ok    key check: the configured key opens this store (key id ${keyIdOf(STORE_KEY)})`,
       "ok    secrets: all 0 decrypt",
+      `ok    keys in use: ${keyIdOf(STORE_KEY)}: 0 values (active, key check)`,
       "all checks passed"
     ])
     expect(result.stderr).toBe("")

@@ -4,7 +4,7 @@
  * `SECRETS_*` name is refused with the closest real one.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Either, LogLevel } from "effect"
+import { ConfigProvider, Duration, Effect, Either, LogLevel, Option } from "effect"
 import * as fs from "node:fs"
 import * as Settings from "../../src/config/Settings.js"
 
@@ -41,6 +41,11 @@ const TABLE: Record<
   },
   SECRETS_ENCRYPTION_KEY: { good: "a".repeat(64), bad: [] },
   SECRETS_ENCRYPTION_KEY_FILE: { good: "/etc/secrets/key", bad: ["key.txt"] },
+  SECRETS_PREVIOUS_KEYS_FILE: {
+    good: "/etc/secrets/previous-keys",
+    check: (s) => expect(s.key.previousFile).toEqual(Option.some("/etc/secrets/previous-keys")),
+    bad: ["previous-keys", "./keys"]
+  },
   SECRETS_EMBEDDED_IDLE: {
     good: "0s",
     check: (s) => expect(Duration.toMillis(s.embeddedIdle)).toBe(0),

@@ -24,14 +24,27 @@ const encrypt = (value: string, keyPath: string = PATH, crypto = cryptoA, versio
 const decrypt = (stored: Uint8Array, keyPath: string = PATH, crypto = cryptoA, version = 1) =>
   Effect.runSync(Effect.either(Effect.map(crypto.decrypt(stored, at(keyPath, version)), Redacted.value)))
 
+/**
+ * Expects a tampered envelope refused: `DecryptionFailed`, or `KeyNotInKeyring` naming the path when the change
+ * made the envelope name a key id other than ours (a key nobody holds). Returns the error.
+ */
 const expectDecryptionFailed = (stored: Uint8Array, keyPath: string = PATH) => {
   const result = decrypt(stored, keyPath)
   expect(Either.isLeft(result)).toBe(true)
   if (Either.isRight(result)) return undefined
+  const named = Envelope.keyIdOf(stored)
+  if (named !== undefined && named !== cryptoA.keyId) {
+    expect(result.left).toMatchObject({ _tag: "KeyNotInKeyring", keyId: named, keyPath })
+    return result.left
+  }
   expect(result.left._tag).toBe("DecryptionFailed")
   expect(result.left.keyPath).toBe(keyPath)
   return result.left
 }
+
+/** The reason a DecryptionFailed gives (undefined for anything else). */
+const reasonOf = (error: { readonly _tag: string; readonly reason?: string } | undefined) =>
+  error?._tag === "DecryptionFailed" ? error.reason : undefined
 
 const flipBit = (bytes: Buffer, index: number, bit: number) => {
   const copy = Buffer.from(bytes)
@@ -101,18 +114,18 @@ describe("Crypto nonces", () => {
     })
   )
 
-  it("a thousand encryptions of one value use a thousand distinct nonces", () => {
+  it("10,000 encryptions of one value use 10,000 distinct nonces (across several random draws)", () => {
     const nonces = new Set<string>()
-    for (let i = 0; i < 1000; i++) {
+    for (let i = 0; i < 10_000; i++) {
       const stored = encrypt("same")
       nonces.add(stored.subarray(Envelope.HEADER_BYTES, Envelope.HEADER_BYTES + Envelope.NONCE_BYTES).toString("hex"))
     }
-    expect(nonces.size).toBe(1000)
+    expect(nonces.size).toBe(10_000)
   })
 })
 
 describe("Crypto tampering", () => {
-  it("every single flipped bit anywhere in the envelope is DecryptionFailed", () => {
+  it("every single flipped bit anywhere in the envelope is DecryptionFailed (KeyNotInKeyring in the key id)", () => {
     const stored = encrypt(PLAINTEXT)
     expect(decrypt(stored)).toEqual(Either.right(PLAINTEXT))
     for (let index = 0; index < stored.length; index++) {
@@ -137,8 +150,8 @@ describe("Crypto tampering", () => {
     const stored = encrypt(PLAINTEXT)
     for (let length = 0; length < stored.length; length++) {
       const error = expectDecryptionFailed(stored.subarray(0, length))
-      if (length < Envelope.OVERHEAD) expect(error?.reason).toContain("truncated")
-      else expect(error?.reason).toBe("authentication failed")
+      if (length < Envelope.OVERHEAD) expect(reasonOf(error)).toContain("truncated")
+      else expect(reasonOf(error)).toBe("authentication failed")
     }
   })
 
@@ -170,7 +183,7 @@ describe("Crypto tampering", () => {
     expect(decrypt(stored, "project/consilio/stripe_api_key")).toEqual(Either.right(PLAINTEXT))
     for (const other of ["project/consilio/stripe_api_key2", "project/other/stripe_api_key", "service/x/y", ""]) {
       const error = expectDecryptionFailed(stored, other)
-      expect(error?.reason).toBe("authentication failed")
+      expect(reasonOf(error)).toBe("authentication failed")
     }
   })
 
@@ -184,35 +197,41 @@ describe("Crypto tampering", () => {
     )
   })
 
-  it("a ciphertext under another key is DecryptionFailed naming the other key id", () => {
+  it("a ciphertext under a key the keyring lacks is KeyNotInKeyring naming its key id and the keyring", () => {
     expect(cryptoA.keyId).not.toBe(cryptoB.keyId)
     const stored = encrypt(PLAINTEXT, PATH, cryptoB)
     expect(decrypt(stored, PATH, cryptoB)).toEqual(Either.right(PLAINTEXT))
-    const error = expectDecryptionFailed(stored)
-    expect(error?.reason).toContain("another key")
-    expect(error?.reason).toContain(cryptoB.keyId)
-    expect(error?.reason).toContain(cryptoA.keyId)
-    expect(error?.message).toContain(cryptoB.keyId)
+    const result = decrypt(stored)
+    if (Either.isRight(result)) throw new Error("decrypted under a key the keyring lacks")
+    expect(result.left).toMatchObject({ _tag: "KeyNotInKeyring", keyId: cryptoB.keyId, keyPath: PATH })
+    expect(result.left.message).toContain(cryptoB.keyId)
+    expect(result.left.message).toContain(cryptoA.keyId)
+    expect(result.left.message).toContain(PATH)
+    for (const text of [result.left.message, JSON.stringify(result.left), String(result.left)]) {
+      expect(text).not.toContain(PLAINTEXT)
+      expect(text).not.toContain(KEY_A)
+      expect(text).not.toContain(KEY_B)
+    }
   })
 
   it("a ciphertext under another key with the key id rewritten to ours still fails authentication", () => {
     const stored = Buffer.from(encrypt(PLAINTEXT, PATH, cryptoB))
     Buffer.from(cryptoA.keyId, "hex").copy(stored, 1)
     const error = expectDecryptionFailed(stored)
-    expect(error?.reason).toBe("authentication failed")
+    expect(reasonOf(error)).toBe("authentication failed")
   })
 
   it("a versioned envelope relabelled as format 1 fails authentication (the format is authenticated too)", () => {
     const stored = Buffer.from(encrypt(PLAINTEXT))
     stored[0] = Envelope.FORMAT_LEGACY
-    expect(expectDecryptionFailed(stored)?.reason).toBe("authentication failed")
+    expect(reasonOf(expectDecryptionFailed(stored))).toBe("authentication failed")
   })
 
   it.each([0, 3, 0x7f, 0xff])("an unknown format byte %i is DecryptionFailed", (format) => {
     const stored = Buffer.from(encrypt(PLAINTEXT))
     stored[0] = format
     const error = expectDecryptionFailed(stored)
-    expect(error?.reason).toBe(`unknown envelope format ${format}`)
+    expect(reasonOf(error)).toBe(`unknown envelope format ${format}`)
   })
 
   it("the DecryptionFailed message names the key path and never contains the plaintext", () => {
@@ -220,14 +239,13 @@ describe("Crypto tampering", () => {
     const tampered = [
       flipBit(stored, stored.length - 1, 0),
       stored.subarray(0, 10),
-      encrypt(PLAINTEXT, PATH, cryptoB),
       Buffer.concat([Buffer.of(9), stored.subarray(1)])
     ]
     for (const bytes of tampered) {
       const error = expectDecryptionFailed(bytes)
       expect(error?.message).toContain(PATH)
       expect(error?.message).not.toContain(PLAINTEXT)
-      expect(error?.reason).not.toContain(PLAINTEXT)
+      expect(reasonOf(error)).not.toContain(PLAINTEXT)
       expect(JSON.stringify(error)).not.toContain(PLAINTEXT)
       expect(String(error)).not.toContain(PLAINTEXT)
     }
@@ -253,7 +271,7 @@ describe("Crypto binds each ciphertext to its version", () => {
     expect(decrypt(legacy, PATH, cryptoA, 1)).toEqual(Either.right(PLAINTEXT))
     expect(decrypt(legacy, PATH, cryptoA, 0)).toEqual(Either.right(PLAINTEXT))
     const asVersion2 = decrypt(legacy, PATH, cryptoA, 2)
-    expect(Either.isLeft(asVersion2) && asVersion2.left.reason).toBe("an unversioned value where version 2 belongs")
+    expect(asVersion2).toMatchObject({ left: { reason: "an unversioned value where version 2 belongs" } })
     expect(Either.isLeft(decrypt(legacy, "project/consilio/other", cryptoA, 1))).toBe(true)
   })
 
@@ -283,4 +301,105 @@ describe("Crypto.deriveKey", () => {
     expect(audit.equals(expected)).toBe(true)
     expect(String(cryptoA.deriveKey("audit mac"))).toBe("<redacted>")
   })
+})
+
+describe("Crypto keyring", () => {
+  const KEY_C = "c".repeat(64)
+  const keyA = keyFromHex(KEY_A)
+  const keyB = keyFromHex(KEY_B)
+  const keyC = keyFromHex(KEY_C)
+
+  it("encrypts with the active key and decrypts each value with the key its envelope names", () => {
+    const ring = Crypto.make(keyB, [keyA])
+    expect(ring.keyId).toBe(keyB.id)
+    expect(ring.keyIds).toEqual([keyB.id, keyA.id])
+    const underA = encrypt(PLAINTEXT, PATH, cryptoA)
+    const underB = encrypt(PLAINTEXT, PATH, ring)
+    expect(Envelope.keyIdOf(underB)).toBe(keyB.id)
+    expect(decrypt(underA, PATH, ring)).toEqual(Either.right(PLAINTEXT))
+    expect(decrypt(underB, PATH, ring)).toEqual(Either.right(PLAINTEXT))
+    // A legacy value under a previous key still reads as version 1.
+    expect(decrypt(legacyEncrypt(PLAINTEXT, PATH), PATH, ring)).toEqual(Either.right(PLAINTEXT))
+    // Moved to another path, or read as another version, it still fails authentication under a previous key.
+    for (const [keyPath, version] of [
+      ["meta/x/y", 1],
+      [PATH, 2]
+    ] as const) {
+      expect(decrypt(underA, keyPath, ring, version)).toMatchObject({
+        left: { _tag: "DecryptionFailed", reason: "authentication failed" }
+      })
+    }
+  })
+
+  it("property: a value made by any member of a keyring decrypts through any keyring that holds its key, and only those", () => {
+    const keys = [keyA, keyB, keyC]
+    fc.assert(
+      fc.property(fc.nat({ max: 2 }), fc.subarray([0, 1, 2], { minLength: 1 }), fc.string(), (writer, held, value) => {
+        const stored = encrypt(value, PATH, Crypto.make(keys[writer]!))
+        const [first, ...rest] = held.map((i) => keys[i]!)
+        const result = decrypt(stored, PATH, Crypto.make(first!, rest))
+        if (held.includes(writer)) expect(result).toEqual(Either.right(value))
+        else expect(result).toMatchObject({ left: { _tag: "KeyNotInKeyring", keyId: keys[writer]!.id } })
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it.effect("reencrypt moves each value under the active key, for its own key path and version only", () =>
+    Effect.gen(function* () {
+      const ring = Crypto.make(keyB, [keyA])
+      const values = [
+        { stored: encrypt(PLAINTEXT, PATH, cryptoA, 3), binding: at(PATH, 3) },
+        { stored: legacyEncrypt(PLAINTEXT, PATH), binding: at(PATH, 1) },
+        { stored: encrypt(PLAINTEXT, PATH, Crypto.make(keyC)), binding: at(PATH) },
+        { stored: encrypt(PLAINTEXT), binding: at(PATH, 2) }
+      ]
+      const [three, legacy, unknown, misplaced] = yield* ring.reencrypt(values)
+      for (const [fresh, version] of [
+        [three, 3],
+        [legacy, 1]
+      ] as const) {
+        if (!Buffer.isBuffer(fresh)) throw new Error(`not re-encrypted: ${fresh?._tag}`)
+        expect(fresh[0]).toBe(Envelope.FORMAT_VERSIONED)
+        expect(Envelope.keyIdOf(fresh)).toBe(keyB.id)
+        expect(fresh.includes(Buffer.from(PLAINTEXT))).toBe(false)
+        expect(decrypt(fresh, PATH, Crypto.make(keyB), version)).toEqual(Either.right(PLAINTEXT))
+        expect(Either.isLeft(decrypt(fresh, PATH, Crypto.make(keyB), version + 1))).toBe(true)
+        expect(Either.isLeft(decrypt(fresh, "meta/other/path", Crypto.make(keyB), version))).toBe(true)
+      }
+      // What does not decrypt is refused as decrypt refuses it, and nothing is made for it.
+      expect(unknown).toMatchObject({ _tag: "KeyNotInKeyring", keyId: keyC.id })
+      expect(misplaced).toMatchObject({ _tag: "DecryptionFailed", reason: "authentication failed" })
+    })
+  )
+
+  it.effect("activate makes a held key the active one; a key it does not hold is KeyNotInKeyring", () =>
+    Effect.gen(function* () {
+      const ring = Crypto.make(keyA, [keyB])
+      yield* ring.activate(keyB.id)
+      expect(ring.keyId).toBe(keyB.id)
+      expect(ring.keyIds).toEqual([keyB.id, keyA.id])
+      expect(Envelope.keyIdOf(yield* ring.encrypt(Redacted.make(PLAINTEXT), at(PATH)))).toBe(keyB.id)
+      const error = yield* Effect.flip(ring.activate(keyC.id))
+      expect(error).toMatchObject({ _tag: "KeyNotInKeyring", keyId: keyC.id, keyring: `${keyB.id},${keyA.id}` })
+      expect(ring.keyId).toBe(keyB.id)
+    })
+  )
+
+  it.effect(
+    "deriveKeyFor derives from the named key of the keyring, as that key's own deriveKey; unknown: KeyNotInKeyring",
+    () =>
+      Effect.gen(function* () {
+        const ring = Crypto.make(keyB, [keyA])
+        const fromA = Redacted.value(yield* ring.deriveKeyFor(keyA.id, "audit mac"))
+        expect(fromA.equals(Redacted.value(cryptoA.deriveKey("audit mac")))).toBe(true)
+        expect(Redacted.value(ring.deriveKey("audit mac")).equals(Redacted.value(cryptoB.deriveKey("audit mac")))).toBe(
+          true
+        )
+        expect(yield* Effect.flip(ring.deriveKeyFor(keyC.id, "audit mac"))).toMatchObject({
+          _tag: "KeyNotInKeyring",
+          keyId: keyC.id
+        })
+      })
+  )
 })

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto"
 import pg from "pg"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
 import { sqlStore } from "../../src/layers.js"
+import * as Envelope from "../../src/crypto/Envelope.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
 import { cryptoLayer } from "../support/keys.js"
@@ -60,12 +61,20 @@ const overwrite = (keyPath: string, value: Buffer) =>
     raw.query(`UPDATE secrets SET encrypted_value = $2 WHERE key_path = $1`, [keyPath, value])
   )
 
-/** Reads `keyPath` through the store and expects `DecryptionFailed` for exactly that path. */
-const expectDecryptionFailed = (p: ReturnType<typeof path>, plaintext: string) =>
+/**
+ * Reads `keyPath` through the store and expects `DecryptionFailed` for exactly that path; or, when `keyIdChanged`
+ * (a bit flipped in the envelope's key id), `KeyNotInKeyring` for that path, naming a key nobody holds.
+ */
+const expectDecryptionFailed = (p: ReturnType<typeof path>, plaintext: string, keyIdChanged = false) =>
   Effect.gen(function* () {
     const repo = yield* SecretsRepo
     const error = yield* Effect.flip(repo.get(p))
-    expect(error._tag).toBe("DecryptionFailed")
+    expect(error._tag).toBe(keyIdChanged ? "KeyNotInKeyring" : "DecryptionFailed")
+    if (error._tag === "KeyNotInKeyring") {
+      expect(error.keyPath).toBe(p.keyPath)
+      expect(error.message).not.toContain(plaintext)
+      return error
+    }
     if (error._tag !== "DecryptionFailed") return error
     expect(error.keyPath).toBe(p.keyPath)
     expect(error.message).toContain(p.keyPath)
@@ -131,7 +140,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
       })
     )
 
-    it.effect("flipping one bit anywhere in the stored bytes is DecryptionFailed", () =>
+    it.effect("flipping one bit anywhere in the stored bytes is DecryptionFailed (KeyNotInKeyring in the key id)", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo
         const raw = yield* Raw
@@ -152,7 +161,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
           const flipped = yield* storedValue(p.keyPath)
           expect(flipped.length).toBe(original.length)
           expect(flipped.equals(original)).toBe(false)
-          yield* expectDecryptionFailed(p, plaintext)
+          yield* expectDecryptionFailed(p, plaintext, byte >= 1 && byte < Envelope.HEADER_BYTES)
           yield* overwrite(p.keyPath, original)
         }
         expect(Redacted.value((yield* repo.get(p)).value)).toBe(plaintext)

@@ -6,7 +6,8 @@ import { Command, Options } from "@effect/cli"
 import { Duration, Effect, Either, Option } from "effect"
 import { AuditLog } from "../../audit/AuditLog.js"
 import type { StoredRecord } from "../../audit/Entry.js"
-import { AuditTampered, InvalidArguments } from "../../domain/errors.js"
+import { Crypto } from "../../crypto/Crypto.js"
+import { AuditTampered, InvalidArguments, KeyNotInKeyring } from "../../domain/errors.js"
 import { parseDurationText } from "../../domain/DurationText.js"
 import { formatTable, iso, note, printLine } from "../output.js"
 import { jsonOption, now, withStore } from "./shared.js"
@@ -76,11 +77,24 @@ const verifyCommand = Command.make(
           reason: "--head takes the hexadecimal head an earlier `secrets audit verify` printed"
         })
       }
-      const verdict = yield* withStore(
-        Effect.flatMap(AuditLog, (log) =>
-          Option.match(args.head, { onNone: () => log.verify, onSome: (head) => log.verifySince(head) })
-        )
+      const { keyring, verdict } = yield* withStore(
+        Effect.gen(function* () {
+          const log = yield* AuditLog
+          const keyring = (yield* Crypto).keyIds.join(",")
+          const verdict = yield* Option.match(args.head, {
+            onNone: () => log.verify,
+            onSome: (head) => log.verifySince(head)
+          })
+          return { keyring, verdict }
+        })
       )
+      if (!verdict.intact && verdict.missingKeyId !== undefined) {
+        return yield* new KeyNotInKeyring({
+          keyId: verdict.missingKeyId,
+          keyring,
+          made: "Audit records or checkpoints were MACed"
+        })
+      }
       if (!verdict.intact) {
         return yield* new AuditTampered({
           problem: verdict.problem,

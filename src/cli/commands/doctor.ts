@@ -1,29 +1,36 @@
 /**
  * `secrets doctor`: checks the key, the database, the migrations, the key check and that every stored value
- * decrypts (listing all that do not), one line each, and says what to fix. It never applies migrations or
- * writes a secret. It exits with the code of the first failed check.
+ * decrypts (listing all that do not), one line each, and says what to fix; then lists the key ids that hold data.
+ * It never applies migrations or writes a secret. It exits with the code of the first failed check.
  */
 import { Command } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
 import * as StoreConfig from "../../config/StoreConfig.js"
 import * as Crypto from "../../crypto/Crypto.js"
-import * as EncryptionKey from "../../crypto/EncryptionKey.js"
 import * as Envelope from "../../crypto/Envelope.js"
-import { DecryptionFailed, KeyCheckMissing, type StartupError, StoreNotInitialised } from "../../domain/errors.js"
+import * as Keyring from "../../crypto/Keyring.js"
+import {
+  type DecryptionFailed,
+  KeyCheckMissing,
+  type KeyNotInKeyring,
+  type StartupError,
+  StoreNotInitialised
+} from "../../domain/errors.js"
 import * as Database from "../../store/Database.js"
 import * as KeyCheck from "../../store/KeyCheck.js"
+import * as KeyUsage from "../../store/KeyUsage.js"
 import * as Migrations from "../../store/Migrations.js"
 import * as Verify from "../../store/Verify.js"
 import { settings } from "../CliSettings.js"
 import { printLine } from "../output.js"
 
-type Problem = StartupError | StoreNotInitialised | DecryptionFailed
+type Problem = StartupError | StoreNotInitialised | DecryptionFailed | KeyNotInKeyring
 
 const ok = (what: string, detail: string) => printLine(`ok    ${what}: ${detail}`)
 const fail = (what: string, detail: string) => printLine(`FAIL  ${what}: ${detail}`)
 
 /** Checks what lies behind the database connection; returns the first problem, if any. */
-const checkStore = (key: Option.Option<EncryptionKey.EncryptionKey>) =>
+const checkStore = (keyring: Option.Option<Keyring.Keyring>) =>
   Effect.gen(function* () {
     const pending = yield* Migrations.pending
     if (pending.length > 0) {
@@ -46,22 +53,24 @@ const checkStore = (key: Option.Option<EncryptionKey.EncryptionKey>) =>
       )
       return Option.some<Problem>(new KeyCheckMissing({ secrets }))
     }
-    if (Option.isNone(key)) {
+    if (Option.isNone(keyring)) {
       yield* fail(
         "key check",
         `skipped without a usable key (this store's key id is ${Envelope.keyIdOf(canary.value)})`
       )
       return Option.none()
     }
-    const verified = yield* Effect.either(KeyCheck.verify.pipe(Effect.provide(Crypto.layer(key.value))))
+    const crypto = Crypto.layerKeyring(keyring.value)
+    const verified = yield* Effect.either(KeyCheck.verify.pipe(Effect.provide(crypto)))
     if (Either.isLeft(verified)) {
       yield* fail("key check", verified.left.message)
       return Option.some<Problem>(verified.left)
     }
-    yield* ok("key check", `the configured key opens this store (key id ${key.value.id})`)
-    const { checked, damaged } = yield* Verify.verifyAll.pipe(Effect.provide(Crypto.layer(key.value)))
+    yield* ok("key check", `the configured key opens this store (key id ${Envelope.keyIdOf(canary.value)})`)
+    const { checked, damaged } = yield* Verify.verifyAll.pipe(Effect.provide(crypto))
     if (damaged.length === 0) {
       yield* ok("secrets", `all ${checked} decrypt`)
+      yield* keysInUse
       return Option.none()
     }
     yield* fail(
@@ -69,16 +78,32 @@ const checkStore = (key: Option.Option<EncryptionKey.EncryptionKey>) =>
       `${damaged.length} of ${checked} values (every kept version) do not decrypt; restore them from a backup or set them again:`
     )
     for (const d of damaged) yield* printLine(`        ${d.keyPath} version ${d.version} (${d.reason})`)
-    return Option.some<Problem>(new DecryptionFailed({ keyPath: damaged[0]!.keyPath, reason: damaged[0]!.reason }))
+    yield* keysInUse
+    return Option.some<Problem>(Verify.errorOf(damaged[0]!, Keyring.ids(keyring.value)))
   })
+
+/** The key ids that hold values, and an unfinished rotation (the canary not yet under the active key). */
+const keysInUse = Effect.gen(function* () {
+  const usage = yield* KeyUsage.usage
+  yield* ok("keys in use", KeyUsage.describe(usage))
+  if (Option.isSome(usage.active) && !Option.contains(usage.canary, usage.active.value)) {
+    yield* printLine(
+      `warn  rotation: the store switched to key id ${usage.active.value} but the rotation is unfinished; ` +
+        "run `secrets rotate-key` again to finish it"
+    )
+  }
+})
 
 export const doctor = Command.make("doctor", {}, () =>
   Effect.gen(function* () {
     const current = yield* settings
     const { location } = current
-    const key = yield* Effect.either(EncryptionKey.load(current.key))
-    if (Either.isRight(key)) yield* ok("key", `${key.right.source} (key id ${key.right.id})`)
-    else yield* fail("key", key.left.message)
+    const key = yield* Effect.either(Keyring.load(current.key))
+    if (Either.isRight(key)) {
+      const { active, previous } = key.right
+      const older = previous.length === 0 ? "" : `; previous: ${previous.map((k) => k.id).join(", ")}`
+      yield* ok("key", `${active.source} (key id ${active.id}${older})`)
+    } else yield* fail("key", key.left.message)
     const storeProblem = yield* Effect.gen(function* () {
       yield* ok("database", `reached the ${StoreConfig.describe(location)}`)
       return yield* checkStore(Either.getRight(key))

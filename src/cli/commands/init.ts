@@ -17,7 +17,7 @@ export const init = Command.make("init", { restoreKeyCheck }, (args) =>
   Effect.gen(function* () {
     const current = yield* settings
     const { location } = current
-    const { generated, key } = yield* resolveKey(current, { firstRun: true })
+    const { generated, key, keyring } = yield* resolveKey(current, { firstRun: true })
     if (location._tag === "Embedded") yield* note(`data directory: ${location.dataDir}`)
     yield* Option.match(generated, {
       onNone: () => note(`key: ${key.source} (key id ${key.id})`),
@@ -32,7 +32,7 @@ export const init = Command.make("init", { restoreKeyCheck }, (args) =>
         yield* note(`key check: all ${checked} stored values decrypt with key id ${key.id}; the record is written`)
       }
       yield* KeyCheck.verify
-    }).pipe(Effect.provide(migrated(Database.layerFor(current), Crypto.layer(key))), Effect.scoped)
+    }).pipe(Effect.provide(migrated(Database.layerFor(current), Crypto.layerKeyring(keyring))), Effect.scoped)
     yield* note(`store ready: ${StoreConfig.describe(location)}`)
   })
 ).pipe(Command.withDescription("Create the store (and, on a new machine, its key file) and check it"))

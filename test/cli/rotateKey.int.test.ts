@@ -1,0 +1,327 @@
+/**
+ * `secrets rotate-key` as real processes, on the embedded store and a PostgreSQL server: the key file rewritten
+ * (new key first) before anything is encrypted under it; `kill -9` at random points, then run again, until it
+ * finishes, after which every version decrypts with the new key alone and no ciphertext names the old key id; and
+ * `serve` processes reading and writing throughout: those holding the new key never fail, the one holding only the
+ * old key gets correct values or typed errors (`KeyNotInKeyring`, `KeyRotated`), never `DecryptionFailed`.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { randomBytes, randomInt } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as Crypto from "../../src/crypto/Crypto.js"
+import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
+import { sqlStore } from "../../src/layers.js"
+import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
+import * as Database from "../../src/store/Database.js"
+import * as KeyUsage from "../../src/store/KeyUsage.js"
+import * as Verify from "../../src/store/Verify.js"
+import { keyFromHex } from "../support/keys.js"
+import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { callTool, errorTag, type Served, startServe, structured } from "../support/serve.js"
+import { expectError, expectOk, hexKey, keyIdOf, makeSandbox, type Sandbox } from "./harness.js"
+
+const TIMEOUT = 240_000
+
+interface Store {
+  readonly box: Sandbox
+  /** The environment every process of this store runs with (the database; the key is added per process). */
+  readonly env: Record<string, string>
+  readonly database: ReturnType<typeof Database.layerEmbedded>
+}
+
+const embedded = Effect.acquireRelease(
+  Effect.sync((): Store => {
+    const box = makeSandbox("secrets-rotate-")
+    return { box, env: {}, database: Database.layerEmbedded(box.dataDir) }
+  }),
+  ({ box }) => Effect.sync(() => box.remove())
+)
+
+const server = Effect.gen(function* () {
+  const { url } = yield* freshDatabase
+  const box = yield* Effect.acquireRelease(
+    Effect.sync(() => makeSandbox("secrets-rotate-")),
+    (b) => Effect.sync(() => b.remove())
+  )
+  return {
+    box,
+    env: { DATABASE_URL: Redacted.value(url) },
+    database: Database.layerServer(url, { poolSize: 2, connectTimeout: "5 seconds" })
+  } satisfies Store
+})
+
+const writeKeyFile = (box: Sandbox, name: string, ...hex: Array<string>) => {
+  const file = path.join(box.root, name)
+  fs.writeFileSync(file, hex.map((h) => `${h}\n`).join(""), { mode: 0o600 })
+  return file
+}
+
+const run = (store: Store, args: Array<string>, env: Record<string, string>, stdin?: string) =>
+  Effect.promise(() =>
+    store.box.run(args, { env: { ...store.env, ...env }, ...(stdin === undefined ? {} : { stdin }) })
+  )
+
+/** `n` secrets with two versions each (two imports), and the values each version must read back as. */
+const fill = (store: Store, env: Record<string, string>, n: number) =>
+  Effect.gen(function* () {
+    const expected = new Map<string, Array<string>>()
+    for (const round of [1, 2]) {
+      const lines: Array<string> = []
+      for (let i = 0; i < n; i++) {
+        const value = `r${round}-${i}-${randomBytes(6).toString("hex")}`
+        lines.push(`K${i}=${value}`)
+        const keyPath = `project/rot/k${i}`
+        expected.set(keyPath, [...(expected.get(keyPath) ?? []), value])
+      }
+      const file = path.join(store.box.root, `fill${round}.env`)
+      fs.writeFileSync(file, lines.join("\n"))
+      expectOk(yield* run(store, ["import", "dotenv", file, "--prefix", "project/rot", "--overwrite"], env))
+    }
+    return expected
+  })
+
+/**
+ * The property after a completed rotation: through a store holding only `key`, every kept version decrypts and
+ * reads back as written, and every envelope (the canary's too) names `key`.
+ */
+const expectOnlyUnder = (store: Store, hex: string, expected: Map<string, Array<string>>) =>
+  Effect.gen(function* () {
+    const key = keyFromHex(hex)
+    const context = yield* Layer.build(sqlStore(store.database, Crypto.layer(key)))
+    const { checked, damaged } = yield* Verify.verifyAll.pipe(Effect.provide(context))
+    expect(damaged).toEqual([])
+    const usage = yield* KeyUsage.usage.pipe(Effect.provide(context))
+    expect(usage.byKeyId).toEqual([{ keyId: key.id, values: checked }])
+    expect(usage.canary).toEqual(Option.some(key.id))
+    expect(usage.active).toEqual(Option.some(key.id))
+    const repo = Context.get(context, SecretsRepo)
+    for (const [keyPath, values] of expected) {
+      for (const [i, value] of values.entries()) {
+        const got = yield* repo.get(parseKeyPathSync(keyPath), { version: i + 1 })
+        expect(Redacted.value(got.value)).toBe(value)
+      }
+    }
+    return checked
+  })
+
+/** Values under `keyId` now, polled from the test process. */
+const countUnder = (sql: SqlClient.SqlClient, keyId: string) =>
+  Effect.map(
+    sql<{
+      n: string
+    }>`SELECT (SELECT count(*) FROM secrets WHERE substring(encrypted_value FROM 2 FOR 8) = ${Buffer.from(keyId, "hex")})
+      + (SELECT count(*) FROM secret_versions WHERE substring(encrypted_value FROM 2 FOR 8) = ${Buffer.from(keyId, "hex")}) AS n`,
+    (rows) => Number(rows[0]!.n)
+  )
+
+const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>) =>
+  describe(name, () => {
+    it.scopedLive(
+      "makes a key, writes it first in the key file, rotates; run again after kill -9 anywhere, it finishes",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* makeStore
+          expectOk(yield* run(store, ["init"], {}))
+          const oldHex = fs.readFileSync(store.box.keyFile, "utf8").trim()
+          const expected = yield* fill(store, {}, 300)
+
+          // Interrupted at a random moment: before, during or after the key file is written, or mid-pass.
+          const first = store.box.start(["rotate-key", "--batch-size", "10"], { env: store.env })
+          yield* Effect.sleep(randomInt(0, 1500))
+          first.child.kill("SIGKILL")
+          const interrupted = yield* Effect.promise(() => first.result)
+          // Run again, unless it had finished before the kill.
+          const again =
+            interrupted.code === 0 ? interrupted : yield* run(store, ["rotate-key", "--batch-size", "10"], {})
+          expectOk(again)
+          const keys = fs.readFileSync(store.box.keyFile, "utf8").trim().split("\n")
+          expect(keys).toHaveLength(2)
+          expect(keys[1]).toBe(oldHex)
+          expect(fs.statSync(store.box.keyFile).mode & 0o777).toBe(0o600)
+          const newId = keyIdOf(keys[0]!)
+          expect(again.stdout).toMatch(new RegExp(`^re-encrypted [\\d,]+ values under key id ${newId} in `, "m"))
+          expect(again.stdout).toContain(`key ids holding data: ${newId}: 600 values (active, key check)\n`)
+          expect(again.stdout).toContain(`the key check is under key id ${newId}: the rotation is complete`)
+          for (const text of [again.stdout, again.stderr]) {
+            expect(text).not.toContain(keys[0])
+            expect(text).not.toContain(oldHex)
+          }
+          expect(yield* expectOnlyUnder(store, keys[0]!, expected)).toBe(600)
+
+          const doctor = yield* run(store, ["doctor"], {})
+          expectOk(doctor)
+          expect(doctor.stdout).toContain(
+            `ok    key: ${store.box.keyFile} (key id ${newId}; previous: ${keyIdOf(oldHex)})`
+          )
+          expect(doctor.stdout).toContain(`ok    keys in use: ${newId}: 600 values (active, key check)`)
+          // The old key alone no longer opens the store; its values were exposed to it, not to the new one.
+          expectError(yield* run(store, ["get", "project/rot/k1"], { SECRETS_ENCRYPTION_KEY: oldHex }), 12, newId)
+          // A key in the environment has no file to keep a new key in.
+          expectError(
+            yield* run(store, ["rotate-key"], { SECRETS_ENCRYPTION_KEY: keys[0]! }),
+            19,
+            "give --new-key-file"
+          )
+        }),
+      TIMEOUT
+    )
+
+    it.scopedLive(
+      "kill -9 at random points of a rotation, then run again, until done: nothing lost, nothing under the old key",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* makeStore
+          const oldHex = hexKey()
+          const newHex = hexKey()
+          const env = { SECRETS_ENCRYPTION_KEY_FILE: writeKeyFile(store.box, "old.key", oldHex) }
+          const newKeyFile = writeKeyFile(store.box, "new.key", newHex)
+          expectOk(yield* run(store, ["init"], env))
+          const expected = yield* fill(store, env, 1000)
+          const total = 2000
+          const probe = yield* Layer.build(store.database)
+          const sql = Context.get(probe, SqlClient.SqlClient)
+
+          const args = ["rotate-key", "--new-key-file", newKeyFile, "--batch-size", "5"]
+          const landed: Array<number> = []
+          for (let kill = 0; kill < 8; kill++) {
+            // Killed once a random share of the values left is under the new key (the first at once, before the switch).
+            let under = yield* countUnder(sql, keyIdOf(newHex))
+            const threshold = kill === 0 ? 0 : under + randomInt(1, Math.max(2, total - under))
+            const rotation = store.box.start(args, { env: { ...store.env, ...env } })
+            while (threshold > 0 && rotation.child.exitCode === null && under < threshold) {
+              under = yield* countUnder(sql, keyIdOf(newHex))
+              yield* Effect.sleep(5)
+            }
+            rotation.child.kill("SIGKILL")
+            const result = yield* Effect.promise(() => rotation.result)
+            if (result.code === 0) break
+            expect(result.code, result.stderr).toBeNull()
+            const at = yield* countUnder(sql, keyIdOf(newHex))
+            if (at > 0 && at < total && !landed.some((n) => n > 0 && n < total)) {
+              // Mid-rotation, the store still works, and doctor says what holds data and that it is unfinished.
+              const doctor = yield* run(store, ["doctor"], { ...env, SECRETS_PREVIOUS_KEYS_FILE: newKeyFile })
+              expectOk(doctor)
+              const inUse = doctor.stdout.split("\n").find((line) => line.startsWith("ok    keys in use: "))
+              expect(inUse).toContain(`${keyIdOf(oldHex)}: ${(total - at).toLocaleString("en-US")} values (key check)`)
+              expect(inUse).toContain(`${keyIdOf(newHex)}: ${at.toLocaleString("en-US")} values (active)`)
+              // A process started now with the old key alone is told the store moved on, before it reads anything.
+              expectError(yield* run(store, ["get", "project/rot/k1"], env), 35, keyIdOf(newHex))
+              expect(doctor.stdout).toMatch(
+                /^warn {2}rotation: the store switched to key id \w+ but the rotation is unfinished/m
+              )
+            }
+            landed.push(at)
+          }
+          expect(
+            landed.some((n) => n > 0 && n < total),
+            `kills landed at ${landed.join(", ")}`
+          ).toBe(true)
+          expectOk(yield* run(store, args, env))
+          expect(yield* expectOnlyUnder(store, newHex, expected)).toBe(total)
+          expect(yield* countUnder(sql, keyIdOf(oldHex))).toBe(0)
+        }),
+      TIMEOUT
+    )
+
+    it.scopedLive(
+      "serve processes read and write throughout: with the new key none fails; with the old one only typed errors",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* makeStore
+          const oldHex = hexKey()
+          const newHex = hexKey()
+          const oldFile = writeKeyFile(store.box, "old.key", oldHex)
+          const newFile = writeKeyFile(store.box, "new.key", newHex)
+          const oldOnly = { SECRETS_ENCRYPTION_KEY_FILE: oldFile }
+          // The new key handed out beforehand, as a previous key: these processes follow the store to it.
+          const both = { ...oldOnly, SECRETS_PREVIOUS_KEYS_FILE: newFile }
+          expectOk(yield* run(store, ["init"], oldOnly))
+          const expected = yield* fill(store, oldOnly, 600)
+          const serveEnv = (keys: Record<string, string>) =>
+            ({ ...store.box.env(), ...store.env, ...keys }) as Record<string, string>
+          const served = (keys: Record<string, string>) =>
+            Effect.acquireRelease(
+              Effect.promise(() => startServe(serveEnv(keys), { connectTimeout: 60_000 })),
+              (s) => Effect.promise(() => s.client.close().catch(() => undefined))
+            )
+          const followers = [yield* served(both), yield* served(both)]
+          const stale = yield* served(oldOnly)
+
+          let rotating = true
+          const failures: Array<string> = []
+          const staleOutcomes = new Map<string, number>()
+          const lastWritten = new Map<string, string>()
+          let readsDuringRotation = 0
+          const reader = async (s: Served) => {
+            while (rotating) {
+              const i = randomInt(0, 600)
+              const result = await callTool(s, "get_secret", { keyPath: `project/rot/k${i}` })
+              if (result.isError === true || structured(result).value !== expected.get(`project/rot/k${i}`)![1]) {
+                failures.push(`read k${i}: ${errorTag(result) ?? "wrong value"}`)
+              } else readsDuringRotation++
+            }
+          }
+          const writer = async (s: Served, n: number) => {
+            for (let seq = 0; rotating; seq++) {
+              const keyPath = `meta/writer${n}/k${seq % 5}`
+              const value = `w${n}-${seq}-${randomBytes(4).toString("hex")}`
+              const result = await callTool(s, "set_secret", { keyPath, value })
+              if (result.isError === true) failures.push(`write ${keyPath}: ${errorTag(result)}`)
+              else lastWritten.set(keyPath, value)
+            }
+          }
+          const staleLoop = async () => {
+            while (rotating) {
+              const i = randomInt(0, 600)
+              const got = await callTool(stale, "get_secret", { keyPath: `project/rot/k${i}` })
+              const getOutcome =
+                got.isError === true
+                  ? errorTag(got)!
+                  : structured(got).value === expected.get(`project/rot/k${i}`)![1]
+                    ? "value"
+                    : "WRONG VALUE"
+              const set = await callTool(stale, "set_secret", { keyPath: "meta/stale/k", value: `s-${i}` })
+              const setOutcome = set.isError === true ? errorTag(set)! : "written"
+              for (const o of [`get ${getOutcome}`, `set ${setOutcome}`])
+                staleOutcomes.set(o, (staleOutcomes.get(o) ?? 0) + 1)
+            }
+          }
+          const loops = Promise.all([
+            ...followers.map((s) => reader(s)),
+            ...followers.map((s, n) => writer(s, n)),
+            staleLoop()
+          ])
+          yield* Effect.sleep(300)
+          const rotation = yield* run(store, ["rotate-key", "--new-key-file", newFile, "--batch-size", "10"], oldOnly)
+          expectOk(rotation)
+          yield* Effect.sleep(300)
+          rotating = false
+          yield* Effect.promise(() => loops)
+
+          expect(failures).toEqual([])
+          expect(readsDuringRotation).toBeGreaterThan(50)
+          expect([...staleOutcomes.keys()].sort()).toEqual(
+            expect.arrayContaining(["get KeyNotInKeyring", "set KeyRotated"])
+          )
+          for (const outcome of staleOutcomes.keys()) {
+            expect(["get value", "get KeyNotInKeyring", "set written", "set KeyRotated"]).toContain(outcome)
+          }
+          yield* expectOnlyUnder(store, newHex, expected)
+          const context = yield* Layer.build(sqlStore(store.database, Crypto.layer(keyFromHex(newHex))))
+          const repo = Context.get(context, SecretsRepo)
+          for (const [keyPath, value] of lastWritten) {
+            expect(Redacted.value((yield* repo.get(parseKeyPathSync(keyPath))).value)).toBe(value)
+          }
+        }),
+      TIMEOUT
+    )
+  })
+
+suite("rotate-key: embedded store", embedded)
+
+describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABASE_URL)", () => {
+  suite("rotate-key: PostgreSQL server", server)
+})
