@@ -209,7 +209,7 @@ const main = async () => {
         name: "note-set",
         // The design note's upsert, with the columns this schema requires (sizes, who wrote) filled in.
         text: `INSERT INTO secrets (key_path, encrypted_value, scope, created_by, updated_by, value_bytes)
-               VALUES ($1, $2, 'meta', 'bench', 'bench', octet_length($2))
+               VALUES ($1, $2::bytea, 'meta', 'bench', 'bench', octet_length($2::bytea))
                ON CONFLICT (key_path) DO UPDATE SET encrypted_value = $2, updated_at = now()`,
         values: [keyPath, Buffer.concat([nonce, cipher.getAuthTag(), data])]
       })

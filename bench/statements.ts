@@ -25,14 +25,14 @@ export const previousStatementRead = (pool: pg.Pool, key: Buffer) => async (keyP
 type Statements = typeof import("../dist/repo/readStatements.js")
 
 /**
- * This release's one-key statement with one audit record. The MACs are random bytes (the statement stores them
- * without checking); each call takes the next seq of its own stream, as the read path's connection does.
+ * This release's one-key statement with one audit record. The MACs are random bytes, packed as the read path
+ * packs them (the statement stores them without checking); each call takes the next seq of its own stream, as the read path's connection does.
  */
 export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: string) => {
-  const { statements } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
+  const { statements, MAC_BYTES } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
   const statement = statements("flush").one
   const stream = `bench-${randomUUID()}`
-  const mac = () => randomBytes(32)
+  const macs = () => randomBytes(MAC_BYTES)
   let seq = 0
   return async (keyPath: string) => {
     const at = new Date()
@@ -53,12 +53,7 @@ export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: str
         ["bench 0"],
         ["get"],
         [null],
-        [mac()],
-        [mac()],
-        [mac()],
-        [mac()],
-        [mac()],
-        [mac()]
+        macs()
       ]
     })
     return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)

@@ -1,9 +1,10 @@
 /**
  * `set` on SQL. A value is encrypted for the version it will become, so the version must be known first:
  * - with `expectedVersion`, the caller knows it: one conditional statement, no read, no transaction;
- * - without, one transaction locks the row, decides from it (writePlan.ts: create, next version, or a typed
- *   refusal such as VersionConflict) and writes; concurrent blind writers of one key take turns on its row lock
- *   (optimistic retries livelock under a burst on one key).
+ * - without, it reads the state, decides from it (writePlan.ts: create, next version, or a typed refusal such
+ *   as Deleted) and writes on condition that the state is unchanged; if it changed, one transaction locks the
+ *   row, decides again and writes: concurrent blind writers of one key take turns on its row lock (optimistic
+ *   retries alone livelock under a burst on one key).
  * Either way the write statement inserts its own audit record (sqlStatements.ts), so the row lock is held for no
  * extra round trip. A refusal writes nothing and is recorded on its own.
  * Either statement also matches nothing when the store's active key is not the one the value was encrypted under
@@ -192,14 +193,33 @@ export const makeSet = (deps: {
       })
     )
 
+  /**
+   * Without `expectedVersion`, first as a check-and-set against the state just read: two round trips and no
+   * transaction, where taking the row lock costs four. If the secret changed in between, the write goes again
+   * under its row lock (`setIn`), where blind writers of one key take turns instead of retrying each other out.
+   */
+  const setBlind = (write: ValidatedWrite, actor: ActingAs) =>
+    PgPool.withClient(deps.db, (client, query) =>
+      Effect.gen(function* () {
+        const stream = yield* trail.streamOf(client)
+        const rows = yield* query<CurrentRow>(Q.STATE, [write.path.keyPath])
+        const plan = yield* planWrite(write.path.keyPath, toCurrent(rows[0]), write.options, retention)
+        const written = yield* writePlanned(query, stream, write, plan, actor)
+        written?.commit()
+        return written?.result
+      })
+    ).pipe(
+      Effect.flatMap((result) =>
+        result !== undefined ? Effect.succeed(result) : trail.transaction((tx) => setIn(tx, write, actor))
+      )
+    )
+
   const set: SecretsRepo["Type"]["set"] = (path, value, setOptions = {}) =>
     Effect.gen(function* () {
       const write = yield* validateWrite(path, value, setOptions)
       const actor = yield* Actors.current("set")
       return yield* (
-        write.options.expectedVersion !== undefined
-          ? setExpected(write, actor)
-          : trail.transaction((tx) => setIn(tx, write, actor))
+        write.options.expectedVersion !== undefined ? setExpected(write, actor) : setBlind(write, actor)
       ).pipe(withStoreErrors)
     }).pipe(deps.recordFailures("set", path.keyPath))
 

@@ -100,6 +100,27 @@ export const versionsContract = <E>(name: string, store: Layer.Layer<SecretsRepo
       })
     )
 
+    it.effect("twenty concurrent blind writers of one key, new or not: every write lands as a version of its own", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`project/${unique()}/burst`)
+        const burst = (round: number) =>
+          Effect.forEach(
+            Array.from({ length: 20 }, (_, i) => i),
+            (i) => repo.set(p, secret(`writer-${round}-${i}`)),
+            { concurrency: "unbounded" }
+          )
+        // The first burst races to create the key; the second to add versions on top of the same one.
+        const created = yield* burst(1)
+        expect(created.filter((r) => r.created)).toHaveLength(1)
+        const updated = yield* burst(2)
+        const versions = [...created, ...updated].map((r) => r.version).sort((a, b) => a - b)
+        expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+        const newest = updated.find((r) => r.version === 40)!
+        expect(yield* valueOf(repo, p.keyPath)).toBe(`writer-2-${updated.indexOf(newest)}`)
+      })
+    )
+
     it.effect(
       "a deleted secret is hidden, recoverable with all its versions, and only an explicit overwrite replaces it",
       () =>
