@@ -379,25 +379,34 @@ const main = async () => {
       stdioConcurrent.serve / (1000 / stdio.serve.p50),
       "x"
     )
-    // serve's memory while an agent pages through the whole store (101,000 secrets with 1 KiB descriptions).
-    const rssBeforePaging = await rssMb(serve.pid)
-    let cursor: string | null = null
-    let pages = 0
-    let rssPagingMax = rssBeforePaging
-    do {
-      const page = await serve.client.callTool({
-        name: "list_secrets",
-        arguments: { limit: 1000, ...(cursor === null ? {} : { cursor }) }
-      })
-      cursor = (page.structuredContent as { nextCursor: string | null }).nextCursor
-      pages++
-      rssPagingMax = Math.max(rssPagingMax, await rssMb(serve.pid))
-    } while (cursor !== null)
-    record("serve RSS paging the store", `before ${pages} pages of 1,000`, rssBeforePaging, "MB")
-    record("serve RSS paging the store", "highest while paging", rssPagingMax, "MB", rssBeforePaging, "flat")
+    // Peak RSS (VmHWM) after the read scenarios, before the paging below raises it.
     const rssMinimal = await peakRssMb(minimal.pid)
     record("peak RSS after reads", "minimal SDK server", rssMinimal, "MB")
     record("peak RSS after reads", "secrets serve", await peakRssMb(serve.pid), "MB", rssMinimal, "<= 1.5x")
+    // serve's memory while an agent pages through the whole store (101,000 secrets with 1 KiB descriptions, about
+    // 1 MB of descriptions a page), twice: flat means the second pass needs no more than the first.
+    const rssBeforePaging = await rssMb(serve.pid)
+    const pageThrough = async () => {
+      let cursor: string | null = null
+      let pages = 0
+      let highest = 0
+      do {
+        const page = await serve.client.callTool({
+          name: "list_secrets",
+          arguments: { limit: 1000, ...(cursor === null ? {} : { cursor }) }
+        })
+        cursor = (page.structuredContent as { nextCursor: string | null }).nextCursor
+        pages++
+        highest = Math.max(highest, await rssMb(serve.pid))
+      } while (cursor !== null)
+      return { pages, highest }
+    }
+    const firstPass = await pageThrough()
+    const secondPass = await pageThrough()
+    record("serve RSS paging the store", "before paging", rssBeforePaging, "MB")
+    const passLabel = (n: string) => `highest, ${n} pass of ${firstPass.pages} pages`
+    record("serve RSS paging the store", passLabel("first"), firstPass.highest, "MB", rssBeforePaging)
+    record("serve RSS paging the store", passLabel("second"), secondPass.highest, "MB", firstPass.highest, "flat")
 
     record("peak RSS after reads", "serve, embedded", await peakRssMb(serveEmbedded.pid), "MB", rssMinimal, "<= 1.3x")
     record(
