@@ -24,7 +24,7 @@ import {
 import { floorRead, referenceRead } from "./baseline.js"
 import { cli, coldStart, serverPssMb } from "./embedded.js"
 import { interleaved, interleavedThroughput, median, peakRssMb, rssMb, sequential } from "./measure.js"
-import { currentStatementRead, previousStatementRead } from "./statements.js"
+import { currentStatementRead, previousStatementRead, versionsStatementRead } from "./statements.js"
 import { getSecret, spawnServer } from "./stdio.js"
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
@@ -131,6 +131,7 @@ const main = async () => {
     })
     cleanups.push(() => void statementPool.end())
     const previousStatement = previousStatementRead(statementPool, keyBytes)
+    const versionsStatement = await versionsStatementRead(statementPool, keyBytes, ROOT)
     const currentStatement = await currentStatementRead(statementPool, keyBytes, ROOT)
     const seq = await interleaved(
       {
@@ -138,6 +139,7 @@ const main = async () => {
         reference: (i) => reference(keyAt(i)),
         referenceNoFlush: (i) => referenceNoFlush(keyAt(i)),
         previousStatement: (i) => previousStatement(keyAt(i)),
+        versionsStatement: (i) => versionsStatement(keyAt(i)),
         currentStatement: (i) => currentStatement(keyAt(i)),
         repo: (i) => repoGet(keyAt(i)),
         repoNoFlush: (i) => repoGetNoFlush(keyAt(i)),
@@ -152,6 +154,14 @@ const main = async () => {
     record("sequential read p50", "reference (UPDATE RETURNING)", referenceP50, "ms", floorP50)
     record("sequential read p50", "reference, no flush", seq.referenceNoFlush.p50, "ms", floorP50)
     record("read statement alone p50", "before versions and audit (pg)", seq.previousStatement.p50, "ms", referenceP50)
+    record(
+      "read statement alone p50",
+      "versions, no audit record (pg)",
+      seq.versionsStatement.p50,
+      "ms",
+      seq.previousStatement.p50,
+      "<= 1.05x before versions"
+    )
     record("read statement alone p50", "this release's (pg)", seq.currentStatement.p50, "ms", seq.previousStatement.p50)
     record("sequential read p50", "SecretsRepo.get", seq.repo.p50, "ms", referenceP50, "<= 1.1x reference")
     record("sequential read p99", "SecretsRepo.get", seq.repo.p99, "ms", seq.reference.p99)

@@ -1,6 +1,7 @@
 /**
  * The read statement itself, sent with plain `pg` (no batching, no Effect): this release's (versions, the
- * audit record) beside the one before versions and the audit trail, kept here verbatim as the baseline. Their
+ * audit record), the same without its audit record, and the one before versions and the audit trail, kept here
+ * verbatim as the baseline. Their
  * ratio is what the statement costs more; the rest of `SecretsRepo.get`'s gap over the reference is in-process.
  */
 import { randomBytes, randomUUID } from "node:crypto"
@@ -25,14 +26,36 @@ export const previousStatementRead = (pool: pg.Pool, key: Buffer) => async (keyP
 type Statements = typeof import("../dist/repo/readStatements.js")
 
 /**
- * This release's one-key statement with one audit record. The MACs are random bytes, packed as the read path
- * packs them (the statement stores them without checking); each call takes the next seq of its own stream, as the read path's connection does.
+ * This release's read statement without its audit record: what versions alone made of the previous one (the
+ * columns a read returns and `last_accessed_by`), to tell the versions' cost from the audit record's.
+ */
+export const versionsStatementRead = async (pool: pg.Pool, key: Buffer, root: string) => {
+  const { COLUMNS } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
+  const text = `
+    UPDATE secrets AS s
+    SET access_count = s.access_count + 1,
+        last_accessed_at = GREATEST(s.last_accessed_at, $2::timestamptz),
+        last_accessed_by = CASE WHEN s.last_accessed_at IS NULL OR s.last_accessed_at <= $2::timestamptz THEN $3::text
+                                ELSE s.last_accessed_by END
+    WHERE s.key_path = $1::text
+    RETURNING s.id, s.encrypted_value, ${COLUMNS.split(",")
+      .map((c) => `s.${c.trim()}`)
+      .join(", ")}`
+  return async (keyPath: string) => {
+    const result = await pool.query({ name: "versions_read", text, values: [keyPath, new Date(), "bench"] })
+    return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)
+  }
+}
+
+/**
+ * This release's statement for a lone read (the sequential case), with its audit record. The MACs are random
+ * bytes (the statement stores them without checking); each call takes the next seq of its own stream, as the
+ * read path's connection does.
  */
 export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: string) => {
-  const { statements, MAC_BYTES } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
-  const statement = statements("flush").one
+  const { statements } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
+  const statement = statements("flush").single
   const stream = `bench-${randomUUID()}`
-  const macs = () => randomBytes(MAC_BYTES)
   let seq = 0
   return async (keyPath: string) => {
     const at = new Date()
@@ -41,19 +64,17 @@ export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: str
       text: statement.text,
       values: [
         keyPath,
-        1,
         at,
         "bench",
         86_400_000,
         stream,
         "0000000000000000",
-        [seq++],
-        [at],
-        ["bench"],
-        ["bench 0"],
-        ["get"],
-        [null],
-        macs()
+        seq++,
+        "bench 0",
+        "get",
+        null,
+        randomBytes(32),
+        ...Array.from({ length: 5 }, () => randomBytes(12))
       ]
     })
     return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)

@@ -43,7 +43,7 @@ describe("audit trail across rotate-key (embedded store)", () => {
       ])
       const verified = await run(["audit", "verify"])
       expectOk(verified)
-      expect(verified.stderr).toMatch(/^the audit trail is intact: 5 records in \d+ streams/)
+      expect(verified.stderr).toMatch(/^the audit trail is intact: 5 records in \d+ streams?, /)
 
       // Only the new key: the records made under the old one cannot be checked, and verify says why.
       fs.writeFileSync(keyFile, `${current}\n`, { mode: 0o600 })

@@ -390,7 +390,7 @@ const tamperSuite = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
         expectOk(intact)
         expect(intact.stdout).toBe("")
         expect(intact.stderr).toBe(
-          `the audit trail is intact: ${RECORDS} records in ${verdict.streams} streams, ` +
+          `the audit trail is intact: ${RECORDS} records in ${verdict.streams} stream${verdict.streams === 1 ? "" : "s"}, ` +
             `${verdict.checkpoints} checkpoints; head ${verdict.head}\n`
         )
 

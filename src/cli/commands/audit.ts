@@ -12,6 +12,8 @@ import { parseDurationText } from "../../domain/DurationText.js"
 import { formatTable, iso, note, printLine } from "../output.js"
 import { jsonOption, now, withStore } from "./shared.js"
 
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`
+
 const TOOL = "secrets audit"
 const MAX_LIMIT = 10_000
 
@@ -103,8 +105,8 @@ const verifyCommand = Command.make(
         })
       }
       yield* note(
-        `the audit trail is intact: ${verdict.records} records in ${verdict.streams} streams, ` +
-          `${verdict.checkpoints} checkpoints; head ${verdict.head}`
+        `the audit trail is intact: ${count(verdict.records, "record")} in ${count(verdict.streams, "stream")}, ` +
+          `${count(verdict.checkpoints, "checkpoint")}; head ${verdict.head}`
       )
     })
 ).pipe(Command.withDescription("Check that no audit record was altered, inserted, deleted or reordered"))
