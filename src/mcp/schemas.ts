@@ -20,6 +20,17 @@ const IsoTime = Schema.String.annotations({ description: "ISO-8601 date-time" })
 const Version = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))
 const Duration = Schema.String.annotations({ description: "a duration such as 7d, 12h, 90m", examples: ["7d"] })
 
+/** When a written secret expires: a time, or a duration from now (set_secret, generate_secret). */
+const Expiry = {
+  expiresAt: Optional(
+    Schema.String.annotations({
+      description: "ISO-8601 time with an offset, in the future, e.g. 2027-01-31T00:00:00Z",
+      examples: ["2027-01-31T00:00:00Z"]
+    })
+  ),
+  expiresIn: Optional(Duration).annotations({ description: "Instead of expiresAt: a duration from now, e.g. 90d" })
+}
+
 export const GetSecretInput = Schema.Struct({
   keyPath: KeyPathArg,
   // Described on the property, so a wrong value still reads "an integer greater than or equal to 1".
@@ -46,13 +57,7 @@ export const SetSecretInput = Schema.Struct({
   description: Optional(
     Schema.String.annotations({ description: "What it is for, up to 1 KiB; kept on update when omitted" })
   ),
-  expiresAt: Optional(
-    Schema.String.annotations({
-      description: "ISO-8601 time with an offset, in the future, e.g. 2027-01-31T00:00:00Z",
-      examples: ["2027-01-31T00:00:00Z"]
-    })
-  ),
-  expiresIn: Optional(Duration).annotations({ description: "Instead of expiresAt: a duration from now, e.g. 90d" }),
+  ...Expiry,
   rotationRequired: Optional(Schema.Boolean).annotations({
     description: "Flag it for rotation (a new value clears the flag unless this is true)"
   }),
@@ -144,13 +149,7 @@ export const GenerateSecretInput = Schema.Struct({
     })
   ),
   description: Optional(Schema.String.annotations({ description: "What it is for, up to 1 KiB" })),
-  expiresAt: Optional(
-    Schema.String.annotations({
-      description: "ISO-8601 time with an offset, in the future, e.g. 2027-01-31T00:00:00Z",
-      examples: ["2027-01-31T00:00:00Z"]
-    })
-  ),
-  expiresIn: Optional(Duration).annotations({ description: "Instead of expiresAt: a duration from now, e.g. 90d" }),
+  ...Expiry,
   overwrite: Optional(Schema.Boolean).annotations({
     description: "Replace an existing secret (its old value stays a version); without it, SecretExists"
   }),
