@@ -30,7 +30,7 @@ type Statements = typeof import("../dist/repo/readStatements.js")
  * columns a read returns and `last_accessed_by`), to tell the versions' cost from the audit record's.
  */
 export const versionsStatementRead = async (pool: pg.Pool, key: Buffer, root: string) => {
-  const { COLUMNS } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
+  const { RETURNING } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
   const text = `
     UPDATE secrets AS s
     SET access_count = s.access_count + 1,
@@ -38,9 +38,7 @@ export const versionsStatementRead = async (pool: pg.Pool, key: Buffer, root: st
         last_accessed_by = CASE WHEN s.last_accessed_at IS NULL OR s.last_accessed_at <= $2::timestamptz THEN $3::text
                                 ELSE s.last_accessed_by END
     WHERE s.key_path = $1::text
-    RETURNING s.id, s.encrypted_value, ${COLUMNS.split(",")
-      .map((c) => `s.${c.trim()}`)
-      .join(", ")}`
+    ${RETURNING}`
   return async (keyPath: string) => {
     const result = await pool.query({ name: "versions_read", text, values: [keyPath, new Date(), "bench"] })
     return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)
@@ -53,7 +51,9 @@ export const versionsStatementRead = async (pool: pg.Pool, key: Buffer, root: st
  * read path's connection does.
  */
 export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: string) => {
-  const { statements } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
+  const { ATTEMPT_MAC_BYTES, OUTCOME_MAC_BYTES, statements } = (await import(
+    path.join(root, "dist/repo/readStatements.js")
+  )) as Statements
   const statement = statements("flush").single
   const stream = `bench-${randomUUID()}`
   let seq = 0
@@ -73,8 +73,8 @@ export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: str
         "bench 0",
         "get",
         null,
-        randomBytes(32),
-        ...Array.from({ length: 5 }, () => randomBytes(12))
+        randomBytes(ATTEMPT_MAC_BYTES),
+        ...Array.from({ length: 5 }, () => randomBytes(OUTCOME_MAC_BYTES))
       ]
     })
     return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)

@@ -63,6 +63,12 @@ export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
   }
 >() {}
 
+/** A read's MACs in the order the statements take them: the attempt's, then one per outcome of `READ_OUTCOMES`. */
+const macsOf = (p: Stream.Prepared): Array<Buffer> => [
+  p.attemptMac,
+  ...READ_OUTCOMES.map((outcome) => p.macs.get(outcome)!)
+]
+
 /** What a batch sends: its statement and values, with its stream's new records (committed on success). */
 const build = (
   batch: ReadonlyArray<PendingRead>,
@@ -85,8 +91,7 @@ const build = (
       attempt.client,
       attempt.operation,
       attempt.version,
-      p.attemptMac,
-      ...READ_OUTCOMES.map((outcome) => p.macs.get(outcome)!)
+      ...macsOf(p)
     ]
     return { statement: shapes.single, values, prepared }
   }
@@ -112,7 +117,7 @@ const build = (
     column((r) => r.attempt.operation),
     column((r) => r.attempt.version),
     // Every read's MACs in one buffer, as the statement cuts them apart (readStatements.ts).
-    Buffer.concat(prepared.flatMap((p) => [p.attemptMac, ...READ_OUTCOMES.map((outcome) => p.macs.get(outcome)!)]))
+    Buffer.concat(prepared.flatMap(macsOf))
   ]
   const common = [Duration.toMillis(retention), stream.id, stream.keyId]
   const one = keys.length === 1

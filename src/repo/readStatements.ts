@@ -41,7 +41,8 @@ const macFor = (macs: readonly [string, string, string, string, string]) =>
   `CASE o.outcome WHEN 'ok' THEN ${macs[0]} WHEN 'NotFound' THEN ${macs[1]} WHEN 'Deleted' THEN ${macs[2]}
                   WHEN 'VersionNotFound' THEN ${macs[3]} ELSE ${macs[4]} END`
 
-const returning = `RETURNING s.id, s.encrypted_value, ${COLUMNS.split(",")
+/** What a read returns of its row (bench/statements.ts sends it too, without the audit record). */
+export const RETURNING = `RETURNING s.id, s.encrypted_value, ${COLUMNS.split(",")
   .map((c) => `s.${c.trim()}`)
   .join(", ")}`
 
@@ -60,7 +61,7 @@ const recordAndReadOne = (flush: boolean): string => `
                                 ELSE s.last_accessed_by END
     ${flush ? "" : "FROM no_flush"}
     WHERE s.key_path = $1::text
-    ${returning}
+    ${RETURNING}
   ), recorded AS (
     INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
                            attempt_mac, mac)
@@ -104,7 +105,7 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
                                 ELSE s.last_accessed_by END
     ${sources.length === 0 ? "" : `FROM ${sources.join(", ")}`}
     WHERE s.key_path = ${keyPath}
-    ${returning}
+    ${RETURNING}
   ), recorded AS (
     INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
                            attempt_mac, mac)
