@@ -11,8 +11,8 @@ import * as path from "node:path"
 import { afterAll, beforeAll, expect, test } from "vitest"
 import { EXIT_CODES } from "../../src/cli/exitCodes.js"
 import { expectError, expectOk, type Result } from "../cli/harness.js"
-import { callTool, errorTag, startServe, structured, within } from "../support/serve.js"
-import { openSeededStore, type SeededStore } from "./store.js"
+import { callTool, errorTag, structured } from "../support/serve.js"
+import { openSeededStore, type SeededStore, serveIn } from "./store.js"
 
 const TIMEOUT = 180_000
 const NODE = process.execPath
@@ -60,19 +60,7 @@ test(
     fs.rmSync(saFile)
 
     // The agent's MCP server.
-    const env = Object.fromEntries(
-      Object.entries(box.env({ ...AGENT, SECRETS_LOG_LEVEL: "Debug" })).filter(
-        (entry): entry is [string, string] => entry[1] !== undefined
-      )
-    )
-    const served = await startServe(env, { name: "blind-agent" })
-    onTestFinished(async () => {
-      await within(
-        served.client.close().catch(() => undefined),
-        10_000
-      )
-      await within(served.exited, 10_000)
-    })
+    const served = await serveIn(box, onTestFinished, AGENT)
     const results: Array<CallToolResult> = []
     const call = async (name: string, args: Record<string, unknown>) => {
       const result = await callTool(served, name, args)

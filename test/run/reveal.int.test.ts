@@ -13,8 +13,8 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { EXIT_CODES } from "../../src/cli/exitCodes.js"
 import { expectError, expectOk, type Result } from "../cli/harness.js"
-import { callTool, errorTag, type Served, startServe, structured, within } from "../support/serve.js"
-import { keyPathOf, openSeededStore, type RunSandbox, type SeededStore, VALUES } from "./store.js"
+import { callTool, errorTag, structured } from "../support/serve.js"
+import { keyPathOf, openSeededStore, type SeededStore, serveIn, VALUES } from "./store.js"
 
 const TIMEOUT = 120_000
 const NODE = process.execPath
@@ -24,28 +24,6 @@ beforeAll(async () => {
   store = await openSeededStore()
 }, TIMEOUT)
 afterAll(() => store?.close())
-
-/** `secrets serve` on the sandbox's store with `env` added; closed when the test ends. */
-const serveIn = async (
-  box: RunSandbox,
-  onTestFinished: (fn: () => Promise<void>) => void,
-  env: Record<string, string> = {}
-): Promise<Served> => {
-  const full = Object.fromEntries(
-    Object.entries(box.env({ SECRETS_LOG_LEVEL: "Debug", ...env })).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined
-    )
-  )
-  const served = await startServe(full, { name: "reveal-test" })
-  onTestFinished(async () => {
-    await within(
-      served.client.close().catch(() => undefined),
-      10_000
-    )
-    await within(served.exited, 10_000)
-  })
-  return served
-}
 
 /** A child that writes the variable NAME to `file`, so the test learns a value no tool ever returned. */
 const handOver = (name: string, file: string) =>

@@ -12,6 +12,7 @@ import * as path from "node:path"
 import pg from "pg"
 import { copyStore, expectOk, hexKey, makeSandbox, type Sandbox } from "../cli/harness.js"
 import { TEST_DATABASE_URL, withDatabaseUrl } from "../support/postgres.js"
+import { type Served, startServe, within } from "../support/serve.js"
 
 export const PREFIX = "project/runtest"
 
@@ -105,4 +106,29 @@ export const openSeededStore = async (): Promise<SeededStore> => {
     },
     close: async () => template.remove()
   }
+}
+
+/**
+ * `secrets serve` on the sandbox's store with `env` added (debug logging on, so a test can search its stderr),
+ * driven by the official SDK client; closed when the test ends.
+ */
+export const serveIn = async (
+  box: RunSandbox,
+  onTestFinished: (fn: () => Promise<void>) => void,
+  env: Record<string, string> = {}
+): Promise<Served> => {
+  const full = Object.fromEntries(
+    Object.entries(box.env({ SECRETS_LOG_LEVEL: "Debug", ...env })).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined
+    )
+  )
+  const served = await startServe(full, { name: "run-test" })
+  onTestFinished(async () => {
+    await within(
+      served.client.close().catch(() => undefined),
+      10_000
+    )
+    await within(served.exited, 10_000)
+  })
+  return served
 }
