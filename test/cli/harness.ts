@@ -71,6 +71,23 @@ const collect = (child: ChildProcess): Promise<Result> =>
     })
   })
 
+/**
+ * Runs the CLI to completion with exactly `env` (no sandbox: the caller owns the directories), `stdin` written and
+ * closed, and `as` another user's uid and gid when given.
+ */
+export const runCli = (
+  env: NodeJS.ProcessEnv,
+  args: ReadonlyArray<string>,
+  stdin = "",
+  as?: { readonly uid: number; readonly gid: number }
+): Promise<Result> => {
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["pipe", "pipe", "pipe"], ...(as ?? {}) })
+  child.stdin!.on("error", () => {})
+  const result = collect(child)
+  child.stdin!.end(stdin)
+  return result
+}
+
 export const makeSandbox = (prefix = "secrets-cli-"): Sandbox => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
   const configHome = path.join(root, "config")

@@ -9,14 +9,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Redacted } from "effect"
-import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import pg from "pg"
 import { KEY_A } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
-import { CLI, ROOT, type Served, startServe, within } from "../support/serve.js"
+import { runCli } from "../cli/harness.js"
+import { ROOT, type Served, startServe, within } from "../support/serve.js"
 import { tempDir } from "../support/stores.js"
 
 const MIGRATIONS = path.join(ROOT, "migrations")
@@ -47,19 +47,6 @@ const ok = (result: CallToolResult, what: string) => {
 
 const keyPathOf = (i: number) => `meta/load/server_${i}`
 
-/** One `secrets` CLI command to completion: its exit code and stdout. */
-const cli = (env: Record<string, string>, args: ReadonlyArray<string>, stdin = "") =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["pipe", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    child.once("error", reject)
-    child.once("close", (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(stdin)
-  })
-
 const CLI_ROUNDS = 5
 const cliKeyPathOf = (i: number) => `meta/load/cli_${i}`
 
@@ -71,10 +58,13 @@ const cliLoop = async (env: Record<string, string>) => {
   const values: Array<string> = []
   for (let i = 0; i < CLI_ROUNDS; i++) {
     const value = `cli-${i}-${randomBytes(8).toString("hex")}`
-    const set = await cli(env, ["set", cliKeyPathOf(i), "--stdin"], value)
+    const set = await runCli(env, ["set", cliKeyPathOf(i), "--stdin"], value)
     expect(set, `secrets set round ${i}`).toMatchObject({ code: 0 })
-    expect(await cli(env, ["list", "--json"]), `secrets list round ${i}`).toMatchObject({ code: 0 })
-    expect(await cli(env, ["get", cliKeyPathOf(i)]), `secrets get round ${i}`).toMatchObject({ code: 0, stdout: value })
+    expect(await runCli(env, ["list", "--json"]), `secrets list round ${i}`).toMatchObject({ code: 0 })
+    expect(await runCli(env, ["get", cliKeyPathOf(i)]), `secrets get round ${i}`).toMatchObject({
+      code: 0,
+      stdout: value
+    })
     values.push(value)
   }
   return values

@@ -3,14 +3,13 @@
  * user (here `nobody`, as this suite runs as root), the server runs as that user and root is refused; a store
  * created by root (its server then runs as `secrets-mcp`) cannot be used by another user. Needs root.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import pg from "pg"
 import { describe, expect, test } from "vitest"
 import { running } from "../../src/store/embedded/postmaster.js"
-import { CLI, hexKey } from "../cli/harness.js"
+import { hexKey, runCli } from "../cli/harness.js"
 import { stopServersUnder } from "../support/embedded.js"
 
 const TIMEOUT = 120_000
@@ -21,26 +20,13 @@ const hasNobody = fs
   .split("\n")
   .some((line) => line.startsWith("nobody:x:65534:"))
 
+/** The CLI as `as` (or as root), with PATH and `env`. */
 const run = (
   as: { uid: number; gid: number } | undefined,
   env: Record<string, string>,
   args: ReadonlyArray<string>,
   stdin = ""
-) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env["PATH"] ?? "", ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-      ...(as ?? {})
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    child.once("error", reject)
-    child.once("close", (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(stdin)
-  })
+) => runCli({ PATH: process.env["PATH"] ?? "", ...env }, args, stdin, as)
 
 /** A home of its own for `owner`, removed (servers stopped first) when the test ends. */
 const home = (onTestFinished: (fn: () => void) => void, owner?: { uid: number; gid: number }) => {
