@@ -6,9 +6,8 @@
  * only its metadata, within the caller's write permission, quota and check-and-set policy.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Context, Effect, Either, Logger, LogLevel, Redacted, Schema } from "effect"
+import { Context, Effect, Either, Logger, LogLevel, Redacted } from "effect"
 import * as Principal from "../../src/auth/Principal.js"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
 import { memoryStore } from "../../src/layers.js"
@@ -17,7 +16,7 @@ import * as McpServer from "../../src/mcp/server.js"
 import * as StoreAccess from "../../src/mcp/StoreAccess.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import { cryptoLayer } from "../support/keys.js"
-import { connectInProcess } from "../support/mcp.js"
+import { call, connectInProcess, failed, ok } from "../support/mcp.js"
 
 interface As {
   readonly name?: string
@@ -51,21 +50,6 @@ const connect = (store: StoreAccess.StoreAccess, as: As = {}) =>
     )
     return yield* connectInProcess(server, "reveal-test")
   })
-
-const call = (client: Client, name: string, args: Record<string, unknown>) =>
-  Effect.promise(() => client.callTool({ name, arguments: args }) as Promise<CallToolResult>)
-
-const ok = <A, I>(result: CallToolResult, schema: Schema.Schema<A, I>): A => {
-  expect(result.isError ?? false, JSON.stringify(result.structuredContent)).toBe(false)
-  return Schema.decodeUnknownSync(schema, { onExcessProperty: "error" })(result.structuredContent)
-}
-
-const failed = (result: CallToolResult, tag: string) => {
-  expect(result.isError, JSON.stringify(result.structuredContent)).toBe(true)
-  const structured = result.structuredContent as { error: string; message: string } & Record<string, unknown>
-  expect(structured.error).toBe(tag)
-  return structured
-}
 
 const repoOf = (store: StoreAccess.StoreAccess) => Effect.map(store.get, (context) => Context.get(context, SecretsRepo))
 

@@ -3,16 +3,14 @@
  * checks every structuredContent, errors included, against the tool's advertised outputSchema).
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Either, Schema } from "effect"
+import { Effect, Either } from "effect"
 import * as Principal from "../../src/auth/Principal.js"
 import { memoryStore } from "../../src/layers.js"
 import * as S from "../../src/mcp/schemas.js"
 import * as McpServer from "../../src/mcp/server.js"
 import * as StoreAccess from "../../src/mcp/StoreAccess.js"
 import { cryptoLayer } from "../support/keys.js"
-import { connectInProcess } from "../support/mcp.js"
+import { call, connectInProcess, failed, ok } from "../support/mcp.js"
 
 const connect = (name = "meta", requireCas?: "agents") =>
   Effect.gen(function* () {
@@ -26,21 +24,6 @@ const connect = (name = "meta", requireCas?: "agents") =>
     })
     return yield* connectInProcess(server, "versions-test")
   })
-
-const call = (client: Client, name: string, args: Record<string, unknown>) =>
-  Effect.promise(() => client.callTool({ name, arguments: args }) as Promise<CallToolResult>)
-
-const ok = <A, I>(result: CallToolResult, schema: Schema.Schema<A, I>): A => {
-  expect(result.isError ?? false, JSON.stringify(result.structuredContent)).toBe(false)
-  return Schema.decodeUnknownSync(schema, { onExcessProperty: "error" })(result.structuredContent)
-}
-
-const failed = (result: CallToolResult, tag: string) => {
-  expect(result.isError).toBe(true)
-  const structured = result.structuredContent as { error: string; message: string } & Record<string, unknown>
-  expect(structured.error).toBe(tag)
-  return structured
-}
 
 describe("versions over MCP", () => {
   it.scopedLive("get_secret takes a version; set_secret with a stale expectedVersion is VersionConflict", () =>
