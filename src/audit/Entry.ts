@@ -50,6 +50,10 @@ export interface StoredRecord extends Entry {
 /** The outcomes a read's statement can reach; its writer computes a MAC for each. */
 export const READ_OUTCOMES = ["ok", "NotFound", "Deleted", "VersionNotFound", "Expired"] as const
 
+/** The bytes of an attempt MAC (HMAC-SHA256), and of one read outcome's MAC (`readOutcomeTags`). */
+export const ATTEMPT_MAC_BYTES = 32
+export const READ_OUTCOME_TAG_BYTES = 12
+
 const SEP = Buffer.of(0)
 
 const hmac = (key: Buffer, ...parts: ReadonlyArray<Buffer | string>) => {
@@ -73,10 +77,24 @@ export const attemptMac = (key: Buffer, previous: Buffer, stream: string, seq: n
  * into 12-byte (96-bit) tags, one per outcome in `READ_OUTCOMES` order. Each is a PRF output of its own: one
  * tag says nothing of another, so the one stored cannot be turned into another outcome's. A read prepares all
  * five for the statement to choose from, and this costs one HMAC instead of five (measured: 10 µs per read).
+ * `readOutcomeTags` gives the five tags as they come, one after another.
  */
+export const readOutcomeTags = (key: Buffer, attempt: Buffer): Buffer =>
+  createHmac("sha512", key)
+    .update(attempt)
+    .update(SEP)
+    .update("read outcomes")
+    .digest()
+    .subarray(0, READ_OUTCOMES.length * READ_OUTCOME_TAG_BYTES)
+
 const readOutcomeMacs = (key: Buffer, attempt: Buffer): Map<string, Buffer> => {
-  const all = createHmac("sha512", key).update(attempt).update(SEP).update("read outcomes").digest()
-  return new Map(READ_OUTCOMES.map((outcome, i) => [outcome, all.subarray(i * 12, i * 12 + 12)]))
+  const tags = readOutcomeTags(key, attempt)
+  return new Map(
+    READ_OUTCOMES.map((outcome, i) => [
+      outcome,
+      tags.subarray(i * READ_OUTCOME_TAG_BYTES, (i + 1) * READ_OUTCOME_TAG_BYTES)
+    ])
+  )
 }
 
 const isReadOutcome = (outcome: string): boolean => (READ_OUTCOMES as ReadonlyArray<string>).includes(outcome)

@@ -4,7 +4,15 @@
  * only when the record commits, so a rolled-back statement leaves no gap.
  */
 import { randomUUID } from "node:crypto"
-import { attemptMac, type Entry, outcomeMacs } from "./Entry.js"
+import {
+  ATTEMPT_MAC_BYTES,
+  attemptMac,
+  type Entry,
+  outcomeMacs,
+  READ_OUTCOME_TAG_BYTES,
+  READ_OUTCOMES,
+  readOutcomeTags
+} from "./Entry.js"
 
 export interface Stream {
   readonly id: string
@@ -59,6 +67,39 @@ export const prepare = (
 export const commit = (stream: Stream, prepared: ReadonlyArray<Prepared>): void => {
   const last = prepared[prepared.length - 1]
   if (last === undefined) return
-  stream.seq = last.seq + 1
-  stream.head = last.attemptMac
+  moveTo(stream, { seq: last.seq + 1, head: last.attemptMac })
+}
+
+/** Where a stream's head stands once records commit: the next seq, and the attempt MAC it chains from. */
+export interface Head {
+  readonly seq: number
+  readonly head: Buffer
+}
+
+export const moveTo = (stream: Stream, to: Head): void => {
+  stream.seq = to.seq
+  stream.head = to.head
+}
+
+/** The bytes of one read's MACs in `prepareReads`' buffer. */
+export const READ_MACS_BYTES = ATTEMPT_MAC_BYTES + READ_OUTCOMES.length * READ_OUTCOME_TAG_BYTES
+
+/**
+ * Prepares reads to follow the head (the read path's batches: `prepare` for many records at once, without an
+ * object per record). Their MACs come in one buffer, `READ_MACS_BYTES` per read in order: the attempt MAC, then
+ * the tag of each outcome in `READ_OUTCOMES` order. Their seqs run from the stream's. Nothing moves until `moveTo`
+ * the head returned.
+ */
+export const prepareReads = (
+  stream: Stream,
+  reads: ReadonlyArray<Omit<Entry, "outcome">>
+): { readonly macs: Buffer; readonly next: Head } => {
+  const macs = Buffer.allocUnsafe(reads.length * READ_MACS_BYTES)
+  let head = stream.head
+  for (let i = 0; i < reads.length; i++) {
+    head = attemptMac(stream.key, head, stream.id, stream.seq + i, reads[i]!)
+    head.copy(macs, i * READ_MACS_BYTES)
+    readOutcomeTags(stream.key, head).copy(macs, i * READ_MACS_BYTES + ATTEMPT_MAC_BYTES)
+  }
+  return { macs, next: { seq: stream.seq + reads.length, head } }
 }

@@ -20,7 +20,7 @@ import type { ReadOptions } from "../config/StoreConfig.js"
 import { StoreUnavailable } from "../domain/errors.js"
 import * as PgPool from "../store/PgPool.js"
 import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
-import { statements } from "./readStatements.js"
+import { ATTEMPT_MAC_BYTES, OUTCOME_MAC_BYTES, statements } from "./readStatements.js"
 
 export { COLUMNS } from "./readStatements.js"
 
@@ -46,11 +46,10 @@ export interface Row {
   readonly deleted_by: string | null
 }
 
-/** A read as its audit record tells it: who, how, and which version was asked for (null: the current one). */
-export type ReadAttempt = Omit<Entry, "keyPath" | "outcome">
+/** A read as its audit record tells it: who, how, what, and which version was asked for (null: the current one). */
+export type ReadAttempt = Omit<Entry, "outcome"> & { readonly keyPath: string }
 
 interface PendingRead {
-  readonly keyPath: string
   readonly attempt: ReadAttempt
   readonly resume: (result: Effect.Effect<Row | undefined, StoreUnavailable>) => void
 }
@@ -59,78 +58,75 @@ export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
   ReadBatcher,
   {
     /** Records the read and returns the row after its batch committed; undefined if there is no such row. */
-    readonly read: (keyPath: string, attempt: ReadAttempt) => Effect.Effect<Row | undefined, StoreUnavailable>
+    readonly read: (attempt: ReadAttempt) => Effect.Effect<Row | undefined, StoreUnavailable>
   }
 >() {}
 
-/** A read's MACs in the order the statements take them: the attempt's, then one per outcome of `READ_OUTCOMES`. */
-const macsOf = (p: Stream.Prepared): Array<Buffer> => [
-  p.attemptMac,
-  ...READ_OUTCOMES.map((outcome) => p.macs.get(outcome)!)
-]
-
-/** What a batch sends: its statement and values, with its stream's new records (committed on success). */
+/** What a batch sends: its statement and values, and where its stream's head moves once it commits. */
 const build = (
   batch: ReadonlyArray<PendingRead>,
   stream: Stream.Stream,
   retention: Duration.Duration,
   shapes: ReturnType<typeof statements>
-) => {
+): { readonly statement: PgPool.Statement; readonly values: Array<unknown>; readonly next: Stream.Head } => {
+  const attempts = batch.map((read) => read.attempt)
+  const { macs, next } = Stream.prepareReads(stream, attempts)
+  const common = [Duration.toMillis(retention), stream.id, stream.keyId]
   if (batch.length === 1) {
-    const [{ attempt, keyPath }] = batch as readonly [PendingRead]
-    const prepared = Stream.prepare(stream, [{ entry: { ...attempt, keyPath }, outcomes: READ_OUTCOMES }])
-    const [p] = prepared as readonly [Stream.Prepared]
+    const [a] = attempts as [ReadAttempt]
+    const tag = (i: number) =>
+      macs.subarray(ATTEMPT_MAC_BYTES + i * OUTCOME_MAC_BYTES, ATTEMPT_MAC_BYTES + (i + 1) * OUTCOME_MAC_BYTES)
     const values = [
-      keyPath,
-      attempt.at,
-      attempt.principal,
-      Duration.toMillis(retention),
-      stream.id,
-      stream.keyId,
-      p.seq,
-      attempt.client,
-      attempt.operation,
-      attempt.version,
-      ...macsOf(p)
+      a.keyPath,
+      a.at,
+      a.principal,
+      ...common,
+      stream.seq,
+      a.client,
+      a.operation,
+      a.version,
+      macs.subarray(0, ATTEMPT_MAC_BYTES),
+      ...READ_OUTCOMES.map((_, i) => tag(i))
     ]
-    return { statement: shapes.single, values, prepared }
+    return { statement: shapes.single, values, next }
   }
+  // Per key path: its number of reads, and the latest read's time and principal.
   const perKey = new Map<string, { n: number; at: Date; by: string }>()
-  for (const { attempt, keyPath } of batch) {
+  for (const { at, keyPath, principal } of attempts) {
     const seen = perKey.get(keyPath)
-    if (seen === undefined || attempt.at >= seen.at) {
-      perKey.set(keyPath, { n: (seen?.n ?? 0) + 1, at: attempt.at, by: attempt.principal })
-    } else perKey.set(keyPath, { ...seen, n: seen.n + 1 })
+    if (seen === undefined) perKey.set(keyPath, { n: 1, at, by: principal })
+    else {
+      seen.n++
+      if (at >= seen.at) Object.assign(seen, { at, by: principal })
+    }
+  }
+  const audit = [
+    attempts.map((_, i) => stream.seq + i),
+    // As text: the driver formats a Date with its time zone, per element, at several times the cost.
+    attempts.map((a) => a.at.toISOString()),
+    attempts.map((a) => a.principal),
+    attempts.map((a) => a.client),
+    attempts.map((a) => a.operation),
+    attempts.map((a) => a.version),
+    macs
+  ]
+  if (perKey.size === 1) {
+    const [keyPath, { at, by, n }] = perKey.entries().next().value!
+    return { statement: shapes.one, values: [keyPath, n, at, by, ...common, ...audit], next }
   }
   // In key path order, so that batches from any number of processes lock rows in one order.
   const keys = [...perKey.keys()].sort()
-  const prepared = Stream.prepare(
-    stream,
-    batch.map(({ attempt, keyPath }) => ({ entry: { ...attempt, keyPath }, outcomes: READ_OUTCOMES }))
-  )
-  const column = <A>(f: (read: PendingRead, i: number) => A) => batch.map(f)
-  const audit = [
-    column((_, i) => prepared[i]!.seq),
-    column((r) => r.attempt.at),
-    column((r) => r.attempt.principal),
-    column((r) => r.attempt.client),
-    column((r) => r.attempt.operation),
-    column((r) => r.attempt.version),
-    // Every read's MACs in one buffer, as the statement cuts them apart (readStatements.ts).
-    Buffer.concat(prepared.flatMap(macsOf))
-  ]
-  const common = [Duration.toMillis(retention), stream.id, stream.keyId]
-  const one = keys.length === 1
-  const perKeyArrays = [
+  const rows = keys.map((k) => perKey.get(k)!)
+  const values = [
     keys,
-    keys.map((k) => perKey.get(k)!.n),
-    keys.map((k) => perKey.get(k)!.at),
-    keys.map((k) => perKey.get(k)!.by)
+    rows.map((r) => r.n),
+    rows.map((r) => r.at),
+    rows.map((r) => r.by),
+    ...common,
+    attempts.map((a) => a.keyPath),
+    ...audit
   ]
-  const values = one
-    ? [keys[0], perKeyArrays[1]![0], perKeyArrays[2]![0], perKeyArrays[3]![0], ...common, ...audit]
-    : [...perKeyArrays, ...common, column((r) => r.keyPath), ...audit]
-  return { statement: one ? shapes.one : shapes.many, values, prepared }
+  return { statement: shapes.many, values, next }
 }
 
 /**
@@ -150,7 +146,7 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
 
     const settle = (batch: ReadonlyArray<PendingRead>, outcome: StoreUnavailable | Map<string, Row>) => {
       for (const read of batch) {
-        read.resume(outcome instanceof Map ? Effect.succeed(outcome.get(read.keyPath)) : Effect.fail(outcome))
+        read.resume(outcome instanceof Map ? Effect.succeed(outcome.get(read.attempt.keyPath)) : Effect.fail(outcome))
       }
     }
 
@@ -185,16 +181,16 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
           return
         }
         settle(batch, toStoreUnavailable(error))
-        next()
+        nextAfterResumes()
       }
       withConnection((error, connection, stream) => {
         if (error !== undefined) return retry(error)
-        const { prepared, statement, values } = build(batch, stream!, retention, shapes)
+        const { next: head, statement, values } = build(batch, stream!, retention, shapes)
         PgPool.sendOn<Row>(connection!, named, statement, values, (error, rows) => {
           if (error) return retry(error)
-          Stream.commit(stream!, prepared)
+          Stream.moveTo(stream!, head)
           settle(batch, new Map(rows.map((row) => [row.key_path, row])))
-          next()
+          nextAfterResumes()
         })
       })
     }
@@ -212,6 +208,13 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
       write(batch, 0)
     }
 
+    /**
+     * The next batch goes once the reads just answered have run on: a reader that reads again (32 readers of one
+     * hot key) joins it instead of waiting out a batch of the one or two reads that came in meanwhile. Resumed
+     * reads run on microtasks, which all end before `setImmediate`.
+     */
+    const nextAfterResumes = () => setImmediate(next)
+
     // Closing the store waits for the batch in flight and writes what is queued, then gives the connection back.
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
@@ -226,10 +229,10 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
       })
     )
 
-    const read = (keyPath: string, attempt: ReadAttempt) =>
+    const read = (attempt: ReadAttempt) =>
       Effect.async<Row | undefined, StoreUnavailable>((resume) => {
         if (closing) return resume(Effect.fail(new StoreUnavailable({ reason: "the store is closing" })))
-        pending.push({ keyPath, attempt, resume })
+        pending.push({ attempt, resume })
         if (!inFlight) next()
       })
     return ReadBatcher.of({ read })

@@ -50,9 +50,9 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
 
     const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>
       Effect.gen(function* () {
-        const at = yield* now
-        const actor = yield* Actors.current("get")
-        const row = yield* batcher.read(path.keyPath, { ...actor, at, version: getOptions.version ?? null })
+        const attempt = yield* Actors.stamp("get", { keyPath: path.keyPath, version: getOptions.version ?? null })
+        const { at } = attempt
+        const row = yield* batcher.read(attempt)
         const current = toCurrent(row)
         // A deleted secret past its retention is gone, whether or not the purge has run yet.
         if (row === undefined || current === undefined) return yield* new NotFound({ keyPath: path.keyPath })
@@ -68,19 +68,13 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         }
         // The read was recorded as found before its value could be decrypted: a value that does not decrypt (it
         // was tampered with) gets a second record saying so.
-        const value = yield* crypto.decrypt(encrypted, { keyPath: path.keyPath, version }).pipe(
-          Effect.tapError(() =>
-            Effect.flatMap(now, (failedAt) =>
-              append({
-                ...actor,
-                at: failedAt,
-                keyPath: path.keyPath,
-                version: getOptions.version ?? null,
-                outcome: "DecryptionFailed"
-              })
+        const value = yield* crypto
+          .decrypt(encrypted, { keyPath: path.keyPath, version })
+          .pipe(
+            Effect.tapError(() =>
+              Effect.flatMap(now, (failedAt) => append({ ...attempt, at: failedAt, outcome: "DecryptionFailed" }))
             )
           )
-        )
         return { ...toMetadata(row), version, value }
       })
 

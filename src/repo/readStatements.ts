@@ -10,6 +10,8 @@
  * `WHERE key_path = $1` with the reads' audit fields as arrays; several key paths, all arrays through `unnest`.
  * The read path's connection uses generic plans (src/store/PgPool.ts): each is planned once per connection.
  */
+import { ATTEMPT_MAC_BYTES, READ_OUTCOME_TAG_BYTES as OUTCOME_MAC_BYTES } from "../audit/Entry.js"
+import { READ_MACS_BYTES } from "../audit/Stream.js"
 import type * as PgPool from "../store/PgPool.js"
 
 export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
@@ -18,14 +20,12 @@ export const COLUMNS = `key_path, description, scope, project_name, service_name
 
 /**
  * The audit arrays, one element per read: their parameter numbers start after the shape's own. The MACs come
- * apart, packed in one bytea (`MAC_BYTES` per read: the attempt MAC, then a 12-byte MAC per outcome in
- * `READ_OUTCOMES` order): an array of byteas goes as text, hex-encoded by the driver and parsed by the server.
+ * apart, packed in one bytea as `Stream.prepareReads` makes it (the attempt MAC, then a 12-byte MAC per outcome
+ * in `READ_OUTCOMES` order): an array of byteas goes as text, hex-encoded by the driver and parsed by the server.
  */
 const AUDIT_ARRAYS = ["seq bigint", "at timestamptz", "principal text", "client text", "operation text", "version int"]
 
-export const ATTEMPT_MAC_BYTES = 32
-export const OUTCOME_MAC_BYTES = 12
-export const MAC_BYTES = ATTEMPT_MAC_BYTES + 5 * OUTCOME_MAC_BYTES
+export { ATTEMPT_MAC_BYTES, OUTCOME_MAC_BYTES }
 
 /** The outcome a read reaches, decided from its row (`u`, absent when there is none) and the read's own fields. */
 const outcome = (at: string, version: string, retention: string) => `CASE
@@ -88,7 +88,7 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
   const names = AUDIT_ARRAYS.map((column) => column.split(" ")[0]).join(", ")
   const packed = `$${firstArray + AUDIT_ARRAYS.length}::bytea`
   const slice = (offset: number, length: number) =>
-    `substring(${packed} from (a.i::int - 1) * ${MAC_BYTES} + ${offset + 1} for ${length})`
+    `substring(${packed} from (a.i::int - 1) * ${READ_MACS_BYTES} + ${offset + 1} for ${length})`
   const outcomeMac = (k: number) => slice(ATTEMPT_MAC_BYTES + k * OUTCOME_MAC_BYTES, OUTCOME_MAC_BYTES)
   const readKeyPath = one ? "$1::text" : "a.key_path"
   const sources = [
