@@ -17,10 +17,11 @@ import { DEFAULT_READ_OPTIONS, type ReadOptions } from "../config/StoreConfig.js
 import { Crypto } from "../crypto/Crypto.js"
 import { Expired, NotFound } from "../domain/errors.js"
 import { listedPrefix, prefixUpperBound, queryMatchesNothing } from "../domain/ListQuery.js"
+import type { ParsedKeyPath } from "../domain/KeyPath.js"
 import { isExpired, type SecretMetadata, type VersionInfo } from "../domain/Secret.js"
 import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
-import { COLUMNS, ReadBatcher } from "./ReadBatcher.js"
+import { COLUMNS, type ReadAttempt, ReadBatcher, type Row } from "./ReadBatcher.js"
 import * as ReadBatcherLayer from "./ReadBatcher.js"
 import { DEFAULT_REPO_OPTIONS, type RepoOptions, SecretsRepo } from "./SecretsRepo.js"
 import { makeHistory } from "./SqlHistory.js"
@@ -48,35 +49,51 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const rec = (own: string, keyPath: string, requestedVersion: number | null = null) =>
       auditedFailures(append, { own, keyPath, requestedVersion })
 
-    const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>
-      Effect.gen(function* () {
-        const attempt = yield* Actors.stamp("get", { keyPath: path.keyPath, version: getOptions.version ?? null })
-        const { at } = attempt
-        const row = yield* batcher.read(attempt)
-        const current = toCurrent(row)
+    /**
+     * What a recorded read returns: the version asked for (`requested`, else the current one), or why not.
+     * Callbacks rather than a generator: this runs for every read.
+     */
+    const answer = (
+      path: ParsedKeyPath,
+      requested: number | undefined,
+      attempt: ReadAttempt,
+      row: Row | undefined
+    ): ReturnType<SecretsRepo["Type"]["get"]> => {
+      const { at } = attempt
+      const current = toCurrent(row)
+      if (row === undefined || current === undefined) return Effect.fail(new NotFound({ keyPath: path.keyPath }))
+      if (current.deletedAt !== null) {
         // A deleted secret past its retention is gone, whether or not the purge has run yet.
-        if (row === undefined || current === undefined) return yield* new NotFound({ keyPath: path.keyPath })
-        if (current.deletedAt !== null) {
-          if (restorableUntil(current.deletedAt, retention) <= at) return yield* new NotFound({ keyPath: path.keyPath })
-          return yield* deletedError(path.keyPath, current, retention)
-        }
-        const version = getOptions.version ?? current.version
-        const encrypted = version === current.version ? row.encrypted_value : yield* history.oldVersion(path, version)
-        if (encrypted === undefined) return yield* history.notKept(path, version)
+        return Effect.fail(
+          restorableUntil(current.deletedAt, retention) <= at
+            ? new NotFound({ keyPath: path.keyPath })
+            : deletedError(path.keyPath, current, retention)
+        )
+      }
+      const version = requested ?? current.version
+      const open = (encrypted: Uint8Array): ReturnType<SecretsRepo["Type"]["get"]> => {
         if (isExpired({ expiresAt: row.expires_at }, at)) {
-          return yield* new Expired({ keyPath: path.keyPath, expiredAt: row.expires_at!.toISOString() })
+          return Effect.fail(new Expired({ keyPath: path.keyPath, expiredAt: row.expires_at!.toISOString() }))
         }
         // The read was recorded as found before its value could be decrypted: a value that does not decrypt (it
         // was tampered with) gets a second record saying so.
-        const value = yield* crypto
-          .decrypt(encrypted, { keyPath: path.keyPath, version })
-          .pipe(
-            Effect.tapError(() =>
-              Effect.flatMap(now, (failedAt) => append({ ...attempt, at: failedAt, outcome: "DecryptionFailed" }))
-            )
-          )
-        return { ...toMetadata(row), version, value }
-      })
+        return crypto.decrypt(encrypted, { keyPath: path.keyPath, version }).pipe(
+          Effect.tapError(() =>
+            Effect.flatMap(now, (failedAt) => append({ ...attempt, at: failedAt, outcome: "DecryptionFailed" }))
+          ),
+          Effect.map((value) => ({ ...toMetadata(row), version, value }))
+        )
+      }
+      if (version === current.version) return open(row.encrypted_value)
+      return Effect.flatMap(history.oldVersion(path, version), (encrypted) =>
+        encrypted === undefined ? history.notKept(path, version) : open(encrypted)
+      )
+    }
+
+    const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>
+      Effect.flatMap(Actors.stamp("get", { keyPath: path.keyPath, version: getOptions.version ?? null }), (attempt) =>
+        Effect.flatMap(batcher.read(attempt), (row) => answer(path, getOptions.version, attempt, row))
+      )
 
     // Filters, permissions (`within`) and paging all go into the statement: a page never costs a scan of the
     // store. Prefixes are key path ranges, so they use the key path index and need no LIKE escaping.

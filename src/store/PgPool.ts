@@ -14,9 +14,8 @@ export class PgPool extends Context.Tag("secrets-mcp/PgPool")<
   {
     readonly pool: pg.Pool
     /**
-     * Where the read path sends its batches (one at a time): a pool of one connection of its own on a server,
-     * so that writes filling `pool` never make a read wait for a connection; `pool` itself on the embedded
-     * store, which has one session.
+     * Where the read path sends its batches: a pool of its own (`READ_CONNECTIONS`, one per batch it keeps in
+     * the database at once), so that writes filling `pool` never make a read wait for a connection.
      */
     readonly reads: pg.Pool
     /** Name hot statements so the server prepares them once per connection (`SECRETS_DB_PREPARED`). */
@@ -181,11 +180,14 @@ export interface PoolOptions {
   /** Longest any statement may run, lock waits included. */
   readonly statementTimeout?: Duration.DurationInput | undefined
   readonly prepared: boolean
-  /** `own`: one more connection, for the read path only (see `PgPool.reads`). */
+  /** `own`: `READ_CONNECTIONS` more connections, for the read path only (see `PgPool.reads`). */
   readonly readConnection: "own" | "shared"
   /** Runs before every new connection: the embedded store starts its server here if it is not running. */
   readonly beforeConnect?: (() => Promise<void>) | undefined
 }
+
+/** The read path's own connections (`readConnection: "own"`): one per batch it keeps in the database at once. */
+export const READ_CONNECTIONS = 2
 
 /** Longest wait for the pool to close at shutdown. */
 export const CLOSE_TIMEOUT_MS = 2000
@@ -234,7 +236,8 @@ const connect = (options: PoolOptions) =>
         // The read statement is prepared once per connection; left to choose, PostgreSQL plans it afresh on every
         // execution (its custom plan always looks cheaper than the generic one for arrays of unknown length), and
         // planning cost more than the rest of a read (0.25 ms of 0.65, measured). The generic plan is as good.
-        const reads = options.readConnection === "own" ? open(1, "-c plan_cache_mode=force_generic_plan") : pool
+        const reads =
+          options.readConnection === "own" ? open(READ_CONNECTIONS, "-c plan_cache_mode=force_generic_plan") : pool
         await Promise.all([pool, ...(reads === pool ? [] : [reads])].map((p) => p.query("SELECT 1")))
         return { pool, reads }
       },

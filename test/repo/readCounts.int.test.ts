@@ -5,6 +5,7 @@ import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
 import { sqlStore } from "../../src/layers.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
+import * as PgPool from "../../src/store/PgPool.js"
 import { cryptoLayer } from "../support/keys.js"
 import { connectTo, freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { embeddedStore, freshServerStore, serverOptions, serverStore } from "../support/stores.js"
@@ -39,6 +40,31 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("read tracking on the PostgreSQ
         const error = yield* Effect.flip(repo.get(path))
         expect(error._tag).toBe("StoreUnavailable")
         expect(error.message).not.toContain("fragile-value")
+      })
+    )
+  )
+
+  it.live("reads that arrive together share a statement: 32 readers of one key, on the two read connections", () =>
+    onFreshServer((admin) =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const hot = parseKeyPathSync("meta/records/hot")
+        yield* repo.set(hot, Redacted.make("hot-value"))
+        const reads = 3200
+        yield* Effect.forEach(Array.from({ length: reads }), () => repo.get(hot), { concurrency: 32, discard: true })
+        // A batch is one statement, one transaction: its records share their xmin. Its stream is its connection's.
+        const { rows } = yield* Effect.promise(() =>
+          admin.query<{ records: number; commits: number; streams: number }>(
+            `SELECT count(*)::int AS records, count(DISTINCT xmin::text)::int AS commits,
+                    count(DISTINCT stream)::int AS streams
+             FROM audit_log WHERE operation = 'get' AND key_path = $1`,
+            [hot.keyPath]
+          )
+        )
+        expect(rows[0]!.records).toBe(reads)
+        expect(rows[0]!.streams).toBe(PgPool.READ_CONNECTIONS)
+        // Batches of 16 (32 readers split over two connections) make 200 commits; a statement per read, 3,200.
+        expect(rows[0]!.commits).toBeLessThanOrEqual(reads / 8)
       })
     )
   )
