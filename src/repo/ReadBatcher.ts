@@ -224,7 +224,7 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
           write(lane, batch, 0)
         }
       }
-      if (pending.length === 0 && idle.length === lanes.length) for (const done of drained.splice(0)) done()
+      if (pending.length === 0 && lanes.every((lane) => !lane.busy)) for (const done of drained.splice(0)) done()
     }
 
     /**

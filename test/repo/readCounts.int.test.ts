@@ -104,6 +104,47 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("read tracking on the PostgreSQ
     }).pipe(Effect.scoped)
   )
 
+  it.live("reads queued as the store starts closing are written before it closes, and return", () =>
+    Effect.gen(function* () {
+      const { name, url } = yield* freshDatabase
+      const store = sqlStore(Database.layerServer(url, serverOptions), cryptoLayer())
+      const paths = Array.from({ length: 40 }, (_, i) => parseKeyPathSync(`meta/records/queued_${i}`))
+      yield* Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        yield* Effect.forEach(paths, (p) => repo.set(p, Redacted.make("v")), { discard: true })
+      }).pipe(Effect.provide(store))
+      // A new store: its read connections are not open yet when the reads queue and closing begins.
+      const readers = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const repo = yield* Effect.provide(SecretsRepo, yield* Layer.build(store))
+          const forked = yield* Effect.forEach(paths, (p) => Effect.forkDaemon(repo.get(p)))
+          yield* Effect.yieldNow() // every read is queued; none is sent yet
+          return forked
+        })
+      )
+      const results = yield* Effect.forEach(readers, (fiber) => Fiber.await(fiber))
+      expect(results.filter(Exit.isFailure)).toEqual([])
+      // It closed once they were written: it gave its read connections back, and the pool closed them.
+      const admin = yield* connectTo(TEST_DATABASE_URL!)
+      const open = () =>
+        Effect.promise(() =>
+          admin.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'secrets-mcp'",
+            [name]
+          )
+        ).pipe(Effect.map(({ rows }) => rows[0]!.n))
+      // A backend leaves pg_stat_activity a moment after its connection closes.
+      let left = yield* open()
+      for (let tries = 0; tries < 60 && left > 0; tries++) left = yield* Effect.zipRight(Effect.sleep(50), open())
+      expect(left).toBe(0)
+      const counts = yield* Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        return (yield* repo.list({ scope: "meta" })).map((s) => s.accessCount)
+      }).pipe(Effect.provide(store))
+      expect(counts).toEqual(paths.map(() => 1))
+    }).pipe(Effect.scoped)
+  )
+
   it.live("a statement PostgreSQL rolls back to break a deadlock is run again: the read and the write succeed", () =>
     onFreshServer((admin) =>
       Effect.gen(function* () {
