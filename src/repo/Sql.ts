@@ -12,10 +12,10 @@ import { pruneAudit } from "../audit/prune.js"
 import { audited, auditedFailures } from "../audit/record.js"
 import * as SqlAuditLog from "../audit/SqlAuditLog.js"
 import { AuditTrail } from "../audit/SqlAuditLog.js"
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Effect, type Exit, Layer, Redacted } from "effect"
 import { DEFAULT_READ_OPTIONS, type ReadOptions } from "../config/StoreConfig.js"
 import { Crypto } from "../crypto/Crypto.js"
-import { Expired, NotFound } from "../domain/errors.js"
+import { type DecryptionFailed, Expired, type KeyNotInKeyring, NotFound } from "../domain/errors.js"
 import { listedPrefix, prefixUpperBound, queryMatchesNothing } from "../domain/ListQuery.js"
 import type { ParsedKeyPath } from "../domain/KeyPath.js"
 import { isExpired, type SecretMetadata, type VersionInfo } from "../domain/Secret.js"
@@ -30,6 +30,11 @@ import { makeSet } from "./SqlSet.js"
 import { deletedError, restorableUntil } from "./writePlan.js"
 
 export { toMetadata } from "./sqlRows.js"
+
+/** A row as a batch's reads share it, with its current version once decrypted (`decryptShared`). */
+interface SharedRow extends Row {
+  decrypted?: Exit.Exit<Redacted.Redacted<string>, DecryptionFailed | KeyNotInKeyring>
+}
 
 export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
   Effect.gen(function* () {
@@ -71,23 +76,44 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         )
       }
       const version = requested ?? current.version
-      const open = (encrypted: Uint8Array): ReturnType<SecretsRepo["Type"]["get"]> => {
+      const open = (
+        decrypted: Effect.Effect<Redacted.Redacted<string>, DecryptionFailed | KeyNotInKeyring>
+      ): ReturnType<SecretsRepo["Type"]["get"]> => {
         if (isExpired({ expiresAt: row.expires_at }, at)) {
           return Effect.fail(new Expired({ keyPath: path.keyPath, expiredAt: row.expires_at!.toISOString() }))
         }
         // The read was recorded as found before its value could be decrypted: a value that does not decrypt (it
         // was tampered with) gets a second record saying so.
-        return crypto.decrypt(encrypted, { keyPath: path.keyPath, version }).pipe(
+        return decrypted.pipe(
           Effect.tapError(() =>
             Effect.flatMap(now, (failedAt) => append({ ...attempt, at: failedAt, outcome: "DecryptionFailed" }))
           ),
           Effect.map((value) => ({ ...toMetadata(row), version, value }))
         )
       }
-      if (version === current.version) return open(row.encrypted_value)
+      if (version === current.version) return open(decryptShared(row, path.keyPath))
       return Effect.flatMap(history.oldVersion(path, version), (encrypted) =>
-        encrypted === undefined ? history.notKept(path, version) : open(encrypted)
+        encrypted === undefined
+          ? history.notKept(path, version)
+          : open(crypto.decrypt(encrypted, { keyPath: path.keyPath, version }))
       )
+    }
+
+    /**
+     * The current version of a batch's row, decrypted once for every read of the batch that shares the row (32
+     * readers of one hot key: one decryption, not 32), each read getting a `Redacted` of its own.
+     */
+    const decryptShared = (row: SharedRow, keyPath: string) => {
+      const decrypted =
+        row.decrypted ??
+        Effect.flatMap(
+          Effect.exit(crypto.decrypt(row.encrypted_value, { keyPath, version: Number(row.version) })),
+          (exit) => {
+            row.decrypted = exit
+            return exit
+          }
+        )
+      return Effect.map(decrypted, (value) => Redacted.make(Redacted.value(value)))
     }
 
     const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>

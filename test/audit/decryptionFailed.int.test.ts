@@ -41,6 +41,21 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("audit: a value that does not d
         ["get", p.keyPath, "ok"]
       ])
       expect(yield* log.verify).toMatchObject({ intact: true })
+
+      // 32 readers at once share batches, and a batch decrypts its row once for all its reads: every read still
+      // fails on its own and leaves its own pair of records.
+      const crowd = { principal: "project:tamper", client: "crowd 1" }
+      const errors = yield* Effect.forEach(
+        Array.from({ length: 32 }),
+        () => Effect.flip(repo.get(p).pipe(Actors.withActor(crowd))),
+        { concurrency: 32 }
+      )
+      expect(new Set(errors.map((e) => e._tag))).toEqual(new Set(["DecryptionFailed"]))
+      const crowdRecords = (yield* log.query({ principal: crowd.principal, limit: 200 })).filter(
+        (r) => r.client === crowd.client
+      )
+      expect(crowdRecords.filter((r) => r.outcome === "ok")).toHaveLength(32)
+      expect(crowdRecords.filter((r) => r.outcome === "DecryptionFailed")).toHaveLength(32)
     })
   )
 })

@@ -62,6 +62,10 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("read tracking on the PostgreSQ
           )
         )
         expect(rows[0]!.records).toBe(reads)
+        // The reads of a batch share its row and one decryption, but each gets a value of its own.
+        const values = yield* Effect.forEach(Array.from({ length: 32 }), () => repo.get(hot), { concurrency: 32 })
+        Redacted.unsafeWipe(values[0]!.value)
+        expect(values.slice(1).map((v) => Redacted.value(v.value))).toEqual(Array(31).fill("hot-value"))
         expect(rows[0]!.streams).toBe(PgPool.READ_CONNECTIONS)
         // Batches of 16 (32 readers split over two connections) make 200 commits; a statement per read, 3,200.
         expect(rows[0]!.commits).toBeLessThanOrEqual(reads / 8)
