@@ -2,10 +2,11 @@
  * Group commit for reads. Every read must be recorded (`access_count`, `last_accessed_at`, and its audit record)
  * before its value is returned, and the design note's `UPDATE ... access_count + 1 ... RETURNING` per read makes
  * concurrent reads of one key queue on its row lock. Here the reads that arrive together become one statement
- * (readStatements.ts) that records them all and returns their rows, with one commit. While one batch is in the
- * database the next one gathers, so a lone reader pays one round trip and 32 concurrent readers share one.
+ * (readStatements.ts) that records them all and returns their rows, with one commit. While batches are in the
+ * database the next ones gather, so a lone reader pays one round trip and 32 concurrent readers share a few.
  *
- * The batches go, one at a time, over one connection of the read path's own: its audit stream (src/audit).
+ * The batches go over the read path's own connections (two), one batch at a time on each: each connection is an
+ * audit stream (src/audit).
  * A batch that fails for a moment (a lost connection, a deadlock PostgreSQL broke) is sent again, on a fresh
  * connection if the old one died (and so in a fresh stream); if it still fails, every read in it fails
  * (`StoreUnavailable`): no value is returned unrecorded.
