@@ -15,7 +15,6 @@
  * Values that do not decrypt (damaged, or under a key this keyring lacks) are listed and left as they are; the
  * canary then stays, and the rotation is unfinished until they are repaired or destroyed.
  */
-import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Fiber, Option } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
@@ -24,7 +23,7 @@ import * as KeyCheck from "./KeyCheck.js"
 import * as KeyUsage from "./KeyUsage.js"
 import * as PgPool from "./PgPool.js"
 import { remaining, type Rewritten, type Row, type Table, tables } from "./rotationTables.js"
-import { withStoreErrors } from "./storeUnavailable.js"
+import { sqlStateOf, withStoreErrors } from "./storeUnavailable.js"
 import type { Damaged } from "./Verify.js"
 import { reasonOf } from "./Verify.js"
 
@@ -62,8 +61,6 @@ export const DEFAULT_BATCH_SIZE = 500
 const SWITCH_LOCK_TIMEOUT = "500ms"
 const SWITCH_ATTEMPTS = 20
 
-const sqlstate = (error: SqlError): unknown => (error.cause as { code?: unknown } | undefined)?.code
-
 /** Moves `active_key` to `keyId` once every write transaction in progress has ended (see 1. above). */
 export const switchActiveKey = (keyId: string) =>
   Effect.gen(function* () {
@@ -87,7 +84,7 @@ export const switchActiveKey = (keyId: string) =>
       const result = yield* Effect.either(attempt)
       if (result._tag === "Right") return
       // 55P03: a long write transaction held `secrets`; let the queue behind us drain, then try again.
-      if (sqlstate(result.left) !== "55P03" || i === SWITCH_ATTEMPTS) return yield* Effect.fail(result.left)
+      if (sqlStateOf(result.left) !== "55P03" || i === SWITCH_ATTEMPTS) return yield* Effect.fail(result.left)
       yield* Effect.sleep(100)
     }
   }).pipe(withStoreErrors)

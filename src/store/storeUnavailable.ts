@@ -36,6 +36,9 @@ const codeOf = (cause: unknown): string | undefined => {
   return codeOf((cause as { cause?: unknown }).cause)
 }
 
+/** The SQLSTATE a failed statement reported (`55P03`, ...), wherever the driver nested it. */
+export const sqlStateOf = (error: SqlError): string | undefined => codeOf(error.cause)
+
 const messageOf = (cause: unknown): string =>
   typeof cause === "object" && cause !== null && "message" in cause ? String(cause.message) : ""
 
@@ -51,7 +54,7 @@ const embeddedStartReason = (cause: unknown): string | undefined => {
 export const reasonOf = (error: SqlError): string => {
   const embedded = embeddedStartReason(error.cause)
   if (embedded !== undefined) return embedded
-  const code = codeOf(error.cause)
+  const code = sqlStateOf(error)
   if (code !== undefined) return BY_CODE[code] ?? `database error ${code}`
   // node-postgres reports dropped connections without a code; these fixed phrases are safe to match.
   const text = messageOf(error.cause)
