@@ -24,8 +24,7 @@ import * as KeyUsage from "./KeyUsage.js"
 import * as PgPool from "./PgPool.js"
 import { remaining, type Rewritten, type Row, type Table, tables } from "./rotationTables.js"
 import { sqlStateOf, withStoreErrors } from "./storeUnavailable.js"
-import type { Damaged } from "./Verify.js"
-import { reasonOf } from "./Verify.js"
+import { type Damaged, damagedOf } from "./Verify.js"
 
 export interface Progress {
   /** Values re-encrypted so far in this run. */
@@ -118,13 +117,7 @@ export const reencryptAll = (options: Options) =>
               rewritten.push({ id: row.id, version: row.version, fresh: outcome })
               return
             }
-            damaged.push({
-              keyPath: row.keyPath,
-              version: row.version,
-              problem: outcome._tag,
-              reason: reasonOf(outcome),
-              keyId: Envelope.keyIdOf(row.encrypted)
-            })
+            damaged.push(damagedOf(row.keyPath, row.version, row.encrypted, outcome))
           })
           return rewritten
         }

@@ -23,6 +23,14 @@ export interface Damaged {
 export const reasonOf = (error: DecryptionFailed | KeyNotInKeyring): string =>
   error._tag === "DecryptionFailed" ? error.reason : `under key id ${error.keyId}, which the keyring does not hold`
 
+/** A value that did not decrypt, at `keyPath` and `version`, with why (never the value). */
+export const damagedOf = (
+  keyPath: string,
+  version: number,
+  stored: Uint8Array,
+  error: DecryptionFailed | KeyNotInKeyring
+): Damaged => ({ keyPath, version, problem: error._tag, reason: reasonOf(error), keyId: Envelope.keyIdOf(stored) })
+
 /** The typed error for a damaged value, as `get` would give it. */
 export const errorOf = (damaged: Damaged, keyring: ReadonlyArray<string>): DecryptionFailed | KeyNotInKeyring =>
   damaged.problem === "KeyNotInKeyring"
@@ -44,15 +52,7 @@ export const verifyAll = Effect.gen(function* () {
       crypto.decrypt(row.encrypted_value, { keyPath: row.key_path, version: Number(row.version) }).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
-            Effect.sync(() =>
-              damaged.push({
-                keyPath: row.key_path,
-                version: Number(row.version),
-                problem: error._tag,
-                reason: reasonOf(error),
-                keyId: Envelope.keyIdOf(row.encrypted_value)
-              })
-            ),
+            Effect.sync(() => damaged.push(damagedOf(row.key_path, Number(row.version), row.encrypted_value, error))),
           onSuccess: () => Effect.void
         }),
         Effect.zipRight(Effect.sync(() => checked++))
