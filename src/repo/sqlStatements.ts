@@ -4,6 +4,7 @@
  * if the secret is still in that state, and inserts its audit record with it. A statement that matches nothing means someone wrote in between: the
  * caller decides again from the new state (writePlan.ts). The hot ones run as named prepared statements.
  */
+import { ACTIVE_KEY_NAME } from "../store/KeyCheck.js"
 import type * as PgPool from "../store/PgPool.js"
 import { COLUMNS as METADATA_COLUMNS } from "./readStatements.js"
 
@@ -47,12 +48,12 @@ const recordedWrite = (ctes: string, write: string, first: number) => {
  * so it sees the new key and matches nothing. No value under the old key can land after the rotation began.
  */
 const keyGate = (n: number) =>
-  `COALESCE((SELECT value FROM store_meta WHERE name = 'active_key'), $${n}::bytea) = $${n}::bytea`
+  `COALESCE((SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'), $${n}::bytea) = $${n}::bytea`
 
 /** The store's active key id, to tell a write the key gate stopped from one that lost a race. */
 export const ACTIVE_KEY: PgPool.Statement = {
   name: "secrets_active_key",
-  text: `SELECT value FROM store_meta WHERE name = 'active_key'`
+  text: `SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'`
 }
 
 /**

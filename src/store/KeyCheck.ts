@@ -21,7 +21,8 @@ const CANARY_NAME = "key_check"
 /** Where the canary belongs: not a valid key path, and version 0, so no secret's ciphertext can stand in for it. */
 export const CANARY_AAD = { keyPath: "store_meta/key_check", version: 0 }
 export const CANARY_TEXT = "secrets-mcp key check"
-const ACTIVE_KEY_NAME = "active_key"
+/** The `store_meta` row naming the store's active key id (8 bytes). */
+export const ACTIVE_KEY_NAME = "active_key"
 
 /** The stored canary, if the store has been initialised. */
 export const storedCanary = Effect.gen(function* () {
@@ -54,6 +55,11 @@ export const adopt = (storeKeyId: string) =>
           )
   )
 
+/** The store's active key, when it names one, made this process's (see `adopt`). */
+const adoptStored = Effect.flatMap(storedActiveKeyId, (active) =>
+  Option.isSome(active) ? adopt(active.value) : Effect.void
+)
+
 export const countSecrets = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   Effect.map(sql<{ n: number }>`SELECT count(*)::int AS n FROM secrets`, (rows) => rows[0]?.n ?? 0)
 ).pipe(withStoreErrors)
@@ -78,8 +84,7 @@ export const verify = Effect.gen(function* () {
       KeyNotInKeyring: () => wrongKey(stored.value)
     })
   )
-  const active = yield* storedActiveKeyId
-  if (Option.isSome(active)) yield* adopt(active.value)
+  yield* adoptStored
 })
 
 const wrongKey = (canary: Uint8Array) =>
@@ -114,8 +119,7 @@ export const restore = Effect.gen(function* () {
   }
   if (damaged.length > 0) return yield* Verify.errorOf(damaged[0]!, crypto.keyIds)
   // The canary goes under the store's active key when the store names one this process holds (mid-rotation).
-  const active = yield* storedActiveKeyId
-  if (Option.isSome(active)) yield* adopt(active.value)
+  yield* adoptStored
   const fresh = yield* crypto.encrypt(Redacted.make(CANARY_TEXT), CANARY_AAD)
   yield* sql`INSERT INTO store_meta (name, value) VALUES (${CANARY_NAME}, ${fresh})
     ON CONFLICT (name) DO NOTHING`.pipe(withStoreErrors)

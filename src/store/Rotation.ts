@@ -72,7 +72,7 @@ export const switchActiveKey = (keyId: string) =>
         yield* query(
           {
             name: "",
-            text: `INSERT INTO store_meta (name, value) VALUES ('active_key', $1)
+            text: `INSERT INTO store_meta (name, value) VALUES ('${KeyCheck.ACTIVE_KEY_NAME}', $1)
               ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`
           },
           [value]
