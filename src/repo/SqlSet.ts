@@ -17,11 +17,12 @@ import type { Actor } from "../audit/Actor.js"
 import * as Actors from "../audit/Actor.js"
 import type { Trail } from "../audit/SqlTrail.js"
 import type * as Stream from "../audit/Stream.js"
-import type { Crypto } from "../crypto/Crypto.js"
+import { Crypto } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
 import { KeyRotated, StoreUnavailable } from "../domain/errors.js"
 import type { SetResult } from "../domain/Secret.js"
 import { type ValidatedWrite, validateWrite } from "../domain/writeChecks.js"
+import * as KeyCheck from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
 import type { RepoOptions, SecretsRepo } from "./SecretsRepo.js"
@@ -56,14 +57,7 @@ export const makeSet = (deps: {
       const rows = yield* query<{ value: Uint8Array }>(Q.ACTIVE_KEY, [])
       const stored = rows[0]?.value
       if (stored === undefined || usedKeyId.equals(stored)) return
-      const storeKeyId = Buffer.from(stored).toString("hex")
-      yield* crypto
-        .activate(storeKeyId)
-        .pipe(
-          Effect.catchTag("KeyNotInKeyring", () =>
-            Effect.fail(new KeyRotated({ storeKeyId, keyring: crypto.keyIds.join(",") }))
-          )
-        )
+      yield* KeyCheck.adopt(Buffer.from(stored).toString("hex")).pipe(Effect.provideService(Crypto, crypto))
     })
 
   /**
