@@ -15,10 +15,10 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Redacted } from "effect"
-import pg from "pg"
 import { pathToFileURL } from "node:url"
 import type * as FormsModule from "../dist/run/Forms.js"
 import type * as MaskModule from "../dist/run/Mask.js"
+import { privateDatabase } from "./database.js"
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
 // The masker is not part of the package's API: loaded from the build, by path.
@@ -26,7 +26,6 @@ const load = (file: string) => import(pathToFileURL(path.join(ROOT, "dist/run", 
 const { formsOf } = (await load("Forms.js")) as typeof FormsModule
 const { makeMaskPlan } = (await load("Mask.js")) as typeof MaskModule
 const CLI = path.join(ROOT, "dist/cli.js")
-const BASE_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const MB = 1024 * 1024
 const PIPE_MB = Number(process.env["BENCH_PIPE_MB"] ?? 500)
 const STARTS = Number(process.env["BENCH_STARTS"] ?? 15)
@@ -171,15 +170,10 @@ const startUp = async (server: NodeJS.ProcessEnv, embedded: NodeJS.ProcessEnv) =
 const main = async () => {
   inProcess()
   const key = randomBytes(32).toString("hex")
-  const dbName = `secrets_bench_mask_${randomBytes(4).toString("hex")}`
-  const admin = new pg.Client({ connectionString: BASE_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${dbName}`)
-  const url = new URL(BASE_URL)
-  url.pathname = `/${dbName}`
+  const { drop, url } = await privateDatabase("secrets_bench_mask")
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-bench-mask-"))
   const base = { PATH: process.env["PATH"], HOME: dataDir, SECRETS_ENCRYPTION_KEY: key }
-  const server = { ...base, DATABASE_URL: url.toString() }
+  const server = { ...base, DATABASE_URL: url }
   const embedded = { ...base, SECRETS_DATA_DIR: path.join(dataDir, "data") }
   try {
     for (const env of [server, embedded]) {
@@ -193,8 +187,7 @@ const main = async () => {
     await throughRun(server)
     await startUp(server, embedded)
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-    await admin.end()
+    await drop()
     fs.rmSync(dataDir, { recursive: true, force: true })
   }
 }

@@ -12,9 +12,9 @@ import * as path from "node:path"
 import pg from "pg"
 import { CryptoLayers, Database, EncryptionKey, parseKeyPathSync, SecretsRepo, sqlStore } from "secrets-mcp"
 import { referenceRead } from "./baseline.js"
+import { privateDatabase } from "./database.js"
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
-const BASE_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const N = Number(process.env["BENCH_PROFILE_READS"] ?? 5000)
 const KEYS = 100
 
@@ -60,21 +60,16 @@ const profiled = async (session: Session, name: string, loop: () => Promise<void
 }
 
 const main = async () => {
-  const dbName = `secrets_profile_${randomBytes(4).toString("hex")}`
-  const admin = new pg.Client({ connectionString: BASE_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${dbName}`)
-  const url = new URL(BASE_URL)
-  url.pathname = `/${dbName}`
+  const { drop, url } = await privateDatabase("secrets_profile")
   const keyHex = randomBytes(32).toString("hex")
   const key = Effect.runSync(EncryptionKey.fromHex(Redacted.make(keyHex), "bench"))
   const runtime = ManagedRuntime.make(
     sqlStore(
-      Database.layerServer(Redacted.make(url.toString()), { poolSize: 10, connectTimeout: "5 seconds" as never }),
+      Database.layerServer(Redacted.make(url), { poolSize: 10, connectTimeout: "5 seconds" as never }),
       CryptoLayers.layer(key)
     )
   )
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 10 })
+  const pool = new pg.Pool({ connectionString: url, max: 10 })
   try {
     const repo = await runtime.runPromise(SecretsRepo)
     const paths = Array.from({ length: KEYS }, (_, i) => parseKeyPathSync(`meta/profile/key_${i}`))
@@ -129,8 +124,7 @@ const main = async () => {
   } finally {
     await pool.end()
     await runtime.dispose()
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-    await admin.end()
+    await drop()
   }
 }
 

@@ -16,9 +16,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import pg from "pg"
 import { Crypto, CryptoLayers, Database, EncryptionKey, Rotation, sqlStore } from "secrets-mcp"
+import { privateDatabase } from "./database.js"
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
-const BASE_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const N = Number(process.env["BENCH_ROTATION_SECRETS"] ?? 100_000)
 const BATCH = Number(process.env["BENCH_ROTATION_BATCH"] ?? Rotation.DEFAULT_BATCH_SIZE)
 const READS_ALONE_MS = 8000
@@ -92,15 +92,10 @@ const startReader = (url: string, hexes: ReadonlyArray<string>) =>
   })
 
 const main = async () => {
-  const dbName = `secrets_bench_rotation_${randomBytes(4).toString("hex")}`
-  const admin = new pg.Client({ connectionString: BASE_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${dbName}`)
-  const url = new URL(BASE_URL)
-  url.pathname = `/${dbName}`
+  const { drop, url } = await privateDatabase("secrets_bench_rotation")
   const hexes = Array.from({ length: 2 * ROUNDS + 1 }, () => randomBytes(32).toString("hex"))
   const keys = hexes.map(keyOf)
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 })
+  const pool = new pg.Pool({ connectionString: url, max: 2 })
   pool.on("error", () => {})
   const rounds: Array<Record<string, number>> = []
   const summary = { ratio: 0, p99Ratio: 0, rate: 0 }
@@ -108,7 +103,7 @@ const main = async () => {
     console.log(`rotation benchmark: ${N} secrets, batch ${BATCH}, ${os.cpus().length} cores, node ${process.version}`)
     // Creates the schema and the key check under the first key.
     const first = ManagedRuntime.make(
-      sqlStore(Database.layerServer(Redacted.make(url.toString()), options), CryptoLayers.layer(keys[0]!))
+      sqlStore(Database.layerServer(Redacted.make(url), options), CryptoLayers.layer(keys[0]!))
     )
     await first.runPromise(Effect.void)
     await first.dispose()
@@ -120,7 +115,7 @@ const main = async () => {
       during?: () => Promise<ReaderResult>
     ) => {
       const store = ManagedRuntime.make(
-        sqlStore(Database.layerServer(Redacted.make(url.toString()), options), CryptoLayers.layer(to, [from]))
+        sqlStore(Database.layerServer(Redacted.make(url), options), CryptoLayers.layer(to, [from]))
       )
       await store.runPromise(Effect.void)
       const start = performance.now()
@@ -157,10 +152,10 @@ const main = async () => {
         await pool.query("VACUUM secrets")
       }
       // Reads: a reader process alone, then during another rotation.
-      const stopAlone = await startReader(url.toString(), hexes)
+      const stopAlone = await startReader(url, hexes)
       await new Promise((resolve) => setTimeout(resolve, READS_ALONE_MS))
       const readsAlone = await stopAlone()
-      const withReads = await rotate(keys[current]!, keys[current + 1]!, await startReader(url.toString(), hexes))
+      const withReads = await rotate(keys[current]!, keys[current + 1]!, await startReader(url, hexes))
       current++
       const readsDuring = withReads.reads!
       if (readsAlone.errors + readsDuring.errors > 0) throw new Error("a read failed")
@@ -200,8 +195,7 @@ const main = async () => {
     )
   } finally {
     await pool.end()
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-    await admin.end()
+    await drop()
   }
   const out = path.join(ROOT, "bench/results/rotation.json")
   fs.writeFileSync(

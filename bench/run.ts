@@ -22,6 +22,7 @@ import {
   sqlStore
 } from "secrets-mcp"
 import { floorRead, referenceRead } from "./baseline.js"
+import { privateDatabase } from "./database.js"
 import { cli, coldStart, serverPssMb } from "./embedded.js"
 import { interleaved, interleavedThroughput, median, peakRssMb, rssMb, sequential } from "./measure.js"
 import { currentStatementRead, previousStatementRead, versionsStatementRead } from "./statements.js"
@@ -30,7 +31,6 @@ import { getSecret, spawnServer } from "./stdio.js"
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
 const CLI = path.join(ROOT, "dist/cli.js")
 const MINIMAL = path.join(ROOT, "bench/dist/minimal-server.js")
-const BASE_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const SEQ = Number(process.env["BENCH_SEQUENTIAL"] ?? 2000)
 const TOTAL = Number(process.env["BENCH_TOTAL"] ?? 10_000)
 const KEYS = 1000
@@ -52,18 +52,8 @@ const record = (scenario: string, subject: string, value: number, unit: string, 
   )
 }
 
-const withDatabase = (base: string, name: string) => {
-  const url = new URL(base)
-  url.pathname = `/${name}`
-  return url.toString()
-}
-
 const main = async () => {
-  const dbName = `secrets_bench_${randomBytes(4).toString("hex")}`
-  const admin = new pg.Client({ connectionString: BASE_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${dbName}`)
-  const url = withDatabase(BASE_URL, dbName)
+  const { drop, url } = await privateDatabase("secrets_bench")
   const keyHex = randomBytes(32).toString("hex")
   const key = Effect.runSync(EncryptionKey.fromHex(Redacted.make(keyHex), "bench"))
   const store = sqlStore(
@@ -438,8 +428,7 @@ const main = async () => {
     await pool.end()
     await runtime.dispose()
     await runtimeNoFlush.dispose()
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-    await admin.end()
+    await drop()
   }
   const out = path.join(ROOT, "bench/results/latest.json")
   fs.writeFileSync(
