@@ -1,7 +1,8 @@
 /**
- * An input JSON Schema as foreign clients read it: every `$ref` inlined, and an optional parameter's `null`
- * left out (`anyOf: [X, {type: "null"}]` becomes X), and no refinement's name as a title. Clients that turn command-line text into arguments (the MCP
- * Inspector CLI) look at a property's own `type` only: with the `anyOf`, `limit=2` was sent as the string "2".
+ * An input JSON Schema as foreign clients read it: every `$ref` inlined, an optional parameter's `null` left out
+ * (`anyOf: [X, {type: "null"}]` becomes X), and no refinement's name as a title. Clients that turn command-line
+ * text into arguments (the MCP Inspector CLI) look at a property's own `type` only: with the `anyOf`, `limit=2` was
+ * sent as the string "2".
  * The decoder still takes `null` for an absent argument, as LLMs send it; the schema just does not ask for it.
  */
 type Json = Record<string, unknown>

@@ -1,8 +1,9 @@
 /**
  * The SQL of writes, in one place. A value is encrypted for the version it will become, so a write is: read the
  * secret's state (skipped when the caller gave `expectedVersion`), then one conditional statement that writes only
- * if the secret is still in that state, and inserts its audit record with it. A statement that matches nothing means someone wrote in between: the
- * caller decides again from the new state (writePlan.ts). The hot ones run as named prepared statements.
+ * if the secret is still in that state, and inserts its audit record with it. A statement that matches nothing
+ * means someone wrote in between: the caller decides again from the new state (writePlan.ts). The hot ones run as
+ * named prepared statements.
  */
 import { ACTIVE_KEY_NAME } from "../store/KeyCheck.js"
 import type * as PgPool from "../store/PgPool.js"
