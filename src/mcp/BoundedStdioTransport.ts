@@ -4,14 +4,16 @@
  * oversized message, with a JSON-RPC error for its id, and goes on serving. It discards that message as it
  * streams past, keeping only its first and last bytes to read the id from (messageId.ts): the official SDK
  * client writes `id` last. A line that is not JSON gets -32700 (id null) and JSON that is not a JSON-RPC
- * message gets -32600 (JSON-RPC 2.0, section 5.1); no input makes it throw.
+ * message gets -32600 (JSON-RPC 2.0, section 5.1), and a request with invalid params -32602 (requestParams.ts);
+ * no input makes it throw.
  *
  * It also counts the requests it has delivered and not yet answered, so `serve` can stop reading and let
  * them finish (`stopReading`, `drained`) before it closes the session.
  */
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
-import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js"
+import { isJSONRPCRequest, type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js"
 import { idOfOversized, type MessageId } from "./messageId.js"
+import { INVALID_PARAMS, paramsProblem, withoutNullArguments } from "./requestParams.js"
 
 /** Default ceiling: a 64 KiB value escaped as JSON stays far below it. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -195,8 +197,10 @@ export class BoundedStdioTransport implements Transport {
         "Invalid Request: not a JSON-RPC 2.0 request, notification or response."
       )
     }
-    const message = parsed.data
-    if ("method" in message && "id" in message) {
+    const message = isJSONRPCRequest(parsed.data) ? withoutNullArguments(parsed.data) : parsed.data
+    if (isJSONRPCRequest(message)) {
+      const problem = paramsProblem(message)
+      if (problem !== undefined) return this.reply(message.id, INVALID_PARAMS, problem)
       const key = pendingKey(message.id)
       this.pending.set(key, (this.pending.get(key) ?? 0) + 1)
     } else if ("method" in message && message.method === "notifications/cancelled") {

@@ -273,3 +273,40 @@ describe("BoundedStdioTransport counting requests until answered", () => {
     expect(drained).toBe(true)
   })
 })
+
+describe("requests with invalid params", () => {
+  const call = (id: number, params: string) => `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":${params}}\n`
+
+  it("are refused with -32602 for their id, naming what is wrong without quoting it", async () => {
+    const t = await started(1024 * 1024)
+    t.feed(call(1, `{"name":"get_secret","arguments":"sk_live_canary"}`))
+    t.feed(call(2, `{"arguments":{"keyPath":"meta/x/y"}}`))
+    t.feed(`{"jsonrpc":"2.0","id":3,"method":"initialize","params":{}}\n`)
+    await settle()
+    expect(t.received).toEqual([])
+    expect(t.sent.map((a) => [a.id, a.error?.code])).toEqual([
+      [1, -32602],
+      [2, -32602],
+      [3, -32602]
+    ])
+    expect(t.sent[0]!.error!.message).toMatch(/^Invalid params for tools\/call: params\.arguments is missing or of/)
+    expect(t.sent[1]!.error!.message).toContain("params.name")
+    expect(JSON.stringify(t.sent)).not.toContain("sk_live_canary")
+  })
+
+  it("take arguments: null as no arguments", async () => {
+    const t = await started(1024 * 1024)
+    t.feed(call(1, `{"name":"list_secrets","arguments":null}`))
+    await settle()
+    expect(t.sent).toEqual([])
+    expect(t.received).toEqual([{ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "list_secrets" } }])
+  })
+
+  it("refuse an argument named __proto__, which would otherwise be dropped without a word", async () => {
+    const t = await started(1024 * 1024)
+    t.feed(call(1, `{"name":"list_secrets","arguments":{"__proto__":{"limit":1}}}`))
+    await settle()
+    expect(t.received).toEqual([])
+    expect(t.sent[0]).toMatchObject({ id: 1, error: { code: -32602, message: expect.stringContaining("__proto__") } })
+  })
+})
