@@ -1,8 +1,9 @@
 /**
- * The read statement itself, sent with plain `pg` (no batching, no Effect): this release's (versions, the
- * audit record), the same without its audit record, and the one before versions and the audit trail, kept here
- * verbatim as the baseline. Their
- * ratio is what the statement costs more; the rest of `SecretsRepo.get`'s gap over the reference is in-process.
+ * The read and list statements themselves, sent with plain `pg` (no batching, no Effect): for reads, this
+ * release's (versions, the audit record), the same without its audit record, and the one before versions and the
+ * audit trail, kept here verbatim as the baseline; for listing one project, this release's and the one before
+ * versions. Their ratio is what the statement costs more; the rest of `SecretsRepo.get`'s gap over the reference
+ * is in-process.
  */
 import { randomBytes, randomUUID } from "node:crypto"
 import * as path from "node:path"
@@ -79,4 +80,32 @@ export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: str
     })
     return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)
   }
+}
+
+/** The listed columns before versions (ReadBatcher's COLUMNS then), as they were. */
+const PREVIOUS_COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
+  created_by, last_accessed_at, access_count, expires_at, rotation_required`
+
+/** One page of a project's secrets as its own principal lists them: $1 project, $2-$3 its key path range, $4 limit. */
+const listText = (columns: string, live: string) => `
+  SELECT ${columns} FROM secrets
+  WHERE ${live}project_name = $1::text AND (key_path >= $2::text AND key_path < $3::text)
+  ORDER BY key_path LIMIT $4::int`
+
+const listOf = (pool: pg.Pool, name: string, text: string) => async (project: string, limit: number) => {
+  const prefix = `project/${project}/`
+  const result = await pool.query({ name, text, values: [project, prefix, `project/${project}0`, limit] })
+  return result.rows.length
+}
+
+/** The list statement before versions, for one project (Sql.ts's `list` then, with this query's conditions). */
+export const previousStatementList = (pool: pg.Pool) => listOf(pool, "previous_list", listText(PREVIOUS_COLUMNS, ""))
+
+/**
+ * This release's list statement for the same query, as Sql.ts's `list` builds it: the columns versions added, and
+ * live secrets only (soft delete).
+ */
+export const currentStatementList = async (pool: pg.Pool, root: string) => {
+  const { COLUMNS } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
+  return listOf(pool, "current_list", listText(COLUMNS, "deleted_at IS NULL AND "))
 }

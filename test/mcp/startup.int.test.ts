@@ -9,6 +9,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { stopServersUnder } from "../support/embedded.js"
 import { KEY_A } from "../support/keys.js"
 import { CLI, ROOT } from "../support/serve.js"
 
@@ -16,6 +17,11 @@ const sandbox = () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-startup-"))
   return {
     dir,
+    /** Stops the embedded server started there (it outlives serve), then removes the directory. */
+    remove: () => {
+      stopServersUnder(dir)
+      fs.rmSync(dir, { recursive: true, force: true })
+    },
     env: {
       PATH: process.env["PATH"] ?? "",
       HOME: dir,
@@ -27,7 +33,7 @@ const sandbox = () => {
 
 describe("starting serve", { timeout: 120_000 }, () => {
   it("npm start as an MCP command: the SDK client sees only JSON-RPC on stdout, and a call works", async () => {
-    const { dir, env } = sandbox()
+    const { remove, env } = sandbox()
     const transport = new StdioClientTransport({
       command: "npm",
       args: ["start"],
@@ -46,12 +52,12 @@ describe("starting serve", { timeout: 120_000 }, () => {
       expect(errors).toEqual([])
     } finally {
       await client.close()
-      fs.rmSync(dir, { recursive: true, force: true })
+      remove()
     }
   })
 
   it("secrets serve at a terminal says on stderr that it waits for an MCP client, and where registration is explained", async () => {
-    const { dir, env } = sandbox()
+    const { remove, env } = sandbox()
     // `script` gives the server a terminal on stdin (and stdout/stderr, which it copies to its own stdout).
     const child = spawn("script", ["-qec", `${process.execPath} ${CLI} serve`, "/dev/null"], {
       env: { ...env, SECRETS_ENCRYPTION_KEY: KEY_A },
@@ -72,7 +78,7 @@ describe("starting serve", { timeout: 120_000 }, () => {
       expect(fs.readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain("### Registering it")
     } finally {
       process.kill(-child.pid!, "SIGKILL")
-      fs.rmSync(dir, { recursive: true, force: true })
+      remove()
     }
   })
 })

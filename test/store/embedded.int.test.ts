@@ -1,6 +1,7 @@
 /**
  * The embedded server as an operator meets it, through the real CLI and `serve`: it stops by itself after
- * SECRETS_EMBEDDED_IDLE with no client (never while one is connected) and the next command starts it again;
+ * SECRETS_EMBEDDED_IDLE with no client (never while one is connected, never sooner after the last one left) and
+ * the next command starts it again;
  * `secrets embedded status` and `stop`; a stale postmaster.pid naming a reused pid does not block a start; a
  * data directory that already existed with loose modes ends private;
  * no value is ever in plain text in the data directory; a data directory of the previous format is refused
@@ -11,6 +12,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { randomBytes } from "node:crypto"
 import { describe, expect, test } from "vitest"
+import pg from "pg"
+import { clusterDir, DATABASE, PORT, ROLE } from "../../src/store/embedded/layout.js"
 import { isGone, running } from "../../src/store/embedded/postmaster.js"
 import { expectError, expectOk, filesUnder, hexKey, makeSandbox, type Sandbox, waitFor } from "../cli/harness.js"
 
@@ -52,10 +55,10 @@ describe.concurrent("embedded server", () => {
       const first = await statusOf(run)
       expect(first).toMatchObject({ state: "running", idleMs: 4000 })
 
-      // No client: it stops on its own, not before the idle time.
+      // No client (`status` was the last): it stops on its own, not before the idle time after that one left.
       const since = Date.now()
       await waitFor("the idle stop", () => isGone(first.pid!), 20_000)
-      expect(Date.now() - since).toBeGreaterThanOrEqual(1_000)
+      expect(Date.now() - since).toBeGreaterThanOrEqual(4_000)
       expect((await statusOf(run)).state).toBe("stopped")
       expect(fs.readFileSync(path.join(box.dataDir, "postgres.log"), "utf8")).toMatch(/no client for \d+ s: stopping/)
 
@@ -89,6 +92,25 @@ describe.concurrent("embedded server", () => {
       expect((await statusOf(run)).clients).toBeGreaterThanOrEqual(1)
       serve.child.stdin!.end()
       expectOk(await serve.result)
+    },
+    TIMEOUT
+  )
+
+  test(
+    "the idle time runs from when the last client left, also one that came and went before the supervisor's first poll",
+    async ({ onTestFinished }) => {
+      // 8 s: polls every 2 s. `list` starts the server and is gone within the first 2 s, and the client below
+      // connects before the first poll and leaves after it.
+      const { box, run } = sandbox(onTestFinished, { SECRETS_EMBEDDED_IDLE: "8 seconds" })
+      expectOk(await run(["list"]))
+      const server = running(box.dataDir)!
+      const client = new pg.Client({ host: clusterDir(box.dataDir), port: PORT, user: ROLE, database: DATABASE })
+      await client.connect()
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      await client.end()
+      const left = Date.now()
+      await waitFor("the idle stop", () => isGone(server.pid), 30_000)
+      expect(Date.now() - left).toBeGreaterThanOrEqual(8_000)
     },
     TIMEOUT
   )

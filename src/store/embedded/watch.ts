@@ -5,17 +5,16 @@
 import type { ChildProcess } from "node:child_process"
 import pg from "pg"
 import { clusterDir, DATABASE, PORT, ROLE, WATCHDOG_NAME } from "./layout.js"
+import { idleClock, pollInterval, type Sample } from "./idleClock.js"
 import { isGone, sleep } from "./postmaster.js"
 
 /**
- * Asks the server, on a connection of its own, whether anyone used it since the last poll: a client connected
- * now, or a session opened since (a CLI command can come and go between two polls; `sessions` counts it once
- * it has ended). Undefined when the server could not be asked.
+ * Asks the server, on a connection of its own, how many clients are connected and how many sessions were ever
+ * established (see idleClock). Undefined when the server could not be asked.
  */
 const activityProbe = (dataDir: string) => {
   let client: pg.Client | undefined
-  let lastSessions: string | undefined
-  return async (): Promise<boolean | undefined> => {
+  return async (): Promise<Sample | undefined> => {
     try {
       if (client === undefined) {
         client = new pg.Client({
@@ -30,14 +29,11 @@ const activityProbe = (dataDir: string) => {
         await client.connect()
       }
       await client.query("SELECT pg_stat_clear_snapshot()")
-      const { rows } = await client.query<{ clients: number; sessions: string }>(
+      const { rows } = await client.query<Sample>(
         "SELECT (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend' " +
           "AND pid <> pg_backend_pid()) AS clients, (SELECT sum(sessions)::text FROM pg_stat_database) AS sessions"
       )
-      const { clients, sessions } = rows[0]!
-      const active = clients > 0 || (lastSessions !== undefined && sessions !== lastSessions)
-      lastSessions = sessions
-      return active
+      return rows[0]
     } catch {
       client?.end().catch(() => {})
       client = undefined
@@ -77,22 +73,18 @@ export const adopted = (pid: number): Watched => ({
 })
 
 export const watchIdle = (dataDir: string, server: Watched, idleMs: number, log: (line: string) => void) => {
-  let idleSince = Date.now()
-  const every = Math.min(10_000, Math.max(100, Math.floor(idleMs / 4)))
   const probe = activityProbe(dataDir)
+  const idleFor = idleClock(idleMs)
   let polling = false
   const timer = setInterval(async () => {
     if (polling) return
     polling = true
-    const active = await probe()
+    const unused = idleFor(await probe(), Date.now())
     polling = false
-    if (active === undefined) return
-    if (active) idleSince = Date.now()
-    else if (Date.now() - idleSince >= idleMs) {
-      clearInterval(timer)
-      log(`no client for ${Math.round((Date.now() - idleSince) / 1000)} s: stopping the server (fast shutdown)`)
-      server.stop()
-    }
-  }, every)
+    if (unused === undefined) return
+    clearInterval(timer)
+    log(`no client for ${Math.round(unused / 1000)} s: stopping the server (fast shutdown)`)
+    server.stop()
+  }, pollInterval(idleMs))
   void server.exited.then(() => clearInterval(timer))
 }
