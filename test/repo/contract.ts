@@ -261,6 +261,14 @@ export const secretsRepoContract = <E>(name: string, store: Layer.Layer<SecretsR
         // Nothing was written by a refused call, and a write without a quota is not limited.
         expect((yield* repo.list({ within: [`project/${a}/`] })).map((m) => m.version)).toEqual([2, 1])
         yield* repo.set(path(`project/${a}/three`), secret("unlimited"))
+        // Check-and-set holds under a quota too.
+        const roomy = { ...quota, secrets: 10, bytes: 100 }
+        const one = path(`project/${a}/one`)
+        expect(yield* Effect.flip(repo.set(one, secret("w"), { quota: roomy, expectedVersion: 1 }))).toMatchObject({
+          _tag: "VersionConflict",
+          currentVersion: 2
+        })
+        expect((yield* repo.set(one, secret("w"), { quota: roomy, expectedVersion: 2 })).version).toBe(3)
       })
     )
 
