@@ -16,7 +16,7 @@
  */
 import { Effect, Either } from "effect"
 import { InvalidConfig, PermissionDenied, RevealDenied } from "../domain/errors.js"
-import { isValidSegment, type KeyPath } from "../domain/KeyPath.js"
+import { isValidSegment, type KeyPath, printable, segmentCheck } from "../domain/KeyPath.js"
 
 export type Access = "use" | "read" | "write"
 
@@ -41,20 +41,54 @@ export interface Principal {
 
 const segmentsOf = (prefix: string) => prefix.split("/").filter((s) => s !== "")
 
-const PRINCIPAL_ALLOWED = "meta, project:<name> or service:<name> (default meta)"
+const PRINCIPAL_ALLOWED = "meta, project:<name> or service:<name>, names in lowercase (default meta)"
 export const GRANTS_ALLOWED =
-  "comma-separated use:<prefix>, read:<prefix> or write:<prefix>, e.g. use:meta/openai/,read:service/shared/"
+  "comma-separated use:<prefix>, read:<prefix> or write:<prefix>, prefixes in lowercase, e.g. " +
+  "use:meta/openai/,read:service/shared/"
 
+/** `segments` (key path segments as given) in their lowercase spelling, when that is all that is wrong with them. */
+const lowercaseFix = (segments: ReadonlyArray<string>): ReadonlyArray<string> | undefined => {
+  const fixed = segments.map((s) => (isValidSegment(s) ? s : segmentCheck(s)?.suggestion))
+  return fixed.every((s) => s !== undefined) ? (fixed as ReadonlyArray<string>) : undefined
+}
+
+// Mode and scope words are accepted in any case, as every other variable's words are; key path segments are not:
+// the store's paths are lowercase, so `read:Meta/x/` is refused with the lowercase spelling rather than widened.
 const parseGrant = (text: string): Either.Either<Grant, InvalidConfig> => {
-  const match = /^(use|read|write):(.+)$/.exec(text.trim())
+  const match = /^(use|read|write):(.+)$/i.exec(text.trim())
   const segments = match === null ? [] : segmentsOf(match[2]!)
   if (match === null || segments.length === 0 || !segments.every(isValidSegment)) {
-    const shown = JSON.stringify(text.trim().slice(0, 80))
+    const shown = JSON.stringify(printable(text.trim().slice(0, 80)))
+    const fixed = match === null || segments.length === 0 ? undefined : lowercaseFix(segments)
+    const hint =
+      fixed === undefined
+        ? ""
+        : `: prefixes are lowercase (did you mean ${match![1]!.toLowerCase()}:${fixed.join("/")}/?)`
     return Either.left(
-      InvalidConfig.of([{ variable: "SECRETS_GRANTS", reason: `cannot read grant ${shown}`, allowed: GRANTS_ALLOWED }])
+      InvalidConfig.of([
+        { variable: "SECRETS_GRANTS", reason: `cannot read grant ${shown}${hint}`, allowed: GRANTS_ALLOWED }
+      ])
     )
   }
-  return Either.right({ access: match[1] as Access, segments, own: false })
+  return Either.right({ access: match[1]!.toLowerCase() as Access, segments, own: false })
+}
+
+/**
+ * A principal's name as the store records it: `meta`, `project:<name>` or `service:<name>`, the scope word in any
+ * case (`Project:alpha` is `project:alpha`); or what is wrong with it, with the lowercase spelling of a name in
+ * capitals (`project:Alpha`: did you mean project:alpha?). Shared by SECRETS_PRINCIPAL and SECRETS_REQUIRE_CAS.
+ */
+export const parsePrincipalName = (text: string): Either.Either<string, string> => {
+  const trimmed = text.trim()
+  if (trimmed.toLowerCase() === "meta") return Either.right("meta")
+  const shown = JSON.stringify(printable(trimmed.slice(0, 80)))
+  const match = /^(project|service):(.*)$/i.exec(trimmed)
+  if (match === null) return Either.left(`unknown principal ${shown}`)
+  const scope = match[1]!.toLowerCase()
+  const problem = segmentCheck(match[2]!)
+  if (problem === undefined) return Either.right(`${scope}:${match[2]!}`)
+  const hint = problem.suggestion === undefined ? "" : ` (did you mean ${scope}:${problem.suggestion}?)`
+  return Either.left(`principal ${shown}: its name is invalid, ${problem.reason}${hint}`)
 }
 
 /** Parses a principal and its grants; `reveal` is SECRETS_REVEAL's policy. */
@@ -64,23 +98,25 @@ export const make = (
   reveal: RevealPolicy = "readable"
 ): Either.Either<Principal, InvalidConfig> =>
   Either.gen(function* () {
-    const extra = yield* Either.all(
+    // Both parsed before either fails, so one error names every wrong variable.
+    const extra = Either.all(
       grants
         .split(",")
         .filter((g) => g.trim() !== "")
         .map(parseGrant)
     )
-    if (principal === "meta")
-      return { name: "meta", grants: [{ access: "write", segments: [], own: true }, ...extra], reveal }
-    const match = /^(project|service):(.+)$/.exec(principal)
-    if (match === null || !isValidSegment(match[2]!)) {
-      const reason = `unknown principal ${JSON.stringify(principal.slice(0, 80))}`
+    const parsed = parsePrincipalName(principal)
+    if (Either.isLeft(parsed)) {
+      const problem = { variable: "SECRETS_PRINCIPAL", reason: parsed.left, allowed: PRINCIPAL_ALLOWED }
       return yield* Either.left(
-        InvalidConfig.of([{ variable: "SECRETS_PRINCIPAL", reason, allowed: PRINCIPAL_ALLOWED }])
+        InvalidConfig.of([problem, ...Either.match(extra, { onLeft: (e) => e.problems, onRight: () => [] })])
       )
     }
-    const own: Grant = { access: "write", segments: [match[1]!, match[2]!], own: true }
-    return { name: principal, grants: [own, ...extra], reveal }
+    const name = parsed.right
+    const extraGrants = yield* extra
+    if (name === "meta") return { name, grants: [{ access: "write", segments: [], own: true }, ...extraGrants], reveal }
+    const own: Grant = { access: "write", segments: name.split(":"), own: true }
+    return { name, grants: [own, ...extraGrants], reveal }
   })
 
 /**

@@ -5,6 +5,7 @@
  */
 import { Duration, Either, LogLevel } from "effect"
 import * as path from "node:path"
+import * as Principal from "../auth/Principal.js"
 import { parseDurationText } from "../domain/DurationText.js"
 
 export type Parsed<A> = Either.Either<A, string>
@@ -144,11 +145,11 @@ export const casPolicy = (
   const t = text.trim().toLowerCase()
   if (t === "agents") return Either.right({ _tag: "Agents" })
   if (t === "none") return Either.right({ _tag: "Principals", names: [] })
-  const names = text
-    .split(",")
-    .map((n) => n.trim())
-    .filter((n) => n !== "")
-  const wrong = names.find((n) => n !== "meta" && !/^(project|service):[a-z0-9_][a-z0-9_.-]{0,63}$/.test(n))
-  if (wrong !== undefined) return Either.left(`${JSON.stringify(wrong.slice(0, 40))} is not a principal`)
+  const names: Array<string> = []
+  for (const given of text.split(",").filter((n) => n.trim() !== "")) {
+    const name = Principal.parsePrincipalName(given)
+    if (Either.isLeft(name)) return Either.left(name.left)
+    names.push(name.right)
+  }
   return Either.right({ _tag: "Principals", names })
 }

@@ -4,6 +4,7 @@
  */
 import type { Redacted } from "effect"
 import type { KeyPath, Scope } from "./KeyPath.js"
+import type { QuotaLimit } from "./QuotaLimit.js"
 
 export const MAX_VALUE_BYTES = 64 * 1024
 export const MAX_DESCRIPTION_BYTES = 1024
@@ -63,6 +64,8 @@ export interface SetOptions {
   readonly requireExpectedVersion?: boolean | undefined
   /** Write over a deleted secret: its value becomes the next version and its metadata starts afresh. */
   readonly overwriteDeleted?: boolean | undefined
+  /** Refuse with `QuotaExceeded` a write that would take the prefix over this limit (checked with the write). */
+  readonly quota?: QuotaLimit | undefined
 }
 
 /** What a write did and what the secret now is, so the caller sees every change (an expiry that went, too). */

@@ -74,7 +74,6 @@ export const setSecret = (caller: Caller, input: typeof S.SetSecretInput.Type) =
     const path = yield* parseKeyPath(input.keyPath)
     yield* Principal.authorize(principal, "write", path.keyPath)
     const expiresAt = yield* expiryOf(input.expiresAt, input.expiresIn)
-    yield* QuotaCheck.check(principal, quota, path, Buffer.byteLength(input.value, "utf8"))
     const result = yield* (yield* SecretsRepo).set(path, Redacted.make(input.value), {
       description: input.description,
       expiresAt,
@@ -82,7 +81,8 @@ export const setSecret = (caller: Caller, input: typeof S.SetSecretInput.Type) =
       createdBy: principal.name,
       expectedVersion: input.expectedVersion,
       requireExpectedVersion: caller.requireCas,
-      overwriteDeleted: input.overwriteDeleted
+      overwriteDeleted: input.overwriteDeleted,
+      quota: QuotaCheck.limitFor(principal, quota, path.keyPath)
     })
     return { ...toSetSummary(result), valueChanged: true }
   })
@@ -142,8 +142,6 @@ export const generateSecret = (caller: Caller, input: typeof S.GenerateSecretInp
     yield* Principal.authorize(principal, "write", path.keyPath)
     const expiresAt = yield* expiryOf(input.expiresAt, input.expiresIn)
     const length = input.length ?? Generate.DEFAULT_LENGTH
-    // Every charset is ASCII: a character is a byte.
-    yield* QuotaCheck.check(principal, quota, path, length)
     const generated = yield* Generate.generateSecret({
       keyPath: path.keyPath,
       length,
@@ -153,7 +151,8 @@ export const generateSecret = (caller: Caller, input: typeof S.GenerateSecretInp
       overwrite: input.overwrite,
       expectedVersion: input.expectedVersion,
       requireExpectedVersion: caller.requireCas,
-      createdBy: principal.name
+      createdBy: principal.name,
+      quota: QuotaCheck.limitFor(principal, quota, path.keyPath)
     })
     return { ...generated, expiresAt: isoOrNull(generated.expiresAt) }
   })

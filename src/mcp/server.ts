@@ -18,8 +18,11 @@ import { INSTRUCTIONS, type Tool, toolList, TOOLS } from "./tools.js"
 
 export const SERVER_NAME = "secrets-mcp"
 
-/** Refusals made before the store is reached: the audit trail records them too. */
-const REFUSALS = new Set(["PermissionDenied", "QuotaExceeded", "RevealDenied"])
+/**
+ * Refusals made before the store is reached: the audit trail records them too. (`QuotaExceeded` is the store's own,
+ * checked with the write, and recorded by it like any failed write.)
+ */
+const REFUSALS = new Set(["PermissionDenied", "RevealDenied"])
 
 /** A refusal's record: the tool's operation, and the key path the call named (it parsed, or it was not refused). */
 const recordRefusal = (tool: Tool, args: unknown, outcome: string) =>

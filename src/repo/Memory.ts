@@ -20,6 +20,7 @@ import {
   type SetResult,
   type VersionInfo
 } from "../domain/Secret.js"
+import { exceeded, type QuotaLimit, type Usage } from "../domain/QuotaLimit.js"
 import { validateMetadata, validateWrite } from "../domain/writeChecks.js"
 import { DEFAULT_REPO_OPTIONS, type RepoOptions, SecretsRepo } from "./SecretsRepo.js"
 import { pruneAudit } from "../audit/prune.js"
@@ -57,6 +58,27 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const rows = new Map<string, Row>()
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const retention = options.deleteRetention
+
+    /** What is stored under `prefix` now, and whether `keyPath` is. */
+    const usage = (prefix: string, keyPath: string): Usage => {
+      let secrets = 0
+      let bytes = 0
+      for (const row of rows.values()) {
+        if (!row.keyPath.startsWith(prefix)) continue
+        secrets++
+        bytes += row.bytes + row.history.reduce((sum, v) => sum + v.bytes, 0)
+      }
+      return { secrets, bytes, exists: rows.has(keyPath) }
+    }
+
+    /** Stores `row` unless it takes `quota`'s prefix over its limit: the count and the write in one synchronous step. */
+    const commitWithin = (quota: QuotaLimit | undefined, row: Row) =>
+      Effect.suspend(() => {
+        const over = quota === undefined ? undefined : exceeded(quota, usage(quota.prefix, row.keyPath), row.bytes)
+        if (over !== undefined) return Effect.fail(over)
+        rows.set(row.keyPath, row)
+        return Effect.void
+      })
 
     const set: SecretsRepo["Type"]["set"] = (path, value, setOptions = {}) =>
       Effect.gen(function* () {
@@ -103,7 +125,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
           deletedAt: null,
           deletedBy: null
         }
-        rows.set(path.keyPath, row)
+        yield* commitWithin(setOptions.quota, row)
         return {
           keyPath: path.keyPath,
           created: existing === undefined || plan.kind === "create" || plan.revive,
@@ -273,18 +295,6 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         )
       })
 
-    const usage: SecretsRepo["Type"]["usage"] = (prefix, keyPath) =>
-      Effect.sync(() => {
-        let secrets = 0
-        let bytes = 0
-        for (const row of rows.values()) {
-          if (!row.keyPath.startsWith(prefix)) continue
-          secrets++
-          bytes += row.bytes + row.history.reduce((sum, v) => sum + v.bytes, 0)
-        }
-        return { secrets, bytes, exists: rows.has(keyPath) }
-      })
-
     const audit = MemoryAudit.make(Redacted.value(crypto.deriveKey(MAC_KEY_LABEL)), crypto.keyId, () => new Date())
     const append = (entry: Entry) => Effect.sync(() => audit.append(entry))
     const rec = <A>(options: AuditOptions<A>) => audited<A>(append, options)
@@ -312,8 +322,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
       versions: (path) => rec<ReadonlyArray<VersionInfo>>({ own: "versions", keyPath: path.keyPath })(versions(path)),
       rollback: (path, to, o) =>
         rec<SetResult>({ own: "rollback", keyPath: path.keyPath, versionOf: (r) => r.version })(rollback(path, to, o)),
-      purgeDeleted,
-      usage
+      purgeDeleted
     })
     return { repo, audit }
   })

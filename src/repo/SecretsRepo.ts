@@ -18,13 +18,14 @@ import type {
   KeyNotInKeyring,
   KeyRotated,
   NotFound,
+  QuotaExceeded,
   StoreUnavailable,
   ValueTooLarge,
   VersionConflict,
   VersionNotFound,
   VersionRequired
 } from "../domain/errors.js"
-import type { KeyPath, ParsedKeyPath } from "../domain/KeyPath.js"
+import type { ParsedKeyPath } from "../domain/KeyPath.js"
 import type { ListQuery } from "../domain/ListQuery.js"
 import type {
   DeleteResult,
@@ -35,15 +36,6 @@ import type {
   SetResult,
   VersionInfo
 } from "../domain/Secret.js"
-
-/** What is stored under a prefix: the quota's measure. */
-export interface Usage {
-  readonly secrets: number
-  /** Bytes of values (UTF-8), every kept version and deleted secrets included. */
-  readonly bytes: number
-  /** Whether there is a secret (live or deleted) at the key path asked about. */
-  readonly exists: boolean
-}
 
 export interface RepoOptions {
   /** Versions kept per secret, the current one included (`SECRETS_MAX_VERSIONS`, default 10). */
@@ -64,12 +56,15 @@ type KeyError = KeyNotInKeyring | KeyRotated
 export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
   SecretsRepo,
   {
-    /** Creates, or adds a version; `created_at` is kept on update, `updated_at` moves. See `SetOptions`. */
+    /**
+     * Creates, or adds a version; `created_at` is kept on update, `updated_at` moves. See `SetOptions`; its `quota`
+     * is checked atomically with the write.
+     */
     readonly set: (
       path: ParsedKeyPath,
       value: Redacted.Redacted<string>,
       options?: SetOptions
-    ) => Effect.Effect<SetResult, WriteError | CasError | KeyRotated | StoreUnavailable>
+    ) => Effect.Effect<SetResult, WriteError | CasError | KeyRotated | QuotaExceeded | StoreUnavailable>
     /**
      * The current value (or an older kept `version`), recording the read (`last_accessed_at`, `access_count`),
      * refused reads included.
@@ -116,7 +111,5 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
     >
     /** Erases deleted secrets whose retention has passed; returns how many. */
     readonly purgeDeleted: Effect.Effect<number, StoreUnavailable>
-    /** How many secrets and bytes of values are stored under `prefix` (ending in `/`), and whether `keyPath` is. */
-    readonly usage: (prefix: string, keyPath: KeyPath) => Effect.Effect<Usage, StoreUnavailable>
   }
 >() {}

@@ -154,23 +154,6 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
       })
     }
 
-    // Every kept version counts. Key path ranges on the key path index, like list.
-    const usage: SecretsRepo["Type"]["usage"] = (prefix, keyPath) =>
-      sql<{ secrets: number; bytes: string; present: boolean }>`
-        SELECT count(*)::int AS secrets,
-               (COALESCE(sum(s.value_bytes), 0) + COALESCE((SELECT sum(v.value_bytes) FROM secret_versions v
-                 JOIN secrets h ON h.id = v.secret_id
-                 WHERE h.key_path >= ${prefix} AND h.key_path < ${prefixUpperBound(prefix)}), 0))::bigint AS bytes,
-               bool_or(s.key_path = ${keyPath}) AS present
-        FROM secrets s WHERE s.key_path >= ${prefix} AND s.key_path < ${prefixUpperBound(prefix)}`.pipe(
-        withStoreErrors,
-        Effect.map(([row]) => ({
-          secrets: row?.secrets ?? 0,
-          bytes: Number(row?.bytes ?? 0),
-          exists: row?.present === true
-        }))
-      )
-
     // Reads and changes record themselves in their own commit; here only what failed before reaching it (a check,
     // a refusal), and the operations that change nothing (list, versions), on a commit of their own.
     return SecretsRepo.of({
@@ -187,8 +170,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
       versions: (path) =>
         audited<ReadonlyArray<VersionInfo>>(append, { own: "versions", keyPath: path.keyPath })(history.versions(path)),
       rollback: (path, to, o) => rec("rollback", path.keyPath)(history.rollback(path, to, o)),
-      purgeDeleted: history.purgeDeleted,
-      usage
+      purgeDeleted: history.purgeDeleted
     })
   })
 

@@ -20,6 +20,8 @@ import type * as Stream from "../audit/Stream.js"
 import { Crypto } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
 import { KeyRotated, StoreUnavailable } from "../domain/errors.js"
+import { prefixUpperBound } from "../domain/ListQuery.js"
+import { exceeded, type QuotaLimit } from "../domain/QuotaLimit.js"
 import type { SetResult } from "../domain/Secret.js"
 import { type ValidatedWrite, validateWrite } from "../domain/writeChecks.js"
 import * as KeyCheck from "../store/KeyCheck.js"
@@ -208,12 +210,37 @@ export const makeSet = (deps: {
       )
     )
 
+  /**
+   * Under `limit`: in one transaction, the prefix's quota lock, the count, then the write (`setIn`), so writers under
+   * one prefix count each other's writes. Costs a transaction and two statements, only for limited principals.
+   */
+  const setWithin = (limit: QuotaLimit, write: ValidatedWrite, actor: ActingAs) =>
+    trail.transaction((tx) =>
+      Effect.gen(function* () {
+        yield* tx.query(Q.QUOTA_LOCK, [limit.prefix])
+        const [row] = yield* tx.query<{ secrets: number; bytes: string; present: boolean }>(Q.USAGE, [
+          limit.prefix,
+          prefixUpperBound(limit.prefix),
+          write.path.keyPath
+        ])
+        const used = { secrets: row?.secrets ?? 0, bytes: Number(row?.bytes ?? 0), exists: row?.present === true }
+        const over = exceeded(limit, used, write.bytes)
+        if (over !== undefined) return yield* over
+        return yield* setIn(tx, write, actor)
+      })
+    )
+
   const set: SecretsRepo["Type"]["set"] = (path, value, setOptions = {}) =>
     Effect.gen(function* () {
       const write = yield* validateWrite(path, value, setOptions)
       const actor = yield* Actors.current("set")
+      const limit = write.options.quota
       return yield* (
-        write.options.expectedVersion !== undefined ? setExpected(write, actor) : setBlind(write, actor)
+        limit !== undefined
+          ? setWithin(limit, write, actor)
+          : write.options.expectedVersion !== undefined
+            ? setExpected(write, actor)
+            : setBlind(write, actor)
       ).pipe(withStoreErrors)
     }).pipe(deps.recordFailures("set", path.keyPath))
 

@@ -9,6 +9,28 @@ import { ACTIVE_KEY_NAME } from "../store/KeyCheck.js"
 import type * as PgPool from "../store/PgPool.js"
 import { COLUMNS as METADATA_COLUMNS } from "./readStatements.js"
 
+/**
+ * A quota-limited write's first statement: writers under one prefix take turns from here to their commit, so each
+ * counts what the previous one wrote (READ COMMITTED: the count's snapshot is taken after the lock is granted).
+ * The two-key form keeps these apart from the single-key locks of migrations and audit checkpoints; two prefixes
+ * whose hashes collide only take turns needlessly. Unlimited writes (meta, the CLI) never take it.
+ */
+export const QUOTA_LOCK: PgPool.Statement = {
+  name: "secrets_quota_lock",
+  text: `SELECT pg_advisory_xact_lock(hashtext('secrets-mcp quota'), hashtext($1))`
+}
+
+/** Secrets and bytes of values (every kept version) with key paths in [$1, $2), and whether $3 is one of them. */
+export const USAGE: PgPool.Statement = {
+  name: "secrets_usage",
+  text: `
+  SELECT count(*)::int AS secrets,
+         (COALESCE(sum(s.value_bytes), 0) + COALESCE((SELECT sum(v.value_bytes) FROM secret_versions v
+           JOIN secrets h ON h.id = v.secret_id WHERE h.key_path >= $1 AND h.key_path < $2), 0))::bigint AS bytes,
+         COALESCE(bool_or(s.key_path = $3), false) AS present
+  FROM secrets s WHERE s.key_path >= $1 AND s.key_path < $2`
+}
+
 /** The state a write decides from. */
 export const STATE: PgPool.Statement = {
   name: "secrets_state",

@@ -10,6 +10,7 @@ import {
   type DescriptionTooLong,
   type InvalidExpiry,
   type InvalidValue,
+  type QuotaExceeded,
   type ValueTooLarge,
   VersionConflict,
   VersionNotFound,
@@ -77,30 +78,26 @@ export const planWrite = (
 }
 
 /**
- * A rollback rewrites a value the store accepted before, and asks for no check-and-set policy: a write check or
- * `VersionRequired` there would be a bug, not an outcome.
+ * A rollback rewrites a value the store accepted before, and asks for no check-and-set policy and no quota: a write
+ * check, `VersionRequired` or `QuotaExceeded` there would be a bug, not an outcome.
  */
+type NotARollbackOutcome =
+  ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired | QuotaExceeded
+
 export const asRollback = <A, E, R>(
-  write: Effect.Effect<A, E | ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired, R>
-): Effect.Effect<
-  A,
-  Exclude<E, ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired>,
-  R
-> =>
+  write: Effect.Effect<A, E | NotARollbackOutcome, R>
+): Effect.Effect<A, Exclude<E, NotARollbackOutcome>, R> =>
   Effect.catchIf(
     write,
-    (e): e is ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired =>
+    (e): e is NotARollbackOutcome =>
+      Predicate.isTagged(e, "QuotaExceeded") ||
       Predicate.isTagged(e, "ValueTooLarge") ||
       Predicate.isTagged(e, "DescriptionTooLong") ||
       Predicate.isTagged(e, "InvalidExpiry") ||
       Predicate.isTagged(e, "InvalidValue") ||
       Predicate.isTagged(e, "VersionRequired"),
     (e) => Effect.die(e)
-  ) as Effect.Effect<
-    A,
-    Exclude<E, ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired>,
-    R
-  >
+  ) as Effect.Effect<A, Exclude<E, NotARollbackOutcome>, R>
 
 /** `version` is not among `kept` (newest first). */
 export const versionNotFound = (keyPath: string, version: number, kept: ReadonlyArray<number>) =>

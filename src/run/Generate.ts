@@ -10,6 +10,7 @@ import { Effect, Predicate, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { InvalidLength, SecretExists, type VersionConflict } from "../domain/errors.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
+import type { QuotaLimit } from "../domain/QuotaLimit.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 
 const range = (from: number, to: number): string =>
@@ -80,6 +81,8 @@ export interface GenerateRequest {
   /** `SECRETS_REQUIRE_CAS` names the caller: an overwrite without `expectedVersion` is `VersionRequired`. */
   readonly requireExpectedVersion?: boolean | undefined
   readonly createdBy: string
+  /** The writer's quota (an agent's), checked by the store with the write. */
+  readonly quota?: QuotaLimit | undefined
 }
 
 /** What the caller learns: never the value. */
@@ -112,7 +115,8 @@ export const generateSecret = (request: GenerateRequest) =>
         expiresAt: request.expiresAt,
         createdBy: request.createdBy,
         expectedVersion: overwrite ? request.expectedVersion : 0,
-        requireExpectedVersion: request.requireExpectedVersion
+        requireExpectedVersion: request.requireExpectedVersion,
+        quota: request.quota
       })
       .pipe(
         Actors.asOperation("generate"),

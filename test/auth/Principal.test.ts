@@ -30,13 +30,19 @@ describe("Principal.make", () => {
     expect(principal("service:foo").grants).toContainEqual({ access: "write", segments: ["service", "foo"], own: true })
   })
 
-  it.each(["admin", "project:", "project:Bad", "service:", "team:foo", "project:foo/bar", "Meta", ""])(
+  it("reads the scope word in any case and records it in lowercase", () => {
+    expect(principal("Meta").name).toBe("meta")
+    expect(principal("Project:foo").grants).toContainEqual({ access: "write", segments: ["project", "foo"], own: true })
+  })
+
+  it.each(["admin", "project:", "project:Bad", "service:", "team:foo", "project:foo/bar", "Metadata", ""])(
     "rejects the principal %j with InvalidConfig naming SECRETS_PRINCIPAL",
     (name) => {
       const error = refused(name)
       expect(error).toBeInstanceOf(InvalidConfig)
       expect(error.variable).toBe("SECRETS_PRINCIPAL")
       expect(error.message).toContain("meta, project:<name> or service:<name>")
+      if (name === "project:Bad") expect(error.message).toContain("did you mean project:bad?")
     }
   )
 

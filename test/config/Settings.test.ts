@@ -78,18 +78,18 @@ const TABLE: Record<
     bad: ["fsync", "async"]
   },
   SECRETS_PRINCIPAL: {
-    good: "project:alpha",
+    good: "Project:alpha",
     check: (s) => expect(s.principal.name).toBe("project:alpha"),
-    bad: ["admin", "project:Alpha"]
+    bad: ["admin", "project:Alpha", "project:", "project:a/b"]
   },
   SECRETS_GRANTS: {
-    good: "use:meta/openai/,read:meta/github/",
+    good: "use:meta/openai/,READ:meta/github/",
     check: (s) =>
       expect(s.principal.grants.slice(1)).toEqual([
         { access: "use", segments: ["meta", "openai"], own: false },
         { access: "read", segments: ["meta", "github"], own: false }
       ]),
-    bad: ["delete:meta/x", "read:", "reveal:meta/x"]
+    bad: ["delete:meta/x", "read:", "reveal:meta/x", "read:Meta/github/"]
   },
   SECRETS_REVEAL: {
     good: "Never",
@@ -117,7 +117,7 @@ const TABLE: Record<
   SECRETS_REQUIRE_CAS: {
     good: "Agents",
     check: (s) => expect(s.requireCas).toEqual({ _tag: "Agents" }),
-    bad: ["everyone", "project:Alpha", "admin"]
+    bad: ["everyone", "project:Alpha", "admin", "project:"]
   },
   SECRETS_LOG_LEVEL: {
     good: "warning",
@@ -168,6 +168,34 @@ describe("configuration", () => {
         const loaded = yield* loadWith({ SECRETS_LOG_LEVEL: text })
         expect(Either.getOrThrow(loaded).logLevel).toBe(level)
       }
+    })
+  )
+
+  it.effect("scope and mode words in any case; an uppercase context is refused with its lowercase spelling", () =>
+    Effect.gen(function* () {
+      const load = (env: Record<string, string>) => Effect.map(loadWith(env), Either.getOrThrow)
+      for (const text of ["META", "Meta", " meta "])
+        expect((yield* load({ SECRETS_PRINCIPAL: text })).principal.name).toBe("meta")
+      expect((yield* load({ SECRETS_PRINCIPAL: "SERVICE:billing" })).principal.name).toBe("service:billing")
+      const granted = yield* load({ SECRETS_PRINCIPAL: "Project:consilio", SECRETS_GRANTS: "Write:service/shared/" })
+      expect(granted.principal.grants[1]).toEqual({ access: "write", segments: ["service", "shared"], own: false })
+      const cas = yield* load({ SECRETS_REQUIRE_CAS: "Project:alpha, META" })
+      expect(cas.requireCas).toEqual({ _tag: "Principals", names: ["project:alpha", "meta"] })
+      expect(Settings.requiresCas(cas.requireCas, "project:alpha")).toBe(true)
+
+      for (const [variable, text, suggestion] of [
+        ["SECRETS_PRINCIPAL", "Project:Consilio", "project:consilio"],
+        ["SECRETS_GRANTS", "READ:Meta/GitHub/", "read:meta/github/"],
+        ["SECRETS_REQUIRE_CAS", "project:Alpha", "project:alpha"]
+      ] as const) {
+        const error = yield* Effect.flip(Effect.flatten(loadWith({ [variable]: text })))
+        expect(error).toMatchObject({ _tag: "InvalidConfig", variable })
+        expect(error.message).toContain(`did you mean ${suggestion}?`)
+      }
+      const both = yield* Effect.flip(
+        Effect.flatten(loadWith({ SECRETS_PRINCIPAL: "project:Consilio", SECRETS_GRANTS: "read:Meta/x/" }))
+      )
+      expect(both.problems.map((p) => p.variable)).toEqual(["SECRETS_PRINCIPAL", "SECRETS_GRANTS"])
     })
   )
 

@@ -56,6 +56,23 @@ describe("quotas", () => {
     })
   )
 
+  it.scopedLive("300 concurrent writes with 32 of 40 stored: exactly 8 are created, the rest QuotaExceeded", () =>
+    Effect.gen(function* () {
+      const store = yield* StoreAccess.make(memoryStore(cryptoLayer()))
+      const principal = Either.getOrThrow(Principal.make("project:consilio", ""))
+      const quota = { secrets: 40, bytes: 1_000_000 }
+      const client = yield* connectInProcess(yield* McpServer.make({ principal, quota, store, version: "quota" }), "c")
+      for (let i = 0; i < 32; i++) expect(outcome(yield* set(client, `project/consilio/stored_${i}`, "v"))).toBe("ok")
+      const burst = yield* Effect.all(
+        Array.from({ length: 300 }, (_, i) => set(client, `project/consilio/burst_${i}`, "v")),
+        { concurrency: "unbounded" }
+      )
+      expect(burst.filter((r) => outcome(r) === "ok")).toHaveLength(8)
+      const refused = burst.find((r) => outcome(r) === "QuotaExceeded")
+      expect(refused?.structuredContent).toMatchObject({ secrets: 41, secretsLimit: 40 })
+    })
+  )
+
   it.scopedLive("bytes count every kept version's UTF-8 size (an update adds one), and meta is not limited", () =>
     Effect.gen(function* () {
       const store = yield* StoreAccess.make(memoryStore(cryptoLayer()))

@@ -343,6 +343,22 @@ describe("successful calls", () => {
     })
   )
 
+  it.scopedLive("list_secrets without a limit returns 200, with a nextCursor to the rest", () =>
+    Effect.gen(function* () {
+      const store = yield* storeOf()
+      const client = yield* connect(store)
+      const repo = yield* repoOf(store)
+      const paths = Array.from({ length: 201 }, (_, i) => `project/paged/k${String(i).padStart(3, "0")}`)
+      for (const keyPath of paths) yield* repo.set(parseKeyPathSync(keyPath), Redacted.make("v"))
+      const first = ok(yield* call(client, "list_secrets", {}), S.ListSecretsOutput).structured
+      expect(first.secrets.map((s) => s.keyPath)).toEqual(paths.slice(0, 200))
+      expect(first.nextCursor).not.toBeNull()
+      const rest = ok(yield* call(client, "list_secrets", { cursor: first.nextCursor }), S.ListSecretsOutput).structured
+      expect(rest.secrets.map((s) => s.keyPath)).toEqual([paths[200]])
+      expect(rest.nextCursor).toBeNull()
+    })
+  )
+
   it.scopedLive("delete_secret returns { keyPath, deleted, restorableUntil }; a get then says Deleted and how", () =>
     Effect.gen(function* () {
       const client = yield* connect(yield* storeOf())

@@ -235,29 +235,69 @@ export const secretsRepoContract = <E>(name: string, store: Layer.Layer<SecretsR
       })
     )
 
-    it.effect("usage counts secrets and value bytes under a prefix, whole segments only, and the one asked about", () =>
+    it.effect("a quota counts secrets and every kept version's UTF-8 bytes under its prefix, whole segments only", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo
         const a = unique()
-        yield* repo.set(path(`project/${a}/one`), secret("12345"))
-        yield* repo.set(path(`project/${a}/two`), secret("é🔑"))
-        yield* repo.set(path(`project/${a}x/other`), secret("not counted"))
-        const prefix = `project/${a}/`
-        expect(yield* repo.usage(prefix, path(`project/${a}/two`).keyPath)).toEqual({
+        const quota = { principal: `project:${a}`, prefix: `project/${a}/`, secrets: 2, bytes: 12 }
+        yield* repo.set(path(`project/${a}/one`), secret("12345"), { quota })
+        yield* repo.set(path(`project/${a}/two`), secret("é🔑"), { quota }) // 2 + 4 bytes
+        yield* repo.set(path(`project/${a}x/other`), secret("not counted, another prefix"))
+        expect(yield* Effect.flip(repo.set(path(`project/${a}/three`), secret("v"), { quota }))).toMatchObject({
+          _tag: "QuotaExceeded",
+          principal: `project:${a}`,
+          prefix: `project/${a}/`,
+          secrets: 3,
+          secretsLimit: 2,
+          bytes: 12
+        })
+        // An update adds no secret but its bytes (the old value stays as a version): 11 + 1 fits, 11 + 2 does not.
+        expect((yield* repo.set(path(`project/${a}/one`), secret("v"), { quota })).version).toBe(2)
+        expect(yield* Effect.flip(repo.set(path(`project/${a}/two`), secret("vv"), { quota }))).toMatchObject({
+          _tag: "QuotaExceeded",
           secrets: 2,
-          bytes: 5 + 6,
-          exists: true
+          bytes: 14
         })
-        expect(yield* repo.usage(prefix, path(`project/${a}/new`).keyPath)).toEqual({
-          secrets: 2,
-          bytes: 11,
-          exists: false
+        // Nothing was written by a refused call, and a write without a quota is not limited.
+        expect((yield* repo.list({ within: [`project/${a}/`] })).map((m) => m.version)).toEqual([2, 1])
+        yield* repo.set(path(`project/${a}/three`), secret("unlimited"))
+        // Check-and-set holds under a quota too.
+        const roomy = { ...quota, secrets: 10, bytes: 100 }
+        const one = path(`project/${a}/one`)
+        expect(yield* Effect.flip(repo.set(one, secret("w"), { quota: roomy, expectedVersion: 1 }))).toMatchObject({
+          _tag: "VersionConflict",
+          currentVersion: 2
         })
-        expect(yield* repo.usage(`project/${a}y/`, path(`project/${a}y/k`).keyPath)).toEqual({
-          secrets: 0,
-          bytes: 0,
-          exists: false
-        })
+        expect((yield* repo.set(one, secret("w"), { quota: roomy, expectedVersion: 2 })).version).toBe(3)
+      })
+    )
+
+    it.effect("concurrent writes at the limit: exactly the quota's worth succeed, the rest are QuotaExceeded", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const a = unique()
+        const quota = { principal: `project:${a}`, prefix: `project/${a}/`, secrets: 40, bytes: 1_000_000 }
+        for (let i = 0; i < 32; i++) yield* repo.set(path(`project/${a}/stored_${i}`), secret("v"))
+        const outcomes = yield* Effect.forEach(
+          Array.from({ length: 60 }, (_, i) => path(`project/${a}/burst_${i}`)),
+          (p) => Effect.either(repo.set(p, secret("v"), { quota, createdBy: quota.principal })),
+          { concurrency: "unbounded" }
+        )
+        const refused = outcomes.flatMap((o) => (o._tag === "Left" ? [o.left] : []))
+        expect(outcomes.length - refused.length).toBe(8)
+        for (const e of refused) expect(e).toMatchObject({ _tag: "QuotaExceeded", secrets: 41, secretsLimit: 40 })
+        expect(yield* repo.list({ within: [`project/${a}/`] })).toHaveLength(40)
+
+        // The same for bytes: a 10-byte budget left takes exactly ten 1-byte values.
+        const b = unique()
+        const bytes = { principal: `project:${b}`, prefix: `project/${b}/`, secrets: 1000, bytes: 10 }
+        const byBytes = yield* Effect.forEach(
+          Array.from({ length: 30 }, (_, i) => path(`project/${b}/k_${i}`)),
+          (p) => Effect.either(repo.set(p, secret("x"), { quota: bytes })),
+          { concurrency: "unbounded" }
+        )
+        expect(byBytes.filter((o) => o._tag === "Right")).toHaveLength(10)
+        expect(byBytes.find((o) => o._tag === "Left")).toMatchObject({ left: { _tag: "QuotaExceeded", bytes: 11 } })
       })
     )
 

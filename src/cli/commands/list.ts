@@ -1,9 +1,11 @@
 import { Command, Options } from "@effect/cli"
 import { Duration, Effect, Either, Option } from "effect"
+import * as Principal from "../../auth/Principal.js"
 import { parseDurationText } from "../../domain/DurationText.js"
 import { InvalidArguments } from "../../domain/errors.js"
 import { SCOPES } from "../../domain/KeyPath.js"
 import * as Listing from "../../repo/listing.js"
+import { settings } from "../CliSettings.js"
 import { metadataJson, note, printLine, table } from "../output.js"
 import { jsonOption, now, withStore } from "./shared.js"
 
@@ -60,7 +62,9 @@ export const list = Command.make("list", options, (args) =>
       expiresBy: yield* windowEnd(TOOL, "--expiring-within", Option.getOrUndefined(args.expiringWithin), at),
       ...(args.expired ? { expired: true } : {}),
       ...(args.rotationRequired ? { rotationRequired: true } : {}),
-      now: at
+      now: at,
+      // As SECRETS_PRINCIPAL and SECRETS_GRANTS say (meta by default: everything), filtered by the store.
+      within: Principal.readablePrefixes((yield* settings).principal)
     }
     let cursor = Option.getOrUndefined(args.cursor)
     const shown: Array<ReturnType<typeof metadataJson>> = []
