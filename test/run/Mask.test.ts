@@ -93,6 +93,64 @@ describe("Mask: each encoded form", () => {
   })
 })
 
+describe("Mask: URL encodings as each library prints them", () => {
+  // Written out as each library printed them, so a change to the encoder cannot move the expectation with it.
+  const URL_VALUE = "a/b c!*~()'ü-key"
+  const plan = makeMaskPlan([secret("meta/a/url", URL_VALUE)])
+  const encoded: Record<string, string> = {
+    "JavaScript encodeURIComponent": "a%2Fb%20c!*~()'%C3%BC-key",
+    "WHATWG forms (URLSearchParams)": "a%2Fb+c%21*%7E%28%29%27%C3%BC-key",
+    "Python quote (leaves / as is)": "a/b%20c%21%2A~%28%29%27%C3%BC-key",
+    "Python quote_plus, Go QueryEscape": "a%2Fb+c%21%2A~%28%29%27%C3%BC-key",
+    "RFC 3986 unreserved (curl --data-urlencode)": "a%2Fb%20c%21%2A~%28%29%27%C3%BC-key"
+  }
+
+  it("the encodings under test are all different", () => {
+    expect(new Set(Object.values(encoded)).size).toBe(Object.keys(encoded).length)
+  })
+
+  for (const [name, form] of Object.entries(encoded)) {
+    it(`replaces the ${name} form`, () => {
+      expect(mask(plan, `?token=${form}&x=1`)).toBe("?token=<redacted:meta/a/url>&x=1")
+    })
+  }
+})
+
+/** `text` broken into lines of `width` characters, each ended by a newline, as GNU base64 and xxd -p print it. */
+const wrap = (text: string, width: number): string => text.match(new RegExp(`.{1,${width}}`, "gs"))!.join("\n") + "\n"
+
+describe("Mask: wrapped encodings, line by line", () => {
+  // 120 bytes: 160 base64 characters (76 + 76 + 8, or 64 + 64 + 32) and 240 hex digits (4 lines of 60).
+  const LONG = "tok_" + "0123456789abcdefghijklmnopqrstuvwxyz/+ABCDEFGHIJKLMNOPQRSTUVWXYZ!".repeat(2).slice(0, 116)
+  const long = Buffer.from(LONG)
+  const plan = makeMaskPlan([secret("meta/a/long", LONG)])
+  const T = "<redacted:meta/a/long>"
+
+  it("the value is 120 bytes", () => expect(long.length).toBe(120))
+
+  const wrapped: Array<[string, string, number]> = [
+    ["base64 at 76 columns (GNU base64, MIME)", wrap(long.toString("base64"), 76), 3],
+    ["base64 at 64 columns (PEM, openssl base64)", wrap(long.toString("base64"), 64), 3],
+    ["base64url at 76 columns (basenc --base64url)", wrap(long.toString("base64url"), 76), 3],
+    ["hex at 60 columns (xxd -p)", wrap(long.toString("hex"), 60), 4],
+    ["upper-case hex at 60 columns (xxd -p -u)", wrap(long.toString("hex").toUpperCase(), 60), 4]
+  ]
+  for (const [name, text, lines] of wrapped) {
+    it(`replaces every line of ${name}, keeping the newlines`, () => {
+      expect(text.split("\n")).toHaveLength(lines + 1)
+      expect(mask(plan, `begin\n${text}end\n`)).toBe(`begin\n${`${T}\n`.repeat(lines)}end\n`)
+    })
+  }
+
+  it("a last line shorter than 6 characters stays visible (at most 4 bytes of the value)", () => {
+    const value = LONG.slice(0, 116) // 156 base64 characters: 76 + 76 + 4
+    const text = wrap(Buffer.from(value).toString("base64"), 76)
+    const last = text.split("\n").at(-2)!
+    expect(last).toHaveLength(4)
+    expect(mask(makeMaskPlan([secret("meta/a/long", value)]), text)).toBe(`${T}\n${T}\n${last}\n`)
+  })
+})
+
 describe("Mask: choices", () => {
   it("skips values shorter than 6 characters (not bytes) and reports them; 6 characters are masked", () => {
     const plan = makeMaskPlan([
@@ -148,8 +206,18 @@ const valueArb = fc.oneof(
   fc.string({ unit: "grapheme-ascii", minLength: 6, maxLength: 40 }),
   fc.string({ unit: "binary", minLength: 6, maxLength: 24 }),
   // A small alphabet makes values overlap each other and the text around them.
-  fc.string({ unit: fc.constantFrom("a", "b", "=", "%"), minLength: 6, maxLength: 12 })
+  fc.string({ unit: fc.constantFrom("a", "b", "=", "%"), minLength: 6, maxLength: 12 }),
+  // Long enough for base64 and hex to wrap.
+  fc.string({ unit: "grapheme-ascii", minLength: 50, maxLength: 130 })
 )
+
+/** The value's base64 and hex wrapped as GNU base64, openssl and xxd -p print them. */
+const wrappedOf = (value: string): Array<Buffer> => {
+  const bytes = Buffer.from(value)
+  const base64 = bytes.toString("base64")
+  const hex = bytes.toString("hex")
+  return [wrap(base64, 76), wrap(base64, 64), wrap(hex, 60), wrap(hex.toUpperCase(), 60)].map((t) => Buffer.from(t))
+}
 
 /** Text: random bytes, whole forms and proper prefixes of forms, in random order. */
 const streamArb = fc.array(valueArb, { minLength: 1, maxLength: 4 }).chain((values) => {
@@ -157,6 +225,7 @@ const streamArb = fc.array(valueArb, { minLength: 1, maxLength: 4 }).chain((valu
   const piece = fc.oneof(
     fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
     fc.constantFrom(...forms),
+    fc.constantFrom(...values.flatMap(wrappedOf)),
     fc.tuple(fc.constantFrom(...forms), fc.nat()).map(([form, n]) => form.subarray(0, n % form.length))
   )
   return fc.record({
