@@ -14,7 +14,7 @@
  * position then compares up to a whole form. Real secrets are not periodic.
  */
 import { Redacted } from "effect"
-import { formsOf } from "./Forms.js"
+import { maskedFormsOf } from "./Forms.js"
 
 export interface MaskedSecret {
   readonly keyPath: string
@@ -153,7 +153,7 @@ export const makeMaskPlan = (secrets: ReadonlyArray<MaskedSecret>): MaskPlan => 
   const skipped: Array<string> = []
   const patterns = new Map<string, Pattern>()
   for (const secret of secrets) {
-    const forms = formsOf(Redacted.value(secret.value))
+    const forms = maskedFormsOf(Redacted.value(secret.value))
     if (forms.length === 0) skipped.push(secret.keyPath)
     const token = Buffer.from(`<redacted:${secret.keyPath}>`)
     for (const bytes of forms) {

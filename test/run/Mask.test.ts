@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Redacted } from "effect"
 import * as fc from "fast-check"
-import { formsOf } from "../../src/run/Forms.js"
+import { formsOf, maskedFormsOf } from "../../src/run/Forms.js"
 import { makeMaskPlan, type MaskPlan } from "../../src/run/Mask.js"
 
 const secret = (keyPath: string, value: string) => ({ keyPath, value: Redacted.make(value) })
@@ -151,6 +151,57 @@ describe("Mask: wrapped encodings, line by line", () => {
   })
 })
 
+describe("Mask: the fields of an injected JSON document", () => {
+  const PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC-sa-key\n-----END PRIVATE KEY-----\n"
+  const SA = JSON.stringify({
+    type: "service_account", // 15 characters: public, not masked on its own
+    client_email: "uploader@openhorizon.iam.gserviceaccount.com",
+    private_key: PEM,
+    nested: { tokens: ["refresh-token-0123456789", 42, null], label: "café-crème-brûlée" }
+  })
+  const plan = makeMaskPlan([secret("meta/gcloud/key", SA)])
+  const T = "<redacted:meta/gcloud/key>"
+
+  it("jq -r .private_key: the raw PEM key, newlines and all", () => {
+    expect(mask(plan, `${PEM}`)).toBe(T)
+  })
+
+  it("jq .private_key: the JSON-escaped key, its newlines as \\n", () => {
+    expect(mask(plan, `"${PEM.replace(/\n/g, "\\n")}"\n`)).toBe(`"${T}"\n`)
+  })
+
+  it("jq . (reformatted): every long string field, in arrays and nested objects too", () => {
+    const pretty = JSON.stringify(JSON.parse(SA), null, 2)
+    const out = mask(plan, pretty)
+    expect(out).toContain('"type": "service_account"')
+    expect(out).toContain(`"client_email": "${T}"`)
+    expect(out).toContain(`"private_key": "${T}"`)
+    expect(out).toContain(`"${T}",\n      42`)
+    expect(out).toContain(`"label": "${T}"`)
+    expect(out).not.toContain("uploader@")
+  })
+
+  it("Python json.dumps (ensure_ascii): a field with non-ASCII characters", () => {
+    expect(mask(plan, '{"label": "caf\\u00e9-cr\\u00e8me-br\\u00fbl\\u00e9e"}')).toBe(`{"label": "${T}"}`)
+  })
+
+  it("a value that is not a JSON object or array, or not valid JSON, is masked whole only", () => {
+    for (const value of [
+      '"just-a-json-string-value"',
+      "{not json: but-long-enough-to-matter}",
+      "plain-value-1234567"
+    ]) {
+      expect(maskedFormsOf(value)).toEqual(formsOf(value))
+    }
+  })
+
+  it("a deeply nested document does not overflow the stack", () => {
+    const deep = "[".repeat(100_000) + '"deeply-nested-secret-value"' + "]".repeat(100_000)
+    const deepPlan = makeMaskPlan([secret("meta/a/deep", deep)])
+    expect(mask(deepPlan, "x deeply-nested-secret-value y")).toBe("x <redacted:meta/a/deep> y")
+  })
+})
+
 describe("Mask: choices", () => {
   it("skips values shorter than 6 characters (not bytes) and reports them; 6 characters are masked", () => {
     const plan = makeMaskPlan([
@@ -208,7 +259,15 @@ const valueArb = fc.oneof(
   // A small alphabet makes values overlap each other and the text around them.
   fc.string({ unit: fc.constantFrom("a", "b", "=", "%"), minLength: 6, maxLength: 12 }),
   // Long enough for base64 and hex to wrap.
-  fc.string({ unit: "grapheme-ascii", minLength: 50, maxLength: 130 })
+  fc.string({ unit: "grapheme-ascii", minLength: 50, maxLength: 130 }),
+  // A JSON document, whose long string fields are masked on their own.
+  fc
+    .dictionary(
+      fc.string({ unit: "grapheme-ascii", maxLength: 6 }),
+      fc.oneof(fc.string({ unit: "grapheme-ascii", minLength: 12, maxLength: 30 }), fc.integer()),
+      { minKeys: 1, maxKeys: 3 }
+    )
+    .map((fields) => JSON.stringify(fields))
 )
 
 /** The value's base64 and hex wrapped as GNU base64, openssl and xxd -p print them. */
@@ -221,7 +280,7 @@ const wrappedOf = (value: string): Array<Buffer> => {
 
 /** Text: random bytes, whole forms and proper prefixes of forms, in random order. */
 const streamArb = fc.array(valueArb, { minLength: 1, maxLength: 4 }).chain((values) => {
-  const forms = values.flatMap(formsOf)
+  const forms = values.flatMap(maskedFormsOf)
   const piece = fc.oneof(
     fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
     fc.constantFrom(...forms),
@@ -247,7 +306,7 @@ describe("Mask: properties", () => {
         expect(maskChunks(plan, split(data, cuts))).toEqual(whole)
         // 0xFF never occurs in UTF-8 (every form is UTF-8), so no form can span a separator.
         const text = Buffer.from(whole.toString("latin1").replace(/<redacted:meta\/p\/v\d+>/g, "\xff"), "latin1")
-        for (const form of values.flatMap(formsOf)) expect(text.indexOf(form)).toBe(-1)
+        for (const form of values.flatMap(maskedFormsOf)) expect(text.indexOf(form)).toBe(-1)
       }),
       { numRuns: 400 }
     )
@@ -256,7 +315,7 @@ describe("Mask: properties", () => {
   it("text without any form passes through byte for byte, the kept-back tail included", () => {
     fc.assert(
       fc.property(streamArb, ({ values, pieces, cuts }) => {
-        const forms = values.flatMap(formsOf)
+        const forms = values.flatMap(maskedFormsOf)
         const data = Buffer.concat(pieces)
         fc.pre(forms.every((form) => data.indexOf(form) === -1))
         expect(maskChunks(plans(values), split(data, cuts))).toEqual(data)

@@ -1,7 +1,8 @@
 /**
  * Masking what real encoders print, through a real `secrets run`: GNU base64 (wrapped at 76 columns), openssl
  * base64 (64), xxd -p and xxd -p -u (60 hex digits a line) and Python's urllib.parse.quote (which leaves `/` as
- * is), each on a 120-byte value, so every one of them wraps. A tool this machine lacks is skipped, said by name.
+ * is), each on a 120-byte value, so every one of them wraps; and the fields of a service-account JSON injected with
+ * --file, printed one at a time by jq and Python. A tool this machine lacks is skipped, said by name.
  */
 import { spawnSync } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
@@ -55,6 +56,55 @@ describe.concurrent("secrets run: masking real encoders' output", () => {
         const masked = await box.run(["run", "--env", `X=${KEY_PATH}`, "--", "sh", "-c", encoder.command])
         expect(masked.code, masked.stderr).toBe(0)
         expect(masked.stdout).toBe(`${TOKEN}\n`.repeat(encoder.lines))
+      },
+      TIMEOUT
+    )
+  }
+})
+
+const SA_PATH = "meta/gcloud/encoders_key"
+const SA_TOKEN = `<redacted:${SA_PATH}>`
+const PRIVATE_KEY =
+  "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7-encoders\n-----END PRIVATE KEY-----\n"
+const SERVICE_ACCOUNT = JSON.stringify({
+  type: "service_account",
+  client_email: "uploader@openhorizon.iam.gserviceaccount.com",
+  private_key: PRIVATE_KEY
+})
+
+const FIELD_PRINTERS: Array<{ tool: string; name: string; command: string; expected: string }> = [
+  {
+    tool: "jq",
+    name: "jq -r .private_key (the raw PEM)",
+    command: 'jq -r .private_key "$F"',
+    expected: `${SA_TOKEN}\n`
+  },
+  { tool: "jq", name: "jq .private_key (JSON-escaped)", command: 'jq .private_key "$F"', expected: `"${SA_TOKEN}"\n` },
+  {
+    tool: "jq",
+    name: "jq . (reformatted whole)",
+    command: 'jq . "$F"',
+    expected: `{\n  "type": "service_account",\n  "client_email": "${SA_TOKEN}",\n  "private_key": "${SA_TOKEN}"\n}\n`
+  },
+  {
+    tool: "python3",
+    name: "Python print(json.load(f)['private_key'])",
+    command: `python3 -c 'import json, os; print(json.load(open(os.environ["F"]))["private_key"], end="")'`,
+    expected: SA_TOKEN
+  }
+]
+
+describe.concurrent("secrets run: masking one field of an injected JSON document", () => {
+  for (const printer of FIELD_PRINTERS) {
+    test.skipIf(!has(printer.tool))(
+      `${printer.name}: the field is masked, short public ones are not`,
+      async ({ onTestFinished }) => {
+        const box = store.sandbox(onTestFinished)
+        expectOk(await box.run(["set", SA_PATH, "--stdin"], { stdin: SERVICE_ACCOUNT }))
+        const result = await box.run(["run", "--file", `F=${SA_PATH}`, "--", "sh", "-c", printer.command])
+        expect(result.code, result.stderr).toBe(0)
+        expect(result.stdout).toBe(printer.expected)
+        expect(result.stdout).not.toContain("MIIEvQ")
       },
       TIMEOUT
     )
