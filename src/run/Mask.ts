@@ -154,7 +154,8 @@ export const makeMaskPlan = (secrets: ReadonlyArray<MaskedSecret>): MaskPlan => 
   const patterns = new Map<string, Pattern>()
   for (const secret of secrets) {
     const forms = maskedFormsOf(Redacted.value(secret.value))
-    if (forms.length === 0) skipped.push(secret.keyPath)
+    // Two names may inject one secret: it is named once.
+    if (forms.length === 0 && !skipped.includes(secret.keyPath)) skipped.push(secret.keyPath)
     const token = Buffer.from(`<redacted:${secret.keyPath}>`)
     for (const bytes of forms) {
       const id = bytes.toString("latin1")

@@ -213,6 +213,15 @@ describe("Mask: choices", () => {
     expect(mask(plan, "12345 ééééé 123456")).toBe("12345 ééééé <redacted:meta/a/six>")
   })
 
+  it("names a short secret once when two names inject it", () => {
+    const plan = makeMaskPlan([
+      secret("meta/a/pin", "1234"),
+      secret("meta/a/other", "12"),
+      secret("meta/a/pin", "1234")
+    ])
+    expect(plan.skipped).toEqual(["meta/a/pin", "meta/a/other"])
+  })
+
   it("with nothing to mask, passes bytes through untouched", () => {
     const plan = makeMaskPlan([secret("meta/a/pin", "1234")])
     const data = Buffer.from([0xff, 0xfe, 0x00, 0x41])
