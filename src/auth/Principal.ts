@@ -6,8 +6,9 @@
  *   SECRETS_GRANTS    = use:<prefix>,read:<prefix>,write:<prefix>,...   (write implies read, read implies use)
  *   SECRETS_REVEAL    = readable (default) | grants | never
  *
- * `use` lists a secret and passes its value on without showing it (`secrets run`, `inject`); `read` adds revealing
- * it (`get_secret`); `write` adds set, generate and delete. Revealing is further limited by the reveal policy:
+ * `use` lists a secret, passes its value on without showing it (`secrets run`, `inject`) and generates a new one
+ * (`generate_secret`: a value nobody sees); `read` adds revealing it (`get_secret`); `write` adds set, delete and
+ * replacing a value by generating over it (`overwrite`). Revealing is further limited by the reveal policy:
  * `readable` reveals wherever the principal may read, `grants` only under read:/write: grants of SECRETS_GRANTS
  * (the principal's own scope is then used and written blind), `never` nowhere.
  *
@@ -130,12 +131,15 @@ export const readablePrefixes = (principal: Principal): ReadonlyArray<string> | 
 
 /**
  * The prefix whose quota a write to `keyPath` counts against: the narrowest write grant covering it (its own
- * subtree, or a granted one); undefined for a principal that may write everywhere (meta), which has no quota.
+ * subtree, or a granted one), else (a secret generated under a use: or read: grant) the narrowest grant covering
+ * it; undefined for a principal that may write everywhere (meta), which has no quota.
  */
 export const quotaPrefix = (principal: Principal, keyPath: string): string | undefined => {
-  const writes = principal.grants.filter((g) => g.access === "write" && covers(g, keyPath))
-  if (writes.length === 0 || writes.some((g) => g.segments.length === 0)) return undefined
-  const narrowest = writes.reduce((a, b) => (b.segments.length > a.segments.length ? b : a))
+  const covering = principal.grants.filter((g) => covers(g, keyPath))
+  const writes = covering.filter((g) => g.access === "write")
+  const pool = writes.length > 0 ? writes : covering
+  if (pool.length === 0 || writes.some((g) => g.segments.length === 0)) return undefined
+  const narrowest = pool.reduce((a, b) => (b.segments.length > a.segments.length ? b : a))
   return `${narrowest.segments.join("/")}/`
 }
 
@@ -185,3 +189,11 @@ export const authorize = (principal: Principal, access: Access, keyPath: KeyPath
   may(principal, access, keyPath)
     ? Effect.void
     : Effect.fail(new PermissionDenied({ principal: principal.name, access, keyPath }))
+
+/**
+ * Before `generate_secret` (`secrets generate`): creating a value needs `use`, since nobody sees it and nothing
+ * else depends on it yet; replacing one (`overwrite`) needs `write`, since every later `run` of the path injects
+ * the new value, and only a writer can set the previous version back.
+ */
+export const authorizeGenerate = (principal: Principal, keyPath: KeyPath, overwrite: boolean) =>
+  authorize(principal, overwrite ? "write" : "use", keyPath)

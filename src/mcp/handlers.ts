@@ -139,7 +139,7 @@ export const generateSecret = (caller: Caller, input: typeof S.GenerateSecretInp
   Effect.gen(function* () {
     const { principal, quota } = caller
     const path = yield* parseKeyPath(input.keyPath)
-    yield* Principal.authorize(principal, "write", path.keyPath)
+    yield* Principal.authorizeGenerate(principal, path.keyPath, input.overwrite === true)
     const expiresAt = yield* expiryOf(input.expiresAt, input.expiresIn)
     const length = input.length ?? Generate.DEFAULT_LENGTH
     const generated = yield* Generate.generateSecret({

@@ -14,7 +14,7 @@
  * position then compares up to a whole form. Real secrets are not periodic.
  */
 import { Redacted } from "effect"
-import { formsOf } from "./Forms.js"
+import { maskedFormsOf } from "./Forms.js"
 
 export interface MaskedSecret {
   readonly keyPath: string
@@ -153,8 +153,9 @@ export const makeMaskPlan = (secrets: ReadonlyArray<MaskedSecret>): MaskPlan => 
   const skipped: Array<string> = []
   const patterns = new Map<string, Pattern>()
   for (const secret of secrets) {
-    const forms = formsOf(Redacted.value(secret.value))
-    if (forms.length === 0) skipped.push(secret.keyPath)
+    const forms = maskedFormsOf(Redacted.value(secret.value))
+    // Two names may inject one secret: it is named once.
+    if (forms.length === 0 && !skipped.includes(secret.keyPath)) skipped.push(secret.keyPath)
     const token = Buffer.from(`<redacted:${secret.keyPath}>`)
     for (const bytes of forms) {
       const id = bytes.toString("latin1")

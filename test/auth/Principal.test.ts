@@ -119,7 +119,16 @@ describe("Principal.may", () => {
     expect(Principal.may(foo, "write", "meta/openai/api_key")).toBe(false)
     expect(Principal.may(foo, "use", "meta/openaix/key")).toBe(false)
     expect(Principal.readablePrefixes(foo)).toEqual(["project/foo/", "meta/openai/"])
-    expect(Principal.quotaPrefix(foo, "meta/openai/new")).toBeUndefined()
+    // A secret it generates there counts against that prefix's quota.
+    expect(Principal.quotaPrefix(foo, "meta/openai/new")).toBe("meta/openai/")
+  })
+
+  it("quotaPrefix: the narrowest write grant wins over a narrower use grant; meta has no quota", () => {
+    const foo = principal("project:foo", "use:project/foo/sub/,use:meta/openai/keys/,read:meta/openai/")
+    expect(Principal.quotaPrefix(foo, "project/foo/sub/x")).toBe("project/foo/")
+    expect(Principal.quotaPrefix(foo, "meta/openai/keys/x")).toBe("meta/openai/keys/")
+    expect(Principal.quotaPrefix(foo, "meta/other/x")).toBeUndefined()
+    expect(Principal.quotaPrefix(principal("meta", "use:meta/openai/"), "meta/openai/x")).toBeUndefined()
   })
 
   it("read implies use; write implies read and use", () => {
@@ -165,6 +174,21 @@ describe("Principal.authorize", () => {
       expect(error).toMatchObject({ _tag: "PermissionDenied", principal: "project:foo", access: "read" })
       expect(error.keyPath).toBe("meta/x/y")
       expect(error.message).toContain("SECRETS_GRANTS")
+    })
+  )
+})
+
+describe("Principal.authorizeGenerate", () => {
+  it.effect("creating needs use (a value nobody sees), replacing needs write", () =>
+    Effect.gen(function* () {
+      const foo = principal("project:foo", "use:meta/openai/")
+      const path = parseKeyPathSync("meta/openai/new_key").keyPath
+      yield* Principal.authorizeGenerate(foo, path, false)
+      const replace = yield* Effect.flip(Principal.authorizeGenerate(foo, path, true))
+      expect(replace).toMatchObject({ _tag: "PermissionDenied", access: "write", keyPath: "meta/openai/new_key" })
+      const outside = yield* Effect.flip(Principal.authorizeGenerate(foo, parseKeyPathSync("meta/x/y").keyPath, false))
+      expect(outside).toMatchObject({ _tag: "PermissionDenied", access: "use" })
+      yield* Principal.authorizeGenerate(foo, parseKeyPathSync("project/foo/x").keyPath, true)
     })
   )
 })

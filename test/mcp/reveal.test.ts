@@ -3,7 +3,8 @@
  * structuredContent, errors included, against the advertised outputSchema): get_secret refuses with RevealDenied
  * under SECRETS_REVEAL=never and under a use: grant, naming the `secrets run` line; list_secrets says per row
  * whether the caller may reveal it; generate_secret stores a value of the asked length and charset and returns
- * only its metadata, within the caller's write permission, quota and check-and-set policy.
+ * only its metadata, within the caller's grants (use: to create, write: to replace), quota and check-and-set
+ * policy.
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
@@ -127,13 +128,61 @@ describe("reveal policy over MCP", () => {
             access: "read"
           })
         }
-        // use: and read: grants never write: no set, generate or delete there.
+        // use: and read: grants never write: no set or delete there.
         for (const keyPath of ["meta/openai/new_key", "meta/github/new_key"]) {
-          failed(yield* call(alpha, "generate_secret", { keyPath }), "PermissionDenied")
           failed(yield* call(alpha, "set_secret", { keyPath, value: "x" }), "PermissionDenied")
         }
         failed(yield* call(alpha, "delete_secret", { keyPath: "meta/openai/api_key" }), "PermissionDenied")
       })
+  )
+
+  it.scopedLive(
+    "a use: grant may generate a new secret it still may not get; replacing one (overwrite) needs write:",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* StoreAccess.make(memoryStore(cryptoLayer()))
+        yield* seed(store, { "meta/openai/api_key": "VALUE-openai" })
+        const alpha = yield* connect(store, { name: "project:alpha", grants: "use:meta/openai/,read:meta/github/" })
+        for (const keyPath of ["meta/openai/new_key", "meta/github/new_key"]) {
+          const made = ok(yield* call(alpha, "generate_secret", { keyPath, length: 40 }), S.GenerateSecretOutput)
+          expect(made).toMatchObject({ keyPath, created: true, version: 1, length: 40 })
+          expect(yield* storedValue(store, keyPath)).toHaveLength(40)
+        }
+        expect(
+          failed(yield* call(alpha, "get_secret", { keyPath: "meta/openai/new_key" }), "RevealDenied")
+        ).toMatchObject({ reason: "use" })
+        // Over an existing value (its own new one, or one it only uses): SecretExists without overwrite, and with
+        // it PermissionDenied for write, the value untouched.
+        for (const keyPath of ["meta/openai/new_key", "meta/openai/api_key"]) {
+          failed(yield* call(alpha, "generate_secret", { keyPath }), "SecretExists")
+          const refused = failed(
+            yield* call(alpha, "generate_secret", { keyPath, overwrite: true }),
+            "PermissionDenied"
+          )
+          expect(refused).toMatchObject({ access: "write", keyPath })
+        }
+        expect(yield* storedValue(store, "meta/openai/api_key")).toBe("VALUE-openai")
+        // Outside every grant, still nothing.
+        expect(
+          failed(yield* call(alpha, "generate_secret", { keyPath: "meta/other/new_key" }), "PermissionDenied")
+        ).toMatchObject({ access: "use" })
+      })
+  )
+
+  it.scopedLive("a secret generated under a use: grant counts against that prefix's quota", () =>
+    Effect.gen(function* () {
+      const store = yield* StoreAccess.make(memoryStore(cryptoLayer()))
+      const alpha = yield* connect(store, {
+        name: "project:alpha",
+        grants: "use:meta/openai/",
+        quota: { secrets: 1, bytes: 1000 }
+      })
+      ok(yield* call(alpha, "generate_secret", { keyPath: "meta/openai/a" }), S.GenerateSecretOutput)
+      const over = failed(yield* call(alpha, "generate_secret", { keyPath: "meta/openai/b" }), "QuotaExceeded")
+      expect(over).toMatchObject({ prefix: "meta/openai/", secrets: 2, secretsLimit: 1 })
+      // Its own scope has its own quota.
+      ok(yield* call(alpha, "generate_secret", { keyPath: "project/alpha/a" }), S.GenerateSecretOutput)
+    })
   )
 
   it.scopedLive("SECRETS_REVEAL=grants: the own scope is written and used blind; read: grants still reveal", () =>

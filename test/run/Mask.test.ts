@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Redacted } from "effect"
 import * as fc from "fast-check"
-import { formsOf } from "../../src/run/Forms.js"
+import { formsOf, maskedFormsOf } from "../../src/run/Forms.js"
 import { makeMaskPlan, type MaskPlan } from "../../src/run/Mask.js"
 
 const secret = (keyPath: string, value: string) => ({ keyPath, value: Redacted.make(value) })
@@ -93,6 +93,115 @@ describe("Mask: each encoded form", () => {
   })
 })
 
+describe("Mask: URL encodings as each library prints them", () => {
+  // Written out as each library printed them, so a change to the encoder cannot move the expectation with it.
+  const URL_VALUE = "a/b c!*~()'ü-key"
+  const plan = makeMaskPlan([secret("meta/a/url", URL_VALUE)])
+  const encoded: Record<string, string> = {
+    "JavaScript encodeURIComponent": "a%2Fb%20c!*~()'%C3%BC-key",
+    "WHATWG forms (URLSearchParams)": "a%2Fb+c%21*%7E%28%29%27%C3%BC-key",
+    "Python quote (leaves / as is)": "a/b%20c%21%2A~%28%29%27%C3%BC-key",
+    "Python quote_plus, Go QueryEscape": "a%2Fb+c%21%2A~%28%29%27%C3%BC-key",
+    "RFC 3986 unreserved (curl --data-urlencode)": "a%2Fb%20c%21%2A~%28%29%27%C3%BC-key"
+  }
+
+  it("the encodings under test are all different", () => {
+    expect(new Set(Object.values(encoded)).size).toBe(Object.keys(encoded).length)
+  })
+
+  for (const [name, form] of Object.entries(encoded)) {
+    it(`replaces the ${name} form`, () => {
+      expect(mask(plan, `?token=${form}&x=1`)).toBe("?token=<redacted:meta/a/url>&x=1")
+    })
+  }
+})
+
+/** `text` broken into lines of `width` characters, each ended by a newline, as GNU base64 and xxd -p print it. */
+const wrap = (text: string, width: number): string => text.match(new RegExp(`.{1,${width}}`, "gs"))!.join("\n") + "\n"
+
+describe("Mask: wrapped encodings, line by line", () => {
+  // 120 bytes: 160 base64 characters (76 + 76 + 8, or 64 + 64 + 32) and 240 hex digits (4 lines of 60).
+  const LONG = "tok_" + "0123456789abcdefghijklmnopqrstuvwxyz/+ABCDEFGHIJKLMNOPQRSTUVWXYZ!".repeat(2).slice(0, 116)
+  const long = Buffer.from(LONG)
+  const plan = makeMaskPlan([secret("meta/a/long", LONG)])
+  const T = "<redacted:meta/a/long>"
+
+  it("the value is 120 bytes", () => expect(long.length).toBe(120))
+
+  const wrapped: Array<[string, string, number]> = [
+    ["base64 at 76 columns (GNU base64, MIME)", wrap(long.toString("base64"), 76), 3],
+    ["base64 at 64 columns (PEM, openssl base64)", wrap(long.toString("base64"), 64), 3],
+    ["base64url at 76 columns (basenc --base64url)", wrap(long.toString("base64url"), 76), 3],
+    ["hex at 60 columns (xxd -p)", wrap(long.toString("hex"), 60), 4],
+    ["upper-case hex at 60 columns (xxd -p -u)", wrap(long.toString("hex").toUpperCase(), 60), 4]
+  ]
+  for (const [name, text, lines] of wrapped) {
+    it(`replaces every line of ${name}, keeping the newlines`, () => {
+      expect(text.split("\n")).toHaveLength(lines + 1)
+      expect(mask(plan, `begin\n${text}end\n`)).toBe(`begin\n${`${T}\n`.repeat(lines)}end\n`)
+    })
+  }
+
+  it("a last line shorter than 6 characters stays visible (at most 4 bytes of the value)", () => {
+    const value = LONG.slice(0, 116) // 156 base64 characters: 76 + 76 + 4
+    const text = wrap(Buffer.from(value).toString("base64"), 76)
+    const last = text.split("\n").at(-2)!
+    expect(last).toHaveLength(4)
+    expect(mask(makeMaskPlan([secret("meta/a/long", value)]), text)).toBe(`${T}\n${T}\n${last}\n`)
+  })
+})
+
+describe("Mask: the fields of an injected JSON document", () => {
+  const PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC-sa-key\n-----END PRIVATE KEY-----\n"
+  const SA = JSON.stringify({
+    type: "service_account", // 15 characters: public, not masked on its own
+    client_email: "uploader@openhorizon.iam.gserviceaccount.com",
+    private_key: PEM,
+    nested: { tokens: ["refresh-token-0123456789", 42, null], label: "café-crème-brûlée" }
+  })
+  const plan = makeMaskPlan([secret("meta/gcloud/key", SA)])
+  const T = "<redacted:meta/gcloud/key>"
+
+  it("jq -r .private_key: the raw PEM key, newlines and all", () => {
+    expect(mask(plan, `${PEM}`)).toBe(T)
+  })
+
+  it("jq .private_key: the JSON-escaped key, its newlines as \\n", () => {
+    expect(mask(plan, `"${PEM.replace(/\n/g, "\\n")}"\n`)).toBe(`"${T}"\n`)
+  })
+
+  it("jq . (reformatted): every long string field, in arrays and nested objects too", () => {
+    const pretty = JSON.stringify(JSON.parse(SA), null, 2)
+    const out = mask(plan, pretty)
+    expect(out).toContain('"type": "service_account"')
+    expect(out).toContain(`"client_email": "${T}"`)
+    expect(out).toContain(`"private_key": "${T}"`)
+    expect(out).toContain(`"${T}",\n      42`)
+    expect(out).toContain(`"label": "${T}"`)
+    expect(out).not.toContain("uploader@")
+  })
+
+  it("Python json.dumps (ensure_ascii): a field with non-ASCII characters", () => {
+    expect(mask(plan, '{"label": "caf\\u00e9-cr\\u00e8me-br\\u00fbl\\u00e9e"}')).toBe(`{"label": "${T}"}`)
+  })
+
+  it("a value that is not a JSON object or array, or not valid JSON, is masked whole only", () => {
+    for (const value of [
+      '"just-a-json-string-value"',
+      "{not json: but-long-enough-to-matter}",
+      "plain-value-1234567"
+    ]) {
+      expect(maskedFormsOf(value)).toEqual(formsOf(value))
+    }
+  })
+
+  it("a deeply nested document does not overflow the stack", () => {
+    const deep = "[".repeat(100_000) + '"deeply-nested-secret-value"' + "]".repeat(100_000)
+    const deepPlan = makeMaskPlan([secret("meta/a/deep", deep)])
+    expect(mask(deepPlan, "x deeply-nested-secret-value y")).toBe("x <redacted:meta/a/deep> y")
+  })
+})
+
 describe("Mask: choices", () => {
   it("skips values shorter than 6 characters (not bytes) and reports them; 6 characters are masked", () => {
     const plan = makeMaskPlan([
@@ -102,6 +211,15 @@ describe("Mask: choices", () => {
     ])
     expect(plan.skipped).toEqual(["meta/a/pin", "meta/a/accents"])
     expect(mask(plan, "12345 ééééé 123456")).toBe("12345 ééééé <redacted:meta/a/six>")
+  })
+
+  it("names a short secret once when two names inject it", () => {
+    const plan = makeMaskPlan([
+      secret("meta/a/pin", "1234"),
+      secret("meta/a/other", "12"),
+      secret("meta/a/pin", "1234")
+    ])
+    expect(plan.skipped).toEqual(["meta/a/pin", "meta/a/other"])
   })
 
   it("with nothing to mask, passes bytes through untouched", () => {
@@ -148,15 +266,34 @@ const valueArb = fc.oneof(
   fc.string({ unit: "grapheme-ascii", minLength: 6, maxLength: 40 }),
   fc.string({ unit: "binary", minLength: 6, maxLength: 24 }),
   // A small alphabet makes values overlap each other and the text around them.
-  fc.string({ unit: fc.constantFrom("a", "b", "=", "%"), minLength: 6, maxLength: 12 })
+  fc.string({ unit: fc.constantFrom("a", "b", "=", "%"), minLength: 6, maxLength: 12 }),
+  // Long enough for base64 and hex to wrap.
+  fc.string({ unit: "grapheme-ascii", minLength: 50, maxLength: 130 }),
+  // A JSON document, whose long string fields are masked on their own.
+  fc
+    .dictionary(
+      fc.string({ unit: "grapheme-ascii", maxLength: 6 }),
+      fc.oneof(fc.string({ unit: "grapheme-ascii", minLength: 12, maxLength: 30 }), fc.integer()),
+      { minKeys: 1, maxKeys: 3 }
+    )
+    .map((fields) => JSON.stringify(fields))
 )
+
+/** The value's base64 and hex wrapped as GNU base64, openssl and xxd -p print them. */
+const wrappedOf = (value: string): Array<Buffer> => {
+  const bytes = Buffer.from(value)
+  const base64 = bytes.toString("base64")
+  const hex = bytes.toString("hex")
+  return [wrap(base64, 76), wrap(base64, 64), wrap(hex, 60), wrap(hex.toUpperCase(), 60)].map((t) => Buffer.from(t))
+}
 
 /** Text: random bytes, whole forms and proper prefixes of forms, in random order. */
 const streamArb = fc.array(valueArb, { minLength: 1, maxLength: 4 }).chain((values) => {
-  const forms = values.flatMap(formsOf)
+  const forms = values.flatMap(maskedFormsOf)
   const piece = fc.oneof(
     fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
     fc.constantFrom(...forms),
+    fc.constantFrom(...values.flatMap(wrappedOf)),
     fc.tuple(fc.constantFrom(...forms), fc.nat()).map(([form, n]) => form.subarray(0, n % form.length))
   )
   return fc.record({
@@ -178,7 +315,7 @@ describe("Mask: properties", () => {
         expect(maskChunks(plan, split(data, cuts))).toEqual(whole)
         // 0xFF never occurs in UTF-8 (every form is UTF-8), so no form can span a separator.
         const text = Buffer.from(whole.toString("latin1").replace(/<redacted:meta\/p\/v\d+>/g, "\xff"), "latin1")
-        for (const form of values.flatMap(formsOf)) expect(text.indexOf(form)).toBe(-1)
+        for (const form of values.flatMap(maskedFormsOf)) expect(text.indexOf(form)).toBe(-1)
       }),
       { numRuns: 400 }
     )
@@ -187,7 +324,7 @@ describe("Mask: properties", () => {
   it("text without any form passes through byte for byte, the kept-back tail included", () => {
     fc.assert(
       fc.property(streamArb, ({ values, pieces, cuts }) => {
-        const forms = values.flatMap(formsOf)
+        const forms = values.flatMap(maskedFormsOf)
         const data = Buffer.concat(pieces)
         fc.pre(forms.every((form) => data.indexOf(form) === -1))
         expect(maskChunks(plans(values), split(data, cuts))).toEqual(data)

@@ -136,7 +136,9 @@ test(
       upload
     ])
     expectOk(uploaded)
-    expect(uploaded.stdout).toBe("uploading as uploader@openhorizon.iam.gserviceaccount.com\n")
+    // The command read the file (it printed a field of it); every string of 16+ characters in an injected JSON
+    // document is masked, the account's e-mail address too.
+    expect(uploaded.stdout).toBe("uploading as <redacted:meta/gcloud/openhorizon_key>\n")
     expectError(await agent(["get", "meta/gcloud/openhorizon_key"]), EXIT_CODES.RevealDenied)
 
     // Nothing the agent saw held a value: no tool result, no output of its commands, no log line of its server.

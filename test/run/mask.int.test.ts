@@ -52,7 +52,7 @@ const FORM_NAMES = ["raw", "base64", "base64url", "hex", "HEX", "uri", "form", "
 
 describe.concurrent("secrets run: masking", () => {
   test(
-    "every encoded form is masked on stdout and stderr, though written in pieces; short values warned once",
+    "every encoded form is masked on stdout and stderr, though written in pieces; a short value warned once, though two names inject it",
     async ({ onTestFinished }) => {
       const box = store.sandbox(onTestFinished)
       const result = await box.run([
@@ -63,6 +63,8 @@ describe.concurrent("secrets run: masking", () => {
         `B=${keyPathOf("SA_JSON")}`,
         "--env",
         `P=${keyPathOf("PIN")}`,
+        "--env",
+        `Q=${keyPathOf("PIN")}`,
         "--",
         NODE,
         "-e",
@@ -81,7 +83,7 @@ describe.concurrent("secrets run: masking", () => {
           expect(line).toMatch(new RegExp(`^${variable}\\.${form}=(Basic )?[\\w+/-]*${token(name)}[\\w+/=-]{0,4}$`))
         }
       }
-      // The PIN is too short to mask: printed as is, and said once.
+      // The PIN is too short to mask: printed as is, and said once (P and Q both inject it).
       expect(lines.at(-1)).toBe(`pin=${VALUES.PIN}`)
       const warnings = result.stderr.split("\n").filter((l) => l.startsWith("warning:"))
       expect(warnings).toEqual([`warning: not masking ${keyPathOf("PIN")}: values shorter than 6 characters`])

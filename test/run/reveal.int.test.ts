@@ -164,20 +164,49 @@ describe.concurrent("reveal policy and generate_secret, as processes", () => {
       // Unset, the CLI is meta as before.
       expect((await box.run(["get", keyPathOf("API_KEY")])).stdout).toBe(VALUES.API_KEY)
 
-      // generate needs write: in its own scope it is recorded as the principal; elsewhere refused.
+      // generate: in its own scope it is recorded as the principal; outside every grant refused.
       const mine = unique("project/alpha")
       expectOk(await run(["generate", mine], alpha))
       const versions = await box.run(["versions", mine, "--json"])
       expect(JSON.parse(versions.stdout)).toMatchObject([{ version: 1, createdBy: "project:alpha" }])
-      expectError(
-        await run(["generate", unique("project/runtest")], alpha),
-        EXIT_CODES.PermissionDenied,
-        "may not write"
-      )
+      expectError(await run(["generate", unique("project/runtest")], alpha), EXIT_CODES.PermissionDenied, "may not use")
       for (const result of results) {
         for (const value of Object.values(VALUES).slice(0, 3))
           expect(result.stdout + result.stderr).not.toContain(value)
       }
+    },
+    TIMEOUT
+  )
+
+  test(
+    "a use: grant may generate a new secret and run with it, never get it; generate --overwrite needs write:",
+    async ({ onTestFinished }) => {
+      const box = store.sandbox(onTestFinished)
+      const agent = { SECRETS_PRINCIPAL: "project:alpha", SECRETS_GRANTS: "use:project/runtest/" }
+      const keyPath = unique("project/runtest")
+      const made = await box.run(["generate", keyPath, "--length", "48", "--charset", "hex", "--json"], { env: agent })
+      expectOk(made)
+      expect(JSON.parse(made.stdout)).toMatchObject({ keyPath, created: true, version: 1, length: 48 })
+      expectError(await box.run(["get", keyPath], { env: agent }), EXIT_CODES.RevealDenied, "its grant there is use:")
+      // Used blind: a child gets it, masked in the output.
+      const file = path.join(box.root, "handed-over")
+      const used = await box.run(["run", "--env", `K=${keyPath}`, "--", NODE, "-e", handOver("K", file)], {
+        env: agent
+      })
+      expectOk(used)
+      const value = fs.readFileSync(file, "utf8")
+      expect(value).toMatch(/^[0-9a-f]{48}$/)
+      // Replacing it, or a value others use, needs write: refused, nothing changed.
+      for (const target of [keyPath, keyPathOf("API_KEY")]) {
+        expectError(
+          await box.run(["generate", target, "--overwrite"], { env: agent }),
+          EXIT_CODES.PermissionDenied,
+          `project:alpha may not write ${target}`
+        )
+      }
+      expect((await box.run(["get", keyPath])).stdout).toBe(value)
+      expect((await box.run(["get", keyPathOf("API_KEY")])).stdout).toBe(VALUES.API_KEY)
+      expect(made.stdout + made.stderr + used.stdout + used.stderr).not.toContain(value)
     },
     TIMEOUT
   )

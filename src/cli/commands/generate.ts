@@ -26,7 +26,7 @@ export const generate = Command.make("generate", generateOptions, (args) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(args.keyPath)
     const { principal } = yield* settings
-    yield* Principal.authorize(principal, "write", path.keyPath)
+    yield* Principal.authorizeGenerate(principal, path.keyPath, args.overwrite)
     const expiresAt = Option.isSome(args.expiresAt) ? yield* parseExpiresAt(args.expiresAt.value) : undefined
     const result = yield* withStore(
       generateSecret({
