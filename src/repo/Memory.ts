@@ -27,6 +27,7 @@ import {
   asRollback,
   currentVersionRefused,
   deletedError,
+  pastRetention,
   planWrite,
   restorableUntil,
   versionNotFound
@@ -57,6 +58,33 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const rows = new Map<string, Row>()
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const retention = options.deleteRetention
+
+    const purgeDeleted: SecretsRepo["Type"]["purgeDeleted"] = Effect.flatMap(now, (at) =>
+      Effect.sync(() => {
+        let purged = 0
+        for (const [keyPath, row] of rows) {
+          if (pastRetention(row, retention, at)) {
+            rows.delete(keyPath)
+            purged++
+          }
+        }
+        return purged
+      })
+    )
+
+    /**
+     * Past its retention a deleted secret is gone: an operation that could meet it erases it first, so none finds
+     * it (as on SQL; `get` tells NotFound itself).
+     */
+    const purgedFirst = <A, E, R>(keyPath: string, operation: Effect.Effect<A, E, R>) =>
+      Effect.zipRight(
+        Effect.flatMap(now, (at) =>
+          Effect.sync(() => {
+            if (pastRetention(rows.get(keyPath), retention, at)) rows.delete(keyPath)
+          })
+        ),
+        operation
+      )
 
     const set: SecretsRepo["Type"]["set"] = (path, value, setOptions = {}) =>
       Effect.gen(function* () {
@@ -131,10 +159,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
           return row
         })
         // A deleted secret past its retention is gone, whether or not the purge has run yet.
-        if (
-          recorded === undefined ||
-          (recorded.deletedAt !== null && restorableUntil(recorded.deletedAt, retention) <= at)
-        ) {
+        if (recorded === undefined || pastRetention(recorded, retention, at)) {
           return yield* new NotFound({ keyPath: path.keyPath })
         }
         if (recorded.deletedAt !== null) return yield* deletedError(path.keyPath, recorded, retention)
@@ -153,12 +178,15 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
 
     const list: SecretsRepo["Type"]["list"] = (query = {}) => {
       if (queryMatchesNothing(query)) return Effect.succeed([])
-      return Effect.sync(() =>
-        [...rows.values()]
-          .filter((row) => matchesQuery(row, query))
-          .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
-          .slice(0, query.limit)
-          .map(metadataOf)
+      return Effect.zipRight(
+        query.deleted === true ? purgeDeleted : Effect.void,
+        Effect.sync(() =>
+          [...rows.values()]
+            .filter((row) => matchesQuery(row, query))
+            .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
+            .slice(0, query.limit)
+            .map(metadataOf)
+        )
       )
     }
 
@@ -186,6 +214,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
 
     const remove: SecretsRepo["Type"]["delete"] = (path, deleteOptions = {}) =>
       Effect.gen(function* () {
+        yield* purgeDeleted
         const at = yield* now
         const row = rows.get(path.keyPath)
         if (row === undefined || row.deletedAt !== null) {
@@ -194,19 +223,6 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         rows.set(path.keyPath, { ...row, deletedAt: at, deletedBy: deleteOptions.deletedBy ?? "supervisor" })
         return { keyPath: path.keyPath, deleted: true, restorableUntil: restorableUntil(at, retention) }
       })
-
-    const purgeDeleted: SecretsRepo["Type"]["purgeDeleted"] = Effect.flatMap(now, (at) =>
-      Effect.sync(() => {
-        let purged = 0
-        for (const [keyPath, row] of rows) {
-          if (row.deletedAt !== null && restorableUntil(row.deletedAt, retention) <= at) {
-            rows.delete(keyPath)
-            purged++
-          }
-        }
-        return purged
-      })
-    )
 
     const undelete: SecretsRepo["Type"]["undelete"] = (path) =>
       Effect.gen(function* () {
@@ -274,30 +290,35 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
       })
 
     const usage: SecretsRepo["Type"]["usage"] = (prefix, keyPath) =>
-      Effect.sync(() => {
-        let secrets = 0
-        let bytes = 0
-        for (const row of rows.values()) {
-          if (!row.keyPath.startsWith(prefix)) continue
-          secrets++
-          bytes += row.bytes + row.history.reduce((sum, v) => sum + v.bytes, 0)
-        }
-        return { secrets, bytes, exists: rows.has(keyPath) }
-      })
+      Effect.zipRight(
+        purgeDeleted,
+        Effect.sync(() => {
+          let secrets = 0
+          let bytes = 0
+          for (const row of rows.values()) {
+            if (!row.keyPath.startsWith(prefix)) continue
+            secrets++
+            bytes += row.bytes + row.history.reduce((sum, v) => sum + v.bytes, 0)
+          }
+          return { secrets, bytes, exists: rows.has(keyPath) }
+        })
+      )
 
     const audit = MemoryAudit.make(Redacted.value(crypto.deriveKey(MAC_KEY_LABEL)), crypto.keyId, () => new Date())
     const append = (entry: Entry) => Effect.sync(() => audit.append(entry))
     const rec = <A>(options: AuditOptions<A>) => audited<A>(append, options)
     const repo = SecretsRepo.of({
       set: (path, value, o) =>
-        rec<SetResult>({ own: "set", keyPath: path.keyPath, versionOf: (r) => r.version })(set(path, value, o)),
+        rec<SetResult>({ own: "set", keyPath: path.keyPath, versionOf: (r) => r.version })(
+          purgedFirst(path.keyPath, set(path, value, o))
+        ),
       get: (path, o) =>
         rec<Secret>({ own: "get", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(get(path, o)),
       list: (query) =>
         rec<ReadonlyArray<SecretMetadata>>({ own: "list", keyPath: listedPrefix(query ?? {}) })(list(query)),
       updateMetadata: (path, change) =>
         rec<SecretMetadata>({ own: "metadata", keyPath: path.keyPath, versionOf: (m) => m.version })(
-          updateMetadata(path, change)
+          purgedFirst(path.keyPath, updateMetadata(path, change))
         ),
       delete: (path, o) =>
         rec<DeleteResult>({ own: "delete", keyPath: path.keyPath, outcomeOf: (r) => (r.deleted ? "ok" : "NotFound") })(
@@ -307,11 +328,16 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         rec<SecretMetadata>({ own: "undelete", keyPath: path.keyPath, versionOf: (m) => m.version })(undelete(path)),
       destroy: (path, o) =>
         rec<ReadonlyArray<number>>({ own: "destroy", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(
-          destroy(path, o)
+          purgedFirst(path.keyPath, destroy(path, o))
         ),
-      versions: (path) => rec<ReadonlyArray<VersionInfo>>({ own: "versions", keyPath: path.keyPath })(versions(path)),
+      versions: (path) =>
+        rec<ReadonlyArray<VersionInfo>>({ own: "versions", keyPath: path.keyPath })(
+          purgedFirst(path.keyPath, versions(path))
+        ),
       rollback: (path, to, o) =>
-        rec<SetResult>({ own: "rollback", keyPath: path.keyPath, versionOf: (r) => r.version })(rollback(path, to, o)),
+        rec<SetResult>({ own: "rollback", keyPath: path.keyPath, versionOf: (r) => r.version })(
+          purgedFirst(path.keyPath, rollback(path, to, o))
+        ),
       purgeDeleted,
       usage
     })

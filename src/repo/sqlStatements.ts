@@ -135,6 +135,13 @@ export const UPDATE_METADATA = `
   WHERE key_path = $1 AND deleted_at IS NULL
   RETURNING ${METADATA_COLUMNS}`
 
+/**
+ * The secret at $1 if its deletion is older than the retention ($2: now minus the retention): past its retention a
+ * deleted secret is gone, so whatever meets it first erases it (its versions go with it, ON DELETE CASCADE).
+ */
+export const PURGE_EXPIRED = `
+  DELETE FROM secrets WHERE key_path = $1 AND deleted_at IS NOT NULL AND deleted_at <= $2`
+
 export const SOFT_DELETE = `
   UPDATE secrets SET deleted_at = $2, deleted_by = $3 WHERE key_path = $1 AND deleted_at IS NULL RETURNING id`
 
