@@ -384,7 +384,9 @@ export class InvalidArguments extends Schema.TaggedError<InvalidArguments>()("In
 export class ImportFailed extends Schema.TaggedError<ImportFailed>()("ImportFailed", {
   source: Schema.String,
   line: Schema.optional(Schema.Number),
-  reason: Schema.String
+  reason: Schema.String,
+  /** The key paths of deleted secrets the import would have written to, when that is the reason. */
+  deleted: Schema.optional(Schema.Array(Schema.String))
 }) {
   override get message() {
     const where = this.line === undefined ? this.source : `${this.source} line ${this.line}`

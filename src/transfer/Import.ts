@@ -1,12 +1,12 @@
 /**
  * Bringing existing secrets in (design note, phase 5): everything is read and checked first, so one bad
  * line or path fails the whole import before anything is written. Existing paths are skipped unless
- * `overwrite`; values are never printed.
+ * `overwrite`; a deleted one refuses the import; values are never printed.
  */
 import { Effect, Either, Redacted } from "effect"
 import { ImportFailed } from "../domain/errors.js"
 import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
-import { MAX_VALUE_BYTES } from "../domain/Secret.js"
+import { MAX_VALUE_BYTES, type SecretMetadata } from "../domain/Secret.js"
 import { validateWrite } from "../domain/writeChecks.js"
 import { describeReadProblem, readBounded } from "../files/readBounded.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
@@ -95,6 +95,27 @@ export const fromFile = (file: string, keyPath: string) =>
     ] as ReadonlyArray<Candidate>
   })
 
+/**
+ * A deleted secret stays recoverable: an import neither revives nor replaces one, and refuses before writing
+ * anything, naming each (the CLI's hint says how to undelete or destroy them).
+ */
+const ontoDeleted = (candidates: ReadonlyArray<Candidate>, deleted: ReadonlyArray<SecretMetadata>) => {
+  const byPath = new Map(deleted.map((s) => [s.keyPath as string, s]))
+  // In the order of the source, as its lines are named.
+  const found = candidates.flatMap((c) => {
+    const s = byPath.get(c.path.keyPath)
+    return s === undefined ? [] : [{ origin: c.origin, keyPath: c.path.keyPath, secret: s }]
+  })
+  const each = found.map(
+    (f) => `${f.keyPath} (deleted at ${f.secret.deletedAt!.toISOString()} by ${f.secret.deletedBy})`
+  )
+  return new ImportFailed({
+    source: found.map((f) => f.origin).join(", "),
+    reason: `${each.join(", ")} ${found.length === 1 ? "is a deleted secret" : "are deleted secrets"}; an import does not replace one`,
+    deleted: found.map((f) => f.keyPath)
+  })
+}
+
 /** Checks every candidate, decides what to do with each, and (unless `dryRun`) writes them. */
 export const run = (
   candidates: ReadonlyArray<Candidate>,
@@ -114,9 +135,10 @@ export const run = (
         reason: `${duplicate.path.keyPath} is imported twice`
       })
     }
-    const existing = new Set(
-      (yield* repo.list({ keyPaths: candidates.map((c) => c.path.keyPath) })).map((s) => s.keyPath as string)
-    )
+    const keyPaths = candidates.map((c) => c.path.keyPath)
+    const deleted = yield* repo.list({ keyPaths, deleted: true })
+    if (deleted.length > 0) return yield* ontoDeleted(candidates, deleted)
+    const existing = new Set((yield* repo.list({ keyPaths })).map((s) => s.keyPath as string))
     const actions = candidates.map((c) => ({
       candidate: c,
       action: (!existing.has(c.path.keyPath) ? "create" : options.overwrite ? "update" : "skip") as Action
