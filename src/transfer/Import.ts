@@ -21,8 +21,25 @@ export interface Candidate {
 
 export type Action = "create" | "update" | "skip"
 
+/**
+ * An import writes a value only: over a secret with an expiry or the rotation flag it leaves neither (as `set`
+ * without them does), and says so.
+ */
+export interface Cleared {
+  /** The expiry the update removed (the secret now never expires); null when it had none. */
+  readonly expiresAt: Date | null
+  /** The update cleared the rotation flag. */
+  readonly rotationRequired: boolean
+}
+
 export interface Summary {
-  readonly actions: ReadonlyArray<{ readonly keyPath: string; readonly action: Action; readonly origin: string }>
+  readonly actions: ReadonlyArray<{
+    readonly keyPath: string
+    readonly action: Action
+    readonly origin: string
+    /** On an update that removed an expiry or the flag (would, on a dry run). */
+    readonly cleared?: Cleared | undefined
+  }>
   readonly created: number
   readonly updated: number
   readonly skipped: number
@@ -116,6 +133,15 @@ const ontoDeleted = (candidates: ReadonlyArray<Candidate>, deleted: ReadonlyArra
   })
 }
 
+/** What an update from `before` to the given expiry and flag removed; undefined when nothing. */
+const clearedBy = (before: SecretMetadata, expiresAt: Date | null, rotationRequired: boolean): Cleared | undefined => {
+  const cleared = {
+    expiresAt: before.expiresAt !== null && expiresAt === null ? before.expiresAt : null,
+    rotationRequired: before.rotationRequired && !rotationRequired
+  }
+  return cleared.expiresAt === null && !cleared.rotationRequired ? undefined : cleared
+}
+
 /** Checks every candidate, decides what to do with each, and (unless `dryRun`) writes them. */
 export const run = (
   candidates: ReadonlyArray<Candidate>,
@@ -138,22 +164,30 @@ export const run = (
     const keyPaths = candidates.map((c) => c.path.keyPath)
     const deleted = yield* repo.list({ keyPaths, deleted: true })
     if (deleted.length > 0) return yield* ontoDeleted(candidates, deleted)
-    const existing = new Set((yield* repo.list({ keyPaths })).map((s) => s.keyPath as string))
-    const actions = candidates.map((c) => ({
-      candidate: c,
-      action: (!existing.has(c.path.keyPath) ? "create" : options.overwrite ? "update" : "skip") as Action
-    }))
+    const existing = new Map((yield* repo.list({ keyPaths })).map((s) => [s.keyPath as string, s]))
+    const actions = candidates.map((c) => {
+      const before = existing.get(c.path.keyPath)
+      const action: Action = before === undefined ? "create" : options.overwrite ? "update" : "skip"
+      return { candidate: c, action, cleared: action === "update" ? clearedBy(before!, null, false) : undefined }
+    })
     if (!options.dryRun) {
-      for (const { action, candidate } of actions) {
-        if (action !== "skip") yield* repo.set(candidate.path, candidate.value, { createdBy: options.createdBy })
+      for (const planned of actions) {
+        if (planned.action === "skip") continue
+        const { candidate } = planned
+        const written = yield* repo.set(candidate.path, candidate.value, { createdBy: options.createdBy })
+        // What the write did, not what the plan expected (someone may have changed the metadata in between).
+        const before = existing.get(candidate.path.keyPath)
+        planned.cleared =
+          before === undefined ? undefined : clearedBy(before, written.expiresAt, written.rotationRequired)
       }
     }
     const count = (a: Action) => actions.filter((x) => x.action === a).length
     return {
-      actions: actions.map(({ action, candidate }) => ({
+      actions: actions.map(({ action, candidate, cleared }) => ({
         keyPath: candidate.path.keyPath,
         action,
-        origin: candidate.origin
+        origin: candidate.origin,
+        cleared
       })),
       created: count("create"),
       updated: count("update"),

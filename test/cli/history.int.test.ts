@@ -2,6 +2,7 @@
  * Nothing lost, nothing stale, as the operator meets it in the CLI: versions, get --version, rollback, check-and-set,
  * soft delete, undelete, destroy, and the rotation queue (`due`, `flag`, `expire`) with its exit codes.
  */
+import * as fs from "node:fs"
 import { describe, expect, test } from "vitest"
 import { EXIT_CODES, DUE } from "../../src/cli/exitCodes.js"
 import { expectError, expectOk, hexKey, makeSandbox } from "./harness.js"
@@ -86,5 +87,47 @@ describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300
     expectOk(await secrets(["destroy", path, "--yes"]))
     expectError(await secrets(["get", path]), EXIT_CODES.NotFound)
     expectError(await secrets(["undelete", path]), EXIT_CODES.NotFound)
+  })
+
+  test("import --overwrite and generate --overwrite state the expiry and rotation flag a new value drops", async ({
+    onTestFinished
+  }) => {
+    const box = makeSandbox()
+    onTestFinished(() => box.remove())
+    const env = { SECRETS_ENCRYPTION_KEY: KEY }
+    const secrets = (args: ReadonlyArray<string>, stdin?: string) =>
+      box.run(args, stdin === undefined ? { env } : { env, stdin })
+    const path = "project/app/api_key"
+    const file = `${box.root}/app.env`
+    fs.writeFileSync(file, "API_KEY=imported-value\n")
+    const importing = ["import", "dotenv", file, "--prefix", "project/app", "--overwrite"]
+
+    expectOk(await secrets(["init"]))
+    expectOk(
+      await secrets(["set", path, "--stdin", "--expires-at", "2099-01-31T00:00:00Z", "--rotation-required"], "v1")
+    )
+    const dryRun = await secrets([...importing, "--dry-run"])
+    expectOk(dryRun)
+    expect(dryRun.stderr).toContain(
+      `would update ${path} (from line 1): expiry 2099-01-31T00:00:00Z would be removed (it would never expire), ` +
+        "rotation flag would be cleared"
+    )
+    const imported = await secrets(importing)
+    expectOk(imported)
+    expect(imported.stderr).toContain(
+      `updated ${path} (from line 1): expiry 2099-01-31T00:00:00Z removed (it now never expires), rotation flag cleared`
+    )
+    // Nothing to clear the second time: the line says only what happened.
+    expect((await secrets(importing)).stderr).toContain(`updated ${path} (from line 1)\n`)
+
+    expectOk(await secrets(["expire", path, "--at", "2099-01-31T00:00:00Z"]))
+    const generated = await secrets(["generate", path, "--overwrite"])
+    expectOk(generated)
+    expect(generated.stdout).toContain(
+      `replaced ${path}: 32 alnum characters (190 bits); the value is not shown; version 4, expires never, ` +
+        "rotation not required"
+    )
+    const json = JSON.parse((await secrets(["generate", path, "--overwrite", "--json"])).stdout) as object
+    expect(json).toMatchObject({ version: 5, expiresAt: null, rotationRequired: false })
   })
 })
