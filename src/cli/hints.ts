@@ -38,5 +38,7 @@ export const CLI_HINTS: Hints = {
               `\`secrets undelete ${p}\` restores it (then --overwrite replaces it), or \`secrets destroy ${p} --yes\` erases it for good`
           )
           .join("; "),
+  NotDeleted: (e) =>
+    `an older value comes back with \`secrets rollback ${e.keyPath} --to N\` (\`secrets versions ${e.keyPath}\` lists them)`,
   Deleted: (e) => `\`secrets undelete ${e.keyPath}\` restores it; \`secrets set ... --overwrite-deleted\` replaces it`
 }

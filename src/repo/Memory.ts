@@ -10,7 +10,7 @@ import { type Entry, MAC_KEY_LABEL } from "../audit/Entry.js"
 import * as MemoryAudit from "../audit/MemoryAudit.js"
 import { type AuditOptions, audited } from "../audit/record.js"
 import { Crypto } from "../crypto/Crypto.js"
-import { Expired, NotFound } from "../domain/errors.js"
+import { Expired, NotDeleted, NotFound } from "../domain/errors.js"
 import { listedPrefix, matchesQuery, queryMatchesNothing } from "../domain/ListQuery.js"
 import {
   type DeleteResult,
@@ -228,7 +228,8 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
       Effect.gen(function* () {
         yield* purgeDeleted
         const row = rows.get(path.keyPath)
-        if (row === undefined || row.deletedAt === null) return yield* new NotFound({ keyPath: path.keyPath })
+        if (row === undefined) return yield* new NotFound({ keyPath: path.keyPath })
+        if (row.deletedAt === null) return yield* new NotDeleted({ keyPath: path.keyPath, currentVersion: row.version })
         const restored: Row = { ...row, deletedAt: null, deletedBy: null }
         rows.set(path.keyPath, restored)
         return metadataOf(restored)

@@ -8,7 +8,7 @@ import { Clock, Effect } from "effect"
 import * as Actors from "../audit/Actor.js"
 import type { Trail } from "../audit/SqlTrail.js"
 import type { Crypto } from "../crypto/Crypto.js"
-import { type Deleted, NotFound } from "../domain/errors.js"
+import { type Deleted, NotDeleted, NotFound } from "../domain/errors.js"
 import type { ParsedKeyPath } from "../domain/KeyPath.js"
 import { validateMetadata, validateWrite } from "../domain/writeChecks.js"
 import * as PgPool from "../store/PgPool.js"
@@ -66,6 +66,15 @@ export const makeHistory = (deps: {
       if (current === undefined || pastRetention(current, retention, yield* now))
         return yield* new NotFound({ keyPath })
       return yield* deletedError(keyPath, current, retention)
+    })
+
+  /** Why an undelete matched nothing: there is no secret (deletions past retention are purged first), or it is live. */
+  const notDeleted = (query: PgPool.Query, keyPath: string): Effect.Effect<never, NotFound | NotDeleted | SqlError> =>
+    Effect.flatMap(query<CurrentRow>(Q.STATE, [keyPath]), (rows) => {
+      const current = toCurrent(rows[0])
+      return Effect.fail(
+        current === undefined ? new NotFound({ keyPath }) : new NotDeleted({ keyPath, currentVersion: current.version })
+      )
     })
 
   /** Erases the secret at `keyPath` if its deletion is past the retention: then nothing that follows meets it. */
@@ -166,9 +175,7 @@ export const makeHistory = (deps: {
         path.keyPath,
         ({ query }) =>
           Effect.flatMap(query<MetadataRow>(plain(Q.UNDELETE), [path.keyPath]), (rows) =>
-            rows[0] === undefined
-              ? Effect.fail(new NotFound({ keyPath: path.keyPath }))
-              : Effect.succeed(toMetadata(rows[0]))
+            rows[0] === undefined ? notDeleted(query, path.keyPath) : Effect.succeed(toMetadata(rows[0]))
           ),
         (m) => ({ version: m.version, outcome: "ok" })
       )

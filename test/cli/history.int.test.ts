@@ -79,6 +79,9 @@ describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300
     expect((await secrets(["list", "--deleted", "--json"])).stdout).toContain(path)
     expectOk(await secrets(["undelete", path]))
     expect((await secrets(["get", path])).stdout).toBe("sk_live_new")
+    const live = await secrets(["undelete", path])
+    expectError(live, EXIT_CODES.NotDeleted, `The secret at ${path} is not deleted (its current version is 4)`)
+    expect(live.stderr).toContain(`hint: an older value comes back with \`secrets rollback ${path} --to N\``)
 
     // destroy: refused without --yes; then one old version, then everything.
     expectError(await secrets(["destroy", path]), EXIT_CODES.Usage, "--yes")

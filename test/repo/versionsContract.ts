@@ -147,7 +147,9 @@ export const versionsContract = <E>(name: string, store: Layer.Layer<SecretsRepo
           expect(now.createdBy).toBe("project:beta")
           // Nothing lost: the earlier versions stay until pruned.
           expect(yield* valueOf(repo, p.keyPath, 2)).toBe("two")
-          expect((yield* Effect.flip(repo.undelete(p)))._tag).toBe("NotFound")
+          // A live secret has nothing to restore: a refusal that says so, not NotFound.
+          expect(yield* Effect.flip(repo.undelete(p))).toMatchObject({ _tag: "NotDeleted", currentVersion: 3 })
+          expect((yield* Effect.flip(repo.undelete(path(`project/${project}/none`))))._tag).toBe("NotFound")
         })
     )
 
