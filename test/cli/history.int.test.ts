@@ -133,4 +133,51 @@ describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300
     const json = JSON.parse((await secrets(["generate", path, "--overwrite", "--json"])).stdout) as object
     expect(json).toMatchObject({ version: 5, expiresAt: null, rotationRequired: false })
   })
+
+  test("due --unused flags never-read secrets (exit 40); list filters by expiry window, expired and the flag", async ({
+    onTestFinished
+  }) => {
+    const box = makeSandbox()
+    onTestFinished(() => box.remove())
+    const env = { SECRETS_ENCRYPTION_KEY: KEY }
+    const secrets = (args: ReadonlyArray<string>, stdin?: string) =>
+      box.run(args, stdin === undefined ? { env } : { env, stdin })
+    const json = async (args: ReadonlyArray<string>) => {
+      const result = await secrets([...args, "--json"])
+      expectOk(result)
+      return JSON.parse(result.stdout) as Array<{ keyPath: string; expired: boolean }>
+    }
+    const keyPaths = (rows: ReadonlyArray<{ keyPath: string }>) => rows.map((r) => r.keyPath)
+
+    expectOk(await secrets(["init"]))
+    expectOk(await secrets(["set", "project/q/read", "--stdin"], "v"))
+    expectOk(await secrets(["get", "project/q/read"]))
+    expectOk(await secrets(["set", "project/q/never_read", "--stdin"], "v"))
+    // Nothing expires or is flagged: only --unused makes anything due.
+    expect((await secrets(["due"])).code).toBe(0)
+    const unused = await secrets(["due", "--unused", "90d", "--json"])
+    expect(unused.code).toBe(DUE)
+    expect(
+      unused.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as object)
+    ).toEqual([expect.objectContaining({ keyPath: "project/q/never_read", reasons: ["unused"], lastAccessed: null })])
+    const table = await secrets(["due", "--unused", "90d"])
+    expect(table.code).toBe(DUE)
+    expect(table.stdout).toMatch(/^project\/q\/never_read\s+unused\s/m)
+
+    expectOk(await secrets(["set", "project/q/soon", "--stdin", "--expires-in", "2d"], "v"))
+    expectOk(await secrets(["set", "project/q/later", "--stdin", "--expires-in", "30d"], "v"))
+    expectOk(await secrets(["set", "project/q/flagged", "--stdin", "--rotation-required"], "v"))
+    expectOk(await secrets(["set", "project/q/gone", "--stdin", "--expires-in", "1s"], "v"))
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    // Already expired counts as expiring within the window.
+    expect(keyPaths(await json(["list", "--expiring-within", "7d"]))).toEqual(["project/q/gone", "project/q/soon"])
+    const expired = await json(["list", "--expired"])
+    expect(expired).toEqual([expect.objectContaining({ keyPath: "project/q/gone", expired: true })])
+    expect(keyPaths(await json(["list", "--rotation-required"]))).toEqual(["project/q/flagged"])
+    expect(keyPaths(await json(["list", "--expiring-within", "7d", "--rotation-required"]))).toEqual([])
+    expectError(await secrets(["list", "--expiring-within", "soon"]), EXIT_CODES.InvalidArguments, "--expiring-within")
+  })
 })
