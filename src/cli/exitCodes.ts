@@ -39,6 +39,7 @@ export const ERROR_EXIT_CODES = {
   KeyNotInKeyring: 34,
   KeyRotated: 35,
   AuditTampered: 36,
+  NotDeleted: 37,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,
   CommandNotFound: 127

@@ -29,5 +29,16 @@ export const CLI_HINTS: Hints = {
   AuditTampered: () =>
     "compare with a backup of the database; `secrets audit --json` prints the records as they are now",
   RevealDenied: (e) => `\`${runLineFor(e.keyPath)}\` passes it to a command, masked in its output`,
+  ImportFailed: (e) =>
+    e.deleted === undefined
+      ? undefined
+      : e.deleted
+          .map(
+            (p) =>
+              `\`secrets undelete ${p}\` restores it (then --overwrite replaces it), or \`secrets destroy ${p} --yes\` erases it for good`
+          )
+          .join("; "),
+  NotDeleted: (e) =>
+    `an older value comes back with \`secrets rollback ${e.keyPath} --to N\` (\`secrets versions ${e.keyPath}\` lists them)`,
   Deleted: (e) => `\`secrets undelete ${e.keyPath}\` restores it; \`secrets set ... --overwrite-deleted\` replaces it`
 }

@@ -102,6 +102,19 @@ export class Deleted extends Schema.TaggedError<Deleted>()("Deleted", {
   }
 }
 
+/** `undelete` of a secret that is not deleted: there is nothing to restore. */
+export class NotDeleted extends Schema.TaggedError<NotDeleted>()("NotDeleted", {
+  keyPath: Schema.String,
+  currentVersion: Schema.Number
+}) {
+  override get message() {
+    return (
+      `The secret at ${this.keyPath} is not deleted (its current version is ${this.currentVersion}): there is ` +
+      `nothing to restore. Nothing was changed.`
+    )
+  }
+}
+
 export class InvalidExpiry extends Schema.TaggedError<InvalidExpiry>()("InvalidExpiry", {
   expiresAt: Schema.String,
   reason: Schema.String
@@ -290,6 +303,7 @@ export type StoreError =
   | VersionConflict
   | VersionRequired
   | Deleted
+  | NotDeleted
   | Expired
   | InvalidExpiry
   | InvalidValue
@@ -384,7 +398,9 @@ export class InvalidArguments extends Schema.TaggedError<InvalidArguments>()("In
 export class ImportFailed extends Schema.TaggedError<ImportFailed>()("ImportFailed", {
   source: Schema.String,
   line: Schema.optional(Schema.Number),
-  reason: Schema.String
+  reason: Schema.String,
+  /** The key paths of deleted secrets the import would have written to, when that is the reason. */
+  deleted: Schema.optional(Schema.Array(Schema.String))
 }) {
   override get message() {
     const where = this.line === undefined ? this.source : `${this.source} line ${this.line}`

@@ -165,7 +165,12 @@ export const GenerateSecretOutput = Schema.Struct({
   charset: Schema.Literal(...CHARSET_NAMES),
   entropyBits: Schema.Number,
   description: Nullable(Schema.String),
-  expiresAt: Nullable(IsoTime)
+  expiresAt: Nullable(IsoTime).annotations({
+    description: "The secret's expiry after this write: null when none was given, also if the replaced value had one"
+  }),
+  rotationRequired: Schema.Boolean.annotations({
+    description: "The rotation flag after this write (a new value clears it)"
+  })
 })
 
 /** Every failed call's `structuredContent`: the error's tag, its message, and its fields. */

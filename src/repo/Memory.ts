@@ -10,7 +10,7 @@ import { type Entry, MAC_KEY_LABEL } from "../audit/Entry.js"
 import * as MemoryAudit from "../audit/MemoryAudit.js"
 import { type AuditOptions, audited } from "../audit/record.js"
 import { Crypto } from "../crypto/Crypto.js"
-import { Expired, NotFound } from "../domain/errors.js"
+import { Expired, NotDeleted, NotFound } from "../domain/errors.js"
 import { listedPrefix, matchesQuery, queryMatchesNothing } from "../domain/ListQuery.js"
 import {
   type DeleteResult,
@@ -28,6 +28,7 @@ import {
   asRollback,
   currentVersionRefused,
   deletedError,
+  pastRetention,
   planWrite,
   restorableUntil,
   versionNotFound
@@ -59,11 +60,45 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const retention = options.deleteRetention
 
-    /** What is stored under `prefix` now, and whether `keyPath` is. */
-    const usage = (prefix: string, keyPath: string): Usage => {
+    const purgeDeleted: SecretsRepo["Type"]["purgeDeleted"] = Effect.flatMap(now, (at) =>
+      Effect.sync(() => {
+        let purged = 0
+        for (const [keyPath, row] of rows) {
+          if (pastRetention(row, retention, at)) {
+            rows.delete(keyPath)
+            purged++
+          }
+        }
+        return purged
+      })
+    )
+
+    /**
+     * Past its retention a deleted secret is gone: an operation that could meet it erases it first, so none finds
+     * it (as on SQL; `get` tells NotFound itself).
+     */
+    const purgedFirst = <A, E, R>(keyPath: string, operation: Effect.Effect<A, E, R>) =>
+      Effect.zipRight(
+        Effect.flatMap(now, (at) =>
+          Effect.sync(() => {
+            if (pastRetention(rows.get(keyPath), retention, at)) rows.delete(keyPath)
+          })
+        ),
+        operation
+      )
+
+    /**
+     * What is stored under `prefix` at `at`, and whether `keyPath` is. A deletion past its retention is gone, so it
+     * is erased here first and counts for nothing.
+     */
+    const usage = (prefix: string, keyPath: string, at: Date): Usage => {
       let secrets = 0
       let bytes = 0
-      for (const row of rows.values()) {
+      for (const [path, row] of rows) {
+        if (pastRetention(row, retention, at)) {
+          rows.delete(path)
+          continue
+        }
         if (!row.keyPath.startsWith(prefix)) continue
         secrets++
         bytes += row.bytes + row.history.reduce((sum, v) => sum + v.bytes, 0)
@@ -73,12 +108,15 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
 
     /** Stores `row` unless it takes `quota`'s prefix over its limit: the count and the write in one synchronous step. */
     const commitWithin = (quota: QuotaLimit | undefined, row: Row) =>
-      Effect.suspend(() => {
-        const over = quota === undefined ? undefined : exceeded(quota, usage(quota.prefix, row.keyPath), row.bytes)
-        if (over !== undefined) return Effect.fail(over)
-        rows.set(row.keyPath, row)
-        return Effect.void
-      })
+      Effect.flatMap(now, (at) =>
+        Effect.suspend(() => {
+          const over =
+            quota === undefined ? undefined : exceeded(quota, usage(quota.prefix, row.keyPath, at), row.bytes)
+          if (over !== undefined) return Effect.fail(over)
+          rows.set(row.keyPath, row)
+          return Effect.void
+        })
+      )
 
     const set: SecretsRepo["Type"]["set"] = (path, value, setOptions = {}) =>
       Effect.gen(function* () {
@@ -153,10 +191,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
           return row
         })
         // A deleted secret past its retention is gone, whether or not the purge has run yet.
-        if (
-          recorded === undefined ||
-          (recorded.deletedAt !== null && restorableUntil(recorded.deletedAt, retention) <= at)
-        ) {
+        if (recorded === undefined || pastRetention(recorded, retention, at)) {
           return yield* new NotFound({ keyPath: path.keyPath })
         }
         if (recorded.deletedAt !== null) return yield* deletedError(path.keyPath, recorded, retention)
@@ -175,12 +210,15 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
 
     const list: SecretsRepo["Type"]["list"] = (query = {}) => {
       if (queryMatchesNothing(query)) return Effect.succeed([])
-      return Effect.sync(() =>
-        [...rows.values()]
-          .filter((row) => matchesQuery(row, query))
-          .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
-          .slice(0, query.limit)
-          .map(metadataOf)
+      return Effect.zipRight(
+        query.deleted === true ? purgeDeleted : Effect.void,
+        Effect.sync(() =>
+          [...rows.values()]
+            .filter((row) => matchesQuery(row, query))
+            .sort((a, b) => (a.keyPath < b.keyPath ? -1 : a.keyPath > b.keyPath ? 1 : 0))
+            .slice(0, query.limit)
+            .map(metadataOf)
+        )
       )
     }
 
@@ -208,6 +246,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
 
     const remove: SecretsRepo["Type"]["delete"] = (path, deleteOptions = {}) =>
       Effect.gen(function* () {
+        yield* purgeDeleted
         const at = yield* now
         const row = rows.get(path.keyPath)
         if (row === undefined || row.deletedAt !== null) {
@@ -217,24 +256,12 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         return { keyPath: path.keyPath, deleted: true, restorableUntil: restorableUntil(at, retention) }
       })
 
-    const purgeDeleted: SecretsRepo["Type"]["purgeDeleted"] = Effect.flatMap(now, (at) =>
-      Effect.sync(() => {
-        let purged = 0
-        for (const [keyPath, row] of rows) {
-          if (row.deletedAt !== null && restorableUntil(row.deletedAt, retention) <= at) {
-            rows.delete(keyPath)
-            purged++
-          }
-        }
-        return purged
-      })
-    )
-
     const undelete: SecretsRepo["Type"]["undelete"] = (path) =>
       Effect.gen(function* () {
         yield* purgeDeleted
         const row = rows.get(path.keyPath)
-        if (row === undefined || row.deletedAt === null) return yield* new NotFound({ keyPath: path.keyPath })
+        if (row === undefined) return yield* new NotFound({ keyPath: path.keyPath })
+        if (row.deletedAt === null) return yield* new NotDeleted({ keyPath: path.keyPath, currentVersion: row.version })
         const restored: Row = { ...row, deletedAt: null, deletedBy: null }
         rows.set(path.keyPath, restored)
         return metadataOf(restored)
@@ -300,14 +327,16 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const rec = <A>(options: AuditOptions<A>) => audited<A>(append, options)
     const repo = SecretsRepo.of({
       set: (path, value, o) =>
-        rec<SetResult>({ own: "set", keyPath: path.keyPath, versionOf: (r) => r.version })(set(path, value, o)),
+        rec<SetResult>({ own: "set", keyPath: path.keyPath, versionOf: (r) => r.version })(
+          purgedFirst(path.keyPath, set(path, value, o))
+        ),
       get: (path, o) =>
         rec<Secret>({ own: "get", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(get(path, o)),
       list: (query) =>
         rec<ReadonlyArray<SecretMetadata>>({ own: "list", keyPath: listedPrefix(query ?? {}) })(list(query)),
       updateMetadata: (path, change) =>
         rec<SecretMetadata>({ own: "metadata", keyPath: path.keyPath, versionOf: (m) => m.version })(
-          updateMetadata(path, change)
+          purgedFirst(path.keyPath, updateMetadata(path, change))
         ),
       delete: (path, o) =>
         rec<DeleteResult>({ own: "delete", keyPath: path.keyPath, outcomeOf: (r) => (r.deleted ? "ok" : "NotFound") })(
@@ -317,11 +346,16 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         rec<SecretMetadata>({ own: "undelete", keyPath: path.keyPath, versionOf: (m) => m.version })(undelete(path)),
       destroy: (path, o) =>
         rec<ReadonlyArray<number>>({ own: "destroy", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(
-          destroy(path, o)
+          purgedFirst(path.keyPath, destroy(path, o))
         ),
-      versions: (path) => rec<ReadonlyArray<VersionInfo>>({ own: "versions", keyPath: path.keyPath })(versions(path)),
+      versions: (path) =>
+        rec<ReadonlyArray<VersionInfo>>({ own: "versions", keyPath: path.keyPath })(
+          purgedFirst(path.keyPath, versions(path))
+        ),
       rollback: (path, to, o) =>
-        rec<SetResult>({ own: "rollback", keyPath: path.keyPath, versionOf: (r) => r.version })(rollback(path, to, o)),
+        rec<SetResult>({ own: "rollback", keyPath: path.keyPath, versionOf: (r) => r.version })(
+          purgedFirst(path.keyPath, rollback(path, to, o))
+        ),
       purgeDeleted
     })
     return { repo, audit }

@@ -17,6 +17,7 @@ import type {
   InvalidValue,
   KeyNotInKeyring,
   KeyRotated,
+  NotDeleted,
   NotFound,
   QuotaExceeded,
   StoreUnavailable,
@@ -91,8 +92,8 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
       path: ParsedKeyPath,
       options?: { readonly deletedBy?: string | undefined }
     ) => Effect.Effect<DeleteResult, StoreUnavailable>
-    /** Restores a deleted secret as it was. */
-    readonly undelete: (path: ParsedKeyPath) => Effect.Effect<SecretMetadata, NotFound | StoreUnavailable>
+    /** Restores a deleted secret as it was; a live one is `NotDeleted`. */
+    readonly undelete: (path: ParsedKeyPath) => Effect.Effect<SecretMetadata, NotFound | NotDeleted | StoreUnavailable>
     /** Erases a secret with all its versions, or one version that is not the current one. Returns what went. */
     readonly destroy: (
       path: ParsedKeyPath,

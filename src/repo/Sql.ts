@@ -27,7 +27,7 @@ import { DEFAULT_REPO_OPTIONS, type RepoOptions, SecretsRepo } from "./SecretsRe
 import { makeHistory } from "./SqlHistory.js"
 import { type MetadataRow, toCurrent, toMetadata } from "./sqlRows.js"
 import { makeSet } from "./SqlSet.js"
-import { deletedError, restorableUntil } from "./writePlan.js"
+import { deletedError, pastRetention } from "./writePlan.js"
 
 export { toMetadata } from "./sqlRows.js"
 
@@ -70,7 +70,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
       if (current.deletedAt !== null) {
         // A deleted secret past its retention is gone, whether or not the purge has run yet.
         return Effect.fail(
-          restorableUntil(current.deletedAt, retention) <= at
+          pastRetention(current, retention, at)
             ? new NotFound({ keyPath: path.keyPath })
             : deletedError(path.keyPath, current, retention)
         )
@@ -154,6 +154,14 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
       })
     }
 
+    /**
+     * Past its retention a deleted secret is gone: an operation that could meet it erases it first, so none finds
+     * it. `get` needs no purge (its statement answers NotFound itself, readStatements.ts), nor `set` (SqlSet.ts
+     * purges only when the state it reads is such a secret), nor `delete` and `undelete` (they purge them all).
+     */
+    const purgedFirst = <A, E, R>(path: ParsedKeyPath, operation: Effect.Effect<A, E, R>) =>
+      Effect.zipRight(history.purgeExpired(path.keyPath), operation)
+
     // Reads and changes record themselves in their own commit; here only what failed before reaching it (a check,
     // a refusal), and the operations that change nothing (list, versions), on a commit of their own.
     return SecretsRepo.of({
@@ -163,13 +171,17 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         audited<ReadonlyArray<SecretMetadata>>(append, { own: "list", keyPath: listedPrefix(query ?? {}) })(
           list(query)
         ),
-      updateMetadata: (path, change) => rec(`metadata`, path.keyPath)(history.updateMetadata(path, change)),
+      updateMetadata: (path, change) =>
+        rec(`metadata`, path.keyPath)(purgedFirst(path, history.updateMetadata(path, change))),
       delete: (path, o) => rec("delete", path.keyPath)(history.delete(path, o)),
       undelete: (path) => rec("undelete", path.keyPath)(history.undelete(path)),
-      destroy: (path, o) => rec("destroy", path.keyPath, o?.version ?? null)(history.destroy(path, o)),
+      destroy: (path, o) =>
+        rec("destroy", path.keyPath, o?.version ?? null)(purgedFirst(path, history.destroy(path, o))),
       versions: (path) =>
-        audited<ReadonlyArray<VersionInfo>>(append, { own: "versions", keyPath: path.keyPath })(history.versions(path)),
-      rollback: (path, to, o) => rec("rollback", path.keyPath)(history.rollback(path, to, o)),
+        audited<ReadonlyArray<VersionInfo>>(append, { own: "versions", keyPath: path.keyPath })(
+          purgedFirst(path, history.versions(path))
+        ),
+      rollback: (path, to, o) => rec("rollback", path.keyPath)(purgedFirst(path, history.rollback(path, to, o))),
       purgeDeleted: history.purgeDeleted
     })
   })

@@ -4,11 +4,11 @@
  */
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Duration, Effect } from "effect"
+import { Clock, Effect } from "effect"
 import * as Actors from "../audit/Actor.js"
 import type { Trail } from "../audit/SqlTrail.js"
 import type { Crypto } from "../crypto/Crypto.js"
-import { type Deleted, NotFound } from "../domain/errors.js"
+import { type Deleted, NotDeleted, NotFound } from "../domain/errors.js"
 import type { ParsedKeyPath } from "../domain/KeyPath.js"
 import { validateMetadata, validateWrite } from "../domain/writeChecks.js"
 import * as PgPool from "../store/PgPool.js"
@@ -18,7 +18,14 @@ import type { RepoOptions, SecretsRepo } from "./SecretsRepo.js"
 import type { SetIn } from "./SqlSet.js"
 import { type CurrentRow, type MetadataRow, toCurrent, toMetadata } from "./sqlRows.js"
 import * as Q from "./sqlStatements.js"
-import { currentVersionRefused, deletedError, restorableUntil, versionNotFound } from "./writePlan.js"
+import {
+  currentVersionRefused,
+  deletedError,
+  pastRetention,
+  restorableUntil,
+  retentionCutoff,
+  versionNotFound
+} from "./writePlan.js"
 
 type Repo = SecretsRepo["Type"]
 const plain = (text: string): PgPool.Statement => ({ name: "", text })
@@ -52,14 +59,32 @@ export const makeHistory = (deps: {
         .pipe(withStoreErrors)
     })
 
-  /** Why a statement on a live secret matched nothing: there is none, or it is deleted. */
+  /** Why a statement on a live secret matched nothing: there is none (or its deletion is past retention), or it is deleted. */
   const notLive = (query: PgPool.Query, keyPath: string): Effect.Effect<never, NotFound | Deleted | SqlError> =>
+    Effect.gen(function* () {
+      const current = toCurrent((yield* query<CurrentRow>(Q.STATE, [keyPath]))[0])
+      if (current === undefined || pastRetention(current, retention, yield* now))
+        return yield* new NotFound({ keyPath })
+      return yield* deletedError(keyPath, current, retention)
+    })
+
+  /** Why an undelete matched nothing: there is no secret (deletions past retention are purged first), or it is live. */
+  const notDeleted = (query: PgPool.Query, keyPath: string): Effect.Effect<never, NotFound | NotDeleted | SqlError> =>
     Effect.flatMap(query<CurrentRow>(Q.STATE, [keyPath]), (rows) => {
       const current = toCurrent(rows[0])
-      return Effect.fail<NotFound | Deleted>(
-        current === undefined ? new NotFound({ keyPath }) : deletedError(keyPath, current, retention)
+      return Effect.fail(
+        current === undefined ? new NotFound({ keyPath }) : new NotDeleted({ keyPath, currentVersion: current.version })
       )
     })
+
+  /** Erases the secret at `keyPath` if its deletion is past the retention: then nothing that follows meets it. */
+  const purgeExpired = (keyPath: string) =>
+    Effect.flatMap(now, (at) =>
+      PgPool.execute(db, plain(Q.PURGE_EXPIRED), [keyPath, retentionCutoff(retention, at)]).pipe(
+        withStoreErrors,
+        Effect.asVoid
+      )
+    )
 
   const oldVersion = (path: ParsedKeyPath, version: number) =>
     Effect.map(
@@ -118,7 +143,7 @@ export const makeHistory = (deps: {
     })
 
   const purgeDeleted: Repo["purgeDeleted"] = Effect.gen(function* () {
-    const cutoff = new Date((yield* Clock.currentTimeMillis) - Duration.toMillis(retention))
+    const cutoff = retentionCutoff(retention, yield* now)
     const rows = yield* sql`DELETE FROM secrets WHERE deleted_at IS NOT NULL AND deleted_at <= ${cutoff}
       RETURNING id`.pipe(withStoreErrors)
     return rows.length
@@ -150,9 +175,7 @@ export const makeHistory = (deps: {
         path.keyPath,
         ({ query }) =>
           Effect.flatMap(query<MetadataRow>(plain(Q.UNDELETE), [path.keyPath]), (rows) =>
-            rows[0] === undefined
-              ? Effect.fail(new NotFound({ keyPath: path.keyPath }))
-              : Effect.succeed(toMetadata(rows[0]))
+            rows[0] === undefined ? notDeleted(query, path.keyPath) : Effect.succeed(toMetadata(rows[0]))
           ),
         (m) => ({ version: m.version, outcome: "ok" })
       )
@@ -220,5 +243,16 @@ export const makeHistory = (deps: {
         )
     })
 
-  return { versions, oldVersion, notKept, updateMetadata, purgeDeleted, delete: remove, undelete, destroy, rollback }
+  return {
+    versions,
+    oldVersion,
+    notKept,
+    updateMetadata,
+    purgeDeleted,
+    purgeExpired,
+    delete: remove,
+    undelete,
+    destroy,
+    rollback
+  }
 }

@@ -30,7 +30,7 @@ import { withStoreErrors } from "../store/storeUnavailable.js"
 import type { RepoOptions, SecretsRepo } from "./SecretsRepo.js"
 import { type CurrentRow, toCurrent, type WrittenRow } from "./sqlRows.js"
 import * as Q from "./sqlStatements.js"
-import { MAX_WRITE_ATTEMPTS, type Plan, planWrite } from "./writePlan.js"
+import { MAX_WRITE_ATTEMPTS, pastRetention, type Plan, planWrite, retentionCutoff } from "./writePlan.js"
 
 const tooBusy = () => new StoreUnavailable({ reason: "the secret changed under every attempt to write it" })
 
@@ -49,6 +49,19 @@ export const makeSet = (deps: {
 }) => {
   const { crypto, options, trail } = deps
   const retention = options.deleteRetention
+
+  /**
+   * The secret's state as `statement` (STATE, or LOCK_STATE in a transaction) reads it. A deleted secret past its
+   * retention is purged here, and the write finds nothing: it creates afresh, as after the purge.
+   */
+  const stateOf = (query: PgPool.Query, statement: PgPool.Statement, write: ValidatedWrite) =>
+    Effect.gen(function* () {
+      const keyPath = write.path.keyPath
+      const current = toCurrent((yield* query<CurrentRow>(statement, [keyPath]))[0])
+      if (!pastRetention(current, retention, write.now)) return current
+      yield* query({ name: "", text: Q.PURGE_EXPIRED }, [keyPath, retentionCutoff(retention, write.now)])
+      return undefined
+    })
 
   /**
    * After a write matched nothing: if the store's active key is not the one the value was encrypted under, makes
@@ -151,8 +164,8 @@ export const makeSet = (deps: {
       // Open already when the transaction came from `trail.transaction` (rollback's and set's do).
       const stream = yield* trail.streamIn(tx)
       for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-        const rows = yield* tx.query<CurrentRow>(Q.LOCK_STATE, [write.path.keyPath])
-        const plan = yield* planWrite(write.path.keyPath, toCurrent(rows[0]), write.options, retention)
+        const current = yield* stateOf(tx.query, Q.LOCK_STATE, write)
+        const plan = yield* planWrite(write.path.keyPath, current, write.options, retention)
         const written = yield* writePlanned(tx.query, stream, write, plan, actor)
         if (written !== undefined) {
           tx.onCommit(written.commit)
@@ -172,18 +185,23 @@ export const makeSet = (deps: {
       Effect.gen(function* () {
         const stream = yield* trail.streamOf(client)
         const expected = write.options.expectedVersion!
+        const decide = Effect.flatMap(stateOf(query, Q.STATE, write), (current) =>
+          planWrite(write.path.keyPath, current, write.options, retention)
+        )
+        // Reviving a deleted secret reads its state first: one past its retention must be purged, not revived.
         let plan: Plan =
           expected === 0
             ? { kind: "create", version: 1 }
-            : { kind: "update", expected, version: expected + 1, revive: write.options.overwriteDeleted === true }
+            : write.options.overwriteDeleted === true
+              ? yield* decide
+              : { kind: "update", expected, version: expected + 1, revive: false }
         for (let attempt = 1; attempt <= 2; attempt++) {
           const written = yield* writePlanned(query, stream, write, plan, actor)
           if (written !== undefined) {
             written.commit()
             return written.result
           }
-          const rows = yield* query<CurrentRow>(Q.STATE, [write.path.keyPath])
-          plan = yield* planWrite(write.path.keyPath, toCurrent(rows[0]), write.options, retention)
+          plan = yield* decide
         }
         return yield* tooBusy()
       })
@@ -198,8 +216,12 @@ export const makeSet = (deps: {
     PgPool.withClient(deps.db, (client, query) =>
       Effect.gen(function* () {
         const stream = yield* trail.streamOf(client)
-        const rows = yield* query<CurrentRow>(Q.STATE, [write.path.keyPath])
-        const plan = yield* planWrite(write.path.keyPath, toCurrent(rows[0]), write.options, retention)
+        const plan = yield* planWrite(
+          write.path.keyPath,
+          yield* stateOf(query, Q.STATE, write),
+          write.options,
+          retention
+        )
         const written = yield* writePlanned(query, stream, write, plan, actor)
         written?.commit()
         return written?.result
@@ -221,7 +243,8 @@ export const makeSet = (deps: {
         const [row] = yield* tx.query<{ secrets: number; bytes: string; present: boolean }>(Q.USAGE, [
           limit.prefix,
           prefixUpperBound(limit.prefix),
-          write.path.keyPath
+          write.path.keyPath,
+          retentionCutoff(retention, write.now)
         ])
         const used = { secrets: row?.secrets ?? 0, bytes: Number(row?.bytes ?? 0), exists: row?.present === true }
         const over = exceeded(limit, used, write.bytes)

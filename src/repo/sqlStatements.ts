@@ -20,15 +20,20 @@ export const QUOTA_LOCK: PgPool.Statement = {
   text: `SELECT pg_advisory_xact_lock(hashtext('secrets-mcp quota'), hashtext($1))`
 }
 
-/** Secrets and bytes of values (every kept version) with key paths in [$1, $2), and whether $3 is one of them. */
+/**
+ * Secrets and bytes of values (every kept version) with key paths in [$1, $2), and whether $3 is one of them. A
+ * deletion older than $4 (now minus the retention) is past its retention, gone, and counts for nothing.
+ */
 export const USAGE: PgPool.Statement = {
   name: "secrets_usage",
   text: `
   SELECT count(*)::int AS secrets,
          (COALESCE(sum(s.value_bytes), 0) + COALESCE((SELECT sum(v.value_bytes) FROM secret_versions v
-           JOIN secrets h ON h.id = v.secret_id WHERE h.key_path >= $1 AND h.key_path < $2), 0))::bigint AS bytes,
+           JOIN secrets h ON h.id = v.secret_id
+           WHERE h.key_path >= $1 AND h.key_path < $2 AND (h.deleted_at IS NULL OR h.deleted_at > $4)), 0))::bigint
+           AS bytes,
          COALESCE(bool_or(s.key_path = $3), false) AS present
-  FROM secrets s WHERE s.key_path >= $1 AND s.key_path < $2`
+  FROM secrets s WHERE s.key_path >= $1 AND s.key_path < $2 AND (s.deleted_at IS NULL OR s.deleted_at > $4)`
 }
 
 /** The state a write decides from. */
@@ -156,6 +161,13 @@ export const UPDATE_METADATA = `
     rotation_required = COALESCE($6::boolean, rotation_required)
   WHERE key_path = $1 AND deleted_at IS NULL
   RETURNING ${METADATA_COLUMNS}`
+
+/**
+ * The secret at $1 if its deletion is older than the retention ($2: now minus the retention): past its retention a
+ * deleted secret is gone, so whatever meets it first erases it (its versions go with it, ON DELETE CASCADE).
+ */
+export const PURGE_EXPIRED = `
+  DELETE FROM secrets WHERE key_path = $1 AND deleted_at IS NOT NULL AND deleted_at <= $2`
 
 export const SOFT_DELETE = `
   UPDATE secrets SET deleted_at = $2, deleted_by = $3 WHERE key_path = $1 AND deleted_at IS NULL RETURNING id`

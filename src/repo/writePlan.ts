@@ -107,6 +107,17 @@ export const versionNotFound = (keyPath: string, version: number, kept: Readonly
 export const restorableUntil = (deletedAt: Date, retention: Duration.Duration) =>
   new Date(deletedAt.getTime() + Duration.toMillis(retention))
 
+/**
+ * A deleted secret whose retention has passed at `at`: it is gone, purged or not yet, and every operation treats it
+ * as absent (the one that meets it first erases it).
+ */
+export const pastRetention = (current: Current | undefined, retention: Duration.Duration, at: Date) =>
+  current !== undefined && current.deletedAt !== null && restorableUntil(current.deletedAt, retention) <= at
+
+/** The moment before which a deletion is past its retention at `at`. */
+export const retentionCutoff = (retention: Duration.Duration, at: Date) =>
+  new Date(at.getTime() - Duration.toMillis(retention))
+
 /** Destroying the current version alone would silently make an older one current: refused. */
 export const currentVersionRefused = (keyPath: string, version: number) =>
   new InvalidArguments({

@@ -95,7 +95,10 @@ export interface Generated {
   readonly charset: Charset
   readonly entropyBits: number
   readonly description: string | null
+  /** The expiry after the write: null when there is none, also when a replaced value had one. */
   readonly expiresAt: Date | null
+  /** Cleared by a replacement, as by any new value that does not ask for it. */
+  readonly rotationRequired: boolean
 }
 
 /** Generates a value and stores it at `keyPath`. */
@@ -136,6 +139,7 @@ export const generateSecret = (request: GenerateRequest) =>
       charset,
       entropyBits: entropyBits(length, charset),
       description: result.description,
-      expiresAt: result.expiresAt
+      expiresAt: result.expiresAt,
+      rotationRequired: result.rotationRequired
     } satisfies Generated
   })

@@ -1,12 +1,12 @@
 /**
  * Bringing existing secrets in (design note, phase 5): everything is read and checked first, so one bad
  * line or path fails the whole import before anything is written. Existing paths are skipped unless
- * `overwrite`; values are never printed.
+ * `overwrite`; a deleted one refuses the import; values are never printed.
  */
 import { Effect, Either, Redacted } from "effect"
 import { ImportFailed } from "../domain/errors.js"
 import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
-import { MAX_VALUE_BYTES } from "../domain/Secret.js"
+import { MAX_VALUE_BYTES, type SecretMetadata } from "../domain/Secret.js"
 import { validateWrite } from "../domain/writeChecks.js"
 import { describeReadProblem, readBounded } from "../files/readBounded.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
@@ -21,8 +21,25 @@ export interface Candidate {
 
 export type Action = "create" | "update" | "skip"
 
+/**
+ * An import writes a value only: over a secret with an expiry or the rotation flag it leaves neither (as `set`
+ * without them does), and says so.
+ */
+export interface Cleared {
+  /** The expiry the update removed (the secret now never expires); null when it had none. */
+  readonly expiresAt: Date | null
+  /** The update cleared the rotation flag. */
+  readonly rotationRequired: boolean
+}
+
 export interface Summary {
-  readonly actions: ReadonlyArray<{ readonly keyPath: string; readonly action: Action; readonly origin: string }>
+  readonly actions: ReadonlyArray<{
+    readonly keyPath: string
+    readonly action: Action
+    readonly origin: string
+    /** On an update that removed an expiry or the flag (would, on a dry run). */
+    readonly cleared?: Cleared | undefined
+  }>
   readonly created: number
   readonly updated: number
   readonly skipped: number
@@ -95,6 +112,36 @@ export const fromFile = (file: string, keyPath: string) =>
     ] as ReadonlyArray<Candidate>
   })
 
+/**
+ * A deleted secret stays recoverable: an import neither revives nor replaces one, and refuses before writing
+ * anything, naming each (the CLI's hint says how to undelete or destroy them).
+ */
+const ontoDeleted = (candidates: ReadonlyArray<Candidate>, deleted: ReadonlyArray<SecretMetadata>) => {
+  const byPath = new Map(deleted.map((s) => [s.keyPath as string, s]))
+  // In the order of the source, as its lines are named.
+  const found = candidates.flatMap((c) => {
+    const s = byPath.get(c.path.keyPath)
+    return s === undefined ? [] : [{ origin: c.origin, keyPath: c.path.keyPath, secret: s }]
+  })
+  const each = found.map(
+    (f) => `${f.keyPath} (deleted at ${f.secret.deletedAt!.toISOString()} by ${f.secret.deletedBy})`
+  )
+  return new ImportFailed({
+    source: found.map((f) => f.origin).join(", "),
+    reason: `${each.join(", ")} ${found.length === 1 ? "is a deleted secret" : "are deleted secrets"}; an import does not replace one`,
+    deleted: found.map((f) => f.keyPath)
+  })
+}
+
+/** What an update from `before` to the given expiry and flag removed; undefined when nothing. */
+const clearedBy = (before: SecretMetadata, expiresAt: Date | null, rotationRequired: boolean): Cleared | undefined => {
+  const cleared = {
+    expiresAt: before.expiresAt !== null && expiresAt === null ? before.expiresAt : null,
+    rotationRequired: before.rotationRequired && !rotationRequired
+  }
+  return cleared.expiresAt === null && !cleared.rotationRequired ? undefined : cleared
+}
+
 /** Checks every candidate, decides what to do with each, and (unless `dryRun`) writes them. */
 export const run = (
   candidates: ReadonlyArray<Candidate>,
@@ -114,24 +161,33 @@ export const run = (
         reason: `${duplicate.path.keyPath} is imported twice`
       })
     }
-    const existing = new Set(
-      (yield* repo.list({ keyPaths: candidates.map((c) => c.path.keyPath) })).map((s) => s.keyPath as string)
-    )
-    const actions = candidates.map((c) => ({
-      candidate: c,
-      action: (!existing.has(c.path.keyPath) ? "create" : options.overwrite ? "update" : "skip") as Action
-    }))
+    const keyPaths = candidates.map((c) => c.path.keyPath)
+    const deleted = yield* repo.list({ keyPaths, deleted: true })
+    if (deleted.length > 0) return yield* ontoDeleted(candidates, deleted)
+    const existing = new Map((yield* repo.list({ keyPaths })).map((s) => [s.keyPath as string, s]))
+    const actions = candidates.map((c) => {
+      const before = existing.get(c.path.keyPath)
+      const action: Action = before === undefined ? "create" : options.overwrite ? "update" : "skip"
+      return { candidate: c, action, cleared: action === "update" ? clearedBy(before!, null, false) : undefined }
+    })
     if (!options.dryRun) {
-      for (const { action, candidate } of actions) {
-        if (action !== "skip") yield* repo.set(candidate.path, candidate.value, { createdBy: options.createdBy })
+      for (const planned of actions) {
+        if (planned.action === "skip") continue
+        const { candidate } = planned
+        const written = yield* repo.set(candidate.path, candidate.value, { createdBy: options.createdBy })
+        // What the write did, not what the plan expected (someone may have changed the metadata in between).
+        const before = existing.get(candidate.path.keyPath)
+        planned.cleared =
+          before === undefined ? undefined : clearedBy(before, written.expiresAt, written.rotationRequired)
       }
     }
     const count = (a: Action) => actions.filter((x) => x.action === a).length
     return {
-      actions: actions.map(({ action, candidate }) => ({
+      actions: actions.map(({ action, candidate, cleared }) => ({
         keyPath: candidate.path.keyPath,
         action,
-        origin: candidate.origin
+        origin: candidate.origin,
+        cleared
       })),
       created: count("create"),
       updated: count("update"),

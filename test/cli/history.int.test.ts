@@ -2,6 +2,7 @@
  * Nothing lost, nothing stale, as the operator meets it in the CLI: versions, get --version, rollback, check-and-set,
  * soft delete, undelete, destroy, and the rotation queue (`due`, `flag`, `expire`) with its exit codes.
  */
+import * as fs from "node:fs"
 import { describe, expect, test } from "vitest"
 import { EXIT_CODES, DUE } from "../../src/cli/exitCodes.js"
 import { expectError, expectOk, hexKey, makeSandbox } from "./harness.js"
@@ -78,6 +79,9 @@ describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300
     expect((await secrets(["list", "--deleted", "--json"])).stdout).toContain(path)
     expectOk(await secrets(["undelete", path]))
     expect((await secrets(["get", path])).stdout).toBe("sk_live_new")
+    const live = await secrets(["undelete", path])
+    expectError(live, EXIT_CODES.NotDeleted, `The secret at ${path} is not deleted (its current version is 4)`)
+    expect(live.stderr).toContain(`hint: an older value comes back with \`secrets rollback ${path} --to N\``)
 
     // destroy: refused without --yes; then one old version, then everything.
     expectError(await secrets(["destroy", path]), EXIT_CODES.Usage, "--yes")
@@ -86,5 +90,94 @@ describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300
     expectOk(await secrets(["destroy", path, "--yes"]))
     expectError(await secrets(["get", path]), EXIT_CODES.NotFound)
     expectError(await secrets(["undelete", path]), EXIT_CODES.NotFound)
+  })
+
+  test("import --overwrite and generate --overwrite state the expiry and rotation flag a new value drops", async ({
+    onTestFinished
+  }) => {
+    const box = makeSandbox()
+    onTestFinished(() => box.remove())
+    const env = { SECRETS_ENCRYPTION_KEY: KEY }
+    const secrets = (args: ReadonlyArray<string>, stdin?: string) =>
+      box.run(args, stdin === undefined ? { env } : { env, stdin })
+    const path = "project/app/api_key"
+    const file = `${box.root}/app.env`
+    fs.writeFileSync(file, "API_KEY=imported-value\n")
+    const importing = ["import", "dotenv", file, "--prefix", "project/app", "--overwrite"]
+
+    expectOk(await secrets(["init"]))
+    expectOk(
+      await secrets(["set", path, "--stdin", "--expires-at", "2099-01-31T00:00:00Z", "--rotation-required"], "v1")
+    )
+    const dryRun = await secrets([...importing, "--dry-run"])
+    expectOk(dryRun)
+    expect(dryRun.stderr).toContain(
+      `would update ${path} (from line 1): expiry 2099-01-31T00:00:00Z would be removed (it would never expire), ` +
+        "rotation flag would be cleared"
+    )
+    const imported = await secrets(importing)
+    expectOk(imported)
+    expect(imported.stderr).toContain(
+      `updated ${path} (from line 1): expiry 2099-01-31T00:00:00Z removed (it now never expires), rotation flag cleared`
+    )
+    // Nothing to clear the second time: the line says only what happened.
+    expect((await secrets(importing)).stderr).toContain(`updated ${path} (from line 1)\n`)
+
+    expectOk(await secrets(["expire", path, "--at", "2099-01-31T00:00:00Z"]))
+    const generated = await secrets(["generate", path, "--overwrite"])
+    expectOk(generated)
+    expect(generated.stdout).toContain(
+      `replaced ${path}: 32 alnum characters (190 bits); the value is not shown; version 4, expires never, ` +
+        "rotation not required"
+    )
+    const json = JSON.parse((await secrets(["generate", path, "--overwrite", "--json"])).stdout) as object
+    expect(json).toMatchObject({ version: 5, expiresAt: null, rotationRequired: false })
+  })
+
+  test("due --unused flags never-read secrets (exit 40); list filters by expiry window, expired and the flag", async ({
+    onTestFinished
+  }) => {
+    const box = makeSandbox()
+    onTestFinished(() => box.remove())
+    const env = { SECRETS_ENCRYPTION_KEY: KEY }
+    const secrets = (args: ReadonlyArray<string>, stdin?: string) =>
+      box.run(args, stdin === undefined ? { env } : { env, stdin })
+    const json = async (args: ReadonlyArray<string>) => {
+      const result = await secrets([...args, "--json"])
+      expectOk(result)
+      return JSON.parse(result.stdout) as Array<{ keyPath: string; expired: boolean }>
+    }
+    const keyPaths = (rows: ReadonlyArray<{ keyPath: string }>) => rows.map((r) => r.keyPath)
+
+    expectOk(await secrets(["init"]))
+    expectOk(await secrets(["set", "project/q/read", "--stdin"], "v"))
+    expectOk(await secrets(["get", "project/q/read"]))
+    expectOk(await secrets(["set", "project/q/never_read", "--stdin"], "v"))
+    // Nothing expires or is flagged: only --unused makes anything due.
+    expect((await secrets(["due"])).code).toBe(0)
+    const unused = await secrets(["due", "--unused", "90d", "--json"])
+    expect(unused.code).toBe(DUE)
+    expect(
+      unused.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as object)
+    ).toEqual([expect.objectContaining({ keyPath: "project/q/never_read", reasons: ["unused"], lastAccessed: null })])
+    const table = await secrets(["due", "--unused", "90d"])
+    expect(table.code).toBe(DUE)
+    expect(table.stdout).toMatch(/^project\/q\/never_read\s+unused\s/m)
+
+    expectOk(await secrets(["set", "project/q/soon", "--stdin", "--expires-in", "2d"], "v"))
+    expectOk(await secrets(["set", "project/q/later", "--stdin", "--expires-in", "30d"], "v"))
+    expectOk(await secrets(["set", "project/q/flagged", "--stdin", "--rotation-required"], "v"))
+    expectOk(await secrets(["set", "project/q/gone", "--stdin", "--expires-in", "1s"], "v"))
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    // Already expired counts as expiring within the window.
+    expect(keyPaths(await json(["list", "--expiring-within", "7d"]))).toEqual(["project/q/gone", "project/q/soon"])
+    const expired = await json(["list", "--expired"])
+    expect(expired).toEqual([expect.objectContaining({ keyPath: "project/q/gone", expired: true })])
+    expect(keyPaths(await json(["list", "--rotation-required"]))).toEqual(["project/q/flagged"])
+    expect(keyPaths(await json(["list", "--expiring-within", "7d", "--rotation-required"]))).toEqual([])
+    expectError(await secrets(["list", "--expiring-within", "soon"]), EXIT_CODES.InvalidArguments, "--expiring-within")
   })
 })

@@ -109,6 +109,44 @@ describe.concurrent("secrets import / export", () => {
   )
 
   test(
+    "import onto deleted secrets: refused before anything is written, dry run too, naming each and the way out",
+    async ({ onTestFinished }) => {
+      const box = sandboxWithStore(onTestFinished)
+      const file = path.join(box.root, "app.env")
+      fs.writeFileSync(file, "FRESH=fresh-value\nRESTORED=restored-value\nERASED=erased-value\n")
+      for (const name of ["restored", "erased"]) {
+        expectOk(await box.run(["set", `project/app/${name}`, "--stdin"], { stdin: `old-${name}` }))
+        expectOk(await box.run(["delete", `project/app/${name}`]))
+      }
+      const args = ["import", "dotenv", file, "--prefix", "project/app", "--overwrite"]
+
+      for (const attempt of [[...args, "--dry-run"], args]) {
+        const refused = await box.run(attempt)
+        const line = expectError(refused, 17, "Import failed at line 2, line 3: project/app/restored (deleted at ")
+        expect(line).toContain("project/app/erased (deleted at ")
+        expect(line).toContain("are deleted secrets")
+        expect(line).toContain("Nothing was written")
+        expect(refused.stderr).toContain(
+          "hint: `secrets undelete project/app/restored` restores it (then --overwrite replaces it), or " +
+            "`secrets destroy project/app/restored --yes` erases it for good; `secrets undelete project/app/erased`"
+        )
+        expect(refused.stderr).not.toContain("would create")
+      }
+      // Not even the line before them was written.
+      expect(JSON.parse((await box.run(["list", "--json"])).stdout)).toEqual([])
+
+      expectOk(await box.run(["undelete", "project/app/restored"]))
+      expectOk(await box.run(["destroy", "project/app/erased", "--yes"]))
+      const imported = await box.run(args)
+      expectOk(imported)
+      expect(imported.stderr).toContain("2 created, 1 updated, 0 skipped")
+      expect((await box.run(["get", "project/app/restored", "--version", "1"])).stdout).toBe("old-restored")
+      expectNoValuesIn([imported], ["fresh-value", "restored-value", "erased-value"])
+    },
+    TIMEOUT
+  )
+
+  test(
     "import env and import file land byte for byte; export --output makes a new 0600 file only",
     async ({ onTestFinished }) => {
       const box = sandboxWithStore(onTestFinished)

@@ -294,6 +294,15 @@ describe("generate_secret", () => {
         }),
         "VersionConflict"
       )
+      // The old value expires and is flagged; the generated one states that it keeps neither.
+      ok(
+        yield* call(alpha, "set_secret", {
+          keyPath: "project/alpha/session_key",
+          expiresIn: "30d",
+          rotationRequired: true
+        }),
+        S.SetSecretOutput
+      )
       const replaced = ok(
         yield* call(alpha, "generate_secret", {
           keyPath: "project/alpha/session_key",
@@ -302,7 +311,7 @@ describe("generate_secret", () => {
         }),
         S.GenerateSecretOutput
       )
-      expect(replaced).toMatchObject({ created: false, version: 2 })
+      expect(replaced).toMatchObject({ created: false, version: 2, expiresAt: null, rotationRequired: false })
       expect(yield* storedValue(store, "project/alpha/session_key")).not.toBe("VALUE-old")
     })
   )

@@ -93,14 +93,22 @@ describe("versions over MCP", () => {
         yield* set("project/q/flagged", { rotationRequired: true })
         yield* set("project/q/deleted")
         yield* call(client, "delete_secret", { keyPath: "project/q/deleted" })
+        yield* set("project/q/gone", { expiresIn: "200ms" })
+        yield* Effect.sleep("300 millis")
         const list = (args: Record<string, unknown>) =>
           Effect.map(call(client, "list_secrets", { project: "q", ...args }), (r) =>
             ok(r, S.ListSecretsOutput).secrets.map((s) => s.keyPath.split("/")[2])
           )
-        expect(yield* list({})).toEqual(["flagged", "later", "soon"])
-        expect(yield* list({ expiringWithin: "7d" })).toEqual(["soon"])
+        expect(yield* list({})).toEqual(["flagged", "gone", "later", "soon"])
+        expect(yield* list({ expiringWithin: "7d" })).toEqual(["gone", "soon"])
         expect(yield* list({ rotationRequired: true })).toEqual(["flagged"])
-        expect(yield* list({ expired: true })).toEqual([])
+        expect(yield* list({ expired: true })).toEqual(["gone"])
+        expect(yield* list({ expired: false, expiringWithin: "7d" })).toEqual(["soon"])
+        const expired = ok(
+          yield* call(client, "list_secrets", { project: "q", expired: true }),
+          S.ListSecretsOutput
+        ).secrets
+        expect(expired).toEqual([expect.objectContaining({ keyPath: "project/q/gone", version: 1, expired: true })])
         expect(yield* list({ deleted: true })).toEqual(["deleted"])
         const rows = ok(
           yield* call(client, "list_secrets", { project: "q", deleted: true }),

@@ -301,6 +301,22 @@ export const secretsRepoContract = <E>(name: string, store: Layer.Layer<SecretsR
       })
     )
 
+    it.effect("a deleted secret counts toward a quota until its retention ends, then not at all", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const a = unique()
+        const quota = { principal: `project:${a}`, prefix: `project/${a}/`, secrets: 1, bytes: 100 }
+        yield* repo.set(path(`project/${a}/old`), secret("v"), { quota })
+        yield* repo.delete(path(`project/${a}/old`))
+        expect(yield* Effect.flip(repo.set(path(`project/${a}/new`), secret("v"), { quota }))).toMatchObject({
+          _tag: "QuotaExceeded",
+          secrets: 2
+        })
+        yield* TestClock.adjust(Duration.millis(RETENTION_MS + 1000))
+        expect((yield* repo.set(path(`project/${a}/new`), secret("v"), { quota })).version).toBe(1)
+      })
+    )
+
     it.effect("delete says whether it deleted and until when it is recoverable; a get then says Deleted", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo

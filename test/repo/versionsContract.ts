@@ -147,21 +147,57 @@ export const versionsContract = <E>(name: string, store: Layer.Layer<SecretsRepo
           expect(now.createdBy).toBe("project:beta")
           // Nothing lost: the earlier versions stay until pruned.
           expect(yield* valueOf(repo, p.keyPath, 2)).toBe("two")
-          expect((yield* Effect.flip(repo.undelete(p)))._tag).toBe("NotFound")
+          // A live secret has nothing to restore: a refusal that says so, not NotFound.
+          expect(yield* Effect.flip(repo.undelete(p))).toMatchObject({ _tag: "NotDeleted", currentVersion: 3 })
+          expect((yield* Effect.flip(repo.undelete(path(`project/${project}/none`))))._tag).toBe("NotFound")
         })
     )
 
-    it.effect("after the retention a deleted secret is purged: NotFound, and nothing to undelete", () =>
+    it.effect("past the retention a deleted secret is gone for every operation, with no purge run by hand", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo
-        const p = path(`service/${unique()}/old`)
-        yield* repo.set(p, secret("v"))
+        const project = unique()
+        // One path per operation: the first operation to meet a path may purge it, and must not hide the others.
+        const ops = ["get", "versions", "undelete", "rollback", "flag", "destroy", "set", "listed"] as const
+        const at = Object.fromEntries(ops.map((op) => [op, path(`project/${project}/${op}`)])) as Record<
+          (typeof ops)[number],
+          ReturnType<typeof path>
+        >
+        for (const op of ops) {
+          yield* repo.set(at[op], secret("old-1"), { description: "old" })
+          yield* repo.set(at[op], secret("old-2"))
+          yield* repo.delete(at[op])
+        }
+        yield* TestClock.adjust(Duration.hours(25))
+        const tagOf = <A, E extends { _tag: string }>(effect: Effect.Effect<A, E>) =>
+          Effect.map(Effect.flip(effect), (e) => e._tag)
+        expect(yield* tagOf(repo.get(at.get))).toBe("NotFound")
+        expect(yield* tagOf(repo.versions(at.versions))).toBe("NotFound")
+        expect(yield* tagOf(repo.undelete(at.undelete))).toBe("NotFound")
+        expect(yield* tagOf(repo.rollback(at.rollback, 1))).toBe("NotFound")
+        expect(yield* tagOf(repo.updateMetadata(at.flag, { rotationRequired: true }))).toBe("NotFound")
+        expect(yield* tagOf(repo.destroy(at.destroy))).toBe("NotFound")
+        // A plain set, without an overwrite, starts the secret afresh: version 1, nothing of the old one left.
+        const fresh = yield* repo.set(at.set, secret("new"))
+        expect(fresh).toMatchObject({ created: true, version: 1, description: null })
+        expect((yield* repo.versions(at.set)).map((v) => v.version)).toEqual([1])
+        expect(yield* tagOf(repo.get(at.set, { version: 2 }))).toBe("VersionNotFound")
+        expect((yield* repo.list({ project, deleted: true })).map((s) => s.keyPath)).toEqual([])
+        expect((yield* repo.list({ project })).map((s) => s.keyPath)).toEqual([at.set.keyPath])
+      })
+    )
+
+    it.effect("check-and-set onto a deleted secret past its retention: it is absent (version 0), not revived", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`service/${unique()}/cas`)
+        yield* repo.set(p, secret("old"))
         yield* repo.delete(p)
         yield* TestClock.adjust(Duration.hours(25))
-        expect((yield* Effect.flip(repo.get(p)))._tag).toBe("NotFound")
-        expect(yield* repo.purgeDeleted).toBeGreaterThanOrEqual(1)
-        expect((yield* Effect.flip(repo.undelete(p)))._tag).toBe("NotFound")
-        expect((yield* Effect.flip(repo.versions(p)))._tag).toBe("NotFound")
+        expect(
+          yield* Effect.flip(repo.set(p, secret("x"), { expectedVersion: 1, overwriteDeleted: true }))
+        ).toMatchObject({ _tag: "VersionConflict", currentVersion: 0 })
+        expect(yield* repo.set(p, secret("new"), { expectedVersion: 0 })).toMatchObject({ created: true, version: 1 })
       })
     )
 

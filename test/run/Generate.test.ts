@@ -97,7 +97,8 @@ describe("generateSecret", () => {
           charset: "base64url",
           entropyBits: 240,
           description: "API key for new service authentication",
-          expiresAt: null
+          expiresAt: null,
+          rotationRequired: false
         })
         const stored = yield* Effect.flatMap(SecretsRepo, (repo) =>
           repo.get(parseKeyPathSync("service/new-api/api_key"))

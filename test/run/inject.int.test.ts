@@ -118,7 +118,8 @@ describe.concurrent("secrets inject and generate", () => {
         charset: "base64url",
         entropyBits: 288,
         description: "API key for new service authentication",
-        expiresAt: null
+        expiresAt: null,
+        rotationRequired: false
       })
       const got = await box.run(["get", "service/new-api/api_key"])
       expectOk(got)
@@ -129,7 +130,8 @@ describe.concurrent("secrets inject and generate", () => {
       const replaced = await box.run(["generate", "service/new-api/api_key", "--overwrite", "--charset", "ascii"])
       expectOk(replaced)
       expect(replaced.stdout).toBe(
-        "replaced service/new-api/api_key: 32 ascii characters (209 bits); the value is not shown\n"
+        "replaced service/new-api/api_key: 32 ascii characters (209 bits); the value is not shown; version 2, " +
+          "expires never, rotation not required\n"
       )
       const after = await box.run(["get", "service/new-api/api_key"])
       expect(after.stdout).toMatch(/^[!-~]{32}$/)

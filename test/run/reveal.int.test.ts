@@ -228,4 +228,32 @@ describe.concurrent("reveal policy and generate_secret, as processes", () => {
     },
     TIMEOUT
   )
+
+  test(
+    "SECRETS_REQUIRE_CAS as a list of principals: the one named must give expectedVersion, another need not",
+    async ({ onTestFinished }) => {
+      const box = store.sandbox(onTestFinished)
+      // As an operator writes it: spaces after the comma, and a principal that is not serving here.
+      const policy = { SECRETS_REQUIRE_CAS: "project:alpha, service:x" }
+      const alpha = await serveIn(box, onTestFinished, { ...policy, SECRETS_PRINCIPAL: "project:alpha" })
+      const beta = await serveIn(box, onTestFinished, { ...policy, SECRETS_PRINCIPAL: "project:beta" })
+      const alphaKey = unique("project/alpha")
+      const betaKey = unique("project/beta")
+      for (const [served, keyPath] of [
+        [alpha, alphaKey],
+        [beta, betaKey]
+      ] as const) {
+        expect(errorTag(await callTool(served, "set_secret", { keyPath, value: "one" }))).toBeUndefined()
+      }
+      const refused = await callTool(alpha, "set_secret", { keyPath: alphaKey, value: "two" })
+      expect(errorTag(refused)).toBe("VersionRequired")
+      expect(structured(refused)).toMatchObject({ principal: "project:alpha", currentVersion: 1 })
+      const checked = await callTool(alpha, "set_secret", { keyPath: alphaKey, value: "two", expectedVersion: 1 })
+      expect(structured(checked)).toMatchObject({ version: 2 })
+      const blind = await callTool(beta, "set_secret", { keyPath: betaKey, value: "two" })
+      expect(errorTag(blind)).toBeUndefined()
+      expect(structured(blind)).toMatchObject({ version: 2 })
+    },
+    TIMEOUT
+  )
 })

@@ -6,7 +6,7 @@ import { parseKeyPath } from "../../domain/KeyPath.js"
 import { parseExpiresAt } from "../../domain/writeChecks.js"
 import { CHARSET_NAMES, DEFAULT_CHARSET, DEFAULT_LENGTH, generateSecret } from "../../run/Generate.js"
 import { settings } from "../CliSettings.js"
-import { printLine } from "../output.js"
+import { iso, printLine } from "../output.js"
 import { jsonOption, keyPathArg, withStore } from "./shared.js"
 
 const generateOptions = {
@@ -41,9 +41,12 @@ export const generate = Command.make("generate", generateOptions, (args) =>
       })
     )
     if (args.json) return yield* printLine(JSON.stringify(result, null, 2))
+    // The expiry and flag the write left, always: a replaced value's expiry or flag does not vanish unsaid.
     yield* printLine(
       `${result.created ? "created" : "replaced"} ${result.keyPath}: ${result.length} ${result.charset} characters ` +
-        `(${result.entropyBits} bits); the value is not shown`
+        `(${result.entropyBits} bits); the value is not shown; version ${result.version}, ` +
+        `expires ${result.expiresAt === null ? "never" : iso(result.expiresAt)}, ` +
+        `rotation ${result.rotationRequired ? "required" : "not required"}`
     )
   })
 ).pipe(Command.withDescription("Store a new random value and print only its metadata"))

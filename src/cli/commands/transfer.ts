@@ -8,13 +8,27 @@ import { parseKeyPath } from "../../domain/KeyPath.js"
 import * as Export from "../../transfer/Export.js"
 import * as Import from "../../transfer/Import.js"
 import { settings } from "../CliSettings.js"
-import { note, writeStdout } from "../output.js"
+import { iso, note, writeStdout } from "../output.js"
 import * as Actors from "../../audit/Actor.js"
 import { withStore } from "./shared.js"
 
 const flags = {
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("show what would change, write nothing")),
   overwrite: Options.boolean("overwrite").pipe(Options.withDescription("replace secrets that already exist"))
+}
+
+/** An update that drops an expiry or the rotation flag says so: nothing stale goes silently. */
+const clearedText = (cleared: Import.Cleared | undefined, dryRun: boolean) => {
+  if (cleared === undefined) return ""
+  const what = [
+    ...(cleared.expiresAt === null
+      ? []
+      : [
+          `expiry ${iso(cleared.expiresAt)} ${dryRun ? "would be removed (it would never expire)" : "removed (it now never expires)"}`
+        ]),
+    ...(cleared.rotationRequired ? [`rotation flag ${dryRun ? "would be cleared" : "cleared"}`] : [])
+  ]
+  return `: ${what.join(", ")}`
 }
 
 const report = (summary: Import.Summary, dryRun: boolean) =>
@@ -24,7 +38,9 @@ const report = (summary: Import.Summary, dryRun: boolean) =>
       update: dryRun ? "would update" : "updated",
       skip: "skipped (exists; --overwrite replaces it)"
     }
-    for (const a of summary.actions) yield* note(`${verb[a.action]} ${a.keyPath} (from ${a.origin})`)
+    for (const a of summary.actions) {
+      yield* note(`${verb[a.action]} ${a.keyPath} (from ${a.origin})${clearedText(a.cleared, dryRun)}`)
+    }
     const counts = `${summary.created} created, ${summary.updated} updated, ${summary.skipped} skipped`
     yield* note(dryRun ? `dry run, nothing written: would have ${counts}` : counts)
   })
