@@ -58,7 +58,7 @@ export const DEFAULT_REPO_OPTIONS: RepoOptions = { maxVersions: 10, deleteRetent
 
 type WriteError = ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue
 type CasError = VersionConflict | VersionRequired | Deleted
-/** A value under a key this process lacks; a write after the store's key was rotated to one it lacks. */
+/** A value under a key this process lacks; a read or write after the store's key was rotated to one it lacks. */
 type KeyError = KeyNotInKeyring | KeyRotated
 
 export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
@@ -79,7 +79,7 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
       options?: { readonly version?: number | undefined }
     ) => Effect.Effect<
       Secret,
-      NotFound | Deleted | VersionNotFound | Expired | DecryptionFailed | KeyNotInKeyring | StoreUnavailable
+      NotFound | Deleted | VersionNotFound | Expired | DecryptionFailed | KeyError | StoreUnavailable
     >
     /** Metadata only, in key path order, filtered and paged by the store itself. Never values. */
     readonly list: (query?: ListQuery) => Effect.Effect<ReadonlyArray<SecretMetadata>, StoreUnavailable>

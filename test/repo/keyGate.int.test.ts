@@ -1,7 +1,8 @@
 /**
  * The key gate: once the store's active key moved on (a rotation began), a running process that lacks the new key
- * writes nothing under its old one (`KeyRotated`), and still reads what its keys open; a value under a key it lacks
- * is `KeyNotInKeyring`, never `DecryptionFailed` or a wrong value. A process that holds the new key follows it.
+ * writes nothing under its old one, neither a value nor an audit record: its writes and reads fail with `KeyRotated`.
+ * Before that, a value under a key it lacks is `KeyNotInKeyring`, never `DecryptionFailed` or a wrong value. A
+ * process that holds the new key follows it, on its next write or read.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
@@ -24,6 +25,13 @@ const stripe = parseKeyPathSync("project/consilio/stripe_api_key")
 const token = parseKeyPathSync("meta/ci/deploy_token")
 const fresh = parseKeyPathSync("meta/ci/new_secret")
 
+/** The audit records by operation and the key id their MACs are under, in the order they were written. */
+const recordKeys = (sql: SqlClient.SqlClient) =>
+  Effect.map(
+    sql<{ operation: string; key_id: string }>`SELECT operation, key_id FROM audit_log ORDER BY at, stream, seq`,
+    (rows) => rows.map((r) => `${r.operation}:${r.key_id}`)
+  )
+
 /** A store open in this scope with this keyring: its repo and raw SQL, as one long-running process has them. */
 const open = (db: DatabaseLayer, crypto: Layer.Layer<Crypto.Crypto>) =>
   Effect.map(Layer.build(sqlStore(db, crypto)), (context) => ({
@@ -45,13 +53,32 @@ const storedKeyIds = (sql: SqlClient.SqlClient) =>
 
 const gateSuite = (name: string, database: Effect.Effect<DatabaseLayer, never, Scope.Scope>) =>
   describe(name, () => {
-    it.scoped("without the new key: every write is KeyRotated and writes nothing; its own values still read", () =>
+    it.scoped("a value under a key the process lacks is KeyNotInKeyring naming it", () =>
       Effect.gen(function* () {
         const db = yield* database
         const { repo, sql } = yield* open(db, Crypto.layer(keyA))
         yield* repo.set(stripe, Redacted.make("sk_live_1"))
         yield* repo.set(token, Redacted.make("ghp_1"))
+        const underB = yield* Crypto.make(keyB).encrypt(Redacted.make("ghp_1"), { keyPath: token.keyPath, version: 1 })
+        yield* sql`UPDATE secrets SET encrypted_value = ${underB} WHERE key_path = ${token.keyPath}`
+        expect(Redacted.value((yield* repo.get(stripe)).value)).toBe("sk_live_1")
+        expect(yield* Effect.flip(repo.get(token))).toMatchObject({
+          _tag: "KeyNotInKeyring",
+          keyId: keyB.id,
+          keyPath: token.keyPath
+        })
+      })
+    )
+
+    it.scoped("without the new key: every write and read is KeyRotated, and leaves nothing under the old key", () =>
+      Effect.gen(function* () {
+        const db = yield* database
+        const { repo, sql } = yield* open(db, Crypto.layer(keyA))
+        yield* repo.set(stripe, Redacted.make("sk_live_1"))
+        yield* repo.set(token, Redacted.make("ghp_1"))
+        yield* repo.get(stripe)
         const before = yield* storedKeyIds(sql)
+        const recordsBefore = yield* recordKeys(sql)
         yield* switchTo(sql, keyB.id)
 
         const refused = [
@@ -67,15 +94,18 @@ const gateSuite = (name: string, database: Effect.Effect<DatabaseLayer, never, S
         }
         expect(yield* storedKeyIds(sql)).toEqual(before)
 
-        // Values under its key still read; a value under the new key is KeyNotInKeyring naming it.
-        expect(Redacted.value((yield* repo.get(stripe)).value)).toBe("sk_live_1")
-        const underB = yield* Crypto.make(keyB).encrypt(Redacted.make("ghp_1"), { keyPath: token.keyPath, version: 1 })
-        yield* sql`UPDATE secrets SET encrypted_value = ${underB} WHERE key_path = ${token.keyPath}`
-        expect(yield* Effect.flip(repo.get(token))).toMatchObject({
-          _tag: "KeyNotInKeyring",
-          keyId: keyB.id,
-          keyPath: token.keyPath
-        })
+        // Reads too: a read's record would be under the old key, which whoever holds it could forge.
+        const reads = yield* Effect.all(
+          [repo.get(stripe), repo.get(token), repo.get(fresh), repo.get(stripe, { version: 1 })].map(Effect.flip),
+          { concurrency: "unbounded" }
+        )
+        for (const error of reads) {
+          expect(error).toMatchObject({ _tag: "KeyRotated", storeKeyId: keyB.id, keyring: keyA.id })
+        }
+        expect(yield* storedKeyIds(sql)).toEqual(before)
+        expect((yield* recordKeys(sql)).filter((r) => r.startsWith("get:"))).toEqual(
+          recordsBefore.filter((r) => r.startsWith("get:"))
+        )
       })
     )
 
@@ -104,6 +134,33 @@ const gateSuite = (name: string, database: Effect.Effect<DatabaseLayer, never, S
         const later = yield* open(db, Crypto.layer(keyA, [keyB]))
         yield* later.repo.set(token, Redacted.make("ghp_3"))
         expect(yield* storedKeyIds(sql)).toContain(`${token.keyPath}@3:${keyB.id}`)
+      })
+    )
+
+    it.scoped("holding the new key as a previous one: a process that only reads follows the store to it", () =>
+      Effect.gen(function* () {
+        const db = yield* database
+        const writer = yield* open(db, Crypto.layer(keyA))
+        yield* writer.repo.set(stripe, Redacted.make("sk_live_1"))
+        const reader = yield* open(db, Crypto.layer(keyA, [keyB]))
+        yield* reader.repo.get(stripe)
+        yield* switchTo(writer.sql, keyB.id)
+
+        // Concurrent reads (a batch of several) and a lone one, each recorded under the new key.
+        const values = yield* Effect.all([reader.repo.get(stripe), reader.repo.get(stripe), reader.repo.get(fresh)], {
+          concurrency: "unbounded",
+          mode: "either"
+        })
+        expect(values.map((v) => (v._tag === "Right" ? Redacted.value(v.right.value) : v.left._tag))).toEqual([
+          "sk_live_1",
+          "sk_live_1",
+          "NotFound"
+        ])
+        yield* reader.repo.get(stripe)
+        expect((yield* recordKeys(writer.sql)).filter((r) => r.startsWith("get:"))).toEqual([
+          `get:${keyA.id}`,
+          ...Array.from({ length: 4 }, () => `get:${keyB.id}`)
+        ])
       })
     )
 
