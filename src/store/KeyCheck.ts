@@ -88,14 +88,29 @@ export const verify = Effect.gen(function* () {
 })
 
 const wrongKey = (canary: Uint8Array) =>
-  Effect.flatMap(Crypto, (crypto) =>
-    Effect.fail(
-      new WrongKey({
-        storeKeyId: Envelope.keyIdOf(canary) ?? "unknown (damaged canary)",
-        configuredKeyId: crypto.keyId
-      })
+  Effect.flatMap(wrongKeyError(Envelope.keyIdOf(canary) ?? "unknown (damaged canary)"), Effect.fail)
+
+/**
+ * `WrongKey`, saying whether the store's key was rotated away from a key this process holds: one that signed audit
+ * checkpoints in this store was its active key once (every stream opens with a checkpoint under the active key, and
+ * pruning keeps checkpoints). Only evidence counts: a store without an audit trail, or a key it never used, gets the
+ * plain message.
+ */
+const wrongKeyError = (storeKeyId: string) =>
+  Effect.gen(function* () {
+    const crypto = yield* Crypto
+    const sql = yield* SqlClient.SqlClient
+    const former = yield* sql<{ key_id: string }>`SELECT key_id FROM audit_checkpoints
+      WHERE key_id IN ${sql.in(crypto.keyIds)} AND key_id <> ${storeKeyId} ORDER BY id DESC LIMIT 1`.pipe(
+      Effect.map((rows) => rows[0]?.key_id),
+      Effect.orElseSucceed(() => undefined)
     )
-  )
+    return new WrongKey({
+      storeKeyId,
+      configuredKeyId: crypto.keyId,
+      ...(former === undefined ? {} : { formerKeyId: former })
+    })
+  })
 
 /** Writes the canary under the active key, replacing the one there (the last step of a rotation). */
 export const moveCanary = Effect.gen(function* () {
@@ -115,7 +130,7 @@ export const restore = Effect.gen(function* () {
   const { checked, damaged } = yield* Verify.verifyAll
   if (damaged.length === checked && checked > 0) {
     const storeKeyId = damaged.map((d) => d.keyId).find((id) => id !== undefined) ?? "unknown"
-    return yield* new WrongKey({ storeKeyId, configuredKeyId: crypto.keyId })
+    return yield* Effect.flatMap(wrongKeyError(storeKeyId), Effect.fail)
   }
   if (damaged.length > 0) return yield* Verify.errorOf(damaged[0]!, crypto.keyIds)
   // The canary goes under the store's active key when the store names one this process holds (mid-rotation).
