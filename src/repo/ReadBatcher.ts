@@ -166,10 +166,13 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
       }
     }
 
-    /** The lane's connection and its stream, opened on first use or after the last one died. */
+    /**
+     * The lane's connection and its stream, opened on first use, after the last one died, or under the store's new
+     * key (`KeyRotated` when this process lacks it).
+     */
     const withConnection = (
       lane: Lane,
-      done: (error: SqlError | undefined, connection?: pg.PoolClient, stream?: Stream.Stream) => void
+      done: (error: SqlError | KeyRotated | undefined, connection?: pg.PoolClient, stream?: Stream.Stream) => void
     ) => {
       const open = (connection: pg.PoolClient) =>
         Effect.runCallback(trail.streamOf(connection), {
@@ -236,6 +239,10 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
         })
       }
       withConnection(lane, (error, connection, stream) => {
+        if (error?._tag === "KeyRotated") {
+          settle(batch, error)
+          return free(lane)
+        }
         if (error !== undefined) return retry(error)
         const { next: head, statement, values } = build(batch, stream!, retention, shapes)
         PgPool.sendOn<Row>(connection!, named, statement, values, (error, rows) => {
@@ -309,7 +316,7 @@ interface Lane {
   busy: boolean
 }
 
-const failureOf = (exit: Exit.Exit<unknown, SqlError>): SqlError =>
+const failureOf = <E>(exit: Exit.Exit<unknown, E>): E | SqlError =>
   Exit.isFailure(exit)
     ? Option.getOrElse(Cause.failureOption(exit.cause), () => PgPool.connectError(Cause.squash(exit.cause)))
     : PgPool.connectError(undefined)

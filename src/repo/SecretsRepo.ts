@@ -89,20 +89,23 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
       change: MetadataChange
     ) => Effect.Effect<
       SecretMetadata,
-      NotFound | Deleted | DescriptionTooLong | InvalidExpiry | InvalidValue | StoreUnavailable
+      NotFound | Deleted | DescriptionTooLong | InvalidExpiry | InvalidValue | KeyRotated | StoreUnavailable
     >
     /** Moves a secret and its versions to the recoverable state; `deleted: false` when there was none. */
     readonly delete: (
       path: ParsedKeyPath,
       options?: { readonly deletedBy?: string | undefined }
-    ) => Effect.Effect<DeleteResult, StoreUnavailable>
+    ) => Effect.Effect<DeleteResult, KeyRotated | StoreUnavailable>
     /** Restores a deleted secret as it was. */
-    readonly undelete: (path: ParsedKeyPath) => Effect.Effect<SecretMetadata, NotFound | StoreUnavailable>
+    readonly undelete: (path: ParsedKeyPath) => Effect.Effect<SecretMetadata, NotFound | KeyRotated | StoreUnavailable>
     /** Erases a secret with all its versions, or one version that is not the current one. Returns what went. */
     readonly destroy: (
       path: ParsedKeyPath,
       options?: { readonly version?: number | undefined }
-    ) => Effect.Effect<ReadonlyArray<number>, NotFound | VersionNotFound | InvalidArguments | StoreUnavailable>
+    ) => Effect.Effect<
+      ReadonlyArray<number>,
+      NotFound | VersionNotFound | InvalidArguments | KeyRotated | StoreUnavailable
+    >
     /** The kept versions, newest first, never values. A deleted secret's too. */
     readonly versions: (path: ParsedKeyPath) => Effect.Effect<ReadonlyArray<VersionInfo>, NotFound | StoreUnavailable>
     /** Writes version `to`'s value again as a new version; description, expiry and flag stay as they are. */

@@ -14,6 +14,7 @@ import { Effect, Option, Redacted } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
 import { KeyCheckMissing, KeyRotated, WrongKey } from "../domain/errors.js"
+import type * as PgPool from "./PgPool.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 import * as Verify from "./Verify.js"
 
@@ -30,6 +31,20 @@ export const storedCanary = Effect.gen(function* () {
   const rows = yield* sql<{ value: Uint8Array }>`SELECT value FROM store_meta WHERE name = ${CANARY_NAME}`
   return Option.fromNullable(rows[0]?.value)
 }).pipe(withStoreErrors)
+
+/** The store's active key id (8 bytes), as one statement on a connection the caller holds. */
+export const ACTIVE_KEY: PgPool.Statement = {
+  name: "secrets_active_key",
+  text: `SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'`
+}
+
+/**
+ * The audit trail's key gate, as a SQL condition: true when `keyIdHex` (a text parameter, the key id a record or
+ * checkpoint is MACed under) is the store's active key, or the store names none (before this release's first start).
+ */
+export const isActiveKeySql = (keyIdHex: string) =>
+  `COALESCE((SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'), decode(${keyIdHex}, 'hex'))
+    = decode(${keyIdHex}, 'hex')`
 
 /** The store's active key id, if recorded. */
 export const storedActiveKeyId = Effect.gen(function* () {
@@ -53,6 +68,15 @@ export const adopt = (storeKeyId: string) =>
               Effect.fail(new KeyRotated({ storeKeyId, keyring: crypto.keyIds.join(",") }))
             )
           )
+  )
+
+/**
+ * After a key gate stopped a statement (the store's active key moved on): the store's active key, read on the
+ * statement's connection, made this process's (see `adopt`).
+ */
+export const follow = (query: PgPool.Query) =>
+  Effect.flatMap(query<{ value: Uint8Array }>(ACTIVE_KEY, []), (rows) =>
+    rows[0] === undefined ? Effect.void : adopt(Buffer.from(rows[0].value).toString("hex"))
   )
 
 /** The store's active key, when it names one, made this process's (see `adopt`). */

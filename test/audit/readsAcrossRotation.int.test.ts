@@ -45,11 +45,11 @@ const keyFile = (box: Sandbox, name: string, hex: string) => {
   return file
 }
 
-/** The `get` records, by the key id their MACs are under. */
-const getRecordsByKey = (sql: SqlClient.SqlClient) =>
+/** The records of `operation`, counted by the key id their MACs are under. */
+const recordsByKey = (sql: SqlClient.SqlClient, operation: string) =>
   Effect.map(
     sql<{ key_id: string; n: number }>`SELECT key_id, count(*)::int AS n FROM audit_log
-      WHERE operation = 'get' GROUP BY key_id`,
+      WHERE operation = ${operation} GROUP BY key_id`,
     (rows) => Object.fromEntries(rows.map((r) => [r.key_id, r.n]))
   )
 
@@ -85,7 +85,7 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
           for (const s of [follower, stale]) expect(structured(yield* read(s)).value).toBe("the-value")
 
           const sql = Context.get(yield* Layer.build(database), SqlClient.SqlClient)
-          expect(yield* getRecordsByKey(sql)).toEqual({ [oldId]: 2 })
+          expect(yield* recordsByKey(sql, "get")).toEqual({ [oldId]: 2 })
 
           expectOk(yield* run(["rotate-key", "--new-key-file", newFile], oldOnly))
 
@@ -95,18 +95,31 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
             expect(refused.isError).toBe(true)
             expect(errorTag(refused)).toBe("KeyRotated")
           }
+          // A list: the follower's recorded under the new key, the stale one's not at all.
+          for (const s of [follower, stale])
+            expect((yield* Effect.promise(() => callTool(s, "list_secrets", {}))).isError).not.toBe(true)
+          expect(yield* recordsByKey(sql, "list")).toEqual({ [newId]: 1 })
           // The follower's three reads under the new key; the stale reader's refused reads nowhere.
-          expect(yield* getRecordsByKey(sql)).toEqual({ [oldId]: 2, [newId]: 3 })
+          expect(yield* recordsByKey(sql, "get")).toEqual({ [oldId]: 2, [newId]: 3 })
           const streams = yield* sql<{ key_id: string }>`SELECT DISTINCT key_id FROM audit_log
             WHERE operation = 'get' AND at > (SELECT at FROM audit_log WHERE operation = 'rotate-key')`
           expect(streams.map((s) => s.key_id)).toEqual([newId])
+          // Both closed (their streams' last checkpoints written, or refused): every checkpoint since the rotation's
+          // first is under the new key.
+          for (const s of [follower, stale]) {
+            yield* Effect.promise(() => s.client.close())
+            yield* Effect.promise(() => s.exited)
+          }
+          const checkpoints = yield* sql<{ key_id: string }>`SELECT DISTINCT key_id FROM audit_checkpoints
+            WHERE id >= (SELECT min(id) FROM audit_checkpoints WHERE key_id = ${newId})`
+          expect(checkpoints.map((c) => c.key_id)).toEqual([newId])
 
           const verified = yield* run(["audit", "verify"], {
             SECRETS_ENCRYPTION_KEY_FILE: newFile,
             SECRETS_PREVIOUS_KEYS_FILE: oldOnly.SECRETS_ENCRYPTION_KEY_FILE
           })
           expectOk(verified)
-          expect(verified.stderr).toMatch(/^the audit trail is intact: 7 records in /)
+          expect(verified.stderr).toMatch(/^the audit trail is intact: 8 records in /)
         }),
       TIMEOUT
     )

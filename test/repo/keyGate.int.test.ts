@@ -25,11 +25,10 @@ const stripe = parseKeyPathSync("project/consilio/stripe_api_key")
 const token = parseKeyPathSync("meta/ci/deploy_token")
 const fresh = parseKeyPathSync("meta/ci/new_secret")
 
-/** The audit records by operation and the key id their MACs are under, in the order they were written. */
+/** The audit records as operation and the key id their MACs are under, sorted (the tests' clock stands still). */
 const recordKeys = (sql: SqlClient.SqlClient) =>
-  Effect.map(
-    sql<{ operation: string; key_id: string }>`SELECT operation, key_id FROM audit_log ORDER BY at, stream, seq`,
-    (rows) => rows.map((r) => `${r.operation}:${r.key_id}`)
+  Effect.map(sql<{ operation: string; key_id: string }>`SELECT operation, key_id FROM audit_log`, (rows) =>
+    rows.map((r) => `${r.operation}:${r.key_id}`).sort()
   )
 
 /** A store open in this scope with this keyring: its repo and raw SQL, as one long-running process has them. */
@@ -73,39 +72,61 @@ const gateSuite = (name: string, database: Effect.Effect<DatabaseLayer, never, S
     it.scoped("without the new key: every write and read is KeyRotated, and leaves nothing under the old key", () =>
       Effect.gen(function* () {
         const db = yield* database
-        const { repo, sql } = yield* open(db, Crypto.layer(keyA))
-        yield* repo.set(stripe, Redacted.make("sk_live_1"))
-        yield* repo.set(token, Redacted.make("ghp_1"))
-        yield* repo.get(stripe)
-        const before = yield* storedKeyIds(sql)
-        const recordsBefore = yield* recordKeys(sql)
-        yield* switchTo(sql, keyB.id)
+        const sql = Context.get(yield* Layer.build(db), SqlClient.SqlClient)
+        // The process runs in a scope of its own, so that what it writes as it closes is checked too.
+        const { checkpointsAtSwitch, recordsBefore } = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const { repo } = yield* open(db, Crypto.layer(keyA))
+            yield* repo.set(stripe, Redacted.make("sk_live_1"))
+            yield* repo.set(token, Redacted.make("ghp_1"))
+            yield* repo.get(stripe)
+            yield* repo.list()
+            const before = yield* storedKeyIds(sql)
+            const recordsBefore = yield* recordKeys(sql)
+            yield* switchTo(sql, keyB.id)
+            const last = (yield* sql<{ last: string }>`SELECT max(id) AS last FROM audit_checkpoints`)[0]!.last
 
-        const refused = [
-          yield* Effect.flip(repo.set(stripe, Redacted.make("sk_live_2"))),
-          yield* Effect.flip(repo.set(stripe, Redacted.make("sk_live_2"), { expectedVersion: 1 })),
-          yield* Effect.flip(repo.set(fresh, Redacted.make("new"))),
-          yield* Effect.flip(repo.set(fresh, Redacted.make("new"), { expectedVersion: 0 })),
-          yield* Effect.flip(repo.rollback(token, 1))
-        ]
-        for (const error of refused) {
-          expect(error).toMatchObject({ _tag: "KeyRotated", storeKeyId: keyB.id, keyring: keyA.id })
-          expect(error.message).not.toContain("sk_live")
-        }
-        expect(yield* storedKeyIds(sql)).toEqual(before)
+            const refused = [
+              yield* Effect.flip(repo.set(stripe, Redacted.make("sk_live_2"))),
+              yield* Effect.flip(repo.set(stripe, Redacted.make("sk_live_2"), { expectedVersion: 1 })),
+              yield* Effect.flip(repo.set(fresh, Redacted.make("new"))),
+              yield* Effect.flip(repo.set(fresh, Redacted.make("new"), { expectedVersion: 0 })),
+              yield* Effect.flip(repo.rollback(token, 1))
+            ]
+            for (const error of refused) {
+              expect(error).toMatchObject({ _tag: "KeyRotated", storeKeyId: keyB.id, keyring: keyA.id })
+              expect(error.message).not.toContain("sk_live")
+            }
+            expect(yield* storedKeyIds(sql)).toEqual(before)
 
-        // Reads too: a read's record would be under the old key, which whoever holds it could forge.
-        const reads = yield* Effect.all(
-          [repo.get(stripe), repo.get(token), repo.get(fresh), repo.get(stripe, { version: 1 })].map(Effect.flip),
-          { concurrency: "unbounded" }
+            // Reads too: a read's record would be under the old key, which whoever holds it could forge.
+            const reads = yield* Effect.all(
+              [repo.get(stripe), repo.get(token), repo.get(fresh), repo.get(stripe, { version: 1 })].map(Effect.flip),
+              { concurrency: "unbounded" }
+            )
+            for (const error of reads) {
+              expect(error).toMatchObject({ _tag: "KeyRotated", storeKeyId: keyB.id, keyring: keyA.id })
+            }
+            // And the changes that write no value: their records would be under the old key.
+            const changes = [
+              yield* Effect.flip(repo.updateMetadata(stripe, { description: "d" })),
+              yield* Effect.flip(repo.delete(token)),
+              yield* Effect.flip(repo.destroy(stripe))
+            ]
+            for (const error of changes) expect(error).toMatchObject({ _tag: "KeyRotated", storeKeyId: keyB.id })
+            // A list and a version list still answer (their records are best effort), but record nothing.
+            expect((yield* repo.list()).map((s) => s.keyPath)).toEqual([token.keyPath, stripe.keyPath])
+            yield* repo.versions(stripe)
+            expect(yield* storedKeyIds(sql)).toEqual(before)
+            return { recordsBefore, checkpointsAtSwitch: last }
+          })
         )
-        for (const error of reads) {
-          expect(error).toMatchObject({ _tag: "KeyRotated", storeKeyId: keyB.id, keyring: keyA.id })
-        }
-        expect(yield* storedKeyIds(sql)).toEqual(before)
-        expect((yield* recordKeys(sql)).filter((r) => r.startsWith("get:"))).toEqual(
-          recordsBefore.filter((r) => r.startsWith("get:"))
-        )
+        // Not one record or checkpoint since the switch, also none as the process closed its streams.
+        expect(yield* recordKeys(sql)).toEqual(recordsBefore)
+        const since = yield* sql<{
+          key_id: string
+        }>`SELECT key_id FROM audit_checkpoints WHERE id > ${checkpointsAtSwitch}`
+        expect(since).toEqual([])
       })
     )
 
@@ -137,6 +158,32 @@ const gateSuite = (name: string, database: Effect.Effect<DatabaseLayer, never, S
       })
     )
 
+    it.scoped("holding the new key as a previous one: a write's record follows the store's key with its value", () =>
+      Effect.gen(function* () {
+        const db = yield* database
+        const { repo, sql } = yield* open(db, Crypto.layer(keyA, [keyB]))
+        yield* repo.set(token, Redacted.make("ghp_1"))
+        yield* switchTo(sql, keyB.id)
+        // The first write after the switch gives the version it expects, so it retries on the same connection.
+        yield* repo.set(token, Redacted.make("ghp_2"), { expectedVersion: 1 })
+        expect(yield* storedKeyIds(sql)).toEqual([`${token.keyPath}@1:${keyA.id}`, `${token.keyPath}@2:${keyB.id}`])
+        expect(yield* recordKeys(sql)).toEqual([`set:${keyA.id}`, `set:${keyB.id}`].sort())
+      })
+    )
+
+    it.scoped("holding the new key as a previous one: a rollback's record follows the store's key with its value", () =>
+      Effect.gen(function* () {
+        const db = yield* database
+        const { repo, sql } = yield* open(db, Crypto.layer(keyA, [keyB]))
+        yield* repo.set(token, Redacted.make("ghp_1"))
+        yield* repo.set(token, Redacted.make("ghp_2"))
+        yield* switchTo(sql, keyB.id)
+        yield* repo.rollback(token, 1)
+        expect(yield* storedKeyIds(sql)).toContain(`${token.keyPath}@3:${keyB.id}`)
+        expect(yield* recordKeys(sql)).toEqual([`rollback:${keyB.id}`, `set:${keyA.id}`, `set:${keyA.id}`])
+      })
+    )
+
     it.scoped("holding the new key as a previous one: a process that only reads follows the store to it", () =>
       Effect.gen(function* () {
         const db = yield* database
@@ -157,10 +204,29 @@ const gateSuite = (name: string, database: Effect.Effect<DatabaseLayer, never, S
           "NotFound"
         ])
         yield* reader.repo.get(stripe)
-        expect((yield* recordKeys(writer.sql)).filter((r) => r.startsWith("get:"))).toEqual([
-          `get:${keyA.id}`,
-          ...Array.from({ length: 4 }, () => `get:${keyB.id}`)
-        ])
+        expect((yield* recordKeys(writer.sql)).filter((r) => r.startsWith("get:"))).toEqual(
+          [`get:${keyA.id}`, ...Array.from({ length: 4 }, () => `get:${keyB.id}`)].sort()
+        )
+      })
+    )
+
+    it.scoped("holding the new key as a previous one: records on their own (a list) follow the store to it", () =>
+      Effect.gen(function* () {
+        const db = yield* database
+        const writer = yield* open(db, Crypto.layer(keyA))
+        yield* writer.repo.set(stripe, Redacted.make("sk_live_1"))
+        const lister = yield* open(db, Crypto.layer(keyA, [keyB]))
+        yield* lister.repo.list()
+        yield* switchTo(writer.sql, keyB.id)
+        yield* lister.repo.list()
+        yield* Effect.flip(lister.repo.versions(fresh))
+        expect((yield* recordKeys(writer.sql)).filter((r) => !r.startsWith("set:"))).toEqual(
+          [`list:${keyA.id}`, `list:${keyB.id}`, `versions:${keyB.id}`].sort()
+        )
+        // Its streams' checkpoints since the switch are under the new key too.
+        const keys = yield* writer.sql<{ key_id: string }>`SELECT DISTINCT key_id FROM audit_checkpoints
+          WHERE id > (SELECT max(id) FROM audit_checkpoints WHERE key_id = ${keyA.id})`
+        expect(keys.map((k) => k.key_id)).toEqual([keyB.id])
       })
     )
 
