@@ -6,8 +6,10 @@
  *
  * Beside it, `active_key` names the store's active key: the one every write must use. A rotation moves it first
  * and the canary last, so the two differ exactly while a rotation is unfinished. At start a process makes the
- * store's active key its own (it may hold it as a previous key) or fails with `KeyRotated` when it lacks it; the
- * write statements check it too (repo/sqlStatements.ts), which is how a running process learns of a rotation.
+ * store's active key its own (it may hold it as a previous key) or fails with `KeyRotated` when it lacks it. Every
+ * statement that writes a value or an audit record checks it too (the key gates: repo/sqlStatements.ts for values,
+ * repo/readStatements.ts for reads, audit/SqlTrail.ts for records and checkpoints), which is how a running process
+ * learns of a rotation, whether it writes or only reads: it then follows the store's key (`follow`).
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Redacted } from "effect"
