@@ -27,7 +27,6 @@ import * as KeyCheck from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
 import { ATTEMPT_MAC_BYTES, isKeyGateShut, OUTCOME_MAC_BYTES, statements } from "./readStatements.js"
-import { ACTIVE_KEY } from "./sqlStatements.js"
 
 export { COLUMNS } from "./readStatements.js"
 
@@ -216,26 +215,20 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
           settle(batch, new StoreUnavailable({ reason: "the store's key changed under every attempt to read" }))
           return free(lane)
         }
-        PgPool.sendOn<{ value: Uint8Array }>(connection, named, ACTIVE_KEY, [], (error, rows) => {
-          if (error) return retry(error)
-          const stored = rows[0]?.value
-          const adopt =
-            stored === undefined
-              ? Effect.void
-              : KeyCheck.adopt(Buffer.from(stored).toString("hex")).pipe(Effect.provideService(Crypto, crypto))
-          Effect.runCallback(adopt, {
-            onExit: (exit) => {
-              if (Exit.isSuccess(exit)) return write(lane, batch, attempt, follows + 1)
-              const failure = Cause.failureOption(exit.cause)
-              settle(
-                batch,
-                Option.isSome(failure)
-                  ? failure.value
-                  : new StoreUnavailable({ reason: "the store's new key could not be taken" })
-              )
-              free(lane)
-            }
-          })
+        const query: PgPool.Query = <R>(statement: PgPool.Statement, values: ReadonlyArray<unknown>) =>
+          Effect.async<ReadonlyArray<R>, SqlError>((resume) =>
+            PgPool.sendOn<R>(connection, named, statement, values, (error, rows) =>
+              resume(error ? Effect.fail(error) : Effect.succeed(rows))
+            )
+          )
+        Effect.runCallback(KeyCheck.follow(query).pipe(Effect.provideService(Crypto, crypto)), {
+          onExit: (exit) => {
+            if (Exit.isSuccess(exit)) return write(lane, batch, attempt, follows + 1)
+            const failure = failureOf(exit)
+            if (failure._tag === "SqlError") return retry(failure)
+            settle(batch, failure)
+            free(lane)
+          }
         })
       }
       withConnection(lane, (error, connection, stream) => {
