@@ -57,6 +57,11 @@ export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: str
   )) as Statements
   const statement = statements("flush").single
   const stream = `bench-${randomUUID()}`
+  // The records' key id must be the store's active key, or the statement's key gate reads and records nothing.
+  const active = await pool.query<{ id: string }>(
+    `SELECT encode(value, 'hex') AS id FROM store_meta WHERE name = 'active_key'`
+  )
+  const keyId = active.rows[0]?.id ?? "0000000000000000"
   let seq = 0
   return async (keyPath: string) => {
     const at = new Date()
@@ -69,7 +74,7 @@ export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: str
         "bench",
         86_400_000,
         stream,
-        "0000000000000000",
+        keyId,
         seq++,
         "bench 0",
         "get",

@@ -6,6 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
+import * as KeyCheck from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
 import { AuditLog } from "./AuditLog.js"
@@ -62,7 +63,10 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
         }
         return macKey
       }
-      const trail = SqlTrail.make(db, current)
+      // A record or checkpoint the trail's key gate stopped: this process follows the store's key, as a write does.
+      const trail = SqlTrail.make(db, current, (query) =>
+        KeyCheck.follow(query).pipe(Effect.provideService(Crypto, crypto))
+      )
       // Vouching is best effort: a failure now is retried at the next tick or at closing. A plain timer on the wall
       // clock: a test's TestClock must not make it fire (or stop it firing).
       let vouching = false

@@ -4,29 +4,58 @@
  * the group commit stays one statement). The streams are joined by a chain of checkpoints, written under an
  * advisory lock: a stream's opening (before its first record), its head every few seconds and at closing, and
  * what pruning removed. `verify` checks both chains and that every vouched head is still there.
+ *
+ * Every record and checkpoint goes in only under the store's active key (`KeyCheck.isActiveKeySql`, the key gate of
+ * the audit trail): once a rotation switched the store to a new key, a process still on the old one writes nothing
+ * under it. It follows the store to the new key (`KeyCheck.follow`) and writes again, in a new stream, or fails with
+ * `KeyRotated` when it lacks that key. The read statements gate their records the same way (repo/readStatements.ts).
  */
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import type pg from "pg"
+import type { KeyRotated } from "../domain/errors.js"
+import { isActiveKeySql } from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "./Entry.js"
 import * as Stream from "./Stream.js"
 
 export const CHECKPOINT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('secrets-mcp audit checkpoints'))"
 
+/** A record, only under the store's active key ($10): no row returned when the key gate is shut. */
 const INSERT_RECORD: PgPool.Statement = {
   name: "audit_record",
   text: `INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
                                 attempt_mac, mac)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+         SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::int, $9::text,
+                $10::text, $11::bytea, $12::bytea
+         WHERE ${isActiveKeySql("$10::text")}
+         RETURNING seq`
 }
+
+/** A checkpoint, only under the store's active key ($6): no row returned when the key gate is shut. */
+const INSERT_CHECKPOINT: PgPool.Statement = {
+  name: "audit_checkpoint",
+  text: `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac)
+         SELECT $1::timestamptz, $2::text, $3::text, $4::bigint, $5::bytea, $6::text, $7::bytea
+         WHERE ${isActiveKeySql("$6::text")}
+         RETURNING id`
+}
+
+/** A rotation switches the store's key once: a statement the key gate stops more often than this gives up. */
+const MAX_FOLLOWS = 3
+
+const keyKeptMoving = () =>
+  new SqlError({ cause: undefined, message: "the store's key changed under every attempt to write to the audit trail" })
+
+/** A statement failed, or the store's key moved on to one this process lacks. */
+export type TrailError = SqlError | KeyRotated
 
 export interface Trail {
   /** The stream of a connection, opened (its checkpoint committed first) on its first record. */
-  readonly streamOf: (client: pg.PoolClient) => Effect.Effect<Stream.Stream, SqlError>
+  readonly streamOf: (client: pg.PoolClient) => Effect.Effect<Stream.Stream, TrailError>
   /** The stream of a transaction's connection, opened in that transaction if it is the connection's first record. */
-  readonly streamIn: (transaction: PgPool.Transaction) => Effect.Effect<Stream.Stream, SqlError>
+  readonly streamIn: (transaction: PgPool.Transaction) => Effect.Effect<Stream.Stream, TrailError>
   /**
    * The twelve values of `entry`'s record as the next of `stream` (for a statement that inserts it itself, such
    * as a write's: sqlStatements.ts), and `commit`, to call once that statement's transaction has committed.
@@ -36,13 +65,13 @@ export interface Trail {
     entry: Entry
   ) => { readonly values: ReadonlyArray<unknown>; readonly commit: () => void }
   /** Appends `entry` inside `transaction`; the stream's head moves when the transaction commits. */
-  readonly append: (transaction: PgPool.Transaction, entry: Entry) => Effect.Effect<void, SqlError>
+  readonly append: (transaction: PgPool.Transaction, entry: Entry) => Effect.Effect<void, TrailError>
   /** Writes a checkpoint in its own transaction, under the checkpoint lock. */
-  readonly checkpoint: (c: Omit<Checkpoint, "at" | "keyId">) => Effect.Effect<Buffer, SqlError>
+  readonly checkpoint: (c: Omit<Checkpoint, "at" | "keyId">) => Effect.Effect<Buffer, TrailError>
   /** The same, inside a transaction of the caller's (pruning deletes and vouches in one commit). */
-  readonly checkpointIn: (query: PgPool.Query, c: Omit<Checkpoint, "at" | "keyId">) => Effect.Effect<Buffer, SqlError>
+  readonly checkpointIn: (query: PgPool.Query, c: Omit<Checkpoint, "at" | "keyId">) => Effect.Effect<Buffer, TrailError>
   /** Vouches for every stream that moved since its last checkpoint (`head`), or closes them all (`close`). */
-  readonly vouch: (kind: "head" | "close") => Effect.Effect<void, SqlError>
+  readonly vouch: (kind: "head" | "close") => Effect.Effect<void, TrailError>
   /**
    * `body` in one transaction on a pooled connection whose stream is open before the transaction begins: opening
    * one takes the checkpoint lock, which must never be held by a transaction that may wait on a row lock (every
@@ -50,13 +79,21 @@ export interface Trail {
    */
   readonly transaction: <A, E, R>(
     body: (tx: PgPool.Transaction, stream: Stream.Stream) => Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | SqlError, R>
+  ) => Effect.Effect<A, E | TrailError, R>
 }
 
 /** The MAC key of the master key that is active now, and that key's id (a rotation changes both). */
 export type CurrentKey = () => { readonly key: Buffer; readonly keyId: string }
 
-export const make = (db: PgPool.PgPool["Type"], current: CurrentKey): Trail => {
+/**
+ * `follow`: after the key gate stopped a statement, makes the store's active key this process's (read with the
+ * query given, on the statement's connection), or fails with `KeyRotated`.
+ */
+export const make = (
+  db: PgPool.PgPool["Type"],
+  current: CurrentKey,
+  follow: (query: PgPool.Query) => Effect.Effect<void, TrailError>
+): Trail => {
   const streams = new WeakMap<pg.ClientBase, Stream.Stream>()
   /** Streams whose connection is open, with the seq their last checkpoint vouched for. */
   const live = new Map<Stream.Stream, number>()
@@ -68,18 +105,23 @@ export const make = (db: PgPool.PgPool["Type"], current: CurrentKey): Trail => {
         { name: "audit_last_checkpoint", text: "SELECT mac FROM audit_checkpoints ORDER BY id DESC LIMIT 1" },
         []
       )
-      const { key, keyId } = current()
-      const full: Checkpoint = { ...c, at: new Date(), keyId }
-      const mac = checkpointMac(key, last?.mac ?? GENESIS, full)
-      yield* query(
-        {
-          name: "audit_checkpoint",
-          text: `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)`
-        },
-        [full.at, full.kind, full.stream, full.seq, full.head, keyId, mac]
-      )
-      return mac
+      for (let follows = 0; follows <= MAX_FOLLOWS; follows++) {
+        const { key, keyId } = current()
+        const full: Checkpoint = { ...c, at: new Date(), keyId }
+        const mac = checkpointMac(key, last?.mac ?? GENESIS, full)
+        const written = yield* query(INSERT_CHECKPOINT, [
+          full.at,
+          full.kind,
+          full.stream,
+          full.seq,
+          full.head,
+          keyId,
+          mac
+        ])
+        if (written.length > 0) return mac
+        yield* follow(query)
+      }
+      return yield* keyKeptMoving()
     })
 
   const checkpoint: Trail["checkpoint"] = (c) => PgPool.transaction(db, ({ query }) => checkpointIn(query, c))
@@ -100,7 +142,7 @@ export const make = (db: PgPool.PgPool["Type"], current: CurrentKey): Trail => {
    * transaction that rolls back takes its stream's opening with it.
    */
   const streamIn = (tx: PgPool.Transaction) => {
-    const known = activeStream(streams.get(tx.client)) ?? opening.get(tx)
+    const known = activeStream(streams.get(tx.client)) ?? activeStream(opening.get(tx))
     if (known !== undefined) return Effect.succeed(known)
     return Effect.gen(function* () {
       const id = randomUUID()
@@ -145,11 +187,16 @@ export const make = (db: PgPool.PgPool["Type"], current: CurrentKey): Trail => {
     }
   }
 
+  /** The key gate stopped the record: the store's key is followed and the record goes into a stream under it. */
   const append: Trail["append"] = (tx, entry) =>
     Effect.gen(function* () {
-      const { commit, values } = recordValues(yield* streamIn(tx), entry)
-      yield* tx.query(INSERT_RECORD, values)
-      tx.onCommit(commit)
+      for (let follows = 0; follows <= MAX_FOLLOWS; follows++) {
+        const { commit, values } = recordValues(yield* streamIn(tx), entry)
+        const written = yield* tx.query(INSERT_RECORD, values)
+        if (written.length > 0) return tx.onCommit(commit)
+        yield* follow(tx.query)
+      }
+      return yield* keyKeptMoving()
     })
 
   const vouch: Trail["vouch"] = (kind) =>

@@ -186,12 +186,26 @@ export class InvalidKey extends Schema.TaggedError<InvalidKey>()("InvalidKey", {
 
 export class WrongKey extends Schema.TaggedError<WrongKey>()("WrongKey", {
   storeKeyId: Schema.String,
-  configuredKeyId: Schema.String
+  configuredKeyId: Schema.String,
+  /**
+   * A key of this process's keyring that this store used before (its audit trail was signed under it): the store's
+   * key was rotated away from it. Absent when none was, so the message never guesses at a rotation.
+   */
+  formerKeyId: Schema.optional(Schema.String)
 }) {
   override get message() {
+    const found =
+      `This store was encrypted with key id ${this.storeKeyId}; ` + `the configured key is ${this.configuredKeyId}.`
+    if (this.formerKeyId === undefined) {
+      return (
+        `${found} Configure the key this store was created with ` +
+        `(SECRETS_ENCRYPTION_KEY or SECRETS_ENCRYPTION_KEY_FILE).`
+      )
+    }
     return (
-      `This store was encrypted with key id ${this.storeKeyId}; the configured key is ${this.configuredKeyId}. ` +
-      `Configure the key this store was created with (SECRETS_ENCRYPTION_KEY or SECRETS_ENCRYPTION_KEY_FILE).`
+      `${found} This store used key id ${this.formerKeyId} before: its key was rotated to ${this.storeKeyId}. ` +
+      `Configure the new key (the key file rotate-key wrote or was given: SECRETS_ENCRYPTION_KEY_FILE); keep ` +
+      `${this.formerKeyId} only as a previous key (SECRETS_PREVIOUS_KEYS_FILE), to verify audit records made under it.`
     )
   }
 }

@@ -10,6 +10,9 @@
  * A batch that fails for a moment (a lost connection, a deadlock PostgreSQL broke) is sent again, on a fresh
  * connection if the old one died (and so in a fresh stream); if it still fails, every read in it fails
  * (`StoreUnavailable`): no value is returned unrecorded.
+ * A batch whose key gate was shut (a rotation moved the store to another key: readStatements.ts) recorded and read
+ * nothing: the read path follows the store to its new key, as a write does (KeyCheck.adopt), and sends it again in
+ * a stream under that key, or fails it with `KeyRotated` when this process lacks the key.
  */
 import { Cause, Context, Duration, Effect, Exit, Layer, Option } from "effect"
 import type pg from "pg"
@@ -18,10 +21,12 @@ import { type Entry, READ_OUTCOMES } from "../audit/Entry.js"
 import * as Stream from "../audit/Stream.js"
 import { AuditTrail } from "../audit/SqlAuditLog.js"
 import type { ReadOptions } from "../config/StoreConfig.js"
-import { StoreUnavailable } from "../domain/errors.js"
+import { Crypto } from "../crypto/Crypto.js"
+import { type KeyRotated, StoreUnavailable } from "../domain/errors.js"
+import * as KeyCheck from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
-import { ATTEMPT_MAC_BYTES, OUTCOME_MAC_BYTES, statements } from "./readStatements.js"
+import { ATTEMPT_MAC_BYTES, isKeyGateShut, OUTCOME_MAC_BYTES, statements } from "./readStatements.js"
 
 export { COLUMNS } from "./readStatements.js"
 
@@ -52,14 +57,14 @@ export type ReadAttempt = Omit<Entry, "outcome"> & { readonly keyPath: string }
 
 interface PendingRead {
   readonly attempt: ReadAttempt
-  readonly resume: (result: Effect.Effect<Row | undefined, StoreUnavailable>) => void
+  readonly resume: (result: Effect.Effect<Row | undefined, StoreUnavailable | KeyRotated>) => void
 }
 
 export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
   ReadBatcher,
   {
     /** Records the read and returns the row after its batch committed; undefined if there is no such row. */
-    readonly read: (attempt: ReadAttempt) => Effect.Effect<Row | undefined, StoreUnavailable>
+    readonly read: (attempt: ReadAttempt) => Effect.Effect<Row | undefined, StoreUnavailable | KeyRotated>
   }
 >() {}
 
@@ -142,6 +147,7 @@ const build = (
 export const make = (config: ReadOptions, retention: Duration.Duration) =>
   Effect.gen(function* () {
     const trail = yield* AuditTrail
+    const crypto = yield* Crypto
     const shapes = statements(config.durability)
     const { prepared: named, reads } = yield* PgPool.PgPool
     const lanes: ReadonlyArray<Lane> = Array.from({ length: PgPool.READ_CONNECTIONS }, () => ({
@@ -153,16 +159,19 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
     let closing = false
     const drained: Array<() => void> = []
 
-    const settle = (batch: ReadonlyArray<PendingRead>, outcome: StoreUnavailable | Map<string, Row>) => {
+    const settle = (batch: ReadonlyArray<PendingRead>, outcome: StoreUnavailable | KeyRotated | Map<string, Row>) => {
       for (const read of batch) {
         read.resume(outcome instanceof Map ? Effect.succeed(outcome.get(read.attempt.keyPath)) : Effect.fail(outcome))
       }
     }
 
-    /** The lane's connection and its stream, opened on first use or after the last one died. */
+    /**
+     * The lane's connection and its stream, opened on first use, after the last one died, or under the store's new
+     * key (`KeyRotated` when this process lacks it).
+     */
     const withConnection = (
       lane: Lane,
-      done: (error: SqlError | undefined, connection?: pg.PoolClient, stream?: Stream.Stream) => void
+      done: (error: SqlError | KeyRotated | undefined, connection?: pg.PoolClient, stream?: Stream.Stream) => void
     ) => {
       const open = (connection: pg.PoolClient) =>
         Effect.runCallback(trail.streamOf(connection), {
@@ -188,22 +197,50 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
       schedule()
     }
 
-    const write = (lane: Lane, batch: ReadonlyArray<PendingRead>, attempt: number) => {
+    /** `follows`: how many times this batch found the key gate shut and followed the store's key. */
+    const write = (lane: Lane, batch: ReadonlyArray<PendingRead>, attempt: number, follows = 0) => {
       const retry = (error: SqlError) => {
         const delay = RETRY_DELAYS_MS[attempt]
         if (isRetryable(error) && delay !== undefined) {
           discard(lane)
-          setTimeout(() => write(lane, batch, attempt + 1), delay)
+          setTimeout(() => write(lane, batch, attempt + 1, follows), delay)
           return
         }
         settle(batch, toStoreUnavailable(error))
         free(lane)
       }
+      /** The key gate was shut: this process takes the store's active key (or fails the batch), then goes again. */
+      const follow = (connection: pg.PoolClient) => {
+        if (follows >= MAX_FOLLOWS) {
+          settle(batch, new StoreUnavailable({ reason: "the store's key changed under every attempt to read" }))
+          return free(lane)
+        }
+        const query: PgPool.Query = <R>(statement: PgPool.Statement, values: ReadonlyArray<unknown>) =>
+          Effect.async<ReadonlyArray<R>, SqlError>((resume) =>
+            PgPool.sendOn<R>(connection, named, statement, values, (error, rows) =>
+              resume(error ? Effect.fail(error) : Effect.succeed(rows))
+            )
+          )
+        Effect.runCallback(KeyCheck.follow(query).pipe(Effect.provideService(Crypto, crypto)), {
+          onExit: (exit) => {
+            if (Exit.isSuccess(exit)) return write(lane, batch, attempt, follows + 1)
+            const failure = failureOf(exit)
+            if (failure._tag === "SqlError") return retry(failure)
+            settle(batch, failure)
+            free(lane)
+          }
+        })
+      }
       withConnection(lane, (error, connection, stream) => {
+        if (error?._tag === "KeyRotated") {
+          settle(batch, error)
+          return free(lane)
+        }
         if (error !== undefined) return retry(error)
         const { next: head, statement, values } = build(batch, stream!, retention, shapes)
         PgPool.sendOn<Row>(connection!, named, statement, values, (error, rows) => {
           if (error) return retry(error)
+          if (isKeyGateShut(rows)) return follow(connection!)
           Stream.moveTo(stream!, head)
           settle(batch, new Map(rows.map((row) => [row.key_path, row])))
           free(lane)
@@ -255,7 +292,7 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
     )
 
     const read = (attempt: ReadAttempt) =>
-      Effect.async<Row | undefined, StoreUnavailable>((resume) => {
+      Effect.async<Row | undefined, StoreUnavailable | KeyRotated>((resume) => {
         if (closing) return resume(Effect.fail(new StoreUnavailable({ reason: "the store is closing" })))
         pending.push({ attempt, resume })
         schedule()
@@ -263,13 +300,16 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
     return ReadBatcher.of({ read })
   })
 
+/** A rotation switches the store's key once; more than twice under one batch means something is wrong. */
+const MAX_FOLLOWS = 3
+
 /** One of the read path's connections, with its batch in the database (`busy`). */
 interface Lane {
   client: { readonly connection: pg.PoolClient; readonly release: (error?: Error) => void } | undefined
   busy: boolean
 }
 
-const failureOf = (exit: Exit.Exit<unknown, SqlError>): SqlError =>
+const failureOf = <E>(exit: Exit.Exit<unknown, E>): E | SqlError =>
   Exit.isFailure(exit)
     ? Option.getOrElse(Cause.failureOption(exit.cause), () => PgPool.connectError(Cause.squash(exit.cause)))
     : PgPool.connectError(undefined)
@@ -277,4 +317,5 @@ const failureOf = (exit: Exit.Exit<unknown, SqlError>): SqlError =>
 export const layer = (
   options: ReadOptions,
   retention: Duration.Duration
-): Layer.Layer<ReadBatcher, never, PgPool.PgPool | AuditTrail> => Layer.scoped(ReadBatcher, make(options, retention))
+): Layer.Layer<ReadBatcher, never, PgPool.PgPool | AuditTrail | Crypto> =>
+  Layer.scoped(ReadBatcher, make(options, retention))

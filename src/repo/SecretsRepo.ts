@@ -51,7 +51,7 @@ export const DEFAULT_REPO_OPTIONS: RepoOptions = { maxVersions: 10, deleteRetent
 
 type WriteError = ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue
 type CasError = VersionConflict | VersionRequired | Deleted
-/** A value under a key this process lacks; a write after the store's key was rotated to one it lacks. */
+/** A value under a key this process lacks; a read or write after the store's key was rotated to one it lacks. */
 type KeyError = KeyNotInKeyring | KeyRotated
 
 export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
@@ -75,7 +75,7 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
       options?: { readonly version?: number | undefined }
     ) => Effect.Effect<
       Secret,
-      NotFound | Deleted | VersionNotFound | Expired | DecryptionFailed | KeyNotInKeyring | StoreUnavailable
+      NotFound | Deleted | VersionNotFound | Expired | DecryptionFailed | KeyError | StoreUnavailable
     >
     /** Metadata only, in key path order, filtered and paged by the store itself. Never values. */
     readonly list: (query?: ListQuery) => Effect.Effect<ReadonlyArray<SecretMetadata>, StoreUnavailable>
@@ -85,20 +85,25 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
       change: MetadataChange
     ) => Effect.Effect<
       SecretMetadata,
-      NotFound | Deleted | DescriptionTooLong | InvalidExpiry | InvalidValue | StoreUnavailable
+      NotFound | Deleted | DescriptionTooLong | InvalidExpiry | InvalidValue | KeyRotated | StoreUnavailable
     >
     /** Moves a secret and its versions to the recoverable state; `deleted: false` when there was none. */
     readonly delete: (
       path: ParsedKeyPath,
       options?: { readonly deletedBy?: string | undefined }
-    ) => Effect.Effect<DeleteResult, StoreUnavailable>
+    ) => Effect.Effect<DeleteResult, KeyRotated | StoreUnavailable>
     /** Restores a deleted secret as it was; a live one is `NotDeleted`. */
-    readonly undelete: (path: ParsedKeyPath) => Effect.Effect<SecretMetadata, NotFound | NotDeleted | StoreUnavailable>
+    readonly undelete: (
+      path: ParsedKeyPath
+    ) => Effect.Effect<SecretMetadata, NotFound | NotDeleted | KeyRotated | StoreUnavailable>
     /** Erases a secret with all its versions, or one version that is not the current one. Returns what went. */
     readonly destroy: (
       path: ParsedKeyPath,
       options?: { readonly version?: number | undefined }
-    ) => Effect.Effect<ReadonlyArray<number>, NotFound | VersionNotFound | InvalidArguments | StoreUnavailable>
+    ) => Effect.Effect<
+      ReadonlyArray<number>,
+      NotFound | VersionNotFound | InvalidArguments | KeyRotated | StoreUnavailable
+    >
     /** The kept versions, newest first, never values. A deleted secret's too. */
     readonly versions: (path: ParsedKeyPath) => Effect.Effect<ReadonlyArray<VersionInfo>, NotFound | StoreUnavailable>
     /** Writes version `to`'s value again as a new version; description, expiry and flag stay as they are. */

@@ -161,9 +161,10 @@ export const makeSet = (deps: {
     SqlError | StoreUnavailable | KeyRotated | Effect.Effect.Error<ReturnType<typeof planWrite>>
   > =>
     Effect.gen(function* () {
-      // Open already when the transaction came from `trail.transaction` (rollback's and set's do).
-      const stream = yield* trail.streamIn(tx)
       for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+        // Open already when the transaction came from `trail.transaction` (rollback's and set's do); a new one, under
+        // the new key, once the key gate stopped an attempt and this process followed the store's key.
+        const stream = yield* trail.streamIn(tx)
         const current = yield* stateOf(tx.query, Q.LOCK_STATE, write)
         const plan = yield* planWrite(write.path.keyPath, current, write.options, retention)
         const written = yield* writePlanned(tx.query, stream, write, plan, actor)
@@ -183,7 +184,6 @@ export const makeSet = (deps: {
   const setExpected = (write: ValidatedWrite, actor: ActingAs) =>
     PgPool.withClient(deps.db, (client, query) =>
       Effect.gen(function* () {
-        const stream = yield* trail.streamOf(client)
         const expected = write.options.expectedVersion!
         const decide = Effect.flatMap(stateOf(query, Q.STATE, write), (current) =>
           planWrite(write.path.keyPath, current, write.options, retention)
@@ -196,6 +196,8 @@ export const makeSet = (deps: {
               ? yield* decide
               : { kind: "update", expected, version: expected + 1, revive: false }
         for (let attempt = 1; attempt <= 2; attempt++) {
+          // After the key gate stopped the first attempt, a new stream under the key this process followed.
+          const stream = yield* trail.streamOf(client)
           const written = yield* writePlanned(query, stream, write, plan, actor)
           if (written !== undefined) {
             written.commit()

@@ -12,6 +12,7 @@
  */
 import { ATTEMPT_MAC_BYTES, READ_OUTCOME_TAG_BYTES as OUTCOME_MAC_BYTES } from "../audit/Entry.js"
 import { READ_MACS_BYTES } from "../audit/Stream.js"
+import { isActiveKeySql } from "../store/KeyCheck.js"
 import type * as PgPool from "../store/PgPool.js"
 
 export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
@@ -41,6 +42,25 @@ const macFor = (macs: readonly [string, string, string, string, string]) =>
   `CASE o.outcome WHEN 'ok' THEN ${macs[0]} WHEN 'NotFound' THEN ${macs[1]} WHEN 'Deleted' THEN ${macs[2]}
                   WHEN 'VersionNotFound' THEN ${macs[3]} ELSE ${macs[4]} END`
 
+/**
+ * The key gate of reads: the batch's records are under key id `keyId` (hex text), and the statement records and
+ * reads only if that is the store's active key (absent before the first start of this release). A rotation moves
+ * `active_key` while it holds `secrets` in EXCLUSIVE mode (store/Rotation.ts): a read statement's UPDATE waits
+ * for it and takes its snapshot after, so no read record under the superseded key lands after the switch. One
+ * index lookup in a table of a few rows, evaluated once per statement.
+ */
+const gate = (keyId: string) => `gate AS (SELECT ${isActiveKeySql(keyId)} AS open)`
+
+/**
+ * What the statement returns: the rows read, or, when the key gate is shut (nothing was recorded nor read), one row
+ * of nulls (`isKeyGateShut`).
+ */
+const ANSWER = `SELECT u.* FROM gate LEFT JOIN upd u ON true WHERE NOT gate.open OR u.id IS NOT NULL`
+
+/** The one row a read statement returns when its key gate was shut: the store's active key moved on. */
+export const isKeyGateShut = (rows: ReadonlyArray<{ readonly key_path: string | null }>): boolean =>
+  rows.length === 1 && rows[0]!.key_path === null
+
 /** What a read returns of its row (bench/statements.ts sends it too, without the audit record). */
 export const RETURNING = `RETURNING s.id, s.encrypted_value, ${COLUMNS.split(",")
   .map((c) => `s.${c.trim()}`)
@@ -53,6 +73,7 @@ export const RETURNING = `RETURNING s.id, s.encrypted_value, ${COLUMNS.split(","
  */
 const recordAndReadOne = (flush: boolean): string => `
   WITH ${flush ? "" : "no_flush AS (SELECT set_config('synchronous_commit', 'off', true)),"}
+  ${gate("$6::text")},
   upd AS (
     UPDATE secrets AS s
     SET access_count = s.access_count + 1,
@@ -60,18 +81,19 @@ const recordAndReadOne = (flush: boolean): string => `
         last_accessed_by = CASE WHEN s.last_accessed_at IS NULL OR s.last_accessed_at <= $2::timestamptz THEN $3::text
                                 ELSE s.last_accessed_by END
     ${flush ? "" : "FROM no_flush"}
-    WHERE s.key_path = $1::text
+    WHERE s.key_path = $1::text AND (SELECT open FROM gate)
     ${RETURNING}
   ), recorded AS (
     INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
                            attempt_mac, mac)
     SELECT $5::text, $7::bigint, $2::timestamptz, $3::text, $8::text, $9::text, $1::text, $10::int, o.outcome,
            $6::text, $11::bytea, ${macFor(["$12::bytea", "$13::bytea", "$14::bytea", "$15::bytea", "$16::bytea"])}
-    FROM (SELECT 1) AS one
+    FROM gate
     LEFT JOIN upd u ON true
     CROSS JOIN LATERAL (SELECT ${outcome("$2::timestamptz", "$10::int", "$4::float8")} AS outcome) o
+    WHERE gate.open
   )
-  SELECT * FROM upd`
+  ${ANSWER}`
 
 const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
   const one = shape === "one"
@@ -97,6 +119,7 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
   ]
   return `
   WITH ${flush ? "" : "no_flush AS (SELECT set_config('synchronous_commit', 'off', true)),"}
+  ${gate("$7::text")},
   upd AS (
     UPDATE secrets AS s
     SET access_count = s.access_count + ${reads},
@@ -104,7 +127,7 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
         last_accessed_by = CASE WHEN s.last_accessed_at IS NULL OR s.last_accessed_at <= ${at} THEN ${by}
                                 ELSE s.last_accessed_by END
     ${sources.length === 0 ? "" : `FROM ${sources.join(", ")}`}
-    WHERE s.key_path = ${keyPath}
+    WHERE s.key_path = ${keyPath} AND (SELECT open FROM gate)
     ${RETURNING}
   ), recorded AS (
     INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
@@ -116,8 +139,9 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
       AS a(${one ? "" : "key_path, "}${names}, i)
     LEFT JOIN upd u ON u.key_path = ${readKeyPath}
     CROSS JOIN LATERAL (SELECT ${outcome("a.at", "a.version", "$5::float8")} AS outcome) o
+    WHERE (SELECT open FROM gate)
   )
-  SELECT * FROM upd`
+  ${ANSWER}`
 }
 
 export const statements = (durability: "flush" | "commit"): Record<"single" | "one" | "many", PgPool.Statement> => ({

@@ -6,14 +6,17 @@
  *
  * Beside it, `active_key` names the store's active key: the one every write must use. A rotation moves it first
  * and the canary last, so the two differ exactly while a rotation is unfinished. At start a process makes the
- * store's active key its own (it may hold it as a previous key) or fails with `KeyRotated` when it lacks it; the
- * write statements check it too (repo/sqlStatements.ts), which is how a running process learns of a rotation.
+ * store's active key its own (it may hold it as a previous key) or fails with `KeyRotated` when it lacks it. Every
+ * statement that writes a value or an audit record checks it too (the key gates: repo/sqlStatements.ts for values,
+ * repo/readStatements.ts for reads, audit/SqlTrail.ts for records and checkpoints), which is how a running process
+ * learns of a rotation, whether it writes or only reads: it then follows the store's key (`follow`).
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Redacted } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
 import { KeyCheckMissing, KeyRotated, WrongKey } from "../domain/errors.js"
+import type * as PgPool from "./PgPool.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 import * as Verify from "./Verify.js"
 
@@ -30,6 +33,20 @@ export const storedCanary = Effect.gen(function* () {
   const rows = yield* sql<{ value: Uint8Array }>`SELECT value FROM store_meta WHERE name = ${CANARY_NAME}`
   return Option.fromNullable(rows[0]?.value)
 }).pipe(withStoreErrors)
+
+/** The store's active key id (8 bytes), as one statement on a connection the caller holds. */
+export const ACTIVE_KEY: PgPool.Statement = {
+  name: "secrets_active_key",
+  text: `SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'`
+}
+
+/**
+ * The audit trail's key gate, as a SQL condition: true when `keyIdHex` (a text parameter, the key id a record or
+ * checkpoint is MACed under) is the store's active key, or the store names none (before this release's first start).
+ */
+export const isActiveKeySql = (keyIdHex: string) =>
+  `COALESCE((SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'), decode(${keyIdHex}, 'hex'))
+    = decode(${keyIdHex}, 'hex')`
 
 /** The store's active key id, if recorded. */
 export const storedActiveKeyId = Effect.gen(function* () {
@@ -53,6 +70,15 @@ export const adopt = (storeKeyId: string) =>
               Effect.fail(new KeyRotated({ storeKeyId, keyring: crypto.keyIds.join(",") }))
             )
           )
+  )
+
+/**
+ * After a key gate stopped a statement (the store's active key moved on): the store's active key, read on the
+ * statement's connection, made this process's (see `adopt`).
+ */
+export const follow = (query: PgPool.Query) =>
+  Effect.flatMap(query<{ value: Uint8Array }>(ACTIVE_KEY, []), (rows) =>
+    rows[0] === undefined ? Effect.void : adopt(Buffer.from(rows[0].value).toString("hex"))
   )
 
 /** The store's active key, when it names one, made this process's (see `adopt`). */
@@ -88,14 +114,29 @@ export const verify = Effect.gen(function* () {
 })
 
 const wrongKey = (canary: Uint8Array) =>
-  Effect.flatMap(Crypto, (crypto) =>
-    Effect.fail(
-      new WrongKey({
-        storeKeyId: Envelope.keyIdOf(canary) ?? "unknown (damaged canary)",
-        configuredKeyId: crypto.keyId
-      })
+  Effect.flatMap(wrongKeyError(Envelope.keyIdOf(canary) ?? "unknown (damaged canary)"), Effect.fail)
+
+/**
+ * `WrongKey`, saying whether the store's key was rotated away from a key this process holds: one that signed audit
+ * checkpoints in this store was its active key once (every stream opens with a checkpoint under the active key, and
+ * pruning keeps checkpoints). Only evidence counts: a store without an audit trail, or a key it never used, gets the
+ * plain message.
+ */
+const wrongKeyError = (storeKeyId: string) =>
+  Effect.gen(function* () {
+    const crypto = yield* Crypto
+    const sql = yield* SqlClient.SqlClient
+    const former = yield* sql<{ key_id: string }>`SELECT key_id FROM audit_checkpoints
+      WHERE key_id IN ${sql.in(crypto.keyIds)} AND key_id <> ${storeKeyId} ORDER BY id DESC LIMIT 1`.pipe(
+      Effect.map((rows) => rows[0]?.key_id),
+      Effect.orElseSucceed(() => undefined)
     )
-  )
+    return new WrongKey({
+      storeKeyId,
+      configuredKeyId: crypto.keyId,
+      ...(former === undefined ? {} : { formerKeyId: former })
+    })
+  })
 
 /** Writes the canary under the active key, replacing the one there (the last step of a rotation). */
 export const moveCanary = Effect.gen(function* () {
@@ -115,7 +156,7 @@ export const restore = Effect.gen(function* () {
   const { checked, damaged } = yield* Verify.verifyAll
   if (damaged.length === checked && checked > 0) {
     const storeKeyId = damaged.map((d) => d.keyId).find((id) => id !== undefined) ?? "unknown"
-    return yield* new WrongKey({ storeKeyId, configuredKeyId: crypto.keyId })
+    return yield* Effect.flatMap(wrongKeyError(storeKeyId), Effect.fail)
   }
   if (damaged.length > 0) return yield* Verify.errorOf(damaged[0]!, crypto.keyIds)
   // The canary goes under the store's active key when the store names one this process holds (mid-rotation).

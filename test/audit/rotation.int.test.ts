@@ -1,7 +1,8 @@
 /**
  * The audit trail across a master key rotation: records made under the old key and the new one verify as one
  * trail while the keyring holds both; the rotation itself is a record; a keyring without the old key says which key
- * is missing (KeyNotInKeyring, exit 34), never that the trail was tampered with.
+ * is missing (KeyNotInKeyring, exit 34), never that the trail was tampered with. A process started with the old key
+ * alone is told the store's key was rotated (WrongKey, exit 12), which the trail proves; another key is not.
  */
 import { describe, expect, test } from "vitest"
 import * as fs from "node:fs"
@@ -44,6 +45,17 @@ describe("audit trail across rotate-key (embedded store)", () => {
       const verified = await run(["audit", "verify"])
       expectOk(verified)
       expect(verified.stderr).toMatch(/^the audit trail is intact: 5 records in \d+ streams?, /)
+
+      // Started with the old key alone: WrongKey, saying the key was rotated and what to configure.
+      const [oldId, newId] = [keyIdOf(old), keyIdOf(current!)]
+      const stale = await box.run(["get", "project/rot/token"], { env: { SECRETS_ENCRYPTION_KEY: old } })
+      const line = expectError(stale, 12, `error: This store was encrypted with key id ${newId}`)
+      expect(line).toContain(`This store used key id ${oldId} before: its key was rotated to ${newId}.`)
+      expect(line).toContain(`keep ${oldId} only as a previous key (SECRETS_PREVIOUS_KEYS_FILE)`)
+      // A key this store never used: no talk of a rotation.
+      const stranger = await box.run(["get", "project/rot/token"], { env: { SECRETS_ENCRYPTION_KEY: hexKey() } })
+      expect(expectError(stranger, 12, `error: This store was encrypted with key id ${newId}`)).not.toMatch(/rotat/)
+      for (const result of [stale, stranger]) expect(result.stderr).not.toContain(old)
 
       // Only the new key: the records made under the old one cannot be checked, and verify says why.
       fs.writeFileSync(keyFile, `${current}\n`, { mode: 0o600 })

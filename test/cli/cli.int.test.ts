@@ -280,6 +280,8 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
     const line = expectError(result, 12)
     expect(line).toContain(`key id ${keyIdOf(STORE_KEY)}`)
     expect(line).toContain(`the configured key is ${keyIdOf(other)}`)
+    // Never rotated: the message does not suggest it was.
+    expect(line).not.toMatch(/rotat/)
     expect(result.stderr).not.toContain(STORE_KEY)
     expect(result.stderr).not.toContain(other)
   })

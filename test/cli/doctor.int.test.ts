@@ -1,11 +1,12 @@
 /**
- * `secrets doctor` on a damaged store: every key path that does not decrypt is listed, not just the first.
+ * `secrets doctor` on a damaged store: every key path that does not decrypt is listed, not just the first; and the
+ * key ids in use, with their counts, whatever the key check says (a wrong or unusable key is when they matter).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import pg from "pg"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
-import { expectNoStackTrace, hexKey, makeSandbox } from "./harness.js"
+import { expectNoStackTrace, hexKey, keyIdOf, makeSandbox } from "./harness.js"
 
 describe.skipIf(TEST_DATABASE_URL === undefined)("doctor on a damaged store (PostgreSQL server)", () => {
   it.scopedLive(
@@ -48,6 +49,50 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("doctor on a damaged store (Pos
         expect(damaged.stdout).not.toMatch(/^ {8}meta\/doctor\/bravo/m)
         expect(damaged.stdout + damaged.stderr).not.toContain("value-")
         expectNoStackTrace(damaged)
+      }),
+    120_000
+  )
+
+  it.scopedLive(
+    "lists the key ids in use with their counts when the configured key fails the key check, or is unusable",
+    () =>
+      Effect.gen(function* () {
+        const { url } = yield* freshDatabase
+        const box = makeSandbox()
+        yield* Effect.addFinalizer(() => Effect.sync(() => box.remove()))
+        const storeKey = hexKey()
+        const run = (args: Array<string>, key: string, stdin?: string) =>
+          Effect.promise(() =>
+            box.run(args, {
+              env: { DATABASE_URL: Redacted.value(url), SECRETS_ENCRYPTION_KEY: key },
+              ...(stdin === undefined ? {} : { stdin })
+            })
+          )
+        expect((yield* run(["init"], storeKey)).code).toBe(0)
+        for (const name of ["alpha", "bravo"]) {
+          expect((yield* run(["set", `meta/doctor/${name}`, "--stdin"], storeKey, `value-${name}`)).code).toBe(0)
+        }
+        expect((yield* run(["set", "meta/doctor/alpha", "--stdin"], storeKey, "value-alpha-2")).code).toBe(0)
+        const inUse = `ok    keys in use: ${keyIdOf(storeKey)}: 3 values (active, key check)\n`
+
+        const other = hexKey()
+        const wrong = yield* run(["doctor"], other)
+        expect(wrong.code).toBe(12)
+        expect(wrong.stdout).toMatch(/^FAIL {2}key check: This store was encrypted with key id /m)
+        expect(wrong.stdout).toContain(inUse)
+
+        const unusable = yield* run(["doctor"], "not-a-key")
+        expect(unusable.code).toBe(11)
+        expect(unusable.stdout).toMatch(/^FAIL {2}key check: skipped without a usable key/m)
+        expect(unusable.stdout).toContain(inUse)
+        for (const result of [wrong, unusable]) {
+          for (const text of [result.stdout, result.stderr]) {
+            expect(text).not.toContain("value-")
+            expect(text).not.toContain(storeKey)
+            expect(text).not.toContain(other)
+          }
+          expectNoStackTrace(result)
+        }
       }),
     120_000
   )

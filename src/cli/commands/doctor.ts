@@ -1,7 +1,9 @@
 /**
  * `secrets doctor`: checks the key, the database, the migrations, the key check and that every stored value
- * decrypts (listing all that do not), one line each, and says what to fix; then lists the key ids that hold data.
- * It never applies migrations or writes a secret. It exits with the code of the first failed check.
+ * decrypts (listing all that do not), one line each, and says what to fix; then lists the key ids that hold data,
+ * whatever the key check said (counting reads only the envelopes' key ids: no key needed), since a key that does not
+ * open the store is when the operator needs them most. It never applies migrations or writes a secret. It exits
+ * with the code of the first failed check.
  */
 import { Command } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
@@ -51,6 +53,7 @@ const checkStore = (keyring: Option.Option<Keyring.Keyring>) =>
           "run `secrets init --restore-key-check`: it writes the record again only if every stored value decrypts " +
           "with that key. If you do not have the store's key, restore the database from a backup."
       )
+      yield* keysInUse
       return Option.some<Problem>(new KeyCheckMissing({ secrets }))
     }
     if (Option.isNone(keyring)) {
@@ -58,12 +61,14 @@ const checkStore = (keyring: Option.Option<Keyring.Keyring>) =>
         "key check",
         `skipped without a usable key (this store's key id is ${Envelope.keyIdOf(canary.value)})`
       )
+      yield* keysInUse
       return Option.none()
     }
     const crypto = Crypto.layerKeyring(keyring.value)
     const verified = yield* Effect.either(KeyCheck.verify.pipe(Effect.provide(crypto)))
     if (Either.isLeft(verified)) {
       yield* fail("key check", verified.left.message)
+      yield* keysInUse
       return Option.some<Problem>(verified.left)
     }
     yield* ok("key check", `the configured key opens this store (key id ${Envelope.keyIdOf(canary.value)})`)
@@ -82,7 +87,10 @@ const checkStore = (keyring: Option.Option<Keyring.Keyring>) =>
     return Option.some<Problem>(Verify.errorOf(damaged[0]!, Keyring.ids(keyring.value)))
   })
 
-/** The key ids that hold values, and an unfinished rotation (the canary not yet under the active key). */
+/**
+ * The key ids that hold values, and an unfinished rotation (the canary not yet under the active key). Needs no key:
+ * shown after a failed key check too.
+ */
 const keysInUse = Effect.gen(function* () {
   const usage = yield* KeyUsage.usage
   yield* ok("keys in use", KeyUsage.describe(usage))
