@@ -102,7 +102,8 @@ test(
       charset: "base64url",
       entropyBits: 240,
       description: "API key for new service authentication",
-      expiresAt: null
+      expiresAt: null,
+      rotationRequired: false
     })
     const register = script(
       "register.js",
