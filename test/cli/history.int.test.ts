@@ -9,15 +9,21 @@ import { expectError, expectOk, hexKey, makeSandbox } from "./harness.js"
 
 const KEY = hexKey()
 
+/** A sandbox of its own, removed when the test ends, and `secrets` run in it with KEY configured. */
+const sandboxWithKey = (onTestFinished: (fn: () => void) => void) => {
+  const box = makeSandbox()
+  onTestFinished(() => box.remove())
+  const env = { SECRETS_ENCRYPTION_KEY: KEY }
+  const secrets = (args: ReadonlyArray<string>, stdin?: string) =>
+    box.run(args, stdin === undefined ? { env } : { env, stdin })
+  return { box, secrets }
+}
+
 describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300_000 }, () => {
   test("an overwritten and a deleted secret are recovered; due exits 0 or 40; destroy needs --yes", async ({
     onTestFinished
   }) => {
-    const box = makeSandbox()
-    onTestFinished(() => box.remove())
-    const env = { SECRETS_ENCRYPTION_KEY: KEY }
-    const secrets = (args: ReadonlyArray<string>, stdin?: string) =>
-      box.run(args, stdin === undefined ? { env } : { env, stdin })
+    const { secrets } = sandboxWithKey(onTestFinished)
     const path = "project/consilio/stripe_api_key"
 
     expectOk(await secrets(["init"]))
@@ -95,11 +101,7 @@ describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300
   test("import --overwrite and generate --overwrite state the expiry and rotation flag a new value drops", async ({
     onTestFinished
   }) => {
-    const box = makeSandbox()
-    onTestFinished(() => box.remove())
-    const env = { SECRETS_ENCRYPTION_KEY: KEY }
-    const secrets = (args: ReadonlyArray<string>, stdin?: string) =>
-      box.run(args, stdin === undefined ? { env } : { env, stdin })
+    const { box, secrets } = sandboxWithKey(onTestFinished)
     const path = "project/app/api_key"
     const file = `${box.root}/app.env`
     fs.writeFileSync(file, "API_KEY=imported-value\n")
@@ -137,11 +139,7 @@ describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300
   test("due --unused flags never-read secrets (exit 40); list filters by expiry window, expired and the flag", async ({
     onTestFinished
   }) => {
-    const box = makeSandbox()
-    onTestFinished(() => box.remove())
-    const env = { SECRETS_ENCRYPTION_KEY: KEY }
-    const secrets = (args: ReadonlyArray<string>, stdin?: string) =>
-      box.run(args, stdin === undefined ? { env } : { env, stdin })
+    const { secrets } = sandboxWithKey(onTestFinished)
     const json = async (args: ReadonlyArray<string>) => {
       const result = await secrets([...args, "--json"])
       expectOk(result)
