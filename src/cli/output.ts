@@ -2,7 +2,7 @@
  * How the CLI talks: results on stdout, everything else on stderr as one clear line. Tables for people, JSON
  * (`--json`) for programs, never a value unless the command is `get`.
  */
-import { Console, Effect } from "effect"
+import { Console, Duration, Effect } from "effect"
 import { isExpired, type SecretMetadata, type SetResult, toSummary, type VersionInfo } from "../domain/Secret.js"
 
 /** Writes to stdout exactly, without a trailing newline (a value must come out byte for byte). */
@@ -49,6 +49,19 @@ export const table = (secrets: ReadonlyArray<SecretMetadata>, now: Date): string
       iso(s.lastAccessedAt),
       s.expiresAt === null ? "-" : `${iso(s.expiresAt)}${isExpired(s, now) ? " (expired)" : ""}`,
       s.rotationRequired ? "yes" : ""
+    ])
+  )
+
+/** Deleted, still recoverable secrets: when, by whom, and until when `secrets undelete` can restore each. */
+export const deletedTable = (secrets: ReadonlyArray<SecretMetadata>, retention: Duration.Duration): string =>
+  formatTable(
+    ["KEY PATH", "VERSION", "DELETED AT", "BY", "RESTORABLE UNTIL"],
+    secrets.map((s) => [
+      s.keyPath,
+      String(s.version),
+      iso(s.deletedAt),
+      s.deletedBy ?? "",
+      s.deletedAt === null ? "" : iso(new Date(s.deletedAt.getTime() + Duration.toMillis(retention)))
     ])
   )
 

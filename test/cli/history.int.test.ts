@@ -83,6 +83,11 @@ describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300
     expect(gone.stderr).toMatch(/^hint: `secrets undelete /m)
     expect((await secrets(["list", "--json"])).stdout).not.toContain(path)
     expect((await secrets(["list", "--deleted", "--json"])).stdout).toContain(path)
+    // The table says when it was deleted, by whom, and until when it can be restored (30 days, the default).
+    const [header, row] = (await secrets(["list", "--deleted"])).stdout.trimEnd().split("\n")
+    expect(header!.split(/\s{2,}/)).toEqual(["KEY PATH", "VERSION", "DELETED AT", "BY", "RESTORABLE UNTIL"])
+    const [, , deletedAt, , until] = row!.split(/\s{2,}/)
+    expect(Date.parse(until!) - Date.parse(deletedAt!)).toBe(30 * 86_400_000)
     expectOk(await secrets(["undelete", path]))
     expect((await secrets(["get", path])).stdout).toBe("sk_live_new")
     const live = await secrets(["undelete", path])

@@ -6,7 +6,7 @@ import { InvalidArguments } from "../../domain/errors.js"
 import { SCOPES } from "../../domain/KeyPath.js"
 import * as Listing from "../../repo/listing.js"
 import { settings } from "../CliSettings.js"
-import { metadataJson, note, printLine, table } from "../output.js"
+import { deletedTable, metadataJson, note, printLine, table } from "../output.js"
 import { jsonOption, now, withStore } from "./shared.js"
 
 const TOOL = "secrets list"
@@ -74,7 +74,11 @@ export const list = Command.make("list", options, (args) =>
       const page = yield* Listing.page(TOOL, query, args.limit, cursor)
       count += page.secrets.length
       if (args.json) shown.push(...page.secrets.map((s) => metadataJson(s, at)))
-      else if (page.secrets.length > 0) yield* printLine(table(page.secrets, at))
+      else if (page.secrets.length > 0) {
+        yield* printLine(
+          args.deleted ? deletedTable(page.secrets, (yield* settings).repo.deleteRetention) : table(page.secrets, at)
+        )
+      }
       cursor = page.nextCursor
       if (cursor === undefined) break
       if (!args.all) {
