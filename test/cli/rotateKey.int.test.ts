@@ -8,6 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { spawnSync } from "node:child_process"
 import { randomBytes, randomInt } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -22,7 +23,7 @@ import * as Verify from "../../src/store/Verify.js"
 import { keyFromHex } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { callTool, errorTag, type Served, startServe, structured } from "../support/serve.js"
-import { expectError, expectOk, hexKey, keyIdOf, makeSandbox, type Sandbox } from "./harness.js"
+import { CLI, expectError, expectOk, hexKey, keyIdOf, makeSandbox, type Sandbox } from "./harness.js"
 
 const TIMEOUT = 240_000
 
@@ -175,6 +176,32 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
             19,
             "give --new-key-file"
           )
+        }),
+      TIMEOUT
+    )
+
+    it.scopedLive(
+      "on a terminal it draws a progress bar (counts and rate) and clears it; into a pipe it draws nothing",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* makeStore
+          expectOk(yield* run(store, ["init"], {}))
+          yield* fill(store, {}, 300)
+          // script(1) runs it on a pseudo-terminal and prints what the terminal received.
+          const onTerminal = spawnSync(
+            "script",
+            ["-qec", `${process.execPath} ${CLI} rotate-key --batch-size 10`, "/dev/null"],
+            { env: store.box.env(store.env), encoding: "utf8" }
+          )
+          expect(onTerminal.status).toBe(0)
+          const frame = /\r\x1b\[Krotating to [0-9a-f]{16} \[[#.]{30}\] ([\d,]+)\/600 values {2}[\d,]+\/s/g
+          const frames = [...onTerminal.stdout.matchAll(frame)].map((m) => m[1])
+          expect(frames.at(-1)).toBe("600")
+          expect(onTerminal.stdout).toMatch(/600 values  [\d,]+\/s\r\x1b\[K/)
+          expect(onTerminal.stdout).toMatch(/re-encrypted 600 values under key id/)
+          const piped = yield* run(store, ["rotate-key", "--batch-size", "10"], {})
+          expectOk(piped)
+          expect(piped.stderr + piped.stdout).not.toContain("\x1b[K")
         }),
       TIMEOUT
     )
