@@ -16,7 +16,7 @@ export interface QuotaLimit {
 /** What is stored under a prefix: the quota's measure. */
 export interface Usage {
   readonly secrets: number
-  /** Bytes of values (UTF-8), every kept version and deleted secrets included. */
+  /** Bytes of values (UTF-8), every kept version and deleted secrets within their retention included. */
   readonly bytes: number
   /** Whether there is a secret (live or deleted) at the key path being written. */
   readonly exists: boolean
