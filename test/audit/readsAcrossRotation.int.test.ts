@@ -6,44 +6,18 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Redacted, type Scope } from "effect"
-import * as fs from "node:fs"
-import * as path from "node:path"
-import * as Database from "../../src/store/Database.js"
-import { expectOk, hexKey, keyIdOf, makeSandbox, type Sandbox } from "../cli/harness.js"
-import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { Context, Effect, Layer, type Scope } from "effect"
+import { expectOk, hexKey, keyIdOf } from "../cli/harness.js"
+import { TEST_DATABASE_URL } from "../support/postgres.js"
+import { embeddedSandboxStore, type SandboxStore, serverSandboxStore, writeKeyFile } from "../support/sandboxStore.js"
 import { callTool, errorTag, startServe, structured } from "../support/serve.js"
 
 const TIMEOUT = 180_000
 
-interface Store {
-  readonly box: Sandbox
-  readonly env: Record<string, string>
-  readonly database: ReturnType<typeof Database.layerEmbedded>
-}
+type Store = SandboxStore
 
-const sandbox = Effect.acquireRelease(
-  Effect.sync(() => makeSandbox("secrets-audit-reads-")),
-  (box) => Effect.sync(() => box.remove())
-)
-
-const embedded = Effect.map(sandbox, (box): Store => ({ box, env: {}, database: Database.layerEmbedded(box.dataDir) }))
-
-const server = Effect.gen(function* () {
-  const { url } = yield* freshDatabase
-  const box = yield* sandbox
-  return {
-    box,
-    env: { DATABASE_URL: Redacted.value(url) },
-    database: Database.layerServer(url, { poolSize: 2, connectTimeout: "5 seconds" })
-  } satisfies Store
-})
-
-const keyFile = (box: Sandbox, name: string, hex: string) => {
-  const file = path.join(box.root, name)
-  fs.writeFileSync(file, `${hex}\n`, { mode: 0o600 })
-  return file
-}
+const embedded = embeddedSandboxStore("secrets-audit-reads-")
+const server = serverSandboxStore("secrets-audit-reads-")
 
 /** The records of `operation`, counted by the key id their MACs are under. */
 const recordsByKey = (sql: SqlClient.SqlClient, operation: string) =>
@@ -63,8 +37,8 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
           const oldHex = hexKey()
           const newHex = hexKey()
           const [oldId, newId] = [keyIdOf(oldHex), keyIdOf(newHex)]
-          const oldOnly = { SECRETS_ENCRYPTION_KEY_FILE: keyFile(box, "old.key", oldHex) }
-          const newFile = keyFile(box, "next.key", newHex)
+          const oldOnly = { SECRETS_ENCRYPTION_KEY_FILE: writeKeyFile(box, "old.key", oldHex) }
+          const newFile = writeKeyFile(box, "next.key", newHex)
           const run = (args: Array<string>, keys: Record<string, string>, stdin?: string) =>
             Effect.promise(() => box.run(args, { env: { ...env, ...keys }, ...(stdin === undefined ? {} : { stdin }) }))
           expectOk(yield* run(["init"], oldOnly))

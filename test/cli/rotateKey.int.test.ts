@@ -16,50 +16,21 @@ import * as Crypto from "../../src/crypto/Crypto.js"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
 import { sqlStore } from "../../src/layers.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
-import * as Database from "../../src/store/Database.js"
 import * as KeyUsage from "../../src/store/KeyUsage.js"
 import * as Rotation from "../../src/store/Rotation.js"
 import * as Verify from "../../src/store/Verify.js"
 import { keyFromHex } from "../support/keys.js"
-import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { TEST_DATABASE_URL } from "../support/postgres.js"
+import { embeddedSandboxStore, type SandboxStore, serverSandboxStore, writeKeyFile } from "../support/sandboxStore.js"
 import { callTool, errorTag, type Served, startServe, structured } from "../support/serve.js"
-import { CLI, expectError, expectOk, hexKey, keyIdOf, makeSandbox, type Sandbox } from "./harness.js"
+import { CLI, expectError, expectOk, hexKey, keyIdOf } from "./harness.js"
 
 const TIMEOUT = 240_000
 
-interface Store {
-  readonly box: Sandbox
-  /** The environment every process of this store runs with (the database; the key is added per process). */
-  readonly env: Record<string, string>
-  readonly database: ReturnType<typeof Database.layerEmbedded>
-}
+type Store = SandboxStore
 
-const embedded = Effect.acquireRelease(
-  Effect.sync((): Store => {
-    const box = makeSandbox("secrets-rotate-")
-    return { box, env: {}, database: Database.layerEmbedded(box.dataDir) }
-  }),
-  ({ box }) => Effect.sync(() => box.remove())
-)
-
-const server = Effect.gen(function* () {
-  const { url } = yield* freshDatabase
-  const box = yield* Effect.acquireRelease(
-    Effect.sync(() => makeSandbox("secrets-rotate-")),
-    (b) => Effect.sync(() => b.remove())
-  )
-  return {
-    box,
-    env: { DATABASE_URL: Redacted.value(url) },
-    database: Database.layerServer(url, { poolSize: 2, connectTimeout: "5 seconds" })
-  } satisfies Store
-})
-
-const writeKeyFile = (box: Sandbox, name: string, ...hex: Array<string>) => {
-  const file = path.join(box.root, name)
-  fs.writeFileSync(file, hex.map((h) => `${h}\n`).join(""), { mode: 0o600 })
-  return file
-}
+const embedded = embeddedSandboxStore("secrets-rotate-")
+const server = serverSandboxStore("secrets-rotate-")
 
 const run = (store: Store, args: Array<string>, env: Record<string, string>, stdin?: string) =>
   Effect.promise(() =>
