@@ -5,7 +5,7 @@
  * advisory lock: a stream's opening (before its first record), its head every few seconds and at closing, and
  * what pruning removed. `verify` checks both chains and that every vouched head is still there.
  *
- * Every record and checkpoint goes in only under the store's active key (`KeyCheck.isActiveKeySql`, the key gate of
+ * Every record and checkpoint goes in only under the store's active key (`KeyCheck.isActiveKeyHexSql`, the key gate of
  * the audit trail): once a rotation switched the store to a new key, a process still on the old one writes nothing
  * under it. It follows the store to the new key (`KeyCheck.follow`) and writes again, in a new stream, or fails with
  * `KeyRotated` when it lacks that key. The read statements gate their records the same way (repo/readStatements.ts).
@@ -15,7 +15,7 @@ import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import type pg from "pg"
 import type { KeyRotated } from "../domain/errors.js"
-import { isActiveKeySql } from "../store/KeyCheck.js"
+import { isActiveKeyHexSql } from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "./Entry.js"
 import * as Stream from "./Stream.js"
@@ -29,7 +29,7 @@ const INSERT_RECORD: PgPool.Statement = {
                                 attempt_mac, mac)
          SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::int, $9::text,
                 $10::text, $11::bytea, $12::bytea
-         WHERE ${isActiveKeySql("$10::text")}
+         WHERE ${isActiveKeyHexSql("$10::text")}
          RETURNING seq`
 }
 
@@ -38,7 +38,7 @@ const INSERT_CHECKPOINT: PgPool.Statement = {
   name: "audit_checkpoint",
   text: `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac)
          SELECT $1::timestamptz, $2::text, $3::text, $4::bigint, $5::bytea, $6::text, $7::bytea
-         WHERE ${isActiveKeySql("$6::text")}
+         WHERE ${isActiveKeyHexSql("$6::text")}
          RETURNING id`
 }
 

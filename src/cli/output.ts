@@ -2,8 +2,9 @@
  * How the CLI talks: results on stdout, everything else on stderr as one clear line. Tables for people, JSON
  * (`--json`) for programs, never a value unless the command is `get`.
  */
-import { Console, Duration, Effect } from "effect"
+import { Console, type Duration, Effect } from "effect"
 import { isExpired, type SecretMetadata, type SetResult, toSummary, type VersionInfo } from "../domain/Secret.js"
+import { restorableUntil } from "../repo/writePlan.js"
 
 /** Writes to stdout exactly, without a trailing newline (a value must come out byte for byte). */
 export const writeStdout = (text: string) => Effect.sync(() => void process.stdout.write(text))
@@ -61,7 +62,7 @@ export const deletedTable = (secrets: ReadonlyArray<SecretMetadata>, retention: 
       String(s.version),
       iso(s.deletedAt),
       s.deletedBy ?? "",
-      s.deletedAt === null ? "" : iso(new Date(s.deletedAt.getTime() + Duration.toMillis(retention)))
+      s.deletedAt === null ? "" : iso(restorableUntil(s.deletedAt, retention))
     ])
   )
 

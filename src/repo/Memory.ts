@@ -60,17 +60,20 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const retention = options.deleteRetention
 
-    const purgeDeleted: SecretsRepo["Type"]["purgeDeleted"] = Effect.flatMap(now, (at) =>
-      Effect.sync(() => {
-        let purged = 0
-        for (const [keyPath, row] of rows) {
-          if (pastRetention(row, retention, at)) {
-            rows.delete(keyPath)
-            purged++
-          }
+    /** Erases every deleted secret past its retention at `at`; returns how many. */
+    const purgeAt = (at: Date): number => {
+      let purged = 0
+      for (const [keyPath, row] of rows) {
+        if (pastRetention(row, retention, at)) {
+          rows.delete(keyPath)
+          purged++
         }
-        return purged
-      })
+      }
+      return purged
+    }
+
+    const purgeDeleted: SecretsRepo["Type"]["purgeDeleted"] = Effect.flatMap(now, (at) =>
+      Effect.sync(() => purgeAt(at))
     )
 
     /**
@@ -92,13 +95,10 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
      * is erased here first and counts for nothing.
      */
     const usage = (prefix: string, keyPath: string, at: Date): Usage => {
+      purgeAt(at)
       let secrets = 0
       let bytes = 0
-      for (const [path, row] of rows) {
-        if (pastRetention(row, retention, at)) {
-          rows.delete(path)
-          continue
-        }
+      for (const row of rows.values()) {
         if (!row.keyPath.startsWith(prefix)) continue
         secrets++
         bytes += row.bytes + row.history.reduce((sum, v) => sum + v.bytes, 0)

@@ -64,16 +64,11 @@ export const makeSet = (deps: {
     })
 
   /**
-   * After a write matched nothing: if the store's active key is not the one the value was encrypted under, makes
-   * it this process's active key (it may hold it) or fails with `KeyRotated`. Otherwise the secret changed.
+   * After a write matched nothing: the key gate may have stopped it (a rotation moved the store's active key), so
+   * this process follows the store's key (it may hold it) or fails with `KeyRotated`. Otherwise the secret changed,
+   * and following changes nothing.
    */
-  const followActiveKey = (query: PgPool.Query, usedKeyId: Buffer) =>
-    Effect.gen(function* () {
-      const rows = yield* query<{ value: Uint8Array }>(Q.ACTIVE_KEY, [])
-      const stored = rows[0]?.value
-      if (stored === undefined || usedKeyId.equals(stored)) return
-      yield* KeyCheck.adopt(Buffer.from(stored).toString("hex")).pipe(Effect.provideService(Crypto, crypto))
-    })
+  const followActiveKey = (query: PgPool.Query) => KeyCheck.follow(query).pipe(Effect.provideService(Crypto, crypto))
 
   /**
    * The plan as one statement (with its audit record, as the next of `stream`); undefined when it matched nothing
@@ -136,7 +131,7 @@ export const makeSet = (deps: {
               keyId
             ])
       const row = rows[0]
-      if (row === undefined) return yield* Effect.as(followActiveKey(query, keyId), undefined)
+      if (row === undefined) return yield* Effect.as(followActiveKey(query), undefined)
       const result: SetResult = {
         keyPath: path.keyPath,
         created: plan.kind === "create" || plan.revive,

@@ -12,7 +12,7 @@
  */
 import { ATTEMPT_MAC_BYTES, READ_OUTCOME_TAG_BYTES as OUTCOME_MAC_BYTES } from "../audit/Entry.js"
 import { READ_MACS_BYTES } from "../audit/Stream.js"
-import { isActiveKeySql } from "../store/KeyCheck.js"
+import { isActiveKeyHexSql } from "../store/KeyCheck.js"
 import type * as PgPool from "../store/PgPool.js"
 
 export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
@@ -49,7 +49,7 @@ const macFor = (macs: readonly [string, string, string, string, string]) =>
  * for it and takes its snapshot after, so no read record under the superseded key lands after the switch. One
  * index lookup in a table of a few rows, evaluated once per statement.
  */
-const gate = (keyId: string) => `gate AS (SELECT ${isActiveKeySql(keyId)} AS open)`
+const gate = (keyId: string) => `gate AS (SELECT ${isActiveKeyHexSql(keyId)} AS open)`
 
 /**
  * What the statement returns: the rows read, or, when the key gate is shut (nothing was recorded nor read), one row

@@ -5,7 +5,7 @@
  * means someone wrote in between: the caller decides again from the new state (writePlan.ts). The hot ones run as
  * named prepared statements.
  */
-import { ACTIVE_KEY as STORE_ACTIVE_KEY, ACTIVE_KEY_NAME } from "../store/KeyCheck.js"
+import { isActiveKeySql } from "../store/KeyCheck.js"
 import type * as PgPool from "../store/PgPool.js"
 import { COLUMNS as METADATA_COLUMNS } from "./readStatements.js"
 
@@ -75,11 +75,7 @@ const recordedWrite = (ctes: string, write: string, first: number) => {
  * every write transaction in progress; a later write statement takes its row lock on `secrets` before its snapshot,
  * so it sees the new key and matches nothing. No value under the old key can land after the rotation began.
  */
-const keyGate = (n: number) =>
-  `COALESCE((SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'), $${n}::bytea) = $${n}::bytea`
-
-/** The store's active key id, to tell a write the key gate stopped from one that lost a race. */
-export const ACTIVE_KEY: PgPool.Statement = STORE_ACTIVE_KEY
+const keyGate = (n: number) => isActiveKeySql(`$${n}::bytea`)
 
 /**
  * A new secret, version 1; nothing if one appeared at the path meanwhile, or if the key gate ($24) is shut. Its

@@ -41,12 +41,15 @@ export const ACTIVE_KEY: PgPool.Statement = {
 }
 
 /**
- * The audit trail's key gate, as a SQL condition: true when `keyIdHex` (a text parameter, the key id a record or
- * checkpoint is MACed under) is the store's active key, or the store names none (before this release's first start).
+ * The key gate, as a SQL condition: true when `keyId` (a bytea expression: the key id a value is encrypted under,
+ * or a record or checkpoint MACed under) is the store's active key, or the store names none (before this release's
+ * first start). Every statement that writes a value or an audit record carries it.
  */
-export const isActiveKeySql = (keyIdHex: string) =>
-  `COALESCE((SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'), decode(${keyIdHex}, 'hex'))
-    = decode(${keyIdHex}, 'hex')`
+export const isActiveKeySql = (keyId: string) =>
+  `COALESCE((SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'), ${keyId}) = ${keyId}`
+
+/** The same, for a key id given as hex text (`$n::text`), as the audit trail's records carry it. */
+export const isActiveKeyHexSql = (keyIdHex: string) => isActiveKeySql(`decode(${keyIdHex}, 'hex')`)
 
 /** The store's active key id, if recorded. */
 export const storedActiveKeyId = Effect.gen(function* () {
