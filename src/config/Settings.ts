@@ -21,7 +21,7 @@ interface Variable<A> {
 const variable = <A>(allowed: string, parse: (text: string) => Parse.Parsed<A>): Variable<A> => ({ allowed, parse })
 const text: Variable<string> = variable("any text", Either.right)
 
-/** The variables, by name. The README's configuration table lists exactly these (a test checks). */
+/** The variables, by name. docs/configuration.md's table lists exactly these (a test checks). */
 export const VARIABLES = {
   DATABASE_URL: variable("a PostgreSQL URL, postgres://user:password@host:5432/database", Parse.postgresUrl),
   SECRETS_DATA_DIR: variable("an absolute directory path", Parse.absolutePath),
@@ -144,7 +144,7 @@ export const unknownNames = (env: Record<string, string | undefined>): ReadonlyA
       return {
         variable: name,
         reason: `it is not a setting of secrets-mcp${guess}`,
-        allowed: "the variables listed in the README's Configuration table"
+        allowed: "the variables listed in docs/configuration.md"
       }
     })
 

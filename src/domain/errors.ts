@@ -275,7 +275,7 @@ export class StoreFormatOutdated extends Schema.TaggedError<StoreFormatOutdated>
     return (
       `The data directory ${this.dataDir} holds a store of the previous embedded format (PGlite), which this ` +
       `version no longer opens; nothing in it was changed. Move its secrets with the previous release as the ` +
-      `README's "Moving a store from the previous embedded format" says, or set SECRETS_DATA_DIR to another directory.`
+      `docs/operations.md's "Moving a store from the previous embedded format" says, or set SECRETS_DATA_DIR to another directory.`
     )
   }
 }

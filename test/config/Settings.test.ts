@@ -1,5 +1,5 @@
 /**
- * Every configuration variable the README lists is validated at start: one table, a good and a bad value per
+ * Every configuration variable docs/configuration.md lists is validated at start: one table, a good and a bad value per
  * variable. A bad value is `InvalidConfig` naming the variable, what is wrong and what is allowed; a misspelt
  * `SECRETS_*` name is refused with the closest real one.
  */
@@ -14,14 +14,10 @@ const loadWith = (env: Record<string, string>) =>
     Effect.either
   )
 
-/** The variables named in the README's Configuration table. */
+/** The variables named in the configuration table (docs/configuration.md). */
 const readmeVariables = (): ReadonlyArray<string> => {
-  const readme = fs.readFileSync(new URL("../../README.md", import.meta.url), "utf8")
-  const section = readme.slice(
-    readme.indexOf("## Configuration"),
-    readme.indexOf("\n## ", readme.indexOf("## Configuration") + 5)
-  )
-  return [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]!)
+  const doc = fs.readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8")
+  return [...doc.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]!)
 }
 
 /** One row per variable: a value that must be accepted (and what it becomes), and values that must be refused. */
@@ -127,7 +123,7 @@ const TABLE: Record<
 }
 
 describe("configuration", () => {
-  it("the README's configuration table lists exactly the variables that are validated, and each has a test row", () => {
+  it("docs/configuration.md's table lists exactly the variables that are validated, and each has a test row", () => {
     expect([...readmeVariables()].sort()).toEqual(Object.keys(Settings.VARIABLES).sort())
     expect(Object.keys(TABLE).sort()).toEqual(Object.keys(Settings.VARIABLES).sort())
   })
