@@ -1,6 +1,7 @@
 /**
  * The MCP server: the SDK's low-level `Server` (so input and output schemas come from Effect Schema), with
- * `tools/list` answered from the typed tool entries (tools.ts) and `tools/call` run through one Effect runtime.
+ * `tools/list` answered from the typed tool entries (tools.ts) and `tools/call` run through one Effect runtime;
+ * `instructions` is written for the session's principal (instructions.ts).
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js"
@@ -12,9 +13,10 @@ import type { CasPolicy, Quota } from "../config/Settings.js"
 import { InvalidArguments } from "../domain/errors.js"
 import { printable } from "../domain/KeyPath.js"
 import * as Caller from "./Caller.js"
+import { instructionsFor } from "./instructions.js"
 import { toResult } from "./results.js"
 import type { StoreAccess } from "./StoreAccess.js"
-import { INSTRUCTIONS, type Tool, toolList, TOOLS } from "./tools.js"
+import { type Tool, toolList, TOOLS } from "./tools.js"
 
 export const SERVER_NAME = "secrets-mcp"
 
@@ -98,7 +100,7 @@ export const make = (options: {
     const caller = Caller.make(options.principal, options)
     const server = new Server(
       { name: SERVER_NAME, version: options.version, title: "Secrets" },
-      { capabilities: { tools: {} }, instructions: INSTRUCTIONS }
+      { capabilities: { tools: {} }, instructions: instructionsFor(caller) }
     )
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList }))
     server.setRequestHandler(CallToolRequestSchema, (request) => {
