@@ -85,15 +85,25 @@ const ownFilter = (principal: Principal.Principal): Record<string, string> => {
   return name === undefined ? { scope } : { scope, [scope]: name }
 }
 
+/** Where a filter looks, in words: `under project/consilio/`, `under meta/`, or nothing for everywhere. */
+const whereOf = (filter: Record<string, string>): string => {
+  const { scope, ...rest } = filter
+  const name = Object.values(rest)[0]
+  return scope === undefined ? "" : ` under ${scope}/${name === undefined ? "" : `${name}/`}`
+}
+
 const discover = (caller: Caller, filter: Record<string, string>): string =>
   [
-    `Find out which secrets exist${Object.keys(filter).length === 0 ? "" : ` for ${json(filter)}`}. Call ` +
-      `list_secrets with ${json(filter)}, then again with each nextCursor it returns until that is null.`,
+    `Find out which secrets exist${whereOf(filter)}. Call list_secrets with ${json(filter)}, then again with each ` +
+      "nextCursor it returns until that is null.",
     "Show me a table: key path, description, last accessed, expiry (mark expired ones and those flagged for " +
       "rotation), and revealable (whether get_secret would show you the value). Do not read any value.",
     `You see only what \`${caller.principal.name}\` may use; if something I expect is missing, say so: it may need ` +
       "a grant from the operator."
   ].join("\n\n")
+
+/** A tool call's arguments with placeholders for the agent to fill (`<its version>` stands for a number). */
+const template = (args: Record<string, unknown>) => json(args).replace(/"(<its version>)"/g, "$1")
 
 const rotate = (window: string): string => {
   const generate = { keyPath: "<path>", overwrite: true, expectedVersion: "<its version>", expiresIn: "90d" }
@@ -105,9 +115,9 @@ const rotate = (window: string): string => {
       "go-ahead before changing anything.",
     "2. For each one I confirm:\n" +
       `- a value we make ourselves (an internal API key, a password, a signing key): generate_secret with ` +
-      `${json(generate)}; nobody sees the new value.\n` +
+      `${template(generate)}; nobody sees the new value.\n` +
       `- a credential issued elsewhere (a provider's token): tell me where to get a new one; when I give it, ` +
-      `set_secret with ${json(set)}.\n` +
+      `set_secret with ${template(set)}.\n` +
       "Replacing a value needs write access there (else PermissionDenied: ask the operator). A new value clears " +
       "the flag and keeps the old one as a version. VersionConflict means it changed meanwhile: list it again.",
     "3. Whatever uses a rotated secret must be restarted or redeployed (`secrets run` reads the new value). " +

@@ -135,7 +135,7 @@ describe("prompts", () => {
     Effect.gen(function* () {
       const alpha = yield* connect("project:alpha")
       expect(yield* promptText(alpha, "discover_secrets")).toContain(
-        'list_secrets with {"scope":"project","project":"alpha"}'
+        'Find out which secrets exist under project/alpha/. Call list_secrets with {"scope":"project","project":"alpha"}'
       )
       expect(yield* promptText(alpha, "discover_secrets", { project: "consilio" })).toContain(
         'list_secrets with {"scope":"project","project":"consilio"}'
@@ -143,7 +143,9 @@ describe("prompts", () => {
       expect(yield* promptText(alpha, "discover_secrets", { scope: "meta", project: "" })).toContain(
         'list_secrets with {"scope":"meta"}'
       )
-      expect(yield* promptText(yield* connect("meta"), "discover_secrets")).toContain("list_secrets with {}")
+      expect(yield* promptText(yield* connect("meta"), "discover_secrets")).toContain(
+        "Find out which secrets exist. Call list_secrets with {}"
+      )
       expect(yield* refused(alpha, "discover_secrets", { scope: "meta", project: "consilio" })).toContain(
         "project needs scope project"
       )
@@ -159,7 +161,7 @@ describe("prompts", () => {
       const client = yield* connect()
       const text = yield* promptText(client, "rotate_expiring_secrets")
       expect(text).toContain('list_secrets with {"expiringWithin":"7d"} and with {"rotationRequired":true}')
-      expect(text).toContain('"overwrite":true')
+      expect(text).toContain('"overwrite":true,"expectedVersion":<its version>,"expiresIn":"90d"}')
       expect(text).toContain("wait for my go-ahead")
       expect(yield* promptText(client, "rotate_expiring_secrets", { window: "12h" })).toContain(
         '{"expiringWithin":"12h"}'
