@@ -27,9 +27,9 @@ export interface Reach {
 
 const ACCESSES: ReadonlyArray<Principal.Access> = ["write", "read", "use"]
 
-/** Every distinct prefix of the principal's grants, own scope first, each with its effective access. */
 const prefixOf = (grant: Principal.Grant): string => (grant.segments.length === 0 ? "" : `${grant.segments.join("/")}/`)
 
+/** Every distinct prefix of the principal's grants, own scope first, each with its effective access. */
 export const reachOf = (principal: Principal.Principal): ReadonlyArray<Reach> =>
   [...new Set(principal.grants.map(prefixOf))].map((prefix) => ({
     prefix,
