@@ -21,6 +21,7 @@ import { due, expire, flag } from "./commands/rotation.js"
 import { embedded } from "./commands/embedded.js"
 import { generate } from "./commands/generate.js"
 import { inject } from "./commands/inject.js"
+import { instructions } from "./commands/instructions.js"
 import { rotateKey } from "./commands/rotateKey.js"
 import { run as runCommand } from "./commands/run.js"
 import { serve } from "./commands/serve.js"
@@ -50,6 +51,7 @@ const secrets = Command.make("secrets").pipe(
     doctor,
     rotateKey,
     serve,
+    instructions,
     importCommand,
     exportCommand,
     embedded,

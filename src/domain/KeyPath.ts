@@ -134,6 +134,10 @@ const withSuggestion = (input: string): { suggestion?: string } => {
 export const parseKeyPath = (input: string): Effect.Effect<ParsedKeyPath, InvalidKeyPath | InvalidScope> =>
   parseEither(input)
 
+/** The same, as an `Either`, for pure code (MCP prompt arguments). */
+export const parseKeyPathEither = (input: string): Either.Either<ParsedKeyPath, InvalidKeyPath | InvalidScope> =>
+  parseEither(input)
+
 /** Synchronous variant for code outside Effect (tests, the memory repository's keys). */
 export const parseKeyPathSync = (input: string): ParsedKeyPath => Either.getOrThrow(parseEither(input))
 

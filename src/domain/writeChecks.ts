@@ -9,7 +9,7 @@ import type { ParsedKeyPath } from "./KeyPath.js"
 import { MAX_DESCRIPTION_BYTES, MAX_VALUE_BYTES, type MetadataChange, type SetOptions } from "./Secret.js"
 
 /** False for text with a lone UTF-16 surrogate, which UTF-8 cannot hold (it would come back as U+FFFD). */
-const isWellFormed = (text: string): boolean =>
+export const isWellFormed = (text: string): boolean =>
   !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/

@@ -7,8 +7,10 @@
  */
 import {
   CallToolRequestSchema,
+  GetPromptRequestSchema,
   InitializeRequestSchema,
   type JSONRPCRequest,
+  ListPromptsRequestSchema,
   ListToolsRequestSchema,
   PingRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
@@ -19,7 +21,15 @@ const SCHEMAS: Record<string, { safeParse: (value: unknown) => { success: boolea
   initialize: InitializeRequestSchema,
   ping: PingRequestSchema,
   "tools/list": ListToolsRequestSchema,
-  "tools/call": CallToolRequestSchema
+  "tools/call": CallToolRequestSchema,
+  "prompts/list": ListPromptsRequestSchema,
+  "prompts/get": GetPromptRequestSchema
+}
+
+/** What the params of a method with arguments look like, for the refusal. */
+const SHAPES: Record<string, string> = {
+  "tools/call": ' tools/call takes {"name": "<tool>", "arguments": {<parameter>: <value>}}.',
+  "prompts/get": ' prompts/get takes {"name": "<prompt>", "arguments": {<argument>: "<text>"}}.'
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -42,9 +52,10 @@ const pathsOf = (error: unknown): Array<string> => {
 
 /** Why a request's params are invalid, in a sentence; undefined when they are valid (or the method is not ours). */
 export const paramsProblem = (request: JSONRPCRequest): string | undefined => {
-  if (request.method === "tools/call" && isObject(request.params) && isObject(request.params["arguments"])) {
+  const withArguments = request.method === "tools/call" || request.method === "prompts/get"
+  if (withArguments && isObject(request.params) && isObject(request.params["arguments"])) {
     if (Object.hasOwn(request.params["arguments"], "__proto__")) {
-      return "Invalid params: __proto__ is not a parameter of any tool."
+      return `Invalid params: __proto__ is not an argument of any ${request.method === "tools/call" ? "tool" : "prompt"}.`
     }
   }
   const schema = SCHEMAS[request.method]
@@ -52,10 +63,7 @@ export const paramsProblem = (request: JSONRPCRequest): string | undefined => {
   const parsed = schema.safeParse(request)
   if (parsed.success) return undefined
   const where = pathsOf(parsed.error)
-  const shape =
-    request.method === "tools/call"
-      ? ' tools/call takes {"name": "<tool>", "arguments": {<parameter>: <value>}}.'
-      : " See the MCP specification for its params."
+  const shape = SHAPES[request.method] ?? " See the MCP specification for its params."
   return `Invalid params for ${request.method}: ${where.length > 0 ? where.join(", ") : "params"} ${
     where.length === 1 ? "is" : "are"
   } missing or of the wrong type.${shape}`

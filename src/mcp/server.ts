@@ -1,10 +1,18 @@
 /**
  * The MCP server: the SDK's low-level `Server` (so input and output schemas come from Effect Schema), with
- * `tools/list` answered from the typed tool entries (tools.ts) and `tools/call` run through one Effect runtime.
+ * `tools/list` answered from the typed tool entries (tools.ts) and `tools/call` run through one Effect runtime;
+ * `instructions` and the prompts are written for the session's principal (instructions.ts, prompts.ts).
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js"
-import { Clock, Effect, Option, Runtime } from "effect"
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListToolsRequestSchema,
+  McpError
+} from "@modelcontextprotocol/sdk/types.js"
+import { Clock, Effect, Either, Option, Runtime } from "effect"
 import * as Actors from "../audit/Actor.js"
 import { AuditLog } from "../audit/AuditLog.js"
 import type * as Principal from "../auth/Principal.js"
@@ -12,9 +20,11 @@ import type { CasPolicy, Quota } from "../config/Settings.js"
 import { InvalidArguments } from "../domain/errors.js"
 import { printable } from "../domain/KeyPath.js"
 import * as Caller from "./Caller.js"
+import { instructionsFor } from "./instructions.js"
+import { getPrompt, promptList } from "./prompts.js"
 import { toResult } from "./results.js"
 import type { StoreAccess } from "./StoreAccess.js"
-import { INSTRUCTIONS, type Tool, toolList, TOOLS } from "./tools.js"
+import { type Tool, toolList, TOOLS } from "./tools.js"
 
 export const SERVER_NAME = "secrets-mcp"
 
@@ -98,9 +108,18 @@ export const make = (options: {
     const caller = Caller.make(options.principal, options)
     const server = new Server(
       { name: SERVER_NAME, version: options.version, title: "Secrets" },
-      { capabilities: { tools: {} }, instructions: INSTRUCTIONS }
+      { capabilities: { tools: {}, prompts: {} }, instructions: instructionsFor(caller) }
     )
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList }))
+    server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: promptList }))
+    // An unknown prompt, a missing or invalid argument: JSON-RPC -32602 (MCP: "Invalid prompt name", "Missing
+    // required arguments"), with a sentence that says what is wrong.
+    server.setRequestHandler(GetPromptRequestSchema, async (request) =>
+      Either.getOrThrowWith(
+        getPrompt(caller, request.params.name, request.params.arguments),
+        (reason) => new McpError(ErrorCode.InvalidParams, reason)
+      )
+    )
     server.setRequestHandler(CallToolRequestSchema, (request) => {
       if (!TOOLS.some((t) => t.name === request.params.name)) throw unknownTool(request.params.name)
       return Runtime.runPromise(runtime)(

@@ -294,6 +294,29 @@ describe("requests with invalid params", () => {
     expect(JSON.stringify(t.sent)).not.toContain("sk_live_canary")
   })
 
+  it("prompts/get: an argument that is not text, or named __proto__, is refused the same way", async () => {
+    const t = await started(1024 * 1024)
+    const get = (id: number, params: string) =>
+      `{"jsonrpc":"2.0","id":${id},"method":"prompts/get","params":${params}}\n`
+    t.feed(get(1, `{"name":"retrieve_secret","arguments":{"keyPath":12345}}`))
+    t.feed(get(2, `{"arguments":{}}`))
+    t.feed(get(3, `{"name":"retrieve_secret","arguments":{"__proto__":{"keyPath":"meta/a/b"}}}`))
+    await settle()
+    expect(t.received).toEqual([])
+    expect(t.sent.map((a) => [a.id, a.error?.code])).toEqual([
+      [1, -32602],
+      [2, -32602],
+      [3, -32602]
+    ])
+    expect(t.sent[0]!.error!.message).toBe(
+      "Invalid params for prompts/get: params.arguments.keyPath is missing or of the wrong type. prompts/get takes " +
+        '{"name": "<prompt>", "arguments": {<argument>: "<text>"}}.'
+    )
+    expect(t.sent[1]!.error!.message).toContain("params.name")
+    expect(t.sent[2]!.error!.message).toBe("Invalid params: __proto__ is not an argument of any prompt.")
+    expect(JSON.stringify(t.sent)).not.toContain("12345")
+  })
+
   it("take arguments: null as no arguments", async () => {
     const t = await started(1024 * 1024)
     t.feed(call(1, `{"name":"list_secrets","arguments":null}`))

@@ -10,5 +10,5 @@ export const serve = Command.make("serve", {}, () =>
     return yield* module.serve(loaded)
   })
 ).pipe(
-  Command.withDescription("Run the MCP server over stdio (tools: get_secret, set_secret, list_secrets, delete_secret)")
+  Command.withDescription("Run the MCP server over stdio (five tools, and prompts for the design note's patterns)")
 )
