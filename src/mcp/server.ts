@@ -98,7 +98,8 @@ export const make = (options: {
     const caller = Caller.make(options.principal, options)
     const server = new Server(
       { name: SERVER_NAME, version: options.version, title: "Secrets" },
-      { capabilities: { tools: {} }, instructions: INSTRUCTIONS }
+      // logging: notices for the person behind the client (ClientNotices.ts), such as the first run's key file.
+      { capabilities: { tools: {}, logging: {} }, instructions: INSTRUCTIONS }
     )
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList }))
     server.setRequestHandler(CallToolRequestSchema, (request) => {
