@@ -68,8 +68,11 @@ export const storeFrom = (settings: Settings.Settings, options: StoreFromOptions
 /** Everything from the environment: key, database (`DATABASE_URL` or embedded), migrations, key check. */
 export const StoreLive = Layer.unwrapEffect(Effect.map(Settings.load(), (settings) => storeFrom(settings)))
 
-/** In memory, with a given key: fast tests and programs that need no persistence. */
-export const memoryStore = (
-  crypto: Layer.Layer<Crypto.Crypto>,
+/**
+ * In memory, with a given key: fast tests and programs that need no persistence
+ * (`memoryStore(CryptoLayers.layer(hexKey))`, which fails with `InvalidKey` for a key that is not 64 hex characters).
+ */
+export const memoryStore = <E = never>(
+  crypto: Layer.Layer<Crypto.Crypto, E>,
   repo: RepoOptions = DEFAULT_REPO_OPTIONS
-): Layer.Layer<SecretsRepo | AuditLog | Crypto.Crypto> => MemoryRepo.layer(repo).pipe(Layer.provideMerge(crypto))
+): Layer.Layer<SecretsRepo | AuditLog | Crypto.Crypto, E> => MemoryRepo.layer(repo).pipe(Layer.provideMerge(crypto))
