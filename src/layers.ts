@@ -37,16 +37,28 @@ export const sqlStore = <E, E2>(
 ): Layer.Layer<SecretsRepo | AuditLog | SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto, E | E2 | StartupError> =>
   SqlRepo.layer(reads, repo).pipe(Layer.provideMerge(KeyCheckLive), Layer.provideMerge(migrated(database, crypto)))
 
+export interface StoreFromOptions {
+  /** Without a configured key, a new machine (no store yet) generates the key file. */
+  readonly firstRun: boolean
+  /**
+   * Also tells the person who must back the generated key up (`serve` sends it to the MCP client); the text is
+   * logged as a warning on stderr either way. It never holds the key.
+   */
+  readonly announce?: ((notice: string) => Effect.Effect<void>) | undefined
+}
+
 /**
  * The store that settings describe. Without a configured key, `firstRun` lets a new machine (no store yet)
  * generate the key file; otherwise it is `KeyMissing`, naming the store's key id when there is a store.
  */
-export const storeFrom = (settings: Settings.Settings, options: { readonly firstRun: boolean } = { firstRun: false }) =>
+export const storeFrom = (settings: Settings.Settings, options: StoreFromOptions = { firstRun: false }) =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const { generated, key, keyring } = yield* FirstRun.resolveKey(settings, options)
       if (Option.isSome(generated)) {
-        yield* Effect.logWarning(`First run: generated a new key in ${generated.value} (key id ${key.id}); back it up`)
+        const notice = FirstRun.backupNotice(generated.value, key.id, settings.location)
+        yield* Effect.logWarning(notice)
+        if (options.announce !== undefined) yield* options.announce(notice)
       }
       const database = Database.layerFor(settings)
       return sqlStore(database, Crypto.layerKeyring(keyring), settings.reads, settings.repo)
@@ -56,8 +68,11 @@ export const storeFrom = (settings: Settings.Settings, options: { readonly first
 /** Everything from the environment: key, database (`DATABASE_URL` or embedded), migrations, key check. */
 export const StoreLive = Layer.unwrapEffect(Effect.map(Settings.load(), (settings) => storeFrom(settings)))
 
-/** In memory, with a given key: fast tests and programs that need no persistence. */
-export const memoryStore = (
-  crypto: Layer.Layer<Crypto.Crypto>,
+/**
+ * In memory, with a given key: fast tests and programs that need no persistence
+ * (`memoryStore(CryptoLayers.layer(hexKey))`, which fails with `InvalidKey` for a key that is not 64 hex characters).
+ */
+export const memoryStore = <E = never>(
+  crypto: Layer.Layer<Crypto.Crypto, E>,
   repo: RepoOptions = DEFAULT_REPO_OPTIONS
-): Layer.Layer<SecretsRepo | AuditLog | Crypto.Crypto> => MemoryRepo.layer(repo).pipe(Layer.provideMerge(crypto))
+): Layer.Layer<SecretsRepo | AuditLog | Crypto.Crypto, E> => MemoryRepo.layer(repo).pipe(Layer.provideMerge(crypto))

@@ -5,6 +5,7 @@
  */
 import { Clock, Context, Effect, FiberRef } from "effect"
 import * as os from "node:os"
+import type { Operation } from "./Entry.js"
 
 export interface Actor {
   readonly principal: string
@@ -17,7 +18,7 @@ export const LIBRARY: Actor = { principal: "library", client: "library" }
 export const CurrentActor: FiberRef.FiberRef<Actor> = FiberRef.unsafeMake(LIBRARY)
 
 /** The operation to record instead of the store method's own (`run` for its reads). */
-export const CurrentOperation: FiberRef.FiberRef<string | undefined> = FiberRef.unsafeMake<string | undefined>(
+export const CurrentOperation: FiberRef.FiberRef<Operation | undefined> = FiberRef.unsafeMake<Operation | undefined>(
   undefined
 )
 
@@ -27,12 +28,12 @@ export const withActor =
     Effect.locally(effect, CurrentActor, actor)
 
 export const asOperation =
-  (operation: string) =>
+  (operation: Operation) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.locally(effect, CurrentOperation, operation)
 
 /** The actor, and the operation to record for a method whose own name is `own`. */
-export const current = (own: string) =>
+export const current = (own: Operation) =>
   Effect.zipWith(FiberRef.get(CurrentActor), FiberRef.get(CurrentOperation), (actor, operation) => ({
     ...actor,
     operation: operation ?? own
@@ -42,8 +43,8 @@ export const current = (own: string) =>
  * `fields` stamped with the actor, the operation to record for a method whose own name is `own`, and the time by
  * the fiber's clock, all read off the fiber in one step: the read path does this for every read.
  */
-export const stamp = <F extends object>(own: string, fields: F) =>
-  Effect.withFiberRuntime<Actor & { readonly operation: string; readonly at: Date } & F>((fiber) => {
+export const stamp = <F extends object>(own: Operation, fields: F) =>
+  Effect.withFiberRuntime<Actor & { readonly operation: Operation; readonly at: Date } & F>((fiber) => {
     const { client, principal } = fiber.getFiberRef(CurrentActor)
     const operation = fiber.getFiberRef(CurrentOperation) ?? own
     const at = new Date(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis())

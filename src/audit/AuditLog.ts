@@ -5,14 +5,15 @@
  */
 import { Context, type Effect } from "effect"
 import type { KeyRotated, StoreUnavailable } from "../domain/errors.js"
-import type { Entry, StoredRecord } from "./Entry.js"
+import type { Entry, Operation, StoredRecord } from "./Entry.js"
 import type { Verdict } from "./verify.js"
 
 export interface AuditFilter {
   /** Only records on this key path or below it (whole segments). */
   readonly path?: string | undefined
   readonly principal?: string | undefined
-  readonly operation?: string | undefined
+  /** One operation, or any of several (`READ_OPERATIONS`: every read of a value, whatever made it). */
+  readonly operation?: Operation | ReadonlyArray<Operation> | undefined
   readonly since?: Date | undefined
   readonly until?: Date | undefined
   /** `ok`, `error` (anything but ok), or one error tag. */
@@ -35,13 +36,18 @@ export class AuditLog extends Context.Tag("secrets-mcp/AuditLog")<
   }
 >() {}
 
+/** The filter's operations as a list; undefined when it takes any. */
+export const operationsOf = (f: AuditFilter): ReadonlyArray<string> | undefined =>
+  f.operation === undefined ? undefined : typeof f.operation === "string" ? [f.operation] : f.operation
+
 /** True when `record` passes `filter` (the memory backend's filter; SQL says the same in its WHERE clause). */
 export const matchesFilter = (r: StoredRecord, f: AuditFilter): boolean => {
   const path = f.path?.replace(/\/+$/, "")
+  const operations = operationsOf(f)
   return (
     (path === undefined || (r.keyPath !== null && (r.keyPath === path || r.keyPath.startsWith(`${path}/`)))) &&
     (f.principal === undefined || r.principal === f.principal) &&
-    (f.operation === undefined || r.operation === f.operation) &&
+    (operations === undefined || operations.includes(r.operation)) &&
     (f.since === undefined || r.at >= f.since) &&
     (f.until === undefined || r.at <= f.until) &&
     (f.outcome === undefined || (f.outcome === "error" ? r.outcome !== "ok" : r.outcome === f.outcome))

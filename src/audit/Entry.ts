@@ -10,22 +10,36 @@
  */
 import { createHmac } from "node:crypto"
 
-/** An operation as the trail shows it. */
-export type Operation =
-  | "get"
-  | "set"
-  | "delete"
-  | "undelete"
-  | "destroy"
-  | "rollback"
-  | "metadata"
-  | "list"
-  | "import"
-  | "export"
-  | "run"
-  | "inject"
-  | "generate"
-  | "rotate-key"
+/**
+ * Every operation the trail records, as it shows them. Whatever names the operation of a record (`Actor.current`,
+ * `Actor.asOperation`, `AuditOptions.own`, an MCP tool's name) is typed `Operation`, so this list is complete and
+ * `secrets audit --operation` can refuse a name that is not in it.
+ */
+export const OPERATIONS = [
+  "get",
+  "set",
+  "delete",
+  "undelete",
+  "destroy",
+  "rollback",
+  "metadata",
+  "list",
+  "versions",
+  "import",
+  "export",
+  "run",
+  "inject",
+  "generate",
+  "rotate-key"
+] as const
+
+export type Operation = (typeof OPERATIONS)[number]
+
+/**
+ * The operations that return a value or pass it on (to a command's environment, a rendered file, an exported
+ * file): "who read this key?" is the records of these.
+ */
+export const READ_OPERATIONS: ReadonlyArray<Operation> = ["get", "run", "inject", "export"]
 
 /** Who did something, with what, and how it ended. */
 export interface Entry {

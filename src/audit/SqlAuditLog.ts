@@ -9,7 +9,7 @@ import { Crypto } from "../crypto/Crypto.js"
 import * as KeyCheck from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
-import { AuditLog } from "./AuditLog.js"
+import { AuditLog, operationsOf } from "./AuditLog.js"
 import { MAC_KEY_LABEL, type StoredRecord } from "./Entry.js"
 import * as SqlTrail from "./SqlTrail.js"
 import { type StoredCheckpoint, verify } from "./verify.js"
@@ -123,12 +123,13 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
         record: (entry) => trail.transaction((tx) => trail.append(tx, entry)).pipe(withStoreErrors),
         query: (f) => {
           const path = f.path?.replace(/\/+$/, "")
+          const operations = operationsOf(f)
           const conditions = [
             ...(path === undefined
               ? []
               : [sql`(key_path = ${path} OR (key_path >= ${`${path}/`} AND key_path < ${`${path}0`}))`]),
             ...(f.principal === undefined ? [] : [sql`principal = ${f.principal}`]),
-            ...(f.operation === undefined ? [] : [sql`operation = ${f.operation}`]),
+            ...(operations === undefined ? [] : [sql`operation IN ${sql.in(operations)}`]),
             ...(f.since === undefined ? [] : [sql`at >= ${f.since}`]),
             ...(f.until === undefined ? [] : [sql`at <= ${f.until}`]),
             ...(f.outcome === undefined

@@ -4,7 +4,7 @@
  */
 import { Cause, Effect, Exit, Option } from "effect"
 import * as Actor from "./Actor.js"
-import type { Entry } from "./Entry.js"
+import type { Entry, Operation } from "./Entry.js"
 
 export const outcomeOf = <A, E>(exit: Exit.Exit<A, E>): string | undefined => {
   if (Exit.isSuccess(exit)) return "ok"
@@ -16,7 +16,7 @@ export const outcomeOf = <A, E>(exit: Exit.Exit<A, E>): string | undefined => {
 
 export interface AuditOptions<A> {
   /** The operation, unless the caller names another (`Actor.asOperation`). */
-  readonly own: string
+  readonly own: Operation
   readonly keyPath: string | null
   /** The version the result names (a write's new one); else the one asked for. */
   readonly versionOf?: ((result: A) => number | null) | undefined

@@ -2,12 +2,13 @@
  * The `secrets` command line. Each command lives in ./commands; this file wires them, the logger (stderr
  * only: stdout carries results, and MCP protocol under `serve`) and the exit codes.
  */
-import { Command } from "@effect/cli"
+import { CliConfig, Command, HelpDoc } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect, Either, Exit, Layer, Logger, type LogLevel } from "effect"
+import { Effect, Either, Exit, identity, Layer, Logger, type LogLevel } from "effect"
 import * as Actors from "../audit/Actor.js"
 import * as Settings from "../config/Settings.js"
+import * as terminal from "../config/terminal.js"
 import { CliSettings } from "./CliSettings.js"
 import { audit } from "./commands/audit.js"
 import { doctor } from "./commands/doctor.js"
@@ -28,6 +29,7 @@ import { serve } from "./commands/serve.js"
 import { set } from "./commands/set.js"
 import { exportCommand, importCommand } from "./commands/transfer.js"
 import { report } from "./errors.js"
+import { withHelpConsole, withPlainConsole } from "./helpConsole.js"
 import { successStatus } from "./exitStatus.js"
 import { VERSION } from "../version.js"
 
@@ -58,10 +60,22 @@ const secrets = Command.make("secrets").pipe(
     runCommand,
     inject,
     generate
-  ])
+  ]),
+  // A command's output goes out as it is: only @effect/cli's own text is restyled (helpConsole.ts).
+  Command.transformHandler(withPlainConsole)
 )
 
-const cli = Command.run(secrets, { name: "secrets", version: VERSION })
+const cli = Command.run(secrets, {
+  name: "secrets",
+  version: VERSION,
+  footer: HelpDoc.p("`secrets <command> --help` describes a command; `secrets --version` prints the version.")
+})
+
+/**
+ * The built-in options (--help, --version, --completions, --log-level, --wizard) are not listed on every command's
+ * page, where `get`'s --version would stand beside the program's; the footer names the two that matter.
+ */
+const cliConfig = CliConfig.layer({ showBuiltIns: false })
 
 /** Logs as logfmt on stderr, at SECRETS_LOG_LEVEL (default Warning). */
 export const stderrLogger = (level: LogLevel.LogLevel) =>
@@ -72,15 +86,17 @@ export const stderrLogger = (level: LogLevel.LogLevel) =>
 
 /**
  * `secrets get <path> --version N`: @effect/cli reads `--version` anywhere as its built-in flag (print the CLI's
- * version), so a `--version` followed by a number, after a command that takes one, is passed on as
- * `--version-number`, the option's real name.
+ * version), so a `--version` with a value, after a command that takes one, is passed on as `--version-number`, the
+ * option's real name (help shows it as `--version`: helpText.ts). A value that is not a number is then refused as
+ * the option's, instead of printing the program's version.
  */
 export const normalizeArgv = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
   if (!argv.some((a) => VERSIONED_COMMANDS.has(a))) return argv
   return argv.flatMap((arg, i) => {
-    const inline = /^--version=(\d+)$/.exec(arg)
+    const inline = /^--version=(.*)$/.exec(arg)
     if (inline !== null) return ["--version-number", inline[1]!]
-    return arg === "--version" && /^\d+$/.test(argv[i + 1] ?? "") ? ["--version-number"] : [arg]
+    const next = argv[i + 1]
+    return arg === "--version" && next !== undefined && !next.startsWith("-") ? ["--version-number"] : [arg]
   })
 }
 
@@ -92,13 +108,17 @@ export const run = (argv: ReadonlyArray<string>) =>
     // logger then keeps its default level, so that failure is still reported.
     const loaded = yield* Effect.either(Settings.load())
     const level = Either.isRight(loaded) ? loaded.right.logLevel : Settings.defaultLogLevel
-    return yield* cli(normalizeArgv(argv)).pipe(
+    const args = normalizeArgv(argv)
+    // A completion script goes out exactly as @effect/cli writes it.
+    const noColor = yield* Effect.orElseSucceed(terminal.noColor, () => true)
+    const styled = args.includes("--completions") ? identity : withHelpConsole(noColor)
+    return yield* styled(cli(args)).pipe(
       // The audit trail's actor: the OS user, or SECRETS_PRINCIPAL (`serve` names each MCP client instead).
       Actors.withActor(Actors.cli(Either.isRight(loaded) ? loaded.right.principal.name : undefined)),
       Effect.zipRight(successStatus),
       Effect.catchAllCause(report),
       Effect.provideService(CliSettings, loaded),
-      Effect.provide(Layer.merge(NodeContext.layer, stderrLogger(level)))
+      Effect.provide(Layer.mergeAll(NodeContext.layer, stderrLogger(level), cliConfig))
     )
   })
 

@@ -11,14 +11,8 @@ import { Context, Effect, Layer, Redacted } from "effect"
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto"
 import * as Settings from "../config/Settings.js"
 import type { KeySource } from "../config/Settings.js"
-import {
-  DecryptionFailed,
-  type InvalidConfig,
-  type InvalidKey,
-  KeyNotInKeyring,
-  type KeyMissing
-} from "../domain/errors.js"
-import type * as EncryptionKey from "./EncryptionKey.js"
+import { DecryptionFailed, type InvalidConfig, InvalidKey, KeyNotInKeyring, type KeyMissing } from "../domain/errors.js"
+import * as EncryptionKey from "./EncryptionKey.js"
 import * as Envelope from "./Envelope.js"
 import * as Keyring from "./Keyring.js"
 
@@ -196,11 +190,32 @@ export const make = (
   }
 }
 
-/** Crypto with a given key, and older keys to read with (tests, programs that manage their own keys). */
-export const layer = (
+/**
+ * Crypto with a given key, and older keys to read with (tests, programs that manage their own keys). A key is an
+ * `EncryptionKey`, or the 64 hex characters a user holds (`secrets keygen`), as a string or a `Redacted` one; the
+ * layer fails with `InvalidKey` for anything else.
+ */
+export function layer(
   key: EncryptionKey.EncryptionKey,
-  previous: ReadonlyArray<EncryptionKey.EncryptionKey> = []
-): Layer.Layer<Crypto> => Layer.sync(Crypto, () => make(key, previous))
+  previous?: ReadonlyArray<EncryptionKey.EncryptionKey>
+): Layer.Layer<Crypto>
+export function layer(
+  key: EncryptionKey.KeyInput,
+  previous?: ReadonlyArray<EncryptionKey.KeyInput>
+): Layer.Layer<Crypto, InvalidKey>
+export function layer(
+  key: EncryptionKey.KeyInput,
+  previous: ReadonlyArray<EncryptionKey.KeyInput> = []
+): Layer.Layer<Crypto, InvalidKey> {
+  return Layer.effect(
+    Crypto,
+    Effect.zipWith(
+      EncryptionKey.from(key, "the key given to CryptoLayers.layer"),
+      Effect.forEach(previous, (k, i) => EncryptionKey.from(k, `previous key ${i + 1} given to CryptoLayers.layer`)),
+      make
+    )
+  )
+}
 
 /** Crypto with a keyring. */
 export const layerKeyring = (ring: Keyring.Keyring): Layer.Layer<Crypto> => layer(ring.active, ring.previous)

@@ -35,6 +35,33 @@ export const fromHex = (hex: Redacted.Redacted<string>, source: string): Effect.
   return Effect.succeed({ bytes: Redacted.make(bytes), id: keyIdOf(bytes).toString("hex"), source })
 }
 
+/** A key as a program holds it: an `EncryptionKey`, or its 64 hex characters, plain or `Redacted`. */
+export type KeyInput = EncryptionKey | string | Redacted.Redacted<string>
+
+const isEncryptionKey = (input: unknown): input is EncryptionKey =>
+  typeof input === "object" &&
+  input !== null &&
+  "bytes" in input &&
+  Redacted.isRedacted(input.bytes) &&
+  "id" in input &&
+  typeof input.id === "string"
+
+/**
+ * A key from what a program holds (`KeyInput`); anything else, or text that is not 64 hex characters, is
+ * `InvalidKey` (an embedding program written in JavaScript can pass anything). The text is never echoed.
+ */
+export const from = (input: KeyInput, source: string): Effect.Effect<EncryptionKey, InvalidKey> => {
+  if (isEncryptionKey(input)) return Effect.succeed(input)
+  if (typeof input === "string") return fromHex(Redacted.make(input), source)
+  if (Redacted.isRedacted(input) && typeof Redacted.value(input) === "string") return fromHex(input, source)
+  return Effect.fail(
+    new InvalidKey({
+      source,
+      reason: "it is not a key but a value of another kind (give the hex text or a Redacted of it)"
+    })
+  )
+}
+
 export const keyIdOf = (key: Buffer): Buffer =>
   createHmac("sha256", key).update("secrets-mcp key id").digest().subarray(0, KEY_ID_BYTES)
 

@@ -60,6 +60,11 @@ export interface SetOptions {
   readonly createdBy?: string | undefined
   /** Check-and-set: write only if the current version is this one (0: only if there is no secret). */
   readonly expectedVersion?: number | undefined
+  /**
+   * Only create: a secret already there is `SecretExists` (recorded so), not `VersionConflict`; what `generate`
+   * without `overwrite` asks for. A deleted one is still `Deleted`.
+   */
+  readonly createOnly?: boolean | undefined
   /** Refuse to update an existing secret without `expectedVersion` (`SECRETS_REQUIRE_CAS`). */
   readonly requireExpectedVersion?: boolean | undefined
   /** Write over a deleted secret: its value becomes the next version and its metadata starts afresh. */

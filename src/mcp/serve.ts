@@ -14,12 +14,16 @@ import { storeFrom } from "../layers.js"
 import { MIGRATIONS_DIR } from "../store/Migrations.js"
 import { VERSION } from "../version.js"
 import { BoundedStdioTransport, DEFAULT_MAX_MESSAGE_BYTES } from "./BoundedStdioTransport.js"
+import * as ClientNotices from "./ClientNotices.js"
 import * as McpServer from "./server.js"
 import * as StoreAccess from "./StoreAccess.js"
 
-/** The store for `serve`: on a first run of the embedded store (no store yet, no key) a key file is generated. */
-export const storeLayer = (settings: Settings) =>
-  storeFrom(settings, { firstRun: settings.location._tag === "Embedded" })
+/**
+ * The store for `serve`: on a first run of the embedded store (no store yet, no key) a key file is generated, and
+ * `announce` tells the client where it is.
+ */
+export const storeLayer = (settings: Settings, announce?: (notice: string) => Effect.Effect<void>) =>
+  storeFrom(settings, { firstRun: settings.location._tag === "Embedded", announce })
 
 const waitingNote = () =>
   `secrets serve speaks MCP over stdio: it waits for an MCP client (Claude Code, the MCP Inspector) on stdin, ` +
@@ -58,7 +62,10 @@ export const serve = (loaded: Either.Either<Settings, InvalidConfig>) =>
     const settings = Either.getOrUndefined(loaded)
     // With wrong settings every call fails before a principal matters; this one may touch nothing.
     const principal = settings?.principal ?? Principal.nobody
-    const store = yield* StoreAccess.make(Either.match(loaded, { onLeft: Layer.fail, onRight: storeLayer }))
+    const notices = yield* ClientNotices.make
+    const store = yield* StoreAccess.make(
+      Either.match(loaded, { onLeft: Layer.fail, onRight: (s) => storeLayer(s, notices.announce) })
+    )
     const server = yield* McpServer.make({
       principal,
       quota: settings?.quota,
@@ -69,6 +76,7 @@ export const serve = (loaded: Either.Either<Settings, InvalidConfig>) =>
     const closed = yield* Deferred.make<void>()
     const transport = new BoundedStdioTransport(settings?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)
     server.onclose = () => Deferred.unsafeDone(closed, Effect.void)
+    yield* notices.deliver(server)
     transport.onend = () => Deferred.unsafeDone(closed, Effect.void)
     yield* Effect.acquireRelease(
       Effect.promise(() => server.connect(transport)),

@@ -108,7 +108,8 @@ export const make = (options: {
     const caller = Caller.make(options.principal, options)
     const server = new Server(
       { name: SERVER_NAME, version: options.version, title: "Secrets" },
-      { capabilities: { tools: {}, prompts: {} }, instructions: instructionsFor(caller) }
+      // logging: notices for the person behind the client (ClientNotices.ts), such as the first run's key file.
+      { capabilities: { tools: {}, prompts: {}, logging: {} }, instructions: instructionsFor(caller) }
     )
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList }))
     server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: promptList }))

@@ -5,6 +5,7 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, JSONSchema, type Schema } from "effect"
+import type { Operation } from "../audit/Entry.js"
 import { plainInputSchema } from "./plainSchema.js"
 import type { InvalidArguments } from "../domain/errors.js"
 import type { SecretsRepo } from "../repo/SecretsRepo.js"
@@ -24,7 +25,7 @@ interface Annotations {
 export interface Tool {
   readonly name: string
   /** What the audit trail calls it. */
-  readonly operation: string
+  readonly operation: Operation
   readonly title: string
   readonly description: string
   readonly annotations: Annotations
@@ -56,7 +57,8 @@ const tool = <
   OI,
   E extends { readonly _tag: string; readonly message: string }
 >(spec: {
-  readonly name: string
+  /** `<operation>_secret(s)`: the audit trail records the call as that operation. */
+  readonly name: `${Operation}_secret` | `${Operation}_secrets`
   readonly title: string
   readonly description: string
   readonly annotations: Annotations
@@ -67,7 +69,7 @@ const tool = <
   readonly text?: (output: O) => string
 }): Tool => ({
   name: spec.name,
-  operation: spec.name.replace(/_secrets?$/, ""),
+  operation: spec.name.replace(/_secrets?$/, "") as Operation,
   title: spec.title,
   description: spec.description,
   annotations: spec.annotations,

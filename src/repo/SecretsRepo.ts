@@ -20,6 +20,7 @@ import type {
   NotDeleted,
   NotFound,
   QuotaExceeded,
+  SecretExists,
   StoreUnavailable,
   ValueTooLarge,
   VersionConflict,
@@ -50,7 +51,7 @@ export interface RepoOptions {
 export const DEFAULT_REPO_OPTIONS: RepoOptions = { maxVersions: 10, deleteRetention: Duration.days(30) }
 
 type WriteError = ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue
-type CasError = VersionConflict | VersionRequired | Deleted
+type CasError = VersionConflict | VersionRequired | Deleted | SecretExists
 /** A value under a key this process lacks; a read or write after the store's key was rotated to one it lacks. */
 type KeyError = KeyNotInKeyring | KeyRotated
 

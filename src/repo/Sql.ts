@@ -7,7 +7,7 @@
 import { SqlClient } from "@effect/sql"
 import * as Actors from "../audit/Actor.js"
 import { AuditLog } from "../audit/AuditLog.js"
-import type { Entry } from "../audit/Entry.js"
+import type { Entry, Operation } from "../audit/Entry.js"
 import { pruneAudit } from "../audit/prune.js"
 import { audited, auditedFailures } from "../audit/record.js"
 import * as SqlAuditLog from "../audit/SqlAuditLog.js"
@@ -48,10 +48,10 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const trail = yield* AuditTrail
     const log = yield* AuditLog
     const append = (entry: Entry) => Effect.ignore(log.record(entry))
-    const recordFailures = (own: string, keyPath: string) => auditedFailures(append, { own, keyPath })
+    const recordFailures = (own: Operation, keyPath: string) => auditedFailures(append, { own, keyPath })
     const { set, setIn } = makeSet({ crypto, db, options, trail, recordFailures })
     const history = makeHistory({ sql, crypto, db, options, trail, setIn })
-    const rec = (own: string, keyPath: string, requestedVersion: number | null = null) =>
+    const rec = (own: Operation, keyPath: string, requestedVersion: number | null = null) =>
       auditedFailures(append, { own, keyPath, requestedVersion })
 
     /**

@@ -6,6 +6,7 @@ import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Effect } from "effect"
 import * as Actors from "../audit/Actor.js"
+import type { Operation } from "../audit/Entry.js"
 import type { Trail } from "../audit/SqlTrail.js"
 import type { Crypto } from "../crypto/Crypto.js"
 import { type Deleted, NotDeleted, NotFound } from "../domain/errors.js"
@@ -19,6 +20,7 @@ import type { SetIn } from "./SqlSet.js"
 import { type CurrentRow, type MetadataRow, toCurrent, toMetadata } from "./sqlRows.js"
 import * as Q from "./sqlStatements.js"
 import {
+  asRollback,
   currentVersionRefused,
   deletedError,
   pastRetention,
@@ -44,7 +46,7 @@ export const makeHistory = (deps: {
 
   /** `body` in one transaction that ends by appending the record `recordOf` makes of its result. */
   const recorded = <A, E>(
-    own: string,
+    own: Operation,
     keyPath: string,
     body: (tx: PgPool.Transaction) => Effect.Effect<A, E | SqlError>,
     recordOf: (result: A) => { readonly version: number | null; readonly outcome: string }
@@ -236,11 +238,7 @@ export const makeHistory = (deps: {
             return yield* deps.setIn(tx, write, actor)
           })
         )
-        .pipe(
-          // A rollback asks for no check-and-set policy.
-          Effect.catchTag("VersionRequired", (e) => Effect.die(e)),
-          withStoreErrors
-        )
+        .pipe(asRollback, withStoreErrors)
     })
 
   return {

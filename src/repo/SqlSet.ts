@@ -15,6 +15,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import type { Actor } from "../audit/Actor.js"
 import * as Actors from "../audit/Actor.js"
+import type { Operation } from "../audit/Entry.js"
 import type { Trail } from "../audit/SqlTrail.js"
 import type * as Stream from "../audit/Stream.js"
 import { Crypto } from "../crypto/Crypto.js"
@@ -43,7 +44,7 @@ export const makeSet = (deps: {
   readonly trail: Trail
   /** Records a failure on its own commit. */
   readonly recordFailures: (
-    own: string,
+    own: Operation,
     keyPath: string
   ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }) => {

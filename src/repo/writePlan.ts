@@ -11,6 +11,7 @@ import {
   type InvalidExpiry,
   type InvalidValue,
   type QuotaExceeded,
+  SecretExists,
   type ValueTooLarge,
   VersionConflict,
   VersionNotFound,
@@ -53,7 +54,7 @@ export const planWrite = (
   current: Current | undefined,
   options: SetOptions & { readonly principal?: string | undefined },
   retention: Duration.Duration
-): Either.Either<Plan, VersionConflict | VersionRequired | Deleted> => {
+): Either.Either<Plan, VersionConflict | VersionRequired | Deleted | SecretExists> => {
   const expected = options.expectedVersion
   const conflict = (currentVersion: number) =>
     Either.left(new VersionConflict({ keyPath, expectedVersion: expected!, currentVersion }))
@@ -66,6 +67,7 @@ export const planWrite = (
       ? Either.right(update(current.version, true))
       : conflict(current.version)
   }
+  if (options.createOnly === true) return Either.left(new SecretExists({ keyPath }))
   if (expected === undefined) {
     if (options.requireExpectedVersion === true) {
       return Either.left(
@@ -78,11 +80,11 @@ export const planWrite = (
 }
 
 /**
- * A rollback rewrites a value the store accepted before, and asks for no check-and-set policy and no quota: a write
- * check, `VersionRequired` or `QuotaExceeded` there would be a bug, not an outcome.
+ * A rollback rewrites a value the store accepted before, and asks for no check-and-set policy, no quota and no
+ * create-only: a write check, `VersionRequired`, `QuotaExceeded` or `SecretExists` there would be a bug, not an outcome.
  */
 type NotARollbackOutcome =
-  ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired | QuotaExceeded
+  ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired | QuotaExceeded | SecretExists
 
 export const asRollback = <A, E, R>(
   write: Effect.Effect<A, E | NotARollbackOutcome, R>
@@ -95,7 +97,8 @@ export const asRollback = <A, E, R>(
       Predicate.isTagged(e, "DescriptionTooLong") ||
       Predicate.isTagged(e, "InvalidExpiry") ||
       Predicate.isTagged(e, "InvalidValue") ||
-      Predicate.isTagged(e, "VersionRequired"),
+      Predicate.isTagged(e, "VersionRequired") ||
+      Predicate.isTagged(e, "SecretExists"),
     (e) => Effect.die(e)
   ) as Effect.Effect<A, Exclude<E, NotARollbackOutcome>, R>
 

@@ -6,9 +6,9 @@
  * multiple of the alphabet's size (248 for 62 characters), so every character is exactly equally likely.
  */
 import * as Actors from "../audit/Actor.js"
-import { Effect, Predicate, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
-import { InvalidLength, SecretExists, type VersionConflict } from "../domain/errors.js"
+import { InvalidLength } from "../domain/errors.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
 import type { QuotaLimit } from "../domain/QuotaLimit.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
@@ -111,23 +111,18 @@ export const generateSecret = (request: GenerateRequest) =>
     const repo = yield* SecretsRepo
     const overwrite = request.overwrite === true
     // Without overwrite, "only if absent" is the store's check-and-set (expected version 0), so two generates
-    // racing for one path cannot both win.
+    // racing for one path cannot both win; the loser is `SecretExists`, and recorded so.
     const result = yield* repo
       .set(path, value, {
         description: request.description,
         expiresAt: request.expiresAt,
         createdBy: request.createdBy,
         expectedVersion: overwrite ? request.expectedVersion : 0,
+        createOnly: !overwrite,
         requireExpectedVersion: request.requireExpectedVersion,
         quota: request.quota
       })
-      .pipe(
-        Actors.asOperation("generate"),
-        Effect.catchIf(
-          (e): e is VersionConflict => !overwrite && Predicate.isTagged(e, "VersionConflict"),
-          () => Effect.fail(new SecretExists({ keyPath: path.keyPath }))
-        )
-      )
+      .pipe(Actors.asOperation("generate"))
     yield* Effect.logDebug(
       `generated ${length} ${charset} characters at ${result.keyPath} (version ${result.version}, by ${request.createdBy})`
     )

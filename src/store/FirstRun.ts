@@ -9,6 +9,7 @@ import { Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as Settings from "../config/Settings.js"
+import * as StoreConfig from "../config/StoreConfig.js"
 import * as EncryptionKey from "../crypto/EncryptionKey.js"
 import * as Envelope from "../crypto/Envelope.js"
 import * as Keyring from "../crypto/Keyring.js"
@@ -41,6 +42,15 @@ export interface KeyOutcome {
   /** The file a new key was written to, when one was generated. */
   readonly generated: Option.Option<string>
 }
+
+/**
+ * What a person must learn on the run that made the key: where the key file is, which store it opens, and that the
+ * store is lost without a copy. One text for stderr, the MCP client (a log notification) and `secrets init`.
+ */
+export const backupNotice = (keyFile: string, keyId: string, location: StoreConfig.Location) =>
+  `First run: generated a new encryption key in ${keyFile} (mode 0600, key id ${keyId}) for the new ` +
+  `${location._tag === "Embedded" ? `embedded store in ${location.dataDir}` : "store on the PostgreSQL server (DATABASE_URL)"}. Back the key file up now, away from this machine: without a copy of it ` +
+  `nobody can read the secrets in this store, and it is lost. \`secrets doctor\` says where the key file is.`
 
 const isConfigured = (source: Settings.KeySource) =>
   Option.isSome(source.env) || Option.isSome(source.file) || fs.existsSync(source.defaultFile)

@@ -9,8 +9,10 @@ import { Duration, Effect, Layer, Redacted, TestClock } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Actors from "../../src/audit/Actor.js"
 import { AuditLog } from "../../src/audit/AuditLog.js"
+import { READ_OPERATIONS } from "../../src/audit/Entry.js"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
+import { generateSecret } from "../../src/run/Generate.js"
 
 const unique = () => `a${randomBytes(5).toString("hex")}`
 const path = (p: string) => parseKeyPathSync(p)
@@ -115,6 +117,28 @@ export const auditContract = <E>(name: string, store: Layer.Layer<SecretsRepo | 
       })
     )
 
+    it.effect("generate over an existing secret fails and is recorded as SecretExists, not VersionConflict", () =>
+      Effect.gen(function* () {
+        const agent = { principal: `project:${unique()}`, client: "gen 1" }
+        const keyPath = `project/${agent.principal.slice(8)}/token`
+        const request = { keyPath, createdBy: agent.principal }
+        const [first, again] = yield* Effect.gen(function* () {
+          const first = yield* Effect.either(generateSecret(request))
+          yield* tick
+          return [first, yield* Effect.flip(generateSecret(request))] as const
+        }).pipe(Actors.withActor(agent))
+        expect(first._tag).toBe("Right")
+        expect(again._tag).toBe("SecretExists")
+        expect(rows(yield* trailOf(agent.principal))).toEqual([
+          ["generate", keyPath, 1, "ok"],
+          ["generate", keyPath, null, "SecretExists"]
+        ])
+        const log = yield* AuditLog
+        const found = yield* log.query({ principal: agent.principal, outcome: "SecretExists", limit: ALL })
+        expect(found.map((r) => r.operation)).toEqual(["generate"])
+      })
+    )
+
     it.effect("no value and no description reaches the trail, in any outcome", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo
@@ -170,6 +194,13 @@ export const auditContract = <E>(name: string, store: Layer.Layer<SecretsRepo | 
           `get project/${context}/nothing NotFound`,
           `set project/${context}x/b ok`
         ])
+        // Several operations at once (`secrets audit --reads`): any of them.
+        yield* step(repo.get(path(`project/${context}/a`)).pipe(Actors.asOperation("run"), Actors.withActor(agent)))
+        expect(yield* q({ operation: READ_OPERATIONS, path: `project/${context}/a` })).toEqual([
+          `run project/${context}/a ok`,
+          `get project/${context}/a ok`
+        ])
+        expect(yield* q({ operation: ["run"] })).toEqual([`run project/${context}/a ok`])
       })
     )
 

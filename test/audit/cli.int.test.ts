@@ -1,7 +1,8 @@
 /**
  * `secrets audit` end to end, through the built CLI on the embedded store: a few commands leave a trail (sets,
  * reads, a NotFound read, an agent's `secrets run`), then `secrets audit` shows it newest first, as a table or
- * as one JSON object per line, filtered by path (whole segments), principal, operation, outcome, time and count.
+ * as one JSON object per line, filtered by path (whole segments), principal, operation (or every read: `--reads`),
+ * outcome, time and count; an operation or outcome the trail never records is refused with the allowed ones.
  * The CLI records itself as principal `cli` with client `cli (<OS user>)`, or as SECRETS_PRINCIPAL when an
  * agent's shell runs it. The values set, and their descriptions, reach neither `secrets audit`'s output nor the
  * audit tables. Needs `npm run build` first.
@@ -11,6 +12,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
+import { OPERATIONS } from "../../src/audit/Entry.js"
 import { expectError, expectOk, hexKey, makeSandbox, type Result, type Sandbox } from "../cli/harness.js"
 
 const USER = os.userInfo().username
@@ -253,5 +255,45 @@ describe("secrets audit", () => {
     } finally {
       await client.end()
     }
+  })
+})
+
+// Last: it adds records the tests above do not expect.
+describe("secrets audit: what a filter accepts", () => {
+  test("an unknown --operation or --outcome is InvalidArguments (exit 19) naming the allowed ones", async () => {
+    const [operation, outcome, lower, both] = await Promise.all([
+      run(["audit", "--operation", "foo"]),
+      run(["audit", "--outcome", "Denied"]),
+      run(["audit", "--outcome", "notfound"]),
+      run(["audit", "--reads", "--operation", "get"])
+    ])
+    const operationLine = expectError(operation, 19, `--operation "foo" is not an operation the audit trail records`)
+    for (const name of OPERATIONS) expect(operationLine).toContain(name)
+    const outcomeLine = expectError(outcome, 19, "(did you mean PermissionDenied or RevealDenied?)")
+    for (const name of ["ok", "error", "NotFound", "SecretExists", "AuditTampered"]) expect(outcomeLine).toContain(name)
+    expectError(lower, 19, "(did you mean NotFound?)")
+    expectError(both, 19, "give --operation or --reads, not both")
+  })
+
+  test("--reads answers who read a key: get, run, inject and export alike", async () => {
+    expect(await trail("--reads")).toEqual(EXPECTED.filter((l) => / (get|run) /.test(l)))
+    // The agent's `secrets run` read project/x/token; `--operation get` alone misses it.
+    expect(await trail("--reads", "--path", "project/x/token")).toEqual([`project:x run project/x/token null ok`])
+    expect(await trail("--operation", "get", "--path", "project/x/token")).toEqual([])
+  })
+
+  test("generate over an existing secret is found by --outcome SecretExists", async () => {
+    expectError(await run(["generate", "project/x/token"]), 28)
+    const refused = `cli generate project/x/token null SecretExists`
+    expect([...(await trail("--outcome", "SecretExists")), ...(await trail("--operation", "generate"))]).toEqual([
+      refused,
+      refused
+    ])
+  })
+
+  test("audit verify prints its result on stdout", async () => {
+    const verified = await run(["audit", "verify"])
+    expect({ code: verified.code, stderr: verified.stderr }).toEqual({ code: 0, stderr: "" })
+    expect(verified.stdout).toMatch(/^the audit trail is intact: \d+ records in \d+ streams?, .*; head [0-9a-f]+\n$/)
   })
 })

@@ -93,7 +93,7 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
             SECRETS_PREVIOUS_KEYS_FILE: oldOnly.SECRETS_ENCRYPTION_KEY_FILE
           })
           expectOk(verified)
-          expect(verified.stderr).toMatch(/^the audit trail is intact: 8 records in /)
+          expect(verified.stdout).toMatch(/^the audit trail is intact: 8 records in /)
         }),
       TIMEOUT
     )

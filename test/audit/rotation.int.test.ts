@@ -44,7 +44,7 @@ describe("audit trail across rotate-key (embedded store)", () => {
       ])
       const verified = await run(["audit", "verify"])
       expectOk(verified)
-      expect(verified.stderr).toMatch(/^the audit trail is intact: 5 records in \d+ streams?, /)
+      expect(verified.stdout).toMatch(/^the audit trail is intact: 5 records in \d+ streams?, /)
 
       // Started with the old key alone: WrongKey, saying the key was rotated and what to configure.
       const [oldId, newId] = [keyIdOf(old), keyIdOf(current!)]

@@ -388,8 +388,8 @@ const tamperSuite = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
         if (!verdict.intact) throw new Error(verdict.problem)
         const intact = yield* verify()
         expectOk(intact)
-        expect(intact.stdout).toBe("")
-        expect(intact.stderr).toBe(
+        expect(intact.stderr).toBe("")
+        expect(intact.stdout).toBe(
           `the audit trail is intact: ${RECORDS} records in ${verdict.streams} stream${verdict.streams === 1 ? "" : "s"}, ` +
             `${verdict.checkpoints} checkpoints; head ${verdict.head}\n`
         )

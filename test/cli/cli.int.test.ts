@@ -77,6 +77,15 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
       expect(init.stderr).toContain(box.keyFile)
       expect(init.stderr).toContain(keyIdOf(key.trim()))
       expect(init.stderr).not.toContain(key.trim())
+      expect(init.stderr).toContain("without a copy of it nobody can read the secrets in this store")
+
+      // doctor says where the key file is, and that the store is lost without a copy of it.
+      const doctor = await box.run(["doctor"])
+      expectOk(doctor)
+      expect(doctor.stdout).toContain(
+        `note  backup: the key file is ${box.keyFile}; keep a copy of it away from this machine: ` +
+          "without it this store is lost, nobody can read its secrets\n"
+      )
 
       // A value with Unicode and a trailing newline must come back byte for byte.
       const value = "tøken ✓ 🔑 línea\nsecond line\n"
@@ -307,6 +316,8 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
     const lines = result.stdout.trimEnd().split("\n")
     expect(lines).toEqual([
       `ok    key: SECRETS_ENCRYPTION_KEY (key id ${keyIdOf(STORE_KEY)})`,
+      "note  backup: the key comes from SECRETS_ENCRYPTION_KEY, not from a file; keep a copy of it away from this " +
+        "machine: without it this store is lost, nobody can read its secrets",
       `ok    database: reached the embedded store in ${box.dataDir}`,
       "ok    migrations: all applied",
       `ok    key check: the configured key opens this store (key id ${keyIdOf(STORE_KEY)})`,

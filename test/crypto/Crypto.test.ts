@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Redacted } from "effect"
+import { Context, Effect, Either, Layer, Redacted } from "effect"
 import * as fc from "fast-check"
 import { hkdfSync } from "node:crypto"
 import * as Crypto from "../../src/crypto/Crypto.js"
 import * as Envelope from "../../src/crypto/Envelope.js"
+import type { InvalidKey } from "../../src/domain/errors.js"
 import { KEY_A, KEY_B, keyFromHex } from "../support/keys.js"
 import { legacyEncrypt as legacyEncryptWith } from "../support/legacy.js"
 
@@ -401,5 +402,31 @@ describe("Crypto keyring", () => {
           keyId: keyC.id
         })
       })
+  )
+
+  it.effect("layer takes the key a user holds, hex text plain or Redacted; anything else fails with InvalidKey", () =>
+    Effect.gen(function* () {
+      const keyIdOfLayer = (layer: Layer.Layer<Crypto.Crypto, InvalidKey>) =>
+        Effect.map(Layer.build(layer), (context) => Context.get(context, Crypto.Crypto).keyIds)
+      const expected = [keyFromHex(KEY_A).id, keyFromHex(KEY_B).id]
+      expect(yield* Effect.scoped(keyIdOfLayer(Crypto.layer(KEY_A, [KEY_B])))).toEqual(expected)
+      expect(yield* Effect.scoped(keyIdOfLayer(Crypto.layer(Redacted.make(KEY_A), [Redacted.make(KEY_B)])))).toEqual(
+        expected
+      )
+      const secretish = "0123456789abcdef-not-a-key"
+      for (const [given, reason] of [
+        ["abc", "it has 3 hexadecimal characters, not 64"],
+        [Redacted.make(secretish), "not all hexadecimal"],
+        [42 as unknown as string, "not a key but a value of another kind"],
+        [Buffer.alloc(32) as unknown as string, "not a key but a value of another kind"]
+      ] as const) {
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(Crypto.layer(given))))
+        expect(error).toMatchObject({ _tag: "InvalidKey", source: "the key given to CryptoLayers.layer" })
+        expect(error.message).toContain(reason)
+        expect(error.message).not.toContain(secretish)
+      }
+      const older = yield* Effect.flip(Effect.scoped(Layer.build(Crypto.layer(KEY_A, ["nope"]))))
+      expect(older).toMatchObject({ _tag: "InvalidKey", source: "previous key 1 given to CryptoLayers.layer" })
+    })
   )
 })

@@ -91,9 +91,8 @@ describe("the audit trail over MCP", () => {
         expect(records, tool).toEqual([[...who, operation, keyPath, version, "ok"]])
       }
 
-      // What the store refuses is recorded with its tag: the tool's own error, or for these two, what the store
-      // decided (a delete of nothing succeeds with deleted: false; generate over a secret is the store's
-      // check-and-set at version 0 failing, which the tool reports as SecretExists).
+      // What the store refuses is recorded with its tag, as the tool reports it (generate over a secret is
+      // SecretExists in the trail too); a delete of nothing succeeds with deleted: false and is recorded NotFound.
       const api = "project/alpha/api_key"
       const refusals: ReadonlyArray<{
         readonly tool: string
@@ -135,7 +134,7 @@ describe("the audit trail over MCP", () => {
           tool: "generate_secret",
           args: { keyPath: api },
           answer: "SecretExists",
-          record: ["generate", api, null, "VersionConflict"]
+          record: ["generate", api, null, "SecretExists"]
         }
       ]
       for (const { answer, args, record, tool } of refusals) {

@@ -159,7 +159,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("serve on a PostgreSQL server",
 
 describe("serve on the embedded store", () => {
   it.scopedLive(
-    "first run creates the data dir, cluster and key; round trip; closing stdin exits 0, the server outlives it; a restart reads back",
+    "first run creates the data dir, cluster and key, and tells the client where (a log notification); round trip; closing stdin exits 0, the server outlives it; a restart reads back",
     () =>
       Effect.gen(function* () {
         const dir = yield* tempDir()
@@ -184,7 +184,25 @@ describe("serve on the embedded store", () => {
         const key = fs.readFileSync(keyFile, "utf8")
         expect(first.stderr()).toContain("First run")
         expect(first.stderr()).toContain(keyFile)
+        expect(first.stderr()).toContain(dataDir)
         expect(first.stderr()).not.toContain(key.trim())
+        // The client is told too (clients show log notifications, never stderr): after the handshake, once.
+        const notice = yield* Effect.promise(() => within(first.firstLog, 30_000))
+        expect(notice).not.toBe("timeout")
+        expect(notice).toMatchObject({ level: "warning", logger: "secrets-mcp" })
+        const text = (notice as { data: unknown }).data as string
+        expect(text).toContain(`generated a new encryption key in ${keyFile}`)
+        expect(text).toContain(`for the new embedded store in ${dataDir}`)
+        expect(text).toContain("without a copy of it nobody can read the secrets in this store")
+        expect(text).not.toContain(key.trim())
+        const sent = first
+          .stdout()
+          .split("\n")
+          .filter((line) => line !== "")
+          .map((line) => JSON.parse(line) as { id?: unknown; method?: unknown })
+        const initializeAnswer = sent.findIndex((m) => m.id === 0)
+        expect(initializeAnswer).toBe(0)
+        expect(sent.filter((m) => m.method === "notifications/message")).toHaveLength(1)
         yield* call(first, "set_secret", { keyPath: "service/penpot/admin_password", value: "temporary" })
         expect(expectOk(yield* call(first, "get_secret", { keyPath: "meta/cloudflare/api_token" })).value).toBe(value)
         expect(
@@ -196,6 +214,7 @@ describe("serve on the embedded store", () => {
         const listed = expectOk(yield* call(first, "list_secrets", {})) as { secrets: Array<{ keyPath: string }> }
         expect(listed.secrets.map((s) => s.keyPath)).toEqual(["meta/cloudflare/api_token"])
         expect(first.stderr()).not.toContain(value)
+        expectOnlyProtocol(first)
 
         // Closing the client starts with closing the server's stdin; the server must then exit on its own
         // (the SDK would send SIGTERM after 2 s, which exits 1, so code 0 shows it did not need one).
@@ -209,6 +228,7 @@ describe("serve on the embedded store", () => {
 
         const second = yield* spawnServer(env)
         expect(second.stderr()).not.toContain("First run")
+        expect(second.logs).toEqual([])
         expect(fs.readFileSync(keyFile, "utf8")).toBe(key)
         expect(expectOk(yield* call(second, "get_secret", { keyPath: "meta/cloudflare/api_token" }))).toMatchObject({
           keyPath: "meta/cloudflare/api_token",

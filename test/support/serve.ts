@@ -4,7 +4,11 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import {
+  type CallToolResult,
+  type LoggingMessageNotification,
+  LoggingMessageNotificationSchema
+} from "@modelcontextprotocol/sdk/types.js"
 import { Effect } from "effect"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
@@ -30,6 +34,10 @@ export interface Served {
   readonly clientErrors: ReadonlyArray<Error>
   /** Resolves when the process has exited (whatever the cause). */
   readonly exited: Promise<Exit>
+  /** The log notifications (`notifications/message`) received so far. */
+  readonly logs: ReadonlyArray<LoggingMessageNotification["params"]>
+  /** Resolves with the first log notification. */
+  readonly firstLog: Promise<LoggingMessageNotification["params"]>
 }
 
 /** The transport's child process: the SDK does not expose it, and tests need its pid, exit and stdout. */
@@ -81,6 +89,13 @@ export const startServe = async (
   const clientErrors: Array<Error> = []
   const client = new Client({ name: options.name ?? "serve-test", version: "0.0.0" })
   client.onerror = (error) => void clientErrors.push(error)
+  const logs: Array<LoggingMessageNotification["params"]> = []
+  let logged: (params: LoggingMessageNotification["params"]) => void = () => {}
+  const firstLog = new Promise<LoggingMessageNotification["params"]>((resolve) => (logged = resolve))
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+    logs.push(notification.params)
+    logged(notification.params)
+  })
   try {
     await client.connect(transport, { timeout: options.connectTimeout ?? 60_000 })
   } catch (error) {
@@ -94,7 +109,9 @@ export const startServe = async (
     stdout: () => stdout,
     stderr: () => stderr,
     clientErrors,
-    exited: exited!
+    exited: exited!,
+    logs,
+    firstLog
   }
 }
 

@@ -5,10 +5,11 @@
 import { Command, Options } from "@effect/cli"
 import { Duration, Effect, Either, Option } from "effect"
 import { AuditLog } from "../../audit/AuditLog.js"
-import type { StoredRecord } from "../../audit/Entry.js"
+import { OPERATIONS, READ_OPERATIONS, type StoredRecord } from "../../audit/Entry.js"
 import { Crypto } from "../../crypto/Crypto.js"
 import { AuditTampered, InvalidArguments, KeyNotInKeyring } from "../../domain/errors.js"
 import { parseDurationText } from "../../domain/DurationText.js"
+import * as AuditChoices from "../auditChoices.js"
 import { formatTable, iso, note, printLine } from "../output.js"
 import { jsonOption, now, withStore } from "./shared.js"
 
@@ -41,13 +42,18 @@ const options = {
   principal: Options.text("principal").pipe(Options.optional, Options.withDescription("only this principal")),
   operation: Options.text("operation").pipe(
     Options.optional,
-    Options.withDescription("only this operation: get, set, delete, list, run, ...")
+    Options.withDescription(`only this operation: ${OPERATIONS.join(", ")}`)
+  ),
+  reads: Options.boolean("reads").pipe(
+    Options.withDescription(
+      `only reads of values, whatever made them: ${READ_OPERATIONS.join(", ")} ("who read this key?")`
+    )
   ),
   since: Options.text("since").pipe(Options.optional, Options.withDescription("from: 24h ago, or an ISO-8601 time")),
   until: Options.text("until").pipe(Options.optional, Options.withDescription("to: 1h ago, or an ISO-8601 time")),
   outcome: Options.text("outcome").pipe(
     Options.optional,
-    Options.withDescription("ok, error (any failure) or one error, e.g. PermissionDenied")
+    Options.withDescription("ok, error (any failure) or one error's name, e.g. PermissionDenied or NotFound")
   ),
   limit: Options.integer("limit").pipe(Options.withDefault(100), Options.withDescription("at most this many (100)")),
   json: jsonOption
@@ -104,7 +110,8 @@ const verifyCommand = Command.make(
           ...(verdict.seq === undefined ? {} : { seq: verdict.seq })
         })
       }
-      yield* note(
+      // The result, on stdout: a script keeps the head to give `--head` next time.
+      yield* printLine(
         `the audit trail is intact: ${count(verdict.records, "record")} in ${count(verdict.streams, "stream")}, ` +
           `${count(verdict.checkpoints, "checkpoint")}; head ${verdict.head}`
       )
@@ -120,8 +127,8 @@ export const audit = Command.make("audit", options, (args) =>
     const filter = {
       path: Option.getOrUndefined(args.path),
       principal: Option.getOrUndefined(args.principal),
-      operation: Option.getOrUndefined(args.operation),
-      outcome: Option.getOrUndefined(args.outcome),
+      operation: yield* AuditChoices.operations(Option.getOrUndefined(args.operation), args.reads),
+      outcome: yield* AuditChoices.outcome(Option.getOrUndefined(args.outcome)),
       since: yield* pointInTime("--since", Option.getOrUndefined(args.since), at),
       until: yield* pointInTime("--until", Option.getOrUndefined(args.until), at),
       limit: args.limit

@@ -7,6 +7,7 @@
  */
 import { Command } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
+import type * as Settings from "../../config/Settings.js"
 import * as StoreConfig from "../../config/StoreConfig.js"
 import * as Crypto from "../../crypto/Crypto.js"
 import * as Envelope from "../../crypto/Envelope.js"
@@ -102,6 +103,16 @@ const keysInUse = Effect.gen(function* () {
   }
 })
 
+/** Where the key is and why a copy matters: the one thing no backup of the database replaces. */
+const backupAdvice = (source: Settings.KeySource) => {
+  const where = Option.match(Keyring.activeFile(source), {
+    onNone: () => "the key comes from SECRETS_ENCRYPTION_KEY, not from a file",
+    onSome: (file) => `the key file is ${file}`
+  })
+  const older = Option.match(source.previousFile, { onNone: () => "", onSome: (file) => ` (older keys: ${file})` })
+  return `${where}${older}; keep a copy of it away from this machine: without it this store is lost, nobody can read its secrets`
+}
+
 export const doctor = Command.make("doctor", {}, () =>
   Effect.gen(function* () {
     const current = yield* settings
@@ -111,6 +122,7 @@ export const doctor = Command.make("doctor", {}, () =>
       const { active, previous } = key.right
       const older = previous.length === 0 ? "" : `; previous: ${previous.map((k) => k.id).join(", ")}`
       yield* ok("key", `${active.source} (key id ${active.id}${older})`)
+      yield* printLine(`note  backup: ${backupAdvice(current.key)}`)
     } else yield* fail("key", key.left.message)
     const storeProblem = yield* Effect.gen(function* () {
       yield* ok("database", `reached the ${StoreConfig.describe(location)}`)

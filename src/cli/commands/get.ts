@@ -9,10 +9,8 @@ import { jsonOption, keyPathArg, now, versionOption, withStore } from "./shared.
 
 const options = {
   keyPath: keyPathArg,
-  version: versionOption(
-    "version-number",
-    "an older kept version; --version N works too (`secrets versions` lists them)"
-  ),
+  // Typed `--version N` (main.ts normalizeArgv; help shows it so).
+  version: versionOption("version-number", "an older kept version (`secrets versions` lists them)"),
   json: jsonOption
 }
 

@@ -59,7 +59,7 @@ export const destroy = Command.make(
   "destroy",
   {
     keyPath: keyPathArg,
-    version: versionOption("version-number", "erase only this version, not the current one; --version N works too"),
+    version: versionOption("version-number", "erase only this version, not the current one"),
     yes: Options.boolean("yes").pipe(Options.withDescription("confirm: this cannot be undone"))
   },
   (args) =>

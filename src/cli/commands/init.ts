@@ -4,7 +4,7 @@ import * as StoreConfig from "../../config/StoreConfig.js"
 import * as Crypto from "../../crypto/Crypto.js"
 import { migrated } from "../../layers.js"
 import * as Database from "../../store/Database.js"
-import { resolveKey } from "../../store/FirstRun.js"
+import { backupNotice, resolveKey } from "../../store/FirstRun.js"
 import * as KeyCheck from "../../store/KeyCheck.js"
 import { settings } from "../CliSettings.js"
 import { note } from "../output.js"
@@ -21,10 +21,7 @@ export const init = Command.make("init", { restoreKeyCheck }, (args) =>
     if (location._tag === "Embedded") yield* note(`data directory: ${location.dataDir}`)
     yield* Option.match(generated, {
       onNone: () => note(`key: ${key.source} (key id ${key.id})`),
-      onSome: (file) =>
-        note(
-          `key: generated a new key in ${file} (mode 0600, key id ${key.id}); back it up: without it the secrets are lost`
-        )
+      onSome: (file) => note(backupNotice(file, key.id, location))
     })
     yield* Effect.gen(function* () {
       if (args.restoreKeyCheck) {

@@ -10,5 +10,8 @@ export const serve = Command.make("serve", {}, () =>
     return yield* module.serve(loaded)
   })
 ).pipe(
-  Command.withDescription("Run the MCP server over stdio (five tools, and prompts for the design note's patterns)")
+  Command.withDescription(
+    "Run the MCP server over stdio (tools: get_secret, set_secret, list_secrets, delete_secret, generate_secret; " +
+      "prompts for the design note's patterns)"
+  )
 )
