@@ -26,7 +26,7 @@ export const CLI_HINTS: Hints = {
     if (e.reason === "writable" || e.path.startsWith(`${e.dataDir}/`)) return undefined
     if (e.userUid === 0) {
       return (
-        `with \`sudo -E\`, root gets ${e.owner}'s environment and so ${e.owner}'s store: run \`secrets\` as ` +
+        `after \`sudo -E\`, root has ${e.owner}'s environment and so ${e.owner}'s store: run \`secrets\` as ` +
         `${e.owner} without sudo, or with plain \`sudo\` for root's own store`
       )
     }

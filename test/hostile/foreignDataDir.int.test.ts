@@ -194,7 +194,7 @@ describe.skipIf(!canRun)("a data directory someone else controls", () => {
       const doctor = await asSudoE(["doctor"], { SECRETS_DATA_DIR: dataDir })
       expect(doctor.code).toBe(38)
       expect(doctor.stdout).toContain(`FAIL  database: ${named}`)
-      expect(doctor.stderr).toMatch(/^hint: with `sudo -E`, root gets/m)
+      expect(doctor.stderr).toMatch(/^hint: after `sudo -E`, root has /m)
       expect(doctor.stderr).not.toMatch(/^hint: .*secrets doctor/m)
       for (const args of [
         ["embedded", "status"],
@@ -232,7 +232,7 @@ describe.skipIf(!canRun)("a data directory someone else controls", () => {
       const named = `${owner.home}, on the way to the data directory ${dataDir}, belongs to ${owner.name} (uid ${owner.uid}), but this command runs as root (uid 0)`
       const whileRunning = await asSudoE(["list"], env)
       expectForeign(whileRunning, named)
-      expect(whileRunning.stderr).toContain(`hint: with \`sudo -E\`, root gets ${owner.name}'s environment`)
+      expect(whileRunning.stderr).toContain(`hint: after \`sudo -E\`, root has ${owner.name}'s environment`)
 
       expectOk(await asOwner(["embedded", "stop"], env))
       const before = snapshot(dataDir)
