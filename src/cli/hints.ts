@@ -21,6 +21,17 @@ export const CLI_HINTS: Hints = {
     "configure the new key (the key file `secrets rotate-key` wrote, SECRETS_ENCRYPTION_KEY or " +
     "SECRETS_ENCRYPTION_KEY_FILE) and restart every process that still runs with the old one",
   StoreUnavailable: () => "`secrets doctor` checks the key, the database and the migrations",
+  ForeignDataDir: (e) => {
+    // Something planted in the data directory, or a directory others may write to: the message says what to do.
+    if (e.reason === "writable" || e.path.startsWith(`${e.dataDir}/`)) return undefined
+    if (e.userUid === 0) {
+      return (
+        `after \`sudo -E\`, root has ${e.owner}'s environment and so ${e.owner}'s store: run \`secrets\` as ` +
+        `${e.owner} without sudo, or with plain \`sudo\` for root's own store`
+      )
+    }
+    return e.ownerUid === 0 ? "`sudo secrets ...` runs it as root, whose store it is" : undefined
+  },
   StoreNotInitialised: () => "run `secrets init` with the store's key configured",
   DecryptionFailed: () => "`secrets doctor` lists every value that does not decrypt",
   VersionConflict: (e) => `read it again (\`secrets get ${e.keyPath} --json\` shows its version) and retry`,

@@ -67,20 +67,48 @@ export const format = (ring: ReadonlyArray<EncryptionKey.EncryptionKey>): string
   ring.map((key) => `${EncryptionKey.toHex(key)}\n`).join("")
 
 /**
- * Replaces a key file atomically and durably: a new 0600 file beside it, written and flushed to disk, renamed over
- * the old one, and the directory flushed, so that after a crash at any point the file holds either the old keys
- * or the new ones, never a part. Nothing is encrypted under a new key before this returns.
+ * The owner and mode a rewritten key file keeps: the old file's owner (not through a link) and its owner's
+ * permissions (0400 stays 0400), never more than 0600: a key file readable by others is tightened, since a rotation
+ * is often done because a key leaked. A new file is this user's, 0600.
+ */
+const keptOwnership = async (file: string) => {
+  try {
+    const old = await fs.lstat(file)
+    if (old.isFile()) return { uid: old.uid, gid: old.gid, mode: old.mode & 0o600 }
+  } catch {
+    /* a new file */
+  }
+  return { mode: 0o600 }
+}
+
+/**
+ * Replaces a key file atomically and durably: a new file beside it, written and flushed to disk, renamed over the
+ * old one, and the directory flushed, so that after a crash at any point the file holds either the old keys or the
+ * new ones, never a part. Nothing is encrypted under a new key before this returns. The new file keeps the old
+ * one's owner and mode (root rotating a key file of another user's leaves it that user's), at most 0600.
  */
 export const write = (file: string, ring: ReadonlyArray<EncryptionKey.EncryptionKey>) =>
   Effect.tryPromise({
     try: async () => {
       const dir = path.dirname(file)
       await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+      const kept = await keptOwnership(file)
       const temporary = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`)
       const handle = await fs.open(temporary, "wx", 0o600)
       try {
         await handle.writeFile(format(ring), "utf8")
         await handle.sync()
+        // The old file's owner and mode, set before the rename: the key file never appears with others.
+        if (kept.uid !== undefined && (kept.uid !== process.geteuid?.() || kept.gid !== process.getegid?.())) {
+          // Only root may give a file away; anyone else keeps it as before (their own).
+          await handle.chown(kept.uid, kept.gid).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== "EPERM") throw error
+          })
+        }
+        if (kept.mode !== 0o600) await handle.chmod(kept.mode)
+      } catch (error) {
+        await fs.rm(temporary, { force: true })
+        throw error
       } finally {
         await handle.close()
       }

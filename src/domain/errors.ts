@@ -280,6 +280,57 @@ export class StoreFormatOutdated extends Schema.TaggedError<StoreFormatOutdated>
   }
 }
 
+/**
+ * The data directory, something in it, or a directory on the way to it is controlled by another user than the one
+ * running the command: its owner could make this user's processes follow links, run programs or give files away.
+ */
+export class ForeignDataDir extends Schema.TaggedError<ForeignDataDir>()("ForeignDataDir", {
+  dataDir: Schema.String,
+  /** What is not this user's: the data directory, something in it, or a directory on the way to it. */
+  path: Schema.String,
+  /** Its owner's user name ("uid N" when no user has that uid), and uid. */
+  owner: Schema.String,
+  ownerUid: Schema.Number,
+  /** The user running the command. */
+  user: Schema.String,
+  userUid: Schema.Number,
+  /** owner: `path` belongs to `owner`; writable: others than its owner may write to it; closed: `user` may not enter it. */
+  reason: Schema.Literal("owner", "writable", "closed")
+}) {
+  override get message() {
+    const owner = `${this.owner} (uid ${this.ownerUid})`
+    const user = `${this.user} (uid ${this.userUid})`
+    const inside = this.path.startsWith(`${this.dataDir}/`)
+    const where =
+      this.path === this.dataDir
+        ? `The data directory ${this.dataDir}`
+        : inside
+          ? `${this.path}, in the data directory ${this.dataDir},`
+          : `${this.path}, on the way to the data directory ${this.dataDir},`
+    const unchanged = "Nothing there was read, started or changed."
+    const elsewhere = `or set SECRETS_DATA_DIR to a directory of ${this.user}'s own`
+    if (this.reason === "writable") {
+      return (
+        `${where} may be written by others than its owner ${owner}, who could replace the data directory. ` +
+        `${unchanged} Make it writable by its owner only (chmod go-w ${this.path}), ${elsewhere}.`
+      )
+    }
+    if (this.reason === "closed") {
+      return (
+        `${where} belongs to ${owner} and ${user}, who runs this command, may not enter it: the store is ` +
+        `${this.owner}'s. ${unchanged} Run the command as ${this.owner}, ${elsewhere}.`
+      )
+    }
+    const fix = inside
+      ? `Find out how it got there and remove it (it is not the store's), ${elsewhere}.`
+      : `Run the command as ${this.owner}, ${elsewhere}.`
+    return (
+      `${where} belongs to ${owner}, but this command runs as ${user}: a store is used only by the user ` +
+      `who controls its data directory. ${unchanged} ${fix}`
+    )
+  }
+}
+
 export class KeyCheckMissing extends Schema.TaggedError<KeyCheckMissing>()("KeyCheckMissing", {
   secrets: Schema.Number
 }) {
@@ -331,6 +382,7 @@ export type StoreError =
   | KeyRotated
   | StoreUnavailable
   | StoreFormatOutdated
+  | ForeignDataDir
 
 /** Failures of opening the store: the key and the database. */
 export type StartupError =
@@ -342,6 +394,7 @@ export type StartupError =
   | KeyCheckMissing
   | StoreUnavailable
   | StoreFormatOutdated
+  | ForeignDataDir
 
 export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", {
   principal: Schema.String,

@@ -18,6 +18,9 @@ export const MCP_HINTS: Hints = {
   KeyRotated: () => "The operator must restart this server with the store's new key.",
   KeyCheckMissing: () => "The operator must repair the store (`secrets doctor` explains how).",
   StoreUnavailable: () => "Retry in a moment; if it persists, ask the operator to check the database.",
+  ForeignDataDir: () =>
+    "The operator must run this server as the user who owns its data directory, or give it a data directory " +
+    "(SECRETS_DATA_DIR) of its own user's, and restart it.",
   InvalidConfig: () => "The operator must fix this server's environment and restart it.",
   InvalidArguments: () => "See the tool's input schema.",
   VersionConflict: () =>

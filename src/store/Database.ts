@@ -7,14 +7,14 @@ import type { PgClient } from "@effect/sql-pg"
 import { Duration, Layer, type Redacted } from "effect"
 import type { Settings } from "../config/Settings.js"
 import * as StoreConfig from "../config/StoreConfig.js"
-import type { StoreFormatOutdated, StoreUnavailable } from "../domain/errors.js"
+import type { ForeignDataDir, StoreFormatOutdated, StoreUnavailable } from "../domain/errors.js"
 import * as Embedded from "./Embedded.js"
 import * as PgPool from "./PgPool.js"
 import { toStoreUnavailable } from "./storeUnavailable.js"
 
 type DatabaseLayer = Layer.Layer<
   PgClient.PgClient | SqlClient.SqlClient | PgPool.PgPool,
-  StoreUnavailable | StoreFormatOutdated
+  StoreUnavailable | StoreFormatOutdated | ForeignDataDir
 >
 
 export const layerServer = (url: Redacted.Redacted<string>, options: StoreConfig.ServerOptions): DatabaseLayer =>

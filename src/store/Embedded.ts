@@ -7,18 +7,18 @@
  * The parts are in ./embedded: binaries, layout, cluster (initdb), postmaster (its pid file), start, supervisor.
  */
 import { Duration, Effect, Layer } from "effect"
+import * as path from "node:path"
 import type * as StoreConfig from "../config/StoreConfig.js"
-import { StoreFormatOutdated, StoreUnavailable } from "../domain/errors.js"
+import { ForeignDataDir, StoreFormatOutdated, StoreUnavailable } from "../domain/errors.js"
 import { clusterDir, clusterExists, DATABASE, isPreviousFormat, PORT, ROLE } from "./embedded/layout.js"
+import type { ForeignOwner } from "./embedded/refusal.js"
 import * as Postmaster from "./embedded/postmaster.js"
+import * as Users from "./embedded/users.js"
 import * as Start from "./embedded/start.js"
 import * as Status from "./embedded/status.js"
 import * as PgPool from "./PgPool.js"
 
 export type { Status } from "./embedded/status.js"
-
-/** True once a store has been created in this directory (in this format or the previous one). */
-export const exists = (dataDir: string): boolean => clusterExists(dataDir) || isPreviousFormat(dataDir)
 
 export const DEFAULT_IDLE = Duration.minutes(15)
 
@@ -29,23 +29,51 @@ export interface Options extends StoreConfig.ServerOptions {
   readonly idle: Duration.DurationInput
 }
 
-const toStoreError = (dataDir: string) => (error: unknown) =>
-  error instanceof Start.EmbeddedStartError && error.kind === "previous-format"
-    ? new StoreFormatOutdated({ dataDir })
-    : new StoreUnavailable({
-        reason: `the embedded server did not start: ${error instanceof Error ? error.message : String(error)}`
-      })
+const nameOf = (uid: number) => Users.nameOf(uid) ?? `uid ${uid}`
+
+const toForeignDataDir = (dataDir: string, foreign: ForeignOwner) => {
+  const userUid = process.geteuid?.() ?? -1
+  return new ForeignDataDir({
+    dataDir: path.resolve(dataDir),
+    path: foreign.path,
+    owner: nameOf(foreign.ownerUid),
+    ownerUid: foreign.ownerUid,
+    user: nameOf(userUid),
+    userUid,
+    reason: foreign.reason
+  })
+}
+
+const toStoreError =
+  (dataDir: string, doing = "the embedded server did not start") =>
+  (error: unknown): StoreUnavailable | StoreFormatOutdated | ForeignDataDir => {
+    const started = Start.toStartError(error)
+    if (started.kind === "previous-format") return new StoreFormatOutdated({ dataDir })
+    if (started.foreign !== undefined) return toForeignDataDir(dataDir, started.foreign)
+    return new StoreUnavailable({ reason: started.kind === "link" ? started.reason : `${doing}: ${started.reason}` })
+  }
+
+/** Fails with `ForeignDataDir` unless the data directory is this user's (store/embedded/ownership.ts). */
+export const checkDataDir = (dataDir: string) =>
+  Effect.try({ try: () => Start.checkDataDir(dataDir), catch: toStoreError(dataDir, "the data directory is unusable") })
+
+/** True once a store has been created in this directory (in this format or the previous one). */
+export const exists = (dataDir: string) =>
+  Effect.map(checkDataDir(dataDir), () => clusterExists(dataDir) || isPreviousFormat(dataDir))
 
 /** Starts the server on `dataDir` unless it runs; succeeds once it accepts connections. */
 export const ensureRunning = (dataDir: string, idle: Duration.DurationInput = DEFAULT_IDLE) =>
-  Effect.tryPromise({
-    try: async () => {
-      const idleMs = Duration.toMillis(idle)
-      await Start.ensureRunning(dataDir, { idleMs, timeoutMs: Duration.toMillis(START_TIMEOUT) })
-      Start.ensureSupervised(dataDir, idleMs)
-    },
-    catch: toStoreError(dataDir)
-  })
+  Effect.zipRight(
+    checkDataDir(dataDir),
+    Effect.tryPromise({
+      try: async () => {
+        const idleMs = Duration.toMillis(idle)
+        await Start.ensureRunning(dataDir, { idleMs, timeoutMs: Duration.toMillis(START_TIMEOUT) })
+        Start.ensureSupervised(dataDir, idleMs)
+      },
+      catch: toStoreError(dataDir)
+    })
+  )
 
 /** A `PgClient` (and `PgPool`) on the embedded server in `dataDir`, started if needed. */
 export const layer = (dataDir: string, options: Options) =>
@@ -73,11 +101,18 @@ export const layer = (dataDir: string, options: Options) =>
   )
 
 /** What runs on `dataDir`, for `secrets embedded status`. */
-export const status = (dataDir: string) => Effect.promise(() => Status.status(dataDir))
+export const status = (dataDir: string) =>
+  Effect.zipRight(
+    checkDataDir(dataDir),
+    Effect.promise(() => Status.status(dataDir))
+  )
 
 /** Stops the server on `dataDir` (fast shutdown) and waits for it; the pid it stopped, if one ran. */
 export const stop = (dataDir: string) =>
-  Effect.tryPromise({
-    try: () => Postmaster.stop(dataDir),
-    catch: (error) => new StoreUnavailable({ reason: error instanceof Error ? error.message : String(error) })
-  })
+  Effect.zipRight(
+    checkDataDir(dataDir),
+    Effect.tryPromise({
+      try: () => Postmaster.stop(dataDir),
+      catch: (error) => new StoreUnavailable({ reason: error instanceof Error ? error.message : String(error) })
+    })
+  )

@@ -24,14 +24,16 @@ import { withStoreErrors } from "./storeUnavailable.js"
  */
 export const storeKeyId = (settings: Pick<Settings.Settings, "location" | "server" | "embeddedIdle">) => {
   const { location } = settings
-  if (location._tag === "Embedded" && !Embedded.exists(location.dataDir)) return Effect.succeed(Option.none<string>())
-  return Effect.gen(function* () {
+  const query = Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const [present] = yield* sql<{ present: boolean }>`SELECT to_regclass('store_meta') IS NOT NULL AS present`
     if (present?.present !== true) return Option.none<string>()
     const [canary] = yield* sql<{ value: Uint8Array }>`SELECT value FROM store_meta WHERE name = 'key_check'`
     return Option.some(canary === undefined ? "unknown" : (Envelope.keyIdOf(canary.value) ?? "unknown"))
   }).pipe(withStoreErrors, Effect.provide(Database.layerFor(settings)))
+  if (location._tag === "Server") return query
+  // Checked before anything else, so that a first run never writes a key for a data directory it may not use.
+  return Effect.flatMap(Embedded.exists(location.dataDir), (exists) => (exists ? query : Effect.succeedNone))
 }
 
 export interface KeyOutcome {

@@ -110,6 +110,21 @@ describe("Keyring.write", () => {
     })
   )
 
+  it.effect.skipIf(process.getuid?.() !== 0)(
+    "run as root on another user's key file, keeps its owner and mode (0400 stays 0400); needs root",
+    () =>
+      Effect.gen(function* () {
+        const keyFile = file(`${KEY_A}\n`)
+        fs.chownSync(keyFile, 65534, 65534)
+        fs.chmodSync(keyFile, 0o400)
+        yield* Keyring.write(keyFile, [keyFromHex(KEY_B), keyFromHex(KEY_A)])
+        const after = fs.statSync(keyFile)
+        expect([after.uid, after.gid, after.mode & 0o777]).toEqual([65534, 65534, 0o400])
+        expect(fs.readFileSync(keyFile, "utf8")).toBe(`${KEY_B}\n${KEY_A}\n`)
+        expect(fs.readdirSync(path.dirname(keyFile))).toEqual(["key"])
+      })
+  )
+
   it.effect("a key file that cannot be written is InvalidKey naming the file, never the key", () =>
     Effect.gen(function* () {
       const keyFile = path.join("/proc", "secrets-mcp-key")

@@ -1,7 +1,8 @@
 /**
  * Peer authentication: the embedded server admits only the OS user who created the store. Run by an ordinary
- * user (here `nobody`, as this suite runs as root), the server runs as that user and root is refused; a store
- * created by root (its server then runs as `secrets-mcp`) cannot be used by another user. Needs root.
+ * user (here `nobody`, as this suite runs as root), the server runs as that user and root is refused (by the CLI
+ * before it connects, ForeignDataDir, and by the server); a store created by root (its server then runs as
+ * `secrets-mcp`) cannot be used by another user. Needs root. test/hostile/foreignDataDir.int.test.ts attacks it.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -55,10 +56,11 @@ describe.skipIf(!isRoot || !hasNobody || process.platform !== "linux")("embedded
       expect(uidOf(server.pid)).toBe(NOBODY.uid)
       expect(fs.statSync(path.join(dataDir, "cluster")).uid).toBe(NOBODY.uid)
 
-      // Root reaches the socket (it can open any directory) but is not the store's user.
+      // The CLI as root refuses nobody's data directory (ForeignDataDir) before it connects; had it connected
+      // (root can open any directory), peer authentication would refuse it as not the store's user.
       const asRoot = await run(undefined, env, ["get", "meta/auth/token"])
-      expect(asRoot.code).toBe(14)
-      expect(asRoot.stderr).toContain("authentication failed")
+      expect(asRoot.code).toBe(38)
+      expect(asRoot.stderr).toContain(`belongs to nobody (uid ${NOBODY.uid}), but this command runs as root (uid 0)`)
       expect(asRoot.stdout).toBe("")
       const client = new pg.Client({ host: path.join(dataDir, "cluster"), user: "secrets", database: "postgres" })
       client.on("error", () => {})
@@ -80,10 +82,11 @@ describe.skipIf(!isRoot || !hasNobody || process.platform !== "linux")("embedded
       expect(systemUser).toBeDefined()
       expect(uidOf(server.pid)).toBe(Number(systemUser!.split(":")[2]))
 
-      // The data directory is root's, 0700; nobody cannot even reach the socket.
+      // The data directory is root's, 0700; nobody cannot even reach the socket, and is told whose store it is.
       fs.chmodSync(path.dirname(dataDir), 0o711)
       const asNobody = await run(NOBODY, env, ["get", "meta/auth/token"])
-      expect(asNobody.code).toBe(14)
+      expect(asNobody.code).toBe(38)
+      expect(asNobody.stderr).toContain(`The data directory ${dataDir} belongs to root (uid 0)`)
       expect(asNobody.stdout).toBe("")
       expect(asNobody.stderr).not.toContain("root-value")
     },

@@ -131,6 +131,8 @@ export const doctor = Command.make("doctor", {}, () =>
       Effect.provide(Database.layerFor(current)),
       Effect.catchAll((error) => Effect.as(fail("database", error.message), Option.some<Problem>(error)))
     )
+    // Another user's data directory comes first: a key looked for in that user's environment is a consequence.
+    if (Option.isSome(storeProblem) && storeProblem.value._tag === "ForeignDataDir") return yield* storeProblem.value
     if (Either.isLeft(key)) return yield* key.left
     if (Option.isSome(storeProblem)) return yield* storeProblem.value
     yield* printLine("all checks passed")

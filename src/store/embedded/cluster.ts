@@ -10,7 +10,9 @@ import * as path from "node:path"
 import type { Binaries } from "./binaries.js"
 import { clusterDir, clusterExists, INIT_PREFIX, MAX_SOCKET_PATH, ROLE, socketFile } from "./layout.js"
 import { isGone, sleep } from "./postmaster.js"
+import * as Ownership from "./ownership.js"
 import { isDelegated, type ServerUser } from "./serverUser.js"
+import { privatise } from "./tree.js"
 
 /**
  * How the server is told where its data and socket are. On Linux it runs with the cluster as its working
@@ -45,48 +47,24 @@ const ident = (client: string) => `# secrets-mcp: the OS user allowed to connect
 owner ${client} ${ROLE}
 `
 
-/** Every entry under `dir`, depth first, with whether it is a directory (symbolic links not followed). */
-const walk = (dir: string): Array<{ readonly file: string; readonly directory: boolean; readonly link: boolean }> =>
-  fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const file = path.join(dir, entry.name)
-    const here = { file, directory: entry.isDirectory(), link: entry.isSymbolicLink() }
-    return entry.isDirectory() ? [here, ...walk(file)] : [here]
-  })
-
-/** Makes every entry under `dir` private to its owner: directories 0700, files 0600. */
-export const privatise = (dir: string): void => {
-  fs.chmodSync(dir, 0o700)
-  for (const { directory, file, link } of walk(dir)) {
-    if (link) continue
-    const mode = fs.lstatSync(file).mode & 0o777
-    const wanted = directory ? mode & 0o700 : mode & 0o600
-    if (mode !== wanted) fs.chmodSync(file, wanted)
-  }
-}
-
 /**
- * Gives the cluster to the server's user if it belongs to another uid: a system user re-created with another
- * uid (a rebuilt container image over a kept volume) would otherwise leave PostgreSQL refusing the directory.
+ * The data directory, checked (ownership.ts), created if missing, and tightened to 0700 with its top-level files
+ * 0600. Nothing is created or changed before the way to it is found to be this user's, and what it holds is checked
+ * once it is private, when no one else can add to it any more.
  */
-export const adoptCluster = (dataDir: string, user: ServerUser, log: (line: string) => void): void => {
-  const cluster = clusterDir(dataDir)
-  const owner = fs.statSync(cluster)
-  if (!isDelegated(user) || (owner.uid === user.uid && owner.gid === user.gid)) return
-  log(`the cluster belongs to uid ${owner.uid}; giving it to ${user.name} (uid ${user.uid})`)
-  fs.lchownSync(cluster, user.uid, user.gid)
-  for (const { file } of walk(cluster)) fs.lchownSync(file, user.uid, user.gid)
-}
-
-/** The data directory, created or tightened to 0700 with its top-level files 0600. */
-export const prepareDataDir = (dataDir: string): void => {
+export const prepareDataDir = (dataDir: string, owners: Ownership.Owners = Ownership.owners()): void => {
   if (socketFile(dataDir).length > MAX_SOCKET_PATH) {
     throw new Error(
       `the data directory's path is too long for a Unix socket (${socketFile(dataDir)} is over ` +
         `${MAX_SOCKET_PATH} bytes); set SECRETS_DATA_DIR to a shorter path`
     )
   }
+  Ownership.checkPath(dataDir, owners)
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  // Again: in a sticky directory (/tmp) another user may have made it between the check and mkdir.
+  Ownership.checkPath(dataDir, owners)
   fs.chmodSync(dataDir, 0o700)
+  Ownership.checkTop(dataDir, owners)
   for (const entry of fs.readdirSync(dataDir, { withFileTypes: true })) {
     if (entry.isFile()) fs.chmodSync(path.join(dataDir, entry.name), 0o600)
   }

@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { readText } from "./files.js"
 import { clusterDir, supervisorFile } from "./layout.js"
 
 export type Status = "starting" | "ready" | "stopping" | "standby" | "unknown"
@@ -19,12 +20,9 @@ const STATUSES: ReadonlyArray<Status> = ["starting", "ready", "stopping", "stand
 
 /** The postmaster named by `postmaster.pid`, if the file is there and readable. */
 export const read = (dataDir: string): Postmaster | undefined => {
-  let text: string
-  try {
-    text = fs.readFileSync(path.join(clusterDir(dataDir), "postmaster.pid"), "utf8")
-  } catch {
-    return undefined
-  }
+  // Never through a link: as root, this reads a file of the server's user (secrets-mcp).
+  const text = readText(path.join(clusterDir(dataDir), "postmaster.pid"))
+  if (text === undefined) return undefined
   // Lines: pid, data directory, start time, port, socket directory, listen address, shared memory key, status.
   const lines = text.split("\n")
   const pid = Number(lines[0])
@@ -80,12 +78,8 @@ export const running = (dataDir: string): Postmaster | undefined => {
  */
 export const clearReusedPid = (dataDir: string): void => {
   const file = path.join(clusterDir(dataDir), "postmaster.pid")
-  let text: string
-  try {
-    text = fs.readFileSync(file, "utf8")
-  } catch {
-    return
-  }
+  const text = readText(file)
+  if (text === undefined) return
   const postmaster = read(dataDir)
   if (postmaster === undefined || isGone(postmaster.pid) || running(dataDir) !== undefined) return
   const aside = `${file}.stale-${process.pid}`
@@ -95,7 +89,7 @@ export const clearReusedPid = (dataDir: string): void => {
     return
   }
   try {
-    if (fs.readFileSync(aside, "utf8") !== text) fs.linkSync(aside, file)
+    if (readText(aside) !== text) fs.linkSync(aside, file)
   } catch {
     /* a new server's file is in place already */
   } finally {
@@ -139,7 +133,7 @@ export const stop = async (dataDir: string, timeoutMs = 30_000): Promise<number 
 export const supervisorAlive = (dataDir: string): boolean => {
   let pid: number
   try {
-    pid = (JSON.parse(fs.readFileSync(supervisorFile(dataDir), "utf8")) as { pid: number }).pid
+    pid = (JSON.parse(readText(supervisorFile(dataDir)) ?? "") as { pid: number }).pid
   } catch {
     return false
   }

@@ -3,8 +3,8 @@
  * CI) the server runs as the unprivileged system user `secrets-mcp`, created here if it is missing.
  */
 import { spawnSync } from "node:child_process"
-import * as fs from "node:fs"
 import * as os from "node:os"
+import { lookup } from "./users.js"
 
 export const SYSTEM_USER = "secrets-mcp"
 
@@ -14,20 +14,6 @@ export interface ServerUser {
   readonly name: string
   /** The OS user who starts it (and so whom peer authentication admits): root, or the server user itself. */
   readonly client: string
-}
-
-const lookup = (name: string): { uid: number; gid: number } | undefined => {
-  let passwd: string
-  try {
-    passwd = fs.readFileSync("/etc/passwd", "utf8")
-  } catch {
-    return undefined
-  }
-  for (const line of passwd.split("\n")) {
-    const [user, , uid, gid] = line.split(":")
-    if (user === name) return { uid: Number(uid), gid: Number(gid) }
-  }
-  return undefined
 }
 
 /** Creates the system user; several root processes may race here, and `useradd` may find /etc/passwd locked. */

@@ -8,8 +8,11 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { BinariesMissing, supervisorScript } from "./binaries.js"
 import { prepareDataDir } from "./cluster.js"
-import { isPreviousFormat, logFile } from "./layout.js"
+import { checkSocket, openAppend } from "./files.js"
+import { isPreviousFormat, logFile, socketFile } from "./layout.js"
+import * as Ownership from "./ownership.js"
 import { running, sleep, supervisorAlive } from "./postmaster.js"
+import * as Refusal from "./refusal.js"
 
 export interface StartOptions {
   /** The supervisor stops the server after this long with no client; 0: never. */
@@ -18,29 +21,42 @@ export interface StartOptions {
   readonly timeoutMs: number
 }
 
-/** Why the embedded server is not available: `previous-format` is refused, `unavailable` may pass. */
+/**
+ * Why the embedded server is not available: `previous-format`, `foreign` (the data directory is another user's) and
+ * `link` (a symbolic link where the store looks, see ownership.ts) are refused, `unavailable` may pass.
+ */
 export class EmbeddedStartError extends Error {
   /** Found by `storeUnavailable.reasonOf` when this reaches it through the pool as a connection error. */
   readonly code = "SECRETS_EMBEDDED_START"
   constructor(
-    readonly kind: "previous-format" | "unavailable",
-    readonly reason: string
+    readonly kind: "previous-format" | "foreign" | "link" | "unavailable",
+    readonly reason: string,
+    readonly foreign?: Refusal.ForeignOwner
   ) {
     super(reason)
   }
 }
 
+/** A failure of the checks and file operations below, as an `EmbeddedStartError`. */
+export const toStartError = (error: unknown): EmbeddedStartError => {
+  if (error instanceof EmbeddedStartError) return error
+  if (error instanceof Refusal.ForeignOwner) return new EmbeddedStartError("foreign", error.message, error)
+  if (error instanceof Refusal.LinkInDataDir) return new EmbeddedStartError("link", error.message)
+  const reason = error instanceof BinariesMissing || error instanceof Error ? error.message : String(error)
+  return new EmbeddedStartError("unavailable", reason)
+}
+
 const LOG_LIMIT = 4 * 1024 * 1024
 
-/** The log, opened for appending; a log grown past 4 MiB is moved to postgres.log.1 first. */
+/** The log, opened for appending (never through a link); a log grown past 4 MiB is moved to postgres.log.1 first. */
 const openLog = (dataDir: string): number => {
   const file = logFile(dataDir)
   try {
-    if (fs.statSync(file).size > LOG_LIMIT) fs.renameSync(file, `${file}.1`)
+    if (fs.lstatSync(file).size > LOG_LIMIT) fs.renameSync(file, `${file}.1`)
   } catch {
     /* no log yet */
   }
-  return fs.openSync(file, "a", 0o600)
+  return openAppend(file)
 }
 
 interface Spawned {
@@ -94,6 +110,8 @@ const start = async (dataDir: string, options: StartOptions): Promise<void> => {
       if (server?.status === "ready") return
       if (server === undefined) {
         if (spawned !== undefined && spawned.exit !== undefined && spawned.exit !== 0) {
+          const refused = Refusal.fromLine(spawned.message.trim())
+          if (refused !== undefined) throw refused
           const reason = spawned.message.replace(/^error: /, "").trim()
           throw new EmbeddedStartError("unavailable", reason || `its supervisor exited with code ${spawned.exit}`)
         }
@@ -108,9 +126,7 @@ const start = async (dataDir: string, options: StartOptions): Promise<void> => {
       await sleep(5)
     }
   } catch (error) {
-    if (error instanceof EmbeddedStartError) throw error
-    const reason = error instanceof BinariesMissing || error instanceof Error ? error.message : String(error)
-    throw new EmbeddedStartError("unavailable", reason)
+    throw toStartError(error)
   } finally {
     if (spawned !== undefined) detach(spawned)
   }
@@ -120,16 +136,38 @@ const start = async (dataDir: string, options: StartOptions): Promise<void> => {
   )
 }
 
-/** Resolves once a server is ready on `dataDir`, starting one if needed; concurrent callers share one start. */
+/**
+ * Resolves once a server is ready on `dataDir`, starting one if needed; concurrent callers share one start. Called
+ * before every new connection: the socket is checked to be one (never a link) each time.
+ */
 export const ensureRunning = (dataDir: string, options: StartOptions): Promise<void> => {
   if (isPreviousFormat(dataDir)) return Promise.reject(new EmbeddedStartError("previous-format", dataDir))
-  if (running(dataDir)?.status === "ready") return Promise.resolve()
+  const connectable = () => {
+    try {
+      checkSocket(socketFile(dataDir))
+    } catch (error) {
+      throw toStartError(error)
+    }
+  }
+  if (running(dataDir)?.status === "ready") return Promise.resolve().then(connectable)
   let pending = inFlight.get(dataDir)
   if (pending === undefined) {
     pending = start(dataDir, options).finally(() => inFlight.delete(dataDir))
     inFlight.set(dataDir, pending)
   }
-  return pending
+  return pending.then(connectable)
+}
+
+/**
+ * Checks that the data directory is this user's (ownership.ts) before a process uses the store there; fails with
+ * `EmbeddedStartError` (`foreign` when another user controls it), having changed nothing of anyone else's.
+ */
+export const checkDataDir = (dataDir: string): void => {
+  try {
+    Ownership.check(dataDir, Ownership.owners())
+  } catch (error) {
+    throw toStartError(error)
+  }
 }
 
 /**

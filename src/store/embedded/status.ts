@@ -1,5 +1,4 @@
 /** What `secrets embedded status` shows: read from `postmaster.pid` and, when it runs, asked of the server. */
-import * as fs from "node:fs"
 import pg from "pg"
 import {
   clusterDir,
@@ -12,6 +11,7 @@ import {
   supervisorFile,
   WATCHDOG_NAME
 } from "./layout.js"
+import { readText } from "./files.js"
 import { running } from "./postmaster.js"
 
 export interface Status {
@@ -55,7 +55,7 @@ const ask = async (dataDir: string) => {
 
 const supervisor = (dataDir: string) => {
   try {
-    return JSON.parse(fs.readFileSync(supervisorFile(dataDir), "utf8")) as { pid?: number; idleMs?: number }
+    return JSON.parse(readText(supervisorFile(dataDir)) ?? "") as { pid?: number; idleMs?: number }
   } catch {
     return undefined
   }
@@ -66,7 +66,7 @@ export const status = async (dataDir: string): Promise<Status> => {
   if (isPreviousFormat(dataDir)) return { dataDir, state: "previous format", socket }
   if (!clusterExists(dataDir)) return { dataDir, state: "not created", socket }
   const server = running(dataDir)
-  const major = fs.readFileSync(`${clusterDir(dataDir)}/PG_VERSION`, "utf8").trim()
+  const major = readText(`${clusterDir(dataDir)}/PG_VERSION`)?.trim()
   if (server === undefined) return { dataDir, state: "stopped", socket, version: major }
   const state = server.status === "ready" ? "running" : server.status === "stopping" ? "stopping" : "starting"
   const answer = state === "running" ? await ask(dataDir) : undefined

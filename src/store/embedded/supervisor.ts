@@ -15,10 +15,14 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { locate } from "./binaries.js"
-import { adoptCluster, ensureCluster, prepareDataDir, privatise, serverPaths } from "./cluster.js"
+import { ensureCluster, prepareDataDir, serverPaths } from "./cluster.js"
+import { readText, writeText } from "./files.js"
 import { clusterExists, supervisorFile } from "./layout.js"
+import * as Ownership from "./ownership.js"
 import { clearReusedPid, read, running, sleep, supervisorAlive } from "./postmaster.js"
+import * as Refusal from "./refusal.js"
 import { isDelegated, resolve, type ServerUser } from "./serverUser.js"
+import { adoptCluster, privatise } from "./tree.js"
 import { adopted, ownChild, type Watched, watchIdle } from "./watch.js"
 
 const log = (line: string) =>
@@ -79,7 +83,7 @@ const waitReady = async (dataDir: string, child: ChildProcess, timeoutMs: number
 /** Removes supervisor.json if it still names this process (a successor may have written its own). */
 const forgetSupervisor = (dataDir: string) => {
   try {
-    if ((JSON.parse(fs.readFileSync(supervisorFile(dataDir), "utf8")) as { pid?: number }).pid === process.pid) {
+    if ((JSON.parse(readText(supervisorFile(dataDir)) ?? "") as { pid?: number }).pid === process.pid) {
       fs.rmSync(supervisorFile(dataDir), { force: true })
     }
   } catch {
@@ -89,10 +93,9 @@ const forgetSupervisor = (dataDir: string) => {
 
 /** Watches `server` until it exits: stops it after `idleMs` with no client, or on a signal to this process. */
 const supervise = async (dataDir: string, server: Watched, idleMs: number): Promise<number> => {
-  fs.writeFileSync(
+  writeText(
     supervisorFile(dataDir),
-    JSON.stringify({ pid: process.pid, postmaster: server.pid, idleMs, startedAt: new Date().toISOString() }),
-    { mode: 0o600 }
+    JSON.stringify({ pid: process.pid, postmaster: server.pid, idleMs, startedAt: new Date().toISOString() })
   )
   releaseStarter()
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, server.stop)
@@ -130,10 +133,14 @@ const main = async () => {
   const idleMs = Number(idleArg)
   if (dataDir === undefined || !Number.isFinite(idleMs))
     throw new Error("usage: embedded-supervisor <dataDir> <idleMs>")
+  // Before anything there is read, made or started: whose it is (ownership.ts).
+  const owners = Ownership.owners()
+  prepareDataDir(dataDir, owners)
   if (running(dataDir) !== undefined) return leaveOrAdopt(dataDir, idleMs)
+  // All of it, the cluster included: a server is started only on files of its own user's.
+  Ownership.checkTree(dataDir, owners)
   const binaries = await locate()
   const user = resolve()
-  prepareDataDir(dataDir)
   if (!clusterExists(dataDir)) {
     await ensureCluster(dataDir, binaries, user, log)
     // A directory that existed before (say 0755 with files in it) ends private too, not just the cluster.
@@ -163,7 +170,8 @@ main().then(
   (error: unknown) => {
     const reason = error instanceof Error ? error.message : String(error)
     log(`cannot start the server: ${reason}`)
-    toStarter(`error: ${reason}`)
+    const refused = error instanceof Refusal.ForeignOwner || error instanceof Refusal.LinkInDataDir
+    toStarter(refused ? Refusal.toLine(error) : `error: ${reason}`)
     process.exit(2)
   }
 )
