@@ -28,7 +28,11 @@ export const CLI_HINTS: Hints = {
   SecretExists: () => "`--overwrite` replaces it (the old value stays a version)",
   AuditTampered: () =>
     "compare with a backup of the database; `secrets audit --json` prints the records as they are now",
-  RevealDenied: (e) => `\`${runLineFor(e.keyPath)}\` passes it to a command, masked in its output`,
+  RevealDenied: (e) =>
+    `\`${runLineFor(e.keyPath)}\` passes it to a command, masked in its output` +
+    (e.keyPath.endsWith("/")
+      ? ""
+      : `; for a config file, \`secrets run --template NAME=<template> -- <command>\` renders it for the command alone`),
   ImportFailed: (e) =>
     e.deleted === undefined
       ? undefined

@@ -33,9 +33,13 @@ export class InvalidScope extends Schema.TaggedError<InvalidScope>()("InvalidSco
   }
 }
 
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { keyPath: Schema.String }) {
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
+  keyPath: Schema.String,
+  /** Where the path was named, when that is not the command line: a template's file and line. */
+  where: Schema.optional(Schema.String)
+}) {
   override get message() {
-    return `No secret at ${this.keyPath}.`
+    return `No secret at ${this.keyPath}${this.where === undefined ? "" : ` (named on ${this.where})`}.`
   }
 }
 

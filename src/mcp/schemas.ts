@@ -119,7 +119,7 @@ export const SecretSummary = Schema.Struct({
 export const ListedSecret = Schema.Struct({
   ...SecretSummary.fields,
   revealable: Schema.Boolean.annotations({
-    description: "true: get_secret may return its value to you; false: pass it on with `secrets run` / `inject`"
+    description: "true: get_secret may return its value to you; false: pass it on with `secrets run`"
   })
 })
 export const ListSecretsOutput = Schema.Struct({

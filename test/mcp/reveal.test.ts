@@ -81,6 +81,8 @@ describe("reveal policy over MCP", () => {
       expect(refused).toMatchObject({ principal: "meta", keyPath: DB_URL, reason: "never" })
       expect(refused.message).toContain("SECRETS_REVEAL=never")
       expect(refused.message).toContain(RUN_LINE)
+      expect(refused.message).toContain(`secrets run --template NAME=<template> -- <command>`)
+      expect(refused.message).not.toContain("inject")
       expect(JSON.stringify(refused)).not.toContain("VALUE-")
       // An older version is refused the same way; the refusal never reads (the count stays 0).
       failed(yield* call(client, "get_secret", { keyPath: DB_URL, version: 1 }), "RevealDenied")
@@ -203,11 +205,13 @@ describe("reveal policy over MCP", () => {
     })
   )
 
-  it.scopedLive("the instructions and get_secret's description send agents to secrets run / inject", () =>
+  it.scopedLive("the instructions and get_secret's description send agents to secrets run, never inject", () =>
     Effect.gen(function* () {
       const client = yield* connect(yield* StoreAccess.make(memoryStore(cryptoLayer())))
       expect(client.getInstructions()).toContain("secrets run --env NAME=<keyPath> -- <command>")
-      expect(client.getInstructions()).toContain("secrets inject")
+      expect(client.getInstructions()).toContain("--template NAME=<template>")
+      // inject writes a file the agent can read back: a reveal, refused as get_secret is (issue 19, hole 3).
+      expect(client.getInstructions()).not.toContain("inject")
       expect(client.getInstructions()).toContain("generate_secret")
       const { tools } = yield* Effect.promise(() => client.listTools())
       const description = (name: string) => tools.find((t) => t.name === name)!.description!

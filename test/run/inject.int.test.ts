@@ -79,7 +79,8 @@ describe.concurrent("secrets inject and generate", () => {
         `a = {{ secret "${keyPathOf("API_KEY")}" }}\nb = {{ secret "project/runtest/nope" }}\n`
       )
       const unknown = await box.run(["inject", "--in", template, "--out", fresh])
-      expectError(unknown, 3, "project/runtest/nope")
+      // The README promises the line: the path alone left the operator searching the template (issue 23, item 7).
+      expectError(unknown, 3, `No secret at project/runtest/nope (named on ${template} line 2)`)
       fs.writeFileSync(template, `a = {{ secret "${keyPathOf("API_KEY")}" }}\n\nb = {{ .Values.password }}\n`)
       const invalid = await box.run(["inject", "--in", template, "--out", fresh])
       expectError(

@@ -116,7 +116,7 @@ describe.concurrent("reveal policy and generate_secret, as processes", () => {
   )
 
   test(
-    "the CLI acts for SECRETS_PRINCIPAL: run, inject and --prefix need use; get, export and --no-mask need reveal",
+    "the CLI acts for SECRETS_PRINCIPAL: run and --prefix need use; get, export, inject and --no-mask need reveal",
     async ({ onTestFinished }) => {
       const box = store.sandbox(onTestFinished)
       const alpha = { SECRETS_PRINCIPAL: "project:alpha", SECRETS_GRANTS: `use:${keyPathOf("API_KEY")}` }

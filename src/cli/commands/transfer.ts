@@ -8,6 +8,7 @@ import { parseKeyPath } from "../../domain/KeyPath.js"
 import * as Export from "../../transfer/Export.js"
 import * as Import from "../../transfer/Import.js"
 import { settings } from "../CliSettings.js"
+import { recordingRefusals } from "../refusals.js"
 import { iso, note, writeStdout } from "../output.js"
 import * as Actors from "../../audit/Actor.js"
 import { withStore } from "./shared.js"
@@ -103,7 +104,7 @@ const dotenvExport = Command.make(
           new ExportFailed({ prefix: args.prefix, reason: `cannot create ${file} (it may already exist)`, refused: [] })
       })
       yield* note(`wrote ${count} secrets to ${file} (mode 0600)`)
-    }).pipe(withStore)
+    }).pipe(withStore, recordingRefusals("export"))
 ).pipe(Command.withDescription("Write one prefix's secrets as a .env (stdout, or --output FILE)"))
 
 export const exportCommand = Command.make("export").pipe(
