@@ -11,6 +11,7 @@ import { resolveSecrets, keyPathsUnder } from "../../run/Resolve.js"
 import { type Injected, runCommand } from "../../run/Run.js"
 import { naming, parseTemplate, type Placeholder, readTemplate, renderTemplate } from "../../run/Template.js"
 import { envName } from "../../transfer/Export.js"
+import { startupRefusal } from "../../transfer/startupNames.js"
 import { settings } from "../CliSettings.js"
 import { recordingRefusals } from "../refusals.js"
 import { UsageError } from "../UsageError.js"
@@ -33,6 +34,9 @@ const options = {
     Options.withDescription("every secret below this prefix, named as `export dotenv` names them")
   ),
   noMask: Options.boolean("no-mask").pipe(Options.withDescription("pass output through unmasked")),
+  allowStartupNames: Options.boolean("allow-startup-names").pipe(
+    Options.withDescription("let --prefix set names such as NODE_OPTIONS, LD_PRELOAD or PATH (see docs/cli.md)")
+  ),
   command: Args.text({ name: "command" }).pipe(Args.atLeast(1), Args.withDescription("after --: the command"))
 }
 
@@ -83,7 +87,7 @@ const readTemplates = (texts: ReadonlyArray<string>) =>
  */
 const wantedSecrets = (
   principal: Principal.Principal,
-  args: { env: Array<string>; file: Array<string>; prefix: Option.Option<string> },
+  args: { env: Array<string>; file: Array<string>; prefix: Option.Option<string>; allowStartupNames: boolean },
   templateNames: ReadonlyArray<string>
 ) =>
   Effect.gen(function* () {
@@ -114,13 +118,31 @@ const wantedSecrets = (
     }
     for (const wanted of explicit) byName.set(wanted.name, wanted)
     for (const name of templateNames) byName.delete(name)
+    // A name a secret took from its key path (whoever wrote it below the prefix chose it) must not be one that
+    // changes how the command starts; one given on the command line is the caller's own choice.
+    const chosen = new Set(explicit.map((w) => w.name))
+    const refused = [...byName.values()].flatMap((w) => {
+      const reason = chosen.has(w.name) ? undefined : startupRefusal(w.name, args.allowStartupNames)
+      return reason === undefined ? [] : [`${w.keyPath}: ${reason}`]
+    })
+    if (refused.length > 0) {
+      return yield* new UsageError({
+        message: `--prefix: ${refused.join("; ")}. Name a secret with --env NAME=keyPath to pass it under that name`
+      })
+    }
     return [...byName.values()]
   })
 
 /** Every value the command gets, read once: the variables' and files', then the templates' placeholders. */
 const injectedFor = (
   principal: Principal.Principal,
-  args: { env: Array<string>; file: Array<string>; prefix: Option.Option<string>; noMask: boolean },
+  args: {
+    env: Array<string>
+    file: Array<string>
+    prefix: Option.Option<string>
+    noMask: boolean
+    allowStartupNames: boolean
+  },
   templates: ReadonlyArray<Template>
 ) =>
   Effect.gen(function* () {

@@ -7,6 +7,7 @@ import { ExportFailed, type ImportFailed } from "../../domain/errors.js"
 import { parseKeyPath } from "../../domain/KeyPath.js"
 import * as Export from "../../transfer/Export.js"
 import * as Import from "../../transfer/Import.js"
+import { startupRefusal } from "../../transfer/startupNames.js"
 import { settings } from "../CliSettings.js"
 import { recordingRefusals } from "../refusals.js"
 import { iso, note, writeStdout } from "../output.js"
@@ -57,10 +58,26 @@ const importing = (
     yield* report(summary, args.dryRun)
   }).pipe(withStore)
 
+/**
+ * A `.env` name that `export dotenv` and `run --prefix` will refuse to give back (startupNames.ts): said at import,
+ * so the operator learns it now rather than at the deploy.
+ */
+const warnStartupNames = (candidates: ReadonlyArray<Import.Candidate>, prefix: string) =>
+  Effect.forEach(candidates, (c) => {
+    const reason = startupRefusal(Export.envName(c.path.keyPath, prefix.replace(/\/+$/, "")))
+    return reason === undefined
+      ? Effect.void
+      : note(`warning: ${c.origin} (${c.path.keyPath}): ${reason}; export dotenv and run --prefix refuse it`)
+  })
+
 const dotenvImport = Command.make(
   "dotenv",
   { file: Args.file({ name: "file", exists: "yes" }), prefix: Options.text("prefix"), ...flags },
-  (args) => importing(Import.fromDotenv(args.file, args.prefix), args)
+  (args) =>
+    importing(
+      Effect.tap(Import.fromDotenv(args.file, args.prefix), (candidates) => warnStartupNames(candidates, args.prefix)),
+      args
+    )
 ).pipe(Command.withDescription("Import a .env file: NAME becomes <prefix>/<name lowercased>"))
 
 const envImport = Command.make(
@@ -87,6 +104,9 @@ const dotenvExport = Command.make(
     output: Options.file("output").pipe(
       Options.optional,
       Options.withDescription("write to a new 0600 file instead of stdout")
+    ),
+    allowStartupNames: Options.boolean("allow-startup-names").pipe(
+      Options.withDescription("export names such as NODE_OPTIONS, LD_PRELOAD or PATH too (see docs/cli.md)")
     )
   },
   (args) =>
@@ -95,7 +115,9 @@ const dotenvExport = Command.make(
       const base = args.prefix.replace(/\/+$/, "")
       yield* parseKeyPath(`${base}/x`)
       yield* Principal.authorizeReveal((yield* settings).principal, `${base}/`)
-      const { count, text } = yield* Export.toDotenv(args.prefix).pipe(Actors.asOperation("export"))
+      const { count, text } = yield* Export.toDotenv(args.prefix, { allowStartupNames: args.allowStartupNames }).pipe(
+        Actors.asOperation("export")
+      )
       if (Option.isNone(args.output)) return yield* writeStdout(text)
       const file = args.output.value
       yield* Effect.try({
