@@ -317,7 +317,8 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
             expectedVersion: rollbackOptions.expectedVersion ?? row.version,
             description: row.description,
             expiresAt: row.expiresAt !== null && row.expiresAt > (yield* now) ? row.expiresAt : null,
-            rotationRequired: row.rotationRequired
+            rotationRequired: row.rotationRequired,
+            quota: rollbackOptions.quota
           })
         )
       })

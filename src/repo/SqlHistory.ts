@@ -15,7 +15,7 @@ import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
 import { COLUMNS, type Row } from "./ReadBatcher.js"
 import type { RepoOptions, SecretsRepo } from "./SecretsRepo.js"
-import type { SetIn } from "./SqlSet.js"
+import type { HoldQuota, SetIn } from "./SqlSet.js"
 import { type CurrentRow, type MetadataRow, toCurrent, toMetadata } from "./sqlRows.js"
 import * as Q from "./sqlStatements.js"
 import {
@@ -37,6 +37,7 @@ export const makeHistory = (deps: {
   readonly options: RepoOptions
   readonly trail: Trail
   readonly setIn: SetIn
+  readonly holdQuota: HoldQuota
 }) => {
   const { crypto, db, options, sql, trail } = deps
   const retention = options.deleteRetention
@@ -210,6 +211,8 @@ export const makeHistory = (deps: {
       return yield* trail
         .transaction((tx) =>
           Effect.gen(function* () {
+            // The quota's lock before the row's, in the order a limited set takes them, so the two never deadlock.
+            if (rollbackOptions.quota !== undefined) yield* tx.query(Q.QUOTA_LOCK, [rollbackOptions.quota.prefix])
             const [row] = yield* tx.query<Row>(
               plain(`SELECT encrypted_value, ${COLUMNS} FROM secrets WHERE key_path = $1 FOR UPDATE`),
               [path.keyPath]
@@ -233,6 +236,7 @@ export const makeHistory = (deps: {
                 rotationRequired: row.rotation_required
               })
             )
+            if (rollbackOptions.quota !== undefined) yield* deps.holdQuota(tx, rollbackOptions.quota, write)
             return yield* deps.setIn(tx, write, actor)
           })
         )

@@ -13,7 +13,7 @@ import { COLUMNS as METADATA_COLUMNS } from "./readStatements.js"
  * A quota-limited write's first statement: writers under one prefix take turns from here to their commit, so each
  * counts what the previous one wrote (READ COMMITTED: the count's snapshot is taken after the lock is granted).
  * The two-key form keeps these apart from the single-key locks of migrations and audit checkpoints; two prefixes
- * whose hashes collide only take turns needlessly. Unlimited writes (meta, the CLI) never take it.
+ * whose hashes collide only take turns needlessly. Unlimited writes (meta, the operator's CLI) never take it.
  */
 export const QUOTA_LOCK: PgPool.Statement = {
   name: "secrets_quota_lock",

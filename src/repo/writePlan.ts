@@ -10,7 +10,6 @@ import {
   type DescriptionTooLong,
   type InvalidExpiry,
   type InvalidValue,
-  type QuotaExceeded,
   type ValueTooLarge,
   VersionConflict,
   VersionNotFound,
@@ -78,11 +77,11 @@ export const planWrite = (
 }
 
 /**
- * A rollback rewrites a value the store accepted before, and asks for no check-and-set policy and no quota: a write
- * check, `VersionRequired` or `QuotaExceeded` there would be a bug, not an outcome.
+ * A rollback rewrites a value the store accepted before, and asks for no check-and-set policy: a write check or
+ * `VersionRequired` there would be a bug, not an outcome. (`QuotaExceeded` is one: an agent's rollback adds a version
+ * under its quota like any write.)
  */
-type NotARollbackOutcome =
-  ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired | QuotaExceeded
+type NotARollbackOutcome = ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired
 
 export const asRollback = <A, E, R>(
   write: Effect.Effect<A, E | NotARollbackOutcome, R>
@@ -90,7 +89,6 @@ export const asRollback = <A, E, R>(
   Effect.catchIf(
     write,
     (e): e is NotARollbackOutcome =>
-      Predicate.isTagged(e, "QuotaExceeded") ||
       Predicate.isTagged(e, "ValueTooLarge") ||
       Predicate.isTagged(e, "DescriptionTooLong") ||
       Predicate.isTagged(e, "InvalidExpiry") ||

@@ -12,7 +12,7 @@ import { settings } from "../CliSettings.js"
 import { recordingRefusals } from "../refusals.js"
 import { iso, note, writeStdout } from "../output.js"
 import * as Actors from "../../audit/Actor.js"
-import { withStore } from "./shared.js"
+import { withStore, writer } from "./shared.js"
 
 const flags = {
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("show what would change, write nothing")),
@@ -52,11 +52,15 @@ const importing = (
   args: { dryRun: boolean; overwrite: boolean }
 ) =>
   Effect.gen(function* () {
-    const summary = yield* Import.run(yield* candidates, { ...args, createdBy: "import" }).pipe(
+    const as = yield* writer("import")
+    const all = yield* candidates
+    // Every path before anything is written, dry run too: an agent's import writes only within its grants.
+    yield* Effect.forEach(all, (c) => as.authorize(c.path.keyPath), { discard: true })
+    const summary = yield* Import.run(all, { ...args, createdBy: as.by, quotaFor: as.quotaFor }).pipe(
       Actors.asOperation("import")
     )
     yield* report(summary, args.dryRun)
-  }).pipe(withStore)
+  }).pipe(withStore, recordingRefusals("import"))
 
 /**
  * A `.env` name that `export dotenv` and `run --prefix` will refuse to give back (startupNames.ts): said at import,
