@@ -31,6 +31,9 @@ export const MCP_HINTS: Hints = {
     `To pass it to a command without seeing it, run in a shell: ${runLineFor(e.keyPath)} (for a config file, put ` +
     `{{ secret "${e.keyPath}" }} in a template and run: secrets run --template NAME=<template> -- <command>, ` +
     `which gives the command the rendered file's path in NAME).`,
+  GeneratorUnknown: () =>
+    "Pass length and charset as the service that uses the secret accepts; the store keeps them only for values it " +
+    "generated.",
   QuotaExceeded: () =>
     "Delete secrets you no longer need, or ask the operator to raise SECRETS_QUOTA_SECRETS or SECRETS_QUOTA_BYTES."
 }

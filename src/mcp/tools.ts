@@ -138,7 +138,8 @@ export const TOOLS: ReadonlyArray<Tool> = [
       '"charset": "base64url", "description": "API key for new service authentication"}. Use it where it is ' +
       "needed with `secrets run --env API_KEY=service/new-api/api_key -- <command>`. An existing secret is kept " +
       '(SecretExists) unless "overwrite": true (the old value stays a version; add "expectedVersion" to replace ' +
-      "only the version you know). Creating needs a use: grant on the path; replacing one needs write:.",
+      "only the version you know; length and charset default to the replaced value's when the store generated it). " +
+      "Creating needs a use: grant on the path; replacing one needs write:.",
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     input: S.GenerateSecretInput,
     output: S.GenerateSecretOutput,

@@ -112,7 +112,9 @@ export const makeSet = (deps: {
               expiresAt,
               rotation,
               ...record.values,
-              keyId
+              keyId,
+              set.generated?.length ?? null,
+              set.generated?.charset ?? null
             ])
           : yield* query<WrittenRow>(Q.ADD_VERSION, [
               path.keyPath,
@@ -128,7 +130,9 @@ export const makeSet = (deps: {
               expiresAt,
               rotation,
               ...record.values,
-              keyId
+              keyId,
+              set.generated?.length ?? null,
+              set.generated?.charset ?? null
             ])
       const row = rows[0]
       if (row === undefined) return yield* Effect.as(followActiveKey(query), undefined)

@@ -286,15 +286,24 @@ describe("generate_secret", () => {
       )
       expect(exists.message).not.toContain("VALUE-old")
       expect(yield* storedValue(store, "project/alpha/session_key")).toBe("VALUE-old")
-      failed(
+      // A value set by hand: the store does not know its length and charset, so the replacement names them.
+      const unknown = failed(
         yield* call(alpha, "generate_secret", { keyPath: "project/alpha/session_key", overwrite: true }),
+        "GeneratorUnknown"
+      )
+      expect(unknown).toMatchObject({ keyPath: "project/alpha/session_key", missing: "length and charset" })
+      expect(unknown.message).toContain("Pass length and charset")
+      const shape = { length: 24, charset: "hex" }
+      failed(
+        yield* call(alpha, "generate_secret", { keyPath: "project/alpha/session_key", overwrite: true, ...shape }),
         "VersionRequired"
       )
       failed(
         yield* call(alpha, "generate_secret", {
           keyPath: "project/alpha/session_key",
           overwrite: true,
-          expectedVersion: 3
+          expectedVersion: 3,
+          ...shape
         }),
         "VersionConflict"
       )
@@ -311,11 +320,24 @@ describe("generate_secret", () => {
         yield* call(alpha, "generate_secret", {
           keyPath: "project/alpha/session_key",
           overwrite: true,
-          expectedVersion: 1
+          expectedVersion: 1,
+          ...shape
         }),
         S.GenerateSecretOutput
       )
       expect(replaced).toMatchObject({ created: false, version: 2, expiresAt: null, rotationRequired: false })
+      expect(replaced).toMatchObject({ length: 24, charset: "hex" })
+      // Its own generated value: replaced alike, length and charset kept unless given.
+      const again = ok(
+        yield* call(alpha, "generate_secret", {
+          keyPath: "project/alpha/session_key",
+          overwrite: true,
+          expectedVersion: 2
+        }),
+        S.GenerateSecretOutput
+      )
+      expect(again).toMatchObject({ version: 3, length: 24, charset: "hex", entropyBits: 96 })
+      expect(yield* storedValue(store, "project/alpha/session_key")).toMatch(/^[0-9a-f]{24}$/)
       expect(yield* storedValue(store, "project/alpha/session_key")).not.toBe("VALUE-old")
     })
   )

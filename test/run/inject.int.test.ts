@@ -130,12 +130,18 @@ describe.concurrent("secrets inject and generate", () => {
       expectError(again, EXIT_CODES.SecretExists, "already holds a secret")
       const replaced = await box.run(["generate", "service/new-api/api_key", "--overwrite", "--charset", "ascii"])
       expectOk(replaced)
+      // The length is kept from the value it replaces (issue 23: it went back to 32); the charset is as given.
       expect(replaced.stdout).toBe(
-        "replaced service/new-api/api_key: 32 ascii characters (209 bits); the value is not shown; version 2, " +
+        "replaced service/new-api/api_key: 48 ascii characters (314 bits); the value is not shown; version 2, " +
           "expires never, rotation not required\n"
       )
       const after = await box.run(["get", "service/new-api/api_key"])
-      expect(after.stdout).toMatch(/^[!-~]{32}$/)
+      expect(after.stdout).toMatch(/^[!-~]{48}$/)
+      const versions = JSON.parse((await box.run(["versions", "service/new-api/api_key", "--json"])).stdout)
+      expect(versions).toMatchObject([
+        { version: 2, generated: { length: 48, charset: "ascii" } },
+        { version: 1, generated: { length: 48, charset: "base64url" } }
+      ])
       expectError(
         await box.run(["generate", "service/new-api/other", "--length", "7"]),
         EXIT_CODES.InvalidLength,

@@ -13,10 +13,16 @@ import { jsonOption, keyPathArg, withStore } from "./shared.js"
 
 const generateOptions = {
   keyPath: keyPathArg,
-  length: Options.integer("length").pipe(Options.withDefault(DEFAULT_LENGTH), Options.withDescription("8 to 4096")),
+  // Optional rather than defaulted: a replacement takes what was not given from the value it replaces.
+  length: Options.integer("length").pipe(
+    Options.optional,
+    Options.withDescription(`8 to 4096 (default ${DEFAULT_LENGTH}, or the replaced value's)`)
+  ),
   charset: Options.choice("charset", CHARSET_NAMES).pipe(
-    Options.withDefault(DEFAULT_CHARSET),
-    Options.withDescription("alnum, hex, base64url or ascii (printable, no space)")
+    Options.optional,
+    Options.withDescription(
+      `alnum, hex, base64url or ascii (printable, no space); default ${DEFAULT_CHARSET}, or the replaced value's`
+    )
   ),
   description: Options.text("description").pipe(Options.optional),
   expiresAt: Options.text("expires-at").pipe(Options.optional),
@@ -33,8 +39,8 @@ export const generate = Command.make("generate", generateOptions, (args) =>
     const result = yield* withStore(
       generateSecret({
         keyPath: args.keyPath,
-        length: args.length,
-        charset: args.charset,
+        length: Option.getOrUndefined(args.length),
+        charset: Option.getOrUndefined(args.charset),
         description: Option.getOrUndefined(args.description),
         expiresAt,
         overwrite: args.overwrite,

@@ -1,6 +1,8 @@
 /**
- * Quotas on the writes that are not `set`, one suite for every backend: a rollback adds a version whose bytes count
- * against the writer's quota, as an agent's `secrets rollback` from its shell does (issue 19, lows).
+ * What the store keeps of writes beyond a plain `set`, one suite for every backend: a rollback adds a version whose
+ * bytes count against the writer's quota, as an agent's `secrets rollback` from its shell does (issue 19, lows);
+ * a generated value's length and charset are kept with its version, so a replacement can make the next one alike
+ * (issue 23).
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect, type Layer, Redacted } from "effect"
@@ -12,8 +14,8 @@ const unique = () => `q${randomBytes(5).toString("hex")}`
 const path = (p: string) => parseKeyPathSync(p)
 const secret = (text: string) => Redacted.make(text)
 
-export const quotaContract = <E>(name: string, store: Layer.Layer<SecretsRepo, E>) =>
-  layer(store, { timeout: 60_000 })(`quotas beyond set: ${name}`, (it) => {
+export const writesContract = <E>(name: string, store: Layer.Layer<SecretsRepo, E>) =>
+  layer(store, { timeout: 60_000 })(`writes beyond set: ${name}`, (it) => {
     it.effect("a rollback's new version counts against the quota; refused, it writes nothing", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo
@@ -61,5 +63,29 @@ export const quotaContract = <E>(name: string, store: Layer.Layer<SecretsRepo, E
           const kept = yield* Effect.forEach(keys, (k) => repo.versions(k))
           expect(kept.flat().reduce((sum, v) => sum + v.bytes, 0)).toBeLessThanOrEqual(30)
         })
+    )
+
+    it.effect("how a value was generated is kept with its version, through updates and rollbacks", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const p = path(`service/${unique()}/api_key`)
+        const shapes = () => Effect.map(repo.versions(p), (kept) => kept.map((v) => [v.version, v.generated]))
+        yield* repo.set(p, secret("a".repeat(40)), { generated: { length: 40, charset: "base64url" } })
+        yield* repo.set(p, secret("set by hand"))
+        expect(yield* shapes()).toEqual([
+          [2, null],
+          [1, { length: 40, charset: "base64url" }]
+        ])
+        yield* repo.rollback(p, 1)
+        yield* repo.set(p, secret("b".repeat(12)), { generated: { length: 12, charset: "hex" } })
+        // Three versions kept (CONTRACT_REPO_OPTIONS): the rollback's took version 1's shape.
+        expect(yield* shapes()).toEqual([
+          [4, { length: 12, charset: "hex" }],
+          [3, { length: 40, charset: "base64url" }],
+          [2, null]
+        ])
+        yield* repo.rollback(p, 2)
+        expect((yield* shapes())[0]).toEqual([5, null])
+      })
     )
   })
