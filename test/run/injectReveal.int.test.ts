@@ -5,6 +5,7 @@
  * from its shell (run, inject, get) are in the audit trail as the same refusals over MCP are (issue 23, item 6).
  * Real processes on the seeded store; needs `npm run build`.
  */
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
@@ -138,7 +139,9 @@ describe.concurrent("a rendered file is a reveal", () => {
     "an agent's refused run, inject and get from its shell are in the audit trail, as over MCP",
     async ({ onTestFinished }) => {
       const box = store.sandbox(onTestFinished)
-      const agent = { SECRETS_PRINCIPAL: "project:alpha", SECRETS_GRANTS: `use:${keyPathOf("API_KEY")}` }
+      // A principal of its own: on a PostgreSQL server every sandbox shares one trail.
+      const principal = `project:audit${randomBytes(4).toString("hex")}`
+      const agent = { SECRETS_PRINCIPAL: principal, SECRETS_GRANTS: `use:${keyPathOf("API_KEY")}` }
       const echo = [NODE, "-e", "console.log('ran')"]
       const template = templateIn(box, `key = {{ secret "${keyPathOf("API_KEY")}" }}\n`)
       expectError(
@@ -154,7 +157,7 @@ describe.concurrent("a rendered file is a reveal", () => {
         await box.run(["run", "--prefix", "project/runtest", "--", ...echo], { env: agent }),
         EXIT_CODES.PermissionDenied
       )
-      const trail = await box.run(["audit", "--principal", "project:alpha", "--json"])
+      const trail = await box.run(["audit", "--principal", principal, "--json"])
       expectOk(trail)
       const records = trail.stdout
         .trim()
