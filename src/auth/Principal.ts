@@ -1,14 +1,15 @@
 /**
- * Who the MCP server (and the CLI's `get`, `export`, `run`, `inject`, `generate`) acts for, and what that principal
+ * Who the MCP server (and the CLI in an agent's shell: its reads and its writes) acts for, and what that principal
  * may touch (design note, phase 4: only the meta-supervisor touches `meta/`).
  *
  *   SECRETS_PRINCIPAL = meta (default: everything) | project:<name> | service:<name>
  *   SECRETS_GRANTS    = use:<prefix>,read:<prefix>,write:<prefix>,...   (write implies read, read implies use)
  *   SECRETS_REVEAL    = readable (default) | grants | never
  *
- * `use` lists a secret, passes its value on without showing it (`secrets run`, `inject`) and generates a new one
- * (`generate_secret`: a value nobody sees); `read` adds revealing it (`get_secret`); `write` adds set, delete and
- * replacing a value by generating over it (`overwrite`). Revealing is further limited by the reveal policy:
+ * `use` lists a secret, passes its value on without showing it (`secrets run`, a rendered `--template` included) and
+ * generates a new one (`generate_secret`: a value nobody sees); `read` adds revealing it (`get_secret`, and `secrets
+ * inject`, whose file or stdout its caller reads); `write` adds set, delete and replacing a value by generating over
+ * it (`overwrite`). Revealing is further limited by the reveal policy:
  * `readable` reveals wherever the principal may read, `grants` only under read:/write: grants of SECRETS_GRANTS
  * (the principal's own scope is then used and written blind), `never` nowhere.
  *

@@ -41,6 +41,7 @@ export const ERROR_EXIT_CODES = {
   AuditTampered: 36,
   NotDeleted: 37,
   ForeignDataDir: 38,
+  GeneratorUnknown: 42,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,
   CommandNotFound: 127

@@ -37,9 +37,16 @@ export const CLI_HINTS: Hints = {
   VersionConflict: (e) => `read it again (\`secrets get ${e.keyPath} --json\` shows its version) and retry`,
   VersionNotFound: (e) => `\`secrets versions ${e.keyPath}\` lists them`,
   SecretExists: () => "`--overwrite` replaces it (the old value stays a version)",
+  GeneratorUnknown: (e) =>
+    `\`secrets generate ${e.keyPath} --overwrite --length N --charset alnum|hex|base64url|ascii\`, as the ` +
+    `service that uses it accepts (\`secrets versions ${e.keyPath}\` shows the current value's size in bytes)`,
   AuditTampered: () =>
     "compare with a backup of the database; `secrets audit --json` prints the records as they are now",
-  RevealDenied: (e) => `\`${runLineFor(e.keyPath)}\` passes it to a command, masked in its output`,
+  RevealDenied: (e) =>
+    `\`${runLineFor(e.keyPath)}\` passes it to a command, masked in its output` +
+    (e.keyPath.endsWith("/")
+      ? ""
+      : `; for a config file, \`secrets run --template NAME=<template> -- <command>\` renders it for the command alone`),
   ImportFailed: (e) =>
     e.deleted === undefined
       ? undefined

@@ -66,10 +66,18 @@ export const deletedTable = (secrets: ReadonlyArray<SecretMetadata>, retention: 
     ])
   )
 
+/** Number, when, by whom, size, how the store generated it (`40 base64url`; `-` for a value someone set). */
 export const versionsTable = (versions: ReadonlyArray<VersionInfo>): string =>
   formatTable(
-    ["VERSION", "CREATED AT", "BY", "BYTES", ""],
-    versions.map((v) => [String(v.version), iso(v.createdAt), v.createdBy, String(v.bytes), v.current ? "current" : ""])
+    ["VERSION", "CREATED AT", "BY", "BYTES", "GENERATED", ""],
+    versions.map((v) => [
+      String(v.version),
+      iso(v.createdAt),
+      v.createdBy,
+      String(v.bytes),
+      v.generated === null ? "-" : `${v.generated.length} ${v.generated.charset}`,
+      v.current ? "current" : ""
+    ])
   )
 
 /** One line on what a write did, the expiry and flag it left included, so a cleared expiry is never silent. */

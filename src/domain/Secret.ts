@@ -39,6 +39,12 @@ export interface Secret extends SecretMetadata {
   readonly value: Redacted.Redacted<string>
 }
 
+/** How the store made a value (`generate`): its length in characters and its character set's name. */
+export interface Generated {
+  readonly length: number
+  readonly charset: string
+}
+
 /** One kept version, without its value. */
 export interface VersionInfo {
   readonly version: number
@@ -47,6 +53,8 @@ export interface VersionInfo {
   /** The value's size in bytes of UTF-8. */
   readonly bytes: number
   readonly current: boolean
+  /** How the store made this value; null for a value someone set (or one generated before the store kept this). */
+  readonly generated: Generated | null
 }
 
 export interface SetOptions {
@@ -71,6 +79,8 @@ export interface SetOptions {
   readonly overwriteDeleted?: boolean | undefined
   /** Refuse with `QuotaExceeded` a write that would take the prefix over this limit (checked with the write). */
   readonly quota?: QuotaLimit | undefined
+  /** The store's generator made the value so (`generate`); omitted: someone set it. Kept with the version. */
+  readonly generated?: Generated | undefined
 }
 
 /** What a write did and what the secret now is, so the caller sees every change (an expiry that went, too). */

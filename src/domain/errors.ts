@@ -33,9 +33,13 @@ export class InvalidScope extends Schema.TaggedError<InvalidScope>()("InvalidSco
   }
 }
 
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { keyPath: Schema.String }) {
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
+  keyPath: Schema.String,
+  /** Where the path was named, when that is not the command line: a template's file and line. */
+  where: Schema.optional(Schema.String)
+}) {
   override get message() {
-    return `No secret at ${this.keyPath}.`
+    return `No secret at ${this.keyPath}${this.where === undefined ? "" : ` (named on ${this.where})`}.`
   }
 }
 
@@ -592,6 +596,23 @@ export class SecretExists extends Schema.TaggedError<SecretExists>()("SecretExis
   }
 }
 
+/**
+ * A generated replacement without a length or character set, over a value the store did not generate: the store
+ * keeps a generated value's length and charset for the next one, and does not guess them from a value set by hand.
+ */
+export class GeneratorUnknown extends Schema.TaggedError<GeneratorUnknown>()("GeneratorUnknown", {
+  keyPath: Schema.String,
+  /** What the caller did not give: "length", "charset", or both. */
+  missing: Schema.String
+}) {
+  override get message() {
+    return (
+      `The value at ${this.keyPath} was not made by the store's generator (it was set or imported, or generated ` +
+      `before the store kept how), so its replacement needs the ${this.missing} given. Nothing was written.`
+    )
+  }
+}
+
 /** `secrets audit verify` found the trail changed after it was written. */
 export class AuditTampered extends Schema.TaggedError<AuditTampered>()("AuditTampered", {
   problem: Schema.String,
@@ -608,4 +629,10 @@ export class AuditTampered extends Schema.TaggedError<AuditTampered>()("AuditTam
 
 /** What `secrets run`, `inject` and `generate` add. */
 export type RunError =
-  CommandNotFound | CommandNotExecutable | TemplateInvalid | InjectFailed | InvalidLength | SecretExists
+  | CommandNotFound
+  | CommandNotExecutable
+  | TemplateInvalid
+  | InjectFailed
+  | InvalidLength
+  | SecretExists
+  | GeneratorUnknown

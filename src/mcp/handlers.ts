@@ -141,10 +141,9 @@ export const generateSecret = (caller: Caller, input: typeof S.GenerateSecretInp
     const path = yield* parseKeyPath(input.keyPath)
     yield* Principal.authorizeGenerate(principal, path.keyPath, input.overwrite === true)
     const expiresAt = yield* expiryOf(input.expiresAt, input.expiresIn)
-    const length = input.length ?? Generate.DEFAULT_LENGTH
     const generated = yield* Generate.generateSecret({
       keyPath: path.keyPath,
-      length,
+      length: input.length,
       charset: input.charset,
       description: input.description,
       expiresAt,

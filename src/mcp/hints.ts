@@ -28,9 +28,15 @@ export const MCP_HINTS: Hints = {
   VersionRequired: () => "list_secrets (or get_secret) gives its current version; pass it as expectedVersion.",
   VersionNotFound: () => "list_secrets shows the current version; older ones are kept up to the store's limit.",
   Deleted: () => "Ask the operator to restore it (secrets undelete), or write a new value with overwriteDeleted: true.",
+  // Never `secrets inject`: the file it writes is a reveal, refused alike. `run --template` gives the rendered file
+  // to the command alone.
   RevealDenied: (e) =>
-    `To pass it to a command without seeing it, run in a shell: ${runLineFor(e.keyPath)} (or put ` +
-    `{{ secret "${e.keyPath}" }} in a template and run: secrets inject --in <template> --out <file>).`,
+    `To pass it to a command without seeing it, run in a shell: ${runLineFor(e.keyPath)} (for a config file, put ` +
+    `{{ secret "${e.keyPath}" }} in a template and run: secrets run --template NAME=<template> -- <command>, ` +
+    `which gives the command the rendered file's path in NAME).`,
+  GeneratorUnknown: () =>
+    "Pass length and charset as the service that uses the secret accepts; the store keeps them only for values it " +
+    "generated.",
   QuotaExceeded: () =>
     "Delete secrets you no longer need, or ask the operator to raise SECRETS_QUOTA_SECRETS or SECRETS_QUOTA_BYTES."
 }

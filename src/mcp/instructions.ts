@@ -94,7 +94,7 @@ const tasksSection = (caller: Caller): ReadonlyArray<string> => {
     "Which tool:",
     "- Find what exists: list_secrets (by scope, project, service, expiringWithin, rotationRequired); never guess a path.",
     "- Pass a value to a command, deploy or config file: in a shell, `secrets run --env NAME=<keyPath> -- <command>` " +
-      "(`--file NAME=<keyPath>` for a credentials file; `secrets inject` renders templates). The value never enters " +
+      '(`--file NAME=<keyPath>` for a credentials file, `--template NAME=<file>` for a config file with {{ secret "<keyPath>" }} placeholders). The value never enters ' +
       "this conversation: prefer this to get_secret.",
     "- A new key, password or token: generate_secret (nobody sees the value).",
     "- A value the user gives you: set_secret with a description (expectedVersion: 0 refuses to overwrite).",

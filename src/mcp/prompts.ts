@@ -40,7 +40,7 @@ const retrieve = (caller: Caller, path: ParsedKeyPath): string => {
   const { principal } = caller
   const blind =
     `\`${runLineFor(keyPath)}\` (\`--file ${envNameFor(keyPath)}=${keyPath}\` when the program wants a file path; ` +
-    `\`{{ secret "${keyPath}" }}\` in a template rendered by \`secrets inject\`)`
+    `\`{{ secret "${keyPath}" }}\` in a template passed with \`--template NAME=<file>\`)`
   const how = !Principal.may(principal, "use", keyPath)
     ? denied(caller, keyPath, "read")
     : !Principal.mayReveal(principal, keyPath)

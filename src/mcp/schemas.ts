@@ -119,7 +119,7 @@ export const SecretSummary = Schema.Struct({
 export const ListedSecret = Schema.Struct({
   ...SecretSummary.fields,
   revealable: Schema.Boolean.annotations({
-    description: "true: get_secret may return its value to you; false: pass it on with `secrets run` / `inject`"
+    description: "true: get_secret may return its value to you; false: pass it on with `secrets run`"
   })
 })
 export const ListSecretsOutput = Schema.Struct({
@@ -139,13 +139,15 @@ export const DeleteSecretOutput = Schema.Struct({
 export const GenerateSecretInput = Schema.Struct({
   keyPath: KeyPathArg,
   length: Optional(Schema.Int.pipe(Schema.between(MIN_LENGTH, MAX_LENGTH))).annotations({
-    description: `Characters in the value, ${MIN_LENGTH} to ${MAX_LENGTH} (default ${DEFAULT_LENGTH})`
+    description:
+      `Characters in the value, ${MIN_LENGTH} to ${MAX_LENGTH} (default ${DEFAULT_LENGTH}; with overwrite, the ` +
+      `replaced value's if the store generated it)`
   }),
   charset: Optional(
     Schema.Literal(...CHARSET_NAMES).annotations({
       description:
         `alnum (A-Z a-z 0-9), hex (0-9 a-f), base64url (alnum - _) or ascii (printable, no space); ` +
-        `default ${DEFAULT_CHARSET}`
+        `default ${DEFAULT_CHARSET} (with overwrite, the replaced value's if the store generated it)`
     })
   ),
   description: Optional(Schema.String.annotations({ description: "What it is for, up to 1 KiB" })),

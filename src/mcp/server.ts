@@ -12,9 +12,9 @@ import {
   ListToolsRequestSchema,
   McpError
 } from "@modelcontextprotocol/sdk/types.js"
-import { Clock, Effect, Either, Option, Runtime } from "effect"
+import { Effect, Either, Runtime } from "effect"
 import * as Actors from "../audit/Actor.js"
-import { AuditLog } from "../audit/AuditLog.js"
+import { isRefusal, recordRefusal } from "../audit/refusal.js"
 import type * as Principal from "../auth/Principal.js"
 import type { CasPolicy, Quota } from "../config/Settings.js"
 import { InvalidArguments } from "../domain/errors.js"
@@ -28,24 +28,11 @@ import { type Tool, toolList, TOOLS } from "./tools.js"
 
 export const SERVER_NAME = "secrets-mcp"
 
-/**
- * Refusals made before the store is reached: the audit trail records them too. (`QuotaExceeded` is the store's own,
- * checked with the write, and recorded by it like any failed write.)
- */
-const REFUSALS = new Set(["PermissionDenied", "RevealDenied"])
-
 /** A refusal's record: the tool's operation, and the key path the call named (it parsed, or it was not refused). */
-const recordRefusal = (tool: Tool, args: unknown, outcome: string) =>
-  Effect.gen(function* () {
-    const log = yield* Effect.serviceOption(AuditLog)
-    if (Option.isNone(log)) return
-    const keyPath = (args as { keyPath?: unknown } | null)?.keyPath
-    const actor = yield* Actors.current(tool.operation)
-    const at = new Date(yield* Clock.currentTimeMillis)
-    yield* log.value
-      .record({ ...actor, at, keyPath: typeof keyPath === "string" ? keyPath : null, version: null, outcome })
-      .pipe(Effect.ignore)
-  })
+const recordToolRefusal = (tool: Tool, args: unknown, outcome: string) => {
+  const keyPath = (args as { keyPath?: unknown } | null)?.keyPath
+  return recordRefusal(tool.operation, typeof keyPath === "string" ? keyPath : null, outcome)
+}
 
 /** One `tools/call`: decode, open the store (or explain why it cannot be), run the handler, as `actor`. */
 export const callTool = (
@@ -68,7 +55,7 @@ export const callTool = (
       const call = yield* tool.prepare(caller, args)
       const context = yield* store.get
       return yield* call.pipe(
-        Effect.tapError((error) => (REFUSALS.has(error._tag) ? recordRefusal(tool, args, error._tag) : Effect.void)),
+        Effect.tapError((error) => (isRefusal(error) ? recordToolRefusal(tool, args, error._tag) : Effect.void)),
         Effect.provide(context)
       )
     }).pipe(Actors.withActor(actor))

@@ -91,7 +91,7 @@ export const TOOLS: ReadonlyArray<Tool> = [
     description:
       'Get a secret\'s value by its key path. Example: {"keyPath": "meta/cloudflare/api_token"}; add "version" ' +
       "for an older kept one. Only when you must see the value itself: to pass it to a command, a config file or " +
-      "a deploy, run `secrets run --env NAME=<keyPath> -- <command>` or `secrets inject` in a shell instead, so " +
+      "a deploy, run `secrets run --env NAME=<keyPath> -- <command>` (or `--template`) in a shell instead, so " +
       "it never enters this conversation. Fails with NotFound (use list_secrets to discover paths), Expired (ask " +
       "for a fresh value), Deleted, PermissionDenied, or RevealDenied (you may use it only through `secrets " +
       "run`). Every read is recorded.",
@@ -140,7 +140,8 @@ export const TOOLS: ReadonlyArray<Tool> = [
       '"charset": "base64url", "description": "API key for new service authentication"}. Use it where it is ' +
       "needed with `secrets run --env API_KEY=service/new-api/api_key -- <command>`. An existing secret is kept " +
       '(SecretExists) unless "overwrite": true (the old value stays a version; add "expectedVersion" to replace ' +
-      "only the version you know). Creating needs a use: grant on the path; replacing one needs write:.",
+      "only the version you know; length and charset default to the replaced value's when the store generated it). " +
+      "Creating needs a use: grant on the path; replacing one needs write:.",
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     input: S.GenerateSecretInput,
     output: S.GenerateSecretOutput,

@@ -14,6 +14,7 @@ import { Expired, NotDeleted, NotFound } from "../domain/errors.js"
 import { listedPrefix, matchesQuery, queryMatchesNothing } from "../domain/ListQuery.js"
 import {
   type DeleteResult,
+  type Generated,
   isExpired,
   type Secret,
   type SecretMetadata,
@@ -40,16 +41,20 @@ interface StoredVersion {
   readonly bytes: number
   readonly createdAt: Date
   readonly createdBy: string
+  readonly generated: Generated | null
 }
 
 interface Row extends SecretMetadata {
   readonly encryptedValue: Buffer
   readonly bytes: number
+  /** How the store generated the current value; null when it did not. */
+  readonly generated: Generated | null
   /** The versions before the current one, oldest first. */
   readonly history: ReadonlyArray<StoredVersion>
 }
 
-const metadataOf = ({ bytes: _b, encryptedValue: _e, history: _h, ...metadata }: Row): SecretMetadata => metadata
+const metadataOf = ({ bytes: _b, encryptedValue: _e, generated: _g, history: _h, ...metadata }: Row): SecretMetadata =>
+  metadata
 
 const keptVersions = (row: Row): ReadonlyArray<number> => [row.version, ...row.history.map((v) => v.version).reverse()]
 
@@ -137,7 +142,8 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
                   encryptedValue: existing.encryptedValue,
                   bytes: existing.bytes,
                   createdAt: existing.updatedAt,
-                  createdBy: existing.updatedBy
+                  createdBy: existing.updatedBy,
+                  generated: existing.generated
                 }
               ]
         const row: Row = {
@@ -147,6 +153,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
           serviceName: path.serviceName,
           encryptedValue,
           bytes: write.bytes,
+          generated: setOptions.generated ?? null,
           history: history.slice(Math.max(0, history.length - (options.maxVersions - 1))),
           version: plan.version,
           description:
@@ -293,14 +300,16 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
           createdAt: row.updatedAt,
           createdBy: row.updatedBy,
           bytes: row.bytes,
-          current: true
+          current: true,
+          generated: row.generated
         }
         const older = row.history.map((v): VersionInfo => ({
           version: v.version,
           createdAt: v.createdAt,
           createdBy: v.createdBy,
           bytes: v.bytes,
-          current: false
+          current: false,
+          generated: v.generated
         }))
         return [current, ...older.reverse()]
       })
@@ -317,7 +326,10 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
             expectedVersion: rollbackOptions.expectedVersion ?? row.version,
             description: row.description,
             expiresAt: row.expiresAt !== null && row.expiresAt > (yield* now) ? row.expiresAt : null,
-            rotationRequired: row.rotationRequired
+            rotationRequired: row.rotationRequired,
+            quota: rollbackOptions.quota,
+            // A generated value rolled back to stays one.
+            generated: stored.generated ?? undefined
           })
         )
       })

@@ -29,6 +29,7 @@ import type {
 } from "../domain/errors.js"
 import type { ParsedKeyPath } from "../domain/KeyPath.js"
 import type { ListQuery } from "../domain/ListQuery.js"
+import type { QuotaLimit } from "../domain/QuotaLimit.js"
 import type {
   DeleteResult,
   MetadataChange,
@@ -107,14 +108,28 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
     >
     /** The kept versions, newest first, never values. A deleted secret's too. */
     readonly versions: (path: ParsedKeyPath) => Effect.Effect<ReadonlyArray<VersionInfo>, NotFound | StoreUnavailable>
-    /** Writes version `to`'s value again as a new version; description, expiry and flag stay as they are. */
+    /**
+     * Writes version `to`'s value again as a new version; description, expiry and flag stay as they are. `quota` as
+     * `set`'s: the new version counts against it.
+     */
     readonly rollback: (
       path: ParsedKeyPath,
       to: number,
-      options?: { readonly by?: string | undefined; readonly expectedVersion?: number | undefined }
+      options?: {
+        readonly by?: string | undefined
+        readonly expectedVersion?: number | undefined
+        readonly quota?: QuotaLimit | undefined
+      }
     ) => Effect.Effect<
       SetResult,
-      NotFound | Deleted | VersionNotFound | VersionConflict | DecryptionFailed | KeyError | StoreUnavailable
+      | NotFound
+      | Deleted
+      | VersionNotFound
+      | VersionConflict
+      | QuotaExceeded
+      | DecryptionFailed
+      | KeyError
+      | StoreUnavailable
     >
     /** Erases deleted secrets whose retention has passed; returns how many. */
     readonly purgeDeleted: Effect.Effect<number, StoreUnavailable>

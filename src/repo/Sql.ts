@@ -49,8 +49,8 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const log = yield* AuditLog
     const append = (entry: Entry) => Effect.ignore(log.record(entry))
     const recordFailures = (own: Operation, keyPath: string) => auditedFailures(append, { own, keyPath })
-    const { set, setIn } = makeSet({ crypto, db, options, trail, recordFailures })
-    const history = makeHistory({ sql, crypto, db, options, trail, setIn })
+    const { holdQuota, set, setIn } = makeSet({ crypto, db, options, trail, recordFailures })
+    const history = makeHistory({ sql, crypto, db, options, trail, setIn, holdQuota })
     const rec = (own: Operation, keyPath: string, requestedVersion: number | null = null) =>
       auditedFailures(append, { own, keyPath, requestedVersion })
 

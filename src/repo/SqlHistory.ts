@@ -16,8 +16,15 @@ import * as PgPool from "../store/PgPool.js"
 import { withStoreErrors } from "../store/storeUnavailable.js"
 import { COLUMNS, type Row } from "./ReadBatcher.js"
 import type { RepoOptions, SecretsRepo } from "./SecretsRepo.js"
-import type { SetIn } from "./SqlSet.js"
-import { type CurrentRow, type MetadataRow, toCurrent, toMetadata } from "./sqlRows.js"
+import type { HoldQuota, SetIn } from "./SqlSet.js"
+import {
+  type CurrentRow,
+  type GeneratedColumns,
+  type MetadataRow,
+  toCurrent,
+  toGenerated,
+  toMetadata
+} from "./sqlRows.js"
 import * as Q from "./sqlStatements.js"
 import {
   asRollback,
@@ -39,6 +46,7 @@ export const makeHistory = (deps: {
   readonly options: RepoOptions
   readonly trail: Trail
   readonly setIn: SetIn
+  readonly holdQuota: HoldQuota
 }) => {
   const { crypto, db, options, sql, trail } = deps
   const retention = options.deleteRetention
@@ -98,7 +106,13 @@ export const makeHistory = (deps: {
 
   const versions: Repo["versions"] = (path) =>
     Effect.gen(function* () {
-      type VersionRow = { version: number; created_at: Date; created_by: string; value_bytes: number; current: boolean }
+      interface VersionRow extends GeneratedColumns {
+        version: number
+        created_at: Date
+        created_by: string
+        value_bytes: number
+        current: boolean
+      }
       const rows = yield* PgPool.execute<VersionRow>(db, plain(Q.VERSIONS), [path.keyPath]).pipe(withStoreErrors)
       if (rows.length === 0) return yield* new NotFound({ keyPath: path.keyPath })
       return rows.map((r) => ({
@@ -106,7 +120,8 @@ export const makeHistory = (deps: {
         createdAt: r.created_at,
         createdBy: r.created_by,
         bytes: Number(r.value_bytes),
-        current: r.current
+        current: r.current,
+        generated: toGenerated(r)
       }))
     })
 
@@ -212,18 +227,26 @@ export const makeHistory = (deps: {
       return yield* trail
         .transaction((tx) =>
           Effect.gen(function* () {
-            const [row] = yield* tx.query<Row>(
-              plain(`SELECT encrypted_value, ${COLUMNS} FROM secrets WHERE key_path = $1 FOR UPDATE`),
+            // The quota's lock before the row's, in the order a limited set takes them, so the two never deadlock.
+            if (rollbackOptions.quota !== undefined) yield* tx.query(Q.QUOTA_LOCK, [rollbackOptions.quota.prefix])
+            const [row] = yield* tx.query<Row & GeneratedColumns>(
+              plain(
+                `SELECT encrypted_value, ${COLUMNS}, generated_length, generated_charset FROM secrets ` +
+                  `WHERE key_path = $1 FOR UPDATE`
+              ),
               [path.keyPath]
             )
             if (row === undefined || row.deleted_at !== null) return yield* notLive(tx.query, path.keyPath)
-            const encrypted =
+            // The version's value, and how it was generated: a generated value rolled back to stays one.
+            const source =
               to === Number(row.version)
-                ? row.encrypted_value
-                : (yield* tx.query<{ encrypted_value: Uint8Array }>(plain(Q.OLD_VERSION), [path.keyPath, to]))[0]
-                    ?.encrypted_value
-            if (encrypted === undefined) return yield* notKept(path, to)
-            const value = yield* crypto.decrypt(encrypted, { keyPath: path.keyPath, version: to })
+                ? row
+                : (yield* tx.query<{ encrypted_value: Uint8Array } & GeneratedColumns>(plain(Q.OLD_VERSION), [
+                    path.keyPath,
+                    to
+                  ]))[0]
+            if (source === undefined) return yield* notKept(path, to)
+            const value = yield* crypto.decrypt(source.encrypted_value, { keyPath: path.keyPath, version: to })
             const at = yield* now
             // The value was accepted before: no write check can refuse it now.
             const write = yield* Effect.orDie(
@@ -232,9 +255,11 @@ export const makeHistory = (deps: {
                 expectedVersion: rollbackOptions.expectedVersion ?? Number(row.version),
                 description: row.description,
                 expiresAt: row.expires_at !== null && row.expires_at > at ? row.expires_at : null,
-                rotationRequired: row.rotation_required
+                rotationRequired: row.rotation_required,
+                generated: toGenerated(source) ?? undefined
               })
             )
+            if (rollbackOptions.quota !== undefined) yield* deps.holdQuota(tx, rollbackOptions.quota, write)
             return yield* deps.setIn(tx, write, actor)
           })
         )

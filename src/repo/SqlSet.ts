@@ -113,7 +113,9 @@ export const makeSet = (deps: {
               expiresAt,
               rotation,
               ...record.values,
-              keyId
+              keyId,
+              set.generated?.length ?? null,
+              set.generated?.charset ?? null
             ])
           : yield* query<WrittenRow>(Q.ADD_VERSION, [
               path.keyPath,
@@ -129,7 +131,9 @@ export const makeSet = (deps: {
               expiresAt,
               rotation,
               ...record.values,
-              keyId
+              keyId,
+              set.generated?.length ?? null,
+              set.generated?.charset ?? null
             ])
       const row = rows[0]
       if (row === undefined) return yield* Effect.as(followActiveKey(query), undefined)
@@ -231,25 +235,30 @@ export const makeSet = (deps: {
     )
 
   /**
+   * Inside `tx`, before its write: the prefix's quota lock (held until `tx` commits), then the count; `QuotaExceeded`
+   * when `write` would take the prefix over `limit`.
+   */
+  const holdQuota = (tx: PgPool.Transaction, limit: QuotaLimit, write: ValidatedWrite) =>
+    Effect.gen(function* () {
+      // Taken again when the transaction holds it already (a rollback takes it before its row lock): it stacks.
+      yield* tx.query(Q.QUOTA_LOCK, [limit.prefix])
+      const [row] = yield* tx.query<{ secrets: number; bytes: string; present: boolean }>(Q.USAGE, [
+        limit.prefix,
+        prefixUpperBound(limit.prefix),
+        write.path.keyPath,
+        retentionCutoff(retention, write.now)
+      ])
+      const used = { secrets: row?.secrets ?? 0, bytes: Number(row?.bytes ?? 0), exists: row?.present === true }
+      const over = exceeded(limit, used, write.bytes)
+      if (over !== undefined) return yield* over
+    })
+
+  /**
    * Under `limit`: in one transaction, the prefix's quota lock, the count, then the write (`setIn`), so writers under
    * one prefix count each other's writes. Costs a transaction and two statements, only for limited principals.
    */
   const setWithin = (limit: QuotaLimit, write: ValidatedWrite, actor: ActingAs) =>
-    trail.transaction((tx) =>
-      Effect.gen(function* () {
-        yield* tx.query(Q.QUOTA_LOCK, [limit.prefix])
-        const [row] = yield* tx.query<{ secrets: number; bytes: string; present: boolean }>(Q.USAGE, [
-          limit.prefix,
-          prefixUpperBound(limit.prefix),
-          write.path.keyPath,
-          retentionCutoff(retention, write.now)
-        ])
-        const used = { secrets: row?.secrets ?? 0, bytes: Number(row?.bytes ?? 0), exists: row?.present === true }
-        const over = exceeded(limit, used, write.bytes)
-        if (over !== undefined) return yield* over
-        return yield* setIn(tx, write, actor)
-      })
-    )
+    trail.transaction((tx) => Effect.zipRight(holdQuota(tx, limit, write), setIn(tx, write, actor)))
 
   const set: SecretsRepo["Type"]["set"] = (path, value, setOptions = {}) =>
     Effect.gen(function* () {
@@ -265,7 +274,8 @@ export const makeSet = (deps: {
       ).pipe(withStoreErrors)
     }).pipe(deps.recordFailures("set", path.keyPath))
 
-  return { set, setIn }
+  return { set, setIn, holdQuota }
 }
 
 export type SetIn = ReturnType<typeof makeSet>["setIn"]
+export type HoldQuota = ReturnType<typeof makeSet>["holdQuota"]

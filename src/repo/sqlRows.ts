@@ -2,7 +2,7 @@
  * Rows as the SQL backend's statements return them, and what the domain makes of them.
  */
 import type { KeyPath, Scope } from "../domain/KeyPath.js"
-import type { SecretMetadata } from "../domain/Secret.js"
+import type { Generated, SecretMetadata } from "../domain/Secret.js"
 import type { Row } from "./ReadBatcher.js"
 import type { Current } from "./writePlan.js"
 
@@ -38,6 +38,17 @@ export interface CurrentRow {
 
 export const toCurrent = (row: CurrentRow | undefined): Current | undefined =>
   row === undefined ? undefined : { version: Number(row.version), deletedAt: row.deleted_at, deletedBy: row.deleted_by }
+
+/** How the store generated a value, as `secrets` and `secret_versions` keep it: both null when it did not. */
+export interface GeneratedColumns {
+  readonly generated_length: number | null
+  readonly generated_charset: string | null
+}
+
+export const toGenerated = (row: GeneratedColumns): Generated | null =>
+  row.generated_length === null || row.generated_charset === null
+    ? null
+    : { length: Number(row.generated_length), charset: row.generated_charset }
 
 /** What a write statement returns. */
 export interface WrittenRow {

@@ -13,7 +13,7 @@ import { COLUMNS as METADATA_COLUMNS } from "./readStatements.js"
  * A quota-limited write's first statement: writers under one prefix take turns from here to their commit, so each
  * counts what the previous one wrote (READ COMMITTED: the count's snapshot is taken after the lock is granted).
  * The two-key form keeps these apart from the single-key locks of migrations and audit checkpoints; two prefixes
- * whose hashes collide only take turns needlessly. Unlimited writes (meta, the CLI) never take it.
+ * whose hashes collide only take turns needlessly. Unlimited writes (meta, the operator's CLI) never take it.
  */
 export const QUOTA_LOCK: PgPool.Statement = {
   name: "secrets_quota_lock",
@@ -79,7 +79,7 @@ const keyGate = (n: number) => isActiveKeySql(`$${n}::bytea`)
 
 /**
  * A new secret, version 1; nothing if one appeared at the path meanwhile, or if the key gate ($24) is shut. Its
- * record from $12.
+ * record from $12; how the store generated it (or nulls) in $25 and $26.
  */
 export const CREATE: PgPool.Statement = {
   name: "secrets_create",
@@ -87,9 +87,10 @@ export const CREATE: PgPool.Statement = {
     "",
     `
   INSERT INTO secrets (key_path, encrypted_value, value_bytes, version, description, scope, project_name,
-                       service_name, created_at, updated_at, created_by, updated_by, expires_at, rotation_required)
+                       service_name, created_at, updated_at, created_by, updated_by, expires_at, rotation_required,
+                       generated_length, generated_charset)
   SELECT $1::text, $2::bytea, $3::int, 1, $4::text, $5::text, $6::text, $7::text, $8::timestamptz, $8::timestamptz,
-         $9::text, $9::text, $10::timestamptz, $11::boolean
+         $9::text, $9::text, $10::timestamptz, $11::boolean, $25::int, $26::text
   WHERE ${keyGate(24)}
   ON CONFLICT (key_path) DO NOTHING
   RETURNING version, description, expires_at, rotation_required`,
@@ -101,19 +102,22 @@ export const CREATE: PgPool.Statement = {
  * The next version on top of version $2, only if that is still the current one ($3: of a deleted secret, which
  * starts afresh) and the key gate ($25) is open. The replaced version moves to `secret_versions`, and versions
  * beyond the newest $4 (the new one included) are pruned, all in the one statement. `FOR UPDATE` makes concurrent
- * writers of one key take turns: the second finds the version moved on and matches nothing. Its record from $13.
+ * writers of one key take turns: the second finds the version moved on and matches nothing. Its record from $13;
+ * how the store generated the new value (or nulls) in $26 and $27.
  */
 export const ADD_VERSION: PgPool.Statement = {
   name: "secrets_add_version",
   text: recordedWrite(
     `cur AS (
-    SELECT id, version, encrypted_value, value_bytes, updated_at, updated_by
+    SELECT id, version, encrypted_value, value_bytes, updated_at, updated_by, generated_length, generated_charset
     FROM secrets
     WHERE key_path = $1 AND version = $2 AND (deleted_at IS NOT NULL) = $3 AND ${keyGate(25)}
     FOR UPDATE
   ), kept AS (
-    INSERT INTO secret_versions (secret_id, version, encrypted_value, value_bytes, created_at, created_by)
-    SELECT id, version, encrypted_value, value_bytes, updated_at, updated_by FROM cur WHERE $4::int > 1
+    INSERT INTO secret_versions (secret_id, version, encrypted_value, value_bytes, created_at, created_by,
+                                 generated_length, generated_charset)
+    SELECT id, version, encrypted_value, value_bytes, updated_at, updated_by, generated_length, generated_charset
+    FROM cur WHERE $4::int > 1
   ), pruned AS (
     DELETE FROM secret_versions v USING cur WHERE v.secret_id = cur.id AND v.version <= cur.version + 1 - $4::int
   )`,
@@ -123,6 +127,7 @@ export const ADD_VERSION: PgPool.Statement = {
     description = CASE WHEN $7::boolean THEN s.description ELSE $8 END,
     updated_at = $9, updated_by = $10,
     expires_at = $11, rotation_required = $12,
+    generated_length = $26::int, generated_charset = $27::text,
     created_at = CASE WHEN $3 THEN $9 ELSE s.created_at END,
     created_by = CASE WHEN $3 THEN $10 ELSE s.created_by END,
     deleted_at = NULL, deleted_by = NULL
@@ -132,17 +137,19 @@ export const ADD_VERSION: PgPool.Statement = {
   )
 }
 
-/** A kept older version's ciphertext. */
+/** A kept older version's ciphertext, and how the store generated it (nulls when it did not). */
 export const OLD_VERSION = `
-  SELECT v.encrypted_value FROM secret_versions v JOIN secrets s ON s.id = v.secret_id
+  SELECT v.encrypted_value, v.generated_length, v.generated_charset
+  FROM secret_versions v JOIN secrets s ON s.id = v.secret_id
   WHERE s.key_path = $1 AND v.version = $2`
 
 /** The kept versions, newest first: the current one (in `secrets`) and the older ones. */
 export const VERSIONS = `
-  SELECT version, updated_at AS created_at, updated_by AS created_by, value_bytes, true AS current
+  SELECT version, updated_at AS created_at, updated_by AS created_by, value_bytes, true AS current,
+         generated_length, generated_charset
   FROM secrets WHERE key_path = $1
   UNION ALL
-  SELECT v.version, v.created_at, v.created_by, v.value_bytes, false
+  SELECT v.version, v.created_at, v.created_by, v.value_bytes, false, v.generated_length, v.generated_charset
   FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE s.key_path = $1
   ORDER BY version DESC`
 

@@ -10,7 +10,6 @@ import {
   type DescriptionTooLong,
   type InvalidExpiry,
   type InvalidValue,
-  type QuotaExceeded,
   SecretExists,
   type ValueTooLarge,
   VersionConflict,
@@ -80,11 +79,12 @@ export const planWrite = (
 }
 
 /**
- * A rollback rewrites a value the store accepted before, and asks for no check-and-set policy, no quota and no
- * create-only: a write check, `VersionRequired`, `QuotaExceeded` or `SecretExists` there would be a bug, not an outcome.
+ * A rollback rewrites a value the store accepted before, and asks for no check-and-set policy and no create-only: a
+ * write check, `VersionRequired` or `SecretExists` there would be a bug, not an outcome. (`QuotaExceeded` is one: an
+ * agent's rollback adds a version under its quota like any write.)
  */
 type NotARollbackOutcome =
-  ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired | QuotaExceeded | SecretExists
+  ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue | VersionRequired | SecretExists
 
 export const asRollback = <A, E, R>(
   write: Effect.Effect<A, E | NotARollbackOutcome, R>
@@ -92,7 +92,6 @@ export const asRollback = <A, E, R>(
   Effect.catchIf(
     write,
     (e): e is NotARollbackOutcome =>
-      Predicate.isTagged(e, "QuotaExceeded") ||
       Predicate.isTagged(e, "ValueTooLarge") ||
       Predicate.isTagged(e, "DescriptionTooLong") ||
       Predicate.isTagged(e, "InvalidExpiry") ||

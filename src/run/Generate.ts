@@ -8,8 +8,8 @@
 import * as Actors from "../audit/Actor.js"
 import { Effect, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
-import { InvalidLength } from "../domain/errors.js"
-import { parseKeyPath } from "../domain/KeyPath.js"
+import { GeneratorUnknown, InvalidLength } from "../domain/errors.js"
+import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
 import type { QuotaLimit } from "../domain/QuotaLimit.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 
@@ -70,7 +70,9 @@ export const generateValue = (
 
 export interface GenerateRequest {
   readonly keyPath: string
+  /** Omitted: the replaced value's when the store generated it (`overwrite`), else DEFAULT_LENGTH. */
   readonly length?: number | undefined
+  /** Omitted: as `length`, else DEFAULT_CHARSET. */
   readonly charset?: Charset | undefined
   readonly description?: string | undefined
   readonly expiresAt?: Date | undefined
@@ -101,15 +103,43 @@ export interface Generated {
   readonly rotationRequired: boolean
 }
 
-/** Generates a value and stores it at `keyPath`. */
+const isCharset = (name: string): name is Charset => Object.hasOwn(CHARSETS, name)
+
+/**
+ * The length and charset of a replacement: each as given, else the replaced value's, which the store kept when it
+ * generated that value (issue 23: a replacement used to fall back to 32 alnum, silently). A value the store did not
+ * generate is `GeneratorUnknown` for what was not given: guessing from the value would mean decrypting it, and a
+ * base64url value without `-` or `_` (a third of 32-character ones) would be taken for alnum. Nothing to replace:
+ * the defaults.
+ */
+const replacing = (repo: SecretsRepo["Type"], path: ParsedKeyPath, request: GenerateRequest) =>
+  Effect.gen(function* () {
+    if (request.length !== undefined && request.charset !== undefined) {
+      return { length: request.length, charset: request.charset }
+    }
+    const kept = yield* Effect.catchTag(repo.versions(path), "NotFound", () => Effect.succeed([]))
+    const current = kept.find((v) => v.current)
+    if (current === undefined) {
+      return { length: request.length ?? DEFAULT_LENGTH, charset: request.charset ?? DEFAULT_CHARSET }
+    }
+    const previous = current.generated
+    if (previous === null || !isCharset(previous.charset)) {
+      const missing = [...(request.length === undefined ? ["length"] : []), ...(request.charset ? [] : ["charset"])]
+      return yield* new GeneratorUnknown({ keyPath: path.keyPath, missing: missing.join(" and ") })
+    }
+    return { length: request.length ?? previous.length, charset: request.charset ?? previous.charset }
+  })
+
+/** Generates a value and stores it at `keyPath`, recording its length and charset with it. */
 export const generateSecret = (request: GenerateRequest) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(request.keyPath)
-    const length = request.length ?? DEFAULT_LENGTH
-    const charset = request.charset ?? DEFAULT_CHARSET
-    const value = yield* generateValue(length, charset)
     const repo = yield* SecretsRepo
     const overwrite = request.overwrite === true
+    const { charset, length } = overwrite
+      ? yield* replacing(repo, path, request)
+      : { length: request.length ?? DEFAULT_LENGTH, charset: request.charset ?? DEFAULT_CHARSET }
+    const value = yield* generateValue(length, charset)
     // Without overwrite, "only if absent" is the store's check-and-set (expected version 0), so two generates
     // racing for one path cannot both win; the loser is `SecretExists`, and recorded so.
     const result = yield* repo
@@ -120,7 +150,8 @@ export const generateSecret = (request: GenerateRequest) =>
         expectedVersion: overwrite ? request.expectedVersion : 0,
         createOnly: !overwrite,
         requireExpectedVersion: request.requireExpectedVersion,
-        quota: request.quota
+        quota: request.quota,
+        generated: { length, charset }
       })
       .pipe(Actors.asOperation("generate"))
     yield* Effect.logDebug(

@@ -1,7 +1,7 @@
 /**
  * The one place `secrets run` and `secrets inject` turn key paths into values, for the principal the CLI acts
- * for (SECRETS_PRINCIPAL): each path needs a grant of `use` or better, and revealing it (`run --no-mask`) needs
- * what `get` needs. Nothing else here reads a value.
+ * for (SECRETS_PRINCIPAL): each path needs a grant of `use` or better, and revealing it (`run --no-mask`, `inject`)
+ * needs what `get` needs. Nothing else here reads a value.
  *
  * Every path is checked before any value is read: an invalid path, one the principal may not use, or one with
  * nothing stored fails the whole request with no read recorded (permissions first, so a refusal never depends

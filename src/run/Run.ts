@@ -8,13 +8,13 @@
 import { Console, Effect, Redacted } from "effect"
 import { InjectFailed } from "../domain/errors.js"
 import { relaySignals, runChild, shellStatus } from "./Child.js"
-import { makeMaskPlan } from "./Mask.js"
+import { makeMaskPlan, type MaskedSecret } from "./Mask.js"
 import { baseDirectory, createTempFiles, type TempFiles } from "./TempFiles.js"
 
 export interface Injected {
   /** The environment variable's name. */
   readonly name: string
-  readonly keyPath: string
+  /** A secret's value, or a template rendered with them (`--template`). */
   readonly value: Redacted.Redacted<string>
   /** `env`: the value itself; `file`: the path of a 0600 file holding it. */
   readonly as: "env" | "file"
@@ -24,6 +24,8 @@ export interface RunSpec {
   readonly command: string
   readonly args: ReadonlyArray<string>
   readonly injected: ReadonlyArray<Injected>
+  /** Every secret whose value the command gets, in any of `injected`: what its output is masked for. */
+  readonly secrets: ReadonlyArray<MaskedSecret>
   readonly mask: boolean
   /** $XDG_RUNTIME_DIR, where `--file` values go when it is set. */
   readonly runtimeDir: string | undefined
@@ -59,7 +61,7 @@ const makeFiles = (spec: RunSpec) => {
 /** Runs the command and returns its exit status (128 + n if signal n ended it). */
 export const runCommand = (spec: RunSpec) =>
   Effect.gen(function* () {
-    const plan = spec.mask ? makeMaskPlan(spec.injected) : undefined
+    const plan = spec.mask ? makeMaskPlan(spec.secrets) : undefined
     if (plan !== undefined && plan.skipped.length > 0) {
       yield* Console.error(`warning: not masking ${plan.skipped.join(", ")}: values shorter than 6 characters`)
     }

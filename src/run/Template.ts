@@ -1,16 +1,18 @@
 /**
- * `secrets inject`: a config template with `{{ secret "project/consilio/database_url" }}` placeholders, rendered
- * into a new 0600 file. Every `{{ ... }}` must be such a placeholder, on one line; anything else is an error
- * naming its line, so a typo never reaches the output as literal text. Values are inserted exactly, unescaped.
+ * Config templates with `{{ secret "project/consilio/database_url" }}` placeholders, rendered by `secrets inject`
+ * (into a new 0600 file, or stdout: a reveal, so every path must be revealable) and by `secrets run --template`
+ * (into run's private 0600 file for the command alone: a use). Every `{{ ... }}` must be such a placeholder, on one
+ * line; anything else is an error naming its line, so a typo never reaches the output as literal text. Values are
+ * inserted exactly, unescaped.
  *
  * All or nothing: the template is parsed and every path checked and resolved before a byte is written, and the
  * file appears complete or not at all (written to a private temporary name in the same directory, then renamed).
  */
-import { Effect, Redacted } from "effect"
+import { Effect, Predicate, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { InjectFailed, TemplateInvalid } from "../domain/errors.js"
+import { InjectFailed, NotFound, TemplateInvalid } from "../domain/errors.js"
 import { parseKeyPath, printable } from "../domain/KeyPath.js"
 
 export interface Placeholder {
@@ -28,6 +30,17 @@ const lineAt = (text: string, offset: number): number => {
   for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) line++
   return line
 }
+
+/** A template file's text; it must be UTF-8. */
+export const readTemplate = (file: string) =>
+  Effect.try({
+    try: () => new TextDecoder("utf-8", { fatal: true }).decode(fs.readFileSync(file)),
+    catch: (error) =>
+      new TemplateInvalid({
+        file,
+        reason: error instanceof TypeError ? "it is not UTF-8 text" : "it cannot be read"
+      })
+  })
 
 /** Every placeholder in `text`, in order; `file` names the template in errors. */
 export const parseTemplate = (file: string, text: string): Effect.Effect<Array<Placeholder>, TemplateInvalid> =>
@@ -51,6 +64,24 @@ export const parseTemplate = (file: string, text: string): Effect.Effect<Array<P
     }
     return placeholders
   })
+
+/**
+ * `NotFound` for a path a template names, with the template and line of its first placeholder, so the operator
+ * knows which line to fix (the resolver reports the path only).
+ */
+export const naming =
+  (file: string, placeholders: ReadonlyArray<Placeholder>) =>
+  <A, E, R>(effect: Effect.Effect<A, E | NotFound, R>): Effect.Effect<A, E | NotFound, R> =>
+    Effect.catchIf(
+      effect,
+      (e): e is NotFound => Predicate.isTagged(e, "NotFound") && (e as NotFound).where === undefined,
+      (e) => {
+        const first = placeholders.find((p) => p.keyPath === e.keyPath)
+        return Effect.fail(
+          first === undefined ? e : new NotFound({ keyPath: e.keyPath, where: `${file} line ${first.line}` })
+        )
+      }
+    )
 
 /** The template with each placeholder replaced by its value; every path must have one. */
 export const renderTemplate = (

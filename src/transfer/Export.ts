@@ -9,7 +9,7 @@ import { Effect, Either, Redacted } from "effect"
 import { ExportFailed } from "../domain/errors.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
-import { formatLine, nameRefusal } from "./dotenvLine.js"
+import { formatLine, type NameOptions, nameRefusal } from "./dotenvLine.js"
 
 export const envName = (keyPath: string, prefix: string): string =>
   keyPath
@@ -17,8 +17,11 @@ export const envName = (keyPath: string, prefix: string): string =>
     .replace(/[/.-]/g, "_")
     .toUpperCase()
 
-/** The `.env` text for every secret below `prefix` (e.g. `project/consilio`). */
-export const toDotenv = (prefix: string) =>
+/**
+ * The `.env` text for every secret below `prefix` (e.g. `project/consilio`). Startup names (`NODE_OPTIONS`,
+ * `LD_PRELOAD`, ...) are refused unless `options.allowStartupNames`.
+ */
+export const toDotenv = (prefix: string, options: NameOptions = {}) =>
   Effect.gen(function* () {
     const base = prefix.replace(/\/+$/, "")
     yield* parseKeyPath(`${base}/x`)
@@ -32,7 +35,7 @@ export const toDotenv = (prefix: string) =>
       const clash = names.get(name)
       names.set(name, clash ?? keyPath)
       // A refused name is reported without reading its value: it would not be exported anyway.
-      const byName = clash === undefined ? nameRefusal(name) : `it and ${clash} both become ${name}`
+      const byName = clash === undefined ? nameRefusal(name, options) : `it and ${clash} both become ${name}`
       if (byName !== undefined) {
         refused.push({ keyPath, reason: byName })
         continue

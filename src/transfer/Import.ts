@@ -6,6 +6,7 @@
 import { Effect, Either, Redacted } from "effect"
 import { ImportFailed } from "../domain/errors.js"
 import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
+import type { QuotaLimit } from "../domain/QuotaLimit.js"
 import { MAX_VALUE_BYTES, type SecretMetadata } from "../domain/Secret.js"
 import { validateWrite } from "../domain/writeChecks.js"
 import { describeReadProblem, readBounded } from "../files/readBounded.js"
@@ -142,11 +143,19 @@ const clearedBy = (before: SecretMetadata, expiresAt: Date | null, rotationRequi
   return cleared.expiresAt === null && !cleared.rotationRequired ? undefined : cleared
 }
 
-/** Checks every candidate, decides what to do with each, and (unless `dryRun`) writes them. */
-export const run = (
-  candidates: ReadonlyArray<Candidate>,
-  options: { readonly overwrite: boolean; readonly dryRun: boolean; readonly createdBy: string }
-) =>
+export interface RunOptions {
+  readonly overwrite: boolean
+  readonly dryRun: boolean
+  readonly createdBy: string
+  /** The quota each write is held to (an agent's), checked by the store with it. */
+  readonly quotaFor?: ((keyPath: string) => QuotaLimit | undefined) | undefined
+}
+
+/**
+ * Checks every candidate, decides what to do with each, and (unless `dryRun`) writes them. A write over a quota
+ * stops the import there, with the writes before it made: the store decides the quota with each write.
+ */
+export const run = (candidates: ReadonlyArray<Candidate>, options: RunOptions) =>
   Effect.gen(function* () {
     const repo = yield* SecretsRepo
     for (const c of candidates) {
@@ -174,7 +183,10 @@ export const run = (
       for (const planned of actions) {
         if (planned.action === "skip") continue
         const { candidate } = planned
-        const written = yield* repo.set(candidate.path, candidate.value, { createdBy: options.createdBy })
+        const written = yield* repo.set(candidate.path, candidate.value, {
+          createdBy: options.createdBy,
+          quota: options.quotaFor?.(candidate.path.keyPath)
+        })
         // What the write did, not what the plan expected (someone may have changed the metadata in between).
         const before = existing.get(candidate.path.keyPath)
         planned.cleared =

@@ -11,40 +11,24 @@
  * `\r` escape is dotenv only.
  */
 import { Either } from "effect"
+import { startupRefusal } from "./startupNames.js"
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+export interface NameOptions {
+  /** Export startup names (`NODE_OPTIONS`, `LD_PRELOAD`, `PATH`, ...): the operator's explicit choice. */
+  readonly allowStartupNames?: boolean | undefined
+}
+
 /**
- * Names the sourcing shell acts on when they are assigned: `set -a; . ./file` runs in the caller's own shell,
- * so `PATH` or `IFS` would change how the rest of its script runs, `PS4` is expanded (commands and all) under
- * `set -x`, `ENV` and `BASH_ENV` name a file every later shell sources, and `set -a` exports each one to every
- * command run afterwards. The Bourne and POSIX variables, dash's (sh(1)), and bash 5.2's ("Shell Variables").
+ * Why `name` cannot be assigned by sourcing the file, or undefined when it can: not a shell variable name, one
+ * the shell reserves, or (unless allowed) a startup name (startupNames.ts).
  */
-const SHELL_NAMES = new Set(
-  (
-    "_ CDPATH ENV FCEDIT HISTFILE HISTSIZE HOME IFS LANG LINENO MAIL MAILCHECK MAILPATH NLSPATH OLDPWD OPTARG " +
-    "OPTERR OPTIND PATH POSIXLY_CORRECT PPID PS1 PS2 PS3 PS4 PWD SHELL TERM TMPDIR " +
-    "BASH BASHOPTS BASHPID CHILD_MAX COLUMNS COMPREPLY COPROC DIRSTACK EMACS EPOCHREALTIME EPOCHSECONDS EUID " +
-    "EXECIGNORE FIGNORE FUNCNAME FUNCNEST GLOBIGNORE GROUPS HISTCMD HISTCONTROL HISTFILESIZE HISTIGNORE " +
-    "HISTTIMEFORMAT HOSTFILE HOSTNAME HOSTTYPE IGNOREEOF INPUTRC INSIDE_EMACS LINES MACHTYPE MAPFILE OSTYPE " +
-    "PIPESTATUS PROMPT_COMMAND PROMPT_DIRTRIM PS0 RANDOM READLINE_ARGUMENT READLINE_LINE READLINE_MARK " +
-    "READLINE_POINT REPLY SECONDS SHELLOPTS SHLVL SRANDOM TIMEFORMAT TMOUT UID"
-  ).split(" ")
-)
-
-/** Whole families: bash's own (`BASH_ENV`, `BASH_XTRACEFD`, `BASH_FUNC_*`), completion, locale, and the
- * dynamic loader's, which acts on every command the shell runs once `set -a` has exported them. */
-const SHELL_PREFIXES = ["BASH_", "COMP_", "LC_", "LD_"]
-
-/** Why `name` cannot be assigned by sourcing the file, or undefined when it can. */
-export const nameRefusal = (name: string): string | undefined => {
+export const nameRefusal = (name: string, options: NameOptions = {}): string | undefined => {
   if (!IDENTIFIER.test(name)) {
     return `its name ${name} is not a shell variable name (letters, digits and _, not starting with a digit)`
   }
-  if (SHELL_NAMES.has(name) || SHELL_PREFIXES.some((prefix) => name.startsWith(prefix))) {
-    return `its name ${name} is special to the shell or the dynamic loader (sourcing the file would change how the shell and what it runs behave)`
-  }
-  return undefined
+  return startupRefusal(name, options.allowStartupNames)
 }
 
 /** Characters a shell acts on inside double quotes. */

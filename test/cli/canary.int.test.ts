@@ -111,7 +111,7 @@ test("a canary value never reaches stderr, logs or the data directory, and reach
     versions.push(got.stdout)
   }
   expect(versions[0]).toMatch(/^[!-~]{48}$/)
-  expect(versions[1]).toMatch(/^[0-9a-f]{32}$/)
+  expect(versions[1]).toMatch(/^[0-9a-f]{48}$/)
 
   const wait = expiresAt.getTime() + 1_000 - Date.now()
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))

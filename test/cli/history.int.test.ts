@@ -34,9 +34,9 @@ describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300
     expectOk(await secrets(["set", path, "--stdin", "--expires-in", "30d"], "sk_live_MISTAKE"))
     const versions = await secrets(["versions", path])
     expectOk(versions)
-    expect(versions.stdout).toMatch(/^VERSION\s+CREATED AT\s+BY\s+BYTES/)
-    expect(versions.stdout).toMatch(/^2\s+\S+\s+cli\s+15\s+current$/m)
-    expect(versions.stdout).toMatch(/^1\s+\S+\s+cli\s+12\s*$/m)
+    expect(versions.stdout).toMatch(/^VERSION\s+CREATED AT\s+BY\s+BYTES\s+GENERATED/)
+    expect(versions.stdout).toMatch(/^2\s+\S+\s+cli\s+15\s+-\s+current$/m)
+    expect(versions.stdout).toMatch(/^1\s+\S+\s+cli\s+12\s+-\s*$/m)
     expect(versions.stdout).not.toContain("sk_live")
     expect((await secrets(["get", path, "--version", "1"])).stdout).toBe("sk_live_good")
 
@@ -131,7 +131,8 @@ describe("secrets CLI: versions, deletes and the rotation queue", { timeout: 300
     expect((await secrets(importing)).stderr).toContain(`updated ${path} (from line 1)\n`)
 
     expectOk(await secrets(["expire", path, "--at", "2099-01-31T00:00:00Z"]))
-    const generated = await secrets(["generate", path, "--overwrite"])
+    // An imported value: its replacement's length and charset are given (the store knows them only for its own).
+    const generated = await secrets(["generate", path, "--overwrite", "--length", "32", "--charset", "alnum"])
     expectOk(generated)
     expect(generated.stdout).toContain(
       `replaced ${path}: 32 alnum characters (190 bits); the value is not shown; version 4, expires never, ` +

@@ -75,7 +75,7 @@ it.scoped("a canary value reaches the client only from get_secret, and no log li
       Redacted.value((yield* repo.get(path, { version: 2 })).value)
     ]
     expect(values[0]).toHaveLength(48)
-    expect(values[1]).toMatch(/^[0-9a-f]{32}$/)
+    expect(values[1]).toMatch(/^[0-9a-f]{48}$/)
     for (const value of values) {
       for (const result of [...reads, ...others]) expect(JSON.stringify(result)).not.toContain(value)
       for (const line of logs) expect(line).not.toContain(value)

@@ -81,6 +81,8 @@ describe("reveal policy over MCP", () => {
       expect(refused).toMatchObject({ principal: "meta", keyPath: DB_URL, reason: "never" })
       expect(refused.message).toContain("SECRETS_REVEAL=never")
       expect(refused.message).toContain(RUN_LINE)
+      expect(refused.message).toContain(`secrets run --template NAME=<template> -- <command>`)
+      expect(refused.message).not.toContain("inject")
       expect(JSON.stringify(refused)).not.toContain("VALUE-")
       // An older version is refused the same way; the refusal never reads (the count stays 0).
       failed(yield* call(client, "get_secret", { keyPath: DB_URL, version: 1 }), "RevealDenied")
@@ -203,11 +205,13 @@ describe("reveal policy over MCP", () => {
     })
   )
 
-  it.scopedLive("the instructions and get_secret's description send agents to secrets run / inject", () =>
+  it.scopedLive("the instructions and get_secret's description send agents to secrets run, never inject", () =>
     Effect.gen(function* () {
       const client = yield* connect(yield* StoreAccess.make(memoryStore(cryptoLayer())))
       expect(client.getInstructions()).toContain("secrets run --env NAME=<keyPath> -- <command>")
-      expect(client.getInstructions()).toContain("secrets inject")
+      expect(client.getInstructions()).toContain("--template NAME=<template>")
+      // inject writes a file the agent can read back: a reveal, refused as get_secret is (issue 19, hole 3).
+      expect(client.getInstructions()).not.toContain("inject")
       expect(client.getInstructions()).toContain("generate_secret")
       const { tools } = yield* Effect.promise(() => client.listTools())
       const description = (name: string) => tools.find((t) => t.name === name)!.description!
@@ -282,15 +286,24 @@ describe("generate_secret", () => {
       )
       expect(exists.message).not.toContain("VALUE-old")
       expect(yield* storedValue(store, "project/alpha/session_key")).toBe("VALUE-old")
-      failed(
+      // A value set by hand: the store does not know its length and charset, so the replacement names them.
+      const unknown = failed(
         yield* call(alpha, "generate_secret", { keyPath: "project/alpha/session_key", overwrite: true }),
+        "GeneratorUnknown"
+      )
+      expect(unknown).toMatchObject({ keyPath: "project/alpha/session_key", missing: "length and charset" })
+      expect(unknown.message).toContain("Pass length and charset")
+      const shape = { length: 24, charset: "hex" }
+      failed(
+        yield* call(alpha, "generate_secret", { keyPath: "project/alpha/session_key", overwrite: true, ...shape }),
         "VersionRequired"
       )
       failed(
         yield* call(alpha, "generate_secret", {
           keyPath: "project/alpha/session_key",
           overwrite: true,
-          expectedVersion: 3
+          expectedVersion: 3,
+          ...shape
         }),
         "VersionConflict"
       )
@@ -307,11 +320,24 @@ describe("generate_secret", () => {
         yield* call(alpha, "generate_secret", {
           keyPath: "project/alpha/session_key",
           overwrite: true,
-          expectedVersion: 1
+          expectedVersion: 1,
+          ...shape
         }),
         S.GenerateSecretOutput
       )
       expect(replaced).toMatchObject({ created: false, version: 2, expiresAt: null, rotationRequired: false })
+      expect(replaced).toMatchObject({ length: 24, charset: "hex" })
+      // Its own generated value: replaced alike, length and charset kept unless given.
+      const again = ok(
+        yield* call(alpha, "generate_secret", {
+          keyPath: "project/alpha/session_key",
+          overwrite: true,
+          expectedVersion: 2
+        }),
+        S.GenerateSecretOutput
+      )
+      expect(again).toMatchObject({ version: 3, length: 24, charset: "hex", entropyBits: 96 })
+      expect(yield* storedValue(store, "project/alpha/session_key")).toMatch(/^[0-9a-f]{24}$/)
       expect(yield* storedValue(store, "project/alpha/session_key")).not.toBe("VALUE-old")
     })
   )

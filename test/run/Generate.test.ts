@@ -119,9 +119,90 @@ describe("generateSecret", () => {
         const error = yield* Effect.flip(generateSecret({ keyPath: path.keyPath, createdBy: "test" }))
         expect(error._tag).toBe("SecretExists")
         expect(Redacted.value((yield* repo.get(path)).value)).toBe("the-old-value")
-        const result = yield* generateSecret({ keyPath: path.keyPath, overwrite: true, createdBy: "test" })
+        const result = yield* generateSecret({
+          keyPath: path.keyPath,
+          overwrite: true,
+          length: 32,
+          charset: "alnum",
+          createdBy: "test"
+        })
         expect(result).toMatchObject({ created: false, version: 2, length: 32, charset: "alnum" })
         expect(Redacted.value((yield* repo.get(path)).value)).toMatch(/^[A-Za-z0-9]{32}$/)
+      })
+    )
+  )
+
+  // Issue 23: a replacement went back to 32 alnum characters, silently.
+  it.effect("a replacement keeps the replaced value's length and charset unless given; they are kept per version", () =>
+    withStore(
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const keyPath = "service/new-api/api_key"
+        const path = parseKeyPathSync(keyPath)
+        const valueOf = Effect.map(repo.get(path), (s) => Redacted.value(s.value))
+        yield* generateSecret({ keyPath, length: 40, charset: "base64url", createdBy: "t" })
+        expect(yield* generateSecret({ keyPath, overwrite: true, createdBy: "t" })).toMatchObject({
+          version: 2,
+          length: 40,
+          charset: "base64url",
+          entropyBits: 240
+        })
+        expect(yield* valueOf).toMatch(/^[A-Za-z0-9_-]{40}$/)
+        // One given, the other kept.
+        expect(yield* generateSecret({ keyPath, overwrite: true, charset: "hex", createdBy: "t" })).toMatchObject({
+          length: 40,
+          charset: "hex"
+        })
+        expect(yield* valueOf).toMatch(/^[0-9a-f]{40}$/)
+        expect(yield* generateSecret({ keyPath, overwrite: true, length: 12, createdBy: "t" })).toMatchObject({
+          length: 12,
+          charset: "hex"
+        })
+        const kept = (yield* repo.versions(path)).map((v) => v.generated)
+        expect(kept).toEqual([
+          { length: 12, charset: "hex" },
+          { length: 40, charset: "hex" },
+          { length: 40, charset: "base64url" },
+          { length: 40, charset: "base64url" }
+        ])
+        // A rollback to a generated version brings its shape back; the next replacement follows it.
+        yield* repo.rollback(path, 3)
+        expect(yield* generateSecret({ keyPath, overwrite: true, createdBy: "t" })).toMatchObject({
+          length: 40,
+          charset: "hex"
+        })
+        // Overwrite of nothing creates with the defaults.
+        expect(
+          yield* generateSecret({ keyPath: "service/new-api/other", overwrite: true, createdBy: "t" })
+        ).toMatchObject({ created: true, length: 32, charset: "alnum" })
+      })
+    )
+  )
+
+  it.effect("over a value set by hand, a replacement without length or charset is GeneratorUnknown", () =>
+    withStore(
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const keyPath = "project/consilio/db_password"
+        const path = parseKeyPathSync(keyPath)
+        yield* repo.set(path, Redacted.make("hand-set-password"))
+        const both = yield* Effect.flip(generateSecret({ keyPath, overwrite: true, createdBy: "t" }))
+        expect(both).toMatchObject({ _tag: "GeneratorUnknown", keyPath, missing: "length and charset" })
+        expect(both.message).not.toContain("hand-set-password")
+        const one = yield* Effect.flip(generateSecret({ keyPath, overwrite: true, length: 20, createdBy: "t" }))
+        expect(one).toMatchObject({ _tag: "GeneratorUnknown", missing: "charset" })
+        expect(Redacted.value((yield* repo.get(path)).value)).toBe("hand-set-password")
+        // Both given: replaced; the next replacement knows them.
+        yield* generateSecret({ keyPath, overwrite: true, length: 20, charset: "ascii", createdBy: "t" })
+        expect(yield* generateSecret({ keyPath, overwrite: true, createdBy: "t" })).toMatchObject({
+          length: 20,
+          charset: "ascii"
+        })
+        // A value set over a generated one is a set value again.
+        yield* repo.set(path, Redacted.make("by-hand-again"))
+        expect((yield* Effect.flip(generateSecret({ keyPath, overwrite: true, createdBy: "t" })))._tag).toBe(
+          "GeneratorUnknown"
+        )
       })
     )
   )

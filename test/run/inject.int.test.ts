@@ -79,7 +79,8 @@ describe.concurrent("secrets inject and generate", () => {
         `a = {{ secret "${keyPathOf("API_KEY")}" }}\nb = {{ secret "project/runtest/nope" }}\n`
       )
       const unknown = await box.run(["inject", "--in", template, "--out", fresh])
-      expectError(unknown, 3, "project/runtest/nope")
+      // The README promises the line: the path alone left the operator searching the template (issue 23, item 7).
+      expectError(unknown, 3, `No secret at project/runtest/nope (named on ${template} line 2)`)
       fs.writeFileSync(template, `a = {{ secret "${keyPathOf("API_KEY")}" }}\n\nb = {{ .Values.password }}\n`)
       const invalid = await box.run(["inject", "--in", template, "--out", fresh])
       expectError(
@@ -129,12 +130,18 @@ describe.concurrent("secrets inject and generate", () => {
       expectError(again, EXIT_CODES.SecretExists, "already holds a secret")
       const replaced = await box.run(["generate", "service/new-api/api_key", "--overwrite", "--charset", "ascii"])
       expectOk(replaced)
+      // The length is kept from the value it replaces (issue 23: it went back to 32); the charset is as given.
       expect(replaced.stdout).toBe(
-        "replaced service/new-api/api_key: 32 ascii characters (209 bits); the value is not shown; version 2, " +
+        "replaced service/new-api/api_key: 48 ascii characters (314 bits); the value is not shown; version 2, " +
           "expires never, rotation not required\n"
       )
       const after = await box.run(["get", "service/new-api/api_key"])
-      expect(after.stdout).toMatch(/^[!-~]{32}$/)
+      expect(after.stdout).toMatch(/^[!-~]{48}$/)
+      const versions = JSON.parse((await box.run(["versions", "service/new-api/api_key", "--json"])).stdout)
+      expect(versions).toMatchObject([
+        { version: 2, generated: { length: 48, charset: "ascii" } },
+        { version: 1, generated: { length: 48, charset: "base64url" } }
+      ])
       expectError(
         await box.run(["generate", "service/new-api/other", "--length", "7"]),
         EXIT_CODES.InvalidLength,

@@ -116,7 +116,7 @@ describe.concurrent("reveal policy and generate_secret, as processes", () => {
   )
 
   test(
-    "the CLI acts for SECRETS_PRINCIPAL: run, inject and --prefix need use; get, export and --no-mask need reveal",
+    "the CLI acts for SECRETS_PRINCIPAL: run and --prefix need use; get, export, inject and --no-mask need reveal",
     async ({ onTestFinished }) => {
       const box = store.sandbox(onTestFinished)
       const alpha = { SECRETS_PRINCIPAL: "project:alpha", SECRETS_GRANTS: `use:${keyPathOf("API_KEY")}` }
@@ -222,8 +222,16 @@ describe.concurrent("reveal policy and generate_secret, as processes", () => {
       const keyPath = unique("project/cas")
       expect(errorTag(await callTool(served, "set_secret", { keyPath, value: "one" }))).toBeUndefined()
       expect(errorTag(await callTool(served, "set_secret", { keyPath, value: "two" }))).toBe("VersionRequired")
-      expect(errorTag(await callTool(served, "generate_secret", { keyPath, overwrite: true }))).toBe("VersionRequired")
-      const replaced = await callTool(served, "generate_secret", { keyPath, overwrite: true, expectedVersion: 1 })
+      // "one" was set, not generated: the replacement's length and charset are given.
+      const shape = { length: 32, charset: "alnum" }
+      const blind = await callTool(served, "generate_secret", { keyPath, overwrite: true, ...shape })
+      expect(errorTag(blind)).toBe("VersionRequired")
+      const replaced = await callTool(served, "generate_secret", {
+        keyPath,
+        overwrite: true,
+        expectedVersion: 1,
+        ...shape
+      })
       expect(structured(replaced)).toMatchObject({ created: false, version: 2 })
     },
     TIMEOUT

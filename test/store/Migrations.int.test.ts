@@ -46,7 +46,10 @@ const SECRETS_COLUMNS: ReadonlyArray<readonly [string, string, "YES" | "NO"]> = 
   ["deleted_at", "timestamp with time zone", "YES"],
   ["deleted_by", "text", "YES"],
   // 0003_audit
-  ["last_accessed_by", "text", "YES"]
+  ["last_accessed_by", "text", "YES"],
+  // 0006_generated: how the store generated the current value (null when it did not)
+  ["generated_length", "integer", "YES"],
+  ["generated_charset", "text", "YES"]
 ]
 
 const rawClient = (url: Redacted.Redacted<string>) =>

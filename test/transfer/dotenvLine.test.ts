@@ -76,17 +76,33 @@ describe("nameRefusal", () => {
     expect(nameRefusal(name)).toContain("not a shell variable name")
   })
 
-  it.each(["PATH", "IFS", "PS4", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "HOME", "_", "LC_ALL", "LD_PRELOAD"])(
-    "refuses %s, which the shell or the dynamic loader acts on",
+  // Startup names (issue 19, hole 4): the issue's list, then a few of each family startupNames.ts names.
+  const STARTUP = [
+    ...["NODE_OPTIONS", "LD_PRELOAD", "LD_LIBRARY_PATH", "BASH_ENV", "ENV", "PATH", "PYTHONPATH", "PYTHONSTARTUP"],
+    ...["PERL5OPT", "RUBYOPT", "JAVA_TOOL_OPTIONS", "PROMPT_COMMAND", "IFS", "PS4", "HOME", "LC_ALL", "ZDOTDIR"],
+    ...["NODE_PATH", "PYTHON_PRESITE", "PERL5LIB", "RUBYLIB", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH"],
+    ...["DOTNET_STARTUP_HOOKS", "CORECLR_PROFILER_PATH", "GOFLAGS", "GODEBUG", "GIT_SSH_COMMAND", "GIT_CONFIG_COUNT"],
+    ...["GIT_CONFIG_KEY_0", "NPM_CONFIG_NODE_OPTIONS", "DYLD_INSERT_LIBRARIES", "GCONV_PATH", "GLIBC_TUNABLES"],
+    ...["OPENSSL_CONF", "LUA_INIT", "EDITOR", "PAGER", "LESSOPEN", "XDG_CONFIG_HOME", "BASH_XTRACEFD"]
+  ]
+  it.each(STARTUP)("refuses %s, a startup name, unless the operator allows startup names", (name) => {
+    expect(nameRefusal(name)).toContain("changes how the shell or programs started with it run")
+    expect(nameRefusal(name)).toContain("--allow-startup-names")
+    expect(nameRefusal(name, { allowStartupNames: true })).toBeUndefined()
+  })
+
+  it.each(["SHELLOPTS", "BASHOPTS", "_", "UID", "EUID", "PPID", "BASH_VERSINFO", "RANDOM", "LINENO", "COMP_LINE"])(
+    "refuses %s, which the shell sets itself, even when startup names are allowed",
     (name) => {
-      expect(nameRefusal(name)).toContain("special to the shell")
+      expect(nameRefusal(name)).toContain("the shell sets itself")
+      expect(nameRefusal(name, { allowStartupNames: true })).toContain("the shell sets itself")
     }
   )
 
-  it.each(["STRIPE_API_KEY", "DATABASE_URL", "_TOKEN", "PATHS", "MY_PATH", "A1", "LDAP_URL", "BASHFUL"])(
-    "accepts %s",
-    (name) => {
-      expect(nameRefusal(name)).toBeUndefined()
-    }
-  )
+  it.each([
+    ...["STRIPE_API_KEY", "DATABASE_URL", "_TOKEN", "PATHS", "MY_PATH", "A1", "LDAP_URL", "BASHFUL", "NODE_ENV"],
+    ...["GITHUB_TOKEN", "GIT_TOKEN", "JAVA_HOME", "HTTPS_PROXY", "EDITORS", "RUBY_VERSION"]
+  ])("accepts %s", (name) => {
+    expect(nameRefusal(name)).toBeUndefined()
+  })
 })

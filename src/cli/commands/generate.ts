@@ -2,19 +2,27 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as Principal from "../../auth/Principal.js"
+import * as QuotaCheck from "../../auth/Quota.js"
 import { parseKeyPath } from "../../domain/KeyPath.js"
 import { parseExpiresAt } from "../../domain/writeChecks.js"
 import { CHARSET_NAMES, DEFAULT_CHARSET, DEFAULT_LENGTH, generateSecret } from "../../run/Generate.js"
 import { settings } from "../CliSettings.js"
 import { iso, printLine } from "../output.js"
+import { recordingRefusals } from "../refusals.js"
 import { jsonOption, keyPathArg, withStore } from "./shared.js"
 
 const generateOptions = {
   keyPath: keyPathArg,
-  length: Options.integer("length").pipe(Options.withDefault(DEFAULT_LENGTH), Options.withDescription("8 to 4096")),
+  // Optional rather than defaulted: a replacement takes what was not given from the value it replaces.
+  length: Options.integer("length").pipe(
+    Options.optional,
+    Options.withDescription(`8 to 4096 (default ${DEFAULT_LENGTH}, or the replaced value's)`)
+  ),
   charset: Options.choice("charset", CHARSET_NAMES).pipe(
-    Options.withDefault(DEFAULT_CHARSET),
-    Options.withDescription("alnum, hex, base64url or ascii (printable, no space)")
+    Options.optional,
+    Options.withDescription(
+      `alnum, hex, base64url or ascii (printable, no space); default ${DEFAULT_CHARSET}, or the replaced value's`
+    )
   ),
   description: Options.text("description").pipe(Options.optional),
   expiresAt: Options.text("expires-at").pipe(Options.optional),
@@ -25,19 +33,21 @@ const generateOptions = {
 export const generate = Command.make("generate", generateOptions, (args) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(args.keyPath)
-    const { principal } = yield* settings
+    const { principal, quota } = yield* settings
     yield* Principal.authorizeGenerate(principal, path.keyPath, args.overwrite)
     const expiresAt = Option.isSome(args.expiresAt) ? yield* parseExpiresAt(args.expiresAt.value) : undefined
     const result = yield* withStore(
       generateSecret({
         keyPath: args.keyPath,
-        length: args.length,
-        charset: args.charset,
+        length: Option.getOrUndefined(args.length),
+        charset: Option.getOrUndefined(args.charset),
         description: Option.getOrUndefined(args.description),
         expiresAt,
         overwrite: args.overwrite,
-        // An agent's principal is recorded as itself; the operator's CLI as "cli", as `set` does.
-        createdBy: principal.name === "meta" ? "cli" : principal.name
+        // An agent's principal is recorded as itself, and held to its quota (a use: grant's too) as over MCP; the
+        // operator's CLI is "cli", as `set` is.
+        createdBy: principal.name === "meta" ? "cli" : principal.name,
+        quota: QuotaCheck.limitFor(principal, quota, path.keyPath)
       })
     )
     if (args.json) return yield* printLine(JSON.stringify(result, null, 2))
@@ -48,5 +58,5 @@ export const generate = Command.make("generate", generateOptions, (args) =>
         `expires ${result.expiresAt === null ? "never" : iso(result.expiresAt)}, ` +
         `rotation ${result.rotationRequired ? "required" : "not required"}`
     )
-  })
+  }).pipe(recordingRefusals("generate"))
 ).pipe(Command.withDescription("Store a new random value and print only its metadata"))

@@ -4,6 +4,7 @@ import * as Principal from "../../auth/Principal.js"
 import { parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
 import { settings } from "../CliSettings.js"
+import { recordingRefusals } from "../refusals.js"
 import { metadataJson, printLine, writeStdout } from "../output.js"
 import { jsonOption, keyPathArg, now, versionOption, withStore } from "./shared.js"
 
@@ -28,5 +29,5 @@ export const get = Command.make("get", options, (args) =>
     }
     // Exactly the value; a newline only for a person at a terminal.
     yield* writeStdout(Redacted.value(secret.value) + (process.stdout.isTTY ? "\n" : ""))
-  })
+  }).pipe(recordingRefusals("get"))
 ).pipe(Command.withDescription("Print a secret's value (only the value; --json adds metadata)"))

@@ -2,19 +2,37 @@
  * Nothing lost: `secrets versions`, `rollback`, `undelete` and `destroy` (the one way to erase for good, and
  * never an MCP tool).
  */
+import type { Operation } from "../../audit/Entry.js"
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { type ParsedKeyPath, parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
 import { describeWrite, note, printLine, versionsTable } from "../output.js"
 import { UsageError } from "../UsageError.js"
-import { jsonOption, keyPathArg, versionOption, withStore } from "./shared.js"
+import { recordingRefusals } from "../refusals.js"
+import { jsonOption, keyPathArg, versionOption, withStore, type Writer, writer } from "./shared.js"
 
 /** Parses the key path first (a typo never opens the store), then runs `body` on the store. */
 export const onStore = <A, E>(
   keyPath: string,
   body: (repo: SecretsRepo["Type"], path: ParsedKeyPath) => Effect.Effect<A, E>
 ) => Effect.flatMap(parseKeyPath(keyPath), (path) => withStore(Effect.flatMap(SecretsRepo, (repo) => body(repo, path))))
+
+/**
+ * `onStore` for a change: made as `writer()` says (SECRETS_PRINCIPAL in an agent's shell, which needs `write:` on
+ * the path, checked before the store is opened, and whose refusal is recorded as `operation`).
+ */
+export const onStoreWriting = <A, E>(
+  operation: Operation,
+  keyPath: string,
+  body: (repo: SecretsRepo["Type"], path: ParsedKeyPath, as: Writer) => Effect.Effect<A, E>
+) =>
+  Effect.gen(function* () {
+    const path = yield* parseKeyPath(keyPath)
+    const as = yield* writer()
+    yield* as.authorize(path.keyPath)
+    return yield* withStore(Effect.flatMap(SecretsRepo, (repo) => body(repo, path, as)))
+  }).pipe(recordingRefusals(operation))
 
 export const versions = Command.make("versions", { keyPath: keyPathArg, json: jsonOption }, (args) =>
   onStore(args.keyPath, (repo, path) =>
@@ -37,17 +55,18 @@ export const rollback = Command.make(
     expectedVersion: versionOption("expected-version", "only if the current version is this one")
   },
   (args) =>
-    onStore(args.keyPath, (repo, path) =>
+    onStoreWriting("rollback", args.keyPath, (repo, path, as) =>
       Effect.gen(function* () {
         const expectedVersion = Option.getOrUndefined(args.expectedVersion)
-        const result = yield* repo.rollback(path, args.to, { by: "cli", expectedVersion })
+        const quota = as.quotaFor(path.keyPath)
+        const result = yield* repo.rollback(path, args.to, { by: as.by, expectedVersion, quota })
         yield* note(`${describeWrite(result)} (the value of version ${args.to})`)
       })
     )
 ).pipe(Command.withDescription("Write an older version's value again as a new version"))
 
 export const undelete = Command.make("undelete", { keyPath: keyPathArg }, (args) =>
-  onStore(args.keyPath, (repo, path) =>
+  onStoreWriting("undelete", args.keyPath, (repo, path) =>
     Effect.gen(function* () {
       const restored = yield* repo.undelete(path)
       yield* note(`restored ${restored.keyPath} (version ${restored.version})`)

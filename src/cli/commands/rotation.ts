@@ -11,7 +11,7 @@ import { DUE } from "../exitCodes.js"
 import { requestExitStatus } from "../exitStatus.js"
 import { formatTable, iso, note, printLine } from "../output.js"
 import { UsageError } from "../UsageError.js"
-import { onStore } from "./history.js"
+import { onStoreWriting } from "./history.js"
 import { durationArgument, windowEnd } from "./list.js"
 import { jsonOption, keyPathArg, now, withStore } from "./shared.js"
 
@@ -100,7 +100,7 @@ export const flag = Command.make(
       if (args.clear && args.rotationRequired) {
         return yield* new UsageError({ message: "use either --rotation-required or --clear" })
       }
-      const updated = yield* onStore(args.keyPath, (repo, path) =>
+      const updated = yield* onStoreWriting("metadata", args.keyPath, (repo, path) =>
         repo.updateMetadata(path, { rotationRequired: !args.clear })
       )
       yield* note(
@@ -124,7 +124,9 @@ export const expire = Command.make(
       const expiresAt = args.never
         ? null
         : yield* expiryOf(Option.getOrUndefined(args.at), Option.getOrUndefined(args.in))
-      const updated = yield* onStore(args.keyPath, (repo, path) => repo.updateMetadata(path, { expiresAt }))
+      const updated = yield* onStoreWriting("metadata", args.keyPath, (repo, path) =>
+        repo.updateMetadata(path, { expiresAt })
+      )
       yield* note(
         `${updated.keyPath}: expires ${updated.expiresAt === null ? "never" : iso(updated.expiresAt)} (version ${updated.version} unchanged)`
       )

@@ -5,7 +5,8 @@ import { parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
 import { describeWrite, note } from "../output.js"
 import { UsageError } from "../UsageError.js"
-import { keyPathArg, versionOption, withStore } from "./shared.js"
+import { recordingRefusals } from "../refusals.js"
+import { keyPathArg, versionOption, withStore, writer } from "./shared.js"
 
 const options = {
   keyPath: keyPathArg,
@@ -56,17 +57,21 @@ const readValue = (stdin: boolean, value: Option.Option<Redacted.Redacted<string
 export const set = Command.make("set", options, (args) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(args.keyPath)
+    const as = yield* writer()
+    // Before the value is asked for: an agent is not prompted for a value it may not store.
+    yield* as.authorize(path.keyPath)
     const expiresAt = yield* expiryOf(Option.getOrUndefined(args.expiresAt), Option.getOrUndefined(args.expiresIn))
     const value = yield* readValue(args.stdin, args.value, path.keyPath)
     const options = {
       description: Option.getOrUndefined(args.description),
       expiresAt,
       rotationRequired: args.rotationRequired,
-      createdBy: "cli",
+      createdBy: as.by,
       expectedVersion: Option.getOrUndefined(args.expectedVersion),
-      overwriteDeleted: args.overwriteDeleted
+      overwriteDeleted: args.overwriteDeleted,
+      quota: as.quotaFor(path.keyPath)
     }
     const result = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.set(path, value, options)))
     yield* note(describeWrite(result))
-  })
+  }).pipe(recordingRefusals("set"))
 ).pipe(Command.withDescription("Store a secret (create or update)"))

@@ -1,6 +1,9 @@
 /** Arguments and helpers the commands share. */
 import { Args, Options } from "@effect/cli"
 import { Clock, Effect, Layer } from "effect"
+import * as Principal from "../../auth/Principal.js"
+import * as QuotaCheck from "../../auth/Quota.js"
+import type { KeyPath } from "../../domain/KeyPath.js"
 import { storeFrom } from "../../layers.js"
 import { settings } from "../CliSettings.js"
 
@@ -21,3 +24,16 @@ export const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 export const versionOption = (name: string, description: string) =>
   Options.integer(name).pipe(Options.optional, Options.withDescription(description))
+
+/**
+ * Who a CLI write is made as: the operator (`operator`, `cli` unless named: every path, no quota), or, in an agent's
+ * shell, SECRETS_PRINCIPAL, held to its grants (`write:`) and its quota as its MCP writes are, and recorded as itself.
+ */
+export const writer = (operator = "cli") =>
+  Effect.map(settings, ({ principal, quota }) => ({
+    by: principal.name === "meta" ? operator : principal.name,
+    authorize: (keyPath: KeyPath) => Principal.authorize(principal, "write", keyPath),
+    quotaFor: (keyPath: string) => QuotaCheck.limitFor(principal, quota, keyPath)
+  }))
+
+export type Writer = Effect.Effect.Success<ReturnType<typeof writer>>

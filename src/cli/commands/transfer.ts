@@ -7,10 +7,12 @@ import { ExportFailed, type ImportFailed } from "../../domain/errors.js"
 import { parseKeyPath } from "../../domain/KeyPath.js"
 import * as Export from "../../transfer/Export.js"
 import * as Import from "../../transfer/Import.js"
+import { startupRefusal } from "../../transfer/startupNames.js"
 import { settings } from "../CliSettings.js"
+import { recordingRefusals } from "../refusals.js"
 import { iso, note, writeStdout } from "../output.js"
 import * as Actors from "../../audit/Actor.js"
-import { withStore } from "./shared.js"
+import { withStore, writer } from "./shared.js"
 
 const flags = {
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("show what would change, write nothing")),
@@ -50,16 +52,36 @@ const importing = (
   args: { dryRun: boolean; overwrite: boolean }
 ) =>
   Effect.gen(function* () {
-    const summary = yield* Import.run(yield* candidates, { ...args, createdBy: "import" }).pipe(
+    const as = yield* writer("import")
+    const all = yield* candidates
+    // Every path before anything is written, dry run too: an agent's import writes only within its grants.
+    yield* Effect.forEach(all, (c) => as.authorize(c.path.keyPath), { discard: true })
+    const summary = yield* Import.run(all, { ...args, createdBy: as.by, quotaFor: as.quotaFor }).pipe(
       Actors.asOperation("import")
     )
     yield* report(summary, args.dryRun)
-  }).pipe(withStore)
+  }).pipe(withStore, recordingRefusals("import"))
+
+/**
+ * A `.env` name that `export dotenv` and `run --prefix` will refuse to give back (startupNames.ts): said at import,
+ * so the operator learns it now rather than at the deploy.
+ */
+const warnStartupNames = (candidates: ReadonlyArray<Import.Candidate>, prefix: string) =>
+  Effect.forEach(candidates, (c) => {
+    const reason = startupRefusal(Export.envName(c.path.keyPath, prefix.replace(/\/+$/, "")))
+    return reason === undefined
+      ? Effect.void
+      : note(`warning: ${c.origin} (${c.path.keyPath}): ${reason}; export dotenv and run --prefix refuse it`)
+  })
 
 const dotenvImport = Command.make(
   "dotenv",
   { file: Args.file({ name: "file", exists: "yes" }), prefix: Options.text("prefix"), ...flags },
-  (args) => importing(Import.fromDotenv(args.file, args.prefix), args)
+  (args) =>
+    importing(
+      Effect.tap(Import.fromDotenv(args.file, args.prefix), (candidates) => warnStartupNames(candidates, args.prefix)),
+      args
+    )
 ).pipe(Command.withDescription("Import a .env file: NAME becomes <prefix>/<name lowercased>"))
 
 const envImport = Command.make(
@@ -86,6 +108,9 @@ const dotenvExport = Command.make(
     output: Options.file("output").pipe(
       Options.optional,
       Options.withDescription("write to a new 0600 file instead of stdout")
+    ),
+    allowStartupNames: Options.boolean("allow-startup-names").pipe(
+      Options.withDescription("export names such as NODE_OPTIONS, LD_PRELOAD or PATH too (see docs/cli.md)")
     )
   },
   (args) =>
@@ -94,7 +119,9 @@ const dotenvExport = Command.make(
       const base = args.prefix.replace(/\/+$/, "")
       yield* parseKeyPath(`${base}/x`)
       yield* Principal.authorizeReveal((yield* settings).principal, `${base}/`)
-      const { count, text } = yield* Export.toDotenv(args.prefix).pipe(Actors.asOperation("export"))
+      const { count, text } = yield* Export.toDotenv(args.prefix, { allowStartupNames: args.allowStartupNames }).pipe(
+        Actors.asOperation("export")
+      )
       if (Option.isNone(args.output)) return yield* writeStdout(text)
       const file = args.output.value
       yield* Effect.try({
@@ -103,7 +130,7 @@ const dotenvExport = Command.make(
           new ExportFailed({ prefix: args.prefix, reason: `cannot create ${file} (it may already exist)`, refused: [] })
       })
       yield* note(`wrote ${count} secrets to ${file} (mode 0600)`)
-    }).pipe(withStore)
+    }).pipe(withStore, recordingRefusals("export"))
 ).pipe(Command.withDescription("Write one prefix's secrets as a .env (stdout, or --output FILE)"))
 
 export const exportCommand = Command.make("export").pipe(
