@@ -94,8 +94,8 @@ const tasksSection = (caller: Caller): ReadonlyArray<string> => {
     "Which tool:",
     "- Find what exists: list_secrets (by scope, project, service, expiringWithin, rotationRequired); never guess a path.",
     "- Pass a value to a command, deploy or config file: in a shell, `secrets run --env NAME=<keyPath> -- <command>` " +
-      '(`--file NAME=<keyPath>` for a credentials file, `--template NAME=<file>` for a config file with {{ secret "<keyPath>" }} placeholders). The value never enters ' +
-      "this conversation: prefer this to get_secret.",
+      "(`--file NAME=<keyPath>` a file, `--template NAME=<template>` a config file). The value never enters this " +
+      "conversation: prefer this to get_secret.",
     "- A new key, password or token: generate_secret (nobody sees the value).",
     "- A value the user gives you: set_secret with a description (expectedVersion: 0 refuses to overwrite).",
     seesAny
@@ -121,6 +121,7 @@ export const ERROR_STEPS: ReadonlyArray<readonly [ReadonlyArray<string>, string]
       "InvalidScope",
       "InvalidExpiry",
       "InvalidLength",
+      "GeneratorUnknown",
       "InvalidValue",
       "ValueTooLarge",
       "DescriptionTooLong"
@@ -138,6 +139,7 @@ export const ERROR_STEPS: ReadonlyArray<readonly [ReadonlyArray<string>, string]
       "KeyCheckMissing",
       "DecryptionFailed",
       "StoreFormatOutdated",
+      "ForeignDataDir",
       "InvalidConfig"
     ],
     "only the operator can fix these; report the message and stop"
