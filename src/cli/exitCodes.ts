@@ -40,6 +40,8 @@ export const ERROR_EXIT_CODES = {
   KeyRotated: 35,
   AuditTampered: 36,
   NotDeleted: 37,
+  ScanIncomplete: 43,
+  ApplyIncomplete: 44,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,
   CommandNotFound: 127
