@@ -10,6 +10,7 @@ import * as Import from "../../transfer/Import.js"
 import { settings } from "../CliSettings.js"
 import { iso, note, writeStdout } from "../output.js"
 import * as Actors from "../../audit/Actor.js"
+import { importScanCommands } from "./importScan.js"
 import { withStore } from "./shared.js"
 
 const flags = {
@@ -76,7 +77,7 @@ const fileImport = Command.make(
 
 export const importCommand = Command.make("import").pipe(
   Command.withDescription("Import existing secrets; checks everything before writing anything"),
-  Command.withSubcommands([dotenvImport, envImport, fileImport])
+  Command.withSubcommands([dotenvImport, envImport, fileImport, ...importScanCommands])
 )
 
 const dotenvExport = Command.make(
