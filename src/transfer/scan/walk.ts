@@ -37,8 +37,7 @@ export interface Walked {
 const IGNORED_DIRS = new Set(["node_modules"])
 
 export const walk = (roots: ReadonlyArray<string>, exclude: ReadonlyArray<string> = []): Walked => {
-  // A set: two roots that overlap would otherwise list their common files twice.
-  const files = new Set<string>()
+  const files: Array<string> = []
   const problems: Array<Problem> = []
   const skipped = { links: 0, large: 0, special: 0, ignored: 0 }
   const excluded = new Set(exclude.map((p) => path.resolve(p)))
@@ -81,9 +80,13 @@ export const walk = (roots: ReadonlyArray<string>, exclude: ReadonlyArray<string
       return
     }
     if (size > MAX_VALUE_BYTES) skipped.large++
-    else files.add(full)
+    else files.push(full)
   }
 
-  for (const root of roots) visit(path.resolve(root))
-  return { files: [...files], problems, skipped }
+  // A root inside another is walked as part of it, not twice.
+  const resolved = [...new Set(roots.map((root) => path.resolve(root)))]
+  const inside = (dir: string, other: string) =>
+    dir !== other && dir.startsWith(other.endsWith(path.sep) ? other : `${other}${path.sep}`)
+  for (const root of resolved) if (!resolved.some((other) => inside(root, other))) visit(root)
+  return { files, problems, skipped }
 }
