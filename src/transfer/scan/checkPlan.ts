@@ -79,13 +79,13 @@ export const checkPlan = (plan: Plan.Plan, key: Redacted.Redacted<Buffer>, optio
         continue
       }
       if (seen.has(entry.keyPath)) {
-        refuse(`${entry.keyPath} is in the plan twice; give one of them another key path`)
+        refuse("this key path is in the plan twice; give one of them another")
         continue
       }
       seen.add(entry.keyPath)
       const gone = deleted.get(entry.keyPath)
       if (gone !== undefined) {
-        refuse(`a deleted secret is at ${entry.keyPath} (deleted by ${gone.deletedBy}); undelete or destroy it first`)
+        refuse(`a deleted secret is there (deleted by ${gone.deletedBy}); undelete or destroy it first`)
         continue
       }
       const file = fileOf(entry.file)
@@ -130,7 +130,7 @@ export const checkPlan = (plan: Plan.Plan, key: Redacted.Redacted<Buffer>, optio
         continue
       }
       if (current !== undefined && !options.overwrite) {
-        refuse(`${entry.keyPath} already holds another value; --overwrite replaces it (keeping the old as a version)`)
+        refuse("the store holds another value there; --overwrite replaces it (keeping the old one as a version)")
         continue
       }
       const action = current === undefined ? "create" : "update"

@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import type { Crypto } from "../../../src/crypto/Crypto.js"
 import { StoreUnavailable } from "../../../src/domain/errors.js"
 import { parseKeyPathSync } from "../../../src/domain/KeyPath.js"
 import { memoryStore } from "../../../src/layers.js"
@@ -57,6 +58,15 @@ const scanned = Effect.suspend(() => Scan.scan({ roots: [home], home, prefixMap:
 )
 const applied = (plan: Plan.Plan, options: Partial<Apply.ApplyOptions> = {}) =>
   Apply.apply(plan, { planFile: "plan.json", dryRun: false, overwrite: false, ...options })
+
+/**
+ * The typed failure of `effect`. A success fails the test with a plain Error: `Effect.flip` would hand the success
+ * value to the test runner as a failure, and the runner hangs formatting it.
+ */
+const failureOf = <A, E>(effect: Effect.Effect<A, E, SecretsRepo | Crypto>) =>
+  Effect.flatMap(Effect.either(effect), (result) =>
+    result._tag === "Left" ? Effect.succeed(result.left) : Effect.die(new Error("expected a failure, but it succeeded"))
+  )
 
 const stored = Effect.gen(function* () {
   const repo = yield* SecretsRepo
@@ -131,14 +141,14 @@ describe("Apply", () => {
         e.keyPath === "project/proj/db_password" ? { ...e, keyPath: "project/Proj/db_password" } : e
       )
       const doubled = { ...plan, entries: [...entries, { ...entries[1]!, locator: "DB_PASSWORD" }] }
-      const error = yield* Effect.flip(applied(doubled))
+      const error = yield* failureOf(applied(doubled))
       expect(error._tag).toBe("ImportFailed")
       expect(error.message).toContain("4 of its 6 entries cannot be imported")
       expect(error.message).toContain("project/proj/github_token (")
       expect(error.message).toContain("changed since the scan")
       expect(error.message).toContain(`${path.join(home, ".npmrc")} is no longer a text file`)
       expect(error.message).toContain("segments are lowercase")
-      expect(error.message).toContain("is in the plan twice")
+      expect(error.message).toContain("this key path is in the plan twice")
       expect(error.message).not.toContain(live.github)
       expect(yield* versionsOf).toEqual([])
     }).pipe(Effect.provide(store()))
@@ -150,8 +160,9 @@ describe("Apply", () => {
       yield* repo.set(parseKeyPathSync("project/proj/db_password"), Redacted.make("older"))
       const plan = yield* scanned
       expect(plan.entries.find((e) => e.keyPath === "project/proj/db_password")?.store).toBe("different")
-      const refused = yield* Effect.flip(applied(plan))
-      expect(refused.message).toContain("project/proj/db_password already holds another value; --overwrite")
+      const refused = yield* failureOf(applied(plan))
+      expect(refused.message).toContain("project/proj/db_password (")
+      expect(refused.message).toContain("the store holds another value there; --overwrite replaces it")
       expect((yield* versionsOf).length).toBe(1)
       const report = yield* applied(plan, { overwrite: true })
       expect(report.updated).toBe(1)
@@ -166,7 +177,7 @@ describe("Apply", () => {
       const repo = yield* SecretsRepo
       yield* repo.set(parseKeyPathSync("project/proj/stripe_secret_key"), Redacted.make("before"))
       const plan = yield* scanned
-      const error = yield* Effect.flip(applied(plan, { overwrite: true }))
+      const error = yield* failureOf(applied(plan, { overwrite: true }))
       expect(error._tag).toBe("ApplyIncomplete")
       expect(error.message).toContain("failed: The secrets database is unavailable (connection refused)")
       expect(error.message).toContain("was undone")
@@ -179,7 +190,7 @@ describe("Apply", () => {
     Effect.gen(function* () {
       const plan = yield* scanned
       const files = snapshot()
-      const error = yield* Effect.flip(applied(plan, { backupDir: path.join(dir, "backup") }))
+      const error = yield* failureOf(applied(plan, { backupDir: path.join(dir, "backup") }))
       expect(error._tag).toBe("ApplyIncomplete")
       expect(error.message).toContain("did not read back as the value in")
       expect(error.message).toContain("No original was moved")
@@ -192,7 +203,7 @@ describe("Apply", () => {
   it.effect("a plan made under another key is refused", () =>
     Effect.gen(function* () {
       const plan = yield* scanned.pipe(Effect.provide(memoryStore(cryptoLayer(KEY_B))))
-      const error = yield* Effect.flip(applied(plan))
+      const error = yield* failureOf(applied(plan))
       expect(error.message).toMatch(/made under key id [0-9a-f]{16}, which this process does not hold; scan again/)
     }).pipe(Effect.provide(store()))
   )
@@ -241,13 +252,13 @@ describe("Apply --remove-originals", () => {
       const open = path.join(dir, "open")
       fs.mkdirSync(open, { mode: 0o755 })
       fs.chmodSync(open, 0o755)
-      const error = yield* Effect.flip(applied(plan, { backupDir: open }))
+      const error = yield* failureOf(applied(plan, { backupDir: open }))
       expect(error.message).toContain(`the backup directory ${open} has mode 755; it must be 0700`)
       const taken = path.join(dir, "taken")
       fs.mkdirSync(path.dirname(path.join(taken, home, ".npmrc")), { recursive: true, mode: 0o700 })
       fs.chmodSync(taken, 0o700)
       fs.writeFileSync(path.join(taken, home, ".npmrc"), "older backup")
-      const clash = yield* Effect.flip(applied(plan, { backupDir: taken }))
+      const clash = yield* failureOf(applied(plan, { backupDir: taken }))
       expect(clash.message).toContain(`the backup directory already holds ${path.join(taken, home, ".npmrc")}`)
       expect(yield* versionsOf).toEqual([])
       expect(fs.existsSync(path.join(home, ".npmrc"))).toBe(true)
