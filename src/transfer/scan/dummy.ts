@@ -5,7 +5,7 @@
  *
  * 1. A placeholder is not a value: empty, a reference to another variable (`${NPM_TOKEN}`, `$TOKEN`, `{{ x }}`,
  *    `<your-key>`, `%(key)s`), one character repeated (`********`), or a word that stands for "fill this in"
- *    (`changeme`, `todo`, `none`).
+ *    (`changeme`, `todo`, `none`, and the secret's own name: `password`, `secret`).
  * 2. A value that says it is an example: it contains `example`, `sample`, `dummy`, `fake`, `placeholder`,
  *    `redacted`, `your_`/`your-`, `xxxx`, `not-real` or `changeme` (in any case). In a random token the chance of
  *    one of these by accident is below one in a million.
@@ -20,7 +20,20 @@
  *    an example file is a leak).
  */
 
-const PLACEHOLDER_WORDS = new Set(["changeme", "change-me", "change_me", "replaceme", "todo", "tbd", "fixme"])
+/** Words that stand for "fill this in", the secret's own name among them (`password`, `secret`). */
+const PLACEHOLDER_WORDS = new Set([
+  "changeme",
+  "change-me",
+  "change_me",
+  "replaceme",
+  "todo",
+  "tbd",
+  "fixme",
+  "password",
+  "passwd",
+  "pass",
+  "secret"
+])
 const NON_VALUES = new Set(["none", "null", "nil", "undefined"])
 
 /** Rule 1. */

@@ -86,9 +86,8 @@ const looksLikeRandomKey = (value: string): boolean =>
   /[A-Za-z]/.test(value) &&
   entropyBits(value) > 4
 
-const secretByValue = (value: string): boolean => {
-  const tokens = findTokens(value)
-  if (tokens.length > 0) return tokens.some((t) => !isDummyToken(t.token, t.body))
+/** By value, tokens aside: a URL with a password, a private key, a long random string. */
+const secretByOtherValue = (value: string): boolean => {
   const url = URL_WITH_PASSWORD.exec(value)
   if (url !== null) return !isPlaceholder(decodeURIComponentSafe(url[1]!)) && !hasMarker(url[1]!)
   if (PRIVATE_KEY.test(value)) return !hasMarker(value)
@@ -103,12 +102,17 @@ const decodeURIComponentSafe = (text: string): string => {
   }
 }
 
-/** Whether a variable of a `.env` (named `base`) holds a secret. */
+/**
+ * Whether a variable of a `.env` (named `base`) holds a secret. A token decides alone, live or dummy; in a file
+ * named as an example nothing else counts (its `postgres://user:pass@localhost` is the example).
+ */
 export const isSecretVariable = (base: string, name: string, value: string): boolean => {
-  if (findTokens(value).length > 0 || URL_WITH_PASSWORD.test(value)) return secretByValue(value)
-  if (secretByValue(value)) return true
-  if (isExampleFile(base) || !secretByName(name)) return false
-  return !isPlaceholder(value) && !hasMarker(value) && !isSettingValue(value)
+  const tokens = findTokens(value)
+  if (tokens.length > 0) return tokens.some((t) => !isDummyToken(t.token, t.body))
+  if (isExampleFile(base)) return false
+  if (URL_WITH_PASSWORD.test(value)) return secretByOtherValue(value)
+  if (secretByOtherValue(value)) return true
+  return secretByName(name) && !isPlaceholder(value) && !hasMarker(value) && !isSettingValue(value)
 }
 
 export const detectDotenv = (file: string, base: string, text: string): Detection => {
