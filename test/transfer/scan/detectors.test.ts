@@ -63,7 +63,7 @@ describe(".env", () => {
   it("in a file named as an example, reports only tokens that look live", () => {
     const d = detect(
       "/p/.env.example",
-      `DB_PASSWORD=hunter2-blue\nSTRIPE_SECRET_KEY=${live.stripe}\nAPI_KEY=your-key\n`
+      `DB_PASSWORD=hunter2-blue\nSTRIPE_SECRET_KEY=${live.stripe}\nAPI_KEY=your-key\nDATABASE_URL=postgres://app:s3cr3t@localhost/app\n`
     )
     expect(summary(d).map((f) => f.locator)).toEqual(["STRIPE_SECRET_KEY"])
   })
