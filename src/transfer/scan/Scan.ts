@@ -124,7 +124,7 @@ export const scan = (options: ScanOptions) =>
     }
     return {
       entries,
-      problems: [...walked.problems, ...read.problems],
+      problems: [...walked.problems, ...read.problems].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
       skipped: {
         ...walked.skipped,
         large: walked.skipped.large + read.large,
