@@ -434,7 +434,8 @@ export class ScanIncomplete extends Schema.TaggedError<ScanIncomplete>()("ScanIn
   override get message() {
     const each = this.problems.map((p) => `${p.path}: ${p.reason}`).join("; ")
     const rest = this.planWritten ? "everything else was scanned and is in the plan" : "everything else was scanned"
-    return `The scan could not read ${this.problems.length} ${this.problems.length === 1 ? "path" : "paths"}, so any secrets in them are not listed (${each}); ${rest}.`
+    const paths = this.problems.length === 1 ? "1 path" : `${this.problems.length} paths`
+    return `The scan could not read ${paths} (${each}), so secrets in them may be missing from the list; ${rest}.`
   }
 }
 

@@ -99,7 +99,7 @@ describe("secrets import scan / apply", () => {
       ])
       expect(listed.skipped).toMatchObject({ links: 3, ignored: 2 })
       expect(listed.skipped["binary"]).toBeGreaterThanOrEqual(1)
-      expect(scanned.stderr).toContain(`error: The scan could not read 2 paths`)
+      expect(scanned.stderr).toContain(`error: The scan could not read 2 paths (`)
       expect(scanned.stderr).toContain(`${fixture.unreadable[0]}: permission denied`)
 
       // The plan, as a table this time; the operator moves one secret elsewhere and keeps the SSH key where it is.

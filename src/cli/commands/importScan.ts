@@ -84,11 +84,14 @@ const scan = Command.make(
     Effect.gen(function* () {
       const roots = yield* Effect.forEach(args.dirs, (dir) => realDirectory("scan", dir))
       const prefixMap = yield* Effect.forEach(args.prefixMap, parseMapping)
-      const homeDir = yield* Effect.orElseSucceed(home, () => "/")
+      // As the walk sees it: links resolved, as the roots are (a home reached through a link is still home).
+      const homeDir = yield* Effect.orElseSucceed(home, () => "/").pipe(
+        Effect.map((dir) => (fs.existsSync(dir) ? fs.realpathSync(dir) : path.resolve(dir)))
+      )
       const result = yield* Scan.scan({
         roots,
         prefixMap,
-        home: path.resolve(homeDir),
+        home: homeDir,
         exclude: yield* storeFiles
       }).pipe(Actors.asOperation("import"))
       if (Option.isSome(args.plan)) yield* writePlan(args.plan.value, result.plan)

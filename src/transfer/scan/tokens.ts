@@ -17,6 +17,8 @@ export interface TokenFormat {
   readonly defaultName: string
   /** Matches the token; its `body` group is the random part, judged by the dummy rules (./dummy.ts). */
   readonly pattern: string
+  /** A cheap test that a text may hold one (its fixed part), run before `pattern` (see `findTokens`). */
+  readonly needle: RegExp
   readonly why: string
 }
 
@@ -26,6 +28,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "github",
     defaultName: "github_token",
     pattern: "(?:ghp|gho|ghu|ghs|ghr)_(?<body>[A-Za-z0-9]{36})",
+    needle: /gh[pousr]_/,
     why: "GitHub personal, OAuth, user-to-server, server-to-server and refresh tokens (prefix and 36 characters)"
   },
   {
@@ -33,6 +36,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "github",
     defaultName: "github_token",
     pattern: "github_pat_(?<body>[A-Za-z0-9_]{82})",
+    needle: /github_pat_/,
     why: "GitHub fine-grained personal access tokens"
   },
   {
@@ -40,6 +44,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "stripe",
     defaultName: "stripe_secret_key",
     pattern: "(?:sk|rk)_(?:live|test)_(?<body>[A-Za-z0-9]{24,247})",
+    needle: /[sr]k_(?:live|test)_/,
     why: "Stripe secret and restricted keys, live and test mode (test keys still act on the account's test data)"
   },
   {
@@ -47,6 +52,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "stripe",
     defaultName: "stripe_webhook_secret",
     pattern: "whsec_(?<body>[A-Za-z0-9+/]{32,})",
+    needle: /whsec_/,
     why: "Stripe webhook signing secrets: whoever holds one can forge events"
   },
   {
@@ -54,6 +60,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "aws",
     defaultName: "aws_access_key_id",
     pattern: "(?:AKIA|ASIA)(?<body>[A-Z0-9]{16})",
+    needle: /A[KS]IA/,
     why: "AWS access key ids: not secret alone, but half of the pair, and the sure sign of the other half nearby"
   },
   {
@@ -61,6 +68,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "aws",
     defaultName: "aws_secret_access_key",
     pattern: "(?<=(?:aws_?)?secret_?access_?key[\"']?\\s*[:=]\\s*[\"']?)(?<body>[A-Za-z0-9/+]{40})",
+    needle: /secret_?access_?key/i,
     why: "AWS secret access keys have no prefix: only found where they are assigned by their usual name"
   },
   {
@@ -68,6 +76,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "slack",
     defaultName: "slack_token",
     pattern: "xox[abposr]-(?<body>[A-Za-z0-9-]{10,250})",
+    needle: /xox[abposr]-/,
     why: "Slack bot, user, app and refresh tokens"
   },
   {
@@ -75,6 +84,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "slack",
     defaultName: "slack_app_token",
     pattern: "xapp-\\d-(?<body>[A-Za-z0-9-]{20,250})",
+    needle: /xapp-/,
     why: "Slack app-level tokens (Socket Mode)"
   },
   {
@@ -82,6 +92,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "slack",
     defaultName: "slack_webhook_url",
     pattern: "https://hooks\\.slack\\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/(?<body>[A-Za-z0-9]{20,})",
+    needle: /hooks\.slack\.com/,
     why: "Slack incoming webhooks: the URL itself is the credential to post into a channel"
   },
   {
@@ -89,6 +100,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "anthropic",
     defaultName: "anthropic_api_key",
     pattern: "sk-ant-(?:api|admin|oat|ort)\\d{2}-(?<body>[A-Za-z0-9_-]{32,})",
+    needle: /sk-ant-/,
     why: "Anthropic API and admin keys (before OpenAI's rule, which would not match them anyway)"
   },
   {
@@ -96,6 +108,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "openai",
     defaultName: "openai_api_key",
     pattern: "sk-(?:proj|svcacct|admin)-(?<body>[A-Za-z0-9_-]{40,})",
+    needle: /sk-(?:proj|svcacct|admin)-/,
     why: "OpenAI project, service-account and admin keys"
   },
   {
@@ -103,6 +116,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "openai",
     defaultName: "openai_api_key",
     pattern: "sk-(?<body>[A-Za-z0-9]{48})",
+    needle: /sk-/,
     why: "OpenAI user keys of the older form (sk- and 48 letters and digits)"
   },
   {
@@ -110,6 +124,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "google",
     defaultName: "google_api_key",
     pattern: "AIza(?<body>[0-9A-Za-z_-]{35})",
+    needle: /AIza/,
     why: "Google API keys (Maps, Firebase, Gemini and the rest)"
   },
   {
@@ -117,6 +132,7 @@ export const TOKEN_FORMATS: ReadonlyArray<TokenFormat> = [
     service: "jwt",
     defaultName: "jwt",
     pattern: "eyJ[A-Za-z0-9_-]{10,}\\.eyJ[A-Za-z0-9_-]{10,}\\.(?<body>[A-Za-z0-9_-]{20,})",
+    needle: /eyJ/,
     why: "signed JSON Web Tokens (a header and claims that are JSON objects, and a signature): bearer credentials"
   }
 ]
@@ -141,10 +157,23 @@ export interface TokenMatch {
   readonly index: number
 }
 
-/** Every token in `text` (one line, or one value), in order; where two formats overlap, the first listed wins. */
-export const findTokens = (text: string): ReadonlyArray<TokenMatch> => {
+type Compiled = (typeof compiled)[number]
+
+/**
+ * The formats `text` may hold: those whose needle it contains. Most files hold none, and then no line of them is
+ * searched. Measured on 56 MB of third-party code (12,117 text files of node_modules, shared 2-core machine): the
+ * detectors took 24 s searching every line for every format, 1.7 s with this.
+ */
+export const formatsIn = (text: string): ReadonlyArray<Compiled> => compiled.filter((c) => c.format.needle.test(text))
+
+/**
+ * Every token in `text` (one line, or one value), in order; where two formats overlap, the first listed wins. Only
+ * `formats` are tried (all by default), each only when its needle is there.
+ */
+export const findTokens = (text: string, formats: ReadonlyArray<Compiled> = compiled): ReadonlyArray<TokenMatch> => {
   const matches: Array<TokenMatch> = []
-  for (const { format, regex } of compiled) {
+  for (const { format, regex } of formats) {
+    if (!format.needle.test(text)) continue
     for (const m of text.matchAll(regex)) {
       const index = m.index!
       const end = index + m[0].length

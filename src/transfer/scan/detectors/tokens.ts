@@ -7,7 +7,7 @@
 import { Redacted } from "effect"
 import { inExampleSection, isDocument, isDummyToken } from "../dummy.js"
 import type { Detection, Found } from "../Found.js"
-import { findTokens, type TokenFormat } from "../tokens.js"
+import { findTokens, formatsIn, type TokenFormat } from "../tokens.js"
 
 /** The name a line assigns the token at the end of `before` to: `NAME=`, `name:`, `"name": "`, `Bearer`. */
 const ASSIGNED = /([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*["']?(?:Bearer\s+)?$/
@@ -22,11 +22,13 @@ export const tokenName = (format: TokenFormat, before: string): string => {
 }
 
 export const detectTokens = (base: string, text: string): Detection => {
+  const formats = formatsIn(text)
+  if (formats.length === 0) return { found: [], dotenv: false, settings: 0 }
   const lines = text.split(/\r\n|\n|\r/)
   const document = isDocument(base)
   const found: Array<Found> = []
   lines.forEach((line, i) => {
-    findTokens(line).forEach((match, n) => {
+    findTokens(line, formats).forEach((match, n) => {
       if (isDummyToken(match.token, match.body)) return
       if (document && inExampleSection(lines, i)) return
       found.push({
