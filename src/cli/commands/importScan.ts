@@ -74,6 +74,7 @@ const scan = Command.make(
   {
     dirs: Args.directory({ name: "dir", exists: "yes" }).pipe(Args.atLeast(1)),
     prefixMap: Options.text("prefix-map").pipe(
+      Options.withPseudoName("dir=prefix"),
       Options.repeated,
       Options.withDescription("dir=prefix: secrets below dir go under prefix (repeatable)")
     ),
@@ -173,6 +174,7 @@ const apply = Command.make(
       Options.withDescription("replace a different value already at a key path (the old one stays a version)")
     ),
     removeOriginals: Options.text("remove-originals").pipe(
+      Options.withPseudoName("DIR"),
       Options.optional,
       Options.withDescription(
         "DIR: after every secret is imported and read back, move each original into DIR (made 0700); a .env keeps its settings, its imported lines become comments"
