@@ -123,6 +123,10 @@ describe("secrets import scan / apply", () => {
       const gh = planted.find((p) => p.kind === "github-token")!
       const ghText = fs.readFileSync(gh.file, "utf8")
       fs.writeFileSync(gh.file, ghText.replace(gh.value, `gho_${fakeTokens(12).github.slice(4)}`))
+      // And one it can no longer read.
+      const pypirc = planted.find((p) => p.kind === "pypirc")!
+      fs.chownSync(pypirc.file, 0, 0)
+      fs.chmodSync(pypirc.file, 0o600)
       const changed = snapshot(home)
       const backup = path.join(box.root, "backup")
       const refused = await cli(["import", "apply", planFile, "--remove-originals", backup])
@@ -131,6 +135,10 @@ describe("secrets import scan / apply", () => {
         17,
         `meta/gh/github_oauth_token (${gh.file} line 3): its value in ${gh.file} changed since the scan`
       )
+      expect(refused.stderr).toContain(
+        `meta/pypi/pypi/password (${pypirc.file} line 5): cannot read ${pypirc.file}: permission denied (owner uid 0, mode 0600)`
+      )
+      expect(refused.stderr).toContain("2 of its 22 entries cannot be imported")
       expect(snapshot(home)).toEqual(changed)
       expect(fs.existsSync(backup)).toBe(false)
       const untouched = await cli(["list", "--json"])
@@ -139,6 +147,8 @@ describe("secrets import scan / apply", () => {
         anthropic.keyPath
       ])
       fs.writeFileSync(gh.file, ghText)
+      fs.chownSync(pypirc.file, as.uid, as.gid)
+      fs.chmodSync(pypirc.file, 0o644)
       const before = snapshot(home)
 
       const dryRun = await cli(["import", "apply", planFile, "--dry-run", "--remove-originals", backup])

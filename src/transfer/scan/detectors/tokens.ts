@@ -6,7 +6,7 @@
  */
 import { Redacted } from "effect"
 import { inExampleSection, isDocument, isDummyToken } from "../dummy.js"
-import type { Detection, Found } from "../Found.js"
+import { type Detection, type Found, nothing } from "../Found.js"
 import { findTokens, formatsIn, type TokenFormat } from "../tokens.js"
 
 /** The name a line assigns the token at the end of `before` to: `NAME=`, `name:`, `"name": "`, `Bearer`. */
@@ -23,7 +23,7 @@ export const tokenName = (format: TokenFormat, before: string): string => {
 
 export const detectTokens = (base: string, text: string): Detection => {
   const formats = formatsIn(text)
-  if (formats.length === 0) return { found: [], dotenv: false, settings: 0 }
+  if (formats.length === 0) return nothing
   const lines = text.split(/\r\n|\n|\r/)
   const document = isDocument(base)
   const found: Array<Found> = []
