@@ -42,6 +42,8 @@ export const ERROR_EXIT_CODES = {
   NotDeleted: 37,
   ForeignDataDir: 38,
   GeneratorUnknown: 42,
+  ScanIncomplete: 43,
+  ApplyIncomplete: 44,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,
   CommandNotFound: 127

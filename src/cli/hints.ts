@@ -56,6 +56,13 @@ export const CLI_HINTS: Hints = {
               `\`secrets undelete ${p}\` restores it (then --overwrite replaces it), or \`secrets destroy ${p} --yes\` erases it for good`
           )
           .join("; "),
+  ScanIncomplete: () =>
+    "run the scan as a user who can read them (or fix their permissions) to list what they hold; the plan, if " +
+    "written, holds everything else and `secrets import apply` can import it",
+  ApplyIncomplete: (e) =>
+    e.stage === "import"
+      ? "fix the cause and run the same `secrets import apply` again (`--dry-run` first shows what it will do)"
+      : "fix the cause and run the same `secrets import apply` again: what is imported is skipped, the rest moved",
   NotDeleted: (e) =>
     `an older value comes back with \`secrets rollback ${e.keyPath} --to N\` (\`secrets versions ${e.keyPath}\` lists them)`,
   Deleted: (e) => `\`secrets undelete ${e.keyPath}\` restores it; \`secrets set ... --overwrite-deleted\` replaces it`

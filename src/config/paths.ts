@@ -6,7 +6,8 @@ import { Config } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 
-const home = Config.string("HOME").pipe(Config.withDefault(os.homedir()))
+/** The user's home directory: `$HOME`, else the system's idea of it. */
+export const home = Config.string("HOME").pipe(Config.withDefault(os.homedir()))
 
 const xdg = (name: string, fallback: ReadonlyArray<string>) =>
   Config.string(name).pipe(

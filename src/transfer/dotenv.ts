@@ -11,6 +11,8 @@ export interface Entry {
   readonly name: string
   readonly value: string
   readonly line: number
+  /** The line its value ends on: `line` unless a quoted value runs over several lines. */
+  readonly lastLine: number
 }
 
 // The value is `[^]*`, not `.*`: `.` stops at U+2028 and U+2029, which dotenv keeps inside a value.
@@ -52,7 +54,7 @@ export const parse = (source: string, text: string): Either.Either<ReadonlyArray
     const previous = seen.get(name)
     if (previous !== undefined) return fail(i + 1, `${name} is already set on line ${previous}; keep one of them`)
     seen.set(name, i + 1)
-    entries.push({ name, value, line: i + 1 })
+    entries.push({ name, value, line: i + 1, lastLine: end + 1 })
     i = end
   }
   return Either.right(entries)

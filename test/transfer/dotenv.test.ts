@@ -54,10 +54,10 @@ describe("Dotenv.parse", () => {
       ].join("\n")
     )
     expect(entries).toEqual([
-      { name: "PLAIN", value: "value", line: 3 },
-      { name: "SINGLE", value: "quoted", line: 4 },
-      { name: "DOUBLE", value: "quoted", line: 5 },
-      { name: "TICK", value: "quoted", line: 6 }
+      { name: "PLAIN", value: "value", line: 3, lastLine: 3 },
+      { name: "SINGLE", value: "quoted", line: 4, lastLine: 4 },
+      { name: "DOUBLE", value: "quoted", line: 5, lastLine: 5 },
+      { name: "TICK", value: "quoted", line: 6, lastLine: 6 }
     ])
   })
 
@@ -68,10 +68,10 @@ describe("Dotenv.parse", () => {
   it("reads CRLF line endings and a UTF-8 BOM without leaving \\r or the BOM in names or values", () => {
     const entries = read("\uFEFFFIRST=one\r\nSECOND='two'\r\n\r\nTHIRD=\"a\r\nb\"\r\nFOURTH=4\r\n")
     expect(entries).toEqual([
-      { name: "FIRST", value: "one", line: 1 },
-      { name: "SECOND", value: "two", line: 2 },
-      { name: "THIRD", value: "a\nb", line: 4 },
-      { name: "FOURTH", value: "4", line: 6 }
+      { name: "FIRST", value: "one", line: 1, lastLine: 1 },
+      { name: "SECOND", value: "two", line: 2, lastLine: 2 },
+      { name: "THIRD", value: "a\nb", line: 4, lastLine: 5 },
+      { name: "FOURTH", value: "4", line: 6, lastLine: 6 }
     ])
   })
 
@@ -92,9 +92,9 @@ describe("Dotenv.parse", () => {
 
   it("reads empty values and skips blank lines", () => {
     expect(read("\n\nEMPTY=\n   \nQUOTED=\"\"\n\t\nSINGLE=''\n\n")).toEqual([
-      { name: "EMPTY", value: "", line: 3 },
-      { name: "QUOTED", value: "", line: 5 },
-      { name: "SINGLE", value: "", line: 7 }
+      { name: "EMPTY", value: "", line: 3, lastLine: 3 },
+      { name: "QUOTED", value: "", line: 5, lastLine: 5 },
+      { name: "SINGLE", value: "", line: 7, lastLine: 7 }
     ])
   })
 

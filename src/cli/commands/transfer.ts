@@ -12,6 +12,7 @@ import { settings } from "../CliSettings.js"
 import { recordingRefusals } from "../refusals.js"
 import { iso, note, writeStdout } from "../output.js"
 import * as Actors from "../../audit/Actor.js"
+import { importScanCommands } from "./importScan.js"
 import { withStore, writer } from "./shared.js"
 
 const flags = {
@@ -98,7 +99,7 @@ const fileImport = Command.make(
 
 export const importCommand = Command.make("import").pipe(
   Command.withDescription("Import existing secrets; checks everything before writing anything"),
-  Command.withSubcommands([dotenvImport, envImport, fileImport])
+  Command.withSubcommands([dotenvImport, envImport, fileImport, ...importScanCommands])
 )
 
 const dotenvExport = Command.make(
