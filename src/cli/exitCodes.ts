@@ -40,6 +40,8 @@ export const ERROR_EXIT_CODES = {
   KeyRotated: 35,
   AuditTampered: 36,
   NotDeleted: 37,
+  Unauthorized: 45,
+  TokenNotFound: 46,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,
   CommandNotFound: 127

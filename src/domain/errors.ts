@@ -396,7 +396,9 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
   }
   override get message() {
     const each = this.problems.map((p) => `${p.variable} is invalid: ${p.reason}. Allowed: ${p.allowed}.`)
-    return `${each.join(" ")} Fix the environment and start again.`
+    // A token's fields (`principal`, `name`) are given to a command, not read from the environment.
+    const environment = this.problems.every((p) => /^[A-Z][A-Z0-9_]*$/.test(p.variable))
+    return `${each.join(" ")} ${environment ? "Fix the environment and start again." : "Nothing was changed."}`
   }
 }
 
@@ -458,6 +460,25 @@ export class InvalidValue extends Schema.TaggedError<InvalidValue>()("InvalidVal
   }
 }
 
+/**
+ * A request without a usable token: none, a malformed one, one no token store knows, an expired or a revoked one.
+ * One message for all, so the answer never tells whether a token ever existed.
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {}) {
+  override get message() {
+    return "No valid token: the bearer token is missing, unknown, expired or revoked."
+  }
+}
+
+/** `revoke` (or another operator command) named a token by an id or a name no token has. */
+export class TokenNotFound extends Schema.TaggedError<TokenNotFound>()("TokenNotFound", {
+  idOrName: Schema.String
+}) {
+  override get message() {
+    return `No token has the id or name ${JSON.stringify(this.idOrName.slice(0, 80))}.`
+  }
+}
+
 /** Every typed error that can reach a front end (CLI exit codes and MCP results are keyed by its tag). */
 export type DomainError =
   | StoreError
@@ -470,6 +491,8 @@ export type DomainError =
   | StoreNotInitialised
   | QuotaExceeded
   | AuditTampered
+  | Unauthorized
+  | TokenNotFound
   | RunError
 
 export type DomainErrorTag = DomainError["_tag"]
