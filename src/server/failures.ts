@@ -22,13 +22,23 @@ interface Bucket {
   at: number
 }
 
+/** An IPv6 address's eight groups, `::` expanded (a zone such as `%eth0` dropped). */
+const groups = (address: string): ReadonlyArray<string> => {
+  const [head = "", tail] = address.toLowerCase().split("%")[0]!.split("::")
+  const before = head === "" ? [] : head.split(":")
+  const after = tail === undefined || tail === "" ? [] : tail.split(":")
+  const zeros =
+    tail === undefined ? [] : Array.from({ length: Math.max(0, 8 - before.length - after.length) }, () => "0")
+  return [...before, ...zeros, ...after].map((g) => g.replace(/^0+(?=.)/, ""))
+}
+
 /** The address a limit applies to: IPv4 as is (also when mapped into IPv6), IPv6 by its first 64 bits. */
 export const addressKey = (address: string | undefined): string => {
   if (address === undefined) return "unknown"
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
   if (mapped !== null) return mapped[1]!
   if (!address.includes(":")) return address
-  return `${address.toLowerCase().split(":").slice(0, 4).join(":")}::/64`
+  return `${groups(address).slice(0, 4).join(":")}::/64`
 }
 
 export class Failures {

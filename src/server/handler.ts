@@ -10,7 +10,7 @@ import { Unauthorized } from "../domain/errors.js"
 import type { Authenticator, Caller } from "./authenticate.js"
 import type { Drain } from "./drain.js"
 import type { HostRules } from "./hosts.js"
-import { CLOSE, refuse } from "./respond.js"
+import { refuse } from "./respond.js"
 
 // The error's own words, and what to do: one text for every reason, so it tells nothing about the token.
 const UNAUTHORIZED =
@@ -29,16 +29,16 @@ export const makeHandler = (options: {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (drain.draining) {
-      return refuse(res, 503, "The server is shutting down; retry in a moment.", { ...CLOSE, "Retry-After": "1" })
+      return refuse(res, 503, "The server is shutting down; retry in a moment.", { "Retry-After": "1" })
     }
     const rules = options.hosts()
     if (!rules.host(req.headers.host)) {
       debug(`Refused a request from ${req.socket.remoteAddress}: Host not accepted`)
-      return refuse(res, 403, "Forbidden: this server does not answer to that Host.", CLOSE)
+      return refuse(res, 403, "Forbidden: this server does not answer to that Host.")
     }
     if (!rules.origin(req.headers.origin)) {
       debug(`Refused a request from ${req.socket.remoteAddress}: Origin not accepted`)
-      return refuse(res, 403, "Forbidden: requests from that Origin are not accepted.", CLOSE)
+      return refuse(res, 403, "Forbidden: requests from that Origin are not accepted.")
     }
     const path = (req.url ?? "").split("?")[0]
     if (path !== "/mcp") return refuse(res, 404, "Not found: MCP is served at /mcp.")

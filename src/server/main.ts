@@ -84,17 +84,17 @@ export const start = (options: ServerOptions) =>
       bind(planned, source, options.timeouts ?? DEFAULT_TIMEOUTS, handler),
       ({ server }) =>
         Effect.gen(function* () {
-          const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+          // From now every new request is 503; the listener stays open while calls finish, so a client that
+          // connects meanwhile is told so rather than refused a connection.
+          const calls = drain.begin()
           server.closeIdleConnections()
-          const settled = yield* Effect.promise(() => drain.begin()).pipe(
-            Effect.interruptible,
-            Effect.timeoutOption(grace)
-          )
+          const settled = yield* Effect.promise(() => calls).pipe(Effect.interruptible, Effect.timeoutOption(grace))
           if (Option.isNone(settled)) {
             yield* Effect.logWarning(
               `Shutdown: ${drain.calls} calls still running after ${Duration.format(grace)} are cut off`
             )
           }
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()))
           sessions.endAll()
           server.closeAllConnections()
           yield* Effect.promise(() => closed)

@@ -12,7 +12,7 @@ import type { CasPolicy, Quota } from "../config/Settings.js"
 import * as McpServer from "../mcp/server.js"
 import type { StoreAccess } from "../mcp/StoreAccess.js"
 import type { Caller } from "./authenticate.js"
-import { CLOSE, refuse } from "./respond.js"
+import { lingerThenClose, refuse } from "./respond.js"
 import { newSessionId, type Session, type Sessions } from "./sessions.js"
 
 export interface McpRouteOptions {
@@ -92,8 +92,9 @@ export const mcpRoute = (options: McpRouteOptions) => {
     // once past the limit; the node adapter then discards the rest and closes the connection (test/server).
     const declared = Number(req.headers["content-length"] ?? 0)
     if (declared > options.maxMessageBytes) {
-      // Refused before a byte of it is read, and the connection closed so the rest is never read either.
-      return refuse(res, 413, `Payload too large: a message may be at most ${options.maxMessageBytes} bytes.`, CLOSE)
+      // Refused before a byte of it is read; the rest is discarded as it comes, for a moment, then cut off.
+      lingerThenClose(req, res)
+      return refuse(res, 413, `Payload too large: a message may be at most ${options.maxMessageBytes} bytes.`)
     }
     const id = req.headers["mcp-session-id"]
     if (typeof id === "string") {

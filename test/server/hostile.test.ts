@@ -163,8 +163,23 @@ describe("secrets server refuses", () => {
       })
       const declared = yield* request(server.port, token, headers, big)
       expect(declared.status).toBe(413)
-      expect(declared.headers.connection).toBe("close")
       expect(declared.body).toContain("at most 65536 bytes")
+      // A huge declared body from a keep-alive client: answered at once, unread, and the connection cut off soon after.
+      const huge = yield* Effect.promise(() =>
+        streamUntilAnswered(
+          server.port,
+          {
+            ...mcpHeaders(token, headers),
+            Host: `127.0.0.1:${server.port}`,
+            Connection: "keep-alive",
+            "Content-Length": String(1024 ** 3)
+          },
+          16_384,
+          64 * 1024 * 1024
+        )
+      )
+      expect(huge).toMatchObject({ status: 413, closed: true })
+      expect(huge.sent).toBeLessThan(16 * 1024 * 1024)
       // Streamed without a length: refused once past the limit, long before the sender is done.
       const streamed = yield* Effect.promise(() =>
         streamUntilAnswered(

@@ -127,8 +127,9 @@ export const openSession = async (port: number, token: string): Promise<string> 
 }
 
 /**
- * Streams a chunked body of `chunk` bytes at a time until the server answers, or `limit` bytes are sent; what was
- * sent by then, the status, and whether the server closed the connection.
+ * Streams a body of `chunk` bytes at a time (chunked, unless `headers` declare a Content-Length) until the server
+ * answers, or `limit` bytes are sent; what was sent by then, the status, and whether the server then closed the
+ * connection by itself (within 2 s).
  */
 export const streamUntilAnswered = (
   port: number,
@@ -159,7 +160,9 @@ export const streamUntilAnswered = (
       if (status !== undefined) resolve({ status, sent, closed: true })
       else if (error.code !== "EPIPE" && error.code !== "ECONNRESET") reject(error)
     })
-    req.setHeader("Transfer-Encoding", "chunked")
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-length")) {
+      req.setHeader("Transfer-Encoding", "chunked")
+    }
     const piece = Buffer.alloc(chunk, 0x20)
     req.write('{"jsonrpc":"2.0","id":9,"method":"ping","params":{"pad":"')
     const pump = () => {
