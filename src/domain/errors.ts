@@ -396,9 +396,15 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
   }
   override get message() {
     const each = this.problems.map((p) => `${p.variable} is invalid: ${p.reason}. Allowed: ${p.allowed}.`)
-    // A token's fields (`principal`, `name`) are given to a command, not read from the environment.
-    const environment = this.problems.every((p) => /^[A-Z][A-Z0-9_]*$/.test(p.variable))
-    return `${each.join(" ")} ${environment ? "Fix the environment and start again." : "Nothing was changed."}`
+    // Variables are fixed in the environment, flags (`--listen`) on the command line; a token's fields
+    // (`principal`, `name`) were asked of a store that changed nothing.
+    const fix = (pattern: RegExp) => this.problems.every((p) => pattern.test(p.variable))
+    const next = fix(/^[A-Z][A-Z0-9_]*$/)
+      ? "Fix the environment and start again."
+      : fix(/^(?:[A-Z][A-Z0-9_]*|--[a-z-]+)$/)
+        ? "Fix it and start again."
+        : "Nothing was changed."
+    return `${each.join(" ")} ${next}`
   }
 }
 
