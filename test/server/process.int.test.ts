@@ -24,8 +24,14 @@ const sandbox = () => {
 }
 
 /** Starts `secrets server` and waits for the line that gives its address; the port and how to read stderr. */
+/**
+ * The store these servers open is a database nobody listens for: what is tested here is the listener, and an
+ * embedded store opened in the background could outlive a server stopped before it was up.
+ */
+const NO_STORE = { SECRETS_ENCRYPTION_KEY: hexKey(), DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" }
+
 const startServer = async (box: Sandbox, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const running = box.start(["server", ...args], { env: { SECRETS_ENCRYPTION_KEY: hexKey(), ...env } })
+  const running = box.start(["server", ...args], { env: { ...NO_STORE, ...env } })
   running.child.stdin!.end()
   let stderr = ""
   const port = await new Promise<number>((resolve, reject) => {
@@ -69,16 +75,16 @@ describe("secrets server, the process", () => {
 
   it("beyond loopback without TLS it does not start: InvalidConfig naming --listen or the variable", async () => {
     const box = sandbox()
-    const flag = await box.run(["server", "--listen", "0.0.0.0:0"], { env: { SECRETS_ENCRYPTION_KEY: hexKey() } })
+    const flag = await box.run(["server", "--listen", "0.0.0.0:0"], { env: NO_STORE })
     expect(flag.code).toBe(18)
     expect(flag.stderr).toContain("--listen is invalid: 0.0.0.0:0 is not a loopback address")
     expect(flag.stderr).toContain("SECRETS_SERVER_TLS_PROXY=true")
     const variable = await box.run(["server"], {
-      env: { SECRETS_ENCRYPTION_KEY: hexKey(), SECRETS_SERVER_LISTEN: "0.0.0.0:0" }
+      env: { ...NO_STORE, SECRETS_SERVER_LISTEN: "0.0.0.0:0" }
     })
     expect(variable.code).toBe(18)
     expect(variable.stderr).toContain("SECRETS_SERVER_LISTEN is invalid")
-    const text = await box.run(["server", "--listen", "localhost"], { env: { SECRETS_ENCRYPTION_KEY: hexKey() } })
+    const text = await box.run(["server", "--listen", "localhost"], { env: NO_STORE })
     expect(text.code).toBe(18)
     expect(text.stderr).toContain("--listen is invalid")
     // The operator's word that a proxy terminates TLS is enough.
@@ -93,7 +99,7 @@ describe("secrets server, the process", () => {
     try {
       const port = (holder.address() as net.AddressInfo).port
       const result = await box.run(["server", "--listen", `127.0.0.1:${port}`], {
-        env: { SECRETS_ENCRYPTION_KEY: hexKey() }
+        env: NO_STORE
       })
       expect(result.code).toBe(18)
       expect(result.stderr).toContain(`127.0.0.1:${port}: another process listens there already`)
@@ -156,12 +162,12 @@ describe("secrets server, the process", () => {
     await expect(raw(port, { headers: mcpHeaders(undefined), body: INITIALIZE })).rejects.toThrow()
     expect((await stop(running)).code).toBe(0)
     const broken = await box.run(["server", "--listen", "127.0.0.1:0"], {
-      env: { SECRETS_ENCRYPTION_KEY: hexKey(), ...tls, SECRETS_SERVER_TLS_KEY_FILE: cert }
+      env: { ...NO_STORE, ...tls, SECRETS_SERVER_TLS_KEY_FILE: cert }
     })
     expect(broken.code).toBe(18)
     expect(broken.stderr).toContain("SECRETS_SERVER_TLS_KEY_FILE is invalid")
     const half = await box.run(["server"], {
-      env: { SECRETS_ENCRYPTION_KEY: hexKey(), SECRETS_SERVER_TLS_CERT_FILE: cert }
+      env: { ...NO_STORE, SECRETS_SERVER_TLS_CERT_FILE: cert }
     })
     expect(half.code).toBe(18)
     expect(half.stderr).toContain("SECRETS_SERVER_TLS_KEY_FILE is invalid: it is unset while the other TLS file is set")
