@@ -44,6 +44,8 @@ export const ERROR_EXIT_CODES = {
   GeneratorUnknown: 42,
   ScanIncomplete: 43,
   ApplyIncomplete: 44,
+  Unauthorized: 45,
+  TokenNotFound: 46,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,
   CommandNotFound: 127

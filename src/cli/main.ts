@@ -26,6 +26,7 @@ import { instructions } from "./commands/instructions.js"
 import { rotateKey } from "./commands/rotateKey.js"
 import { run as runCommand } from "./commands/run.js"
 import { serve } from "./commands/serve.js"
+import { server } from "./commands/server.js"
 import { set } from "./commands/set.js"
 import { exportCommand, importCommand } from "./commands/transfer.js"
 import { report } from "./errors.js"
@@ -53,6 +54,7 @@ const secrets = Command.make("secrets").pipe(
     doctor,
     rotateKey,
     serve,
+    server,
     instructions,
     importCommand,
     exportCommand,

@@ -11,6 +11,7 @@ import * as Parse from "./parse.js"
 import { defaultDataDir, defaultKeyFile } from "./paths.js"
 import { DEFAULT_REPO_OPTIONS, type RepoOptions } from "../repo/SecretsRepo.js"
 import type { Location, ReadOptions, ServerOptions } from "./StoreConfig.js"
+import { type HttpSettings, readHttp } from "./HttpSettings.js"
 
 interface Variable<A> {
   /** What it accepts and its default, for the error and the README. */
@@ -67,6 +68,20 @@ export const VARIABLES = {
     "a duration from 1d, e.g. 365d (default: records are kept forever)",
     Parse.duration(Duration.days(1), Duration.days(36_500))
   ),
+  SECRETS_SERVER_LISTEN: variable(
+    "HOST:PORT, e.g. 127.0.0.1:7800 (default), [::1]:7800, 0.0.0.0:7800 (with TLS or a TLS proxy); port 0: any free",
+    Parse.listenAddress
+  ),
+  SECRETS_SERVER_TLS_CERT_FILE: variable("an absolute file path (a PEM certificate chain)", Parse.absolutePath),
+  SECRETS_SERVER_TLS_KEY_FILE: variable("an absolute file path (a PEM private key)", Parse.absolutePath),
+  SECRETS_SERVER_TLS_PROXY: variable("true or false (default false)", Parse.boolean),
+  SECRETS_SERVER_HOSTS: variable("comma-separated host or host:port, e.g. secrets.example.com", Parse.hostList),
+  SECRETS_SERVER_ORIGINS: variable("comma-separated origins, e.g. https://console.example.com", Parse.originList),
+  SECRETS_SERVER_SESSION_IDLE: variable(
+    "a duration from 1s to 7d, e.g. 30m (default 30m)",
+    Parse.duration(Duration.seconds(1), Duration.days(7))
+  ),
+  SECRETS_SERVER_MAX_SESSIONS: variable("a whole number from 1 to 100000 (default 1000)", Parse.integer(1, 100_000)),
   SECRETS_REQUIRE_CAS: variable(
     "agents (every principal but meta), or a comma-separated list of principals such as project:alpha (default: none)",
     Parse.casPolicy
@@ -116,6 +131,8 @@ export interface Settings {
   readonly quota: Quota
   readonly repo: RepoOptions
   readonly requireCas: CasPolicy
+  /** `secrets server`'s listener and sessions. */
+  readonly http: HttpSettings
 }
 
 /** Levenshtein distance, for "did you mean" on a misspelt variable name. */
@@ -198,6 +215,7 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       auditRetention: Option.getOrUndefined(yield* read("SECRETS_AUDIT_RETENTION"))
     }
     const requireCas = or(yield* read("SECRETS_REQUIRE_CAS"), { _tag: "Principals", names: [] } as CasPolicy)
+    const http = yield* readHttp(read as <A>(name: VariableName) => Effect.Effect<Option.Option<A>>)
     const principal = Principal.make(principalName.trim(), grants, reveal)
     if (Either.isLeft(principal)) problems.push(...principal.left.problems)
     const defaults = yield* Config.all({ dataDir: defaultDataDir, keyFile: defaultKeyFile })
@@ -224,7 +242,8 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       maxMessageBytes,
       quota,
       repo,
-      requireCas
+      requireCas,
+      http
     } satisfies Settings
   }).pipe(
     // A ConfigError here means the provider itself failed (not a bad value): name what was being read.

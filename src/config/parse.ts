@@ -153,3 +153,47 @@ export const casPolicy = (
   }
   return Either.right({ _tag: "Principals", names })
 }
+
+/** A host as a listener or a `Host` header names it: a DNS name, an IPv4 address, or an IPv6 one in brackets. */
+const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9](?:[a-z0-9-]{0,62}))*|\[[0-9a-f:.]+\])$/
+
+/** `HOST:PORT` (`127.0.0.1:7800`, `[::1]:7800`, `localhost:0` for any free port); the host lowercase. */
+export const listenAddress = (text: string): Parsed<{ readonly host: string; readonly port: number }> => {
+  const match = /^(.+):(\d{1,5})$/.exec(text.trim().toLowerCase())
+  if (match === null) return Either.left(`${describeText(text)}, not HOST:PORT`)
+  const port = Number(match[2])
+  if (!HOST.test(match[1]!)) return Either.left(`${JSON.stringify(shorten(match[1]!))} is not a host name or address`)
+  if (port > 65_535) return Either.left(`port ${port} is out of range`)
+  return Either.right({ host: match[1]!.replace(/^\[(.*)\]$/, "$1"), port })
+}
+
+/** Comma-separated `Host` header values (`secrets.example.com`, `10.0.0.5:7800`), lowercase. */
+export const hostList = (text: string): Parsed<ReadonlyArray<string>> => {
+  const hosts = text
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== "")
+  const wrong = hosts.find((h) => !HOST.test(h.replace(/:\d{1,5}$/, "")))
+  if (wrong !== undefined) return Either.left(`${JSON.stringify(shorten(wrong))} is not a host or host:port`)
+  return Either.right(hosts)
+}
+
+/** Comma-separated origins (`https://console.example.com`), as browsers send them: scheme, host, port. */
+export const originList = (text: string): Parsed<ReadonlyArray<string>> => {
+  const origins: Array<string> = []
+  for (const given of text.split(",").map((o) => o.trim())) {
+    if (given === "") continue
+    let url: URL | undefined
+    try {
+      url = new URL(given)
+    } catch {
+      url = undefined
+    }
+    const bare = url !== undefined && url.username === "" && /^[a-z]+:\/\/[^/?#]+\/?$/i.test(given)
+    if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || !bare) {
+      return Either.left(`${JSON.stringify(shorten(given))} is not an origin such as https://host:port`)
+    }
+    origins.push(url.origin)
+  }
+  return Either.right(origins)
+}

@@ -453,7 +453,15 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
   }
   override get message() {
     const each = this.problems.map((p) => `${p.variable} is invalid: ${p.reason}. Allowed: ${p.allowed}.`)
-    return `${each.join(" ")} Fix the environment and start again.`
+    // Variables are fixed in the environment, flags (`--listen`) on the command line; a token's fields
+    // (`principal`, `name`) were asked of a store that changed nothing.
+    const fix = (pattern: RegExp) => this.problems.every((p) => pattern.test(p.variable))
+    const next = fix(/^[A-Z][A-Z0-9_]*$/)
+      ? "Fix the environment and start again."
+      : fix(/^(?:[A-Z][A-Z0-9_]*|--[a-z-]+)$/)
+        ? "Fix it and start again."
+        : "Nothing was changed."
+    return `${each.join(" ")} ${next}`
   }
 }
 
@@ -558,6 +566,25 @@ export class InvalidValue extends Schema.TaggedError<InvalidValue>()("InvalidVal
   }
 }
 
+/**
+ * A request without a usable token: none, a malformed one, one no token store knows, an expired or a revoked one.
+ * One message for all, so the answer never tells whether a token ever existed.
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {}) {
+  override get message() {
+    return "No valid token: the bearer token is missing, unknown, expired or revoked."
+  }
+}
+
+/** `revoke` (or another operator command) named a token by an id or a name no token has. */
+export class TokenNotFound extends Schema.TaggedError<TokenNotFound>()("TokenNotFound", {
+  idOrName: Schema.String
+}) {
+  override get message() {
+    return `No token has the id or name ${JSON.stringify(this.idOrName.slice(0, 80))}.`
+  }
+}
+
 /** Every typed error that can reach a front end (CLI exit codes and MCP results are keyed by its tag). */
 export type DomainError =
   | StoreError
@@ -572,6 +599,8 @@ export type DomainError =
   | StoreNotInitialised
   | QuotaExceeded
   | AuditTampered
+  | Unauthorized
+  | TokenNotFound
   | RunError
 
 export type DomainErrorTag = DomainError["_tag"]

@@ -115,6 +115,42 @@ const TABLE: Record<
     check: (s) => expect(s.requireCas).toEqual({ _tag: "Agents" }),
     bad: ["everyone", "project:Alpha", "admin", "project:"]
   },
+  SECRETS_SERVER_LISTEN: {
+    good: "[::1]:0",
+    check: (s) => expect(s.http.listen).toEqual({ host: "::1", port: 0 }),
+    bad: ["7800", "localhost", "127.0.0.1:65536", "a b:80", "http://x:80"]
+  },
+  SECRETS_SERVER_TLS_CERT_FILE: {
+    good: "/etc/secrets/cert.pem",
+    check: (s) => expect(s.http.tlsCertFile).toBe("/etc/secrets/cert.pem"),
+    bad: ["cert.pem"]
+  },
+  SECRETS_SERVER_TLS_KEY_FILE: {
+    good: "/etc/secrets/key.pem",
+    check: (s) => expect(s.http.tlsKeyFile).toBe("/etc/secrets/key.pem"),
+    bad: ["./key.pem"]
+  },
+  SECRETS_SERVER_TLS_PROXY: { good: "yes", check: (s) => expect(s.http.tlsProxy).toBe(true), bad: ["proxy"] },
+  SECRETS_SERVER_HOSTS: {
+    good: "Secrets.Example.com, 10.0.0.5:7800",
+    check: (s) => expect(s.http.hosts).toEqual(["secrets.example.com", "10.0.0.5:7800"]),
+    bad: ["https://secrets.example.com", "a/b", "x y"]
+  },
+  SECRETS_SERVER_ORIGINS: {
+    good: "https://console.example.com,http://localhost:6274",
+    check: (s) => expect(s.http.origins).toEqual(["https://console.example.com", "http://localhost:6274"]),
+    bad: ["console.example.com", "https://x.com/path", "ftp://x.com", "null"]
+  },
+  SECRETS_SERVER_SESSION_IDLE: {
+    good: "2h",
+    check: (s) => expect(Duration.toMillis(s.http.sessionIdle)).toBe(7_200_000),
+    bad: ["30", "0s", "8d"]
+  },
+  SECRETS_SERVER_MAX_SESSIONS: {
+    good: "50",
+    check: (s) => expect(s.http.maxSessions).toBe(50),
+    bad: ["0", "100001", "lots"]
+  },
   SECRETS_LOG_LEVEL: {
     good: "warning",
     check: (s) => expect(s.logLevel).toBe(LogLevel.Warning),

@@ -1,0 +1,24 @@
+import { Command, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { settings } from "../CliSettings.js"
+
+// Loaded on demand, so the other commands do not pay for the HTTP server and the MCP SDK at start.
+export const server = Command.make(
+  "server",
+  {
+    listen: Options.text("listen").pipe(
+      Options.optional,
+      Options.withDescription("HOST:PORT to listen on (default SECRETS_SERVER_LISTEN, else 127.0.0.1:7800)")
+    )
+  },
+  ({ listen }) =>
+    Effect.gen(function* () {
+      const loaded = yield* settings
+      const module = yield* Effect.promise(() => import("../../server/run.js"))
+      return yield* module.run(loaded, listen)
+    })
+).pipe(
+  Command.withDescription(
+    "Run the MCP server over Streamable HTTP at /mcp for every supervisor, each as its bearer token's principal"
+  )
+)

@@ -1,0 +1,51 @@
+/**
+ * `secrets server` as a command: the settings' store (embedded or DATABASE_URL, a first run of the embedded store
+ * makes its key, as `serve` does), the token store, the listener; then it serves until SIGTERM or SIGINT, which
+ * drain it (main.ts). stdout stays empty: the address and notes go to stderr, logs too.
+ */
+import { Console, Effect, Either, Option } from "effect"
+import * as Parse from "../config/parse.js"
+import type { Settings } from "../config/Settings.js"
+import { VARIABLES } from "../config/Settings.js"
+import { InvalidConfig } from "../domain/errors.js"
+import { storeFrom } from "../layers.js"
+import * as MemoryTokens from "../tokens/memory.js"
+import { VERSION } from "../version.js"
+import { start } from "./main.js"
+
+/**
+ * A library in the request path may print with console.log or console.info (the node adapter of the SDK's
+ * transport does, when a client goes away mid-stream); a server's stdout carries nothing, so they write to stderr.
+ */
+const keepStdoutClean = () => {
+  const toStderr = (...args: ReadonlyArray<unknown>) => console.error(...args)
+  console.log = toStderr
+  console.info = toStderr
+  console.debug = toStderr
+}
+
+const listenFlag = (text: string) =>
+  Either.match(Parse.listenAddress(text), {
+    onLeft: (reason) =>
+      Effect.fail(
+        InvalidConfig.of([{ variable: "--listen", reason, allowed: VARIABLES.SECRETS_SERVER_LISTEN.allowed }])
+      ),
+    onRight: Effect.succeed
+  })
+
+export const run = (settings: Settings, listen: Option.Option<string>) =>
+  Effect.gen(function* () {
+    const address = Option.isSome(listen) ? yield* listenFlag(listen.value) : undefined
+    keepStdoutClean()
+    const store = storeFrom(settings, { firstRun: settings.location._tag === "Embedded" })
+    const running = yield* start({ settings, store, listen: address })
+    yield* Console.error(
+      `secrets server ${VERSION}: MCP over Streamable HTTP at ${running.url}; every request needs ` +
+        `Authorization: Bearer <token>. SIGTERM or Ctrl-C stops it.`
+    )
+    // Until the PostgreSQL token store is in place, tokens live in this process and none can be made from outside.
+    yield* Console.error(
+      "secrets server: tokens are kept in memory for now and none exists, so every request is refused (401)."
+    )
+    return yield* Effect.never
+  }).pipe(Effect.scoped, Effect.provide(MemoryTokens.layer))
