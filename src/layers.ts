@@ -49,7 +49,8 @@ export const storeFrom = (settings: Settings.Settings, options: { readonly first
         yield* Effect.logWarning(`First run: generated a new key in ${generated.value} (key id ${key.id}); back it up`)
       }
       const database = Database.layerFor(settings)
-      return sqlStore(database, Crypto.layerKeyring(keyring), settings.reads, settings.repo)
+      // With where the keys came from: a running process reads its key files again when the store's key moves on.
+      return sqlStore(database, Crypto.layerKeyring(keyring, settings.key), settings.reads, settings.repo)
     })
   )
 

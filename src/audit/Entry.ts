@@ -26,6 +26,7 @@ export type Operation =
   | "inject"
   | "generate"
   | "rotate-key"
+  | "key-rollback"
 
 /** Who did something, with what, and how it ended. */
 export interface Entry {

@@ -40,6 +40,7 @@ export const ERROR_EXIT_CODES = {
   KeyRotated: 35,
   AuditTampered: 36,
   NotDeleted: 37,
+  KeyRollback: 39,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,
   CommandNotFound: 127
