@@ -208,7 +208,7 @@ export const make = (
     Effect.sync(() => {
       standing = at
       const key = byId.get(at.keyId)
-      active = key ?? (byId.has(active.id) ? hold(throwaway()) : active)
+      active = key ?? (byId.has(active.id) ? hold(EncryptionKey.throwaway()) : active)
       return key !== undefined
     })
 
@@ -243,32 +243,15 @@ export const make = (
   }
 }
 
-/** A key no one else holds: what a process is left with when the store moved to a key it lacks (`stand`). */
-const throwaway = (): EncryptionKey.EncryptionKey => {
-  const bytes = randomBytes(32)
-  return { bytes: Redacted.make(bytes), id: EncryptionKey.keyIdOf(bytes).toString("hex"), source: "throwaway" }
-}
-
 /** Crypto with a given key, and older keys to read with (tests, programs that manage their own keys). */
 export const layer = (
   key: EncryptionKey.EncryptionKey,
   previous: ReadonlyArray<EncryptionKey.EncryptionKey> = []
 ): Layer.Layer<Crypto> => Layer.sync(Crypto, () => make(key, previous))
 
-/**
- * Crypto with a keyring; with `source`, where it was loaded from, which `reload` reads again (a key file that cannot
- * be read then adds nothing: the reason is logged).
- */
+/** Crypto with a keyring; with `source`, where it was loaded from, which `reload` reads again (Keyring.reread). */
 export const layerKeyring = (ring: Keyring.Keyring, source?: KeySource): Layer.Layer<Crypto> =>
-  Layer.sync(Crypto, () => make(ring.active, ring.previous, source === undefined ? undefined : reloadFrom(source)))
-
-const reloadFrom = (source: KeySource) =>
-  Keyring.load(source).pipe(
-    Effect.map(Keyring.keys),
-    Effect.catchAll((error) =>
-      Effect.as(Effect.logWarning(`The key files could not be read again: ${error.message}`), [])
-    )
-  )
+  Layer.sync(Crypto, () => make(ring.active, ring.previous, source === undefined ? undefined : Keyring.reread(source)))
 
 /**
  * Crypto with the keys from a key source (`SECRETS_ENCRYPTION_KEY`, `..._FILE`, or the default key file, and
