@@ -45,7 +45,8 @@ const suite = (name: string, makeStore: Effect.Effect<SandboxStore, never, Scope
           const dotenv = path.join(store.box.root, "fill.env")
           fs.writeFileSync(dotenv, lines.join("\n"))
           expectOk(yield* run(["import", "dotenv", dotenv, "--prefix", "project/down"]))
-          const oldId = keyIdOf(fs.readFileSync(store.box.keyFile, "utf8").trim())
+          const oldHex = fs.readFileSync(store.box.keyFile, "utf8").trim()
+          const oldId = keyIdOf(oldHex)
           const serve = yield* Effect.acquireRelease(
             Effect.promise(() =>
               startServe({ ...store.box.env(), ...store.env } as Record<string, string>, { connectTimeout: 60_000 })
@@ -100,6 +101,10 @@ const suite = (name: string, makeStore: Effect.Effect<SandboxStore, never, Scope
               .map((l) => JSON.parse(l).outcome)
           ).toEqual(["KeyRollback"])
           expectOk(yield* run(["audit", "verify"]))
+          // Nor can the operator rotate back to it by hand.
+          const oldFile = path.join(store.box.root, "old.key")
+          fs.writeFileSync(oldFile, `${oldHex}\n`, { mode: 0o600 })
+          expectError(yield* run(["rotate-key", "--new-key-file", oldFile]), 19, `key id ${oldId} was this store's key`)
           const healthy = yield* run(["doctor"])
           expectOk(healthy)
           expect(healthy.stdout).toContain(`ok    key switches: 2 recorded, the last to key id ${keys[0]}`)

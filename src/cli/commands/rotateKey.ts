@@ -2,7 +2,8 @@
  * `secrets rotate-key [--new-key-file F]`: replaces the store's master key while other processes keep working
  * (store/Rotation.ts). The new key is made here, or taken from F, and kept in the configured key file before anything
  * is encrypted under it (keepKey.ts), so processes reading that file follow the switch. Interrupted at any point, it
- * finishes when run again: it resumes towards the key the store's switches lead to. A store whose active key was set
+ * finishes when run again: it resumes towards the key the store's switches lead to (or, stopped before the switch,
+ * makes another key). A store whose active key was set
  * back without an authenticated switch (KeySwitch.ts) is put right: the switch starts from the last key a switch
  * authenticated, and the rollback is recorded in the audit trail (`key-rollback`).
  */
@@ -42,9 +43,9 @@ const batchSize = Options.integer("batch-size").pipe(
 )
 
 /**
- * The key to rotate to: the given one (never a key the store had before); else the key the store's switches lead to,
- * when the rotation to it is unfinished (the canary not there yet); else the configured key, when the switches never
- * reached it (an earlier release wrote it first in the key file and stopped before the switch); else a new key.
+ * The key to rotate to: the given one (never a key the store had before); else the key the store's switches lead to
+ * from the configured key, when the rotation to it is unfinished (the canary not there yet); else none: a new key.
+ * Never a key only `active_key` names, nor one of the keyring's older keys: a rotation only ever moves forward.
  */
 const chooseTarget = (
   given: Option.Option<EncryptionKey.EncryptionKey>,
@@ -67,9 +68,7 @@ const chooseTarget = (
       return Option.some(given.value)
     }
     const held = Keyring.keys(configured).find((key) => key.id === storeKey)
-    if (held !== undefined && !Option.contains(canary, held.id)) return Option.some(held)
-    if (verdict.at === undefined) return Option.some(configured.active)
-    return Option.none()
+    return held !== undefined && !Option.contains(canary, held.id) ? Option.some(held) : Option.none()
   })
 
 /** A new key, kept in the configured key file before anything is encrypted under it. */
@@ -102,7 +101,13 @@ const rotate = (
     const chain = yield* KeyCheck.inspect
     const verdict = yield* KeySwitch.judge(chain, crypto)
     if (verdict._tag === "Lacking") {
-      return yield* new KeyRotated({ storeKeyId: chain.active ?? "none", keyring: crypto.keyIds.join(",") })
+      return yield* new KeyRotated({ storeKeyId: verdict.at.keyId, keyring: crypto.keyIds.join(",") })
+    }
+    if (verdict.at === undefined) {
+      yield* note(
+        `the store is on key id ${chain.active ?? "none"}, where no key switch leads from the configured key id ` +
+          `${crypto.keyId}; it moves on from there to a new key`
+      )
     }
     const givenKey = Option.map(given, (g) => g.key)
     const chosen = yield* chooseTarget(givenKey, configured, chain, verdict)
