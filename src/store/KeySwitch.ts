@@ -104,8 +104,9 @@ export const judge = (chain: Chain, crypto: Crypto["Type"]): Effect.Effect<Verdi
           "(it takes no other key on trust)"
       } as const
     }
+    // Only the switches after the start are checked: a key derived for each key they switch away from.
     const keys = new Map<string, Buffer>()
-    for (const from of new Set(chain.links.map((l) => l.from))) {
+    for (const from of new Set(chain.links.filter((l) => l.epoch > start.epoch).map((l) => l.from))) {
       const derived = yield* Effect.option(crypto.deriveKeyFor(from, MAC_KEY_LABEL))
       if (Option.isSome(derived)) keys.set(from, Redacted.value(derived.value))
     }
