@@ -1,8 +1,8 @@
 /**
- * The key check: at initialisation the store keeps a canary encrypted under its key; every start decrypts it, so a
- * wrong key fails at once with `WrongKey` instead of later, secret by secret. The canary is written only into an
- * empty store: a store that holds secrets but lost its canary never adopts whatever key is configured
- * (`KeyCheckMissing`); `restore` writes it again once every stored value is shown to decrypt.
+ * The key check: at initialisation the store keeps a canary encrypted under its key; every start decrypts
+ * it, so a wrong key fails at once with `WrongKey` instead of later, secret by secret. The canary is written
+ * only into an empty store: a store that holds secrets but lost its canary never adopts whatever key is
+ * configured (`KeyCheckMissing`); `restore` writes it again once every stored value is shown to decrypt.
  *
  * Beside it, `active_key` names the store's active key: the one every write must use. A rotation moves it first
  * (recording an authenticated key switch, KeySwitch.ts) and the canary last, so the two differ exactly while a

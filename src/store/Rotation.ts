@@ -80,7 +80,8 @@ const switchingFrom = (chain: KeySwitch.Chain, crypto: Crypto["Type"]) =>
     const last = chain.links.at(-1)?.epoch ?? 0
     const at = verdict.at ?? (chain.active === undefined ? undefined : { epoch: last, keyId: chain.active })
     if (verdict._tag === "Lacking" || at === undefined) {
-      return yield* new KeyRotated({ storeKeyId: chain.active ?? "none", keyring: crypto.keyIds.join(",") })
+      const storeKeyId = verdict.at?.keyId ?? chain.active ?? "none"
+      return yield* new KeyRotated({ storeKeyId, keyring: crypto.keyIds.join(",") })
     }
     const rolledBack =
       verdict._tag === "Refused" && verdict.at !== undefined
