@@ -61,7 +61,8 @@ export const storeFrom = (settings: Settings.Settings, options: StoreFromOptions
         if (options.announce !== undefined) yield* options.announce(notice)
       }
       const database = Database.layerFor(settings)
-      return sqlStore(database, Crypto.layerKeyring(keyring), settings.reads, settings.repo)
+      // With where the keys came from: a running process reads its key files again when the store's key moves on.
+      return sqlStore(database, Crypto.layerKeyring(keyring, settings.key), settings.reads, settings.repo)
     })
   )
 

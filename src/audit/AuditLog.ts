@@ -4,7 +4,7 @@
  * written is never returned. `record` is for what does not reach the store (a denied call) and for lists.
  */
 import { Context, type Effect } from "effect"
-import type { KeyRotated, StoreUnavailable } from "../domain/errors.js"
+import type { KeyRollback, KeyRotated, StoreUnavailable } from "../domain/errors.js"
 import type { Entry, Operation, StoredRecord } from "./Entry.js"
 import type { Verdict } from "./verify.js"
 
@@ -25,14 +25,14 @@ export class AuditLog extends Context.Tag("secrets-mcp/AuditLog")<
   AuditLog,
   {
     /** One record in its own commit; `KeyRotated` when the store's key moved on to one this process lacks. */
-    readonly record: (entry: Entry) => Effect.Effect<void, StoreUnavailable | KeyRotated>
+    readonly record: (entry: Entry) => Effect.Effect<void, StoreUnavailable | KeyRotated | KeyRollback>
     /** Newest first. */
     readonly query: (filter: AuditFilter) => Effect.Effect<ReadonlyArray<StoredRecord>, StoreUnavailable>
     readonly verify: Effect.Effect<Verdict, StoreUnavailable>
     /** `verify`, and that a head noted earlier (`Verdict.head`) is still in the chain: nothing was cut off since. */
     readonly verifySince: (head: string) => Effect.Effect<Verdict, StoreUnavailable>
     /** Removes the records before `before`, leaving a checkpoint that keeps the rest verifiable; returns how many. */
-    readonly prune: (before: Date) => Effect.Effect<number, StoreUnavailable | KeyRotated>
+    readonly prune: (before: Date) => Effect.Effect<number, StoreUnavailable | KeyRotated | KeyRollback>
   }
 >() {}
 

@@ -30,7 +30,8 @@ export const OPERATIONS = [
   "run",
   "inject",
   "generate",
-  "rotate-key"
+  "rotate-key",
+  "key-rollback"
 ] as const
 
 export type Operation = (typeof OPERATIONS)[number]

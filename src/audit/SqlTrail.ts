@@ -14,7 +14,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import type pg from "pg"
-import type { KeyRotated } from "../domain/errors.js"
+import type { KeyRollback, KeyRotated } from "../domain/errors.js"
 import { isActiveKeyHexSql } from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "./Entry.js"
@@ -48,8 +48,8 @@ const MAX_FOLLOWS = 3
 const keyKeptMoving = () =>
   new SqlError({ cause: undefined, message: "the store's key changed under every attempt to write to the audit trail" })
 
-/** A statement failed, or the store's key moved on to one this process lacks. */
-export type TrailError = SqlError | KeyRotated
+/** A statement failed, or the store's key moved on to one this process lacks or cannot follow. */
+export type TrailError = SqlError | KeyRotated | KeyRollback
 
 export interface Trail {
   /** The stream of a connection, opened (its checkpoint committed first) on its first record. */

@@ -41,6 +41,7 @@ export const ERROR_EXIT_CODES = {
   AuditTampered: 36,
   NotDeleted: 37,
   ForeignDataDir: 38,
+  KeyRollback: 39,
   GeneratorUnknown: 42,
   ScanIncomplete: 43,
   ApplyIncomplete: 44,

@@ -20,6 +20,9 @@ export const CLI_HINTS: Hints = {
   KeyRotated: () =>
     "configure the new key (the key file `secrets rotate-key` wrote, SECRETS_ENCRYPTION_KEY or " +
     "SECRETS_ENCRYPTION_KEY_FILE) and restart every process that still runs with the old one",
+  KeyRollback: () =>
+    "`secrets doctor` shows the store's key switches; `secrets rotate-key`, run with the store's key, puts back the " +
+    "last key a switch authenticated and moves the store to a new key",
   StoreUnavailable: () => "`secrets doctor` checks the key, the database and the migrations",
   ForeignDataDir: (e) => {
     // Something planted in the data directory, or a directory others may write to: the message says what to do.

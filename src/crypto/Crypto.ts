@@ -6,6 +6,9 @@
  * A keyring: values are encrypted with the active key and decrypted with the key their envelope names, so a
  * store can hold values under more than one key while a rotation runs. A value under a key id the keyring lacks
  * is `KeyNotInKeyring`, never `DecryptionFailed`: it is not damaged, this process only lacks its key.
+ *
+ * Which key is active follows the store (store/KeyCheck.ts): `stand` puts the process on the key a key switch made the
+ * store's, and `reload` reads again the key files the keys came from, when the store moved to a key not held yet.
  */
 import { Context, Effect, Layer, Redacted } from "effect"
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto"
@@ -15,6 +18,15 @@ import { DecryptionFailed, type InvalidConfig, InvalidKey, KeyNotInKeyring, type
 import * as EncryptionKey from "./EncryptionKey.js"
 import * as Envelope from "./Envelope.js"
 import * as Keyring from "./Keyring.js"
+
+/**
+ * Where a process stands in the store's key switches (store/KeySwitch.ts): the newest switch it followed (0: none, the
+ * store's first key) and the key that switch made the store's.
+ */
+export interface Standing {
+  readonly epoch: number
+  readonly keyId: string
+}
 
 export class Crypto extends Context.Tag("secrets-mcp/Crypto")<
   Crypto,
@@ -28,6 +40,21 @@ export class Crypto extends Context.Tag("secrets-mcp/Crypto")<
      * process held as a previous key. `KeyNotInKeyring` if it does not hold it.
      */
     readonly activate: (keyId: string) => Effect.Effect<void, KeyNotInKeyring>
+    /** Where this process stands in the store's key switches; undefined until the key check placed it. */
+    readonly standing: Standing | undefined
+    /**
+     * Stands at `standing`: its key becomes the active one, and true, when held. When not, false, and no key this
+     * process could be handed is active: a throwaway key of its own, which no store names, so every key gate stops
+     * its writes and records, while the keys it holds still decrypt.
+     */
+    readonly stand: (standing: Standing) => Effect.Effect<boolean>
+    /** Holds these keys too (to decrypt, and to stand on later); returns the ids it did not hold before. */
+    readonly hold: (keys: ReadonlyArray<EncryptionKey.EncryptionKey>) => Effect.Effect<ReadonlyArray<string>>
+    /**
+     * Reads again the key files this keyring came from (none for a key given in code or the environment alone) and
+     * holds the keys they add; returns their ids. A file that cannot be read now adds nothing.
+     */
+    readonly reload: Effect.Effect<ReadonlyArray<string>>
     /** Encrypts for one place: a ciphertext authenticates only at the key path and version it was made for. */
     readonly encrypt: (value: Redacted.Redacted<string>, binding: Envelope.Binding) => Effect.Effect<Buffer>
     /** Decrypts with the key the envelope names. */
@@ -89,15 +116,18 @@ const joined = (body: Buffer, last: Buffer): Buffer => (last.length === 0 ? body
 const derive = (held: Held, label: string) =>
   Redacted.make(Buffer.from(hkdfSync("sha256", held.bytes, Buffer.alloc(0), `secrets-mcp ${label}`, 32)))
 
-/** Crypto with `key` active and `previous` for reading only. */
+/** Crypto with `key` active and `previous` for reading only; `reload` reads the keys again from where they came. */
 export const make = (
   key: EncryptionKey.EncryptionKey,
-  previous: ReadonlyArray<EncryptionKey.EncryptionKey> = []
+  previous: ReadonlyArray<EncryptionKey.EncryptionKey> = [],
+  reload: Effect.Effect<ReadonlyArray<EncryptionKey.EncryptionKey>> = Effect.succeed([])
 ): Context.Tag.Service<Crypto> => {
   const ring = Keyring.make(key, previous)
   const byId = new Map(Keyring.keys(ring).map((k) => [k.id, hold(k)] as const))
   let active = byId.get(key.id)!
-  const keyIds = () => [active.id, ...[...byId.keys()].filter((id) => id !== active.id)]
+  let standing: Standing | undefined
+  const held = () => [...byId.keys()]
+  const keyIds = () => (byId.has(active.id) ? [active.id, ...held().filter((id) => id !== active.id)] : held())
   const missing = (keyId: string, keyPath?: string) =>
     new KeyNotInKeyring({ keyId, keyring: keyIds().join(","), ...(keyPath === undefined ? {} : { keyPath }) })
 
@@ -168,6 +198,17 @@ export const make = (
       return Effect.void
     })
 
+  const stand = (at: Standing) =>
+    Effect.sync(() => {
+      standing = at
+      const key = byId.get(at.keyId)
+      active = key ?? (byId.has(active.id) ? hold(EncryptionKey.throwaway()) : active)
+      return key !== undefined
+    })
+
+  const holdKeys = (keys: ReadonlyArray<EncryptionKey.EncryptionKey>) =>
+    Effect.sync(() => keys.filter((k) => !byId.has(k.id) && (byId.set(k.id, hold(k)), true)).map((k) => k.id))
+
   const deriveKeyFor = (keyId: string, label: string) =>
     Effect.suspend(() => {
       const held = byId.get(keyId)
@@ -182,6 +223,12 @@ export const make = (
       return keyIds()
     },
     activate,
+    get standing() {
+      return standing
+    },
+    stand,
+    hold: holdKeys,
+    reload: Effect.flatMap(reload, holdKeys),
     encrypt,
     decrypt,
     reencrypt,
@@ -217,15 +264,16 @@ export function layer(
   )
 }
 
-/** Crypto with a keyring. */
-export const layerKeyring = (ring: Keyring.Keyring): Layer.Layer<Crypto> => layer(ring.active, ring.previous)
+/** Crypto with a keyring; with `source`, where it was loaded from, which `reload` reads again (Keyring.reread). */
+export const layerKeyring = (ring: Keyring.Keyring, source?: KeySource): Layer.Layer<Crypto> =>
+  Layer.sync(Crypto, () => make(ring.active, ring.previous, source === undefined ? undefined : Keyring.reread(source)))
 
 /**
  * Crypto with the keys from a key source (`SECRETS_ENCRYPTION_KEY`, `..._FILE`, or the default key file, and
  * `SECRETS_PREVIOUS_KEYS_FILE`).
  */
 export const layerFrom = (source: KeySource): Layer.Layer<Crypto, KeyMissing | InvalidKey> =>
-  Layer.unwrapEffect(Effect.map(Keyring.load(source), layerKeyring))
+  Layer.unwrapEffect(Effect.map(Keyring.load(source), (ring) => layerKeyring(ring, source)))
 
 /** Crypto with the keys the environment names. */
 export const layerConfig: Layer.Layer<Crypto, InvalidConfig | KeyMissing | InvalidKey> = Layer.unwrapEffect(

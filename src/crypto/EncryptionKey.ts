@@ -71,6 +71,15 @@ export const toHex = (key: EncryptionKey): string => Redacted.value(key.bytes).t
 /** A fresh key as 64 hex characters. */
 export const generateHex = (): Redacted.Redacted<string> => Redacted.make(randomBytes(32).toString("hex"))
 
+/**
+ * A key no one else holds, never written anywhere: what a process is left with when the store moved to a key it
+ * lacks (Crypto's `stand`), so that no store's key gate ever lets its writes through.
+ */
+export const throwaway = (): EncryptionKey => {
+  const bytes = randomBytes(32)
+  return { bytes: Redacted.make(bytes), id: keyIdOf(bytes).toString("hex"), source: "throwaway" }
+}
+
 /** A key file holds a key or a short keyring: far below this. `/dev/zero` is refused after 64 KiB. */
 export const MAX_KEY_FILE_BYTES = 64 * 1024
 

@@ -54,6 +54,18 @@ export const load = (source: KeySource): Effect.Effect<Keyring, KeyMissing | Inv
     return make(active!, [...older, ...previous])
   })
 
+/**
+ * Every key of the configured keyring, read again (a running process, when the store moved to a key it lacks:
+ * rotate-key writes the new key in the key file first). A file that cannot be read now gives none, with a warning.
+ */
+export const reread = (source: KeySource): Effect.Effect<ReadonlyArray<EncryptionKey.EncryptionKey>> =>
+  load(source).pipe(
+    Effect.map(keys),
+    Effect.catchAll((error) =>
+      Effect.as(Effect.logWarning(`The key files could not be read again: ${error.message}`), [])
+    )
+  )
+
 const exists = (file: string) =>
   Effect.promise(() =>
     fs.access(file).then(

@@ -264,6 +264,31 @@ export class KeyRotated extends Schema.TaggedError<KeyRotated>()("KeyRotated", {
   }
 }
 
+/**
+ * The store names an active key that no key switch this process can authenticate leads to: someone with write access
+ * to the database set it back (or to a key of their choosing). The process does not follow (store/KeySwitch.ts).
+ */
+export class KeyRollback extends Schema.TaggedError<KeyRollback>()("KeyRollback", {
+  /** The key id `store_meta.active_key` names ("none" when it names none). */
+  storeKeyId: Schema.String,
+  /** Where the key switches this process can authenticate lead (or its configured key, when they lead nowhere). */
+  trustedKeyId: Schema.String,
+  /** Why the store's key is not followed, as a clause ("key switch 3, to key id ..., is not authenticated ..."). */
+  reason: Schema.String
+}) {
+  override get message() {
+    const names = this.storeKeyId === "none" ? "no active key" : `key id ${this.storeKeyId} as its active key`
+    return (
+      `This store names ${names}, but ${this.reason}. Only a key switch authenticated by the store's key can change ` +
+      `it, so this process does not follow: it writes nothing until the store is back on key id ` +
+      `${this.trustedKeyId}, or moves on from it.`
+    )
+  }
+}
+
+/** The store's key moved where this process cannot follow: to a key it lacks, or by no switch it can authenticate. */
+export type KeyMoved = KeyRotated | KeyRollback
+
 export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
   reason: Schema.String
 }) {
@@ -384,6 +409,7 @@ export type StoreError =
   | DecryptionFailed
   | KeyNotInKeyring
   | KeyRotated
+  | KeyRollback
   | StoreUnavailable
   | StoreFormatOutdated
   | ForeignDataDir
@@ -395,6 +421,7 @@ export type StartupError =
   | InvalidKey
   | WrongKey
   | KeyRotated
+  | KeyRollback
   | KeyCheckMissing
   | StoreUnavailable
   | StoreFormatOutdated

@@ -16,6 +16,8 @@ export const MCP_HINTS: Hints = {
   KeyNotInKeyring: () =>
     "The operator must restart this server with a keyring that holds that key (the store's key was probably rotated).",
   KeyRotated: () => "The operator must restart this server with the store's new key.",
+  KeyRollback: () =>
+    "The operator must repair the store's key (`secrets doctor` explains how); retrying will not help until then.",
   KeyCheckMissing: () => "The operator must repair the store (`secrets doctor` explains how).",
   StoreUnavailable: () => "Retry in a moment; if it persists, ask the operator to check the database.",
   ForeignDataDir: () =>

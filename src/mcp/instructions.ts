@@ -136,6 +136,7 @@ export const ERROR_STEPS: ReadonlyArray<readonly [ReadonlyArray<string>, string]
       "WrongKey",
       "KeyNotInKeyring",
       "KeyRotated",
+      "KeyRollback",
       "KeyCheckMissing",
       "DecryptionFailed",
       "StoreFormatOutdated",

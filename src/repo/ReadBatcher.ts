@@ -11,8 +11,9 @@
  * connection if the old one died (and so in a fresh stream); if it still fails, every read in it fails
  * (`StoreUnavailable`): no value is returned unrecorded.
  * A batch whose key gate was shut (a rotation moved the store to another key: readStatements.ts) recorded and read
- * nothing: the read path follows the store to its new key, as a write does (KeyCheck.adopt), and sends it again in
- * a stream under that key, or fails it with `KeyRotated` when this process lacks the key.
+ * nothing: the read path follows the store to its new key, as a write does (KeyCheck.follow), and sends it again in
+ * a stream under that key, or fails it with `KeyRotated` when this process lacks the key (`KeyRollback` when no
+ * authenticated key switch leads there).
  */
 import { Cause, Context, Duration, Effect, Exit, Layer, Option } from "effect"
 import type pg from "pg"
@@ -22,7 +23,7 @@ import * as Stream from "../audit/Stream.js"
 import { AuditTrail } from "../audit/SqlAuditLog.js"
 import type { ReadOptions } from "../config/StoreConfig.js"
 import { Crypto } from "../crypto/Crypto.js"
-import { type KeyRotated, StoreUnavailable } from "../domain/errors.js"
+import { type KeyMoved, StoreUnavailable } from "../domain/errors.js"
 import * as KeyCheck from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
@@ -57,14 +58,14 @@ export type ReadAttempt = Omit<Entry, "outcome"> & { readonly keyPath: string }
 
 interface PendingRead {
   readonly attempt: ReadAttempt
-  readonly resume: (result: Effect.Effect<Row | undefined, StoreUnavailable | KeyRotated>) => void
+  readonly resume: (result: Effect.Effect<Row | undefined, StoreUnavailable | KeyMoved>) => void
 }
 
 export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
   ReadBatcher,
   {
     /** Records the read and returns the row after its batch committed; undefined if there is no such row. */
-    readonly read: (attempt: ReadAttempt) => Effect.Effect<Row | undefined, StoreUnavailable | KeyRotated>
+    readonly read: (attempt: ReadAttempt) => Effect.Effect<Row | undefined, StoreUnavailable | KeyMoved>
   }
 >() {}
 
@@ -159,7 +160,7 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
     let closing = false
     const drained: Array<() => void> = []
 
-    const settle = (batch: ReadonlyArray<PendingRead>, outcome: StoreUnavailable | KeyRotated | Map<string, Row>) => {
+    const settle = (batch: ReadonlyArray<PendingRead>, outcome: StoreUnavailable | KeyMoved | Map<string, Row>) => {
       for (const read of batch) {
         read.resume(outcome instanceof Map ? Effect.succeed(outcome.get(read.attempt.keyPath)) : Effect.fail(outcome))
       }
@@ -167,11 +168,11 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
 
     /**
      * The lane's connection and its stream, opened on first use, after the last one died, or under the store's new
-     * key (`KeyRotated` when this process lacks it).
+     * key (`KeyRotated` when this process lacks it, `KeyRollback` when it may not follow).
      */
     const withConnection = (
       lane: Lane,
-      done: (error: SqlError | KeyRotated | undefined, connection?: pg.PoolClient, stream?: Stream.Stream) => void
+      done: (error: SqlError | KeyMoved | undefined, connection?: pg.PoolClient, stream?: Stream.Stream) => void
     ) => {
       const open = (connection: pg.PoolClient) =>
         Effect.runCallback(trail.streamOf(connection), {
@@ -232,7 +233,7 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
         })
       }
       withConnection(lane, (error, connection, stream) => {
-        if (error?._tag === "KeyRotated") {
+        if (error !== undefined && error._tag !== "SqlError") {
           settle(batch, error)
           return free(lane)
         }
@@ -292,7 +293,7 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
     )
 
     const read = (attempt: ReadAttempt) =>
-      Effect.async<Row | undefined, StoreUnavailable | KeyRotated>((resume) => {
+      Effect.async<Row | undefined, StoreUnavailable | KeyMoved>((resume) => {
         if (closing) return resume(Effect.fail(new StoreUnavailable({ reason: "the store is closing" })))
         pending.push({ attempt, resume })
         schedule()

@@ -15,8 +15,8 @@ import type {
   InvalidArguments,
   InvalidExpiry,
   InvalidValue,
+  KeyMoved,
   KeyNotInKeyring,
-  KeyRotated,
   NotDeleted,
   NotFound,
   QuotaExceeded,
@@ -53,8 +53,8 @@ export const DEFAULT_REPO_OPTIONS: RepoOptions = { maxVersions: 10, deleteRetent
 
 type WriteError = ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue
 type CasError = VersionConflict | VersionRequired | Deleted | SecretExists
-/** A value under a key this process lacks; a read or write after the store's key was rotated to one it lacks. */
-type KeyError = KeyNotInKeyring | KeyRotated
+/** A value under a key this process lacks; a read or write after the store's key was moved where it cannot follow. */
+type KeyError = KeyNotInKeyring | KeyMoved
 
 export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
   SecretsRepo,
@@ -67,7 +67,7 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
       path: ParsedKeyPath,
       value: Redacted.Redacted<string>,
       options?: SetOptions
-    ) => Effect.Effect<SetResult, WriteError | CasError | KeyRotated | QuotaExceeded | StoreUnavailable>
+    ) => Effect.Effect<SetResult, WriteError | CasError | KeyMoved | QuotaExceeded | StoreUnavailable>
     /**
      * The current value (or an older kept `version`), recording the read (`last_accessed_at`, `access_count`),
      * refused reads included.
@@ -87,24 +87,24 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
       change: MetadataChange
     ) => Effect.Effect<
       SecretMetadata,
-      NotFound | Deleted | DescriptionTooLong | InvalidExpiry | InvalidValue | KeyRotated | StoreUnavailable
+      NotFound | Deleted | DescriptionTooLong | InvalidExpiry | InvalidValue | KeyMoved | StoreUnavailable
     >
     /** Moves a secret and its versions to the recoverable state; `deleted: false` when there was none. */
     readonly delete: (
       path: ParsedKeyPath,
       options?: { readonly deletedBy?: string | undefined }
-    ) => Effect.Effect<DeleteResult, KeyRotated | StoreUnavailable>
+    ) => Effect.Effect<DeleteResult, KeyMoved | StoreUnavailable>
     /** Restores a deleted secret as it was; a live one is `NotDeleted`. */
     readonly undelete: (
       path: ParsedKeyPath
-    ) => Effect.Effect<SecretMetadata, NotFound | NotDeleted | KeyRotated | StoreUnavailable>
+    ) => Effect.Effect<SecretMetadata, NotFound | NotDeleted | KeyMoved | StoreUnavailable>
     /** Erases a secret with all its versions, or one version that is not the current one. Returns what went. */
     readonly destroy: (
       path: ParsedKeyPath,
       options?: { readonly version?: number | undefined }
     ) => Effect.Effect<
       ReadonlyArray<number>,
-      NotFound | VersionNotFound | InvalidArguments | KeyRotated | StoreUnavailable
+      NotFound | VersionNotFound | InvalidArguments | KeyMoved | StoreUnavailable
     >
     /** The kept versions, newest first, never values. A deleted secret's too. */
     readonly versions: (path: ParsedKeyPath) => Effect.Effect<ReadonlyArray<VersionInfo>, NotFound | StoreUnavailable>

@@ -20,7 +20,7 @@ import type { Trail } from "../audit/SqlTrail.js"
 import type * as Stream from "../audit/Stream.js"
 import { Crypto } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
-import { KeyRotated, StoreUnavailable } from "../domain/errors.js"
+import { type KeyRollback, KeyRotated, StoreUnavailable } from "../domain/errors.js"
 import { prefixUpperBound } from "../domain/ListQuery.js"
 import { exceeded, type QuotaLimit } from "../domain/QuotaLimit.js"
 import type { SetResult } from "../domain/Secret.js"
@@ -158,7 +158,7 @@ export const makeSet = (deps: {
     actor: ActingAs
   ): Effect.Effect<
     SetResult,
-    SqlError | StoreUnavailable | KeyRotated | Effect.Effect.Error<ReturnType<typeof planWrite>>
+    SqlError | StoreUnavailable | KeyRotated | KeyRollback | Effect.Effect.Error<ReturnType<typeof planWrite>>
   > =>
     Effect.gen(function* () {
       for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {

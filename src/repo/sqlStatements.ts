@@ -70,8 +70,8 @@ const recordedWrite = (ctes: string, write: string, first: number) => {
 
 /**
  * The key gate, in every statement that writes a new ciphertext: it writes only if the key id the value was
- * encrypted under ($n) is the store's active key (`store_meta.active_key`, absent before the first start of this
- * release). A rotation moves that row while it holds `secrets` in EXCLUSIVE mode (store/Rotation.ts), which waits for
+ * encrypted under ($n) is the store's active key (`store_meta.active_key`, which every start writes if missing; a
+ * store that names none lets nothing through). A rotation moves that row while it holds `secrets` in EXCLUSIVE mode (store/Rotation.ts), which waits for
  * every write transaction in progress; a later write statement takes its row lock on `secrets` before its snapshot,
  * so it sees the new key and matches nothing. No value under the old key can land after the rotation began.
  */

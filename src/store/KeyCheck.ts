@@ -5,17 +5,19 @@
  * configured (`KeyCheckMissing`); `restore` writes it again once every stored value is shown to decrypt.
  *
  * Beside it, `active_key` names the store's active key: the one every write must use. A rotation moves it first
- * and the canary last, so the two differ exactly while a rotation is unfinished. At start a process makes the
- * store's active key its own (it may hold it as a previous key) or fails with `KeyRotated` when it lacks it. Every
- * statement that writes a value or an audit record checks it too (the key gates: repo/sqlStatements.ts for values,
- * repo/readStatements.ts for reads, audit/SqlTrail.ts for records and checkpoints), which is how a running process
- * learns of a rotation, whether it writes or only reads: it then follows the store's key (`follow`).
+ * (recording an authenticated key switch, KeySwitch.ts) and the canary last, so the two differ exactly while a
+ * rotation is unfinished. Every statement that writes a value or an audit record checks it (the key gates:
+ * repo/sqlStatements.ts for values, repo/readStatements.ts for reads, audit/SqlTrail.ts for records and checkpoints),
+ * which is how a running process learns of a rotation, whether it writes or only reads. It then follows the store
+ * (`follow`), only along authenticated key switches (else `KeyRollback`), reading its key files again when the store
+ * moved to a key it does not hold yet, and fails with `KeyRotated` when that key is nowhere it was told to look.
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Redacted } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
-import { KeyCheckMissing, KeyRotated, WrongKey } from "../domain/errors.js"
+import { KeyCheckMissing, KeyRollback, KeyRotated, WrongKey } from "../domain/errors.js"
+import * as KeySwitch from "./KeySwitch.js"
 import type * as PgPool from "./PgPool.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 import * as Verify from "./Verify.js"
@@ -34,19 +36,13 @@ export const storedCanary = Effect.gen(function* () {
   return Option.fromNullable(rows[0]?.value)
 }).pipe(withStoreErrors)
 
-/** The store's active key id (8 bytes), as one statement on a connection the caller holds. */
-export const ACTIVE_KEY: PgPool.Statement = {
-  name: "secrets_active_key",
-  text: `SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'`
-}
-
 /**
  * The key gate, as a SQL condition: true when `keyId` (a bytea expression: the key id a value is encrypted under,
- * or a record or checkpoint MACed under) is the store's active key, or the store names none (before this release's
- * first start). Every statement that writes a value or an audit record carries it.
+ * or a record or checkpoint MACed under) is the store's active key. False, never null, when the store names none
+ * (every start names one before it writes): a deleted `active_key` opens no gate.
  */
 export const isActiveKeySql = (keyId: string) =>
-  `COALESCE((SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}'), ${keyId}) = ${keyId}`
+  `COALESCE((SELECT value FROM store_meta WHERE name = '${ACTIVE_KEY_NAME}') = ${keyId}, false)`
 
 /** The same, for a key id given as hex text (`$n::text`), as the audit trail's records carry it. */
 export const isActiveKeyHexSql = (keyIdHex: string) => isActiveKeySql(`decode(${keyIdHex}, 'hex')`)
@@ -59,42 +55,54 @@ export const storedActiveKeyId = Effect.gen(function* () {
 }).pipe(withStoreErrors)
 
 /**
- * Makes the store's active key this process's active key: it may hold it as a previous key (a key handed out
- * before the rotation). `KeyRotated` when it does not hold it at all.
+ * Takes the store's key as the key switches lead to it (KeySwitch.ts): this process stands there, its key active.
+ * `KeyRollback` when the switches do not lead to `active_key`; `KeyRotated` when they lead to a key this process
+ * does not hold, after reading its key files again when `reload` (a running process: rotate-key writes the new key
+ * in the key file before the switch). A process left without the store's key writes nothing from then on.
  */
-export const adopt = (storeKeyId: string) =>
-  Effect.flatMap(Crypto, (crypto) =>
-    crypto.keyId === storeKeyId
-      ? Effect.void
-      : crypto
-          .activate(storeKeyId)
-          .pipe(
-            Effect.catchTag("KeyNotInKeyring", () =>
-              Effect.fail(new KeyRotated({ storeKeyId, keyring: crypto.keyIds.join(",") }))
-            )
-          )
-  )
+export const take = (chain: KeySwitch.Chain, reload: boolean) =>
+  Effect.gen(function* () {
+    const crypto = yield* Crypto
+    for (let attempt = 0; ; attempt++) {
+      const verdict = yield* KeySwitch.judge(chain, crypto)
+      if (verdict._tag === "Refused") {
+        return yield* new KeyRollback({
+          storeKeyId: chain.active ?? "none",
+          trustedKeyId: verdict.at?.keyId ?? crypto.standing?.keyId ?? crypto.keyId,
+          reason: verdict.reason
+        })
+      }
+      if (verdict._tag === "Reached" && crypto.keyIds.includes(verdict.at.keyId)) {
+        return yield* Effect.asVoid(crypto.stand(verdict.at))
+      }
+      // Judged again after reading: another fiber's reading may be the one that found the key.
+      if (reload && attempt === 0) {
+        yield* crypto.reload
+        continue
+      }
+      yield* crypto.stand(verdict.at)
+      // The key the authenticated switches lead to, which it lacks (the store may name another, unchecked).
+      return yield* new KeyRotated({ storeKeyId: verdict.at.keyId, keyring: crypto.keyIds.join(",") })
+    }
+  })
 
-/**
- * After a key gate stopped a statement (the store's active key moved on): the store's active key, read on the
- * statement's connection, made this process's (see `adopt`).
- */
-export const follow = (query: PgPool.Query) =>
-  Effect.flatMap(query<{ value: Uint8Array }>(ACTIVE_KEY, []), (rows) =>
-    rows[0] === undefined ? Effect.void : adopt(Buffer.from(rows[0].value).toString("hex"))
-  )
+/** After a key gate stopped a statement: the store's key, read on the statement's connection, taken (see `take`). */
+export const follow = (query: PgPool.Query) => Effect.flatMap(KeySwitch.readOn(query), (chain) => take(chain, true))
 
-/** The store's active key, when it names one, made this process's (see `adopt`). */
-const adoptStored = Effect.flatMap(storedActiveKeyId, (active) =>
-  Option.isSome(active) ? adopt(active.value) : Effect.void
+/** The store's key, when it names one, taken as a starting process takes it (see `take`). */
+const takeStored = Effect.flatMap(KeySwitch.read, (chain) =>
+  chain.active === undefined ? Effect.void : take(chain, false)
 )
 
 export const countSecrets = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   Effect.map(sql<{ n: number }>`SELECT count(*)::int AS n FROM secrets`, (rows) => rows[0]?.n ?? 0)
 ).pipe(withStoreErrors)
 
-/** Verifies the configured key against the canary, writing the canary first on a new, empty store. */
-export const verify = Effect.gen(function* () {
+/**
+ * Verifies the configured key against the canary, writing the canary first on a new, empty store; returns the key
+ * switches, not yet taken (rotate-key decides itself what to do with a refused one).
+ */
+export const inspect = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const fresh = yield* crypto.encrypt(Redacted.make(CANARY_TEXT), CANARY_AAD)
@@ -113,8 +121,11 @@ export const verify = Effect.gen(function* () {
       KeyNotInKeyring: () => wrongKey(stored.value)
     })
   )
-  yield* adoptStored
+  return yield* KeySwitch.read
 })
+
+/** `inspect`, then the store's key taken (see `take`): what every process does when it opens the store. */
+export const verify = Effect.flatMap(inspect, (chain) => take(chain, false))
 
 const wrongKey = (canary: Uint8Array) =>
   Effect.flatMap(wrongKeyError(Envelope.keyIdOf(canary) ?? "unknown (damaged canary)"), Effect.fail)
@@ -163,7 +174,7 @@ export const restore = Effect.gen(function* () {
   }
   if (damaged.length > 0) return yield* Verify.errorOf(damaged[0]!, crypto.keyIds)
   // The canary goes under the store's active key when the store names one this process holds (mid-rotation).
-  yield* adoptStored
+  yield* takeStored
   const fresh = yield* crypto.encrypt(Redacted.make(CANARY_TEXT), CANARY_AAD)
   yield* sql`INSERT INTO store_meta (name, value) VALUES (${CANARY_NAME}, ${fresh})
     ON CONFLICT (name) DO NOTHING`.pipe(withStoreErrors)

@@ -3,8 +3,9 @@
  *
  * 1. The switch: `store_meta.active_key` moves to the new key in a transaction that holds `secrets` in EXCLUSIVE
  *    mode, so it waits for every write transaction in progress, and every later write statement sees the new key
- *    and writes under it, or stops at the key gate (repo/sqlStatements.ts). From then on no value under an old key
- *    can be written; a process that lacks the new key gets `KeyRotated`.
+ *    and writes under it, or stops at the key gate (repo/sqlStatements.ts). The same transaction records the switch,
+ *    numbered and authenticated by the key it switches away from (KeySwitch.ts): processes follow it only so. From
+ *    then on no value under an old key can be written; a process that cannot find the new key gets `KeyRotated`.
  * 2. The passes: every value not under the new key, in `secrets` (in key path order) and `secret_versions`, is
  *    decrypted with the key its envelope names and encrypted under the new key for the same key path and version,
  *    a batch per statement. A row a writer changed meanwhile is left alone (its new version is under the new key).
@@ -15,11 +16,12 @@
  * Values that do not decrypt (damaged, or under a key this keyring lacks) are listed and left as they are; the
  * canary then stays, and the rotation is unfinished until they are repaired or destroyed.
  */
-import { Effect, Fiber, Option } from "effect"
-import { Crypto } from "../crypto/Crypto.js"
+import { Effect, Fiber, Option, Redacted } from "effect"
+import { Crypto, type Standing } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
-import { StoreUnavailable } from "../domain/errors.js"
+import { KeyRotated, StoreUnavailable } from "../domain/errors.js"
 import * as KeyCheck from "./KeyCheck.js"
+import * as KeySwitch from "./KeySwitch.js"
 import * as KeyUsage from "./KeyUsage.js"
 import * as PgPool from "./PgPool.js"
 import { remaining, type Rewritten, type Row, type Table, tables } from "./rotationTables.js"
@@ -60,15 +62,59 @@ export const DEFAULT_BATCH_SIZE = 500
 const SWITCH_LOCK_TIMEOUT = "500ms"
 const SWITCH_ATTEMPTS = 20
 
-/** Moves `active_key` to `keyId` once every write transaction in progress has ended (see 1. above). */
+export interface Switched {
+  /** Where the store now stands: the switch made (or, when already on `keyId`, the one before). */
+  readonly at: Standing
+  /** Set when `active_key` named another key than the last authenticated switch had made it: a rollback undone. */
+  readonly rolledBack: Option.Option<{ readonly storeKeyId: string; readonly reason: string }>
+}
+
+/**
+ * Where a switch starts: the key the store's switches authenticate as its own (see KeySwitch.judge, from where this
+ * process stands). A refused walk switches from as far as it authenticated, dropping what follows (a rollback is
+ * undone); a configured key the switches never reached (a key file ahead of the store) from the store's key as it is.
+ */
+const switchingFrom = (chain: KeySwitch.Chain, crypto: Crypto["Type"]) =>
+  Effect.gen(function* () {
+    const verdict = yield* KeySwitch.judge(chain, crypto)
+    const last = chain.links.at(-1)?.epoch ?? 0
+    const at = verdict.at ?? (chain.active === undefined ? undefined : { epoch: last, keyId: chain.active })
+    if (verdict._tag === "Lacking" || at === undefined) {
+      const storeKeyId = verdict.at?.keyId ?? chain.active ?? "none"
+      return yield* new KeyRotated({ storeKeyId, keyring: crypto.keyIds.join(",") })
+    }
+    const rolledBack =
+      verdict._tag === "Refused" && verdict.at !== undefined
+        ? Option.some({ storeKeyId: chain.active ?? "none", reason: verdict.reason })
+        : Option.none()
+    return { at, rolledBack }
+  })
+
+/**
+ * Moves `active_key` to `keyId` once every write transaction in progress has ended, recording the switch (see 1.
+ * above), and stands this process's Crypto there. The caller holds the rotation lock, and `keyId` was never the
+ * store's key before (or is its key now: then nothing is recorded, and `active_key` is only put right).
+ */
 export const switchActiveKey = (keyId: string) =>
   Effect.gen(function* () {
     const db = yield* PgPool.PgPool
+    const crypto = yield* Crypto
     const value = Buffer.from(keyId, "hex")
     const attempt = PgPool.transaction(db, ({ query }) =>
       Effect.gen(function* () {
         yield* query({ name: "", text: `SET LOCAL lock_timeout = '${SWITCH_LOCK_TIMEOUT}'` }, [])
         yield* query({ name: "", text: "LOCK TABLE secrets IN EXCLUSIVE MODE" }, [])
+        const { at: from, rolledBack } = yield* switchingFrom(yield* KeySwitch.readOn(query), crypto)
+        // Whatever follows the last authenticated switch was forged: dropped, so the chain goes on from it.
+        yield* query({ name: "", text: "DELETE FROM key_switches WHERE epoch > $1" }, [from.epoch])
+        let at = from
+        if (from.keyId !== keyId) {
+          at = { epoch: from.epoch + 1, keyId }
+          const macKey = yield* crypto.deriveKeyFor(from.keyId, KeySwitch.MAC_KEY_LABEL)
+          const link = { epoch: at.epoch, from: from.keyId, to: keyId }
+          const mac = KeySwitch.macOf(Redacted.value(macKey), link)
+          yield* query(KeySwitch.INSERT, [at.epoch, Buffer.from(from.keyId, "hex"), value, mac])
+        }
         yield* query(
           {
             name: "",
@@ -77,16 +123,26 @@ export const switchActiveKey = (keyId: string) =>
           },
           [value]
         )
+        return { at, rolledBack } satisfies Switched
       })
     )
     for (let i = 1; ; i++) {
       const result = yield* Effect.either(attempt)
-      if (result._tag === "Right") return
+      if (result._tag === "Right") {
+        yield* crypto.stand(result.right.at)
+        return result.right
+      }
       // 55P03: a long write transaction held `secrets`; let the queue behind us drain, then try again.
-      if (sqlStateOf(result.left) !== "55P03" || i === SWITCH_ATTEMPTS) return yield* Effect.fail(result.left)
+      const error = result.left
+      if (error._tag !== "SqlError" || sqlStateOf(error) !== "55P03" || i === SWITCH_ATTEMPTS) {
+        return yield* Effect.fail(error)
+      }
       yield* Effect.sleep(100)
     }
-  }).pipe(withStoreErrors)
+  }).pipe(
+    Effect.catchTag("KeyNotInKeyring", (e) => Effect.fail(new KeyRotated({ storeKeyId: e.keyId, keyring: e.keyring }))),
+    withStoreErrors
+  )
 
 /**
  * Re-encrypts every value not under the active key of `Crypto` (the new key, already switched to), then moves the

@@ -1,8 +1,8 @@
 /**
  * A process that only reads, across a rotation another process runs: after the switch it never records a read under
  * the superseded key. Holding the new key (as a previous key), it follows the store to it and its next records are
- * under the new key, so `secrets audit verify` passes; without it, its reads fail with `KeyRotated` and leave no
- * record at all. On the embedded store and a PostgreSQL server, with `serve` processes as the readers.
+ * under the new key, so `secrets audit verify` passes; without it anywhere it looks (its key in the environment), its
+ * reads fail with `KeyRotated` and leave no record at all. On the embedded store and a PostgreSQL server, with `serve` processes as the readers.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
@@ -51,9 +51,10 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
               ),
               (s) => Effect.promise(() => s.client.close().catch(() => undefined))
             )
-          // The new key handed out beforehand as a previous key, as the README's runbook says; and a forgotten one.
+          // The new key handed out beforehand as a previous key, as the README's runbook says; and a forgotten one: its
+          // key in the environment, where rotate-key cannot put the new one.
           const follower = yield* serve({ ...oldOnly, SECRETS_PREVIOUS_KEYS_FILE: newFile })
-          const stale = yield* serve(oldOnly)
+          const stale = yield* serve({ SECRETS_ENCRYPTION_KEY: oldHex })
           const read = (s: typeof follower) =>
             Effect.promise(() => callTool(s, "get_secret", { keyPath: "project/rot/token" }))
           for (const s of [follower, stale]) expect(structured(yield* read(s)).value).toBe("the-value")

@@ -2,8 +2,10 @@
  * `secrets rotate-key` as real processes, on the embedded store and a PostgreSQL server: the key file rewritten
  * (new key first) before anything is encrypted under it; `kill -9` at random points, then run again, until it
  * finishes, after which every version decrypts with the new key alone and no ciphertext names the old key id; and
- * `serve` processes reading and writing throughout: those holding the new key never fail, the one holding only the
- * old key gets correct values until the switch, then `KeyRotated` for reads and writes alike, never `DecryptionFailed`.
+ * `serve` processes reading and writing throughout: those holding the new key, or reading a key file rotate-key
+ * puts it in (the default one, or the configured one with `--new-key-file`), never fail; the one whose key is in the
+ * environment alone gets correct values until the switch, then `KeyRotated` for reads and writes alike, never
+ * `DecryptionFailed`. With the key in the environment, `--new-key-file` prints the exact next step.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
@@ -90,6 +92,20 @@ const countUnder = (sql: SqlClient.SqlClient, keyId: string) =>
     (rows) => Number(rows[0]!.n)
   )
 
+/**
+ * Waits until no statement of another session runs on this database: one the killed rotation had sent still runs to
+ * its commit in the server (PostgreSQL notices the client is gone only when it answers).
+ */
+const settled = (sql: SqlClient.SqlClient) =>
+  Effect.gen(function* () {
+    for (;;) {
+      const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`
+      if (row!.n === 0) return
+      yield* Effect.sleep(5)
+    }
+  })
+
 /** Whether a rotation finished: the store switched to the key it wrote first in the key file, and moved its key check there. */
 const rotationCompleted = (store: Store) =>
   Effect.gen(function* () {
@@ -116,14 +132,19 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
           first.child.kill("SIGKILL")
           const interrupted = yield* Effect.promise(() => first.result)
           // Killed after the rotation completed (while it printed its summary), the run again is a new rotation:
-          // it makes a third key. Otherwise it finishes the first run's rotation, to the key that run wrote.
+          // it makes a third key. Killed after the switch, it finishes the first run's rotation, to the key that run
+          // wrote; killed before, the key that run wrote (second in the file) was never used, and a new one is made.
           const completed = interrupted.code === 0 || (yield* rotationCompleted(store))
+          const before = fs.readFileSync(store.box.keyFile, "utf8").trim().split("\n")
           const again =
             interrupted.code === 0 ? interrupted : yield* run(store, ["rotate-key", "--batch-size", "10"], {})
           expectOk(again)
           const keys = fs.readFileSync(store.box.keyFile, "utf8").trim().split("\n")
-          expect(keys).toHaveLength(completed && interrupted.code !== 0 ? 3 : 2)
-          expect(keys.at(-1)).toBe(oldHex)
+          // No key is ever lost, and the only one added is the key the store is now on, first.
+          expect(new Set(keys).size).toBe(keys.length)
+          expect([...keys].sort()).toEqual([...new Set([keys[0]!, ...before])].sort())
+          expect(keys).toContain(oldHex)
+          if (completed && interrupted.code !== 0) expect(keys).toHaveLength(3)
           expect(fs.statSync(store.box.keyFile).mode & 0o777).toBe(0o600)
           const newId = keyIdOf(keys[0]!)
           const previousIds = keys.slice(1).map(keyIdOf).join(", ")
@@ -207,6 +228,7 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
             const result = yield* Effect.promise(() => rotation.result)
             if (result.code === 0) break
             expect(result.code, result.stderr).toBeNull()
+            yield* settled(sql)
             const at = yield* countUnder(sql, keyIdOf(newHex))
             if (at > 0 && at < total && !landed.some((n) => n > 0 && n < total)) {
               // Mid-rotation, the store still works, and doctor says what holds data and that it is unfinished.
@@ -215,8 +237,13 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
               const inUse = doctor.stdout.split("\n").find((line) => line.startsWith("ok    keys in use: "))
               expect(inUse).toContain(`${keyIdOf(oldHex)}: ${(total - at).toLocaleString("en-US")} values (key check)`)
               expect(inUse).toContain(`${keyIdOf(newHex)}: ${at.toLocaleString("en-US")} values (active)`)
-              // A process started now with the old key alone is told the store moved on, before it reads anything.
-              expectError(yield* run(store, ["get", "project/rot/k1"], env), 35, keyIdOf(newHex))
+              // A process started now with the old key alone (rotate-key put the new one in old.key too) is told the
+              // store moved on, before it reads anything.
+              expectError(
+                yield* run(store, ["get", "project/rot/k1"], { SECRETS_ENCRYPTION_KEY: oldHex }),
+                35,
+                keyIdOf(newHex)
+              )
               expect(doctor.stdout).toMatch(
                 /^warn {2}rotation: the store switched to key id \w+ but the rotation is unfinished/m
               )
@@ -244,7 +271,8 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
           const oldFile = writeKeyFile(store.box, "old.key", oldHex)
           const newFile = writeKeyFile(store.box, "new.key", newHex)
           const oldOnly = { SECRETS_ENCRYPTION_KEY_FILE: oldFile }
-          // The new key handed out beforehand, as a previous key: these processes follow the store to it.
+          // The new key handed out beforehand, as a previous key: these processes follow the store to it. So do those
+          // on old.key alone: rotate-key, run with it, puts the new key there, and they read it again.
           const both = { ...oldOnly, SECRETS_PREVIOUS_KEYS_FILE: newFile }
           expectOk(yield* run(store, ["init"], oldOnly))
           const expected = yield* fill(store, oldOnly, 600)
@@ -255,8 +283,9 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
               Effect.promise(() => startServe(serveEnv(keys), { connectTimeout: 60_000 })),
               (s) => Effect.promise(() => s.client.close().catch(() => undefined))
             )
-          const followers = [yield* served(both), yield* served(both)]
-          const stale = yield* served(oldOnly)
+          const followers = [yield* served(both), yield* served(oldOnly)]
+          // Its key in the environment, which rotate-key cannot change: found nowhere else, the new key stops it.
+          const stale = yield* served({ SECRETS_ENCRYPTION_KEY: oldHex })
 
           let rotating = true
           const failures: Array<string> = []
@@ -321,6 +350,89 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
           for (const [keyPath, value] of lastWritten) {
             expect(Redacted.value((yield* repo.get(parseKeyPathSync(keyPath))).value)).toBe(value)
           }
+          // The configured key file now names the new key first, the old one after it: the operator's own commands,
+          // with the same environment as before, open the store without anyone editing a file.
+          expect(fs.readFileSync(oldFile, "utf8")).toBe(`${newHex}\n${oldHex}\n`)
+          expect(rotation.stderr).not.toContain("next, ")
+          const got = yield* run(store, ["get", "project/rot/k7"], oldOnly)
+          expectOk(got)
+          expect(got.stdout).toBe(expected.get("project/rot/k7")![1])
+        }),
+      TIMEOUT
+    )
+
+    it.scopedLive(
+      "with the default key file, every running serve keeps reading and writing across rotate-key, and after it",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* makeStore
+          expectOk(yield* run(store, ["init"], {}))
+          const expected = yield* fill(store, {}, 100)
+          const oldHex = fs.readFileSync(store.box.keyFile, "utf8").trim()
+          const served = Effect.acquireRelease(
+            Effect.promise(() =>
+              startServe({ ...store.box.env(), ...store.env } as Record<string, string>, { connectTimeout: 60_000 })
+            ),
+            (s) => Effect.promise(() => s.client.close().catch(() => undefined))
+          )
+          const servers = [yield* served, yield* served]
+          const failures: Array<string> = []
+          let rotating = true
+          let calls = 0
+          const loop = async (s: Served, n: number) => {
+            for (let seq = 0; rotating; seq++) {
+              const i = seq % 100
+              const got = await callTool(s, "get_secret", { keyPath: `project/rot/k${i}` })
+              if (got.isError === true || structured(got).value !== expected.get(`project/rot/k${i}`)![1]) {
+                failures.push(`read k${i}: ${errorTag(got) ?? "wrong value"}`)
+              }
+              const set = await callTool(s, "set_secret", { keyPath: `meta/serve${n}/k`, value: `v${seq}` })
+              if (set.isError === true) failures.push(`write: ${errorTag(set)}`)
+              calls++
+            }
+          }
+          const loops = Promise.all(servers.map((s, n) => loop(s, n)))
+          const rotation = yield* run(store, ["rotate-key", "--batch-size", "10"], {})
+          expectOk(rotation)
+          // After the rotation, each server's next calls: every one under the new key, which it read from the file.
+          const after = calls
+          while (calls < after + 20) yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+          rotating = false
+          yield* Effect.promise(() => loops)
+          expect(failures).toEqual([])
+          const keys = fs.readFileSync(store.box.keyFile, "utf8").trim().split("\n")
+          expect(keys).toEqual([keys[0], oldHex])
+          yield* expectOnlyUnder(store, keys[0]!, expected)
+          for (const s of servers) {
+            expect(
+              structured(yield* Effect.promise(() => callTool(s, "get_secret", { keyPath: "project/rot/k3" }))).value
+            ).toBe(expected.get("project/rot/k3")![1])
+          }
+        }),
+      TIMEOUT
+    )
+
+    it.scopedLive(
+      "--new-key-file with the key in the environment: the exact next step is printed, and it works",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* makeStore
+          const oldHex = hexKey()
+          const newHex = hexKey()
+          const newFile = writeKeyFile(store.box, "new.key", newHex)
+          const envKey = { SECRETS_ENCRYPTION_KEY: oldHex }
+          expectOk(yield* run(store, ["init"], envKey))
+          const expected = yield* fill(store, envKey, 20)
+          const rotation = yield* run(store, ["rotate-key", "--new-key-file", newFile], envKey)
+          expectOk(rotation)
+          const step = `\`unset SECRETS_ENCRYPTION_KEY; export SECRETS_ENCRYPTION_KEY_FILE=${newFile}\``
+          expect(rotation.stderr).toContain(
+            `next, run every process of this store with key id ${keyIdOf(newHex)}: ${step}`
+          )
+          expectError(yield* run(store, ["get", "project/rot/k1"], envKey), 12, keyIdOf(newHex))
+          const got = yield* run(store, ["get", "project/rot/k1"], { SECRETS_ENCRYPTION_KEY_FILE: newFile })
+          expectOk(got)
+          expect(got.stdout).toBe(expected.get("project/rot/k1")![1])
         }),
       TIMEOUT
     )

@@ -430,3 +430,41 @@ describe("Crypto keyring", () => {
     })
   )
 })
+
+describe("Crypto standing on the store's key", () => {
+  const keyA = keyFromHex(KEY_A)
+  const keyB = keyFromHex(KEY_B)
+
+  it("stands on a held key (it becomes active); on a key it lacks, a throwaway key no one holds is active", () => {
+    const crypto = Crypto.make(keyA, [keyB])
+    const underA = encrypt(PLAINTEXT, PATH, crypto)
+    expect(Effect.runSync(crypto.stand({ epoch: 1, keyId: keyB.id }))).toBe(true)
+    expect(crypto.keyId).toBe(keyB.id)
+    expect(crypto.standing).toEqual({ epoch: 1, keyId: keyB.id })
+    expect(Effect.runSync(crypto.stand({ epoch: 2, keyId: "00".repeat(8) }))).toBe(false)
+    // Left without the store's key: what it would write is under neither A nor B, and it still reads both.
+    const retired = crypto.keyId
+    expect([keyA.id, keyB.id]).not.toContain(retired)
+    expect(crypto.keyIds).toEqual([keyA.id, keyB.id])
+    expect(Envelope.keyIdOf(encrypt(PLAINTEXT, PATH, crypto))).toBe(retired)
+    expect(decrypt(underA, PATH, crypto)).toEqual(Either.right(PLAINTEXT))
+    // Standing again on a key it lacks keeps the same throwaway key.
+    Effect.runSync(crypto.stand({ epoch: 3, keyId: "01".repeat(8) }))
+    expect(crypto.keyId).toBe(retired)
+  })
+
+  it("holds keys it is given or reads again, and no key twice", () => {
+    let source = [keyA]
+    const crypto = Crypto.make(
+      keyA,
+      [],
+      Effect.sync(() => source)
+    )
+    expect(Effect.runSync(crypto.reload)).toEqual([])
+    source = [keyB, keyA]
+    expect(Effect.runSync(crypto.reload)).toEqual([keyB.id])
+    expect(Effect.runSync(crypto.hold([keyB]))).toEqual([])
+    expect(crypto.keyIds).toEqual([keyA.id, keyB.id])
+    expect(crypto.keyId).toBe(keyA.id)
+  })
+})

@@ -14,6 +14,7 @@ import { sqlStore } from "../../src/layers.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
 import { KEY_A, KEY_B, keyFromHex } from "../support/keys.js"
+import { recordSwitch } from "../support/keySwitch.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { serverOptions, tempDir } from "../support/stores.js"
 
@@ -38,8 +39,8 @@ const open = (db: DatabaseLayer, crypto: Layer.Layer<Crypto.Crypto>) =>
     sql: Context.get(context, SqlClient.SqlClient)
   }))
 
-const switchTo = (sql: SqlClient.SqlClient, keyId: string) =>
-  sql`UPDATE store_meta SET value = ${Buffer.from(keyId, "hex")} WHERE name = 'active_key'`
+/** The store switched from key A to `keyId`, as rotate-key switches it (an authenticated key switch). */
+const switchTo = (sql: SqlClient.SqlClient, keyId: string) => recordSwitch(sql, keyA, keyId)
 
 const storedKeyIds = (sql: SqlClient.SqlClient) =>
   Effect.map(

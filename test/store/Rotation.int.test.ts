@@ -39,18 +39,22 @@ const open = (db: DatabaseLayer, key: EncryptionKey.EncryptionKey, previous: Arr
 
 type Store = Effect.Effect.Success<ReturnType<typeof open>>
 
-/** What `rotate-key` does once it holds the lock: switch, re-encrypt, move the canary. */
+/**
+ * What `rotate-key` does once it holds the lock: the key check with the configured key (A, the store's first), the
+ * new key held too, the switch (which makes it active), the passes, the canary moved.
+ */
 const rotateTo = (store: Store, target: EncryptionKey.EncryptionKey, batchSize = 37) =>
   Effect.gen(function* () {
     const crypto = yield* Crypto.Crypto
     yield* KeyCheck.verify
+    yield* crypto.hold([target])
     yield* Rotation.switchActiveKey(target.id)
-    yield* crypto.activate(target.id)
+    expect(crypto.keyId).toBe(target.id)
     return yield* Rotation.reencryptAll({ batchSize })
   }).pipe(
     Rotation.withLock,
     Effect.provide(Context.omit(Crypto.Crypto)(store.context)),
-    Effect.provide(Crypto.layer(target, [keyA, keyB, keyC]))
+    Effect.provide(Crypto.layer(keyA, [keyB, keyC]))
   )
 
 /** Every stored envelope as `keyPath@version:keyId/format`, both tables. */

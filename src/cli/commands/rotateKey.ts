@@ -1,22 +1,27 @@
 /**
  * `secrets rotate-key [--new-key-file F]`: replaces the store's master key while other processes keep working
- * (store/Rotation.ts). Without `--new-key-file` it makes the new key and writes it first in the key file, the old
- * ones after it, before anything is encrypted under it. Interrupted at any point, it finishes when run again: it
- * resumes towards the key the store already switched to, or the key an earlier run wrote in the key file.
+ * (store/Rotation.ts). The new key is made here, or taken from F, and kept in the configured key file before anything
+ * is encrypted under it (keepKey.ts), so processes reading that file follow the switch. Interrupted at any point, it
+ * finishes when run again: it resumes towards the key the store's switches lead to (or, stopped before the switch,
+ * makes another key). A store whose active key was set
+ * back without an authenticated switch (KeySwitch.ts) is put right: the switch starts from the last key a switch
+ * authenticated, and the rollback is recorded in the audit trail (`key-rollback`).
  */
 import { Command, Options } from "@effect/cli"
 import { Clock, Effect, Layer, Option } from "effect"
 import * as path from "node:path"
+import * as Actor from "../../audit/Actor.js"
 import { AuditLog } from "../../audit/AuditLog.js"
 import { audited } from "../../audit/record.js"
 import * as SqlAuditLog from "../../audit/SqlAuditLog.js"
 import * as Crypto from "../../crypto/Crypto.js"
 import * as EncryptionKey from "../../crypto/EncryptionKey.js"
 import * as Keyring from "../../crypto/Keyring.js"
-import { InvalidArguments, StoreUnavailable } from "../../domain/errors.js"
+import { InvalidArguments, KeyRotated, StoreUnavailable } from "../../domain/errors.js"
 import type { Settings } from "../../config/Settings.js"
 import * as Database from "../../store/Database.js"
 import * as KeyCheck from "../../store/KeyCheck.js"
+import * as KeySwitch from "../../store/KeySwitch.js"
 import * as KeyUsage from "../../store/KeyUsage.js"
 import * as Migrations from "../../store/Migrations.js"
 import * as Rotation from "../../store/Rotation.js"
@@ -24,6 +29,7 @@ import * as Verify from "../../store/Verify.js"
 import { settings } from "../CliSettings.js"
 import { note, printLine } from "../output.js"
 import * as ProgressBar from "../progress.js"
+import * as KeepKey from "./keepKey.js"
 
 const MAX_BATCH = 100_000
 
@@ -37,24 +43,37 @@ const batchSize = Options.integer("batch-size").pipe(
 )
 
 /**
- * The key to rotate to: the given one; else the store's, when a rotation to it is unfinished; else the key file's
- * first key, when the store is not on it yet (an earlier run wrote it and was stopped before the switch); else a new
- * key, written first in the key file before anything is encrypted under it.
+ * The key to rotate to: the given one (never a key the store had before); else the key the store's switches lead to
+ * from the configured key, when the rotation to it is unfinished (the canary not there yet); else none: a new key.
+ * Never a key only `active_key` names, nor one of the keyring's older keys: a rotation only ever moves forward.
  */
 const chooseTarget = (
-  current: Settings,
+  given: Option.Option<EncryptionKey.EncryptionKey>,
   configured: Keyring.Keyring,
-  given: Option.Option<EncryptionKey.EncryptionKey>
+  chain: KeySwitch.Chain,
+  verdict: KeySwitch.Verdict
 ) =>
   Effect.gen(function* () {
-    if (Option.isSome(given)) return given.value
-    const { active, canary } = yield* Rotation.state
-    const storeActive = Option.getOrElse(active, () => configured.active.id)
-    const held = Keyring.keys(configured).find((key) => key.id === storeActive)
-    // Unfinished: the store switched, the canary has not moved yet. KeyCheck.verify proved we hold that key.
-    if (held !== undefined && !Option.contains(canary, storeActive)) return held
-    // A key an earlier run (or the operator) put first in the key file, which the store has not switched to yet.
-    if (configured.active.id !== storeActive) return configured.active
+    const { canary } = yield* Rotation.state
+    const storeKey = verdict.at?.keyId
+    if (Option.isSome(given)) {
+      const id = given.value.id
+      const had = chain.active === id || chain.links.some((l) => l.from === id || l.to === id)
+      if (id !== storeKey && had) {
+        return yield* new InvalidArguments({
+          tool: "rotate-key",
+          reason: `key id ${id} was this store's key before (\`secrets doctor\` lists its key switches); rotate to a key it never had`
+        })
+      }
+      return Option.some(given.value)
+    }
+    const held = Keyring.keys(configured).find((key) => key.id === storeKey)
+    return held !== undefined && !Option.contains(canary, held.id) ? Option.some(held) : Option.none()
+  })
+
+/** A new key, kept in the configured key file before anything is encrypted under it. */
+const makeKey = (current: Settings) =>
+  Effect.gen(function* () {
     const file = Keyring.activeFile(current.key)
     if (Option.isNone(file)) {
       return yield* new InvalidArguments({
@@ -64,34 +83,73 @@ const chooseTarget = (
           "make one (`secrets keygen > FILE`, mode 0600) and give --new-key-file FILE"
       })
     }
-    const inFile = yield* EncryptionKey.keysFromFile(file.value)
     const key = yield* EncryptionKey.fromHex(EncryptionKey.generateHex(), file.value)
-    yield* Keyring.write(file.value, [key, ...inFile])
-    yield* note(`new key id ${key.id} written first in ${file.value}, the previous keys after it; back the file up`)
+    yield* KeepKey.beforeSwitch(file.value, key)
+    yield* note(`new key id ${key.id} written in ${file.value}, the previous keys after it; back the file up`)
     return key
   })
 
 const rotate = (
   current: Settings,
   configured: Keyring.Keyring,
-  given: Option.Option<EncryptionKey.EncryptionKey>,
+  given: Option.Option<{ readonly file: string; readonly key: EncryptionKey.EncryptionKey }>,
   batch: number
 ) =>
   Effect.gen(function* () {
-    // With the given key too: a run interrupted after the switch left the store on it. The key check runs once,
-    // here: the ring the rotation runs with below holds these keys (and at most a new one), so it would pass again.
-    const opening = Keyring.make(configured.active, [...configured.previous, ...Option.toArray(given)])
-    yield* KeyCheck.verify.pipe(Effect.provide(Crypto.layerKeyring(opening)))
-    const target = yield* chooseTarget(current, configured, given)
-    const ring = Keyring.make(target, Keyring.keys(configured))
+    const crypto = yield* Crypto.Crypto
+    // The key check, and where the store's switches lead from the configured key; a refused walk is repaired below.
+    const chain = yield* KeyCheck.inspect
+    const verdict = yield* KeySwitch.judge(chain, crypto)
+    if (verdict._tag === "Lacking") {
+      return yield* new KeyRotated({ storeKeyId: verdict.at.keyId, keyring: crypto.keyIds.join(",") })
+    }
+    if (verdict.at === undefined) {
+      yield* note(
+        `the store is on key id ${chain.active ?? "none"}, where no key switch leads from the configured key id ` +
+          `${crypto.keyId}; it moves on from there to a new key`
+      )
+    }
+    const givenKey = Option.map(given, (g) => g.key)
+    const chosen = yield* chooseTarget(givenKey, configured, chain, verdict)
+    const target = Option.isSome(chosen) ? chosen.value : yield* makeKey(current)
+    yield* crypto.hold([target])
+    // A given key goes in the configured key file too, so that what reads that file follows; or the next step is said.
+    const file = Keyring.activeFile(current.key)
+    const keep = (step: typeof KeepKey.beforeSwitch) =>
+      Option.isNone(file)
+        ? Effect.succeedNone
+        : step(file.value, target).pipe(
+            Effect.as(Option.none<string>()),
+            Effect.catchAll((error) =>
+              Option.isNone(given)
+                ? Effect.fail(error)
+                : Effect.succeed(Option.some(`${file.value} could not be updated: ${error.reason}`))
+            )
+          )
+    const before = yield* keep(KeepKey.beforeSwitch)
+    const switched = yield* Rotation.switchActiveKey(target.id)
+    const kept = Option.isSome(before) ? before : yield* keep(KeepKey.afterSwitch)
+    const unkept =
+      Option.isNone(file) && !Keyring.ids(configured).includes(target.id)
+        ? Option.some("the active key comes from SECRETS_ENCRYPTION_KEY, which rotate-key cannot change")
+        : kept
+    const nextStep = Option.flatMap(given, (g) =>
+      Option.map(unkept, (why) => KeepKey.nextStep(g.file, target.id, file, why))
+    )
     return yield* Effect.gen(function* () {
-      const crypto = yield* Crypto.Crypto
-      yield* Rotation.switchActiveKey(target.id)
-      yield* crypto.activate(target.id)
+      const log = yield* AuditLog
+      if (Option.isSome(switched.rolledBack)) {
+        const { reason, storeKeyId } = switched.rolledBack.value
+        yield* note(
+          `the store named key id ${storeKeyId} as its active key, but ${reason}: a rollback, put right; ` +
+            "find out who can write to the database, and treat that key as leaked"
+        )
+        const entry = yield* Actor.stamp("key-rollback", { keyPath: null, version: null, outcome: "KeyRollback" })
+        yield* Effect.ignore(log.record(entry))
+      }
       const bar = ProgressBar.make(`rotating to ${target.id}`)
       const started = yield* Clock.currentTimeMillis
       // The audit trail records the rotation under the new key: its chain goes on across the change of key.
-      const log = yield* AuditLog
       const outcome = yield* Rotation.reencryptAll({
         batchSize: batch,
         onProgress: ({ done, total }) => bar.update(done, total)
@@ -103,9 +161,15 @@ const rotate = (
           outcomeOf: (o) => (o.damaged.length > 0 || o.left > 0 ? "unfinished" : "ok")
         })
       )
-      return { ...outcome, target, ring, ms: (yield* Clock.currentTimeMillis) - started }
-    }).pipe(Effect.provide(SqlAuditLog.layer), Effect.provide(Crypto.layerKeyring(ring)))
-  })
+      return { ...outcome, target, keyIds: crypto.keyIds, nextStep, ms: (yield* Clock.currentTimeMillis) - started }
+    }).pipe(Effect.provide(SqlAuditLog.layer))
+  }).pipe(
+    Effect.provide(
+      Crypto.layerKeyring(
+        Keyring.make(configured.active, [...configured.previous, ...Option.toArray(Option.map(given, (g) => g.key))])
+      )
+    )
+  )
 
 export const rotateKey = Command.make("rotate-key", { newKeyFile, batchSize }, (args) =>
   Effect.gen(function* () {
@@ -114,8 +178,9 @@ export const rotateKey = Command.make("rotate-key", { newKeyFile, batchSize }, (
     }
     const current = yield* settings
     const configured = yield* Keyring.load(current.key)
-    const given = Option.isSome(args.newKeyFile)
-      ? Option.some(yield* EncryptionKey.fromFile(path.resolve(args.newKeyFile.value)))
+    const givenFile = Option.map(args.newKeyFile, (file) => path.resolve(file))
+    const given = Option.isSome(givenFile)
+      ? Option.some({ file: givenFile.value, key: yield* EncryptionKey.fromFile(givenFile.value) })
       : Option.none()
     const database = Layer.effectDiscard(Migrations.migrate).pipe(Layer.provideMerge(Database.layerFor(current)))
     const outcome = yield* Rotation.withLock(
@@ -129,22 +194,17 @@ export const rotateKey = Command.make("rotate-key", { newKeyFile, batchSize }, (
         `${(ms / 1000).toFixed(1)} s (${rate.toLocaleString("en-US")} values/s)`
     )
     yield* printLine(`key ids holding data: ${KeyUsage.describe(usage)}`)
+    if (Option.isSome(outcome.nextStep)) yield* note(outcome.nextStep.value)
     if (damaged.length > 0) {
       yield* note(
         `${damaged.length} values could not be re-encrypted; the key check stays, the rotation is unfinished:`
       )
       for (const d of damaged) yield* note(`  ${d.keyPath} version ${d.version} (${d.reason})`)
-      return yield* Verify.errorOf(damaged[0]!, Keyring.ids(outcome.ring))
+      return yield* Verify.errorOf(damaged[0]!, outcome.keyIds)
     }
     if (left > 0) {
       return yield* new StoreUnavailable({ reason: `${left} values are still under other keys; run rotate-key again` })
     }
     yield* printLine(`the key check is under key id ${target.id}: the rotation is complete`)
-    if (Option.isSome(given) && !Keyring.ids(configured).includes(target.id)) {
-      yield* note(
-        `configure key id ${target.id} for every process of this store (SECRETS_ENCRYPTION_KEY_FILE); ` +
-          "those still on the old key fail with KeyRotated until restarted with it"
-      )
-    }
   })
 ).pipe(Command.withDescription("Replace the master key: re-encrypt every stored value under a new key, online"))
