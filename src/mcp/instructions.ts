@@ -128,7 +128,7 @@ export const ERROR_STEPS: ReadonlyArray<readonly [ReadonlyArray<string>, string]
     ],
     "fix that argument as the message says"
   ],
-  [["StoreUnavailable", "InternalError"], "retry once shortly, then tell the operator"],
+  [["StoreUnavailable", "InternalError"], "retry once, then tell the operator"],
   [
     [
       "KeyMissing",
