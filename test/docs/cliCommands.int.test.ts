@@ -78,8 +78,11 @@ const docUsage = (cell: string, line: number): Usage => {
 const box = makeSandbox("secrets-doc-commands-")
 afterAll(() => box.remove())
 
-/** The commands `secrets --help` lists, leaving out groups: a bare name that other commands extend. */
-const helpCommands = async (): Promise<ReadonlyArray<Usage>> => {
+/** The commands `secrets --help` lists, leaving out groups: a bare name that other commands extend. Asked once. */
+let listed: Promise<ReadonlyArray<Usage>> | undefined
+const helpCommands = (): Promise<ReadonlyArray<Usage>> => (listed ??= askHelp())
+
+const askHelp = async (): Promise<ReadonlyArray<Usage>> => {
   const help = await box.run(["--help"])
   expectOk(help)
   const all = help.stdout

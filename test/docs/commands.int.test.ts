@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest"
 import { CANNOT_RUN, cannotRun } from "./cannotRun.js"
-import { FILE_TIMEOUT_MS, runInSandbox } from "./docSandbox.js"
+import { COMMAND_TIMEOUT_MS, runInSandbox } from "./docSandbox.js"
 import { documentationFiles, fencesOf, type Problem, read } from "./markdown.js"
 import { normalise } from "./normalise.js"
 import { SHELL_LANGS, showsError, type Unit, unitsOf } from "./shellBlocks.js"
@@ -56,11 +56,12 @@ const planOf = (file: string): Plan => {
   return plan
 }
 
-const quote = (text: string) =>
-  text
-    .split("\n")
-    .map((line) => `    ${line}`)
-    .join("\n")
+/** `text` indented under a failure's first line; of a long output, its end. */
+const quote = (text: string) => {
+  const lines = text.replace(/\n$/, "").split("\n")
+  const shown = lines.length > 40 ? [`(${lines.length - 30} lines before)`, ...lines.slice(-30)] : lines
+  return shown.map((line) => `    ${line}`).join("\n")
+}
 
 /** What is wrong with one command's outcome, or undefined. `earlier`: a command before it never finished. */
 const faultOf = (unit: Unit, code: number | undefined, output: string, earlier: boolean): string | undefined => {
@@ -68,7 +69,7 @@ const faultOf = (unit: Unit, code: number | undefined, output: string, earlier: 
   if (code === undefined && earlier) return `${where} did not run: a command before it never finished`
   if (code === undefined) {
     return (
-      `${where} never finished (stopped after ${FILE_TIMEOUT_MS / 1000} s, or the shell ended in it). A command ` +
+      `${where} never finished (stopped after ${COMMAND_TIMEOUT_MS / 1000} s, or the shell ended in it). A command ` +
       `that runs until it is stopped cannot run as documented: show it ending, or add it to test/docs/cannotRun.ts ` +
       `with why no test can run it:\n${quote(output)}`
     )
@@ -102,8 +103,8 @@ describe("every shell command in README.md and docs/ runs as the documentation s
   })
 
   for (const file of FILES) {
-    // Each file has its own sandbox: they run side by side.
-    it.concurrent(`${file}`, { timeout: 180_000 }, async ({ expect }) => {
+    // Each file has its own sandbox: they run side by side. A hanging command is stopped by the sandbox's limit.
+    it.concurrent(`${file}`, { timeout: 600_000 }, async ({ expect }) => {
       const plan = PLANS.get(file)!
       const faults = plan.problems.map((p) => `${p.file}:${p.line}: ${p.message}`)
       if (plan.run.length > 0) {
