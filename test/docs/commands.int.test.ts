@@ -2,8 +2,8 @@
  * Every shell command of README.md and docs/*.md runs, in a sandbox per file, and does what the documentation
  * shows: exits 0 (or fails, where its transcript shows an `error:`), and prints what its transcript shows. The ones
  * no test can run are in `CANNOT_RUN`, with their reasons; any other that fails names its file and line. The
- * conventions (transcripts, setup comments, normalisations) are in docs/testing.md, "Documentation that runs".
- * Spawns `dist/cli.js`: `npm run build` first.
+ * conventions (transcripts, setup comments, normalisations) are in docs/testing.md, "Documentation that cannot
+ * drift". Spawns `dist/cli.js`: `npm run build` first.
  */
 import { describe, expect, it } from "vitest"
 import { CANNOT_RUN, cannotRun } from "./cannotRun.js"
@@ -85,7 +85,10 @@ const faultOf = (unit: Unit, code: number | undefined, output: string, earlier: 
   const actual = printed === "" ? [] : printed.split("\n").map(normalise)
   const expected = shown.map(normalise)
   if (actual.join("\n") === expected.join("\n")) return undefined
-  return `${where} printed, normalised:\n${quote(actual.join("\n"))}\n  where the documentation shows:\n${quote(expected.join("\n"))}`
+  return (
+    `${where} printed, normalised:\n${quote(actual.join("\n"))}\n` +
+    `  where the documentation shows:\n${quote(expected.join("\n"))}`
+  )
 }
 
 const FILES = documentationFiles()

@@ -35,12 +35,14 @@ export const COMMAND_TIMEOUT_MS = 60_000
 
 const BIN = path.join(CHECKOUT, "test", "docs", "bin")
 
+const quoted = (...parts: Array<string>) => JSON.stringify(path.join(...parts))
+
 const script = (units: ReadonlyArray<Unit>, out: string): string =>
   units
     .map(
       (unit, i) =>
-        `# ${unit.file}:${unit.line}\n{\n${unit.text}\n} >${JSON.stringify(path.join(out, `${i}.out`))} 2>&1 </dev/null\n` +
-        `echo $? >${JSON.stringify(path.join(out, `${i}.code`))}\n`
+        `# ${unit.file}:${unit.line}\n{\n${unit.text}\n} >${quoted(out, `${i}.out`)} 2>&1 </dev/null\n` +
+        `echo $? >${quoted(out, `${i}.code`)}\n`
     )
     .join("")
 
@@ -56,12 +58,13 @@ export const runInSandbox = async (units: ReadonlyArray<Unit>): Promise<Array<Ou
   fs.writeFileSync(path.join(keyDir, "key"), `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 })
   fs.writeFileSync(
     path.join(bin, "secrets"),
-    `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(CHECKOUT, "dist", "cli.js"))} "$@"\n`,
+    `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${quoted(CHECKOUT, "dist", "cli.js")} "$@"\n`,
     { mode: 0o755 }
   )
   fs.writeFileSync(path.join(root, "script.sh"), script(units, out))
   const env = {
-    PATH: [bin, BIN, process.env["PATH"]].join(path.delimiter),
+    // This node first, for `mcp-call` (#!/usr/bin/env node) and the reader's own `node` commands.
+    PATH: [bin, BIN, path.dirname(process.execPath), process.env["PATH"]].join(path.delimiter),
     HOME: home,
     XDG_CONFIG_HOME: path.join(home, ".config"),
     XDG_DATA_HOME: path.join(home, ".local", "share"),

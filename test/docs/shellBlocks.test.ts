@@ -58,7 +58,7 @@ describe("reading the documentation's shell blocks", () => {
     expect(fences[1]!.setup).toBeUndefined()
   })
 
-  it("a plain block: setup first, one unit per command, continued lines and loops kept whole, comments left out", () => {
+  it("a plain block: setup first, a unit per command, continued lines and loops kept whole, no comments", () => {
     expect(unitsOf(fences[0]!).map((u) => [u.line, u.setup, u.text])).toEqual([
       [4, true, "mkdir -p ~/a"],
       [5, true, "secrets set meta/a/b --value x"],
