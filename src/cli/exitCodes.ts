@@ -1,6 +1,7 @@
 /**
- * Exit codes, one per typed error, so scripts can branch on them. Listed in the README. The compiler checks the
- * table against the complete error union: a new error without a code does not build.
+ * Exit codes, one per typed error, so scripts can branch on them. The compiler checks the table against the complete
+ * error union: a new error without a code does not build. docs/cli.md lists them; test/docs/exitCodes.test.ts fails
+ * until a new code has its row there.
  */
 import type { DomainErrorTag } from "../domain/errors.js"
 

@@ -27,7 +27,8 @@ const RESERVED = words(`
 
 const RESERVED_PREFIXES = ["COMP_", "READLINE_"]
 
-const STARTUP = words(`
+/** The startup names one by one; docs/cli.md lists each (test/docs/startupNames.test.ts). */
+export const STARTUP: ReadonlySet<string> = words(`
   CDPATH ENV FCEDIT HISTFILE HISTSIZE HOME IFS LANG LANGUAGE MAIL MAILCHECK MAILPATH NLSPATH PATH POSIXLY_CORRECT
   PS0 PS1 PS2 PS3 PS4 PROMPT_COMMAND PROMPT_DIRTRIM SHELL TERM TMPDIR TMOUT CHILD_MAX COLUMNS LINES EMACS
   EXECIGNORE FIGNORE FUNCNEST GLOBIGNORE HISTCONTROL HISTFILESIZE HISTIGNORE HISTTIMEFORMAT HOSTFILE HOSTNAME
@@ -52,7 +53,7 @@ const STARTUP = words(`
  * the environment (`GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_0`, ...), npm's configuration (`NPM_CONFIG_NODE_OPTIONS`,
  * `NPM_CONFIG_SCRIPT_SHELL`), Lua's `LUA_INIT` (runs code) and module paths.
  */
-const STARTUP_PREFIXES = [
+export const STARTUP_PREFIXES: ReadonlyArray<string> = [
   "BASH_",
   "LC_",
   "LD_",
