@@ -32,6 +32,12 @@ export const CANNOT_RUN: ReadonlyArray<CannotRun> = [
     reason: "runs the test suite, this test among them (minutes, and recursive)"
   },
   {
+    command: /^secrets server( --listen \S+)?\s*(#.*)?$/,
+    reason:
+      "serves MCP over HTTP until it is stopped; test/server/process.int.test.ts starts it, calls it and stops it " +
+      "with SIGTERM"
+  },
+  {
     command: /^npm run bench(:\w+)?\b/,
     reason: "benchmarks take minutes on the local PostgreSQL server; no benchmark runs in the test suite"
   },
