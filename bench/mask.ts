@@ -23,7 +23,7 @@ import { privateDatabase } from "./database.js"
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
 // The masker is not part of the package's API: loaded from the build, by path.
 const load = (file: string) => import(pathToFileURL(path.join(ROOT, "dist/run", file)).href)
-const { formsOf } = (await load("Forms.js")) as typeof FormsModule
+const { formsOf, formText } = (await load("Forms.js")) as typeof FormsModule
 const { makeMaskPlan } = (await load("Mask.js")) as typeof MaskModule
 const CLI = path.join(ROOT, "dist/cli.js")
 const MB = 1024 * 1024
@@ -72,7 +72,7 @@ const inProcess = () => {
       )
     }
     if (count <= 50) {
-      const forms = secrets.flatMap((s) => formsOf(Redacted.value(s.value)))
+      const forms = secrets.flatMap((s) => formsOf(Redacted.value(s.value))).map(formText)
       const text = data["log lines"]!
       const start = performance.now()
       for (let at = 0; at < text.length; at += 65536) {

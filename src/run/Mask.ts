@@ -14,16 +14,12 @@
  * position then compares up to a whole form. Real secrets are not periodic.
  */
 import { Redacted } from "effect"
-import { maskedFormsOf } from "./Forms.js"
+import { type Form, formKey, maskedFormsOf } from "./Forms.js"
+import { buildSearch, type Pattern, scan, type Search } from "./Search.js"
 
 export interface MaskedSecret {
   readonly keyPath: string
   readonly value: Redacted.Redacted<string>
-}
-
-interface Pattern {
-  readonly bytes: Buffer
-  readonly token: Buffer
 }
 
 export interface Masker {
@@ -40,103 +36,30 @@ export interface MaskPlan {
   readonly skipped: ReadonlyArray<string>
   /** Distinct forms masked. */
   readonly forms: number
-  /** The longest form, in bytes: at most this minus one is ever kept back. */
+  /** The longest form, in bytes, with the mark after it: at most this minus one is ever kept back. */
   readonly longest: number
   /** A masker for one stream (stdout and stderr each need their own). */
   readonly masker: () => Masker
 }
 
 const EMPTY = Buffer.alloc(0)
-const HOLD = "hold" as const
 
-/** Little-endian key of the `length` (1 to 4) bytes at `at`. */
-const keyAt = (data: Uint8Array, at: number, length: number): number => {
-  let key = 0
-  for (let k = length - 1; k >= 0; k--) key = (key << 8) | data[at + k]!
-  return key >>> 0
-}
-
-/**
- * Wu-Manber over two-byte blocks: with `shortest` the length of the shortest form, the block that ends a
- * window of that length says how far the window may move without skipping the start of any form. Positions
- * where it may not move are checked exactly, by their first four bytes.
- */
-const buildTable = (patterns: ReadonlyArray<Pattern>) => {
-  const shortest = Math.min(...patterns.map((p) => p.bytes.length))
-  const shift = new Int32Array(1 << 16).fill(shortest - 1)
-  const byKey = new Map<number, Array<Pattern>>()
-  // prefixes[r]: keys of every form's first r bytes, for the last 1 to 3 bytes of a chunk.
-  const prefixes = [0, 1, 2, 3].map(() => new Set<number>())
-  for (const pattern of patterns) {
-    const bytes = pattern.bytes
-    for (let j = 1; j < shortest; j++) {
-      const block = bytes[j - 1]! | (bytes[j]! << 8)
-      shift[block] = Math.min(shift[block]!, shortest - 1 - j)
-    }
-    const key = keyAt(bytes, 0, 4)
-    byKey.set(key, [...(byKey.get(key) ?? []), pattern])
-    for (let r = 1; r <= 3; r++) prefixes[r]!.add(keyAt(bytes, 0, r))
-  }
-  for (const list of byKey.values()) list.sort((a, b) => b.bytes.length - a.bytes.length)
-  return { shortest, shift, byKey, prefixes }
-}
-
-type Table = ReturnType<typeof buildTable>
-
-/** The longest form at `i`; HOLD if a longer one may still complete in the next chunk. */
-const longestAt = (table: Table, data: Buffer, i: number, final: boolean) => {
-  const available = data.length - i
-  if (available < 4) return !final && table.prefixes[available]!.has(keyAt(data, i, available)) ? HOLD : undefined
-  const candidates = table.byKey.get(keyAt(data, i, 4))
-  if (candidates === undefined) return undefined
-  for (const pattern of candidates) {
-    const length = pattern.bytes.length
-    if (length <= available) {
-      if (data.compare(pattern.bytes, 4, length, i + 4, i + length) === 0) return pattern
-    } else if (!final && data.compare(pattern.bytes, 4, available, i + 4, data.length) === 0) {
-      return HOLD
-    }
-  }
-  return undefined
-}
-
-/** Masks `data`; returns the masked pieces, how far they reach, and where the kept-back tail begins. */
-const scan = (table: Table, data: Buffer, final: boolean) => {
-  const { shortest, shift } = table
-  const pieces: Array<Buffer> = []
-  const n = data.length
-  let emitted = 0
-  let i = 0
-  while (i < n) {
-    if (i <= n - shortest) {
-      const end = i + shortest - 1
-      const skip = shift[data[end - 1]! | (data[end]! << 8)]!
-      if (skip !== 0) {
-        i += skip
-        continue
-      }
-    } else if (final) {
-      break // no form fits in what is left
-    }
-    const found = longestAt(table, data, i, final)
-    if (found === HOLD) return { pieces, emitted, holdFrom: i }
-    if (found === undefined) {
-      i++
-      continue
-    }
-    if (i > emitted) pieces.push(data.subarray(emitted, i))
-    pieces.push(found.token)
-    i += found.bytes.length
-    emitted = i
-  }
-  return { pieces, emitted, holdFrom: n }
-}
-
-const makeMasker = (table: Table): Masker => {
+const makeMasker = (search: Search): Masker => {
   let held = EMPTY
+  // How many bytes at the start of `held` a token already stands for.
+  let covered = 0
+  // The last bytes of input before `held`, for a form that needs a mark before it.
+  let prior = EMPTY
   const run = (data: Buffer, final: boolean): Buffer => {
-    const { pieces, emitted, holdFrom } = scan(table, data, final)
+    const { pieces, emitted, holdFrom } = scan(search, data, final, prior, covered)
     if (emitted < holdFrom) pieces.push(data.subarray(emitted, holdFrom))
+    covered = Math.max(0, emitted - holdFrom)
+    const lookBack = search.lookBack
+    if (lookBack > 0) {
+      const before =
+        holdFrom >= lookBack ? data.subarray(0, holdFrom) : Buffer.concat([prior, data.subarray(0, holdFrom)])
+      prior = Buffer.from(before.subarray(Math.max(0, before.length - lookBack)))
+    }
     // A copy, so the kept-back tail does not pin the whole chunk in memory.
     held = holdFrom < data.length ? Buffer.from(data.subarray(holdFrom)) : EMPTY
     return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)
@@ -148,6 +71,13 @@ const makeMasker = (table: Table): Masker => {
   }
 }
 
+const toPattern = (form: Form, token: Buffer): Pattern => ({
+  bytes: form.bytes,
+  before: form.before ?? EMPTY,
+  after: form.after ?? EMPTY,
+  token
+})
+
 /** Plans the masking of `secrets`; the first key path listed names a form that several values share. */
 export const makeMaskPlan = (secrets: ReadonlyArray<MaskedSecret>): MaskPlan => {
   const skipped: Array<string> = []
@@ -157,20 +87,24 @@ export const makeMaskPlan = (secrets: ReadonlyArray<MaskedSecret>): MaskPlan => 
     // Two names may inject one secret: it is named once.
     if (forms.length === 0 && !skipped.includes(secret.keyPath)) skipped.push(secret.keyPath)
     const token = Buffer.from(`<redacted:${secret.keyPath}>`)
-    for (const bytes of forms) {
-      const id = bytes.toString("latin1")
-      if (!patterns.has(id)) patterns.set(id, { bytes, token })
+    for (const form of forms) {
+      const id = formKey(form)
+      if (!patterns.has(id)) patterns.set(id, toPattern(form, token))
     }
   }
-  if (patterns.size === 0) {
+  // A form masked wherever it stands makes its marked copies redundant.
+  const marked = (p: Pattern) => p.before.length + p.after.length > 0
+  const unmarked = new Set([...patterns.keys()].filter((id) => id.startsWith("-")))
+  const kept = [...patterns.values()].filter((p) => !marked(p) || !unmarked.has(formKey({ bytes: p.bytes })))
+  if (kept.length === 0) {
     const passThrough: Masker = { push: (chunk) => chunk, flush: () => EMPTY, pending: () => 0 }
     return { skipped, forms: 0, longest: 0, masker: () => passThrough }
   }
-  const table = buildTable([...patterns.values()])
+  const search = buildSearch(kept)
   return {
     skipped,
-    forms: patterns.size,
-    longest: Math.max(0, ...[...patterns.values()].map((p) => p.bytes.length)),
-    masker: () => makeMasker(table)
+    forms: kept.length,
+    longest: Math.max(...kept.map((p) => p.bytes.length + p.after.length)),
+    masker: () => makeMasker(search)
   }
 }
