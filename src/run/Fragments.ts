@@ -10,11 +10,13 @@
  *   `hexdump -C`). These are short, so each must stand exactly there; the marks stay in the output.
  *
  * A piece must hold `minimum` bytes of the value's content: not dots (a run of them shows nothing), not a PEM armor
- * line (`-----BEGIN PRIVATE KEY-----` is in every key), and in a JSON document not its punctuation, its keys or
- * the value of its `type` field (./JsonLeaves.ts). Masking those would hide other keys' armor and other
- * documents' structure, not this value.
+ * line (`-----BEGIN PRIVATE KEY-----` is in every key), in a JSON document not its punctuation, its keys or the
+ * value of its `type` field (./JsonLeaves.ts), and in a URL with a password nothing but the password (a deploy log
+ * names `db.internal:5432`). Masking those would hide other keys' armor, other documents' structure and public
+ * host names, not this value.
  */
 import type { Form } from "./Forms.js"
+import { urlPasswordSpans } from "./Parts.js"
 
 export const WINDOW = 16
 /**
@@ -31,6 +33,7 @@ const TWO_SPACES = Buffer.from("  ")
 const printable = (byte: number) => byte >= 0x20 && byte <= 0x7e
 
 const ARMOR = /-----(?:BEGIN|END) [^\r\n]*?-----/g
+const URL_VALUE = /^\s*[a-zA-Z][a-zA-Z0-9+.-]*:\/\/\S*\s*$/
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const COLON = 0x3a
@@ -63,12 +66,20 @@ const markJsonStructure = (raw: Buffer, structure: Uint8Array) => {
   }
 }
 
+const byteOffset = (value: string, index: number) => Buffer.byteLength(value.slice(0, index))
+
 /** 1 for each byte of `value` that is not its content, as above. */
 const structureOf = (value: string, raw: Buffer): Uint8Array => {
   const structure = new Uint8Array(raw.length)
   if (isJsonDocument(value)) markJsonStructure(raw, structure)
+  const passwords = URL_VALUE.test(value) ? urlPasswordSpans(value) : []
+  if (passwords.length > 0) {
+    // A connection string's host, port and path are not secret: a log names them.
+    structure.fill(1)
+    for (const [start, end] of passwords) structure.fill(0, byteOffset(value, start), byteOffset(value, end))
+  }
   for (const match of value.matchAll(ARMOR)) {
-    const from = Buffer.byteLength(value.slice(0, match.index))
+    const from = byteOffset(value, match.index)
     structure.fill(1, from, from + Buffer.byteLength(match[0]))
   }
   return structure

@@ -29,11 +29,19 @@ const decoded = (text: string): string => {
   }
 }
 
+/** Where the password of each URL in `text` is, as [start, end) in characters. */
+export const urlPasswordSpans = (text: string): Array<readonly [number, number]> =>
+  [...text.matchAll(URL_USERINFO)].flatMap((match) => {
+    const userinfo = match[1]!
+    const colon = userinfo.indexOf(":")
+    if (colon === -1 || colon === userinfo.length - 1) return []
+    const start = match.index + match[0].length - 1 - userinfo.length + colon + 1
+    return [[start, start + userinfo.length - colon - 1] as const]
+  })
+
 const urlPasswordsOf = (text: string): Array<string> =>
-  [...text.matchAll(URL_USERINFO)].flatMap(([, userinfo]) => {
-    const colon = userinfo!.indexOf(":")
-    if (colon === -1) return []
-    const password = userinfo!.slice(colon + 1)
+  urlPasswordSpans(text).flatMap(([start, end]) => {
+    const password = text.slice(start, end)
     return [password, decoded(password)]
   })
 
