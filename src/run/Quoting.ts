@@ -8,11 +8,19 @@
 const singleQuoted = (value: string): Array<string> =>
   value.includes("'") ? ["'\\''", `'"'"'`, "''"].map((quote) => value.replaceAll("'", quote)) : []
 
-/** bash's `printf %q` (a value without control characters): a backslash before each of these; `~` and `#` only first. */
+/**
+ * bash's `printf %q` (a value without control characters): a backslash before each of these; before `#` only
+ * first, and before `~` where tilde expansion would see it (first, or after `:` or `=`).
+ */
 const BACKSLASHED = new Set(" !\"$&'()*,;<>?[\\]^`{|}")
 
 const backslashQuoted = (value: string): string =>
-  [...value].map((char, i) => (BACKSLASHED.has(char) || (i === 0 && "~#".includes(char)) ? `\\${char}` : char)).join("")
+  [...value]
+    .map((char, i, chars) => {
+      const tilde = char === "~" && (i === 0 || chars[i - 1] === ":" || chars[i - 1] === "=")
+      return BACKSLASHED.has(char) || tilde || (i === 0 && char === "#") ? `\\${char}` : char
+    })
+    .join("")
 
 const ANSI_C: Record<number, string> = { 7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 27: "E" }
 
@@ -91,10 +99,11 @@ const yamlDoubleQuoted = (value: string): string =>
 /**
  * HTML-escaped as templates and libraries write it: `& < >` always, the quotes as each one chooses: Python
  * `html.escape` (`&quot; &#x27;`), Go `html/template` and Jinja (`&#34; &#39;`), PHP `htmlspecialchars`
- * (`&quot; &#039;`), lodash, escape-html and Ruby (`&quot; &#39;`); XML text (`xml.sax.saxutils.escape`) leaves
- * the quotes.
+ * (`&quot; &#039;`), lodash, escape-html and Ruby (`&quot; &#39;`), jq's `@html` and XML (`&quot; &apos;`); XML text
+ * (`xml.sax.saxutils.escape`) leaves the quotes.
  */
 const HTML_QUOTES = [
+  ["&quot;", "&apos;"],
   ["&quot;", "&#x27;"],
   ["&#34;", "&#39;"],
   ["&quot;", "&#039;"],
