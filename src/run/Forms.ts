@@ -66,13 +66,20 @@ const encodingsOf = (variant: string): Array<string> => {
   ]
 }
 
-/** Every distinct form of one string; none for a string too short to mask. */
+/**
+ * Every distinct form of one string; none for a string too short to mask. A form that is another one with spaces
+ * or line ends around it is left out, and pieces come from the value without them: a line end is not secret, and
+ * a token that took the newline after a value stored with one would join two lines of output.
+ */
 export const formsOf = (value: string): Array<Form> => {
   if (!long(value)) return []
   const texts = new Set(variantsOf(value).filter(long).flatMap(encodingsOf))
+  const padded = (text: string) =>
+    (text !== text.trimEnd() && texts.has(text.trimEnd())) || (text !== text.trimStart() && texts.has(text.trimStart()))
+  const trimmed = long(value.trim()) ? value.trim() : value
   return unique([
-    ...[...texts].map((text) => ({ bytes: Buffer.from(text, "utf8") })),
-    ...fragmentsOf(value, MIN_MASKED_LENGTH)
+    ...[...texts].filter((text) => !padded(text)).map((text) => ({ bytes: Buffer.from(text, "utf8") })),
+    ...fragmentsOf(trimmed, MIN_MASKED_LENGTH)
   ])
 }
 

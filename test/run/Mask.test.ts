@@ -162,8 +162,8 @@ describe("Mask: the fields of an injected JSON document", () => {
   const plan = makeMaskPlan([secret("meta/gcloud/key", SA)])
   const T = "<redacted:meta/gcloud/key>"
 
-  it("jq -r .private_key: the raw PEM key, newlines and all", () => {
-    expect(mask(plan, `${PEM}`)).toBe(T)
+  it("jq -r .private_key: the raw PEM key, its inner newlines and all (the last one is a line end, kept)", () => {
+    expect(mask(plan, `${PEM}`)).toBe(`${T}\n`)
   })
 
   it("jq .private_key: the JSON-escaped key, its newlines as \\n", () => {

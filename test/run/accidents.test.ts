@@ -127,7 +127,10 @@ describe("Masking the encoders' forms on values of every kind (property)", () =>
     fc.assert(
       fc.property(valueArb, fc.constantFrom(...Object.keys(MODELS)), ({ value }, name) => {
         const printed = MODELS[name]!(value)
-        expect(mask(value, `[${printed}]`), `${name} of ${JSON.stringify(value)}`).toBe(`[${T}]`)
+        // A value stored with a line end keeps it (it is not secret): whitespace may follow the token.
+        expect(mask(value, `[${printed}]`), `${name} of ${JSON.stringify(value)}`).toMatch(
+          new RegExp(`^\\[${T.replace(/[/.]/g, "\\$&")}\\s*\\]$`)
+        )
       }),
       { numRuns: 300 }
     )
