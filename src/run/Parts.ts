@@ -18,8 +18,9 @@ export interface Part {
   readonly encoded: boolean
 }
 
-// scheme://userinfo@ ; the greedy userinfo ends at the last `@` before the host, as Python's urlparse splits it.
-const URL_USERINFO = /[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^\s/?#"'<>\\]*)@/g
+// scheme://userinfo@ ; the greedy userinfo ends at the last `@` before the host, as Python's urlparse splits it. A
+// password may hold `'` (encodeURIComponent leaves it); `"` ends it, so a JSON string around a URL is not taken in.
+const URL_USERINFO = /[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^\s/?#"]*)@/g
 
 const decoded = (text: string): string => {
   try {
@@ -66,7 +67,8 @@ export const partsOf = (value: string, minimum: number): Array<Part> => {
     if (!parts.get(text)?.encoded) parts.set(text, { text, encoded })
   }
   for (const leaf of leaves) add(leaf, true)
-  for (const text of [value, ...leaves]) {
+  // A JSON document's URLs are in its fields; its raw text would join a URL to the fields after it.
+  for (const text of leaves.length > 0 ? leaves : [value]) {
     for (const password of urlPasswordsOf(text)) add(password, true)
     for (const line of pemLinesOf(text)) add(line, false)
   }
