@@ -99,9 +99,9 @@ export const makeMaskPlan = (secrets: ReadonlyArray<MaskedSecret>): MaskPlan => 
     }
   }
   // A form masked wherever it stands makes its marked copies redundant.
-  const marked = (p: Pattern) => p.before.length + p.after.length > 0
-  const unmarked = new Set([...patterns.keys()].filter((id) => id.startsWith("-")))
-  const kept = [...patterns.values()].filter((p) => !marked(p) || !unmarked.has(formKey({ bytes: p.bytes })))
+  const kept = [...patterns.values()].filter(
+    (p) => p.before.length + p.after.length === 0 || !patterns.has(formKey({ bytes: p.bytes }))
+  )
   if (kept.length === 0) {
     const passThrough: Masker = { push: (chunk) => chunk, flush: () => EMPTY, pending: () => 0 }
     return { skipped, forms: 0, longest: 0, masker: () => passThrough }

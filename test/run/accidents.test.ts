@@ -132,7 +132,7 @@ describe("Masking the encoders' forms on values of every kind (property)", () =>
           new RegExp(`^\\[\\s*${T.replace(/[/.]/g, "\\$&")}\\s*\\]$`)
         )
       }),
-      { numRuns: 300 }
+      { numRuns: 150 }
     )
   }, 60_000)
 
@@ -156,7 +156,7 @@ describe("Masking the encoders' forms on values of every kind (property)", () =>
         }
         expect(shown, `${JSON.stringify(value)} at ${offset}:\n${dump}`).toEqual([])
       }),
-      { numRuns: 150 }
+      { numRuns: 100 }
     )
   }, 60_000)
 })
