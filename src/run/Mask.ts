@@ -12,11 +12,11 @@
  * delayed. Where to look is ./Search.ts.
  *
  * Speed (`npm run bench:mask`, 32 MB in 64 KiB chunks, MB per CPU second, the previous masker beside it in the same
- * run): 330-500 MB/s for a few values over any text, 116 MB/s at the slowest (200 values of 12 characters, 6,000
- * forms, over base64 text; the previous masker's slowest was 133, over hex text). The previous masker searched
- * 10 forms for a 32-character value at 2-4 GB/s; a value now has 60-200 forms, and the pieces of a hex dump's
- * lines (6 to 15 bytes) let the search skip at most 4 bytes at a time. Planning a service-account JSON (3,800
- * forms) takes about 100 ms. The worst case is a periodic value over output repeating its period (`aaaa...b`
+ * runs): 330-520 MB/s for a few values over any text; at the slowest 116 and 126 MB/s in two runs (200 values of 12
+ * characters, 6,000 forms, over base64 text; a service-account JSON over hex text), where the previous masker's
+ * slowest was 131-133 (200 values over hex text). The previous masker searched 10 forms for a 32-character value
+ * at 2-5 GB/s; a value now has 60-200 forms, and the pieces of a hex dump's lines (6 to 15 bytes) let the search
+ * skip at most 4 bytes at a time. Planning a service-account JSON (3,800 forms) takes 100-260 ms. The worst case is a periodic value over output repeating its period (`aaaa...b`
  * under `aaaa...`): each position then compares up to a whole form. Real secrets are not periodic.
  */
 import { Redacted } from "effect"
