@@ -1,13 +1,12 @@
 /**
- * The long strings inside an injected JSON document (a service-account key, a credentials file), so `secrets run`
- * masks a field printed alone: `jq -r .private_key` prints the key, not the document, and masking only the
- * whole value would let it through.
+ * The strings inside an injected JSON document (a service-account key, a credentials file), so `secrets run`
+ * masks a field printed alone: `jq -r .private_key` prints the key, not the document, and `jq -r .password` a
+ * password of 12 characters; masking only the whole value would let both through.
  *
- * Only strings of MIN_LEAF_LENGTH characters or more: a JSON credential also holds short, public words
- * (`"type": "service_account"` is 15) that would turn up masked in unrelated output for nothing.
+ * Every string of `minimum` characters or more, as for a whole value, except the value of a `type` field: it names
+ * the document's kind (`"type": "service_account"`), is the same in every such file, and masked it would turn
+ * up in unrelated output for nothing. Numbers, booleans and object keys are not masked.
  */
-
-export const MIN_LEAF_LENGTH = 16
 
 const parse = (text: string): unknown => {
   try {
@@ -17,8 +16,8 @@ const parse = (text: string): unknown => {
   }
 }
 
-/** The distinct string values of at least MIN_LEAF_LENGTH characters in `value`, if it is a JSON object or array. */
-export const jsonLeavesOf = (value: string): Array<string> => {
+/** The distinct string values of at least `minimum` characters in `value`, if it is a JSON object or array. */
+export const jsonLeavesOf = (value: string, minimum: number): Array<string> => {
   const text = value.trim()
   if (!text.startsWith("{") && !text.startsWith("[")) return []
   const leaves = new Set<string>()
@@ -27,9 +26,11 @@ export const jsonLeavesOf = (value: string): Array<string> => {
   while (pending.length > 0) {
     const node = pending.pop()
     if (typeof node === "string") {
-      if ([...node].length >= MIN_LEAF_LENGTH) leaves.add(node)
+      if ([...node].length >= minimum) leaves.add(node)
     } else if (typeof node === "object" && node !== null) {
-      for (const child of Object.values(node)) pending.push(child)
+      for (const [key, child] of Object.entries(node)) {
+        if (typeof child !== "string" || key.toLowerCase() !== "type") pending.push(child)
+      }
     }
   }
   leaves.delete(value)

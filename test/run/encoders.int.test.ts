@@ -77,7 +77,8 @@ const FIELD_PRINTERS: Array<{ tool: string; name: string; command: string; expec
     tool: "jq",
     name: "jq -r .private_key (the raw PEM)",
     command: 'jq -r .private_key "$F"',
-    expected: `${SA_TOKEN}\n`
+    // The key's last newline is a line end, not masked with it; jq adds its own.
+    expected: `${SA_TOKEN}\n\n`
   },
   { tool: "jq", name: "jq .private_key (JSON-escaped)", command: 'jq .private_key "$F"', expected: `"${SA_TOKEN}"\n` },
   {
@@ -90,7 +91,7 @@ const FIELD_PRINTERS: Array<{ tool: string; name: string; command: string; expec
     tool: "python3",
     name: "Python print(json.load(f)['private_key'])",
     command: `python3 -c 'import json, os; print(json.load(open(os.environ["F"]))["private_key"], end="")'`,
-    expected: SA_TOKEN
+    expected: `${SA_TOKEN}\n`
   }
 ]
 

@@ -4,8 +4,12 @@
  * 200 MB of output with `run`'s memory flat (read from /proc while it streams).
  */
 import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
-import { formsOf } from "../../src/run/Forms.js"
+import { expectOk } from "../cli/harness.js"
+import { formsOf, formText } from "../../src/run/Forms.js"
 import { keyPathOf, openSeededStore, type RunSandbox, type SeededStore, VALUES } from "./store.js"
 
 const TIMEOUT = 180_000
@@ -87,7 +91,7 @@ describe.concurrent("secrets run: masking", () => {
       expect(lines.at(-1)).toBe(`pin=${VALUES.PIN}`)
       const warnings = result.stderr.split("\n").filter((l) => l.startsWith("warning:"))
       expect(warnings).toEqual([`warning: not masking ${keyPathOf("PIN")}: values shorter than 6 characters`])
-      for (const form of [...formsOf(VALUES.PASSWORD), ...formsOf(VALUES.SA_JSON)]) {
+      for (const form of [...formsOf(VALUES.PASSWORD), ...formsOf(VALUES.SA_JSON)].map(formText)) {
         expect(result.stdoutBytes.indexOf(form)).toBe(-1)
         expect(Buffer.from(result.stderr).indexOf(form)).toBe(-1)
       }
@@ -112,6 +116,57 @@ describe.concurrent("secrets run: masking", () => {
       ])
       expect(result.code).toBe(0)
       expect(result.stdout).toBe(`${VALUES.API_KEY}\n`)
+    },
+    TIMEOUT
+  )
+})
+
+/** Prints the value of $X the ways issue 19 found it printed unmasked; PORT is a local HTTP server for `curl -v`. */
+const ACCIDENTS = String.raw`
+v="$(printf %s "$X")"
+echo "trimmed=$v"
+python3 -c 'import json, os; print(json.dumps({"token": os.environ["X"].strip()}))'
+curl -sv -o /dev/null -H "Authorization: Bearer $v" "http://127.0.0.1:$PORT/" 2>&1 | grep '^> Authorization'
+( set -x; : "$v" ) 2>&1
+printf 'password=%s\n' "$v" | xxd
+`
+
+describe.concurrent("secrets run: a value printed by accident", () => {
+  test(
+    "imported from an editor-saved file (trailing newline): $(...), .strip() in JSON, curl -v, set -x and xxd show no piece of it",
+    async ({ onTestFinished }) => {
+      const box = store.sandbox(onTestFinished)
+      const value = "s3cr'et-Tok3n_0123456789abcdef"
+      const file = path.join(box.root, "token.txt")
+      fs.writeFileSync(file, `${value}\n`)
+      expectOk(await box.run(["import", "file", file, "project/runtest/imported_token"]))
+      const server = http.createServer((_, response) => response.end("ok")).listen(0, "127.0.0.1")
+      onTestFinished(() => void server.close())
+      await new Promise((resolve) => server.once("listening", resolve))
+      const port = String((server.address() as AddressInfo).port)
+      const args = ["run", "--env", "X=project/runtest/imported_token", "--", "bash", "-c", ACCIDENTS]
+      const plain = await box.run([...args.slice(0, 3), "--no-mask", ...args.slice(3)], { env: { PORT: port } })
+      // Unmasked, each line really holds the value (trimmed, quoted, in a dump): the check below means something.
+      expect(plain.stdout).toContain(`trimmed=${value}\n`)
+      expect(plain.stdout).toContain(`> Authorization: Bearer ${value}`)
+      expect(plain.stdout).toContain(`+ : 's3cr'\\''et-Tok3n_0123456789abcdef'`)
+      const result = await box.run(args, { env: { PORT: port } })
+      expect(result.code, result.stderr).toBe(0)
+      const T = "<redacted:project/runtest/imported_token>"
+      const lines = result.stdout.split("\n")
+      // curl ends its header lines with CR; the line end after a value is not masked with it.
+      expect(lines.slice(0, 4)).toEqual([
+        `trimmed=${T}`,
+        `{"token": "${T}"}`,
+        `> Authorization: Bearer ${T}\r`,
+        `+ : '${T}'`
+      ])
+      const ascii = lines
+        .slice(4)
+        .map((line) => line.slice(51))
+        .join("\n")
+      expect(ascii).toContain(T)
+      for (let at = 0; at + 6 <= value.length; at++) expect(ascii).not.toContain(value.slice(at, at + 6))
     },
     TIMEOUT
   )
