@@ -63,6 +63,8 @@ export const CLI_HINTS: Hints = {
     e.stage === "import"
       ? "fix the cause and run the same `secrets import apply` again (`--dry-run` first shows what it will do)"
       : "fix the cause and run the same `secrets import apply` again: what is imported is skipped, the rest moved",
+  InstallFailed: (e) =>
+    e.done.length === 0 ? "`secrets server install --dry-run` shows every step it would take" : undefined,
   NotDeleted: (e) =>
     `an older value comes back with \`secrets rollback ${e.keyPath} --to N\` (\`secrets versions ${e.keyPath}\` lists them)`,
   Deleted: (e) => `\`secrets undelete ${e.keyPath}\` restores it; \`secrets set ... --overwrite-deleted\` replaces it`
