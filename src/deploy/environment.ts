@@ -111,21 +111,27 @@ export const shellWord = (word: string): string => (BARE.test(word) ? word : `'$
 
 /**
  * How to start the server where there is no systemd (a container): as root, with nothing of root's environment but
- * PATH, the environment file sourced, then `runuser` to the server's user, with the unit's UMask.
+ * PATH, the environment file sourced, then `setpriv` to the server's user, with the unit's UMask and
+ * NoNewPrivileges. setpriv runs the server in its own place; `runuser` would stay as its parent and, on SIGTERM,
+ * kill it two seconds later (util-linux su-common.c), cutting its drain short.
  */
-export const runuserLine = (options: {
+export const startLine = (options: {
   readonly envFile: string
   readonly user: string
+  /** The user's primary group: its gid when it exists, else its name (the install makes a group of that name). */
+  readonly group: string
   readonly node: string
   readonly cli: string
+  readonly command?: string | undefined
 }): string => {
-  const script = `umask 077 && set -a && . ${shellWord(options.envFile)} && set +a && exec runuser -u ${options.user} -- "$@"`
+  const drop = `setpriv --reuid=${options.user} --regid=${options.group} --init-groups --no-new-privs`
+  const script = `umask 077 && set -a && . ${shellWord(options.envFile)} && set +a && exec ${drop} -- "$@"`
   return [
     "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c",
     shellWord(script),
     "sh",
     shellWord(options.node),
     shellWord(options.cli),
-    "server"
+    options.command ?? "server"
   ].join(" ")
 }

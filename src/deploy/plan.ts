@@ -218,16 +218,27 @@ export const plan = (inputs: Inputs): Either.Either<Plan, InstallFailed> => {
 
   steps.push(...serviceSteps(inputs.systemd, layout, steps))
   steps.push(...tokenStep)
-  const start = Environment.runuserLine({
-    envFile: layout.envFile,
-    user: inputs.user,
-    node: inputs.node,
-    cli: inputs.cli
-  })
-  if (inputs.systemd._tag === "Absent")
-    notes.push(`no systemd here (no /run/systemd/system): start the server with\n  ${start}`)
-  if (inputs.systemd._tag === "ScratchRoot")
-    notes.push(`with --root, systemd is left alone; start this server with\n  ${start}`)
+  const line = (command: string) =>
+    Environment.startLine({
+      envFile: layout.envFile,
+      user: inputs.user,
+      group: inputs.service === undefined ? inputs.user : String(inputs.service.gid),
+      node: inputs.node,
+      cli: inputs.cli,
+      command
+    })
+  if (inputs.systemd._tag !== "Managed") {
+    const why =
+      inputs.systemd._tag === "Absent"
+        ? "no systemd here (no /run/systemd/system)"
+        : "with --root, systemd is left alone"
+    notes.push(
+      `${why}: start the server with\n  ${line("server")}\n` +
+        "  and keep it running with what runs this machine's services (a container's entrypoint, s6, runit, " +
+        "supervisord); it drains on SIGTERM. With the embedded store, stop its PostgreSQL after it with\n" +
+        `  ${line("embedded stop")}`
+    )
+  }
   if (steps.some((s) => s._tag === "GenerateKey")) {
     notes.push(`back up ${layout.keyFile} away from this machine once it exists: without it nobody can read the store`)
   }

@@ -144,7 +144,7 @@ describe("secrets server install: the plan", () => {
       [layout.unitFile]: "root 644",
       [`${ROOT}/home/alice/.config/secrets-mcp`]: "operator 700"
     })
-    expect(first.notes.join("\n")).toContain("with --root, systemd is left alone; start this server with")
+    expect(first.notes.join("\n")).toContain("with --root, systemd is left alone: start the server with")
     expect(first.notes.join("\n")).toContain(`back up ${layout.keyFile}`)
     expect(planned(apply(machine, first.steps)).steps).toEqual([])
   })
@@ -259,7 +259,7 @@ describe("secrets server install: the plan", () => {
     ])
     // The token is made once the server runs (its store is then open).
     expect(first.steps.at(-1)?._tag).toBe("OperatorToken")
-    expect(first.notes.join("\n")).not.toContain("runuser")
+    expect(first.notes.join("\n")).not.toContain("setpriv")
     const done = apply(machine, first.steps)
     expect(planned(done).steps).toEqual([])
     const newProgram = planned(done, { cli: "/srv/secrets-mcp/dist/cli.js" })
@@ -272,11 +272,19 @@ describe("secrets server install: the plan", () => {
     expect(tags(stopped)).toEqual(["Systemctl start secrets-mcp.service"])
   })
 
-  it("without systemd, the note is the runuser line that starts the server", () => {
+  it("without systemd, the note is the line that starts the server as its user, and the one that stops its store", () => {
     const first = planned(freshMachine({ _tag: "Absent" }))
     const note = first.notes.find((n) => n.startsWith("no systemd here"))!
-    expect(note).toContain(`. ${layout.envFile} && set +a && exec runuser -u secrets-mcp -- "$@"' sh /usr/bin/node`)
-    expect(note).toContain("/opt/secrets-mcp/dist/cli.js server")
+    const drop = "setpriv --reuid=secrets-mcp --regid=secrets-mcp --init-groups --no-new-privs"
+    expect(note).toContain(`. ${layout.envFile} && set +a && exec ${drop} -- "$@"' sh /usr/bin/node`)
+    expect(note).toContain("/opt/secrets-mcp/dist/cli.js server\n")
+    expect(note).toMatch(/dist\/cli\.js embedded stop$/)
+    // Once the user exists, its group by number: a user made elsewhere may have a group of another name.
+    const known = planned({ ...freshMachine({ _tag: "Absent" }), service: SERVICE }).notes.join("\n")
+    expect(known).toContain("--reuid=secrets-mcp --regid=990 ")
+    expect(planned(freshMachine({ _tag: "Managed", enabled: false, active: false })).notes.join("\n")).not.toContain(
+      "setpriv"
+    )
   })
 
   it("refuses a program the server's user cannot reach, and the server's user as the operator", () => {
