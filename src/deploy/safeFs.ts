@@ -19,8 +19,11 @@ const at = (fd: number, name: string) => `/proc/self/fd/${fd}/${name}`
 
 const explain = (error: unknown, where: string): never => {
   const code = (error as NodeJS.ErrnoException).code
-  if (code === "ELOOP") throw new Unsafe(`${where} is a symbolic link; move it away`)
-  if (code === "ENOTDIR") throw new Unsafe(`${where} is not a directory`)
+  // A link opened with O_NOFOLLOW is ELOOP, or ENOTDIR when a directory was asked for: lstat tells which it is.
+  if (code === "ELOOP" || code === "ENOTDIR") {
+    const link = fs.lstatSync(where, { throwIfNoEntry: false })?.isSymbolicLink() ?? false
+    throw new Unsafe(link ? `${where} is a symbolic link; move it away` : `${where} is not a directory`)
+  }
   throw error
 }
 
