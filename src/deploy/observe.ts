@@ -12,7 +12,8 @@ import * as path from "node:path"
 import * as Token from "../tokens/Token.js"
 import { account } from "../store/embedded/users.js"
 import type { Layout } from "./Layout.js"
-import type { Account, Entry, ProgramFile, Systemd } from "./plan.js"
+import type { Account, Entry, ProgramFile } from "./plan.js"
+import type { Systemd } from "./systemd.js"
 import * as SafeFs from "./safeFs.js"
 
 /** Larger than any file the install writes or reads here (a unit, an environment file, a token). */

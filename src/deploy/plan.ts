@@ -10,8 +10,9 @@ import { createHash } from "node:crypto"
 import * as path from "node:path"
 import { InstallFailed } from "../domain/errors.js"
 import * as Environment from "./environment.js"
-import { type Layout, SERVICE, systemParents } from "./Layout.js"
+import { type Layout, systemParents } from "./Layout.js"
 import type { Found, Owner, Plan, Step } from "./steps.js"
+import { serviceSteps, type Systemd } from "./systemd.js"
 import * as Unit from "./unit.js"
 
 export interface Account {
@@ -29,12 +30,6 @@ export type Entry =
 
 export type KeySource =
   { readonly _tag: "Generate" } | { readonly _tag: "Copy"; readonly from: string; readonly digest: string }
-
-export type Systemd =
-  | { readonly _tag: "Managed"; readonly enabled: boolean; readonly active: boolean }
-  | { readonly _tag: "Absent" }
-  /** `--root`: a scratch root's unit is not the machine's to start. */
-  | { readonly _tag: "ScratchRoot" }
 
 /** A file the server's user must reach: every directory on the way searchable, the file readable or executable. */
 export interface ProgramFile {
@@ -250,28 +245,3 @@ const sameStore = (a: Environment.Store, b: Environment.Store) =>
 
 const describeStore = (store: Environment.Store) =>
   store._tag === "Embedded" ? "the embedded store" : "a PostgreSQL server (DATABASE_URL)"
-
-/**
- * systemctl: reload a new unit, enable it, start it, or restart it when what it runs with has changed (the unit,
- * the environment, the key or the state directory; not the operator's token).
- */
-const serviceSteps = (systemd: Systemd, layout: Layout, before: ReadonlyArray<Step>): ReadonlyArray<Step> => {
-  if (systemd._tag !== "Managed") return []
-  const serverOwn = (file: string) =>
-    [layout.stateDir, layout.configDir, layout.unitFile].some((p) => file === p || file.startsWith(`${p}/`))
-  const unit = before.some((s) => s._tag === "WriteFile" && s.what === "unit")
-  const changed = before.some(
-    (s) =>
-      s._tag === "WriteFile" ||
-      s._tag === "GenerateKey" ||
-      s._tag === "CopyKey" ||
-      ((s._tag === "Fix" || s._tag === "MakeDirectory") && serverOwn(s.path))
-  )
-  const unitName = `${SERVICE}.service`
-  const steps: Array<Step> = []
-  if (unit) steps.push({ _tag: "Systemctl", args: ["daemon-reload"] })
-  if (!systemd.enabled) steps.push({ _tag: "Systemctl", args: ["enable", unitName] })
-  if (!systemd.active) steps.push({ _tag: "Systemctl", args: ["start", unitName] })
-  else if (changed) steps.push({ _tag: "Systemctl", args: ["restart", unitName] })
-  return steps
-}
