@@ -12,6 +12,7 @@ import { createSystemUser } from "../store/embedded/serverUser.js"
 import { lookup } from "../store/embedded/users.js"
 import { TokenStore } from "../tokens/TokenStore.js"
 import type { Account } from "./plan.js"
+import { adoptStore } from "./adopt.js"
 import * as SafeFs from "./safeFs.js"
 import { describe, type Owner, type Plan, type Step } from "./steps.js"
 
@@ -94,6 +95,8 @@ const run = (step: Exclude<Step, { _tag: "OperatorToken" }>, context: Context): 
         content.fill(0)
       }
     }
+    case "AdoptStore":
+      return adoptStore(step.from, step.path, { ...owned("service", context), user: context.user })
     case "Systemctl": {
       const ran = spawnSync("systemctl", step.args, { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] })
       if (ran.status === 0) return

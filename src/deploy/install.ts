@@ -26,6 +26,8 @@ export interface InstallOptions {
   readonly dryRun: boolean
   /** An existing store's key file, to copy rather than generate a key. */
   readonly fromKeyFile: Option.Option<string>
+  /** An existing embedded store's data directory, to copy in. */
+  readonly fromDataDir: Option.Option<string>
   /** SUDO_USER: whose ~/.config gets the operator token; root when unset. */
   readonly operator: Option.Option<string>
   /** DATABASE_URL in the installer's environment. */
@@ -99,6 +101,8 @@ export const install = (options: InstallOptions) =>
       cli: options.cli,
       requested: options.requested,
       key,
+      adopt: Option.getOrUndefined(Option.map(options.fromDataDir, (dir) => Observe.source(path.resolve(dir)))),
+      serverStore: Observe.serverStore(layout),
       systemd: Observe.systemd(root, `${SERVICE}.service`),
       entry,
       envText: Observe.envText(layout),

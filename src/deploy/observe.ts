@@ -10,9 +10,11 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Token from "../tokens/Token.js"
-import { account } from "../store/embedded/users.js"
+import { clusterExists, isPreviousFormat } from "../store/embedded/layout.js"
+import { running } from "../store/embedded/postmaster.js"
+import { account, nameOf } from "../store/embedded/users.js"
 import type { Layout } from "./Layout.js"
-import type { Account, Entry, ProgramFile } from "./plan.js"
+import type { Account, Entry, ProgramFile, ServerStore, Source } from "./plan.js"
 import type { Systemd } from "./systemd.js"
 import * as SafeFs from "./safeFs.js"
 
@@ -107,4 +109,29 @@ export const systemd = (root: string, unit: string): Systemd => {
   if (!fs.existsSync("/run/systemd/system")) return { _tag: "Absent" }
   const ask = (verb: string) => spawnSync("systemctl", [verb, "--quiet", unit], { stdio: "ignore" }).status === 0
   return { _tag: "Managed", enabled: ask("is-enabled"), active: ask("is-active") }
+}
+
+/** The embedded store in `dataDir` that `--from-data-dir` names: whether it is one, and whether it runs. */
+export const source = (dataDir: string): Source => {
+  const owner = fs.statSync(dataDir, { throwIfNoEntry: false })?.uid
+  const state = isPreviousFormat(dataDir)
+    ? "previous-format"
+    : !clusterExists(dataDir)
+      ? "none"
+      : running(dataDir) !== undefined
+        ? "running"
+        : "stopped"
+  return { dataDir, state, owner: owner === undefined ? "its owner" : (nameOf(owner) ?? `uid ${owner}`) }
+}
+
+/** What the server's data directory holds. */
+export const serverStore = (layout: Layout): ServerStore => {
+  try {
+    const names = fs.readdirSync(layout.dataDir)
+    if (names.length === 0) return "empty"
+    return clusterExists(layout.dataDir) ? "store" : "files"
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    return code === "EACCES" ? "hidden" : "none"
+  }
 }

