@@ -14,7 +14,7 @@ import { clusterExists, isPreviousFormat } from "../store/embedded/layout.js"
 import { running } from "../store/embedded/postmaster.js"
 import { account, nameOf } from "../store/embedded/users.js"
 import type { Layout } from "./Layout.js"
-import type { Account, Entry, ProgramFile, ServerStore, Source } from "./plan.js"
+import type { Account, Entry, ProgramFile, ServerStore, Source } from "./inputs.js"
 import type { Systemd } from "./systemd.js"
 import * as SafeFs from "./safeFs.js"
 

@@ -1,123 +1,27 @@
 /**
- * The install's plan, pure: from a machine described in memory to its steps. A small simulator carries steps out on
- * that description, so "a second run plans nothing" is checked on every scenario, not only the first.
+ * The install's plan, pure: from a machine described in memory (machine.ts) to its steps; every scenario is carried
+ * out and planned again, so "a second run plans nothing" is checked on each, not only the first.
  */
 import { Either, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
-import { layout as layoutOf } from "../../src/deploy/Layout.js"
-import { type Account, digest, type Entry, type Inputs, plan } from "../../src/deploy/plan.js"
-import type { Plan, Step } from "../../src/deploy/steps.js"
-
-const ROOT = "/scratch"
-const layout = layoutOf(ROOT)
-const OPERATOR: Account = { name: "alice", uid: 1000, gid: 1000, home: "/home/alice" }
-const SERVICE: Account = { name: "secrets-mcp", uid: 990, gid: 990, home: "/nonexistent" }
-const TOKEN = `${ROOT}/home/alice/.config/secrets-mcp/token`
-const dir = (uid: number, mode: number): Entry => ({ kind: "directory", uid, gid: uid, mode })
-
-/** A machine: the scratch root with /home/alice in it, nothing of the deployment. */
-interface Machine {
-  entries: Map<string, Entry>
-  service: Account | undefined
-  envText: string | undefined
-  tokenValid: boolean
-  systemd: Inputs["systemd"]
-  /** The server's data directory holds a cluster. */
-  store: boolean
-}
-
-const freshMachine = (systemd: Inputs["systemd"] = { _tag: "ScratchRoot" }): Machine => ({
-  entries: new Map([
-    [ROOT, dir(0, 0o755)],
-    [`${ROOT}/home`, dir(0, 0o755)],
-    [`${ROOT}/home/alice`, dir(1000, 0o750)]
-  ]),
-  service: undefined,
-  envText: undefined,
-  tokenValid: false,
-  systemd,
-  store: false
-})
-
-/** Node and the checkout, readable by everyone. */
-const program: Inputs["program"] = [
-  { file: "/usr/bin/node", need: "execute", chain: [dir(0, 0o755), dir(0, 0o755), dir(0, 0o755), dir(0, 0o755)] }
-]
-
-const inputsOf = (machine: Machine, overrides: Partial<Inputs> = {}): Inputs => ({
+import type { Entry, Inputs } from "../../src/deploy/inputs.js"
+import { digest, plan } from "../../src/deploy/plan.js"
+import type { Step } from "../../src/deploy/steps.js"
+import {
+  apply,
+  dir,
+  freshMachine,
+  inputsOf,
   layout,
-  user: "secrets-mcp",
-  service: machine.service,
-  operator: OPERATOR,
-  node: "/usr/bin/node",
-  cli: "/opt/secrets-mcp/dist/cli.js",
-  requested: undefined,
-  key: { _tag: "Generate" },
-  adopt: undefined,
-  serverStore: machine.store ? "store" : machine.entries.has(layout.dataDir) ? "empty" : "none",
-  systemd: machine.systemd,
-  entry: (file) => machine.entries.get(file) ?? { kind: "missing" },
-  envText: machine.envText === undefined ? undefined : Redacted.make(machine.envText),
-  tokenValid: machine.tokenValid,
-  program,
-  ...overrides
-})
-
-const planned = (machine: Machine, overrides: Partial<Inputs> = {}): Plan =>
-  Either.getOrThrowWith(plan(inputsOf(machine, overrides)), (error) => new Error(error.message))
-
-const refusal = (machine: Machine, overrides: Partial<Inputs> = {}): string =>
-  Either.match(plan(inputsOf(machine, overrides)), {
-    onLeft: (error) => {
-      expect(error.done).toEqual([])
-      return error.reason
-    },
-    onRight: (p) => {
-      throw new Error(`expected a refusal, got ${p.steps.length} steps`)
-    }
-  })
-
-/** Carries the steps out on the machine, as execute.ts would on disk. */
-const apply = (machine: Machine, steps: ReadonlyArray<Step>): Machine => {
-  const entries = new Map(machine.entries)
-  let { envText, service, store, systemd, tokenValid } = machine
-  const idOf = (owner: "root" | "service" | "operator") =>
-    owner === "root" ? 0 : owner === "service" ? (service ?? SERVICE).uid : OPERATOR.uid
-  for (const step of steps) {
-    if (step._tag === "CreateUser") service = SERVICE
-    else if (step._tag === "MakeDirectory") entries.set(step.path, dir(idOf(step.owner), step.mode))
-    else if (step._tag === "Fix") {
-      const found = entries.get(step.path)!
-      entries.set(step.path, {
-        ...(found as object),
-        uid: idOf(step.owner),
-        gid: idOf(step.owner),
-        mode: step.mode
-      } as Entry)
-    } else if (step._tag === "WriteFile") {
-      const text = Redacted.value(step.content)
-      entries.set(step.path, { kind: "file", uid: 0, gid: 0, mode: step.mode, digest: digest(text) })
-      if (step.what === "environment") envText = text
-    } else if (step._tag === "GenerateKey") {
-      entries.set(step.path, { kind: "file", uid: SERVICE.uid, gid: SERVICE.gid, mode: 0o600, digest: "generated" })
-    } else if (step._tag === "CopyKey") {
-      entries.set(step.path, { kind: "file", uid: SERVICE.uid, gid: SERVICE.gid, mode: 0o600, digest: "old-key" })
-    } else if (step._tag === "AdoptStore") {
-      entries.set(step.path, dir(SERVICE.uid, 0o700))
-      store = true
-    } else if (step._tag === "OperatorToken") {
-      entries.set(step.path, { kind: "file", uid: OPERATOR.uid, gid: OPERATOR.gid, mode: 0o600 })
-      tokenValid = true
-    } else if (step._tag === "Systemctl" && systemd._tag === "Managed") {
-      if (step.args[0] === "enable") systemd = { ...systemd, enabled: true }
-      if (step.args[0] === "start" || step.args[0] === "restart") systemd = { ...systemd, active: true }
-    }
-  }
-  return { entries, service, envText, tokenValid, systemd, store }
-}
-
-const tags = (p: Plan) =>
-  p.steps.map((s) => `${s._tag} ${"path" in s ? s.path : "args" in s ? s.args.join(" ") : s.name}`)
+  type Machine,
+  OPERATOR,
+  planned,
+  refusal,
+  ROOT,
+  SERVICE,
+  tags,
+  TOKEN
+} from "./machine.js"
 
 describe("secrets server install: the plan", () => {
   it("on a fresh machine: the user, the directories, the key, the files, the token; then nothing", () => {
@@ -225,71 +129,6 @@ describe("secrets server install: the plan", () => {
       )
     }
     expect(refusal({ ...done, tokenValid: false })).toContain(`${TOKEN} holds something other than a token`)
-  })
-
-  it("DATABASE_URL: written instead of the data directory; never switched by a later run; quotes refused", () => {
-    const url = Redacted.make("postgres://secrets:p%40ss@db.example:5432/secrets")
-    const machine = freshMachine()
-    const first = planned(machine, { requested: { _tag: "Server", url } })
-    expect(tags(first)).not.toContain(`MakeDirectory ${layout.dataDir}`)
-    const done = apply(machine, first.steps)
-    expect(done.envText).toContain("DATABASE_URL=postgres://secrets:p%40ss@db.example:5432/secrets\n")
-    expect(done.envText).not.toContain("SECRETS_DATA_DIR")
-    // Without DATABASE_URL a second run keeps the server the file names.
-    expect(planned(done).steps).toEqual([])
-    expect(refusal(done, { requested: { _tag: "Server", url: Redacted.make("postgres://other/db") } })).toContain(
-      "the install never switches a server's store"
-    )
-    const embedded = apply(freshMachine(), planned(freshMachine()).steps)
-    expect(refusal(embedded, { requested: { _tag: "Server", url } })).toContain("names the embedded store already")
-    expect(
-      refusal(freshMachine(), { requested: { _tag: "Server", url: Redacted.make("postgres://a:it's@h/d") } })
-    ).toContain("DATABASE_URL holds a quote")
-  })
-
-  it("--from-key-file: copies the key; keeps an identical one; refuses to replace another", () => {
-    const key = { _tag: "Copy" as const, from: "/home/alice/.config/secrets-mcp/key", digest: "old-key" }
-    const machine = freshMachine()
-    const first = planned(machine, { key })
-    expect(tags(first)).toContain(`CopyKey ${layout.keyFile}`)
-    const done = apply(machine, first.steps)
-    expect(planned(done, { key }).steps).toEqual([])
-    expect(refusal(done, { key: { ...key, digest: "another" } })).toContain(`${layout.keyFile} holds another key than`)
-  })
-
-  it("--from-data-dir: the stopped store is copied in once, with its key; the original is left, and said so", () => {
-    const adopt = { dataDir: "/home/alice/.local/share/secrets-mcp", state: "stopped" as const, owner: "alice" }
-    const key = { _tag: "Copy" as const, from: "/home/alice/.config/secrets-mcp/key", digest: "old-key" }
-    const machine = freshMachine({ _tag: "Managed", enabled: false, active: false })
-    const first = planned(machine, { adopt, key })
-    const order = tags(first)
-    expect(order).toContain(`AdoptStore ${layout.dataDir}`)
-    expect(order).not.toContain(`MakeDirectory ${layout.dataDir}`)
-    // In place before the server first starts, which would make an empty store of its own.
-    expect(order.indexOf(`AdoptStore ${layout.dataDir}`)).toBeLessThan(
-      order.indexOf("Systemctl start secrets-mcp.service")
-    )
-    expect(first.notes.join("\n")).toContain(
-      `${adopt.dataDir} is left as it was: once the server shows your secrets, remove it and ${key.from}, so that alice`
-    )
-    const done = apply(machine, first.steps)
-    expect(planned(done, { adopt, key }).steps).toEqual([])
-    // Whatever the old store's state later, a server with a store of its own never takes another.
-    expect(planned(done, { adopt: { ...adopt, state: "running" }, key }).steps).toEqual([])
-  })
-
-  it("--from-data-dir refuses a running store, one without its key, a store of DATABASE_URL, and files in the way", () => {
-    const adopt = { dataDir: "/home/alice/.local/share/secrets-mcp", state: "stopped" as const, owner: "alice" }
-    const key = { _tag: "Copy" as const, from: "/k", digest: "old-key" }
-    expect(refusal(freshMachine(), { adopt: { ...adopt, state: "running" }, key })).toContain(
-      "is running; stop it first: as alice, secrets embedded stop"
-    )
-    expect(refusal(freshMachine(), { adopt: { ...adopt, state: "none" }, key })).toContain("holds no store")
-    expect(refusal(freshMachine(), { adopt })).toContain("needs its key: add --from-key-file")
-    expect(refusal(freshMachine(), { adopt, key, serverStore: "files" })).toContain("holds files but no store")
-    expect(
-      refusal(freshMachine(), { adopt, key, requested: { _tag: "Server", url: Redacted.make("postgres://h/db") } })
-    ).toContain("give --from-key-file alone")
   })
 
   it("with systemd: reload, enable and start a new unit; restart only when what it runs with changed", () => {
