@@ -4,6 +4,7 @@
  * command (src/cli/commands/serverInstall.ts): this returns the plan and what became of it.
  */
 import { Effect, Option } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -15,7 +16,7 @@ import { execute, type Outcome } from "./execute.js"
 import { layout as layoutOf, SERVICE, tokenFile } from "./Layout.js"
 import * as Observe from "./observe.js"
 import type { Account, KeySource } from "./inputs.js"
-import { digest, plan } from "./plan.js"
+import { plan } from "./plan.js"
 import * as SafeFs from "./safeFs.js"
 import type { Plan } from "./steps.js"
 
@@ -61,7 +62,7 @@ const keyDigest = (file: string) =>
     if (content === undefined) return yield* refuse(`${file} does not exist`)
     try {
       yield* EncryptionKey.parseKeys(content.toString("utf8"), file)
-      return digest(content.toString("utf8"))
+      return createHash("sha256").update(content).digest("hex")
     } finally {
       content.fill(0)
     }
@@ -92,7 +93,8 @@ export const install = (options: InstallOptions) =>
         }
     const layout = layoutOf(root)
     const token = tokenFile(root, operator.home)
-    const entry = Observe.entries([layout.envFile, layout.unitFile, layout.keyFile])
+    // The key file is read only to compare it with the one to copy; otherwise its content is none of the plan's.
+    const entry = Observe.entries([layout.envFile, layout.unitFile, ...(key._tag === "Copy" ? [layout.keyFile] : [])])
     const planned = yield* plan({
       layout,
       user: options.user,
