@@ -50,7 +50,8 @@ beforeAll(() => {
 afterAll(() => {
   if (!canRun) return
   server?.kill("SIGKILL")
-  stopServersUnder(root)
+  // The store is four levels down, deeper than stopServersUnder looks from the root.
+  stopServersUnder(path.join(root, "var", "lib", "secrets-mcp"))
   for (const name of [SERVICE, operator?.name, agent?.name]) if (name !== undefined) removeUser(name)
   fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 })
 })

@@ -45,7 +45,8 @@ beforeAll(() => {
 
 afterAll(() => {
   if (!canMakeUsers) return
-  stopServersUnder(root)
+  // The store is four levels down, deeper than stopServersUnder looks from the root.
+  stopServersUnder(path.join(root, "var", "lib", "secrets-mcp"))
   stopServersUnder(home)
   for (const name of [SERVICE, alice?.name]) if (name !== undefined) removeUser(name)
   for (const dir of [root, home]) if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
