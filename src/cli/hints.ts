@@ -66,6 +66,10 @@ export const CLI_HINTS: Hints = {
     e.stage === "import"
       ? "fix the cause and run the same `secrets import apply` again (`--dry-run` first shows what it will do)"
       : "fix the cause and run the same `secrets import apply` again: what is imported is skipped, the rest moved",
+  InstallFailed: (e) =>
+    e.done.length === 0
+      ? "fix what it names and run it again; `secrets server install --dry-run` shows every step without changing anything"
+      : "fix the cause and run it again: it picks up where it stopped",
   NotDeleted: (e) =>
     `an older value comes back with \`secrets rollback ${e.keyPath} --to N\` (\`secrets versions ${e.keyPath}\` lists them)`,
   Deleted: (e) => `\`secrets undelete ${e.keyPath}\` restores it; \`secrets set ... --overwrite-deleted\` replaces it`

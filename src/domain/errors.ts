@@ -612,6 +612,23 @@ export class TokenNotFound extends Schema.TaggedError<TokenNotFound>()("TokenNot
   }
 }
 
+/**
+ * `secrets server install` refused before changing anything (`done` empty), or stopped part way: `done` lists what
+ * it had done, each step a whole one, so a second run picks up where it stopped.
+ */
+export class InstallFailed extends Schema.TaggedError<InstallFailed>()("InstallFailed", {
+  reason: Schema.String,
+  done: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    if (this.done.length === 0) return `secrets server install changed nothing: ${this.reason}.`
+    return (
+      `secrets server install stopped: ${this.reason}. Done before it stopped: ${this.done.join("; ")}. ` +
+      `A second run does the rest.`
+    )
+  }
+}
+
 /** Every typed error that can reach a front end (CLI exit codes and MCP results are keyed by its tag). */
 export type DomainError =
   | StoreError
@@ -628,6 +645,7 @@ export type DomainError =
   | AuditTampered
   | Unauthorized
   | TokenNotFound
+  | InstallFailed
   | RunError
 
 export type DomainErrorTag = DomainError["_tag"]

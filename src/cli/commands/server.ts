@@ -1,6 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { settings } from "../CliSettings.js"
+import { install } from "./serverInstall.js"
 
 // Loaded on demand, so the other commands do not pay for the HTTP server and the MCP SDK at start.
 export const server = Command.make(
@@ -20,5 +21,6 @@ export const server = Command.make(
 ).pipe(
   Command.withDescription(
     "Run the MCP server over Streamable HTTP at /mcp for every supervisor, each as its bearer token's principal"
-  )
+  ),
+  Command.withSubcommands([install])
 )

@@ -24,8 +24,8 @@ export const serverPaths = (dataDir: string) =>
     ? { cwd: clusterDir(dataDir), data: "/proc/self/cwd", socketDir: "/proc/self/cwd" }
     : { cwd: clusterDir(dataDir), data: clusterDir(dataDir), socketDir: clusterDir(dataDir) }
 
-/** Every setting secrets-mcp relies on; appended to the cluster's postgresql.conf. */
-const settings = (socketDir: string) => `
+/** Every setting secrets-mcp relies on; appended to the cluster's postgresql.conf (and kept when a store moves). */
+export const settings = (socketDir: string) => `
 # secrets-mcp: a private server on a Unix socket in this directory, for one OS user.
 listen_addresses = ''                         # no TCP at all
 unix_socket_directories = '${socketDir}'      # the data directory (the server's working directory)
@@ -40,10 +40,10 @@ log_line_prefix = '%m [%p] '
 `
 
 /** Admit only `client` (the OS user who created the store, or root), over the socket, as the one role. */
-const hba = `# secrets-mcp: Unix socket only, peer authentication through the map in pg_ident.conf; no TCP, no trust.
+export const hba = `# secrets-mcp: Unix socket only, peer authentication through the map in pg_ident.conf; no TCP, no trust.
 local all all peer map=owner
 `
-const ident = (client: string) => `# secrets-mcp: the OS user allowed to connect, and the role it gets.
+export const ident = (client: string) => `# secrets-mcp: the OS user allowed to connect, and the role it gets.
 owner ${client} ${ROLE}
 `
 

@@ -16,10 +16,16 @@ export interface ServerUser {
   readonly client: string
 }
 
-/** Creates the system user; several root processes may race here, and `useradd` may find /etc/passwd locked. */
-const createSystemUser = (): { uid: number; gid: number } => {
+/**
+ * Creates a system user (no home, no login shell) unless it exists; several root processes may race here, and
+ * `useradd` may find /etc/passwd locked. `secrets server install` makes the server's user with it too.
+ */
+export const createSystemUser = (
+  name: string = SYSTEM_USER,
+  comment = "secrets-mcp embedded PostgreSQL"
+): { uid: number; gid: number } => {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const found = lookup(SYSTEM_USER)
+    const found = lookup(name)
     if (found !== undefined) return found
     const made = spawnSync(
       "useradd",
@@ -32,23 +38,21 @@ const createSystemUser = (): { uid: number; gid: number } => {
         "--shell",
         "/usr/sbin/nologin",
         "--comment",
-        "secrets-mcp embedded PostgreSQL",
-        SYSTEM_USER
+        comment,
+        name
       ],
       { stdio: "ignore" }
     )
     if (made.error !== undefined) {
       // No useradd (Alpine's busybox): adduser -S makes a system user and group.
-      spawnSync("addgroup", ["-S", SYSTEM_USER], { stdio: "ignore" })
-      spawnSync("adduser", ["-S", "-D", "-H", "-G", SYSTEM_USER, "-s", "/sbin/nologin", SYSTEM_USER], {
-        stdio: "ignore"
-      })
+      spawnSync("addgroup", ["-S", name], { stdio: "ignore" })
+      spawnSync("adduser", ["-S", "-D", "-H", "-G", name, "-s", "/sbin/nologin", name], { stdio: "ignore" })
     }
-    const after = lookup(SYSTEM_USER)
+    const after = lookup(name)
     if (after !== undefined) return after
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50)
   }
-  throw new Error(`cannot create the system user ${SYSTEM_USER} (useradd failed); create it by hand`)
+  throw new Error(`cannot create the system user ${name} (useradd failed); create it by hand`)
 }
 
 /** The server's user: this process's own, or the system user when this process is root. */

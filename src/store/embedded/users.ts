@@ -36,6 +36,12 @@ export const lookup = (name: string): { uid: number; gid: number } | undefined =
   return fields === undefined ? undefined : { uid: Number(fields[2]), gid: Number(fields[3]) }
 }
 
+/** The user called `name` with its home directory, if there is one. */
+export const account = (name: string): { uid: number; gid: number; home: string } | undefined => {
+  const [fields] = entries("passwd", name)
+  return fields === undefined ? undefined : { uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5] ?? "" }
+}
+
 /** The name of the user with this uid; undefined when no user has it. */
 export const nameOf = (uid: number): string | undefined => entries("passwd", String(uid))[0]?.[0]
 
