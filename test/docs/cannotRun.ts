@@ -38,6 +38,12 @@ export const CANNOT_RUN: ReadonlyArray<CannotRun> = [
       "with SIGTERM"
   },
   {
+    command: /^sudo /,
+    reason:
+      "installs into, or runs as the server user of, this machine's /etc, /var/lib and systemd as root; " +
+      "test/deploy/install.int.test.ts and test/deploy/migrate.int.test.ts run the same commands into a scratch root"
+  },
+  {
     command: /^npm run bench(:\w+)?\b/,
     reason: "benchmarks take minutes on the local PostgreSQL server; no benchmark runs in the test suite"
   },
