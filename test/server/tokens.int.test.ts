@@ -137,5 +137,17 @@ describe("tokens made by the CLI, on two servers sharing a database", () => {
     const records = JSON.parse(list) as Array<{ id: string; lastUsedAt: string | null; revokedAt: string | null }>
     expect(records.find((r) => r.id === plain.id)!.revokedAt).not.toBeNull()
     expect(records.find((r) => r.id === granted.id)!.lastUsedAt).not.toBeNull()
+
+    // Every record of a server's caller names its token beside the principal and the client; the trail verifies.
+    const trail = (await cli("audit", "--json", "--principal", "project:alpha"))
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { client: string; tokenId: string | null; tokenName: string | null })
+    const named = new Set(trail.map((r) => `${r.tokenName} ${r.tokenId}`))
+    expect(named).toEqual(
+      new Set([`alpha-plain ${plain.id}`, `project:alpha-1 ${granted.id}`, `project:alpha-2 ${blind.id}`])
+    )
+    expect(new Set(trail.map((r) => r.client))).toEqual(new Set(["tokens-int 0.0.0"]))
+    expect(await cli("audit", "verify")).toContain("the audit trail is intact")
   }, 240_000)
 })
