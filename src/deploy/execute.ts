@@ -141,8 +141,8 @@ const operatorToken = (step: Extract<Step, { _tag: "OperatorToken" }>, tokens: T
   })
 
 export const PENDING_TOKEN =
-  "tokens live in the server's memory until the PostgreSQL token store is in place, so a token made now would " +
-  "open nothing; a run of `secrets server install` after that makes it"
+  "the install does not open the server's store yet; until it does, make it as the server's user with its " +
+  "settings: `secrets token create --principal meta --operator --name operator-<you>`, into that file (0600)"
 
 export const execute = (plan: Plan, context: Context) =>
   Effect.gen(function* () {

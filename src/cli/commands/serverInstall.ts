@@ -44,10 +44,10 @@ export const install = Command.make("install", options, (args) =>
     const { PENDING_TOKEN } = yield* Effect.promise(() => import("../../deploy/execute.js"))
     // sudo's, not a setting of ours: whose home gets the operator token.
     const operator = yield* Config.option(Config.string("SUDO_USER")).pipe(Effect.orElseSucceed(() => Option.none()))
-    // The operator token is made through the TokenStore in the context (execute.ts). None is provided yet: tokens
-    // live in each server's memory. Once they live in the store, provide the server's: opened with server.env's
-    // settings, and for the embedded store as the server's user (root is refused another user's data directory),
-    // e.g. through `secrets token create --operator --json` run with the start line the plan prints.
+    // The operator token is made through the TokenStore in the context (execute.ts). None is provided yet. Tokens
+    // now live in the store (tokens/sql.ts): provide the server's, opened with server.env's settings, and for the
+    // embedded store as the server's user (root is refused another user's data directory), e.g. through
+    // `secrets token create --principal meta --operator --json` run with the start line the plan prints.
     const tokensReady = Option.isSome(yield* Effect.serviceOption(TokenStore))
     const installed = yield* Deploy.install({
       root: Option.getOrElse(args.root, () => ""),
