@@ -32,11 +32,13 @@ import {
   previousStatementRead,
   versionsStatementRead
 } from "./statements.js"
+import { benchHttp } from "./http.js"
 import { getSecret, spawnServer } from "./stdio.js"
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
 const CLI = path.join(ROOT, "dist/cli.js")
 const MINIMAL = path.join(ROOT, "bench/dist/minimal-server.js")
+const HTTP_SERVER = path.join(ROOT, "bench/dist/http-server.js")
 const SEQ = Number(process.env["BENCH_SEQUENTIAL"] ?? 2000)
 const TOTAL = Number(process.env["BENCH_TOTAL"] ?? 10_000)
 const KEYS = 1000
@@ -464,6 +466,17 @@ const main = async () => {
     record("embedded server PSS, idle", "supervisor", pssIdle.supervisor, "MB")
     record("embedded server PSS, after reads", postgresLabel(pssAfter.processes - 1), pssAfter.postgres, "MB")
     record("embedded server PSS, after reads", "supervisor", pssAfter.supervisor, "MB")
+
+    // secrets server over HTTP beside secrets serve over stdio, on this store (issue 21).
+    await benchHttp({
+      cli: CLI,
+      server: [HTTP_SERVER],
+      env,
+      keyAt,
+      sequentialCalls: SEQ,
+      totalReads: TOTAL,
+      record
+    })
   } finally {
     for (const s of spawned) await s.close().catch(() => undefined)
     for (const cleanup of cleanups) cleanup()

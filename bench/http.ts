@@ -1,0 +1,169 @@
+/**
+ * `secrets server` over Streamable HTTP beside `secrets serve` over stdio, on the same store, in one run (issue 21):
+ * `get_secret` p50 in one session; a new client's connect, initialize and first tool result against a stdio
+ * `serve`'s cold start to its first result; 50 sessions at once reading, the server's peak RSS against one stdio
+ * `serve`'s and its throughput against the best stdio figure. Subjects that are compared run interleaved.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import { spawn } from "node:child_process"
+import * as readline from "node:readline"
+import { coldStart } from "./embedded.js"
+import { interleaved, median, peakRssMb, throughput } from "./measure.js"
+import { getSecret, spawnServer } from "./stdio.js"
+
+export type Recorder = (
+  scenario: string,
+  subject: string,
+  value: number,
+  unit: string,
+  baseline?: number,
+  target?: string
+) => void
+
+export interface HttpBenchOptions {
+  /** dist/cli.js, for `serve`. */
+  readonly cli: string
+  /** The server as a process (bench/http-server.ts), printing its URL and a token. */
+  readonly server: ReadonlyArray<string>
+  /** The store both open: DATABASE_URL and SECRETS_ENCRYPTION_KEY. */
+  readonly env: Readonly<Record<string, string>>
+  readonly keyAt: (i: number) => string
+  readonly sequentialCalls: number
+  readonly totalReads: number
+  readonly record: Recorder
+}
+
+const SESSIONS = 50
+const ROUNDS = 9
+
+const startServer = async (args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) => {
+  const child = spawn(process.execPath, [...args], {
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...env },
+    stdio: ["ignore", "pipe", "ignore"]
+  })
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  const line = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).once("line", resolve)
+    void exited.then(() => reject(new Error(`${args.join(" ")} exited before it listened`)))
+  })
+  const { url, token } = JSON.parse(line) as { url: string; token: string }
+  return {
+    url,
+    token,
+    pid: child.pid!,
+    close: async () => {
+      child.kill("SIGTERM")
+      await exited
+    }
+  }
+}
+
+const connect = async (url: string, token: string) => {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } }
+  })
+  const client = new Client({ name: "bench-http", version: "0" })
+  await client.connect(transport)
+  return {
+    client,
+    close: async () => {
+      await transport.terminateSession()
+      await client.close()
+    }
+  }
+}
+
+/** Ops per second with every client one call in flight, sharing `total` calls. */
+const perClient = async (clients: ReadonlyArray<Client>, keyAt: (i: number) => string, total: number) => {
+  let next = 0
+  const start = performance.now()
+  await Promise.all(
+    clients.map(async (client) => {
+      while (next < total) await getSecret(client, keyAt(next++))
+    })
+  )
+  return total / ((performance.now() - start) / 1000)
+}
+
+export const benchHttp = async (options: HttpBenchOptions) => {
+  const { env, keyAt, record } = options
+  const server = await startServer(options.server, { ...env, SECRETS_SERVER_LISTEN: "127.0.0.1:0" })
+  const serve = await spawnServer([options.cli, "serve"], env)
+  const closing: Array<() => Promise<void>> = [serve.close, server.close]
+  try {
+    const one = await connect(server.url, server.token)
+    closing.unshift(one.close)
+    await one.client.listTools()
+    const seq = await interleaved(
+      { http: (i) => getSecret(one.client, keyAt(i)), stdio: (i) => getSecret(serve.client, keyAt(i)) },
+      options.sequentialCalls
+    )
+    record("get_secret p50, one client", "secrets serve (stdio)", seq.stdio.p50, "ms")
+    record("get_secret p50, one client", "secrets server (HTTP)", seq.http.p50, "ms", seq.stdio.p50, "<= 1.1x")
+    record("get_secret p99, one client", "secrets serve (stdio)", seq.stdio.p99, "ms")
+    record("get_secret p99, one client", "secrets server (HTTP)", seq.http.p99, "ms", seq.stdio.p99)
+
+    // A new client: the server running, against a stdio serve started for it; the same steps after the start
+    // (initialize, tools/list, one get_secret of a path that does not exist).
+    const fresh: Array<number> = []
+    const colds: Array<number> = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const start = performance.now()
+      const client = await connect(server.url, server.token)
+      await client.client.listTools()
+      await client.client.callTool({ name: "get_secret", arguments: { keyPath: "meta/none/x" } })
+      fresh.push(performance.now() - start)
+      await client.close()
+      const cold = await coldStart([options.cli, "serve"], env)
+      colds.push(cold.firstResultMs)
+      await cold.served.close()
+    }
+    const coldMs = median(colds)
+    record("new client to first tool result", "serve, cold start (stdio)", coldMs, "ms")
+    record("new client to first tool result", "server running (HTTP)", median(fresh), "ms", coldMs, "<= 0.3x")
+
+    // 50 sessions at once, each one call in flight, against one stdio serve with 32 and with 50 in flight.
+    const sessions = await Promise.all(Array.from({ length: SESSIONS }, () => connect(server.url, server.token)))
+    closing.unshift(...sessions.map((s) => s.close))
+    const clients = sessions.map((s) => s.client)
+    const seconds = { http: 0, stdio32: 0, stdio50: 0 }
+    const share = Math.ceil(options.totalReads / 5)
+    const subjects: Array<[keyof typeof seconds, () => Promise<number>]> = [
+      ["http", () => perClient(clients, keyAt, share)],
+      ["stdio32", () => throughput((i) => getSecret(serve.client, keyAt(i)), share, 32, 0)],
+      ["stdio50", () => throughput((i) => getSecret(serve.client, keyAt(i)), share, 50, 0)]
+    ]
+    await perClient(clients, keyAt, 500)
+    for (let round = 0; round < 5; round++) {
+      for (let j = 0; j < subjects.length; j++) {
+        const [name, run] = subjects[(round + j) % subjects.length]!
+        seconds[name] += share / (await run())
+      }
+    }
+    const opsPerSecond = (name: keyof typeof seconds) => (share * 5) / seconds[name]
+    const bestStdio = Math.max(opsPerSecond("stdio32"), opsPerSecond("stdio50"))
+    record("reads, one stdio serve", "32 in flight", opsPerSecond("stdio32"), "ops/s")
+    record("reads, one stdio serve", "50 in flight", opsPerSecond("stdio50"), "ops/s")
+    record(
+      `reads, ${SESSIONS} HTTP sessions at once`,
+      "secrets server",
+      opsPerSecond("http"),
+      "ops/s",
+      bestStdio,
+      ">= 0.9x"
+    )
+    const serveRss = await peakRssMb(serve.pid)
+    record("peak RSS, whole run", "secrets serve (stdio)", serveRss, "MB")
+    record(
+      "peak RSS, whole run",
+      `secrets server, ${SESSIONS} sessions`,
+      await peakRssMb(server.pid),
+      "MB",
+      serveRss,
+      "<= 2x"
+    )
+  } finally {
+    for (const close of closing) await close().catch(() => undefined)
+  }
+}
