@@ -6,10 +6,9 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
-import * as readline from "node:readline"
 import { coldStart } from "./embedded.js"
 import { interleaved, median, peakRssMb, throughput } from "./measure.js"
 import { getSecret, spawnServer } from "./stdio.js"
@@ -24,10 +23,8 @@ export type Recorder = (
 ) => void
 
 export interface HttpBenchOptions {
-  /** dist/cli.js, for `serve`. */
+  /** dist/cli.js: `serve`, `server` and `token create`. */
   readonly cli: string
-  /** The server as a process (bench/http-server.ts), printing its URL and a token. */
-  readonly server: ReadonlyArray<string>
   /** The store both open: DATABASE_URL and SECRETS_ENCRYPTION_KEY. */
   readonly env: Readonly<Record<string, string>>
   readonly keyAt: (i: number) => string
@@ -39,17 +36,38 @@ export interface HttpBenchOptions {
 const SESSIONS = 50
 const ROUNDS = 9
 
-const startServer = async (args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) => {
-  const child = spawn(process.execPath, [...args], {
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...env },
-    stdio: ["ignore", "pipe", "ignore"]
+const processEnv = (env: Readonly<Record<string, string>>) => ({
+  PATH: process.env["PATH"] ?? "",
+  HOME: process.env["HOME"] ?? "/tmp",
+  ...env
+})
+
+/** A `meta` token made by `secrets token create`, and `secrets server` on an ephemeral port, known ready by stderr. */
+const startServer = async (cli: string, env: Readonly<Record<string, string>>) => {
+  const made = spawnSync(
+    process.execPath,
+    [cli, "token", "create", "--principal", "meta", "--name", "bench", "--json"],
+    {
+      env: processEnv(env),
+      encoding: "utf8"
+    }
+  )
+  if (made.status !== 0) throw new Error(`secrets token create exited ${made.status}: ${made.stderr}`)
+  const { token } = JSON.parse(made.stdout) as { token: string }
+  const child = spawn(process.execPath, [cli, "server", "--listen", "127.0.0.1:0"], {
+    env: processEnv(env),
+    stdio: ["ignore", "ignore", "pipe"]
   })
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-  const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once("line", resolve)
-    void exited.then(() => reject(new Error(`${args.join(" ")} exited before it listened`)))
+  const url = await new Promise<string>((resolve, reject) => {
+    let stderr = ""
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8")
+      const match = /MCP over Streamable HTTP at (http:\/\/\S+\/mcp)/.exec(stderr)
+      if (match !== null) resolve(match[1]!)
+    })
+    void exited.then(() => reject(new Error(`secrets server exited before it listened: ${stderr}`)))
   })
-  const { url, token } = JSON.parse(line) as { url: string; token: string }
   return {
     url,
     token,
@@ -146,7 +164,7 @@ const bareCalls = (url: string, token: string, sessions: ReadonlyArray<string>) 
 
 export const benchHttp = async (options: HttpBenchOptions) => {
   const { env, keyAt, record } = options
-  const server = await startServer(options.server, { ...env, SECRETS_SERVER_LISTEN: "127.0.0.1:0" })
+  const server = await startServer(options.cli, env)
   const serve = await spawnServer([options.cli, "serve"], env)
   const closing: Array<() => Promise<void>> = [serve.close, server.close]
   try {

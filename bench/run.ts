@@ -38,7 +38,6 @@ import { getSecret, spawnServer } from "./stdio.js"
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
 const CLI = path.join(ROOT, "dist/cli.js")
 const MINIMAL = path.join(ROOT, "bench/dist/minimal-server.js")
-const HTTP_SERVER = path.join(ROOT, "bench/dist/http-server.js")
 const SEQ = Number(process.env["BENCH_SEQUENTIAL"] ?? 2000)
 const TOTAL = Number(process.env["BENCH_TOTAL"] ?? 10_000)
 const KEYS = 1000
@@ -470,7 +469,6 @@ const main = async () => {
     // secrets server over HTTP beside secrets serve over stdio, on this store (issue 21).
     await benchHttp({
       cli: CLI,
-      server: [HTTP_SERVER],
       env,
       keyAt,
       sequentialCalls: SEQ,
