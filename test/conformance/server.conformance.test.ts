@@ -1,18 +1,22 @@
 /**
  * The MCP conformance suite (`@modelcontextprotocol/conformance` 0.1.13, the last release that runs on Node 20)
- * against `secrets server`, through bearerProxy.ts since the runner cannot send a token: `npm run
- * test:conformance`, run by `.ci/run`. Offline: the runner is a devDependency, the server runs in this process on the
- * memory stores. The runner runs every server scenario with baseline.yml as its expected failures, so it fails on
- * a required scenario that fails or warns, and on a baseline entry that has started to pass.
+ * against the built `secrets server` process, with a token from `secrets token create`, through bearerProxy.ts since
+ * the runner cannot send a token: `npm run test:conformance` (it builds first), run by `.ci/run`. Offline: the runner
+ * is a devDependency. The store is a fresh database on TEST_DATABASE_URL's server, else the sandbox's embedded store.
+ * The runner runs every server scenario with baseline.yml as its expected failures, so it fails on a required
+ * scenario that fails or warns, and on a baseline entry that has started to pass.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Redacted } from "effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { mcpHeaders, raw, INITIALIZE, startServer } from "../support/httpServer.js"
+import { expectOk, hexKey, makeSandbox } from "../cli/harness.js"
+import { mcpHeaders, raw, INITIALIZE } from "../support/httpServer.js"
+import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { startServerProcess, stopServerProcess } from "../support/serverProcess.js"
 import { startBearerProxy } from "./bearerProxy.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -70,13 +74,38 @@ describe("MCP conformance suite 0.1.13 against secrets server", () => {
       expect(scenarios.length).toBeGreaterThan(20)
       expect([...required, ...passing, ...server].map((e) => e.scenario).sort()).toEqual([...scenarios].sort())
 
+      const box = yield* Effect.acquireRelease(
+        Effect.sync(() => makeSandbox("secrets-conformance-")),
+        (b) => Effect.sync(() => b.remove())
+      )
+      const env: Record<string, string> = { SECRETS_ENCRYPTION_KEY: hexKey() }
+      if (TEST_DATABASE_URL !== undefined) env["DATABASE_URL"] = Redacted.value((yield* freshDatabase).url)
+      const cli = (...args: ReadonlyArray<string>) =>
+        Effect.promise(() => box.run(args, { env })).pipe(Effect.tap((result) => expectOk(result)))
+      yield* cli("init")
+      const made = yield* cli(
+        "token",
+        "create",
+        "--principal",
+        "project:conformance",
+        "--name",
+        "conformance",
+        "--json"
+      )
+      const token = (JSON.parse(made.stdout) as { token: string }).token
+
       const proxy = yield* Effect.acquireRelease(
         Effect.promise(() => startBearerProxy()),
         (p) => Effect.promise(() => p.close())
       )
       // The proxy's address is a name the server is told to answer to, as an operator names a reverse proxy's.
-      const started = yield* startServer({ env: { SECRETS_SERVER_HOSTS: proxy.host } })
-      proxy.target(started.port, yield* started.mint({ principal: "project:conformance", name: "conformance" }))
+      const secretsServer = yield* Effect.acquireRelease(
+        Effect.promise(() =>
+          startServerProcess(box, ["--listen", "127.0.0.1:0"], { ...env, SECRETS_SERVER_HOSTS: proxy.host })
+        ),
+        (s) => Effect.promise(() => stopServerProcess(s.running))
+      )
+      proxy.target(secretsServer.port, token)
       // The proxy passes Host through: a forged one reaches the server, which refuses it despite the token.
       const forged = yield* Effect.promise(() =>
         raw(Number(proxy.host.split(":")[1]), {
