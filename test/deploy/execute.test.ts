@@ -33,7 +33,7 @@ const setup = (root: string) => {
   const steps: ReadonlyArray<Step> = [
     { _tag: "MakeDirectory", path: path.dirname(dir), owner: "operator", mode: 0o700 },
     { _tag: "MakeDirectory", path: dir, owner: "operator", mode: 0o700 },
-    { _tag: "OperatorToken", path: file, operator: me.username }
+    { _tag: "OperatorToken", path: file, operator: me.username, existing: "none" }
   ]
   return { operator, dir, file, steps, context: { user: "secrets-mcp", operator } }
 }
