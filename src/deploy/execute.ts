@@ -1,8 +1,9 @@
 /**
  * Carries out a plan's steps in order. Each step is whole or not done; a failure stops the run with
  * `InstallFailed` listing the steps done before it, and a second run plans only what is left. The operator's token
- * is made through the `TokenStore` in the context: without one (no store the server shares yet) the step is
- * reported pending and nothing is written, since a token no server knows would only mislead.
+ * is made through the `TokenStore` in the context (install.ts: the server's store, asked as the server's user,
+ * serviceTokens.ts): a token file not checked yet is kept when the store accepts it; otherwise a new token, with a
+ * name no token has had, is written in its place by a rename. Without a store the step is reported pending.
  */
 import { Effect, Either, Option, Redacted } from "effect"
 import { spawnSync } from "node:child_process"
@@ -161,9 +162,10 @@ const operatorToken = (step: Extract<Step, { _tag: "OperatorToken" }>, tokens: T
     return "made" as const
   })
 
+/** Without a token store in the context (only where a caller provides none: install.ts always does). */
 export const PENDING_TOKEN =
-  "the install does not open the server's store yet; until it does, make it as the server's user with its " +
-  "settings: `secrets token create --principal meta --operator --name operator-<you>`, into that file (0600)"
+  "no token store to make it in; make it as the server's user with its settings: " +
+  "`secrets token create --principal meta --operator --name operator-<you>`, into that file (0600)"
 
 export const execute = (plan: Plan, context: Context) =>
   Effect.gen(function* () {
