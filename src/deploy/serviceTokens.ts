@@ -56,19 +56,27 @@ const runAs = (service: ServiceUser, args: ReadonlyArray<string>, input = "") =>
     } catch (error) {
       return resume(Effect.fail(new StoreUnavailable({ reason: (error as Error).message })))
     }
-    const child = spawn(service.node, [service.cli, "token", ...args], {
-      uid: id.uid,
-      gid: id.gid,
-      env,
-      cwd: "/",
-      stdio: ["pipe", "pipe", "pipe"]
-    })
+    // The unit's UMask: what the child creates (an embedded store it starts) is its user's alone. A child inherits
+    // the umask at spawn, which is synchronous, so root's is back before anything else runs.
+    const umask = process.umask(0o077)
+    let child: ReturnType<typeof spawn>
+    try {
+      child = spawn(service.node, [service.cli, "token", ...args], {
+        uid: id.uid,
+        gid: id.gid,
+        env,
+        cwd: "/",
+        stdio: ["pipe", "pipe", "pipe"]
+      })
+    } finally {
+      process.umask(umask)
+    }
     const out: Array<Buffer> = []
     const err: Array<Buffer> = []
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk))
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk))
-    child.stdin.on("error", () => undefined)
-    child.stdin.end(input)
+    child.stdout!.on("data", (chunk: Buffer) => out.push(chunk))
+    child.stderr!.on("data", (chunk: Buffer) => err.push(chunk))
+    child.stdin!.on("error", () => undefined)
+    child.stdin!.end(input)
     child.once("error", (error) => resume(Effect.fail(new StoreUnavailable({ reason: error.message }))))
     child.once("close", (code) =>
       resume(
