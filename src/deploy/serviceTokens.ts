@@ -6,6 +6,9 @@
  * comes back on stdout, through pipes: never on a command line, in the environment, or in an error (the child's
  * errors quote no token).
  *
+ * `create` records the server's user as who made the token (as `secrets token create` run by it does), not
+ * `spec.createdBy`; an expiry is not passed (the install makes tokens that do not expire).
+ *
  * An embedded store that is not running is started by the first call, with a short idle limit instead of the
  * server's "never", so that without a server it stops again soon after the install.
  */
@@ -137,8 +140,13 @@ export const layer = (service: ServiceUser) =>
   Layer.succeed(TokenStore, {
     create: (spec) =>
       Effect.gen(function* () {
+        if (spec.expiresAt !== undefined && spec.expiresAt !== null) {
+          return yield* Effect.dieMessage("an expiry is not passed to secrets token create as the server's user")
+        }
         const args = ["create", "--principal", spec.principal, "--json"]
         if (spec.name !== undefined) args.push("--name", spec.name)
+        for (const grant of (spec.grants ?? "").split(",").filter((g) => g !== "")) args.push("--grant", grant)
+        if (spec.reveal !== undefined) args.push("--reveal", spec.reveal)
         if (spec.operator === true) args.push("--operator")
         const ran = yield* runAs(service, args)
         if (ran.code !== 0) return yield* Effect.fail(failure(service, args, ran))
