@@ -17,30 +17,45 @@ import type pg from "pg"
 import type { KeyRollback, KeyRotated } from "../domain/errors.js"
 import { isActiveKeyHexSql } from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
+import { allRecorded } from "./allRecorded.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "./Entry.js"
 import * as Stream from "./Stream.js"
 
 export const CHECKPOINT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('secrets-mcp audit checkpoints'))"
 
-/** A record, only under the store's active key ($10): no row returned when the key gate is shut. */
+/**
+ * An INSERT under the key gate: one row of `open` (false: the gate was shut and nothing went in). A row the gate let
+ * through that did not reach the table fails the statement (allRecorded.ts).
+ */
+const gated = (keyIdHex: string, insert: string) => `
+  WITH gate AS (SELECT ${isActiveKeyHexSql(keyIdHex)} AS open),
+  inserted AS (${insert} FROM gate WHERE gate.open RETURNING 1)
+  SELECT open FROM gate WHERE ${allRecorded("(SELECT count(*) FROM inserted)", "(SELECT open FROM gate)::int")}`
+
+/** A record, only under the store's active key ($10). */
 const INSERT_RECORD: PgPool.Statement = {
   name: "audit_record",
-  text: `INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                                attempt_mac, mac)
-         SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::int, $9::text,
-                $10::text, $11::bytea, $12::bytea
-         WHERE ${isActiveKeyHexSql("$10::text")}
-         RETURNING seq`
+  text: gated(
+    "$10::text",
+    `INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
+                           attempt_mac, mac)
+     SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::int, $9::text,
+            $10::text, $11::bytea, $12::bytea`
+  )
 }
 
-/** A checkpoint, only under the store's active key ($6): no row returned when the key gate is shut. */
+/** A checkpoint, only under the store's active key ($6). */
 const INSERT_CHECKPOINT: PgPool.Statement = {
   name: "audit_checkpoint",
-  text: `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac)
-         SELECT $1::timestamptz, $2::text, $3::text, $4::bigint, $5::bytea, $6::text, $7::bytea
-         WHERE ${isActiveKeyHexSql("$6::text")}
-         RETURNING id`
+  text: gated(
+    "$6::text",
+    `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac)
+     SELECT $1::timestamptz, $2::text, $3::text, $4::bigint, $5::bytea, $6::text, $7::bytea`
+  )
 }
+
+/** True when the gate let the row in (`gated`). */
+const wentIn = (rows: ReadonlyArray<unknown>) => (rows[0] as { open?: boolean } | undefined)?.open === true
 
 /** A rotation switches the store's key once: a statement the key gate stops more often than this gives up. */
 const MAX_FOLLOWS = 3
@@ -109,7 +124,7 @@ export const make = (
         const { key, keyId } = current()
         const full: Checkpoint = { ...c, at: new Date(), keyId }
         const mac = checkpointMac(key, last?.mac ?? GENESIS, full)
-        const written = yield* query(INSERT_CHECKPOINT, [
+        const written = yield* query<{ open: boolean }>(INSERT_CHECKPOINT, [
           full.at,
           full.kind,
           full.stream,
@@ -118,7 +133,7 @@ export const make = (
           keyId,
           mac
         ])
-        if (written.length > 0) return mac
+        if (wentIn(written)) return mac
         yield* follow(query)
       }
       return yield* keyKeptMoving()
@@ -193,7 +208,7 @@ export const make = (
       for (let follows = 0; follows <= MAX_FOLLOWS; follows++) {
         const { commit, values } = recordValues(yield* streamIn(tx), entry)
         const written = yield* tx.query(INSERT_RECORD, values)
-        if (written.length > 0) return tx.onCommit(commit)
+        if (wentIn(written)) return tx.onCommit(commit)
         yield* follow(tx.query)
       }
       return yield* keyKeptMoving()

@@ -12,6 +12,7 @@
  */
 import { ATTEMPT_MAC_BYTES, READ_OUTCOME_TAG_BYTES as OUTCOME_MAC_BYTES } from "../audit/Entry.js"
 import { READ_MACS_BYTES } from "../audit/Stream.js"
+import { allRecorded } from "../audit/allRecorded.js"
 import { isActiveKeyHexSql } from "../store/KeyCheck.js"
 import type * as PgPool from "../store/PgPool.js"
 
@@ -52,10 +53,18 @@ const macFor = (macs: readonly [string, string, string, string, string]) =>
 const gate = (keyId: string) => `gate AS (SELECT ${isActiveKeyHexSql(keyId)} AS open)`
 
 /**
- * What the statement returns: the rows read, or, when the key gate is shut (nothing was recorded nor read), one row
- * of nulls (`isKeyGateShut`).
+ * Every read's record reached the table (`expected` of them while the gate is open, none when it is shut), or the
+ * statement fails and nothing was read nor counted (src/audit/allRecorded.ts).
  */
-const ANSWER = `SELECT u.* FROM gate LEFT JOIN upd u ON true WHERE NOT gate.open OR u.id IS NOT NULL`
+const checked = (expected: string) =>
+  `checked AS (SELECT ${allRecorded("(SELECT count(*) FROM recorded)", `CASE WHEN (SELECT open FROM gate) THEN ${expected} ELSE 0 END`)} AS ok)`
+
+/**
+ * What the statement returns: the rows read, or, when the key gate is shut (nothing was recorded nor read), one row
+ * of nulls (`isKeyGateShut`). The check comes first, on its own: it is evaluated once, whatever the rows.
+ */
+const ANSWER = `SELECT u.* FROM gate LEFT JOIN upd u ON true
+  WHERE (SELECT ok FROM checked) AND (NOT gate.open OR u.id IS NOT NULL)`
 
 /** The one row a read statement returns when its key gate was shut: the store's active key moved on. */
 export const isKeyGateShut = (rows: ReadonlyArray<{ readonly key_path: string | null }>): boolean =>
@@ -92,7 +101,8 @@ const recordAndReadOne = (flush: boolean): string => `
     LEFT JOIN upd u ON true
     CROSS JOIN LATERAL (SELECT ${outcome("$2::timestamptz", "$10::int", "$4::float8")} AS outcome) o
     WHERE gate.open
-  )
+    RETURNING 1
+  ), ${checked("1")}
   ${ANSWER}`
 
 const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
@@ -140,7 +150,8 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
     LEFT JOIN upd u ON u.key_path = ${readKeyPath}
     CROSS JOIN LATERAL (SELECT ${outcome("a.at", "a.version", "$5::float8")} AS outcome) o
     WHERE (SELECT open FROM gate)
-  )
+    RETURNING 1
+  ), ${checked(`cardinality(${arrays[0]})`)}
   ${ANSWER}`
 }
 

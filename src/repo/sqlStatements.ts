@@ -5,6 +5,7 @@
  * means someone wrote in between: the caller decides again from the new state (writePlan.ts). The hot ones run as
  * named prepared statements.
  */
+import { allRecorded } from "../audit/allRecorded.js"
 import { isActiveKeySql } from "../store/KeyCheck.js"
 import type * as PgPool from "../store/PgPool.js"
 import { COLUMNS as METADATA_COLUMNS } from "./readStatements.js"
@@ -51,7 +52,8 @@ export const LOCK_STATE: PgPool.Statement = {
 /**
  * A write that also inserts its audit record, in the same statement and only if it wrote: `ctes` come first,
  * `write` (an INSERT or UPDATE ... RETURNING) is `written`, and the record's twelve values are parameters from
- * `$first` on (src/audit/SqlTrail.ts `recordValues`). A write that matched nothing inserts no record.
+ * `$first` on (src/audit/SqlTrail.ts `recordValues`). A write that matched nothing inserts no record; a record that
+ * did not reach the table fails the statement, and the write with it (src/audit/allRecorded.ts).
  */
 const recordedWrite = (ctes: string, write: string, first: number) => {
   const p = (i: number) => `$${first + i}`
@@ -64,8 +66,9 @@ const recordedWrite = (ctes: string, write: string, first: number) => {
     SELECT ${p(0)}::text, ${p(1)}::bigint, ${p(2)}::timestamptz, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text,
            ${p(6)}::text, ${p(7)}::int, ${p(8)}::text, ${p(9)}::text, ${p(10)}::bytea, ${p(11)}::bytea
     FROM written
+    RETURNING 1
   )
-  SELECT * FROM written`
+  SELECT * FROM written WHERE ${allRecorded("(SELECT count(*) FROM recorded)", "(SELECT count(*) FROM written)")}`
 }
 
 /**
