@@ -94,6 +94,8 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
             head: Buffer | null
             key_id: string
             mac: Buffer
+            sealed_from: string | null
+            seal: Buffer | null
           }>`SELECT * FROM audit_checkpoints ORDER BY id`
           const records = yield* sql<RecordRow>`SELECT * FROM audit_log ORDER BY stream, seq`
           // Each record and checkpoint names the master key its MAC key came from: every one the keyring holds.
@@ -111,7 +113,8 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
               seq: c.seq === null ? null : Number(c.seq),
               head: c.head,
               keyId: c.key_id,
-              mac: c.mac
+              mac: c.mac,
+              seal: c.seal === null ? null : { from: Number(c.sealed_from), digest: c.seal }
             })),
             records.map(toRecord),
             (keyId) => keys.get(keyId),

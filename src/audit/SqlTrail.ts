@@ -49,8 +49,8 @@ const INSERT_CHECKPOINT: PgPool.Statement = {
   name: "audit_checkpoint",
   text: gated(
     "$6::text",
-    `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac)
-     SELECT $1::timestamptz, $2::text, $3::text, $4::bigint, $5::bytea, $6::text, $7::bytea`
+    `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac, sealed_from, seal)
+     SELECT $1::timestamptz, $2::text, $3::text, $4::bigint, $5::bytea, $6::text, $7::bytea, $8::bigint, $9::bytea`
   )
 }
 
@@ -131,7 +131,9 @@ export const make = (
           full.seq,
           full.head,
           keyId,
-          mac
+          mac,
+          full.seal?.from ?? null,
+          full.seal?.digest ?? null
         ])
         if (wentIn(written)) return mac
         yield* follow(query)
@@ -198,7 +200,7 @@ export const make = (
         p.attemptMac,
         p.macs.get(entry.outcome)!
       ],
-      commit: () => Stream.commit(stream, prepared)
+      commit: () => Stream.commit(stream, prepared, [entry.outcome])
     }
   }
 
@@ -219,8 +221,14 @@ export const make = (
       [...live.entries()].filter(([stream, vouched]) => kind === "close" || stream.seq - 1 > vouched),
       ([stream]) => {
         const seq = stream.seq - 1
-        return Effect.map(checkpoint({ kind, stream: stream.id, seq, head: seq < 0 ? null : stream.head }), () =>
-          kind === "close" ? live.delete(stream) : live.set(stream, seq)
+        // The outcomes since the last checkpoint of the stream, sealed under this one's MAC (Stream.ts).
+        const { done, seal } = Stream.unsealed(stream)
+        return Effect.map(
+          checkpoint({ kind, stream: stream.id, seq, head: seq < 0 ? null : stream.head, seal }),
+          () => {
+            done()
+            return kind === "close" ? live.delete(stream) : live.set(stream, seq)
+          }
         )
       },
       { discard: true }
