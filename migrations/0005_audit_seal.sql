@@ -8,16 +8,15 @@
 -- never sent before its checkpoint, does not match the rewritten one. Null in checkpoints made before this.
 ALTER TABLE audit_checkpoints ADD COLUMN sealed_from bigint, ADD COLUMN seal bytea;
 
--- The trail's signed head, apart from the records: the last checkpoint (its id, its MAC, when) and how many there
--- are, under a MAC of its own, moved with every checkpoint in the same transaction. An emptied (TRUNCATE) or
+-- The trail's signed head, apart from the records: the newest checkpoint (its id, its MAC, when), under a MAC of its
+-- own, moved with every checkpoint in the same transaction (src/audit/SignedHead.ts). An emptied (TRUNCATE) or
 -- shortened trail no longer matches it, and a missing head is reported: `secrets audit verify` says which.
 CREATE TABLE audit_head (
   -- One row.
   id          boolean PRIMARY KEY DEFAULT true CHECK (id),
   checkpoint  bigint NOT NULL,
-  checkpoints bigint NOT NULL,
-  at          timestamptz NOT NULL,
   last_mac    bytea NOT NULL,
+  at          timestamptz NOT NULL,
   key_id      text NOT NULL,
   mac         bytea NOT NULL
 );

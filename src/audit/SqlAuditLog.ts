@@ -85,6 +85,14 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
 
       const verifyWith = (noted?: string) =>
         Effect.gen(function* () {
+          // The head first: checkpoints written meanwhile come after the one it names.
+          const [head] = yield* sql<{
+            checkpoint: string
+            last_mac: Buffer
+            at: Date
+            key_id: string
+            mac: Buffer
+          }>`SELECT checkpoint, last_mac, at, key_id, mac FROM audit_head`
           const checkpoints = yield* sql<{
             id: string
             at: Date
@@ -100,7 +108,12 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
           const records = yield* sql<RecordRow>`SELECT * FROM audit_log ORDER BY stream, seq`
           // Each record and checkpoint names the master key its MAC key came from: every one the keyring holds.
           const keys = new Map<string, Buffer>()
-          for (const keyId of new Set([...checkpoints.map((c) => c.key_id), ...records.map((r) => r.key_id)])) {
+          const keyIds = [
+            ...checkpoints.map((c) => c.key_id),
+            ...records.map((r) => r.key_id),
+            ...(head ? [head.key_id] : [])
+          ]
+          for (const keyId of new Set(keyIds)) {
             const derived = yield* Effect.option(crypto.deriveKeyFor(keyId, MAC_KEY_LABEL))
             if (Option.isSome(derived)) keys.set(keyId, Redacted.value(derived.value))
           }
@@ -118,7 +131,19 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
             })),
             records.map(toRecord),
             (keyId) => keys.get(keyId),
-            noted
+            noted,
+            {
+              head:
+                head === undefined
+                  ? undefined
+                  : {
+                      checkpoint: Number(head.checkpoint),
+                      lastMac: head.last_mac,
+                      at: head.at,
+                      keyId: head.key_id,
+                      mac: head.mac
+                    }
+            }
           )
         }).pipe(withStoreErrors)
 

@@ -19,6 +19,7 @@ import { isActiveKeyHexSql } from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { allRecorded } from "./allRecorded.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "./Entry.js"
+import { headMac, MOVE_HEAD } from "./SignedHead.js"
 import * as Stream from "./Stream.js"
 
 export const CHECKPOINT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('secrets-mcp audit checkpoints'))"
@@ -27,10 +28,10 @@ export const CHECKPOINT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('secrets-m
  * An INSERT under the key gate: one row of `open` (false: the gate was shut and nothing went in). A row the gate let
  * through that did not reach the table fails the statement (allRecorded.ts).
  */
-const gated = (keyIdHex: string, insert: string) => `
+const gated = (keyIdHex: string, insert: string, returning: string) => `
   WITH gate AS (SELECT ${isActiveKeyHexSql(keyIdHex)} AS open),
-  inserted AS (${insert} FROM gate WHERE gate.open RETURNING 1)
-  SELECT open FROM gate WHERE ${allRecorded("(SELECT count(*) FROM inserted)", "(SELECT open FROM gate)::int")}`
+  inserted AS (${insert} FROM gate WHERE gate.open RETURNING ${returning} AS id)
+  SELECT open, (SELECT max(id) FROM inserted) AS id FROM gate WHERE ${allRecorded("(SELECT count(*) FROM inserted)", "(SELECT open FROM gate)::int")}`
 
 /** A record, only under the store's active key ($10). */
 const INSERT_RECORD: PgPool.Statement = {
@@ -40,7 +41,8 @@ const INSERT_RECORD: PgPool.Statement = {
     `INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
                            attempt_mac, mac)
      SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::int, $9::text,
-            $10::text, $11::bytea, $12::bytea`
+            $10::text, $11::bytea, $12::bytea`,
+    "seq"
   )
 }
 
@@ -50,7 +52,8 @@ const INSERT_CHECKPOINT: PgPool.Statement = {
   text: gated(
     "$6::text",
     `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac, sealed_from, seal)
-     SELECT $1::timestamptz, $2::text, $3::text, $4::bigint, $5::bytea, $6::text, $7::bytea, $8::bigint, $9::bytea`
+     SELECT $1::timestamptz, $2::text, $3::text, $4::bigint, $5::bytea, $6::text, $7::bytea, $8::bigint, $9::bytea`,
+    "id"
   )
 }
 
@@ -124,7 +127,7 @@ export const make = (
         const { key, keyId } = current()
         const full: Checkpoint = { ...c, at: new Date(), keyId }
         const mac = checkpointMac(key, last?.mac ?? GENESIS, full)
-        const written = yield* query<{ open: boolean }>(INSERT_CHECKPOINT, [
+        const written = yield* query<{ open: boolean; id: string }>(INSERT_CHECKPOINT, [
           full.at,
           full.kind,
           full.stream,
@@ -135,7 +138,12 @@ export const make = (
           full.seal?.from ?? null,
           full.seal?.digest ?? null
         ])
-        if (wentIn(written)) return mac
+        if (wentIn(written)) {
+          // The signed head moves with it, in the same transaction (SignedHead.ts).
+          const head = { checkpoint: Number(written[0]!.id), lastMac: mac, at: full.at, keyId }
+          yield* query(MOVE_HEAD, [head.checkpoint, mac, head.at, keyId, headMac(key, head)])
+          return mac
+        }
         yield* follow(query)
       }
       return yield* keyKeptMoving()

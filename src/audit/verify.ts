@@ -3,6 +3,7 @@
  * and that every checkpoint's vouched head is still there. Reports the first problem, or that it is intact.
  */
 import { type Checkpoint, checkpointMac, GENESIS, outcomeMac, attemptMac, type StoredRecord } from "./Entry.js"
+import { headProblem, type SignedHead } from "./SignedHead.js"
 import { sealOf } from "./Stream.js"
 
 export interface StoredCheckpoint extends Checkpoint {
@@ -21,6 +22,8 @@ export type Verdict =
        * follows within seconds), or their process died first. Their outcomes are protected by their own MAC only.
        */
       readonly unsealed: number
+      /** When the signed head last moved (SignedHead.ts): the time of the newest checkpoint it vouches for. */
+      readonly signedAt?: Date
       /** The newest checkpoint's MAC, short: noted elsewhere, it shows later whether the trail was cut short. */
       readonly head: string
     }
@@ -47,7 +50,9 @@ export const verify = (
   records: ReadonlyArray<StoredRecord>,
   keyFor: KeyFor,
   /** A head noted earlier (`Verdict.head`): it must still be in the chain, or the trail was cut short after it. */
-  noted?: string
+  noted?: string,
+  /** The trail's signed head as stored (SignedHead.ts), read before the checkpoints; absent: none is kept. */
+  signed?: { readonly head: SignedHead | undefined }
 ): Verdict => {
   // 1. The checkpoint chain.
   const opened = new Map<string, Buffer>()
@@ -138,12 +143,20 @@ export const verify = (
       problem: `the checkpoint noted as head ${noted} is gone: the trail was cut short after it (or the head was mistyped)`
     }
   }
+  if (signed !== undefined) {
+    const head = signed.head
+    const key = head === undefined ? undefined : keyFor(head.keyId)
+    if (head !== undefined && key === undefined) return missingKey(head.keyId)
+    const problem = headProblem(head, checkpoints, records.length, key)
+    if (problem !== undefined) return { intact: false, problem }
+  }
   return {
     intact: true,
     records: records.length,
     streams: byStream.size,
     checkpoints: checkpoints.length,
     unsealed: countUnsealed(byStream, vouched),
+    ...(signed?.head === undefined ? {} : { signedAt: signed.head.at }),
     head: previous.toString("hex").slice(0, 16)
   }
 }
