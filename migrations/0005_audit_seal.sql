@@ -20,3 +20,8 @@ CREATE TABLE audit_head (
   key_id      text NOT NULL,
   mac         bytea NOT NULL
 );
+
+-- Refusals are recorded once a minute at most per kind (src/audit/refusal.ts): before recording one, the store looks
+-- for a refusal of the same kind in the last minute, here, without reading the records of reads and writes.
+CREATE INDEX idx_audit_refusals ON audit_log (principal, operation, at)
+  WHERE outcome IN ('PermissionDenied', 'RevealDenied');

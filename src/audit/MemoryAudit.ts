@@ -4,6 +4,7 @@
 import { type Context, Effect } from "effect"
 import { type AuditLog, matchesFilter, newestFirst } from "./AuditLog.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS, type StoredRecord } from "./Entry.js"
+import { segmentOf } from "./refusal.js"
 import * as Stream from "./Stream.js"
 import { type StoredCheckpoint, verify } from "./verify.js"
 
@@ -47,6 +48,17 @@ export const make = (key: Buffer, keyId: string, now: () => Date): MemoryAudit =
     records,
     checkpoints,
     record: (entry) => Effect.sync(() => append(entry)),
+    refusedSince: (kind, since) =>
+      Effect.sync(() =>
+        records.some(
+          (r) =>
+            r.outcome === kind.outcome &&
+            r.principal === kind.principal &&
+            r.operation === kind.operation &&
+            r.at >= since &&
+            segmentOf(r.keyPath) === kind.segment
+        )
+      ),
     query: (filter) =>
       Effect.sync(() =>
         records

@@ -149,6 +149,16 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
 
       const log = AuditLog.of({
         record: (entry) => trail.transaction((tx) => trail.append(tx, entry)).pipe(withStoreErrors),
+        // The outcomes spelled out as in idx_audit_refusals' predicate (migrations/0005), so that index answers.
+        refusedSince: (kind, since) =>
+          sql`SELECT 1 AS found FROM audit_log
+            WHERE outcome IN ('PermissionDenied', 'RevealDenied') AND outcome = ${kind.outcome}
+              AND principal = ${kind.principal} AND operation = ${kind.operation} AND at >= ${since}
+              AND split_part(key_path, '/', 1) IS NOT DISTINCT FROM ${kind.segment}::text
+            LIMIT 1`.pipe(
+            withStoreErrors,
+            Effect.map((rows) => rows.length > 0)
+          ),
         query: (f) => {
           const path = f.path?.replace(/\/+$/, "")
           const operations = operationsOf(f)
