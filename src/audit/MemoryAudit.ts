@@ -4,7 +4,7 @@
 import { type Context, Effect } from "effect"
 import { type AuditLog, matchesFilter, newestFirst } from "./AuditLog.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS, type StoredRecord } from "./Entry.js"
-import { segmentOf } from "./refusal.js"
+import { pathKindOf } from "./refusal.js"
 import * as Stream from "./Stream.js"
 import { type StoredCheckpoint, verify } from "./verify.js"
 
@@ -56,7 +56,8 @@ export const make = (key: Buffer, keyId: string, now: () => Date): MemoryAudit =
             r.principal === kind.principal &&
             r.operation === kind.operation &&
             r.at >= since &&
-            segmentOf(r.keyPath) === kind.segment
+            pathKindOf(r.keyPath).segment === kind.segment &&
+            pathKindOf(r.keyPath).prefix === kind.prefix
         )
       ),
     query: (filter) =>

@@ -155,6 +155,7 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
             WHERE outcome IN ('PermissionDenied', 'RevealDenied') AND outcome = ${kind.outcome}
               AND principal = ${kind.principal} AND operation = ${kind.operation} AND at >= ${since}
               AND split_part(key_path, '/', 1) IS NOT DISTINCT FROM ${kind.segment}::text
+              AND (right(key_path, 1) = '/') IS NOT DISTINCT FROM ${kind.prefix}::boolean
             LIMIT 1`.pipe(
             withStoreErrors,
             Effect.map((rows) => rows.length > 0)
