@@ -144,6 +144,24 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
         ["created_at", "timestamp with time zone"]
       ])
 
+      // 0005_audit_seal: checkpoints seal the outcomes of their stream's records; the signed head is apart, one row.
+      const audit = yield* query<{ table_name: string; column_name: string; data_type: string }>(
+        client,
+        `SELECT table_name, column_name, data_type FROM information_schema.columns
+         WHERE table_schema = 'public' AND (table_name = 'audit_head' OR column_name IN ('sealed_from', 'seal'))
+         ORDER BY table_name, ordinal_position`
+      )
+      expect(audit.map((c) => [c.table_name, c.column_name, c.data_type])).toEqual([
+        ["audit_checkpoints", "sealed_from", "bigint"],
+        ["audit_checkpoints", "seal", "bytea"],
+        ["audit_head", "id", "boolean"],
+        ["audit_head", "checkpoint", "bigint"],
+        ["audit_head", "last_mac", "bytea"],
+        ["audit_head", "at", "timestamp with time zone"],
+        ["audit_head", "key_id", "text"],
+        ["audit_head", "mac", "bytea"]
+      ])
+
       // key_path sorts bytewise, as list_secrets promises.
       const collation = yield* query<{ collation_name: string | null }>(
         client,
