@@ -213,6 +213,39 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
     })
   )
 
+  it.scoped("a migration numbered below one already applied (0005 after 0006) is applied at the next start", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      yield* Layer.build(storeLayer(url))
+      const client = yield* rawClient(url)
+      // The store as it was before 0005_audit_seal existed, with 0006 applied.
+      yield* query(
+        client,
+        `DROP TABLE audit_head; DROP INDEX idx_audit_refusals;
+         ALTER TABLE audit_checkpoints DROP COLUMN sealed_from, DROP COLUMN seal;
+         DELETE FROM ${Migrations.MIGRATIONS_TABLE} WHERE migration_id = 5`
+      )
+      const applied = yield* Effect.provide(Migrations.migrate, Database.layerServer(url, serverOptions))
+      expect(applied.map(([id, name]) => `${id}_${name}`)).toEqual(["5_audit_seal"])
+      const head = yield* query(
+        client,
+        `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'audit_head'`
+      )
+      expect(head).toEqual([{ n: 1 }])
+      // And the store works on it: a read and its record, and a trail that verifies.
+      const p = parseKeyPathSync("meta/ci/gap")
+      yield* Effect.provide(
+        Effect.gen(function* () {
+          const repo = yield* SecretsRepo
+          yield* repo.set(p, Redacted.make("v"))
+          expect(Redacted.value((yield* repo.get(p)).value)).toBe("v")
+        }),
+        storeLayer(url)
+      )
+      expect(yield* Effect.provide(Migrations.pending, Database.layerServer(url, serverOptions))).toEqual([])
+    })
+  )
+
   it.scoped("a store written before versions, upgraded: every secret reads back as version 1 with its counts", () =>
     Effect.gen(function* () {
       const { url } = yield* freshDatabase
