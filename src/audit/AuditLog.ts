@@ -6,6 +6,7 @@
 import { Context, type Effect } from "effect"
 import type { KeyRollback, KeyRotated, StoreUnavailable } from "../domain/errors.js"
 import type { Entry, Operation, StoredRecord } from "./Entry.js"
+import type { RefusalKind } from "./refusal.js"
 import type { Verdict } from "./verify.js"
 
 export interface AuditFilter {
@@ -26,6 +27,8 @@ export class AuditLog extends Context.Tag("secrets-mcp/AuditLog")<
   {
     /** One record in its own commit; `KeyRotated` when the store's key moved on to one this process lacks. */
     readonly record: (entry: Entry) => Effect.Effect<void, StoreUnavailable | KeyRotated | KeyRollback>
+    /** Whether a refusal of this kind was recorded at or after `since` (refusal.ts bounds refusals with it). */
+    readonly refusedSince: (kind: RefusalKind, since: Date) => Effect.Effect<boolean, StoreUnavailable>
     /** Newest first. */
     readonly query: (filter: AuditFilter) => Effect.Effect<ReadonlyArray<StoredRecord>, StoreUnavailable>
     readonly verify: Effect.Effect<Verdict, StoreUnavailable>

@@ -6,7 +6,9 @@
  *   attempt = HMAC(k, previous attempt of the stream || 0x00 || the record's fields but the outcome)
  *   mac     = a MAC of attempt and the outcome (`outcomeMacs`)
  * The writer computes `mac` for every outcome the statement may reach, and the statement stores the one it
- * reaches. The attempts chain the stream's records; `mac` pins each one's outcome.
+ * reaches. The attempts chain the stream's records; `mac` pins each one's outcome against whoever never saw those
+ * MACs. A log of the statement's parameters shows them all, so the stream's checkpoints also seal its outcomes
+ * (Stream.ts).
  */
 import { createHmac } from "node:crypto"
 
@@ -147,13 +149,27 @@ export interface Checkpoint {
   readonly seq: number | null
   readonly head: Buffer | null
   readonly keyId: string
+  /**
+   * A stream's `head` or `close`: the hash of the outcomes of its records `from` to `seq` (Stream.ts, the seal).
+   * Absent from checkpoints made before the seal, and from the other kinds.
+   */
+  readonly seal?: { readonly from: number; readonly digest: Buffer } | null | undefined
 }
 
+/** A checkpoint without a seal has the MAC it had before seals existed: the trails of earlier releases verify. */
 export const checkpointMac = (key: Buffer, previous: Buffer, c: Checkpoint) =>
   hmac(
     key,
     previous,
-    JSON.stringify([c.at.toISOString(), c.kind, c.stream, c.seq, c.head?.toString("hex") ?? null, c.keyId])
+    JSON.stringify([
+      c.at.toISOString(),
+      c.kind,
+      c.stream,
+      c.seq,
+      c.head?.toString("hex") ?? null,
+      c.keyId,
+      ...(c.seal == null ? [] : [c.seal.from, c.seal.digest.toString("hex")])
+    ])
   )
 
 /** The first checkpoint's predecessor, and the label the MAC key is derived with. */

@@ -4,6 +4,7 @@
 import { type Context, Effect } from "effect"
 import { type AuditLog, matchesFilter, newestFirst } from "./AuditLog.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS, type StoredRecord } from "./Entry.js"
+import { pathKindOf } from "./refusal.js"
 import * as Stream from "./Stream.js"
 import { type StoredCheckpoint, verify } from "./verify.js"
 
@@ -38,7 +39,8 @@ export const make = (key: Buffer, keyId: string, now: () => Date): MemoryAudit =
       attemptMac: prepared!.attemptMac,
       mac: prepared!.macs.get(entry.outcome)!
     })
-    Stream.commit(stream, [prepared!])
+    // No checkpoints here, so nothing to seal: the outcomes are not kept.
+    Stream.commit(stream, [prepared!], [])
   }
 
   return {
@@ -46,6 +48,18 @@ export const make = (key: Buffer, keyId: string, now: () => Date): MemoryAudit =
     records,
     checkpoints,
     record: (entry) => Effect.sync(() => append(entry)),
+    refusedSince: (kind, since) =>
+      Effect.sync(() =>
+        records.some(
+          (r) =>
+            r.outcome === kind.outcome &&
+            r.principal === kind.principal &&
+            r.operation === kind.operation &&
+            r.at >= since &&
+            pathKindOf(r.keyPath).segment === kind.segment &&
+            pathKindOf(r.keyPath).prefix === kind.prefix
+        )
+      ),
     query: (filter) =>
       Effect.sync(() =>
         records

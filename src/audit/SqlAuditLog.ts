@@ -89,6 +89,14 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
 
       const verifyWith = (noted?: string) =>
         Effect.gen(function* () {
+          // The head first: checkpoints written meanwhile come after the one it names.
+          const [head] = yield* sql<{
+            checkpoint: string
+            last_mac: Buffer
+            at: Date
+            key_id: string
+            mac: Buffer
+          }>`SELECT checkpoint, last_mac, at, key_id, mac FROM audit_head`
           const checkpoints = yield* sql<{
             id: string
             at: Date
@@ -98,11 +106,18 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
             head: Buffer | null
             key_id: string
             mac: Buffer
+            sealed_from: string | null
+            seal: Buffer | null
           }>`SELECT * FROM audit_checkpoints ORDER BY id`
           const records = yield* sql<RecordRow>`SELECT * FROM audit_log ORDER BY stream, seq`
           // Each record and checkpoint names the master key its MAC key came from: every one the keyring holds.
           const keys = new Map<string, Buffer>()
-          for (const keyId of new Set([...checkpoints.map((c) => c.key_id), ...records.map((r) => r.key_id)])) {
+          const keyIds = [
+            ...checkpoints.map((c) => c.key_id),
+            ...records.map((r) => r.key_id),
+            ...(head ? [head.key_id] : [])
+          ]
+          for (const keyId of new Set(keyIds)) {
             const derived = yield* Effect.option(crypto.deriveKeyFor(keyId, MAC_KEY_LABEL))
             if (Option.isSome(derived)) keys.set(keyId, Redacted.value(derived.value))
           }
@@ -115,16 +130,40 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
               seq: c.seq === null ? null : Number(c.seq),
               head: c.head,
               keyId: c.key_id,
-              mac: c.mac
+              mac: c.mac,
+              seal: c.seal === null ? null : { from: Number(c.sealed_from), digest: c.seal }
             })),
             records.map(toRecord),
             (keyId) => keys.get(keyId),
-            noted
+            noted,
+            {
+              head:
+                head === undefined
+                  ? undefined
+                  : {
+                      checkpoint: Number(head.checkpoint),
+                      lastMac: head.last_mac,
+                      at: head.at,
+                      keyId: head.key_id,
+                      mac: head.mac
+                    }
+            }
           )
         }).pipe(withStoreErrors)
 
       const log = AuditLog.of({
         record: (entry) => trail.transaction((tx) => trail.append(tx, entry)).pipe(withStoreErrors),
+        // The outcomes spelled out as in idx_audit_refusals' predicate (migrations/0005), so that index answers.
+        refusedSince: (kind, since) =>
+          sql`SELECT 1 AS found FROM audit_log
+            WHERE outcome IN ('PermissionDenied', 'RevealDenied') AND outcome = ${kind.outcome}
+              AND principal = ${kind.principal} AND operation = ${kind.operation} AND at >= ${since}
+              AND split_part(key_path, '/', 1) IS NOT DISTINCT FROM ${kind.segment}::text
+              AND (right(key_path, 1) = '/') IS NOT DISTINCT FROM ${kind.prefix}::boolean
+            LIMIT 1`.pipe(
+            withStoreErrors,
+            Effect.map((rows) => rows.length > 0)
+          ),
         query: (f) => {
           const path = f.path?.replace(/\/+$/, "")
           const operations = operationsOf(f)

@@ -17,7 +17,9 @@ import type pg from "pg"
 import type { KeyRollback, KeyRotated } from "../domain/errors.js"
 import { isActiveKeyHexSql } from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
+import { allRecorded } from "./allRecorded.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "./Entry.js"
+import { headMac, MOVE_HEAD } from "./SignedHead.js"
 import * as Stream from "./Stream.js"
 
 /** A record's token columns: the id and name of the token its caller presented, or nulls. */
@@ -26,25 +28,41 @@ export const tokenValues = (entry: Pick<Entry, "tokenId" | "tokenName">): readon
 
 export const CHECKPOINT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('secrets-mcp audit checkpoints'))"
 
-/** A record, only under the store's active key ($10): no row returned when the key gate is shut. */
+/**
+ * An INSERT under the key gate: one row of `open` (false: the gate was shut and nothing went in). A row the gate let
+ * through that did not reach the table fails the statement (allRecorded.ts).
+ */
+const gated = (keyIdHex: string, insert: string, returning: string) => `
+  WITH gate AS (SELECT ${isActiveKeyHexSql(keyIdHex)} AS open),
+  inserted AS (${insert} FROM gate WHERE gate.open RETURNING ${returning} AS id)
+  SELECT open, (SELECT max(id) FROM inserted) AS id FROM gate WHERE ${allRecorded("(SELECT count(*) FROM inserted)", "(SELECT open FROM gate)::int")}`
+
+/** A record, only under the store's active key ($10). */
 const INSERT_RECORD: PgPool.Statement = {
   name: "audit_record",
-  text: `INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                                attempt_mac, mac, token_id, token_name)
-         SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::int, $9::text,
-                $10::text, $11::bytea, $12::bytea, $13::text, $14::text
-         WHERE ${isActiveKeyHexSql("$10::text")}
-         RETURNING seq`
+  text: gated(
+    "$10::text",
+    `INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
+                           attempt_mac, mac, token_id, token_name)
+     SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::int, $9::text,
+            $10::text, $11::bytea, $12::bytea, $13::text, $14::text`,
+    "seq"
+  )
 }
 
-/** A checkpoint, only under the store's active key ($6): no row returned when the key gate is shut. */
+/** A checkpoint, only under the store's active key ($6). */
 const INSERT_CHECKPOINT: PgPool.Statement = {
   name: "audit_checkpoint",
-  text: `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac)
-         SELECT $1::timestamptz, $2::text, $3::text, $4::bigint, $5::bytea, $6::text, $7::bytea
-         WHERE ${isActiveKeyHexSql("$6::text")}
-         RETURNING id`
+  text: gated(
+    "$6::text",
+    `INSERT INTO audit_checkpoints (at, kind, stream, seq, head, key_id, mac, sealed_from, seal)
+     SELECT $1::timestamptz, $2::text, $3::text, $4::bigint, $5::bytea, $6::text, $7::bytea, $8::bigint, $9::bytea`,
+    "id"
+  )
 }
+
+/** True when the gate let the row in (`gated`). */
+const wentIn = (rows: ReadonlyArray<unknown>) => (rows[0] as { open?: boolean } | undefined)?.open === true
 
 /** A rotation switches the store's key once: a statement the key gate stops more often than this gives up. */
 const MAX_FOLLOWS = 3
@@ -118,16 +136,23 @@ export const make = (
         const { key, keyId } = current()
         const full: Checkpoint = { ...c, at: new Date(), keyId }
         const mac = checkpointMac(key, last?.mac ?? GENESIS, full)
-        const written = yield* query(INSERT_CHECKPOINT, [
+        const written = yield* query<{ open: boolean; id: string }>(INSERT_CHECKPOINT, [
           full.at,
           full.kind,
           full.stream,
           full.seq,
           full.head,
           keyId,
-          mac
+          mac,
+          full.seal?.from ?? null,
+          full.seal?.digest ?? null
         ])
-        if (written.length > 0) return mac
+        if (wentIn(written)) {
+          // The signed head moves with it, in the same transaction (SignedHead.ts).
+          const head = { checkpoint: Number(written[0]!.id), lastMac: mac, at: full.at, keyId }
+          yield* query(MOVE_HEAD, [head.checkpoint, mac, head.at, keyId, headMac(key, head)])
+          return mac
+        }
         yield* follow(query)
       }
       return yield* keyKeptMoving()
@@ -193,7 +218,7 @@ export const make = (
         p.macs.get(entry.outcome)!
       ],
       token: tokenValues(entry),
-      commit: () => Stream.commit(stream, prepared)
+      commit: () => Stream.commit(stream, prepared, [entry.outcome])
     }
   }
 
@@ -203,7 +228,7 @@ export const make = (
       for (let follows = 0; follows <= MAX_FOLLOWS; follows++) {
         const { commit, token, values } = recordValues(yield* streamIn(tx), entry)
         const written = yield* tx.query(INSERT_RECORD, [...values, ...token])
-        if (written.length > 0) return tx.onCommit(commit)
+        if (wentIn(written)) return tx.onCommit(commit)
         yield* follow(tx.query)
       }
       return yield* keyKeptMoving()
@@ -214,8 +239,14 @@ export const make = (
       [...live.entries()].filter(([stream, vouched]) => kind === "close" || stream.seq - 1 > vouched),
       ([stream]) => {
         const seq = stream.seq - 1
-        return Effect.map(checkpoint({ kind, stream: stream.id, seq, head: seq < 0 ? null : stream.head }), () =>
-          kind === "close" ? live.delete(stream) : live.set(stream, seq)
+        // The outcomes since the last checkpoint of the stream, sealed under this one's MAC (Stream.ts).
+        const { done, seal } = Stream.unsealed(stream)
+        return Effect.map(
+          checkpoint({ kind, stream: stream.id, seq, head: seq < 0 ? null : stream.head, seal }),
+          () => {
+            done()
+            return kind === "close" ? live.delete(stream) : live.set(stream, seq)
+          }
         )
       },
       { discard: true }

@@ -28,7 +28,7 @@ import { type KeyMoved, StoreUnavailable } from "../domain/errors.js"
 import * as KeyCheck from "../store/KeyCheck.js"
 import * as PgPool from "../store/PgPool.js"
 import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "../store/storeUnavailable.js"
-import { ATTEMPT_MAC_BYTES, isKeyGateShut, OUTCOME_MAC_BYTES, statements } from "./readStatements.js"
+import { type Answer, ATTEMPT_MAC_BYTES, isKeyGateShut, OUTCOME_MAC_BYTES, statements } from "./readStatements.js"
 
 export { COLUMNS } from "./readStatements.js"
 
@@ -243,11 +243,12 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
         }
         if (error !== undefined) return retry(error)
         const { next: head, statement, values } = build(batch, stream!, retention, shapes)
-        PgPool.sendOn<Row>(connection!, named, statement, values, (error, rows) => {
+        PgPool.sendOn<Row & Answer>(connection!, named, statement, values, (error, rows) => {
           if (error) return retry(error)
           if (isKeyGateShut(rows)) return follow(connection!)
-          Stream.moveTo(stream!, head)
-          settle(batch, new Map(rows.map((row) => [row.key_path, row])))
+          // The outcomes the statement reported go into the stream's seal (src/audit/Stream.ts).
+          Stream.moveTo(stream!, head, rows[0]?.outcomes ?? "")
+          settle(batch, new Map(rows.filter((row) => row.id !== null).map((row) => [row.key_path, row])))
           free(lane)
         })
       })

@@ -12,6 +12,7 @@
  */
 import { ATTEMPT_MAC_BYTES, READ_OUTCOME_TAG_BYTES as OUTCOME_MAC_BYTES } from "../audit/Entry.js"
 import { READ_MACS_BYTES } from "../audit/Stream.js"
+import { allRecorded } from "../audit/allRecorded.js"
 import { isActiveKeyHexSql } from "../store/KeyCheck.js"
 import type * as PgPool from "../store/PgPool.js"
 
@@ -46,9 +47,9 @@ const outcome = (at: string, version: string, retention: string) => `CASE
       WHEN u.expires_at <= ${at} THEN 'Expired'
       ELSE 'ok' END`
 
-/** The MAC the writer prepared for the outcome reached. */
-const macFor = (macs: readonly [string, string, string, string, string]) =>
-  `CASE o.outcome WHEN 'ok' THEN ${macs[0]} WHEN 'NotFound' THEN ${macs[1]} WHEN 'Deleted' THEN ${macs[2]}
+/** The MAC the writer prepared for the outcome reached (`reached`, a column of the reads). */
+const macFor = (reached: string, macs: readonly [string, string, string, string, string]) =>
+  `CASE ${reached} WHEN 'ok' THEN ${macs[0]} WHEN 'NotFound' THEN ${macs[1]} WHEN 'Deleted' THEN ${macs[2]}
                   WHEN 'VersionNotFound' THEN ${macs[3]} ELSE ${macs[4]} END`
 
 /**
@@ -61,14 +62,33 @@ const macFor = (macs: readonly [string, string, string, string, string]) =>
 const gate = (keyId: string) => `gate AS (SELECT ${isActiveKeyHexSql(keyId)} AS open)`
 
 /**
- * What the statement returns: the rows read, or, when the key gate is shut (nothing was recorded nor read), one row
- * of nulls (`isKeyGateShut`).
+ * Every read's record reached the table (`expected` of them while the gate is open, none when it is shut), or the
+ * statement fails and nothing was read nor counted (src/audit/allRecorded.ts).
  */
-const ANSWER = `SELECT u.* FROM gate LEFT JOIN upd u ON true WHERE NOT gate.open OR u.id IS NOT NULL`
+const checked = (expected: string) =>
+  `checked AS (SELECT ${allRecorded("(SELECT count(*) FROM recorded)", `CASE WHEN (SELECT open FROM gate) THEN ${expected} ELSE 0 END`)} AS ok)`
 
-/** The one row a read statement returns when its key gate was shut: the store's active key moved on. */
-export const isKeyGateShut = (rows: ReadonlyArray<{ readonly key_path: string | null }>): boolean =>
-  rows.length === 1 && rows[0]!.key_path === null
+/**
+ * What the statement returns: the rows read, or one row of nulls when none was; on each, whether the key gate was
+ * open (`isKeyGateShut`: when shut, nothing was recorded nor read) and the outcomes the reads reached, in seq
+ * order, each followed by a space: the stream's seal (src/audit/Stream.ts) takes them from here, not from the
+ * table, so a record rewritten on its way in does not match it. The check comes first, on its own: it is evaluated
+ * once, whatever the rows.
+ */
+const ANSWER = `SELECT u.*, gate.open AS gate_open,
+         (SELECT string_agg(r.outcome || ' ', '' ORDER BY r.seq) FROM reads r) AS outcomes
+  FROM gate LEFT JOIN upd u ON true
+  WHERE (SELECT ok FROM checked)`
+
+/** What the statement answers beside the rows read (`ANSWER`). */
+export interface Answer {
+  readonly key_path: string | null
+  readonly gate_open: boolean
+  readonly outcomes: string | null
+}
+
+/** The key gate was shut: the store's active key moved on, and nothing was recorded nor read. */
+export const isKeyGateShut = (rows: ReadonlyArray<Answer>): boolean => rows[0]?.gate_open === false
 
 /** What a read returns of its row (bench/statements.ts sends it too, without the audit record). */
 export const RETURNING = `RETURNING s.id, s.encrypted_value, ${COLUMNS.split(",")
@@ -93,17 +113,19 @@ const recordAndReadOne = (flush: boolean): string => `
     ${flush ? "" : "FROM no_flush"}
     WHERE s.key_path = $1::text AND (SELECT open FROM gate)
     ${RETURNING}
+  ), reads AS (
+    SELECT $7::bigint AS seq, ${outcome("$2::timestamptz", "$10::int", "$4::float8")} AS outcome
+    FROM gate LEFT JOIN upd u ON true
+    WHERE gate.open
   ), recorded AS (
     INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
                            attempt_mac, mac, token_id, token_name)
-    SELECT $5::text, $7::bigint, $2::timestamptz, $3::text, $8::text, $9::text, $1::text, $10::int, o.outcome,
-           $6::text, $11::bytea, ${macFor(["$12::bytea", "$13::bytea", "$14::bytea", "$15::bytea", "$16::bytea"])},
+    SELECT $5::text, r.seq, $2::timestamptz, $3::text, $8::text, $9::text, $1::text, $10::int, r.outcome,
+           $6::text, $11::bytea, ${macFor("r.outcome", ["$12::bytea", "$13::bytea", "$14::bytea", "$15::bytea", "$16::bytea"])},
            $17::text, $18::text
-    FROM gate
-    LEFT JOIN upd u ON true
-    CROSS JOIN LATERAL (SELECT ${outcome("$2::timestamptz", "$10::int", "$4::float8")} AS outcome) o
-    WHERE gate.open
-  )
+    FROM reads r
+    RETURNING 1
+  ), ${checked("1")}
   ${ANSWER}`
 
 const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
@@ -140,19 +162,23 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
     ${sources.length === 0 ? "" : `FROM ${sources.join(", ")}`}
     WHERE s.key_path = ${keyPath} AND (SELECT open FROM gate)
     ${RETURNING}
-  ), recorded AS (
-    INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                           attempt_mac, mac, token_id, token_name)
-    SELECT $6::text, a.seq, a.at, a.principal, a.client, a.operation, ${readKeyPath}, a.version, o.outcome, $7::text,
-           ${slice(0, ATTEMPT_MAC_BYTES)},
-           ${macFor([outcomeMac(0), outcomeMac(1), outcomeMac(2), outcomeMac(3), outcomeMac(4)])},
-           a.token_id, a.token_name
+  ), reads AS (
+    SELECT a.*, ${readKeyPath} AS read_key_path, o.outcome
     FROM unnest(${one ? "" : "$8::text[], "}${arrays.join(", ")}) WITH ORDINALITY
       AS a(${one ? "" : "key_path, "}${names}, i)
     LEFT JOIN upd u ON u.key_path = ${readKeyPath}
     CROSS JOIN LATERAL (SELECT ${outcome("a.at", "a.version", "$5::float8")} AS outcome) o
     WHERE (SELECT open FROM gate)
-  )
+  ), recorded AS (
+    INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
+                           attempt_mac, mac, token_id, token_name)
+    SELECT $6::text, a.seq, a.at, a.principal, a.client, a.operation, a.read_key_path, a.version, a.outcome,
+           $7::text, ${slice(0, ATTEMPT_MAC_BYTES)},
+           ${macFor("a.outcome", [outcomeMac(0), outcomeMac(1), outcomeMac(2), outcomeMac(3), outcomeMac(4)])},
+           a.token_id, a.token_name
+    FROM reads a
+    RETURNING 1
+  ), ${checked(`cardinality(${arrays[0]})`)}
   ${ANSWER}`
 }
 

@@ -5,6 +5,7 @@
  * means someone wrote in between: the caller decides again from the new state (writePlan.ts). The hot ones run as
  * named prepared statements.
  */
+import { allRecorded } from "../audit/allRecorded.js"
 import { isActiveKeySql } from "../store/KeyCheck.js"
 import type * as PgPool from "../store/PgPool.js"
 import { COLUMNS as METADATA_COLUMNS } from "./readStatements.js"
@@ -52,7 +53,8 @@ export const LOCK_STATE: PgPool.Statement = {
  * A write that also inserts its audit record, in the same statement and only if it wrote: `ctes` come first,
  * `write` (an INSERT or UPDATE ... RETURNING) is `written`, and the record's twelve values are parameters from
  * `$first` on (src/audit/SqlTrail.ts `recordValues`), its token's id and name the statement's last two. A write
- * that matched nothing inserts no record.
+ * that matched nothing inserts no record; a record that did not reach the table fails the statement, and the write
+ * with it (src/audit/allRecorded.ts).
  */
 const recordedWrite = (ctes: string, write: string, first: number) => {
   const p = (i: number) => `$${first + i}`
@@ -67,8 +69,9 @@ const recordedWrite = (ctes: string, write: string, first: number) => {
            ${p(6)}::text, ${p(7)}::int, ${p(8)}::text, ${p(9)}::text, ${p(10)}::bytea, ${p(11)}::bytea,
            $${last + 1}::text, $${last + 2}::text
     FROM written
+    RETURNING 1
   )
-  SELECT * FROM written`
+  SELECT * FROM written WHERE ${allRecorded("(SELECT count(*) FROM recorded)", "(SELECT count(*) FROM written)")}`
 }
 
 /**

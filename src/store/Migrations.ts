@@ -4,6 +4,7 @@
  */
 import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
@@ -65,10 +66,35 @@ const ensureMigrationsTable = Effect.gen(function* () {
   )
 })
 
+/**
+ * Migrations numbered below one already applied: the Migrator applies only those above the newest it has, so a
+ * file added later with a lower number (0005 after 0006, from work merged in another order) would never run on a
+ * store that has the higher one. They are applied here, in order, under the Migrator's own table lock.
+ */
+const applySkipped = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const files = yield* sqlFileLoader(MIGRATIONS_DIR)
+  return yield* sql.withTransaction(
+    Effect.gen(function* () {
+      yield* sql`LOCK TABLE ${sql(MIGRATIONS_TABLE)} IN ACCESS EXCLUSIVE MODE`
+      const rows = yield* sql<{ migration_id: number }>`SELECT migration_id FROM ${sql(MIGRATIONS_TABLE)}`
+      const applied = new Set(rows.map((row) => Number(row.migration_id)))
+      const skipped = files.filter(([id]) => !applied.has(id))
+      for (const [id, name, load] of skipped) {
+        // The loader's migration: the file's text run as one script (sqlFileLoader).
+        yield* Effect.flatten(load as Effect.Effect<Effect.Effect<unknown, SqlError, SqlClient.SqlClient>>)
+        yield* sql`INSERT INTO ${sql(MIGRATIONS_TABLE)} (migration_id, name) VALUES (${id}, ${name})`
+      }
+      return skipped.map(([id, name]) => [id, name] as const)
+    })
+  )
+})
+
 /** Brings the schema up to date; returns the migrations it applied. */
 export const migrate = Effect.gen(function* () {
   yield* ensureMigrationsTable
-  return yield* Migrator.make({})({ loader: sqlFileLoader(MIGRATIONS_DIR), table: MIGRATIONS_TABLE })
+  const applied = yield* Migrator.make({})({ loader: sqlFileLoader(MIGRATIONS_DIR), table: MIGRATIONS_TABLE })
+  return [...applied, ...(yield* applySkipped)]
 }).pipe(
   Effect.catchTag("MigrationError", (error) =>
     Effect.fail(new StoreUnavailable({ reason: `migrations failed: ${error.reason}` }))

@@ -4,6 +4,7 @@
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Schedule } from "effect"
+import { AUDIT_DROPPED_REASON, isAuditDropped } from "../audit/allRecorded.js"
 import { StoreUnavailable } from "../domain/errors.js"
 
 const BY_CODE: Record<string, string> = {
@@ -54,6 +55,7 @@ const embeddedStartReason = (cause: unknown): string | undefined => {
 export const reasonOf = (error: SqlError): string => {
   const embedded = embeddedStartReason(error.cause)
   if (embedded !== undefined) return embedded
+  if (isAuditDropped(error.cause)) return AUDIT_DROPPED_REASON
   const code = sqlStateOf(error)
   if (code !== undefined) return BY_CODE[code] ?? `database error ${code}`
   // node-postgres reports dropped connections without a code; these fixed phrases are safe to match.

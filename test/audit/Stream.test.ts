@@ -33,7 +33,7 @@ describe("Stream.prepareReads", () => {
     expect(next).toEqual({ seq: 46, head: prepared.at(-1)!.attemptMac })
     // Nothing moved yet.
     expect(stream.seq).toBe(41)
-    Stream.moveTo(stream, next)
+    Stream.moveTo(stream, next, "ok ok ok ok ok ")
     expect(Stream.prepare(stream, [{ entry: reads[0]!, outcomes: ["ok"] }])[0]!.seq).toBe(46)
   })
 })

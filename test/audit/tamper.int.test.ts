@@ -139,7 +139,7 @@ const checkpointOf = (kind: string, stream: string) =>
 
 const tamperSuite = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
   layer(trailAt(where), { timeout: 120_000, excludeTestServices: true })((it) => {
-    it.effect("a trail cut short at its end cannot be told from a shorter one, but a head noted earlier can", () =>
+    it.effect("a trail cut short at its end: its signed head reports it, and so does a head noted earlier", () =>
       Effect.gen(function* () {
         const trail = yield* Trail
         yield* trail.restore
@@ -147,8 +147,11 @@ const tamperSuite = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
         if (!noted.intact) throw new Error(noted.problem)
         expect(noted.head).toMatch(/^[0-9a-f]{16}$/)
         expect(yield* trail.verifySince(noted.head)).toMatchObject({ intact: true })
-        yield* rawQuery(trail.raw, `DELETE FROM audit_checkpoints WHERE id = (SELECT max(id) FROM audit_checkpoints)`)
-        expect(yield* trail.verify).toMatchObject({ intact: true })
+        const [last] = yield* rawQuery<{ id: string }>(trail.raw, `SELECT max(id) AS id FROM audit_checkpoints`)
+        yield* rawQuery(trail.raw, `DELETE FROM audit_checkpoints WHERE id = $1`, [last!.id])
+        const shortened = yield* trail.verify
+        expect(shortened).toMatchObject({ intact: false })
+        if (!shortened.intact) expect(shortened.problem).toContain(`names checkpoint #${last!.id}, which is gone`)
         const cut = yield* trail.verifySince(noted.head)
         expect(cut).toMatchObject({ intact: false })
         if (!cut.intact) expect(cut.problem).toContain(`the checkpoint noted as head ${noted.head} is gone`)
@@ -393,7 +396,7 @@ const tamperSuite = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
         expect(intact.stderr).toBe("")
         expect(intact.stdout).toBe(
           `the audit trail is intact: ${RECORDS} records in ${verdict.streams} stream${verdict.streams === 1 ? "" : "s"}, ` +
-            `${verdict.checkpoints} checkpoints; head ${verdict.head}\n`
+            `${verdict.checkpoints} checkpoints; head ${verdict.head}; signed ${verdict.signedAt!.toISOString()}\n`
         )
 
         yield* tampered(`UPDATE audit_log SET outcome = 'ok' WHERE stream = $1 AND seq = 1`, [trail.reads])

@@ -144,6 +144,24 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
         ["created_at", "timestamp with time zone"]
       ])
 
+      // 0005_audit_seal: checkpoints seal the outcomes of their stream's records; the signed head is apart, one row.
+      const audit = yield* query<{ table_name: string; column_name: string; data_type: string }>(
+        client,
+        `SELECT table_name, column_name, data_type FROM information_schema.columns
+         WHERE table_schema = 'public' AND (table_name = 'audit_head' OR column_name IN ('sealed_from', 'seal'))
+         ORDER BY table_name, ordinal_position`
+      )
+      expect(audit.map((c) => [c.table_name, c.column_name, c.data_type])).toEqual([
+        ["audit_checkpoints", "sealed_from", "bigint"],
+        ["audit_checkpoints", "seal", "bytea"],
+        ["audit_head", "id", "boolean"],
+        ["audit_head", "checkpoint", "bigint"],
+        ["audit_head", "last_mac", "bytea"],
+        ["audit_head", "at", "timestamp with time zone"],
+        ["audit_head", "key_id", "text"],
+        ["audit_head", "mac", "bytea"]
+      ])
+
       // key_path sorts bytewise, as list_secrets promises.
       const collation = yield* query<{ collation_name: string | null }>(
         client,
@@ -192,6 +210,39 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
       expect(pending).toEqual([])
 
       expect(yield* snapshot).toEqual(before)
+    })
+  )
+
+  it.scoped("a migration numbered below one already applied (0005 after 0006) is applied at the next start", () =>
+    Effect.gen(function* () {
+      const { url } = yield* freshDatabase
+      yield* Layer.build(storeLayer(url))
+      const client = yield* rawClient(url)
+      // The store as it was before 0005_audit_seal existed, with 0006 applied.
+      yield* query(
+        client,
+        `DROP TABLE audit_head; DROP INDEX idx_audit_refusals;
+         ALTER TABLE audit_checkpoints DROP COLUMN sealed_from, DROP COLUMN seal;
+         DELETE FROM ${Migrations.MIGRATIONS_TABLE} WHERE migration_id = 5`
+      )
+      const applied = yield* Effect.provide(Migrations.migrate, Database.layerServer(url, serverOptions))
+      expect(applied.map(([id, name]) => `${id}_${name}`)).toEqual(["5_audit_seal"])
+      const head = yield* query(
+        client,
+        `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'audit_head'`
+      )
+      expect(head).toEqual([{ n: 1 }])
+      // And the store works on it: a read and its record, and a trail that verifies.
+      const p = parseKeyPathSync("meta/ci/gap")
+      yield* Effect.provide(
+        Effect.gen(function* () {
+          const repo = yield* SecretsRepo
+          yield* repo.set(p, Redacted.make("v"))
+          expect(Redacted.value((yield* repo.get(p)).value)).toBe("v")
+        }),
+        storeLayer(url)
+      )
+      expect(yield* Effect.provide(Migrations.pending, Database.layerServer(url, serverOptions))).toEqual([])
     })
   )
 

@@ -114,9 +114,12 @@ const verifyCommand = Command.make(
         })
       }
       // The result, on stdout: a script keeps the head to give `--head` next time.
+      // When the signed head last moved (an old one on a store in use was set back), and what is not sealed yet.
       yield* printLine(
         `the audit trail is intact: ${count(verdict.records, "record")} in ${count(verdict.streams, "stream")}, ` +
-          `${count(verdict.checkpoints, "checkpoint")}; head ${verdict.head}`
+          `${count(verdict.checkpoints, "checkpoint")}; head ${verdict.head}` +
+          (verdict.signedAt === undefined ? "" : `; signed ${verdict.signedAt.toISOString()}`) +
+          (verdict.unsealed === 0 ? "" : `; ${count(verdict.unsealed, "record")} not sealed yet`)
       )
     })
 ).pipe(Command.withDescription("Check that no audit record was altered, inserted, deleted or reordered"))
