@@ -12,10 +12,12 @@ export interface ClientSettings {
   /** The server's base URL as given, without a trailing slash (`http://127.0.0.1:7800`). */
   readonly server: string
   /** `SECRETS_TOKEN`, else the file that holds it (`SECRETS_TOKEN_FILE`, default `~/.config/secrets-mcp/token`). */
-  readonly token: { readonly _tag: "Env"; readonly token: Redacted.Redacted<string> } | {
-    readonly _tag: "File"
-    readonly file: string
-  }
+  readonly token:
+    | { readonly _tag: "Env"; readonly token: Redacted.Redacted<string> }
+    | {
+        readonly _tag: "File"
+        readonly file: string
+      }
 }
 
 export const SERVER_ALLOWED = "an http:// or https:// URL of a secrets server, e.g. http://127.0.0.1:7800"

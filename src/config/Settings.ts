@@ -227,7 +227,11 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
     const http = yield* readHttp(read as <A>(name: VariableName) => Effect.Effect<Option.Option<A>>)
     const principal = Principal.make(principalName.trim(), grants, reveal)
     if (Either.isLeft(principal)) problems.push(...principal.left.problems)
-    const defaults = yield* Config.all({ dataDir: defaultDataDir, keyFile: defaultKeyFile, tokenFile: defaultTokenFile })
+    const defaults = yield* Config.all({
+      dataDir: defaultDataDir,
+      keyFile: defaultKeyFile,
+      tokenFile: defaultTokenFile
+    })
     const client = Client.make(
       yield* read("SECRETS_SERVER"),
       Option.map(yield* read("SECRETS_TOKEN"), Redacted.make),

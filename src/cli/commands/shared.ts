@@ -1,6 +1,7 @@
 /** Arguments and helpers the commands share. */
 import { Args, Options } from "@effect/cli"
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Effect, Layer, Option } from "effect"
+import { ClientModeUnsupported } from "../../domain/errors.js"
 import * as Principal from "../../auth/Principal.js"
 import * as QuotaCheck from "../../auth/Quota.js"
 import type { KeyPath } from "../../domain/KeyPath.js"
@@ -13,8 +14,18 @@ export const keyPathArg = Args.text({ name: "keyPath" }).pipe(
 
 export const jsonOption = Options.boolean("json").pipe(Options.withDescription("print JSON instead of text"))
 
-/** The store the environment configures; a missing key names the store's key id when there is a store. */
-export const storeLayer = Layer.unwrapEffect(Effect.map(settings, (current) => storeFrom(current)))
+/**
+ * The store the environment configures; a missing key names the store's key id when there is a store. Never in
+ * client mode: a command that reaches here there is refused rather than run on a store of its own (main.ts gates
+ * commands first; this holds should one slip through).
+ */
+export const storeLayer = Layer.unwrapEffect(
+  Effect.flatMap(settings, (current) =>
+    Option.isNone(current.client)
+      ? Effect.succeed(storeFrom(current))
+      : Effect.fail(new ClientModeUnsupported({ command: "(this command)", server: current.client.value.server }))
+  )
+)
 
 /** Runs a command body on the store configured by the environment. */
 export const withStore = <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.provide(body, storeLayer)
