@@ -89,6 +89,8 @@ export const make = (options: {
   readonly requireCas?: CasPolicy | undefined
   readonly store: StoreAccess
   readonly version: string
+  /** The bearer token the session was opened with (`secrets server`): every audit record names it. */
+  readonly token?: { readonly id: string; readonly name: string } | undefined
 }) =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
@@ -113,7 +115,9 @@ export const make = (options: {
       return Runtime.runPromise(runtime)(
         callTool(caller, options.store, request.params.name, request.params.arguments, {
           principal: caller.principal.name,
-          client: clientName(server.getClientVersion())
+          client: clientName(server.getClientVersion()),
+          tokenId: options.token?.id,
+          tokenName: options.token?.name
         }).pipe(
           // No stack capture: it cost more than the rest of the span on the read path, and says nothing new.
           Effect.withSpan("tools/call", { attributes: { tool: request.params.name }, captureStackTrace: false })

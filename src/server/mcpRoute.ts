@@ -64,7 +64,8 @@ export const mcpRoute = (options: McpRouteOptions) => {
           quota: options.quota,
           requireCas: options.requireCas,
           store: options.store,
-          version: options.version
+          version: options.version,
+          token: { id: caller.record.id, name: caller.record.name }
         })
       )
       server.onclose = () => {
