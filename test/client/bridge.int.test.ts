@@ -9,14 +9,14 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { makeSandbox, type Sandbox } from "../cli/harness.js"
 import { startServe, type Served, within } from "../support/serve.js"
-import { clientEnv, type ServerProcess, startServerProcess } from "./serverProcess.js"
+import { type ClientServer, clientEnv, startClientServer } from "./serverProcess.js"
 
 let box: Sandbox
-let server: ServerProcess
+let server: ClientServer
 
 beforeAll(async () => {
   box = makeSandbox("secrets-bridge-")
-  server = await startServerProcess(box, [{ name: "alpha", principal: "project:alpha" }])
+  server = await startClientServer(box, [{ name: "alpha", principal: "project:alpha" }])
 })
 
 afterAll(async () => {

@@ -9,24 +9,25 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { expectError, expectOk, makeSandbox, type Sandbox } from "../cli/harness.js"
-import { clientEnv, type ServerProcess, startServerProcess } from "./serverProcess.js"
+import { type ClientServer, clientEnv, startClientServer } from "./serverProcess.js"
 
 let box: Sandbox
-let server: ServerProcess
+let server: ClientServer
 
 beforeAll(async () => {
   box = makeSandbox("secrets-client-")
-  server = await startServerProcess(box, [
+  server = await startClientServer(box, [
     { name: "alpha", principal: "project:alpha" },
     { name: "operator", principal: "meta", operator: true },
-    { name: "user-only", principal: "project:beta", grants: "use:project/alpha/" }
+    { name: "user-only", principal: "project:beta", grant: "use:project/alpha/" },
+    { name: "revoked", principal: "project:alpha" }
   ])
-})
+}, 120_000)
 
 afterAll(async () => {
   await server?.stop()
   box?.remove()
-})
+}, 120_000)
 
 const as = (token: string, extra: Record<string, string | undefined> = {}) => ({
   env: { ...clientEnv(server, token), ...extra }
@@ -144,5 +145,30 @@ describe("client mode, against a server process", () => {
     const got = await box.run(["get", "project/alpha/db_password"], { env })
     expectOk(got)
     expect(got.stdout).toBe("hunter2")
+  })
+
+  it("every call is in the server's audit trail under its token; a revoked token stops at the next call", async () => {
+    const before = await box.run(["get", "project/alpha/db_password"], as("revoked"))
+    expectOk(before)
+    const trail = await box.run(["audit", "--json", "--path", "project/alpha/db_password"], { env: server.operatorEnv })
+    expectOk(trail)
+    const records = trail.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { principal: string; client: string; operation: string; outcome: string })
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        principal: "project:alpha",
+        client: expect.stringContaining(server.ids["revoked"]!),
+        operation: "get",
+        outcome: "ok"
+      })
+    )
+    expect(records.some((r) => r.client.includes(server.ids["alpha"]!) && r.operation === "run")).toBe(true)
+    expectOk(await box.run(["token", "revoke", "revoked"], { env: server.operatorEnv }))
+    // The server checks a token again at most half a second after it last did: wait for the refusal, not a time.
+    let after = await box.run(["get", "project/alpha/db_password"], as("revoked"))
+    for (let i = 0; i < 50 && after.code === 0; i++) after = await box.run(["list"], as("revoked"))
+    expectError(after, 45)
   })
 })
