@@ -14,6 +14,9 @@ const classes: ReadonlyArray<Schema.Schema.Any> = (Object.values(Errors) as Read
   isErrorSchema
 )
 
+/** The tags the wire carries (a test checks they are every tag the CLI's exit codes know). */
+export const WIRE_ERROR_TAGS: ReadonlyArray<string> = classes.map((c) => (c as unknown as { _tag: string })._tag)
+
 /** Any domain error, encoded as `{ _tag, ...fields }`. */
 export const WireError = Schema.Union(...classes) as unknown as Schema.Schema<
   Errors.DomainError,
