@@ -31,7 +31,20 @@ export const remoteSource = (client: ClientSettings, operation: "run" | "inject"
   }) satisfies SecretSource<RemoteError, never>
 
 /** Commands the server answers over its wire. */
-export const REMOTE_COMMANDS: ReadonlySet<string> = new Set(["get", "set", "list", "delete", "run", "inject", "serve"])
+export const REMOTE_COMMANDS: ReadonlySet<string> = new Set([
+  "get",
+  "set",
+  "list",
+  "delete",
+  "run",
+  "inject",
+  "serve",
+  "generate",
+  "flag",
+  "expire",
+  "undelete",
+  "rollback"
+])
 
 /** Commands that touch no store at all, so they run the same in client mode. */
 const LOCAL_COMMANDS: ReadonlySet<string> = new Set(["keygen"])

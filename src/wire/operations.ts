@@ -8,7 +8,8 @@ import * as Actors from "../audit/Actor.js"
 import type { Operation } from "../audit/Entry.js"
 import * as Principal from "../auth/Principal.js"
 import type { DomainError } from "../domain/errors.js"
-import { parseKeyPath } from "../domain/KeyPath.js"
+import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
+import { type Writer, writerOf } from "../repo/writer.js"
 import type { Caller } from "../mcp/Caller.js"
 import * as Handlers from "../mcp/handlers.js"
 import { listPage } from "../repo/listPage.js"
@@ -29,6 +30,19 @@ export const revealSecret = (principal: Principal.Principal, keyPath: string, ve
     const path = yield* parseKeyPath(keyPath)
     yield* Principal.authorizeReveal(principal, path.keyPath)
     return yield* (yield* SecretsRepo).get(path, { version })
+  })
+
+/** A change as the token's principal: `write:` on the path, its quota, recorded as itself. */
+const changing = <A, E>(
+  caller: RpcCaller,
+  keyPath: string,
+  body: (repo: SecretsRepo["Type"], path: ParsedKeyPath, as: Writer) => Effect.Effect<A, E>
+) =>
+  Effect.gen(function* () {
+    const path = yield* parseKeyPath(keyPath)
+    const as = writerOf(caller.principal, caller.quota, caller.principal.name)
+    yield* as.authorize(path.keyPath)
+    return yield* body(yield* SecretsRepo, path, as)
   })
 
 const optional = <A>(value: A | undefined) => Option.getOrUndefined(Option.fromNullable(value))
@@ -65,6 +79,29 @@ const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, Dom
       }))
     case "Delete":
       return Handlers.deleteSecret(caller, { keyPath: request.keyPath })
+    case "Generate":
+      return Handlers.generateSecret(caller, {
+        keyPath: request.keyPath,
+        length: request.length,
+        charset: request.charset,
+        description: request.description,
+        expiresAt: request.expiresAt,
+        overwrite: request.overwrite
+      })
+    case "Metadata":
+      return changing(caller, request.keyPath, (repo, path) =>
+        repo.updateMetadata(path, { rotationRequired: request.rotationRequired, expiresAt: request.expiresAt })
+      )
+    case "Undelete":
+      return changing(caller, request.keyPath, (repo, path) => repo.undelete(path))
+    case "Rollback":
+      return changing(caller, request.keyPath, (repo, path, as) =>
+        repo.rollback(path, request.to, {
+          by: as.by,
+          expectedVersion: request.expectedVersion,
+          quota: as.quotaFor(path.keyPath)
+        })
+      )
   }
 }
 
@@ -84,6 +121,14 @@ export const refusalOf = (request: Request): { operation: Operation; keyPath: st
       return { operation: "set", keyPath: request.keyPath }
     case "Delete":
       return { operation: "delete", keyPath: request.keyPath }
+    case "Generate":
+      return { operation: "generate", keyPath: request.keyPath }
+    case "Metadata":
+      return { operation: "metadata", keyPath: request.keyPath }
+    case "Undelete":
+      return { operation: "undelete", keyPath: request.keyPath }
+    case "Rollback":
+      return { operation: "rollback", keyPath: request.keyPath }
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import * as S from "../mcp/schemas.js"
+import { CHARSET_NAMES } from "../run/Generate.js"
 import { WireError } from "./errors.js"
 import * as W from "./schemas.js"
 
@@ -85,5 +86,56 @@ export class Delete extends Schema.TaggedRequest<Delete>()("Delete", {
   payload: { keyPath: Schema.String }
 }) {}
 
-export const Request = Schema.Union(WhoAmI, Get, Resolve, Under, Set, List, Delete)
+/** `secrets generate`: `generate_secret`; the value never leaves the server. */
+export class Generate extends Schema.TaggedRequest<Generate>()("Generate", {
+  failure: WireError,
+  success: S.GenerateSecretOutput,
+  payload: {
+    keyPath: Schema.String,
+    length: Schema.optional(Schema.Number),
+    charset: Schema.optional(Schema.Literal(...CHARSET_NAMES)),
+    description: Schema.optional(Schema.String),
+    expiresAt: Schema.optional(Schema.String),
+    overwrite: Schema.Boolean
+  }
+}) {}
+
+/** `secrets flag` and `secrets expire`: metadata only, no new version (`null` removes the expiry). */
+export class Metadata extends Schema.TaggedRequest<Metadata>()("Metadata", {
+  failure: WireError,
+  success: W.SecretMetadata,
+  payload: {
+    keyPath: Schema.String,
+    rotationRequired: Schema.optional(Schema.Boolean),
+    expiresAt: Schema.optional(Schema.NullOr(Schema.Date))
+  }
+}) {}
+
+/** `secrets undelete`. */
+export class Undelete extends Schema.TaggedRequest<Undelete>()("Undelete", {
+  failure: WireError,
+  success: W.SecretMetadata,
+  payload: { keyPath: Schema.String }
+}) {}
+
+/** `secrets rollback`: an older version's value written again as a new version. */
+export class Rollback extends Schema.TaggedRequest<Rollback>()("Rollback", {
+  failure: WireError,
+  success: W.SetResult,
+  payload: { keyPath: Schema.String, to: Schema.Number, expectedVersion: Schema.optional(Schema.Number) }
+}) {}
+
+export const Request = Schema.Union(
+  WhoAmI,
+  Get,
+  Resolve,
+  Under,
+  Set,
+  List,
+  Delete,
+  Generate,
+  Metadata,
+  Undelete,
+  Rollback
+)
 export type Request = typeof Request.Type

@@ -2,9 +2,7 @@
 import { Args, Options } from "@effect/cli"
 import { Clock, Effect, Layer, Option } from "effect"
 import { ClientModeUnsupported } from "../../domain/errors.js"
-import * as Principal from "../../auth/Principal.js"
-import * as QuotaCheck from "../../auth/Quota.js"
-import type { KeyPath } from "../../domain/KeyPath.js"
+import { writerOf } from "../../repo/writer.js"
 import { storeFrom } from "../../layers.js"
 import { settings } from "../CliSettings.js"
 
@@ -41,10 +39,6 @@ export const versionOption = (name: string, description: string) =>
  * shell, SECRETS_PRINCIPAL, held to its grants (`write:`) and its quota as its MCP writes are, and recorded as itself.
  */
 export const writer = (operator = "cli") =>
-  Effect.map(settings, ({ principal, quota }) => ({
-    by: principal.name === "meta" ? operator : principal.name,
-    authorize: (keyPath: KeyPath) => Principal.authorize(principal, "write", keyPath),
-    quotaFor: (keyPath: string) => QuotaCheck.limitFor(principal, quota, keyPath)
-  }))
+  Effect.map(settings, ({ principal, quota }) => writerOf(principal, quota, operator))
 
-export type Writer = Effect.Effect.Success<ReturnType<typeof writer>>
+export type { Writer } from "../../repo/writer.js"
