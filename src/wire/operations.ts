@@ -3,7 +3,7 @@
  * the CLI runs on its own store (revealSecret, resolveSecrets, keyPathsUnder, listPage) and the MCP tools' handlers
  * (set, delete), so every permission, reveal rule, quota and audit record is the server's and is written once.
  */
-import { Duration, Effect, Option, Redacted } from "effect"
+import { Duration, Effect, Redacted } from "effect"
 import * as Actors from "../audit/Actor.js"
 import type { Operation } from "../audit/Entry.js"
 import * as Principal from "../auth/Principal.js"
@@ -45,8 +45,6 @@ const changing = <A, E>(
     return yield* body(yield* SecretsRepo, path, as)
   })
 
-const optional = <A>(value: A | undefined) => Option.getOrUndefined(Option.fromNullable(value))
-
 const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, DomainError, SecretsRepo> => {
   const { principal } = caller
   switch (request._tag) {
@@ -64,11 +62,11 @@ const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, Dom
       return Handlers.setSecret(caller, {
         keyPath: request.keyPath,
         value: Redacted.value(request.value),
-        description: optional(request.description),
-        expiresAt: optional(request.expiresAt),
-        expiresIn: optional(request.expiresIn),
+        description: request.description,
+        expiresAt: request.expiresAt,
+        expiresIn: request.expiresIn,
         rotationRequired: request.rotationRequired,
-        expectedVersion: optional(request.expectedVersion),
+        expectedVersion: request.expectedVersion,
         overwriteDeleted: request.overwriteDeleted
       })
     case "List":
