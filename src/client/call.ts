@@ -7,15 +7,14 @@
 import { Effect, Either, Redacted, Schema } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
-import type { ClientSettings } from "../config/ClientSettings.js"
+import { type ClientSettings, serverUnavailable } from "../config/ClientSettings.js"
 import { type InvalidConfig, StoreUnavailable, Unauthorized } from "../domain/errors.js"
 import { clientHeader } from "../wire/actor.js"
 import { type Answer, CLIENT_HEADER, decodeAnswer, type Failure, RPC_PATH } from "../wire/envelope.js"
 import { Request } from "../wire/requests.js"
 import { readToken } from "./token.js"
 
-const unavailable = (client: ClientSettings, why: string) =>
-  new StoreUnavailable({ reason: `the secrets server at ${client.server} ${why}` })
+const unavailable = (client: ClientSettings, why: string) => serverUnavailable(client.server, why)
 
 /** How long a call may take; far above any call on a healthy server, which answers in milliseconds. */
 const TIMEOUT_MS = 60_000

@@ -5,7 +5,7 @@
  * refused rather than ignored: an agent that sets them learns at once that they do nothing here.
  */
 import { Either, Option, type Redacted } from "effect"
-import type { ConfigProblem } from "../domain/errors.js"
+import { type ConfigProblem, StoreUnavailable } from "../domain/errors.js"
 import type { Parsed } from "./parse.js"
 
 export interface ClientSettings {
@@ -65,3 +65,12 @@ export const make = (
       ? { _tag: "Env" as const, token: token.value }
       : { _tag: "File" as const, file: Option.getOrElse(tokenFile, () => defaultTokenFile) }
   }))
+
+const UNAVAILABLE = "the secrets server at "
+
+/** Client mode's `StoreUnavailable`: the server at `server` could not be asked, and why. */
+export const serverUnavailable = (server: string, why: string) =>
+  new StoreUnavailable({ reason: `${UNAVAILABLE}${server} ${why}` })
+
+/** Whether a `StoreUnavailable` is client mode's (the server), not a database's. */
+export const isServerUnavailable = (error: StoreUnavailable) => error.reason.startsWith(UNAVAILABLE)
