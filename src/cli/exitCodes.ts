@@ -48,6 +48,7 @@ export const ERROR_EXIT_CODES = {
   ApplyIncomplete: 44,
   Unauthorized: 45,
   TokenNotFound: 46,
+  ClientModeUnsupported: 47,
   InstallFailed: 48,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,

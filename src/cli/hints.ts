@@ -2,6 +2,7 @@
  * What the CLI adds to an error for a person at a shell: the next command to run. The errors themselves only
  * state the fault; the MCP server gives agents its own hints (src/mcp/hints.ts).
  */
+import { isServerUnavailable } from "../config/ClientSettings.js"
 import type { Hints } from "../domain/errors.js"
 import { runLineFor } from "../run/RunLine.js"
 
@@ -23,7 +24,11 @@ export const CLI_HINTS: Hints = {
   KeyRollback: () =>
     "`secrets doctor` shows the store's key switches; `secrets rotate-key`, run with the store's key, puts back the " +
     "last key a switch authenticated and moves the store to a new key",
-  StoreUnavailable: () => "`secrets doctor` checks the key, the database and the migrations",
+  StoreUnavailable: (e) =>
+    // Client mode (SECRETS_SERVER): the server is what is unavailable, and doctor is for where it runs.
+    isServerUnavailable(e)
+      ? "check SECRETS_SERVER, and that `secrets server` runs there (the operator's `systemctl status secrets-mcp`)"
+      : "`secrets doctor` checks the key, the database and the migrations",
   ForeignDataDir: (e) => {
     // Something planted in the data directory, or a directory others may write to: the message says what to do.
     if (e.reason === "writable" || e.path.startsWith(`${e.dataDir}/`)) return undefined

@@ -30,6 +30,7 @@ import { server } from "./commands/server.js"
 import { set } from "./commands/set.js"
 import { token } from "./commands/token.js"
 import { exportCommand, importCommand } from "./commands/transfer.js"
+import { gate } from "./client.js"
 import { report } from "./errors.js"
 import { withHelpConsole, withPlainConsole } from "./helpConsole.js"
 import { successStatus } from "./exitStatus.js"
@@ -116,7 +117,8 @@ export const run = (argv: ReadonlyArray<string>) =>
     // A completion script goes out exactly as @effect/cli writes it.
     const noColor = yield* Effect.orElseSucceed(terminal.noColor, () => true)
     const styled = args.includes("--completions") ? identity : withHelpConsole(noColor)
-    return yield* styled(cli(args)).pipe(
+    // Client mode refuses, before anything runs, a command the server does not answer (client.ts).
+    return yield* styled(Effect.zipRight(gate(loaded, args.slice(2)), cli(args))).pipe(
       // The audit trail's actor: the OS user, or SECRETS_PRINCIPAL (`serve` names each MCP client instead).
       Actors.withActor(Actors.cli(Either.isRight(loaded) ? loaded.right.principal.name : undefined)),
       Effect.zipRight(successStatus),

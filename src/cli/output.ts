@@ -81,7 +81,7 @@ export const versionsTable = (versions: ReadonlyArray<VersionInfo>): string =>
   )
 
 /** One line on what a write did, the expiry and flag it left included, so a cleared expiry is never silent. */
-export const describeWrite = (r: SetResult): string =>
+export const describeWrite = (r: Omit<SetResult, "keyPath" | "description"> & { readonly keyPath: string }): string =>
   `${r.created ? "created" : "updated"} ${r.keyPath}: version ${r.version}, ` +
   `expires ${r.expiresAt === null ? "never" : iso(r.expiresAt)}, ` +
   `rotation ${r.rotationRequired ? "required" : "not required"}`

@@ -8,7 +8,8 @@ import { Config, Duration, Effect, Either, LogLevel, Option, Redacted } from "ef
 import * as Principal from "../auth/Principal.js"
 import { type ConfigProblem, InvalidConfig } from "../domain/errors.js"
 import * as Parse from "./parse.js"
-import { defaultDataDir, defaultKeyFile } from "./paths.js"
+import * as Client from "./ClientSettings.js"
+import { defaultDataDir, defaultKeyFile, defaultTokenFile } from "./paths.js"
 import { DEFAULT_REPO_OPTIONS, type RepoOptions } from "../repo/SecretsRepo.js"
 import type { Location, ReadOptions, ServerOptions } from "./StoreConfig.js"
 import { type HttpSettings, readHttp } from "./HttpSettings.js"
@@ -82,6 +83,12 @@ export const VARIABLES = {
     Parse.duration(Duration.seconds(1), Duration.days(7))
   ),
   SECRETS_SERVER_MAX_SESSIONS: variable("a whole number from 1 to 100000 (default 1000)", Parse.integer(1, 100_000)),
+  SECRETS_SERVER: variable(Client.SERVER_ALLOWED, Client.serverUrl),
+  SECRETS_TOKEN: text,
+  SECRETS_TOKEN_FILE: variable(
+    "an absolute file path, readable by its owner only (default ~/.config/secrets-mcp/token)",
+    Parse.absolutePath
+  ),
   SECRETS_REQUIRE_CAS: variable(
     "agents (every principal but meta), or a comma-separated list of principals such as project:alpha (default: none)",
     Parse.casPolicy
@@ -133,6 +140,8 @@ export interface Settings {
   readonly requireCas: CasPolicy
   /** `secrets server`'s listener and sessions. */
   readonly http: HttpSettings
+  /** Client mode (`SECRETS_SERVER`): every command goes to that server; no store is opened, no key loaded. */
+  readonly client: Option.Option<Client.ClientSettings>
 }
 
 /** Levenshtein distance, for "did you mean" on a misspelt variable name. */
@@ -218,7 +227,23 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
     const http = yield* readHttp(read as <A>(name: VariableName) => Effect.Effect<Option.Option<A>>)
     const principal = Principal.make(principalName.trim(), grants, reveal)
     if (Either.isLeft(principal)) problems.push(...principal.left.problems)
-    const defaults = yield* Config.all({ dataDir: defaultDataDir, keyFile: defaultKeyFile })
+    const defaults = yield* Config.all({
+      dataDir: defaultDataDir,
+      keyFile: defaultKeyFile,
+      tokenFile: defaultTokenFile
+    })
+    const client = Client.make(
+      yield* read("SECRETS_SERVER"),
+      Option.map(yield* read("SECRETS_TOKEN"), Redacted.make),
+      yield* read("SECRETS_TOKEN_FILE"),
+      defaults.tokenFile
+    )
+    if (Option.isSome(client)) {
+      const named = yield* Effect.filter(Client.PRINCIPAL_VARIABLES, (name) =>
+        Effect.map(Config.option(Config.string(name)), Option.isSome)
+      )
+      problems.push(...Client.principalProblems(named))
+    }
     if (problems.length > 0) return yield* InvalidConfig.of(problems)
     const embeddedDir = or(dataDir, defaults.dataDir)
     const location: Location = Option.match(url, {
@@ -243,7 +268,8 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       quota,
       repo,
       requireCas,
-      http
+      http,
+      client
     } satisfies Settings
   }).pipe(
     // A ConfigError here means the provider itself failed (not a bad value): name what was being read.

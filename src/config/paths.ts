@@ -20,3 +20,6 @@ export const defaultDataDir = xdg("XDG_DATA_HOME", [".local", "share"])
 
 /** `$XDG_CONFIG_HOME/secrets-mcp/key`, else `~/.config/secrets-mcp/key`. */
 export const defaultKeyFile = xdg("XDG_CONFIG_HOME", [".config"]).pipe(Config.map((dir) => path.join(dir, "key")))
+
+/** `$XDG_CONFIG_HOME/secrets-mcp/token`, else `~/.config/secrets-mcp/token`: client mode's bearer token. */
+export const defaultTokenFile = xdg("XDG_CONFIG_HOME", [".config"]).pipe(Config.map((dir) => path.join(dir, "token")))

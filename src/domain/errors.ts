@@ -429,10 +429,17 @@ export type StartupError =
 
 export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", {
   principal: Schema.String,
-  access: Schema.Literal("use", "read", "write"),
+  /** `operator`: an operator command (client mode), named in `keyPath`, asked for with a token that is not one. */
+  access: Schema.Literal("use", "read", "write", "operator"),
   keyPath: Schema.String
 }) {
   override get message() {
+    if (this.access === "operator") {
+      return (
+        `${this.principal} may not run ${this.keyPath}: it needs an operator token (the operator makes one with ` +
+        `secrets token create --operator).`
+      )
+    }
     return (
       `${this.principal} may not ${this.access} ${this.keyPath}. Secrets outside your own scope need a grant ` +
       `from the operator (SECRETS_GRANTS, e.g. ${this.access}:${this.keyPath.split("/").slice(0, 2).join("/")}/).`
@@ -613,6 +620,23 @@ export class TokenNotFound extends Schema.TaggedError<TokenNotFound>()("TokenNot
 }
 
 /**
+ * Client mode (`SECRETS_SERVER`) runs a command on the server; one the server does not offer over the wire is refused
+ * rather than run on a store of its own, which a client never opens.
+ */
+export class ClientModeUnsupported extends Schema.TaggedError<ClientModeUnsupported>()("ClientModeUnsupported", {
+  command: Schema.String,
+  server: Schema.String
+}) {
+  override get message() {
+    return (
+      `secrets ${this.command} does not work in client mode (SECRETS_SERVER=${this.server}): it would open the ` +
+      `store and load the key itself, which a client never does. Run it where the server runs, as its OS user, ` +
+      `without SECRETS_SERVER.`
+    )
+  }
+}
+
+/**
  * `secrets server install` refused before changing anything (`done` empty), or stopped part way: `done` lists what
  * it had done, each step a whole one, so a second run picks up where it stopped.
  */
@@ -646,6 +670,7 @@ export type DomainError =
   | Unauthorized
   | TokenNotFound
   | InstallFailed
+  | ClientModeUnsupported
   | RunError
 
 export type DomainErrorTag = DomainError["_tag"]

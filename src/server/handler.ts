@@ -1,6 +1,7 @@
 /**
  * One request, in the order that gives nothing away: while shutting down 503; a `Host` or `Origin` the server does
- * not answer to 403 (DNS rebinding); a path other than /mcp 404 (there is no OAuth discovery, no /.well-known);
+ * not answer to 403 (DNS rebinding); a path other than /mcp and /rpc (the CLI's wire in client mode) 404 (there is
+ * no OAuth discovery, no /.well-known);
  * no usable token 401 with `WWW-Authenticate: Bearer` (the same answer for every reason), or 429 from an address
  * that failed too often; then the MCP route. Plain node on this path: it runs for every request.
  */
@@ -22,6 +23,7 @@ export const makeHandler = (options: {
   readonly hosts: () => HostRules
   readonly authenticator: Authenticator
   readonly route: (caller: Caller, req: IncomingMessage, res: ServerResponse) => Promise<void>
+  readonly rpc: (caller: Caller, req: IncomingMessage, res: ServerResponse) => Promise<void>
   readonly runtime: Runtime.Runtime<never>
 }) => {
   const { authenticator, drain, runtime } = options
@@ -41,7 +43,7 @@ export const makeHandler = (options: {
       return refuse(res, 403, "Forbidden: requests from that Origin are not accepted.")
     }
     const path = (req.url ?? "").split("?")[0]
-    if (path !== "/mcp") return refuse(res, 404, "Not found: MCP is served at /mcp.")
+    if (path !== "/mcp" && path !== "/rpc") return refuse(res, 404, "Not found: MCP is served at /mcp.")
     const outcome = await authenticator.authenticate(req.headers.authorization, req.socket.remoteAddress)
     switch (outcome._tag) {
       case "Unauthorized":
@@ -53,7 +55,7 @@ export const makeHandler = (options: {
       case "Unavailable":
         return refuse(res, 503, "The token store is unavailable; retry in a moment.", { "Retry-After": "1" })
       case "Authenticated":
-        return options.route(outcome.caller, req, res)
+        return path === "/rpc" ? options.rpc(outcome.caller, req, res) : options.route(outcome.caller, req, res)
     }
   }
 

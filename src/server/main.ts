@@ -19,6 +19,7 @@ import { makeHandler } from "./handler.js"
 import { type HostRules, hostRules } from "./hosts.js"
 import { bind, DEFAULT_TIMEOUTS, hostPort, type ListenSource, plan, type Timeouts } from "./listen.js"
 import { mcpRoute } from "./mcpRoute.js"
+import { rpcRoute } from "./rpcRoute.js"
 import { Sessions } from "./sessions.js"
 
 /**
@@ -82,7 +83,8 @@ export const start = (options: ServerOptions) =>
       now
     })
     let rules: HostRules | undefined
-    const handler = makeHandler({ drain, hosts: () => rules!, authenticator, route, runtime })
+    const rpc = rpcRoute({ store, runtime, settings })
+    const handler = makeHandler({ drain, hosts: () => rules!, authenticator, route, rpc, runtime })
     const grace = options.drainGrace ?? DRAIN_GRACE
     const { address } = yield* Effect.acquireRelease(
       bind(planned, source, options.timeouts ?? DEFAULT_TIMEOUTS, handler),

@@ -115,6 +115,13 @@ const TABLE: Record<
     check: (s) => expect(s.requireCas).toEqual({ _tag: "Agents" }),
     bad: ["everyone", "project:Alpha", "admin", "project:"]
   },
+  SECRETS_SERVER: {
+    good: "http://127.0.0.1:7800/mcp",
+    check: (s) => expect(Option.getOrThrow(s.client).server).toBe("http://127.0.0.1:7800"),
+    bad: ["127.0.0.1:7800", "ftp://h/", "http://u:p@h:1/", "https://h/?x=1"]
+  },
+  SECRETS_TOKEN: { good: "smcp_x", bad: [] },
+  SECRETS_TOKEN_FILE: { good: "/home/a/token", bad: ["token"] },
   SECRETS_SERVER_LISTEN: {
     good: "[::1]:0",
     check: (s) => expect(s.http.listen).toEqual({ host: "::1", port: 0 }),
@@ -186,6 +193,28 @@ describe("configuration", () => {
       )
     }
   }
+
+  it.effect("client mode: the token comes from SECRETS_TOKEN or its file; principal variables are refused", () =>
+    Effect.gen(function* () {
+      const env = { SECRETS_SERVER: "https://secrets.example.com:7800", HOME: "/home/agent" }
+      const client = Option.getOrThrow(Either.getOrThrow(yield* loadWith(env)).client)
+      expect(client).toEqual({
+        server: "https://secrets.example.com:7800",
+        token: { _tag: "File", file: "/home/agent/.config/secrets-mcp/token" }
+      })
+      const given = Option.getOrThrow(Either.getOrThrow(yield* loadWith({ ...env, SECRETS_TOKEN: "smcp_t" })).client)
+      expect(given.token._tag).toBe("Env")
+      expect(String(given)).not.toContain("smcp_t")
+      const refused = yield* Effect.flip(
+        Effect.flatten(loadWith({ ...env, SECRETS_PRINCIPAL: "meta", SECRETS_REVEAL: "never" }))
+      )
+      expect(refused._tag).toBe("InvalidConfig")
+      expect(refused.problems.map((p) => p.variable)).toEqual(["SECRETS_PRINCIPAL", "SECRETS_REVEAL"])
+      expect(refused.message).toContain("the token alone says who you are")
+      // Without SECRETS_SERVER they are the CLI's own, as before.
+      expect(Either.isRight(yield* loadWith({ SECRETS_PRINCIPAL: "meta" }))).toBe(true)
+    })
+  )
 
   it.effect("the README's log level spellings are accepted in any case; None is off", () =>
     Effect.gen(function* () {

@@ -6,7 +6,10 @@ import * as QuotaCheck from "../../auth/Quota.js"
 import { parseKeyPath } from "../../domain/KeyPath.js"
 import { parseExpiresAt } from "../../domain/writeChecks.js"
 import { CHARSET_NAMES, DEFAULT_CHARSET, DEFAULT_LENGTH, generateSecret } from "../../run/Generate.js"
+import type { ClientSettings } from "../../config/ClientSettings.js"
+import { Generate } from "../../wire/requests.js"
 import { settings } from "../CliSettings.js"
+import { clientMode, remote } from "../client.js"
 import { iso, printLine } from "../output.js"
 import { recordingRefusals } from "../refusals.js"
 import { jsonOption, keyPathArg, withStore } from "./shared.js"
@@ -30,13 +33,14 @@ const generateOptions = {
   json: jsonOption
 }
 
-export const generate = Command.make("generate", generateOptions, (args) =>
+/** The store here, as SECRETS_PRINCIPAL (the operator by default). */
+const generateLocal = (args: Command.Command.ParseConfig<typeof generateOptions>) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(args.keyPath)
     const { principal, quota } = yield* settings
     yield* Principal.authorizeGenerate(principal, path.keyPath, args.overwrite)
     const expiresAt = Option.isSome(args.expiresAt) ? yield* parseExpiresAt(args.expiresAt.value) : undefined
-    const result = yield* withStore(
+    return yield* withStore(
       generateSecret({
         keyPath: args.keyPath,
         length: Option.getOrUndefined(args.length),
@@ -50,6 +54,29 @@ export const generate = Command.make("generate", generateOptions, (args) =>
         quota: QuotaCheck.limitFor(principal, quota, path.keyPath)
       })
     )
+  })
+
+/** Client mode: the server makes and stores the value, as the token's principal; only metadata comes back. */
+const generateRemote = (client: ClientSettings, args: Command.Command.ParseConfig<typeof generateOptions>) =>
+  Effect.map(
+    remote(
+      client,
+      new Generate({
+        keyPath: args.keyPath,
+        length: Option.getOrUndefined(args.length),
+        charset: Option.getOrUndefined(args.charset),
+        description: Option.getOrUndefined(args.description),
+        expiresAt: Option.getOrUndefined(args.expiresAt),
+        overwrite: args.overwrite
+      })
+    ),
+    (r) => ({ ...r, expiresAt: r.expiresAt === null ? null : new Date(r.expiresAt) })
+  )
+
+export const generate = Command.make("generate", generateOptions, (args) =>
+  Effect.gen(function* () {
+    const client = yield* clientMode
+    const result = Option.isSome(client) ? yield* generateRemote(client.value, args) : yield* generateLocal(args)
     if (args.json) return yield* printLine(JSON.stringify(result, null, 2))
     // The expiry and flag the write left, always: a replaced value's expiry or flag does not vanish unsaid.
     yield* printLine(

@@ -1,12 +1,14 @@
 import { Command } from "@effect/cli"
 import { Effect, Option, Redacted } from "effect"
-import * as Principal from "../../auth/Principal.js"
-import { parseKeyPath } from "../../domain/KeyPath.js"
-import { SecretsRepo } from "../../repo/SecretsRepo.js"
+import { Get } from "../../wire/requests.js"
+import { revealSecret } from "../../wire/operations.js"
 import { settings } from "../CliSettings.js"
+import { clientMode, remote } from "../client.js"
 import { recordingRefusals } from "../refusals.js"
 import { metadataJson, printLine, writeStdout } from "../output.js"
 import { jsonOption, keyPathArg, now, versionOption, withStore } from "./shared.js"
+import { parseKeyPath } from "../../domain/KeyPath.js"
+import * as Principal from "../../auth/Principal.js"
 
 const options = {
   keyPath: keyPathArg,
@@ -17,12 +19,19 @@ const options = {
 
 export const get = Command.make("get", options, (args) =>
   Effect.gen(function* () {
-    // Checked before the store is opened: a typo costs nothing and is reported as itself.
-    const path = yield* parseKeyPath(args.keyPath)
-    // As SECRETS_PRINCIPAL / SECRETS_GRANTS / SECRETS_REVEAL say (meta by default: everything).
-    yield* Principal.authorizeReveal((yield* settings).principal, path.keyPath)
     const version = Option.getOrUndefined(args.version)
-    const secret = yield* withStore(Effect.flatMap(SecretsRepo, (repo) => repo.get(path, { version })))
+    const client = yield* clientMode
+    // Client mode: the server decides, as the token's principal (checks, reveal rules and the record are its own).
+    const secret = Option.isSome(client)
+      ? yield* remote(client.value, new Get({ keyPath: args.keyPath, version }))
+      : yield* Effect.gen(function* () {
+          // Checked before the store is opened: a typo costs nothing and is reported as itself.
+          const path = yield* parseKeyPath(args.keyPath)
+          // As SECRETS_PRINCIPAL / SECRETS_GRANTS / SECRETS_REVEAL say (meta by default: everything).
+          const { principal } = yield* settings
+          yield* Principal.authorizeReveal(principal, path.keyPath)
+          return yield* withStore(revealSecret(principal, path.keyPath, version))
+        })
     if (args.json) {
       const json = { ...metadataJson(secret, yield* now), value: Redacted.value(secret.value) }
       return yield* printLine(JSON.stringify(json, null, 2))

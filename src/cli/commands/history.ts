@@ -7,6 +7,8 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { type ParsedKeyPath, parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
+import { Rollback, Undelete } from "../../wire/requests.js"
+import { clientMode, remote } from "../client.js"
 import { describeWrite, note, printLine, versionsTable } from "../output.js"
 import { UsageError } from "../UsageError.js"
 import { recordingRefusals } from "../refusals.js"
@@ -55,23 +57,26 @@ export const rollback = Command.make(
     expectedVersion: versionOption("expected-version", "only if the current version is this one")
   },
   (args) =>
-    onStoreWriting("rollback", args.keyPath, (repo, path, as) =>
-      Effect.gen(function* () {
-        const expectedVersion = Option.getOrUndefined(args.expectedVersion)
-        const quota = as.quotaFor(path.keyPath)
-        const result = yield* repo.rollback(path, args.to, { by: as.by, expectedVersion, quota })
-        yield* note(`${describeWrite(result)} (the value of version ${args.to})`)
-      })
-    )
+    Effect.gen(function* () {
+      const expectedVersion = Option.getOrUndefined(args.expectedVersion)
+      const client = yield* clientMode
+      const result = Option.isSome(client)
+        ? yield* remote(client.value, new Rollback({ keyPath: args.keyPath, to: args.to, expectedVersion }))
+        : yield* onStoreWriting("rollback", args.keyPath, (repo, path, as) =>
+            repo.rollback(path, args.to, { by: as.by, expectedVersion, quota: as.quotaFor(path.keyPath) })
+          )
+      yield* note(`${describeWrite(result)} (the value of version ${args.to})`)
+    })
 ).pipe(Command.withDescription("Write an older version's value again as a new version"))
 
 export const undelete = Command.make("undelete", { keyPath: keyPathArg }, (args) =>
-  onStoreWriting("undelete", args.keyPath, (repo, path) =>
-    Effect.gen(function* () {
-      const restored = yield* repo.undelete(path)
-      yield* note(`restored ${restored.keyPath} (version ${restored.version})`)
-    })
-  )
+  Effect.gen(function* () {
+    const client = yield* clientMode
+    const restored = Option.isSome(client)
+      ? yield* remote(client.value, new Undelete({ keyPath: args.keyPath }))
+      : yield* onStoreWriting("undelete", args.keyPath, (repo, path) => repo.undelete(path))
+    yield* note(`restored ${restored.keyPath} (version ${restored.version})`)
+  })
 ).pipe(Command.withDescription("Restore a deleted secret, with all its versions"))
 
 export const destroy = Command.make(

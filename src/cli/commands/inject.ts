@@ -5,11 +5,12 @@
  * for one command without revealing it.
  */
 import { Command, Options } from "@effect/cli"
-import { Effect, Redacted } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as Actors from "../../audit/Actor.js"
 import { InjectFailed } from "../../domain/errors.js"
-import { resolveSecrets } from "../../run/Resolve.js"
+import * as Source from "../../run/Source.js"
+import { clientMode, remoteSource } from "../client.js"
 import { naming, parseTemplate, readTemplate, renderTemplate, writeOutput } from "../../run/Template.js"
 import { settings } from "../CliSettings.js"
 import { note, writeStdout } from "../output.js"
@@ -34,14 +35,17 @@ export const inject = Command.make("inject", injectOptions, (args) =>
     if (!toStdout && !args.force && fs.existsSync(args.output)) {
       return yield* new InjectFailed({ file: args.output, reason: "it already exists (--force replaces it)" })
     }
-    const { principal } = yield* settings
-    const values = yield* withStore(
-      resolveSecrets(
-        principal,
-        placeholders.map((p) => p.keyPath),
-        { reveal: true }
-      ).pipe(naming(args.input, placeholders), Actors.asOperation("inject"))
-    )
+    const keyPaths = placeholders.map((p) => p.keyPath)
+    const client = yield* clientMode
+    // Client mode: the server resolves them as the token's principal, with get's reveal rules.
+    const values = Option.isSome(client)
+      ? yield* remoteSource(client.value, "inject").resolve(keyPaths, true).pipe(naming(args.input, placeholders))
+      : yield* withStore(
+          Effect.flatMap(settings, ({ principal }) => Source.local(principal).resolve(keyPaths, true)).pipe(
+            naming(args.input, placeholders),
+            Actors.asOperation("inject")
+          )
+        )
     const byPath = new Map(values.map((v) => [v.keyPath as string, v.value]))
     const rendered = renderTemplate(text, placeholders, byPath)
     if (toStdout) return yield* writeStdout(Redacted.value(rendered))

@@ -1,15 +1,17 @@
 import { Command, Options } from "@effect/cli"
-import { Duration, Effect, Either, Option } from "effect"
-import * as Principal from "../../auth/Principal.js"
-import { parseDurationText } from "../../domain/DurationText.js"
-import { InvalidArguments } from "../../domain/errors.js"
+import { Duration, Effect, Option } from "effect"
 import { SCOPES } from "../../domain/KeyPath.js"
 import * as Listing from "../../repo/listing.js"
-import { settings } from "../CliSettings.js"
+import { type ListFilters, listPage } from "../../repo/listPage.js"
+import { List } from "../../wire/requests.js"
+import type { ClientSettings } from "../../config/ClientSettings.js"
+import type { DomainError } from "../../domain/errors.js"
+import type { SecretMetadata } from "../../domain/Secret.js"
+import type { SecretsRepo } from "../../repo/SecretsRepo.js"
+import { type CliSettings, settings } from "../CliSettings.js"
+import { clientMode, remote, type RemoteError } from "../client.js"
 import { deletedTable, metadataJson, note, printLine, table } from "../output.js"
 import { jsonOption, now, withStore } from "./shared.js"
-
-const TOOL = "secrets list"
 
 const options = {
   scope: Options.choice("scope", SCOPES).pipe(Options.optional),
@@ -31,53 +33,57 @@ const options = {
   json: jsonOption
 }
 
-/** A duration option (`7d`), or InvalidArguments naming it. */
-export const durationArgument = (tool: string, option: string, text: string | undefined) => {
-  if (text === undefined) return Effect.succeed(undefined)
-  return Either.match(parseDurationText(text), {
-    onLeft: (reason) => Effect.fail(new InvalidArguments({ tool, reason: `${option} ${reason}; use e.g. 7d or 12h` })),
-    onRight: (d) => Effect.succeed(d)
-  })
+export { durationArgument, windowEnd } from "../../repo/listPage.js"
+
+interface Shown {
+  readonly secrets: ReadonlyArray<SecretMetadata>
+  readonly nextCursor: string | undefined
+  readonly deleteRetention: Duration.Duration
 }
 
-/** The end of a `7d` window from `from`. */
-export const windowEnd = (tool: string, option: string, text: string | undefined, from: Date) =>
-  Effect.map(durationArgument(tool, option, text), (d) =>
-    d === undefined ? undefined : new Date(from.getTime() + Duration.toMillis(d))
+type Pager<E, R> = (filters: ListFilters, limit: number, cursor: string | undefined) => Effect.Effect<Shown, E, R>
+
+/** Client mode: each page from the server, as the token's principal sees the store. */
+const remotePages =
+  (client: ClientSettings): Pager<RemoteError, never> =>
+  (filters, limit, cursor) =>
+    Effect.map(remote(client, new List({ ...filters, limit, cursor })), (page) => ({
+      secrets: page.secrets,
+      nextCursor: page.nextCursor ?? undefined,
+      deleteRetention: Duration.millis(page.deleteRetentionMs)
+    }))
+
+/** From the store here, as SECRETS_PRINCIPAL and SECRETS_GRANTS say (meta by default: everything). */
+const localPages: Pager<DomainError, SecretsRepo | CliSettings> = (filters, limit, cursor) =>
+  Effect.flatMap(settings, ({ principal, repo }) =>
+    Effect.map(listPage(principal, filters, limit, cursor), (page) => ({
+      ...page,
+      deleteRetention: repo.deleteRetention
+    }))
   )
 
-export const list = Command.make("list", options, (args) =>
+const listWith = <E, R>(args: Command.Command.ParseConfig<typeof options>, pages: Pager<E, R>) =>
   Effect.gen(function* () {
-    const project = Option.getOrUndefined(args.project)
-    const service = Option.getOrUndefined(args.service)
-    yield* Listing.checkFilter(TOOL, "--project", project)
-    yield* Listing.checkFilter(TOOL, "--service", service)
-    yield* Listing.checkLimit(TOOL, args.limit)
-    const at = yield* now
-    const query = {
+    const filters: ListFilters = {
       scope: Option.getOrUndefined(args.scope),
-      project,
-      service,
-      deleted: args.deleted,
-      expiresBy: yield* windowEnd(TOOL, "--expiring-within", Option.getOrUndefined(args.expiringWithin), at),
-      ...(args.expired ? { expired: true } : {}),
-      ...(args.rotationRequired ? { rotationRequired: true } : {}),
-      now: at,
-      // As SECRETS_PRINCIPAL and SECRETS_GRANTS say (meta by default: everything), filtered by the store.
-      within: Principal.readablePrefixes((yield* settings).principal)
+      project: Option.getOrUndefined(args.project),
+      service: Option.getOrUndefined(args.service),
+      expiringWithin: Option.getOrUndefined(args.expiringWithin),
+      expired: args.expired,
+      rotationRequired: args.rotationRequired,
+      deleted: args.deleted
     }
+    const at = yield* now
     let cursor = Option.getOrUndefined(args.cursor)
     const shown: Array<ReturnType<typeof metadataJson>> = []
     let count = 0
     // Page by page: with --all a large store streams through in bounded memory (JSON is one array at the end).
     for (;;) {
-      const page = yield* Listing.page(TOOL, query, args.limit, cursor)
+      const page = yield* pages(filters, args.limit, cursor)
       count += page.secrets.length
       if (args.json) shown.push(...page.secrets.map((s) => metadataJson(s, at)))
       else if (page.secrets.length > 0) {
-        yield* printLine(
-          args.deleted ? deletedTable(page.secrets, (yield* settings).repo.deleteRetention) : table(page.secrets, at)
-        )
+        yield* printLine(args.deleted ? deletedTable(page.secrets, page.deleteRetention) : table(page.secrets, at))
       }
       cursor = page.nextCursor
       if (cursor === undefined) break
@@ -88,5 +94,10 @@ export const list = Command.make("list", options, (args) =>
     }
     if (args.json) yield* printLine(JSON.stringify(shown, null, 2))
     else if (count === 0) yield* printLine("no secrets")
-  }).pipe(withStore)
+  })
+
+export const list = Command.make("list", options, (args) =>
+  Effect.flatMap(clientMode, (client) =>
+    Option.isSome(client) ? listWith(args, remotePages(client.value)) : withStore(listWith(args, localPages))
+  )
 ).pipe(Command.withDescription("List secrets (metadata only, never values), a page at a time"))

@@ -11,6 +11,8 @@ import { DUE } from "../exitCodes.js"
 import { requestExitStatus } from "../exitStatus.js"
 import { formatTable, iso, note, printLine } from "../output.js"
 import { UsageError } from "../UsageError.js"
+import { Metadata } from "../../wire/requests.js"
+import { clientMode, remote } from "../client.js"
 import { onStoreWriting } from "./history.js"
 import { durationArgument, windowEnd } from "./list.js"
 import { jsonOption, keyPathArg, now, withStore } from "./shared.js"
@@ -88,6 +90,17 @@ export const due = Command.make("due", dueOptions, (args) =>
   Command.withDescription(`The rotation queue: expired, expiring, flagged, unused. Exit ${DUE} when something is due`)
 )
 
+/** A metadata change: on the server in client mode (as the token's principal), else on the store here. */
+const changeMetadata = (
+  keyPath: string,
+  change: { rotationRequired?: boolean | undefined; expiresAt?: Date | null | undefined }
+) =>
+  Effect.flatMap(clientMode, (client) =>
+    Option.isSome(client)
+      ? remote(client.value, new Metadata({ keyPath, ...change }))
+      : onStoreWriting("metadata", keyPath, (repo, path) => repo.updateMetadata(path, change))
+  )
+
 export const flag = Command.make(
   "flag",
   {
@@ -100,9 +113,7 @@ export const flag = Command.make(
       if (args.clear && args.rotationRequired) {
         return yield* new UsageError({ message: "use either --rotation-required or --clear" })
       }
-      const updated = yield* onStoreWriting("metadata", args.keyPath, (repo, path) =>
-        repo.updateMetadata(path, { rotationRequired: !args.clear })
-      )
+      const updated = yield* changeMetadata(args.keyPath, { rotationRequired: !args.clear })
       yield* note(
         `${updated.keyPath}: rotation ${updated.rotationRequired ? "required" : "not required"} (version ${updated.version} unchanged)`
       )
@@ -124,9 +135,7 @@ export const expire = Command.make(
       const expiresAt = args.never
         ? null
         : yield* expiryOf(Option.getOrUndefined(args.at), Option.getOrUndefined(args.in))
-      const updated = yield* onStoreWriting("metadata", args.keyPath, (repo, path) =>
-        repo.updateMetadata(path, { expiresAt })
-      )
+      const updated = yield* changeMetadata(args.keyPath, { expiresAt })
       yield* note(
         `${updated.keyPath}: expires ${updated.expiresAt === null ? "never" : iso(updated.expiresAt)} (version ${updated.version} unchanged)`
       )

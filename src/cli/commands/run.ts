@@ -5,9 +5,12 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Config, Effect, Option } from "effect"
-import type * as Principal from "../../auth/Principal.js"
 import * as Actors from "../../audit/Actor.js"
-import { resolveSecrets, keyPathsUnder } from "../../run/Resolve.js"
+import type { NotFound } from "../../domain/errors.js"
+import type { ResolvedSecret } from "../../run/Resolve.js"
+import * as Source from "../../run/Source.js"
+import type { SecretSource } from "../../run/Source.js"
+import { clientMode, remoteSource } from "../client.js"
 import { type Injected, runCommand } from "../../run/Run.js"
 import { naming, parseTemplate, type Placeholder, readTemplate, renderTemplate } from "../../run/Template.js"
 import { envName } from "../../transfer/Export.js"
@@ -85,8 +88,8 @@ const readTemplates = (texts: ReadonlyArray<string>) =>
  * The secrets wanted as variables and files: names from `--prefix`, then `--env`/`--file`, which may override a
  * prefix's name, as a `--template` may, but not each other.
  */
-const wantedSecrets = (
-  principal: Principal.Principal,
+const wantedSecrets = <E, R>(
+  source: SecretSource<E, R>,
   args: { env: Array<string>; file: Array<string>; prefix: Option.Option<string>; allowStartupNames: boolean },
   templateNames: ReadonlyArray<string>
 ) =>
@@ -104,7 +107,7 @@ const wantedSecrets = (
     }
     const byName = new Map<string, Wanted>()
     if (Option.isSome(args.prefix)) {
-      const { base, keyPaths } = yield* keyPathsUnder(principal, args.prefix.value)
+      const { base, keyPaths } = yield* source.under(args.prefix.value)
       for (const keyPath of keyPaths) {
         const name = envName(keyPath, base)
         const clash = byName.get(name)
@@ -134,8 +137,8 @@ const wantedSecrets = (
   })
 
 /** Every value the command gets, read once: the variables' and files', then the templates' placeholders. */
-const injectedFor = (
-  principal: Principal.Principal,
+const injectedFor = <E, R>(
+  source: SecretSource<E, R>,
   args: {
     env: Array<string>
     file: Array<string>
@@ -147,7 +150,7 @@ const injectedFor = (
 ) =>
   Effect.gen(function* () {
     const wanted = yield* wantedSecrets(
-      principal,
+      source,
       args,
       templates.map((t) => t.name)
     )
@@ -155,7 +158,7 @@ const injectedFor = (
       ...wanted.map((w) => w.keyPath),
       ...templates.flatMap((t) => t.placeholders.map((p) => p.keyPath))
     ]
-    let resolving = resolveSecrets(principal, keyPaths, { reveal: args.noMask })
+    let resolving: Effect.Effect<ReadonlyArray<ResolvedSecret>, E | NotFound, R> = source.resolve(keyPaths, args.noMask)
     for (const t of templates) resolving = naming(t.file, t.placeholders)(resolving)
     const secrets = yield* resolving
     const byPath = new Map(secrets.map((v) => [v.keyPath as string, v.value]))
@@ -175,14 +178,17 @@ export const run = Command.make("run", options, (args) =>
     const runtimeDir = yield* Config.option(Config.string("XDG_RUNTIME_DIR")).pipe(Effect.orElseSucceed(Option.none))
     // Templates are read before the store is opened: a typo in one costs nothing.
     const templates = yield* readTemplates(args.template)
+    const client = yield* clientMode
     const { injected, secrets } =
       args.env.length === 0 && args.file.length === 0 && templates.length === 0 && Option.isNone(args.prefix)
         ? { injected: [], secrets: [] }
-        : yield* withStore(
-            Effect.flatMap(settings, ({ principal }) => injectedFor(principal, args, templates)).pipe(
-              Actors.asOperation("run")
+        : Option.isSome(client)
+          ? yield* injectedFor(remoteSource(client.value, "run"), args, templates)
+          : yield* withStore(
+              Effect.flatMap(settings, ({ principal }) => injectedFor(Source.local(principal), args, templates)).pipe(
+                Actors.asOperation("run")
+              )
             )
-          )
     const [command, ...commandArgs] = args.command
     const status = yield* runCommand({
       command: command!,

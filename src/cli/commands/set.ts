@@ -3,6 +3,9 @@ import { Effect, Option, Redacted } from "effect"
 import { expiryOf } from "../../domain/writeChecks.js"
 import { parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
+import type { ClientSettings } from "../../config/ClientSettings.js"
+import { Set as SetRequest } from "../../wire/requests.js"
+import { clientMode, remote } from "../client.js"
 import { describeWrite, note } from "../output.js"
 import { UsageError } from "../UsageError.js"
 import { recordingRefusals } from "../refusals.js"
@@ -54,8 +57,32 @@ const readValue = (stdin: boolean, value: Option.Option<Redacted.Redacted<string
   )
 }
 
+type Args = Command.Command.ParseConfig<typeof options>
+
+/** Client mode: the server writes as the token's principal, with its quota and SECRETS_REQUIRE_CAS. */
+const setRemote = (client: ClientSettings, args: Args) =>
+  Effect.gen(function* () {
+    const value = yield* readValue(args.stdin, args.value, args.keyPath)
+    const result = yield* remote(
+      client,
+      new SetRequest({
+        keyPath: args.keyPath,
+        value,
+        description: Option.getOrUndefined(args.description),
+        expiresAt: Option.getOrUndefined(args.expiresAt),
+        expiresIn: Option.getOrUndefined(args.expiresIn),
+        rotationRequired: args.rotationRequired,
+        expectedVersion: Option.getOrUndefined(args.expectedVersion),
+        overwriteDeleted: args.overwriteDeleted
+      })
+    )
+    yield* note(describeWrite({ ...result, expiresAt: result.expiresAt === null ? null : new Date(result.expiresAt) }))
+  })
+
 export const set = Command.make("set", options, (args) =>
   Effect.gen(function* () {
+    const client = yield* clientMode
+    if (Option.isSome(client)) return yield* setRemote(client.value, args)
     const path = yield* parseKeyPath(args.keyPath)
     const as = yield* writer()
     // Before the value is asked for: an agent is not prompted for a value it may not store.

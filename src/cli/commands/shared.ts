@@ -1,9 +1,8 @@
 /** Arguments and helpers the commands share. */
 import { Args, Options } from "@effect/cli"
-import { Clock, Effect, Layer } from "effect"
-import * as Principal from "../../auth/Principal.js"
-import * as QuotaCheck from "../../auth/Quota.js"
-import type { KeyPath } from "../../domain/KeyPath.js"
+import { Clock, Effect, Layer, Option } from "effect"
+import { ClientModeUnsupported } from "../../domain/errors.js"
+import { writerOf } from "../../repo/writer.js"
 import { storeFrom } from "../../layers.js"
 import { settings } from "../CliSettings.js"
 
@@ -13,8 +12,18 @@ export const keyPathArg = Args.text({ name: "keyPath" }).pipe(
 
 export const jsonOption = Options.boolean("json").pipe(Options.withDescription("print JSON instead of text"))
 
-/** The store the environment configures; a missing key names the store's key id when there is a store. */
-export const storeLayer = Layer.unwrapEffect(Effect.map(settings, (current) => storeFrom(current)))
+/**
+ * The store the environment configures; a missing key names the store's key id when there is a store. Never in
+ * client mode: a command that reaches here there is refused rather than run on a store of its own (main.ts gates
+ * commands first; this holds should one slip through).
+ */
+export const storeLayer = Layer.unwrapEffect(
+  Effect.flatMap(settings, (current) =>
+    Option.isNone(current.client)
+      ? Effect.succeed(storeFrom(current))
+      : Effect.fail(new ClientModeUnsupported({ command: "(this command)", server: current.client.value.server }))
+  )
+)
 
 /** Runs a command body on the store configured by the environment. */
 export const withStore = <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.provide(body, storeLayer)
@@ -30,10 +39,6 @@ export const versionOption = (name: string, description: string) =>
  * shell, SECRETS_PRINCIPAL, held to its grants (`write:`) and its quota as its MCP writes are, and recorded as itself.
  */
 export const writer = (operator = "cli") =>
-  Effect.map(settings, ({ principal, quota }) => ({
-    by: principal.name === "meta" ? operator : principal.name,
-    authorize: (keyPath: KeyPath) => Principal.authorize(principal, "write", keyPath),
-    quotaFor: (keyPath: string) => QuotaCheck.limitFor(principal, quota, keyPath)
-  }))
+  Effect.map(settings, ({ principal, quota }) => writerOf(principal, quota, operator))
 
-export type Writer = Effect.Effect.Success<ReturnType<typeof writer>>
+export type { Writer } from "../../repo/writer.js"

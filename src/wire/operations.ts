@@ -1,0 +1,135 @@
+/**
+ * What `secrets server` does for each request of a CLI in client mode, as the token's principal: the same functions
+ * the CLI runs on its own store (revealSecret, resolveSecrets, keyPathsUnder, listPage) and the MCP tools' handlers
+ * (set, delete), so every permission, reveal rule, quota and audit record is the server's and is written once.
+ */
+import { Duration, Effect, Redacted } from "effect"
+import * as Actors from "../audit/Actor.js"
+import type { Operation } from "../audit/Entry.js"
+import * as Principal from "../auth/Principal.js"
+import type { DomainError } from "../domain/errors.js"
+import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
+import { type Writer, writerOf } from "../repo/writer.js"
+import type { Caller } from "../mcp/Caller.js"
+import * as Handlers from "../mcp/handlers.js"
+import { listPage } from "../repo/listPage.js"
+import { SecretsRepo } from "../repo/SecretsRepo.js"
+import { keyPathsUnder, resolveSecrets } from "../run/Resolve.js"
+import type { Answer, Failure } from "./envelope.js"
+import type { Request } from "./requests.js"
+
+/** A token's caller on this server. */
+export interface RpcCaller extends Caller {
+  readonly operator: boolean
+  readonly deleteRetention: Duration.Duration
+}
+
+/** `secrets get`: the value, if the principal may reveal it, with its metadata. */
+export const revealSecret = (principal: Principal.Principal, keyPath: string, version: number | undefined) =>
+  Effect.gen(function* () {
+    const path = yield* parseKeyPath(keyPath)
+    yield* Principal.authorizeReveal(principal, path.keyPath)
+    return yield* (yield* SecretsRepo).get(path, { version })
+  })
+
+/** A change as the token's principal: `write:` on the path, its quota, recorded as itself. */
+const changing = <A, E>(
+  caller: RpcCaller,
+  keyPath: string,
+  body: (repo: SecretsRepo["Type"], path: ParsedKeyPath, as: Writer) => Effect.Effect<A, E>
+) =>
+  Effect.gen(function* () {
+    const path = yield* parseKeyPath(keyPath)
+    const as = writerOf(caller.principal, caller.quota, caller.principal.name)
+    yield* as.authorize(path.keyPath)
+    return yield* body(yield* SecretsRepo, path, as)
+  })
+
+const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, DomainError, SecretsRepo> => {
+  const { principal } = caller
+  switch (request._tag) {
+    case "WhoAmI":
+      return Effect.succeed({ principal: principal.name, operator: caller.operator })
+    case "Get":
+      return revealSecret(principal, request.keyPath, request.version)
+    case "Resolve":
+      return resolveSecrets(principal, request.keyPaths, { reveal: request.reveal }).pipe(
+        Actors.asOperation(request.operation)
+      )
+    case "Under":
+      return keyPathsUnder(principal, request.prefix)
+    case "Set":
+      return Handlers.setSecret(caller, {
+        keyPath: request.keyPath,
+        value: Redacted.value(request.value),
+        description: request.description,
+        expiresAt: request.expiresAt,
+        expiresIn: request.expiresIn,
+        rotationRequired: request.rotationRequired,
+        expectedVersion: request.expectedVersion,
+        overwriteDeleted: request.overwriteDeleted
+      })
+    case "List":
+      return Effect.map(listPage(principal, request, request.limit, request.cursor), (page) => ({
+        secrets: page.secrets,
+        nextCursor: page.nextCursor ?? null,
+        deleteRetentionMs: Duration.toMillis(caller.deleteRetention)
+      }))
+    case "Delete":
+      return Handlers.deleteSecret(caller, { keyPath: request.keyPath })
+    case "Generate":
+      return Handlers.generateSecret(caller, {
+        keyPath: request.keyPath,
+        length: request.length,
+        charset: request.charset,
+        description: request.description,
+        expiresAt: request.expiresAt,
+        overwrite: request.overwrite
+      })
+    case "Metadata":
+      return changing(caller, request.keyPath, (repo, path) =>
+        repo.updateMetadata(path, { rotationRequired: request.rotationRequired, expiresAt: request.expiresAt })
+      )
+    case "Undelete":
+      return changing(caller, request.keyPath, (repo, path) => repo.undelete(path))
+    case "Rollback":
+      return changing(caller, request.keyPath, (repo, path, as) =>
+        repo.rollback(path, request.to, {
+          by: as.by,
+          expectedVersion: request.expectedVersion,
+          quota: as.quotaFor(path.keyPath)
+        })
+      )
+  }
+}
+
+/** The operation a refusal of `request` is recorded as, and the key path it names. */
+export const refusalOf = (request: Request): { operation: Operation; keyPath: string | null } => {
+  switch (request._tag) {
+    case "WhoAmI":
+    case "List":
+      return { operation: "list", keyPath: null }
+    case "Get":
+      return { operation: "get", keyPath: request.keyPath }
+    case "Resolve":
+      return { operation: request.operation, keyPath: null }
+    case "Under":
+      return { operation: "run", keyPath: request.prefix }
+    case "Set":
+      return { operation: "set", keyPath: request.keyPath }
+    case "Delete":
+      return { operation: "delete", keyPath: request.keyPath }
+    case "Generate":
+      return { operation: "generate", keyPath: request.keyPath }
+    case "Metadata":
+      return { operation: "metadata", keyPath: request.keyPath }
+    case "Undelete":
+      return { operation: "undelete", keyPath: request.keyPath }
+    case "Rollback":
+      return { operation: "rollback", keyPath: request.keyPath }
+  }
+}
+
+/** The answer to `request` for `caller`: its success, or one of its typed failures. */
+export const handle = <R extends Request>(caller: RpcCaller, request: R) =>
+  answer(caller, request) as Effect.Effect<Answer<R>, Failure<R>, SecretsRepo>

@@ -1,0 +1,46 @@
+/** The store's records as they cross the wire: Dates as ISO text, values as plain text inside `Redacted`. */
+import { Schema } from "effect"
+import type { KeyPath } from "../domain/KeyPath.js"
+import { Scope } from "../domain/KeyPath.js"
+
+/** A key path the server parsed: only it produces one, so the client takes it as one. */
+const ParsedPath = Schema.String as unknown as Schema.Schema<KeyPath, string>
+
+export const SecretMetadata = Schema.Struct({
+  keyPath: ParsedPath,
+  description: Schema.NullOr(Schema.String),
+  scope: Scope,
+  projectName: Schema.NullOr(Schema.String),
+  serviceName: Schema.NullOr(Schema.String),
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date,
+  createdBy: Schema.String,
+  version: Schema.Number,
+  updatedBy: Schema.String,
+  lastAccessedAt: Schema.NullOr(Schema.Date),
+  lastAccessedBy: Schema.NullOr(Schema.String),
+  accessCount: Schema.Number,
+  expiresAt: Schema.NullOr(Schema.Date),
+  rotationRequired: Schema.Boolean,
+  deletedAt: Schema.NullOr(Schema.Date),
+  deletedBy: Schema.NullOr(Schema.String)
+})
+
+export const Secret = Schema.extend(SecretMetadata, Schema.Struct({ value: Schema.Redacted(Schema.String) }))
+
+export const SetResult = Schema.Struct({
+  keyPath: ParsedPath,
+  created: Schema.Boolean,
+  version: Schema.Number,
+  description: Schema.NullOr(Schema.String),
+  expiresAt: Schema.NullOr(Schema.Date),
+  rotationRequired: Schema.Boolean
+})
+
+export const DeleteResult = Schema.Struct({
+  keyPath: ParsedPath,
+  deleted: Schema.Boolean,
+  restorableUntil: Schema.NullOr(Schema.Date)
+})
+
+export const Resolved = Schema.Struct({ keyPath: ParsedPath, value: Schema.Redacted(Schema.String) })

@@ -1,0 +1,198 @@
+/**
+ * Client mode with real processes: a `secrets server` process (embedded store in a temp dir, a project:alpha token
+ * and an operator token) and the built CLI with SECRETS_SERVER and SECRETS_TOKEN. get, set, list, run and inject
+ * work on project/alpha/; meta/ is refused through each; SECRETS_PRINCIPAL is InvalidConfig; errors keep their exit
+ * codes across the wire; an unreachable server is StoreUnavailable naming the URL; the CLI never creates a store.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as path from "node:path"
+import { expectError, expectOk, makeSandbox, type Sandbox } from "../cli/harness.js"
+import { type ClientServer, clientEnv, startClientServer } from "./serverProcess.js"
+
+let box: Sandbox
+let server: ClientServer
+
+beforeAll(async () => {
+  box = makeSandbox("secrets-client-")
+  server = await startClientServer(box, [
+    { name: "alpha", principal: "project:alpha" },
+    { name: "operator", principal: "meta", operator: true },
+    { name: "user-only", principal: "project:beta", grant: "use:project/alpha/" },
+    { name: "revoked", principal: "project:alpha" }
+  ])
+}, 120_000)
+
+afterAll(async () => {
+  await server?.stop()
+  box?.remove()
+}, 120_000)
+
+const as = (token: string, extra: Record<string, string | undefined> = {}) => ({
+  env: { ...clientEnv(server, token), ...extra }
+})
+
+/** A port nothing listens on: bound, then closed. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+
+describe("client mode, against a server process", () => {
+  it("set, get, list, run and inject work on project/alpha/ as the token's principal", async () => {
+    expectOk(await box.run(["set", "project/alpha/db_password", "--stdin"], { ...as("alpha"), stdin: "hunter2" }))
+    const got = await box.run(["get", "project/alpha/db_password"], as("alpha"))
+    expectOk(got)
+    expect(got.stdout).toBe("hunter2")
+    const json = await box.run(["get", "project/alpha/db_password", "--json"], as("alpha"))
+    expect(JSON.parse(json.stdout)).toMatchObject({ keyPath: "project/alpha/db_password", createdBy: "project:alpha" })
+    const listed = await box.run(["list", "--json"], as("alpha"))
+    expectOk(listed)
+    expect(JSON.parse(listed.stdout).map((s: { keyPath: string }) => s.keyPath)).toEqual(["project/alpha/db_password"])
+    const ran = await box.run(
+      ["run", "--env", "DB=project/alpha/db_password", "--", "sh", "-c", 'test "$DB" = hunter2 && echo "$DB"'],
+      as("alpha")
+    )
+    expectOk(ran)
+    expect(ran.stdout).toBe("<redacted:project/alpha/db_password>\n")
+    const template = path.join(box.root, "app.tmpl")
+    fs.writeFileSync(template, 'password={{ secret "project/alpha/db_password" }}\n')
+    const injected = await box.run(["inject", "--in", template, "--out", "-"], as("alpha"))
+    expectOk(injected)
+    expect(injected.stdout).toBe("password=hunter2\n")
+    // The client opened nothing: no data directory, no key file in its home.
+    expect(fs.existsSync(box.dataDir)).toBe(false)
+    expect(fs.existsSync(box.keyFile)).toBe(false)
+  })
+
+  it("meta/ is refused through get, set, list, run and inject", async () => {
+    expectOk(await box.run(["set", "meta/openai/api_key", "--stdin"], { ...as("operator"), stdin: "sk-meta" }))
+    expectError(await box.run(["get", "meta/openai/api_key"], as("alpha")), 16, "project:alpha may not read")
+    expectError(
+      await box.run(["set", "meta/openai/api_key", "--stdin"], { ...as("alpha"), stdin: "x" }),
+      16,
+      "project:alpha may not write"
+    )
+    const listed = await box.run(["list", "--json"], as("alpha"))
+    expect(listed.stdout).not.toContain("meta/")
+    expectError(
+      await box.run(["run", "--env", "K=meta/openai/api_key", "--", "true"], as("alpha")),
+      16,
+      "project:alpha may not use"
+    )
+    const template = path.join(box.root, "meta.tmpl")
+    fs.writeFileSync(template, '{{ secret "meta/openai/api_key" }}')
+    expectError(await box.run(["inject", "--in", template, "--out", "-"], as("alpha")), 16)
+    // The meta token reads it: the refusals were the token's, not the server's.
+    expect((await box.run(["get", "meta/openai/api_key"], as("operator"))).stdout).toBe("sk-meta")
+  })
+
+  it("a use: grant runs a command with the value, but get and inject are RevealDenied", async () => {
+    const ran = await box.run(
+      ["run", "--env", "DB=project/alpha/db_password", "--", "sh", "-c", 'test "$DB" = hunter2'],
+      as("user-only")
+    )
+    expectOk(ran)
+    expectError(await box.run(["get", "project/alpha/db_password"], as("user-only")), 33)
+  })
+
+  it("SECRETS_PRINCIPAL, SECRETS_GRANTS or SECRETS_REVEAL in client mode are InvalidConfig", async () => {
+    for (const [name, value] of [
+      ["SECRETS_PRINCIPAL", "meta"],
+      ["SECRETS_GRANTS", "read:meta/"],
+      ["SECRETS_REVEAL", "readable"]
+    ] as const) {
+      const line = expectError(await box.run(["get", "project/alpha/db_password"], as("alpha", { [name]: value })), 18)
+      expect(line).toContain(`${name} is invalid`)
+    }
+  })
+
+  it("errors keep their exit codes; operator commands need an operator token; others are refused", async () => {
+    expectError(await box.run(["get", "project/alpha/nothing"], as("alpha")), 3, "No secret at project/alpha/nothing")
+    expectError(await box.run(["get", "Project/alpha/x"], as("alpha")), 6)
+    expectError(await box.run(["doctor"], as("alpha")), 16, "needs an operator token")
+    expectError(await box.run(["destroy", "project/alpha/db_password"], as("alpha")), 16, "operator token")
+    expectError(await box.run(["doctor"], as("operator")), 47, "does not work in client mode")
+    expectError(await box.run(["versions", "project/alpha/db_password"], as("alpha")), 47)
+    expectError(
+      await box.run(["get", "project/alpha/db_password"], {
+        env: { ...clientEnv(server, "alpha"), SECRETS_TOKEN: "smcp_nope" }
+      }),
+      45
+    )
+  })
+
+  it("an unreachable server is StoreUnavailable naming the URL", async () => {
+    const url = `http://127.0.0.1:${await freePort()}`
+    const result = await box.run(["get", "project/alpha/db_password"], {
+      env: { SECRETS_SERVER: url, SECRETS_TOKEN: server.tokens["alpha"]! }
+    })
+    expectError(result, 14, url)
+  })
+
+  it("the token file: used when SECRETS_TOKEN is unset, refused with chmod 600 when others may read it", async () => {
+    const file = path.join(box.root, "token")
+    fs.writeFileSync(file, `${server.tokens["alpha"]}\n`, { mode: 0o644 })
+    fs.chmodSync(file, 0o644)
+    const env = { SECRETS_SERVER: server.url, SECRETS_TOKEN_FILE: file }
+    const refused = expectError(await box.run(["get", "project/alpha/db_password"], { env }), 18)
+    expect(refused).toContain(`chmod 600 ${file}`)
+    fs.chmodSync(file, 0o600)
+    const got = await box.run(["get", "project/alpha/db_password"], { env })
+    expectOk(got)
+    expect(got.stdout).toBe("hunter2")
+  })
+
+  it("every call is in the server's audit trail under its token; a revoked token stops at the next call", async () => {
+    const before = await box.run(["get", "project/alpha/db_password"], as("revoked"))
+    expectOk(before)
+    const trail = await box.run(["audit", "--json", "--path", "project/alpha/db_password"], { env: server.operatorEnv })
+    expectOk(trail)
+    const records = trail.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { principal: string; client: string; operation: string; outcome: string })
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        principal: "project:alpha",
+        client: expect.stringContaining(server.ids["revoked"]!),
+        operation: "get",
+        outcome: "ok"
+      })
+    )
+    expect(records.some((r) => r.client.includes(server.ids["alpha"]!) && r.operation === "run")).toBe(true)
+    expectOk(await box.run(["token", "revoke", "revoked"], { env: server.operatorEnv }))
+    // The server checks a token again at most half a second after it last did: wait for the refusal, not a time.
+    let after = await box.run(["get", "project/alpha/db_password"], as("revoked"))
+    for (let i = 0; i < 50 && after.code === 0; i++) after = await box.run(["list"], as("revoked"))
+    expectError(after, 45)
+  })
+
+  it("generate, flag, expire, rollback, delete and undelete as the token's principal; meta/ refused", async () => {
+    const generated = await box.run(["generate", "project/alpha/api_key", "--length", "24", "--json"], as("alpha"))
+    expectOk(generated)
+    expect(JSON.parse(generated.stdout)).toMatchObject({ keyPath: "project/alpha/api_key", length: 24, version: 1 })
+    expectError(await box.run(["generate", "meta/x/key"], as("alpha")), 16)
+    expectOk(await box.run(["flag", "project/alpha/api_key"], as("alpha")))
+    expectOk(await box.run(["expire", "project/alpha/api_key", "--in", "30d"], as("alpha")))
+    const listed = await box.run(["list", "--json", "--rotation-required"], as("alpha"))
+    const [flagged] = JSON.parse(listed.stdout) as Array<{ keyPath: string; expiresAt: string | null }>
+    expect(flagged).toMatchObject({ keyPath: "project/alpha/api_key" })
+    expect(flagged!.expiresAt).not.toBeNull()
+    expectOk(await box.run(["set", "project/alpha/api_key", "--stdin"], { ...as("alpha"), stdin: "replaced" }))
+    const rolled = await box.run(["rollback", "project/alpha/api_key", "--to", "1"], as("alpha"))
+    expectOk(rolled)
+    expect(rolled.stderr).toContain("version 3")
+    expectOk(await box.run(["delete", "project/alpha/api_key"], as("alpha")))
+    expectError(await box.run(["get", "project/alpha/api_key"], as("alpha")), 32)
+    const restored = await box.run(["undelete", "project/alpha/api_key"], as("alpha"))
+    expectOk(restored)
+    expect(restored.stderr).toContain("restored project/alpha/api_key")
+    expectError(await box.run(["flag", "meta/openai/api_key"], as("alpha")), 16)
+    expectError(await box.run(["undelete", "project/alpha/api_key"], as("alpha")), 37)
+  })
+})
