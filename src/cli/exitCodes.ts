@@ -49,6 +49,9 @@ export const ERROR_EXIT_CODES = {
   Unauthorized: 45,
   TokenNotFound: 46,
   InstallFailed: 48,
+  RequestNotFound: 49,
+  RequestAnswered: 50,
+  RequestExpired: 51,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,
   CommandNotFound: 127
