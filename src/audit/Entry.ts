@@ -31,7 +31,9 @@ export const OPERATIONS = [
   "inject",
   "generate",
   "rotate-key",
-  "key-rollback"
+  "key-rollback",
+  "request",
+  "provide"
 ] as const
 
 export type Operation = (typeof OPERATIONS)[number]

@@ -81,6 +81,10 @@ export const VARIABLES = {
     "a duration from 1s to 7d, e.g. 30m (default 30m)",
     Parse.duration(Duration.seconds(1), Duration.days(7))
   ),
+  SECRETS_REQUEST_TTL: variable(
+    "a duration from 1m to 7d, e.g. 15m (default 1h)",
+    Parse.duration(Duration.minutes(1), Duration.days(7))
+  ),
   SECRETS_SERVER_MAX_SESSIONS: variable("a whole number from 1 to 100000 (default 1000)", Parse.integer(1, 100_000)),
   SECRETS_REQUIRE_CAS: variable(
     "agents (every principal but meta), or a comma-separated list of principals such as project:alpha (default: none)",

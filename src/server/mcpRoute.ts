@@ -24,6 +24,9 @@ export interface McpRouteOptions {
   readonly requireCas: CasPolicy
   readonly version: string
   readonly now: () => number
+  /** How long a request_secret request lasts, and its page's address (known once the listener is bound). */
+  readonly requestTtlMs: number
+  readonly pageUrl: (id: string) => string
 }
 
 const NOT_FOUND = "Session not found: it ended, or it is not this token's. Open a new session (initialize)."
@@ -64,7 +67,8 @@ export const mcpRoute = (options: McpRouteOptions) => {
           quota: options.quota,
           requireCas: options.requireCas,
           store: options.store,
-          version: options.version
+          version: options.version,
+          entry: { ttlMs: options.requestTtlMs, tokenId: caller.record.id, pageUrl: options.pageUrl }
         })
       )
       server.onclose = () => {
