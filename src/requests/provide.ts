@@ -13,15 +13,18 @@ import { expiryOf } from "../domain/writeChecks.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 import { RequestStore } from "./RequestStore.js"
 
-/** Records `operation` on `keyPath` with the effect's outcome, as the fiber's actor; never fails because of it. */
+/**
+ * Records `operation` on `keyPath` with the effect's outcome (only a failure's, with `failuresOnly`), as the
+ * fiber's actor; never fails because of it.
+ */
 export const recordOutcome =
-  (operation: "request" | "provide", keyPath: string | null) =>
+  (operation: "request" | "provide", keyPath: string | null, failuresOnly = false) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.onExit(effect, (exit) =>
       Effect.gen(function* () {
         const log = yield* Effect.serviceOption(AuditLog)
         const outcome = outcomeOf(exit)
-        if (Option.isNone(log) || outcome === undefined) return
+        if (Option.isNone(log) || outcome === undefined || (failuresOnly && Exit.isSuccess(exit))) return
         const actor = yield* Actors.current(operation)
         const at = new Date(yield* Effect.clockWith((c) => c.currentTimeMillis))
         const version = Exit.isSuccess(exit) ? ((exit.value as { version?: number }).version ?? null) : null
