@@ -36,7 +36,7 @@ export const recordOutcome =
 export const provide = (id: string, value: Redacted.Redacted<string>, by: string) =>
   Effect.gen(function* () {
     const requests = yield* RequestStore
-    const request = yield* requests.claim(id, by).pipe(recordOutcome("provide", null))
+    const request = yield* requests.claim(id, by).pipe(recordOutcome("provide", null, true))
     const stored = Effect.gen(function* () {
       const path = yield* parseKeyPath(request.keyPath)
       const expiresAt = yield* expiryOf(undefined, request.secretExpiresIn ?? undefined)
