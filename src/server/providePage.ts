@@ -25,7 +25,8 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "Cache-Control": "no-store",
   "X-Content-Type-Options": "nosniff",
   "X-Frame-Options": "DENY",
-  "Referrer-Policy": "no-referrer",
+  // Not no-referrer: under it a browser sends `Origin: null` with the form, which the Origin check must refuse.
+  "Referrer-Policy": "same-origin",
   "Cross-Origin-Opener-Policy": "same-origin"
 }
 
@@ -36,7 +37,7 @@ const escape = (text: string) =>
   )
 
 const page = (title: string, body: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">` +
+  `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
   `<meta name="viewport" content="width=device-width"><title>${escape(title)}</title>` +
   `<style>${STYLE}</style></head><body><h1>${escape(title)}</h1>${body}</body></html>`
 
