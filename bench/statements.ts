@@ -80,7 +80,10 @@ export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: str
         "get",
         null,
         randomBytes(ATTEMPT_MAC_BYTES),
-        ...Array.from({ length: 5 }, () => randomBytes(OUTCOME_MAC_BYTES))
+        ...Array.from({ length: 5 }, () => randomBytes(OUTCOME_MAC_BYTES)),
+        // The token's id and name: none, as for a CLI or stdio read.
+        null,
+        null
       ]
     })
     return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)

@@ -10,6 +10,9 @@ import type { Operation } from "./Entry.js"
 export interface Actor {
   readonly principal: string
   readonly client: string
+  /** The bearer token a `secrets server` caller presented: its id and name, recorded beside principal and client. */
+  readonly tokenId?: string | undefined
+  readonly tokenName?: string | undefined
 }
 
 /** A program that embeds the store without saying who it is. */
@@ -45,10 +48,10 @@ export const current = (own: Operation) =>
  */
 export const stamp = <F extends object>(own: Operation, fields: F) =>
   Effect.withFiberRuntime<Actor & { readonly operation: Operation; readonly at: Date } & F>((fiber) => {
-    const { client, principal } = fiber.getFiberRef(CurrentActor)
+    const { client, principal, tokenId, tokenName } = fiber.getFiberRef(CurrentActor)
     const operation = fiber.getFiberRef(CurrentOperation) ?? own
     const at = new Date(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis())
-    return Effect.succeed({ principal, client, operation, at, ...fields })
+    return Effect.succeed({ principal, client, tokenId, tokenName, operation, at, ...fields })
   })
 
 /**

@@ -53,6 +53,9 @@ export interface Entry {
   readonly keyPath: string | null
   readonly version: number | null
   readonly outcome: string
+  /** The bearer token the caller presented to `secrets server`; absent (null) for the CLI, stdio `serve`, a library. */
+  readonly tokenId?: string | null | undefined
+  readonly tokenName?: string | null | undefined
 }
 
 /** A stored record: an entry in its stream. */
@@ -82,9 +85,22 @@ const hmac = (key: Buffer, ...parts: ReadonlyArray<Buffer | string>) => {
   return mac.digest()
 }
 
-/** Everything but the outcome, in one unambiguous encoding (a JSON array). */
+/**
+ * Everything but the outcome, in one unambiguous encoding (a JSON array). The token comes last and only when there
+ * is one, so a record without a token has the MAC it had before tokens existed.
+ */
 const attemptFields = (stream: string, seq: number, e: Omit<Entry, "outcome">) =>
-  JSON.stringify([stream, seq, e.at.toISOString(), e.principal, e.client, e.operation, e.keyPath, e.version])
+  JSON.stringify([
+    stream,
+    seq,
+    e.at.toISOString(),
+    e.principal,
+    e.client,
+    e.operation,
+    e.keyPath,
+    e.version,
+    ...(e.tokenId == null ? [] : [e.tokenId, e.tokenName ?? null])
+  ])
 
 export const attemptMac = (key: Buffer, previous: Buffer, stream: string, seq: number, e: Omit<Entry, "outcome">) =>
   hmac(key, previous, attemptFields(stream, seq, e))

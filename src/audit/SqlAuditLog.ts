@@ -32,6 +32,8 @@ interface RecordRow {
   key_id: string
   attempt_mac: Buffer
   mac: Buffer
+  token_id: string | null
+  token_name: string | null
 }
 
 const toRecord = (r: RecordRow): StoredRecord => ({
@@ -46,7 +48,9 @@ const toRecord = (r: RecordRow): StoredRecord => ({
   outcome: r.outcome,
   keyId: r.key_id,
   attemptMac: r.attempt_mac,
-  mac: r.mac
+  mac: r.mac,
+  tokenId: r.token_id,
+  tokenName: r.token_name
 })
 
 export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Crypto | SqlClient.SqlClient> =

@@ -20,15 +20,19 @@ import * as PgPool from "../store/PgPool.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "./Entry.js"
 import * as Stream from "./Stream.js"
 
+/** A record's token columns: the id and name of the token its caller presented, or nulls. */
+export const tokenValues = (entry: Pick<Entry, "tokenId" | "tokenName">): readonly [string | null, string | null] =>
+  entry.tokenId == null ? [null, null] : [entry.tokenId, entry.tokenName ?? null]
+
 export const CHECKPOINT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('secrets-mcp audit checkpoints'))"
 
 /** A record, only under the store's active key ($10): no row returned when the key gate is shut. */
 const INSERT_RECORD: PgPool.Statement = {
   name: "audit_record",
   text: `INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                                attempt_mac, mac)
+                                attempt_mac, mac, token_id, token_name)
          SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::int, $9::text,
-                $10::text, $11::bytea, $12::bytea
+                $10::text, $11::bytea, $12::bytea, $13::text, $14::text
          WHERE ${isActiveKeyHexSql("$10::text")}
          RETURNING seq`
 }
@@ -58,12 +62,17 @@ export interface Trail {
   readonly streamIn: (transaction: PgPool.Transaction) => Effect.Effect<Stream.Stream, TrailError>
   /**
    * The twelve values of `entry`'s record as the next of `stream` (for a statement that inserts it itself, such
-   * as a write's: sqlStatements.ts), and `commit`, to call once that statement's transaction has committed.
+   * as a write's: sqlStatements.ts), its token's id and name (`token`, the statement's last two values), and
+   * `commit`, to call once that statement's transaction has committed.
    */
   readonly recordValues: (
     stream: Stream.Stream,
     entry: Entry
-  ) => { readonly values: ReadonlyArray<unknown>; readonly commit: () => void }
+  ) => {
+    readonly values: ReadonlyArray<unknown>
+    readonly token: readonly [string | null, string | null]
+    readonly commit: () => void
+  }
   /** Appends `entry` inside `transaction`; the stream's head moves when the transaction commits. */
   readonly append: (transaction: PgPool.Transaction, entry: Entry) => Effect.Effect<void, TrailError>
   /** Writes a checkpoint in its own transaction, under the checkpoint lock. */
@@ -183,6 +192,7 @@ export const make = (
         p.attemptMac,
         p.macs.get(entry.outcome)!
       ],
+      token: tokenValues(entry),
       commit: () => Stream.commit(stream, prepared)
     }
   }
@@ -191,8 +201,8 @@ export const make = (
   const append: Trail["append"] = (tx, entry) =>
     Effect.gen(function* () {
       for (let follows = 0; follows <= MAX_FOLLOWS; follows++) {
-        const { commit, values } = recordValues(yield* streamIn(tx), entry)
-        const written = yield* tx.query(INSERT_RECORD, values)
+        const { commit, token, values } = recordValues(yield* streamIn(tx), entry)
+        const written = yield* tx.query(INSERT_RECORD, [...values, ...token])
         if (written.length > 0) return tx.onCommit(commit)
         yield* follow(tx.query)
       }

@@ -29,6 +29,7 @@ import { run as runCommand } from "./commands/run.js"
 import { serve } from "./commands/serve.js"
 import { server } from "./commands/server.js"
 import { set } from "./commands/set.js"
+import { token } from "./commands/token.js"
 import { exportCommand, importCommand } from "./commands/transfer.js"
 import { report } from "./errors.js"
 import { withHelpConsole, withPlainConsole } from "./helpConsole.js"
@@ -56,6 +57,7 @@ const secrets = Command.make("secrets").pipe(
     rotateKey,
     serve,
     server,
+    token,
     instructions,
     importCommand,
     exportCommand,

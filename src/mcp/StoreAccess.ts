@@ -7,15 +7,16 @@ import { Context, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
 import type { StartupError } from "../domain/errors.js"
 import type { SecretsRepo } from "../repo/SecretsRepo.js"
 
-export interface StoreAccess {
-  readonly get: Effect.Effect<Context.Context<SecretsRepo>, StartupError>
+/** `A`: what the store's layer provides; `secrets server`'s also holds the token store of the same database. */
+export interface StoreAccess<A = SecretsRepo> {
+  readonly get: Effect.Effect<Context.Context<A>, StartupError>
 }
 
-export const make = (layer: Layer.Layer<SecretsRepo, StartupError>) =>
+export const make = <A = SecretsRepo>(layer: Layer.Layer<A, StartupError>) =>
   Effect.gen(function* () {
     const parent = yield* Effect.scope
     const lock = yield* Effect.makeSemaphore(1)
-    let ready: Context.Context<SecretsRepo> | undefined
+    let ready: Context.Context<A> | undefined
 
     const build = Effect.gen(function* () {
       const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
@@ -35,5 +36,5 @@ export const make = (layer: Layer.Layer<SecretsRepo, StartupError>) =>
             )
           )
     )
-    return { get } satisfies StoreAccess
+    return { get } satisfies StoreAccess<A>
   })

@@ -92,6 +92,8 @@ export const make = (options: {
   readonly version: string
   /** Where a human answers request_secret (the HTTP server's page); without it, `secrets provide` only. */
   readonly entry?: Omit<EntryPointService, "elicit"> | undefined
+  /** The bearer token the session was opened with (`secrets server`): every audit record names it. */
+  readonly token?: { readonly id: string; readonly name: string } | undefined
 }) =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
@@ -128,7 +130,9 @@ export const make = (options: {
       return Runtime.runPromise(runtime)(
         callTool(caller, options.store, request.params.name, request.params.arguments, {
           principal: caller.principal.name,
-          client: clientName(server.getClientVersion())
+          client: clientName(server.getClientVersion()),
+          tokenId: options.token?.id,
+          tokenName: options.token?.name
         }).pipe(
           // No stack capture: it cost more than the rest of the span on the read path, and says nothing new.
           Effect.withSpan("tools/call", { attributes: { tool: request.params.name }, captureStackTrace: false }),

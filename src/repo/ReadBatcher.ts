@@ -20,6 +20,7 @@ import type pg from "pg"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type Entry, READ_OUTCOMES } from "../audit/Entry.js"
 import * as Stream from "../audit/Stream.js"
+import { tokenValues } from "../audit/SqlTrail.js"
 import { AuditTrail } from "../audit/SqlAuditLog.js"
 import type { ReadOptions } from "../config/StoreConfig.js"
 import { Crypto } from "../crypto/Crypto.js"
@@ -93,7 +94,8 @@ const build = (
       a.operation,
       a.version,
       macs.subarray(0, ATTEMPT_MAC_BYTES),
-      ...READ_OUTCOMES.map((_, i) => tag(i))
+      ...READ_OUTCOMES.map((_, i) => tag(i)),
+      ...tokenValues(a)
     ]
     return { statement: shapes.single, values, next }
   }
@@ -115,6 +117,8 @@ const build = (
     attempts.map((a) => a.client),
     attempts.map((a) => a.operation),
     attempts.map((a) => a.version),
+    attempts.map((a) => tokenValues(a)[0]),
+    attempts.map((a) => tokenValues(a)[1]),
     macs
   ]
   if (perKey.size === 1) {

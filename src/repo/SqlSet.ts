@@ -115,7 +115,8 @@ export const makeSet = (deps: {
               ...record.values,
               keyId,
               set.generated?.length ?? null,
-              set.generated?.charset ?? null
+              set.generated?.charset ?? null,
+              ...record.token
             ])
           : yield* query<WrittenRow>(Q.ADD_VERSION, [
               path.keyPath,
@@ -133,7 +134,8 @@ export const makeSet = (deps: {
               ...record.values,
               keyId,
               set.generated?.length ?? null,
-              set.generated?.charset ?? null
+              set.generated?.charset ?? null,
+              ...record.token
             ])
       const row = rows[0]
       if (row === undefined) return yield* Effect.as(followActiveKey(query), undefined)

@@ -24,7 +24,16 @@ export const COLUMNS = `key_path, description, scope, project_name, service_name
  * apart, packed in one bytea as `Stream.prepareReads` makes it (the attempt MAC, then a 12-byte MAC per outcome
  * in `READ_OUTCOMES` order): an array of byteas goes as text, hex-encoded by the driver and parsed by the server.
  */
-const AUDIT_ARRAYS = ["seq bigint", "at timestamptz", "principal text", "client text", "operation text", "version int"]
+const AUDIT_ARRAYS = [
+  "seq bigint",
+  "at timestamptz",
+  "principal text",
+  "client text",
+  "operation text",
+  "version int",
+  "token_id text",
+  "token_name text"
+]
 
 export { ATTEMPT_MAC_BYTES, OUTCOME_MAC_BYTES }
 
@@ -69,7 +78,8 @@ export const RETURNING = `RETURNING s.id, s.encrypted_value, ${COLUMNS.split(","
 /**
  * One read alone (the sequential case): every value a scalar parameter, no arrays to parse or unnest. $1 key
  * path, $2 time, $3 principal, $4 retention (ms), $5 stream, $6 key id, $7 seq, $8 client, $9 operation,
- * $10 version asked for, $11 attempt MAC, $12-$16 the MACs for ok, NotFound, Deleted, VersionNotFound, Expired.
+ * $10 version asked for, $11 attempt MAC, $12-$16 the MACs for ok, NotFound, Deleted, VersionNotFound, Expired,
+ * $17-$18 the token's id and name (or nulls).
  */
 const recordAndReadOne = (flush: boolean): string => `
   WITH ${flush ? "" : "no_flush AS (SELECT set_config('synchronous_commit', 'off', true)),"}
@@ -85,9 +95,10 @@ const recordAndReadOne = (flush: boolean): string => `
     ${RETURNING}
   ), recorded AS (
     INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                           attempt_mac, mac)
+                           attempt_mac, mac, token_id, token_name)
     SELECT $5::text, $7::bigint, $2::timestamptz, $3::text, $8::text, $9::text, $1::text, $10::int, o.outcome,
-           $6::text, $11::bytea, ${macFor(["$12::bytea", "$13::bytea", "$14::bytea", "$15::bytea", "$16::bytea"])}
+           $6::text, $11::bytea, ${macFor(["$12::bytea", "$13::bytea", "$14::bytea", "$15::bytea", "$16::bytea"])},
+           $17::text, $18::text
     FROM gate
     LEFT JOIN upd u ON true
     CROSS JOIN LATERAL (SELECT ${outcome("$2::timestamptz", "$10::int", "$4::float8")} AS outcome) o
@@ -131,10 +142,11 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
     ${RETURNING}
   ), recorded AS (
     INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                           attempt_mac, mac)
+                           attempt_mac, mac, token_id, token_name)
     SELECT $6::text, a.seq, a.at, a.principal, a.client, a.operation, ${readKeyPath}, a.version, o.outcome, $7::text,
            ${slice(0, ATTEMPT_MAC_BYTES)},
-           ${macFor([outcomeMac(0), outcomeMac(1), outcomeMac(2), outcomeMac(3), outcomeMac(4)])}
+           ${macFor([outcomeMac(0), outcomeMac(1), outcomeMac(2), outcomeMac(3), outcomeMac(4)])},
+           a.token_id, a.token_name
     FROM unnest(${one ? "" : "$8::text[], "}${arrays.join(", ")}) WITH ORDINALITY
       AS a(${one ? "" : "key_path, "}${names}, i)
     LEFT JOIN upd u ON u.key_path = ${readKeyPath}

@@ -30,8 +30,11 @@ export const DRAIN_GRACE = Duration.seconds(10)
 
 export interface ServerOptions {
   readonly settings: Settings
-  /** The store every session shares (StoreAccess opens it, and again after a failure). */
-  readonly store: Layer.Layer<SecretsRepo, StartupError>
+  /**
+   * The store every session shares (StoreAccess opens it, and again after a failure), or its access already made
+   * (run.ts: the token store lives in the same database, reached through the same access).
+   */
+  readonly store: Layer.Layer<SecretsRepo, StartupError> | StoreAccess.StoreAccess
   /** `--listen`, over SECRETS_SERVER_LISTEN. */
   readonly listen?: ListenAddress | undefined
   readonly timeouts?: Timeouts | undefined
@@ -49,7 +52,8 @@ export const start = (options: ServerOptions) =>
     const now = () => clock.unsafeCurrentTimeMillis()
     const source: ListenSource = options.listen === undefined ? "SECRETS_SERVER_LISTEN" : "--listen"
     const planned = yield* plan(settings.http, options.listen ?? settings.http.listen, source)
-    const store = yield* StoreAccess.make(options.store)
+    const store: StoreAccess.StoreAccess =
+      "get" in options.store ? options.store : yield* StoreAccess.make(options.store)
     const drain = new Drain()
     const debug = (message: string) => Runtime.runFork(runtime)(Effect.logDebug(message))
     const sessions = new Sessions(

@@ -68,7 +68,8 @@ export const mcpRoute = (options: McpRouteOptions) => {
           requireCas: options.requireCas,
           store: options.store,
           version: options.version,
-          entry: { ttlMs: options.requestTtlMs, tokenId: caller.record.id, pageUrl: options.pageUrl }
+          entry: { ttlMs: options.requestTtlMs, tokenId: caller.record.id, pageUrl: options.pageUrl },
+          token: { id: caller.record.id, name: caller.record.name }
         })
       )
       server.onclose = () => {

@@ -1,17 +1,20 @@
 /**
  * `secrets server` as a command: the settings' store (embedded or DATABASE_URL, a first run of the embedded store
- * makes its key, as `serve` does), the token store, the listener; then it serves until SIGTERM or SIGINT, which
+ * makes its key, as `serve` does) with the token store of its database (storeTokens.ts), the listener; then it serves until SIGTERM or SIGINT, which
  * drain it (main.ts). stdout stays empty: the address and notes go to stderr, logs too.
  */
-import { Console, Effect, Either, Option } from "effect"
+import { Console, Effect, Either, Layer, Option } from "effect"
 import * as Parse from "../config/parse.js"
 import type { Settings } from "../config/Settings.js"
 import { VARIABLES } from "../config/Settings.js"
 import { InvalidConfig } from "../domain/errors.js"
 import { storeFrom } from "../layers.js"
-import * as MemoryTokens from "../tokens/memory.js"
+import * as StoreAccess from "../mcp/StoreAccess.js"
+import * as SqlTokens from "../tokens/sql.js"
+import { TokenStore } from "../tokens/TokenStore.js"
 import { VERSION } from "../version.js"
 import { start } from "./main.js"
+import { fromAccess } from "./storeTokens.js"
 
 /**
  * A library in the request path may print with console.log or console.info (the node adapter of the SDK's
@@ -37,15 +40,16 @@ export const run = (settings: Settings, listen: Option.Option<string>) =>
   Effect.gen(function* () {
     const address = Option.isSome(listen) ? yield* listenFlag(listen.value) : undefined
     keepStdoutClean()
-    const store = storeFrom(settings, { firstRun: settings.location._tag === "Embedded" })
-    const running = yield* start({ settings, store, listen: address })
+    const store = SqlTokens.layer.pipe(
+      Layer.provideMerge(storeFrom(settings, { firstRun: settings.location._tag === "Embedded" }))
+    )
+    const access = yield* StoreAccess.make(store)
+    const running = yield* start({ settings, store: access, listen: address }).pipe(
+      Effect.provideService(TokenStore, fromAccess(access))
+    )
     yield* Console.error(
       `secrets server ${VERSION}: MCP over Streamable HTTP at ${running.url}; every request needs ` +
-        `Authorization: Bearer <token>. SIGTERM or Ctrl-C stops it.`
-    )
-    // Until the PostgreSQL token store is in place, tokens live in this process and none can be made from outside.
-    yield* Console.error(
-      "secrets server: tokens are kept in memory for now and none exists, so every request is refused (401)."
+        `Authorization: Bearer <token> (secrets token create makes one). SIGTERM or Ctrl-C stops it.`
     )
     return yield* Effect.never
-  }).pipe(Effect.scoped, Effect.provide(MemoryTokens.layer))
+  }).pipe(Effect.scoped)

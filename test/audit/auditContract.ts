@@ -100,6 +100,38 @@ export const auditContract = <E>(name: string, store: Layer.Layer<SecretsRepo | 
       })
     )
 
+    it.effect("a caller with a token: every record names it, writes, lone and batched reads alike; it verifies", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const context = unique()
+        const agent = {
+          principal: `project:${context}`,
+          client: "claude-code 1.2.3",
+          tokenId: "tok_0a1b2c3d",
+          tokenName: `${context}-laptop`
+        }
+        const [a, b] = [path(`project/${context}/a`), path(`project/${context}/b`)]
+        yield* Effect.gen(function* () {
+          yield* step(repo.set(a, secret("x")))
+          yield* step(repo.set(b, secret("y")))
+          yield* step(repo.get(a))
+          yield* Effect.all([repo.get(a), repo.get(b), repo.get(a), repo.get(path(`project/${context}/c`))], {
+            concurrency: "unbounded",
+            mode: "either"
+          })
+          yield* tick
+          yield* step(repo.delete(b))
+        }).pipe(Actors.withActor(agent))
+        // The same principal without a token (its CLI): no token named.
+        yield* step(repo.get(a).pipe(Actors.withActor({ principal: agent.principal, client: "cli (ops)" })))
+        const records = yield* trailOf(agent.principal)
+        expect(records).toHaveLength(9)
+        for (const r of records.slice(0, 8)) expect([r.tokenId, r.tokenName]).toEqual([agent.tokenId, agent.tokenName])
+        expect(records[8]!.tokenId ?? null).toBeNull()
+        expect(yield* (yield* AuditLog).verify).toMatchObject({ intact: true })
+      })
+    )
+
     it.effect("a program that says nothing is `library`; a composite operation names itself", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo

@@ -30,6 +30,8 @@ interface JsonRecord {
   readonly keyPath: string | null
   readonly version: number | null
   readonly outcome: string
+  readonly tokenId: string | null
+  readonly tokenName: string | null
 }
 
 /**
@@ -82,7 +84,19 @@ const auditJson = async (...args: Array<string>): Promise<Array<JsonRecord>> => 
     .split("\n")
     .map((line) => {
       const record = JSON.parse(line) as JsonRecord
-      expect(Object.keys(record)).toEqual(["at", "principal", "client", "operation", "keyPath", "version", "outcome"])
+      expect(Object.keys(record)).toEqual([
+        "at",
+        "principal",
+        "client",
+        "operation",
+        "keyPath",
+        "version",
+        "outcome",
+        "tokenId",
+        "tokenName"
+      ])
+      // The CLI presents no token.
+      expect([record.tokenId, record.tokenName]).toEqual([null, null])
       expect(new Date(record.at).toISOString()).toBe(record.at)
       return record
     })
@@ -121,13 +135,23 @@ describe("secrets audit", () => {
     expectOk(result)
     expect(result.stderr).toBe("")
     const [header, ...rows] = result.stdout.trimEnd().split("\n")
-    expect(header!.split(/ {2,}/)).toEqual(["AT", "PRINCIPAL", "CLIENT", "OPERATION", "KEY PATH", "VERSION", "OUTCOME"])
+    expect(header!.split(/ {2,}/)).toEqual([
+      "AT",
+      "PRINCIPAL",
+      "CLIENT",
+      "TOKEN",
+      "OPERATION",
+      "KEY PATH",
+      "VERSION",
+      "OUTCOME"
+    ])
     // The same records as --json, in the same order; times to the second, `-` for none.
     expect(rows.map((row) => row.split(/ {2,}/))).toEqual(
       records.map((r) => [
         r.at.replace(/\.\d{3}Z$/, "Z"),
         r.principal,
         r.client,
+        "-",
         r.operation,
         r.keyPath ?? "-",
         r.version === null ? "-" : String(r.version),

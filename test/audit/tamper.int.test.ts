@@ -207,7 +207,9 @@ const tamperSuite = (where: Effect.Effect<StorePlace, never, Scope.Scope>) =>
       ["operation", `operation = 'list'`],
       ["key_path", `key_path = 'project/tamper/api_key'`],
       ["version", `version = 1`],
-      ["at", `at = at + interval '1 second'`]
+      ["at", `at = at + interval '1 second'`],
+      // A token named on a record that had none (a CLI read made to look like a server caller's).
+      ["token_id", `token_id = 'tok_0a1b2c3d', token_name = 'alpha-laptop'`]
     ]
     for (const [field, assignment] of fields) {
       it.effect(`a record's ${field} altered: reported at that record`, () =>

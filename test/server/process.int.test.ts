@@ -9,8 +9,9 @@ import * as fs from "node:fs"
 import * as https from "node:https"
 import * as net from "node:net"
 import * as path from "node:path"
-import { hexKey, makeSandbox, type Running, type Sandbox } from "../cli/harness.js"
+import { hexKey, makeSandbox, type Sandbox } from "../cli/harness.js"
 import { mcpHeaders, raw, INITIALIZE } from "../support/httpServer.js"
+import { startServerProcess, stopServerProcess } from "../support/serverProcess.js"
 
 const boxes: Array<Sandbox> = []
 afterEach(() => {
@@ -23,34 +24,16 @@ const sandbox = () => {
   return box
 }
 
-/** Starts `secrets server` and waits for the line that gives its address; the port and how to read stderr. */
 /**
  * The store these servers open is a database nobody listens for: what is tested here is the listener, and an
  * embedded store opened in the background could outlive a server stopped before it was up.
  */
 const NO_STORE = { SECRETS_ENCRYPTION_KEY: hexKey(), DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" }
 
-const startServer = async (box: Sandbox, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const running = box.start(["server", ...args], { env: { ...NO_STORE, ...env } })
-  running.child.stdin!.end()
-  let stderr = ""
-  const port = await new Promise<number>((resolve, reject) => {
-    running.child.stderr!.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8")
-      const match = /MCP over Streamable HTTP at https?:\/\/[^ ]+:(\d+)\/mcp/.exec(stderr)
-      if (match !== null) resolve(Number(match[1]))
-    })
-    void running.result.then((r) => reject(new Error(`secrets server exited ${r.code}: ${r.stderr}`)))
-  })
-  return { running, port, stderr: () => stderr }
-}
+const startServer = (box: Sandbox, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  startServerProcess(box, args, { ...NO_STORE, ...env })
 
-const stop = async (running: Running) => {
-  const started = Date.now()
-  running.child.kill("SIGTERM")
-  const result = await running.result
-  return { ...result, ms: Date.now() - started }
-}
+const stop = stopServerProcess
 
 describe("secrets server, the process", () => {
   it("listens where it says on stderr, refuses without a token, keeps stdout empty, and exits 0 on SIGTERM", async () => {

@@ -66,7 +66,10 @@ const toJson = (r: StoredRecord) => ({
   operation: r.operation,
   keyPath: r.keyPath,
   version: r.version,
-  outcome: r.outcome
+  outcome: r.outcome,
+  // The bearer token a `secrets server` caller presented; null for the CLI and stdio `serve`.
+  tokenId: r.tokenId ?? null,
+  tokenName: r.tokenName ?? null
 })
 
 const verifyCommand = Command.make(
@@ -139,11 +142,12 @@ export const audit = Command.make("audit", options, (args) =>
     if (records.length === 0) return yield* note("no audit records match")
     yield* printLine(
       formatTable(
-        ["AT", "PRINCIPAL", "CLIENT", "OPERATION", "KEY PATH", "VERSION", "OUTCOME"],
+        ["AT", "PRINCIPAL", "CLIENT", "TOKEN", "OPERATION", "KEY PATH", "VERSION", "OUTCOME"],
         records.map((r) => [
           iso(r.at),
           r.principal,
           r.client,
+          r.tokenId == null ? "-" : `${r.tokenName ?? "?"} (${r.tokenId})`,
           r.operation,
           r.keyPath ?? "-",
           r.version === null ? "-" : String(r.version),

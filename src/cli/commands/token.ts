@@ -1,0 +1,168 @@
+/**
+ * `secrets token create|list|revoke`: the bearer tokens `secrets server` authenticates, kept in the store's own
+ * database (tokens/sql.ts), so every server on it sees a new token and a revocation within a second. The
+ * operator's commands: they open the store directly with the key, as `init` and `doctor` do. `create` prints the
+ * token once, alone on stdout (or in `--json`); nothing prints it again.
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import * as os from "node:os"
+import { parseDurationText } from "../../domain/DurationText.js"
+import { InvalidConfig } from "../../domain/errors.js"
+import * as SqlTokens from "../../tokens/sql.js"
+import { type TokenRecord, TokenStore } from "../../tokens/TokenStore.js"
+import { formatTable, iso, note, printLine } from "../output.js"
+import { jsonOption, now, storeLayer } from "./shared.js"
+
+const withTokens = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+  Effect.provide(body, SqlTokens.layer.pipe(Layer.provide(storeLayer)))
+
+/** A token's fields as the store names them, and the flags that set them. */
+const FLAG_OF: Record<string, string> = {
+  principal: "--principal",
+  grants: "--grant",
+  reveal: "--reveal",
+  name: "--name",
+  expiresAt: "--expires-in",
+  operator: "--operator"
+}
+
+const asFlags = (error: InvalidConfig) =>
+  InvalidConfig.of(error.problems.map((p) => ({ ...p, variable: FLAG_OF[p.variable] ?? p.variable })))
+
+const osUser = () => {
+  try {
+    return os.userInfo().username
+  } catch {
+    return "unknown"
+  }
+}
+
+export const toJson = (r: TokenRecord) => ({
+  id: r.id,
+  name: r.name,
+  principal: r.principal,
+  grants: r.grants === "" ? [] : r.grants.split(","),
+  reveal: r.reveal,
+  operator: r.operator,
+  createdAt: r.createdAt.toISOString(),
+  createdBy: r.createdBy,
+  expiresAt: r.expiresAt?.toISOString() ?? null,
+  lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+  revokedAt: r.revokedAt?.toISOString() ?? null
+})
+
+const createOptions = {
+  principal: Options.text("principal").pipe(
+    Options.withDescription("who the token's caller acts as: meta, project:<name> or service:<name>")
+  ),
+  name: Options.text("name").pipe(
+    Options.optional,
+    Options.withDescription("a unique name, shown in lists and the audit trail (default <principal>-<n>)")
+  ),
+  grant: Options.text("grant").pipe(
+    Options.repeated,
+    Options.withDescription("an extra grant, as SECRETS_GRANTS spells one (read:meta/openai/); repeatable")
+  ),
+  reveal: Options.text("reveal").pipe(
+    Options.withDefault("readable"),
+    Options.withDescription("which values get_secret returns: readable (default), grants or never")
+  ),
+  expiresIn: Options.text("expires-in").pipe(
+    Options.optional,
+    Options.withDescription("the token stops working after this long (30d, 12h); default never")
+  ),
+  operator: Options.boolean("operator").pipe(
+    Options.withDescription("may run the operator's commands through the server (only with --principal meta)")
+  ),
+  json: jsonOption
+}
+
+const expiry = (text: Option.Option<string>, at: Date) => {
+  if (Option.isNone(text)) return Effect.succeed(null)
+  const parsed = parseDurationText(text.value)
+  return Either.isRight(parsed)
+    ? Effect.succeed(new Date(at.getTime() + Duration.toMillis(parsed.right)))
+    : Effect.fail(
+        InvalidConfig.of([{ variable: "--expires-in", reason: parsed.left, allowed: "a duration: 30d, 12h, 90m" }])
+      )
+}
+
+const createCommand = Command.make("create", createOptions, (args) =>
+  withTokens(
+    Effect.gen(function* () {
+      const tokens = yield* TokenStore
+      const expiresAt = yield* expiry(args.expiresIn, yield* now)
+      const { record, token } = yield* tokens
+        .create({
+          principal: args.principal,
+          name: Option.getOrUndefined(args.name),
+          grants: args.grant.join(","),
+          reveal: args.reveal,
+          operator: args.operator,
+          expiresAt,
+          createdBy: osUser()
+        })
+        .pipe(Effect.catchTag("InvalidConfig", (e) => Effect.fail(asFlags(e))))
+      if (args.json) {
+        yield* printLine(JSON.stringify({ token: Redacted.value(token), ...toJson(record) }, null, 2))
+        return
+      }
+      yield* printLine(Redacted.value(token))
+      yield* note(
+        `token ${record.id} (${record.name}) for ${record.principal} made; it is shown only this once. ` +
+          `A client sends it as Authorization: Bearer <token>; secrets token revoke ${record.name} ends it.`
+      )
+    })
+  )
+).pipe(Command.withDescription("Make a bearer token for secrets server and print it, once"))
+
+const listCommand = Command.make("list", { json: jsonOption }, (args) =>
+  withTokens(
+    Effect.gen(function* () {
+      const records = yield* Effect.flatMap(TokenStore, (t) => t.list)
+      if (args.json) return yield* printLine(JSON.stringify(records.map(toJson), null, 2))
+      if (records.length === 0) return yield* note("no tokens; secrets token create makes one")
+      yield* printLine(
+        formatTable(
+          ["ID", "NAME", "PRINCIPAL", "GRANTS", "REVEAL", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
+          records.map((r) => [
+            r.id,
+            r.name,
+            r.operator ? `${r.principal} (operator)` : r.principal,
+            r.grants === "" ? "-" : r.grants,
+            r.reveal,
+            iso(r.createdAt),
+            iso(r.expiresAt),
+            iso(r.lastUsedAt),
+            iso(r.revokedAt)
+          ])
+        )
+      )
+    })
+  )
+).pipe(Command.withDescription("List the tokens (never the tokens themselves): who, grants, created, used, revoked"))
+
+const revokeCommand = Command.make(
+  "revoke",
+  { idOrName: Args.text({ name: "id|name" }).pipe(Args.withDescription("the token's id (tok_...) or name")) },
+  (args) =>
+    withTokens(
+      Effect.gen(function* () {
+        const at = yield* now
+        const record = yield* Effect.flatMap(TokenStore, (t) => t.revoke(args.idOrName))
+        // The store stamps a new revocation with its clock, read after `at`: an earlier one was there before.
+        const earlier = record.revokedAt !== null && record.revokedAt.getTime() < at.getTime()
+        yield* printLine(
+          earlier
+            ? `token ${record.id} (${record.name}) was revoked already, at ${iso(record.revokedAt)}`
+            : `revoked token ${record.id} (${record.name}); every server refuses it within a second`
+        )
+      })
+    )
+).pipe(Command.withDescription("Revoke a token by id or name; every server on the store refuses it within a second"))
+
+export const token = Command.make("token").pipe(
+  Command.withDescription("Bearer tokens for secrets server: create, list, revoke"),
+  Command.withSubcommands([createCommand, listCommand, revokeCommand])
+)

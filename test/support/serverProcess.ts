@@ -1,0 +1,40 @@
+/**
+ * The built `secrets server` as a process in a sandbox: started with exactly the environment given, and known
+ * ready by the stderr line that gives its address. Needs `npm run build` first.
+ */
+import type { Running, Sandbox } from "../cli/harness.js"
+
+export interface ServerProcess {
+  readonly running: Running
+  readonly port: number
+  readonly url: string
+  readonly stderr: () => string
+}
+
+/** Starts `secrets server` and waits for the line that gives its address. */
+export const startServerProcess = async (
+  box: Sandbox,
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {}
+): Promise<ServerProcess> => {
+  const running = box.start(["server", ...args], { env })
+  running.child.stdin!.end()
+  let stderr = ""
+  const found = await new Promise<{ port: number; url: string }>((resolve, reject) => {
+    running.child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8")
+      const match = /MCP over Streamable HTTP at (https?:\/\/[^ ]+:(\d+)\/mcp)/.exec(stderr)
+      if (match !== null) resolve({ port: Number(match[2]), url: match[1]! })
+    })
+    void running.result.then((r) => reject(new Error(`secrets server exited ${r.code}: ${r.stderr}`)))
+  })
+  return { running, ...found, stderr: () => stderr }
+}
+
+/** SIGTERM, and the process's result once it exited, with how long that took. */
+export const stopServerProcess = async (running: Running) => {
+  const started = Date.now()
+  running.child.kill("SIGTERM")
+  const result = await running.result
+  return { ...result, ms: Date.now() - started }
+}
