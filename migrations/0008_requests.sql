@@ -20,3 +20,23 @@ CREATE TABLE secret_requests (
 );
 
 CREATE INDEX secret_requests_expires_at ON secret_requests (expires_at);
+
+-- Approvals of sensitive reads (SECRETS_APPROVAL_REQUIRED): an agent's read of such a path waits for a human's
+-- `secrets approve <id>`, bound to the principal (and token), the path and the operation; a grant lasts until
+-- allowed_until and for uses_left reads.
+CREATE TABLE secret_approvals (
+  id             text PRIMARY KEY,
+  principal      text NOT NULL,
+  token_id       text,
+  key_path       text NOT NULL,
+  operation      text NOT NULL,
+  created_at     timestamptz NOT NULL,
+  expires_at     timestamptz NOT NULL,
+  status         text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'denied')),
+  decided_by     text,
+  decided_at     timestamptz,
+  allowed_until  timestamptz,
+  uses_left      integer NOT NULL DEFAULT 0
+);
+
+CREATE INDEX secret_approvals_subject ON secret_approvals (principal, key_path, operation);

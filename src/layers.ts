@@ -10,6 +10,9 @@ import * as StoreConfig from "./config/StoreConfig.js"
 import * as Crypto from "./crypto/Crypto.js"
 import type { StartupError } from "./domain/errors.js"
 import * as MemoryRepo from "./repo/Memory.js"
+import * as MemoryApprovals from "./approvals/memory.js"
+import * as SqlApprovals from "./approvals/sql.js"
+import type { ApprovalStore } from "./approvals/ApprovalStore.js"
 import * as MemoryRequests from "./requests/memory.js"
 import type { RequestStore } from "./requests/RequestStore.js"
 import * as SqlRequests from "./requests/sql.js"
@@ -38,10 +41,10 @@ export const sqlStore = <E, E2>(
   reads: StoreConfig.ReadOptions = StoreConfig.DEFAULT_READ_OPTIONS,
   repo: RepoOptions = DEFAULT_REPO_OPTIONS
 ): Layer.Layer<
-  SecretsRepo | AuditLog | RequestStore | SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto,
+  SecretsRepo | AuditLog | RequestStore | ApprovalStore | SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto,
   E | E2 | StartupError
 > =>
-  Layer.merge(SqlRepo.layer(reads, repo), SqlRequests.layer).pipe(
+  Layer.mergeAll(SqlRepo.layer(reads, repo), SqlRequests.layer, SqlApprovals.layer).pipe(
     Layer.provideMerge(KeyCheckLive),
     Layer.provideMerge(migrated(database, crypto))
   )
@@ -85,5 +88,5 @@ export const StoreLive = Layer.unwrapEffect(Effect.map(Settings.load(), (setting
 export const memoryStore = <E = never>(
   crypto: Layer.Layer<Crypto.Crypto, E>,
   repo: RepoOptions = DEFAULT_REPO_OPTIONS
-): Layer.Layer<SecretsRepo | AuditLog | RequestStore | Crypto.Crypto, E> =>
-  Layer.merge(MemoryRepo.layer(repo), MemoryRequests.layer).pipe(Layer.provideMerge(crypto))
+): Layer.Layer<SecretsRepo | AuditLog | RequestStore | ApprovalStore | Crypto.Crypto, E> =>
+  Layer.mergeAll(MemoryRepo.layer(repo), MemoryRequests.layer, MemoryApprovals.layer).pipe(Layer.provideMerge(crypto))

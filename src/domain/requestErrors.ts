@@ -43,4 +43,29 @@ export class RequestExpired extends Schema.TaggedError<RequestExpired>()("Reques
   }
 }
 
-export type RequestError = RequestNotFound | RequestAnswered | RequestExpired
+export type RequestError = RequestNotFound | RequestAnswered | RequestExpired | ApprovalRequired | ApprovalNotFound
+
+/** A read of a path under SECRETS_APPROVAL_REQUIRED without a human's approval: the approval to ask for. */
+export class ApprovalRequired extends Schema.TaggedError<ApprovalRequired>()("ApprovalRequired", {
+  approvalId: Schema.String,
+  keyPath: Schema.String,
+  operation: Schema.String,
+  principal: Schema.String
+}) {
+  override get message() {
+    return (
+      `${this.keyPath} needs a human's approval before ${this.principal} may ${this.operation} it ` +
+      `(SECRETS_APPROVAL_REQUIRED). Ask the operator to run \`secrets approve ${this.approvalId}\` (or deny it), ` +
+      `then retry; you cannot approve it yourself.`
+    )
+  }
+}
+
+/** `secrets approve` or `deny` named no pending approval. */
+export class ApprovalNotFound extends Schema.TaggedError<ApprovalNotFound>()("ApprovalNotFound", {
+  id: Schema.String
+}) {
+  override get message() {
+    return `No pending approval has the id ${shown(this.id)}. \`secrets approvals\` lists the pending ones.`
+  }
+}
