@@ -33,7 +33,9 @@ export const OPERATIONS = [
   "rotate-key",
   "key-rollback",
   "request",
-  "provide"
+  "provide",
+  "approve",
+  "deny"
 ] as const
 
 export type Operation = (typeof OPERATIONS)[number]

@@ -88,6 +88,8 @@ export const make = (options: {
   readonly quota?: Quota | undefined
   /** Default: nobody must give expectedVersion. */
   readonly requireCas?: CasPolicy | undefined
+  /** Default: no path needs an approval. */
+  readonly approvalRequired?: ReadonlyArray<string> | undefined
   readonly store: StoreAccess
   readonly version: string
   /** Where a human answers request_secret (the HTTP server's page); without it, `secrets provide` only. */

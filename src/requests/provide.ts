@@ -7,6 +7,7 @@
 import { Effect, Exit, Option, type Redacted } from "effect"
 import * as Actors from "../audit/Actor.js"
 import { AuditLog } from "../audit/AuditLog.js"
+import type { Operation } from "../audit/Entry.js"
 import { outcomeOf } from "../audit/record.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
 import { expiryOf } from "../domain/writeChecks.js"
@@ -18,7 +19,7 @@ import { RequestStore } from "./RequestStore.js"
  * fiber's actor; never fails because of it.
  */
 export const recordOutcome =
-  (operation: "request" | "provide", keyPath: string | null, failuresOnly = false) =>
+  (operation: Operation, keyPath: string | null, failuresOnly = false) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.onExit(effect, (exit) =>
       Effect.gen(function* () {
@@ -27,7 +28,8 @@ export const recordOutcome =
         if (Option.isNone(log) || outcome === undefined || (failuresOnly && Exit.isSuccess(exit))) return
         const actor = yield* Actors.current(operation)
         const at = new Date(yield* Effect.clockWith((c) => c.currentTimeMillis))
-        const version = Exit.isSuccess(exit) ? ((exit.value as { version?: number }).version ?? null) : null
+        const value = Exit.isSuccess(exit) ? (exit.value as { version?: unknown } | undefined) : undefined
+        const version = typeof value?.version === "number" ? value.version : null
         yield* log.value.record({ ...actor, at, keyPath, version, outcome }).pipe(Effect.ignore)
       })
     )

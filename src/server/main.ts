@@ -79,6 +79,7 @@ export const start = (options: ServerOptions) =>
       maxMessageBytes: settings.maxMessageBytes,
       quota: settings.quota,
       requireCas: settings.requireCas,
+      approvalRequired: settings.approvalRequired,
       version: VERSION,
       now,
       requestTtlMs: Duration.toMillis(settings.http.requestTtl),

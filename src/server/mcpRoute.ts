@@ -22,6 +22,7 @@ export interface McpRouteOptions {
   readonly maxMessageBytes: number
   readonly quota: Quota
   readonly requireCas: CasPolicy
+  readonly approvalRequired: ReadonlyArray<string>
   readonly version: string
   readonly now: () => number
   /** How long a request_secret request lasts, and its page's address (known once the listener is bound). */
@@ -66,6 +67,7 @@ export const mcpRoute = (options: McpRouteOptions) => {
           principal: caller.principal,
           quota: options.quota,
           requireCas: options.requireCas,
+          approvalRequired: options.approvalRequired,
           store: options.store,
           version: options.version,
           entry: { ttlMs: options.requestTtlMs, tokenId: caller.record.id, pageUrl: options.pageUrl },
