@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted } from "effect"
-import { spawnSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import * as path from "node:path"
 import { AuditLog } from "../../src/audit/AuditLog.js"
 import { EXIT_CODES } from "../../src/cli/exitCodes.js"
@@ -39,8 +39,17 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("approvals of sensitive reads",
         const token = yield* server.mint({ principal: "meta" })
         const agent = yield* connectRecorded(server.url, token)
         const env = { ...place.env, PATH: process.env["PATH"]!, HOME: process.env["HOME"] ?? "/root" }
+        // Not spawnSync: the server runs in this process and must answer meanwhile.
         const cli = (args: Array<string>, extra: Record<string, string> = {}) =>
-          spawnSync("node", [CLI, ...args], { env: { ...env, ...extra }, input: "", encoding: "utf8" })
+          Effect.promise(
+            () =>
+              new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+                const child = execFile("node", [CLI, ...args], { env: { ...env, ...extra } }, (error, stdout, stderr) =>
+                  resolve({ status: error === null ? 0 : (child.exitCode ?? 1), stdout, stderr })
+                )
+                child.stdin?.end()
+              })
+          )
         const read = () => call(agent.client, "get_secret", { keyPath: PATH })
         const refusedId = (result: { isError: boolean; structured: Record<string, unknown> }) => {
           expect(result).toMatchObject({
@@ -55,16 +64,16 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("approvals of sensitive reads",
 
         const first = refusedId(yield* read())
         expect(refusedId(yield* read())).toBe(first)
-        const listed = cli(["approvals"])
+        const listed = yield* cli(["approvals"])
         expect(listed.stdout).toContain(first)
         expect(listed.stdout).toContain(PATH)
 
         // An agent's shell cannot approve.
-        const byAgent = cli(["approve", first], { SECRETS_PRINCIPAL: "project:consilio" })
+        const byAgent = yield* cli(["approve", first], { SECRETS_PRINCIPAL: "project:consilio" })
         expect(byAgent.status).toBe(EXIT_CODES.InvalidConfig)
         expect(byAgent.stderr).toContain("an agent may not approve its own reads")
 
-        const approved = cli(["approve", first])
+        const approved = yield* cli(["approve", first])
         expect(approved.stderr).toContain(`Approved ${first}: meta may get ${PATH} 1 time(s)`)
         expect(approved.status).toBe(0)
         const allowed = yield* read()
@@ -72,15 +81,15 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("approvals of sensitive reads",
         const second = refusedId(yield* read())
         expect(second).not.toBe(first)
 
-        expect(cli(["approve", second, "--for", "1h", "--uses", "2"]).status).toBe(0)
+        expect((yield* cli(["approve", second, "--for", "1h", "--uses", "2"])).status).toBe(0)
         expect((yield* read()).isError).toBe(false)
         expect((yield* read()).isError).toBe(false)
         const third = refusedId(yield* read())
 
-        expect(cli(["deny", third]).status).toBe(0)
+        expect((yield* cli(["deny", third])).status).toBe(0)
         const fourth = refusedId(yield* read())
         expect(fourth).not.toBe(third)
-        const again = cli(["approve", third])
+        const again = yield* cli(["approve", third])
         expect(again.status).toBe(EXIT_CODES.ApprovalNotFound)
 
         const trail = yield* Context.get(context, AuditLog).query({
@@ -110,6 +119,28 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("approvals of sensitive reads",
           ["cli", "ApprovalNotFound"],
           ["project:consilio", "InvalidConfig"]
         ])
+
+        // An agent's `secrets run` of such a path (its shell: SECRETS_PRINCIPAL) waits for an approval the same way.
+        const shell = {
+          SECRETS_PRINCIPAL: "project:consilio",
+          SECRETS_GRANTS: "use:meta/bank/",
+          SECRETS_APPROVAL_REQUIRED: "meta/bank/"
+        }
+        const runIt = () =>
+          cli(["run", "--env", `K=${PATH}`, "--", "node", "-e", "process.exit(process.env.K ? 0 : 9)"], shell)
+        const waiting = yield* runIt()
+        expect(waiting.status).toBe(EXIT_CODES.ApprovalRequired)
+        const runId = /secrets approve (apr_[0-9a-f]{16})/.exec(waiting.stderr)?.[1]
+        expect(runId).toBeDefined()
+        expect((yield* cli(["approvals"])).stdout).toMatch(
+          new RegExp(`${runId}\\s+project:consilio\\s+-\\s+run\\s+${PATH}`)
+        )
+        expect((yield* cli(["approve", runId!])).status).toBe(0)
+        expect((yield* runIt()).status).toBe(0)
+        expect((yield* runIt()).status).toBe(EXIT_CODES.ApprovalRequired)
+        // The operator's own run needs none.
+        const own = yield* cli(["run", "--env", `K=${PATH}`, "--", "node", "-e", "process.exit(process.env.K ? 0 : 9)"])
+        expect(own.status).toBe(0)
       }),
     120_000
   )

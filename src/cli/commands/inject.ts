@@ -9,7 +9,7 @@ import { Effect, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as Actors from "../../audit/Actor.js"
 import { InjectFailed } from "../../domain/errors.js"
-import { resolveSecrets } from "../../run/Resolve.js"
+import { approvalOf, resolveSecrets } from "../../run/Resolve.js"
 import { naming, parseTemplate, readTemplate, renderTemplate, writeOutput } from "../../run/Template.js"
 import { settings } from "../CliSettings.js"
 import { note, writeStdout } from "../output.js"
@@ -34,12 +34,12 @@ export const inject = Command.make("inject", injectOptions, (args) =>
     if (!toStdout && !args.force && fs.existsSync(args.output)) {
       return yield* new InjectFailed({ file: args.output, reason: "it already exists (--force replaces it)" })
     }
-    const { principal } = yield* settings
+    const current = yield* settings
     const values = yield* withStore(
       resolveSecrets(
-        principal,
+        current.principal,
         placeholders.map((p) => p.keyPath),
-        { reveal: true }
+        { reveal: true, approval: approvalOf(current) }
       ).pipe(naming(args.input, placeholders), Actors.asOperation("inject"))
     )
     const byPath = new Map(values.map((v) => [v.keyPath as string, v.value]))

@@ -7,7 +7,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Config, Effect, Option } from "effect"
 import type * as Principal from "../../auth/Principal.js"
 import * as Actors from "../../audit/Actor.js"
-import { resolveSecrets, keyPathsUnder } from "../../run/Resolve.js"
+import { approvalOf, keyPathsUnder, type ResolveOptions, resolveSecrets } from "../../run/Resolve.js"
 import { type Injected, runCommand } from "../../run/Run.js"
 import { naming, parseTemplate, type Placeholder, readTemplate, renderTemplate } from "../../run/Template.js"
 import { envName } from "../../transfer/Export.js"
@@ -143,7 +143,8 @@ const injectedFor = (
     noMask: boolean
     allowStartupNames: boolean
   },
-  templates: ReadonlyArray<Template>
+  templates: ReadonlyArray<Template>,
+  approval: ResolveOptions["approval"]
 ) =>
   Effect.gen(function* () {
     const wanted = yield* wantedSecrets(
@@ -155,7 +156,7 @@ const injectedFor = (
       ...wanted.map((w) => w.keyPath),
       ...templates.flatMap((t) => t.placeholders.map((p) => p.keyPath))
     ]
-    let resolving = resolveSecrets(principal, keyPaths, { reveal: args.noMask })
+    let resolving = resolveSecrets(principal, keyPaths, { reveal: args.noMask, approval })
     for (const t of templates) resolving = naming(t.file, t.placeholders)(resolving)
     const secrets = yield* resolving
     const byPath = new Map(secrets.map((v) => [v.keyPath as string, v.value]))
@@ -179,9 +180,9 @@ export const run = Command.make("run", options, (args) =>
       args.env.length === 0 && args.file.length === 0 && templates.length === 0 && Option.isNone(args.prefix)
         ? { injected: [], secrets: [] }
         : yield* withStore(
-            Effect.flatMap(settings, ({ principal }) => injectedFor(principal, args, templates)).pipe(
-              Actors.asOperation("run")
-            )
+            Effect.flatMap(settings, (current) =>
+              injectedFor(current.principal, args, templates, approvalOf(current))
+            ).pipe(Actors.asOperation("run"))
           )
     const [command, ...commandArgs] = args.command
     const status = yield* runCommand({
