@@ -7,18 +7,15 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted } from "effect"
-import { execFile } from "node:child_process"
-import * as path from "node:path"
 import { AuditLog } from "../../src/audit/AuditLog.js"
 import { EXIT_CODES } from "../../src/cli/exitCodes.js"
 import { parseKeyPath } from "../../src/domain/KeyPath.js"
 import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import { startServer } from "../support/httpServer.js"
 import { TEST_DATABASE_URL } from "../support/postgres.js"
-import { call, connectRecorded } from "../support/secureEntry.js"
+import { call, connectRecorded, runCli } from "../support/secureEntry.js"
 import { serverPlace } from "../support/storePlaces.js"
 
-const CLI = path.resolve("dist/cli.js")
 const PATH = "meta/bank/api_key"
 const VALUE = "bank-CANARY-approval-42"
 
@@ -39,17 +36,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("approvals of sensitive reads",
         const token = yield* server.mint({ principal: "meta" })
         const agent = yield* connectRecorded(server.url, token)
         const env = { ...place.env, PATH: process.env["PATH"]!, HOME: process.env["HOME"] ?? "/root" }
-        // Not spawnSync: the server runs in this process and must answer meanwhile.
-        const cli = (args: Array<string>, extra: Record<string, string> = {}) =>
-          Effect.promise(
-            () =>
-              new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-                const child = execFile("node", [CLI, ...args], { env: { ...env, ...extra } }, (error, stdout, stderr) =>
-                  resolve({ status: error === null ? 0 : (child.exitCode ?? 1), stdout, stderr })
-                )
-                child.stdin?.end()
-              })
-          )
+        const cli = (args: Array<string>, extra: Record<string, string> = {}) => runCli({ ...env, ...extra }, args)
         const read = () => call(agent.client, "get_secret", { keyPath: PATH })
         const refusedId = (result: { isError: boolean; structured: Record<string, unknown> }) => {
           expect(result).toMatchObject({

@@ -7,7 +7,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as path from "node:path"
 import { AuditLog } from "../../src/audit/AuditLog.js"
@@ -16,7 +15,7 @@ import { RequestStore } from "../../src/requests/RequestStore.js"
 import { startServer } from "../support/httpServer.js"
 import { TEST_DATABASE_URL } from "../support/postgres.js"
 import { inPty } from "../support/pty.js"
-import { call, connectRecorded } from "../support/secureEntry.js"
+import { call, connectRecorded, runCli } from "../support/secureEntry.js"
 import { serverPlace } from "../support/storePlaces.js"
 
 const CLI = path.resolve("dist/cli.js")
@@ -38,7 +37,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("secure entry over MCP, answere
         const agent = yield* connectRecorded(server.url, token)
         const env = { ...place.env, PATH: process.env["PATH"]!, HOME: process.env["HOME"] ?? "/root" }
         const cli = (args: Array<string>, extra: Record<string, string> = {}, input?: string) =>
-          spawnSync("node", [CLI, ...args], { env: { ...env, ...extra }, input: input ?? "", encoding: "utf8" })
+          runCli({ ...env, ...extra }, args, input)
 
         const asked = yield* call(agent.client, "request_secret", {
           keyPath: PATH,
@@ -71,7 +70,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("secure entry over MCP, answere
           })
         ])
         // The agent uses it without seeing it: a command gets it in its environment.
-        const ran = cli(
+        const ran = yield* cli(
           [
             "run",
             "--env",
@@ -87,10 +86,10 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("secure entry over MCP, answere
         expect(ran.status).toBe(0)
 
         // A second answer, an unknown id, an expired request: each refused with its typed error and exit code.
-        const second = cli(["provide", id], {}, "another")
+        const second = yield* cli(["provide", id], {}, "another")
         expect(second.status).toBe(EXIT_CODES.RequestAnswered)
         expect(second.stderr).toContain("was already answered")
-        const unknown = cli(["provide", `req_${"x".repeat(32)}`], {}, "another")
+        const unknown = yield* cli(["provide", `req_${"x".repeat(32)}`], {}, "another")
         expect(unknown.status).toBe(EXIT_CODES.RequestNotFound)
         const expired = yield* Context.get(stored, RequestStore).create({
           keyPath: PATH,
@@ -102,7 +101,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("secure entry over MCP, answere
           rotationRequired: false,
           ttlMs: 0
         })
-        const late = cli(["provide", expired.id], {}, "late")
+        const late = yield* cli(["provide", expired.id], {}, "late")
         expect(late.status).toBe(EXIT_CODES.RequestExpired)
         expect(late.stderr).toContain("expired")
         const refused = yield* call(agent.client, "request_secret", { keyPath: "meta/stripe/api_key" })

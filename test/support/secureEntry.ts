@@ -8,6 +8,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { type ElicitRequest, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Effect } from "effect"
+import { execFile } from "node:child_process"
+import * as path from "node:path"
 import { raw } from "./httpServer.js"
 
 export interface Recorded {
@@ -83,3 +85,24 @@ export const postForm = (
     },
     body: new URLSearchParams(fields).toString()
   })
+
+export interface CliResult {
+  readonly status: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * The built CLI (`dist/cli.js`) with `env` and `input` on stdin. Not spawnSync: the server under test runs in this
+ * process and must go on answering meanwhile.
+ */
+export const runCli = (env: Record<string, string>, args: ReadonlyArray<string>, input = "") =>
+  Effect.promise(
+    () =>
+      new Promise<CliResult>((resolve) => {
+        const child = execFile("node", [path.resolve("dist/cli.js"), ...args], { env }, (error, stdout, stderr) =>
+          resolve({ status: error === null ? 0 : (child.exitCode ?? 1), stdout, stderr })
+        )
+        child.stdin?.end(input)
+      })
+  )
