@@ -32,6 +32,7 @@ import {
   previousStatementRead,
   versionsStatementRead
 } from "./statements.js"
+import { benchHttp } from "./http.js"
 import { getSecret, spawnServer } from "./stdio.js"
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
@@ -464,6 +465,16 @@ const main = async () => {
     record("embedded server PSS, idle", "supervisor", pssIdle.supervisor, "MB")
     record("embedded server PSS, after reads", postgresLabel(pssAfter.processes - 1), pssAfter.postgres, "MB")
     record("embedded server PSS, after reads", "supervisor", pssAfter.supervisor, "MB")
+
+    // secrets server over HTTP beside secrets serve over stdio, on this store (issue 21).
+    await benchHttp({
+      cli: CLI,
+      env,
+      keyAt,
+      sequentialCalls: SEQ,
+      totalReads: TOTAL,
+      record
+    })
   } finally {
     for (const s of spawned) await s.close().catch(() => undefined)
     for (const cleanup of cleanups) cleanup()

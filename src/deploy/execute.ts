@@ -1,15 +1,17 @@
 /**
  * Carries out a plan's steps in order. Each step is whole or not done; a failure stops the run with
  * `InstallFailed` listing the steps done before it, and a second run plans only what is left. The operator's token
- * is made through the `TokenStore` in the context: without one (no store the server shares yet) the step is
- * reported pending and nothing is written, since a token no server knows would only mislead.
+ * is made through the `TokenStore` in the context (install.ts: the server's store, asked as the server's user,
+ * serviceTokens.ts): a token file not checked yet is kept when the store accepts it; otherwise a new token, with a
+ * name no token has had, is written in its place by a rename. Without a store the step is reported pending.
  */
-import { Effect, Option, Redacted } from "effect"
+import { Effect, Either, Option, Redacted } from "effect"
 import { spawnSync } from "node:child_process"
 import { InstallFailed } from "../domain/errors.js"
 import * as EncryptionKey from "../crypto/EncryptionKey.js"
 import { createSystemUser } from "../store/embedded/serverUser.js"
 import { lookup } from "../store/embedded/users.js"
+import * as Token from "../tokens/Token.js"
 import { TokenStore } from "../tokens/TokenStore.js"
 import type { Account } from "./inputs.js"
 import { adoptStore } from "./adopt.js"
@@ -19,7 +21,8 @@ import { describe, type Owner, type Plan, type Step } from "./steps.js"
 export interface Context {
   /** The server's user. */
   readonly user: string
-  readonly operator: Account
+  /** SUDO_USER's account; none, and no step of theirs, without one. */
+  readonly operator: Account | undefined
 }
 
 export interface Outcome {
@@ -48,7 +51,10 @@ const reasonOf = (error: unknown, step: string): string => {
 
 const owned = (owner: Owner, context: Context): { uid: number; gid: number } => {
   if (owner === "root") return { uid: 0, gid: 0 }
-  if (owner === "operator") return context.operator
+  if (owner === "operator") {
+    if (context.operator === undefined) throw new Error("no operator (SUDO_USER) to give it to")
+    return context.operator
+  }
   const found = lookup(context.user)
   if (found === undefined) throw new Error(`the user ${context.user} does not exist`)
   return found
@@ -116,8 +122,22 @@ const tokenName = (operator: string, taken: ReadonlySet<string>): string => {
   return name
 }
 
+/** Whether the token in `file` is one the store accepts (a token the plan found there: anything else is false). */
+const accepted = (file: string, tokens: TokenStore["Type"]) =>
+  Effect.gen(function* () {
+    const content = yield* Effect.try({ try: () => SafeFs.readFile(file, 4096), catch: (error) => error })
+    const parsed = Token.parse(content?.toString("utf8") ?? "")
+    if (Either.isLeft(parsed)) return false
+    return yield* tokens.authenticate(parsed.right).pipe(
+      Effect.as(true),
+      Effect.catchTag("Unauthorized", () => Effect.succeed(false))
+    )
+  })
+
 const operatorToken = (step: Extract<Step, { _tag: "OperatorToken" }>, tokens: TokenStore["Type"], context: Context) =>
   Effect.gen(function* () {
+    if (step.existing === "unchecked" && (yield* accepted(step.path, tokens))) return "kept" as const
+    const operator = owned("operator", context)
     const taken = new Set((yield* tokens.list).map((record) => record.name))
     const created = yield* tokens.create({
       principal: "meta",
@@ -127,29 +147,32 @@ const operatorToken = (step: Extract<Step, { _tag: "OperatorToken" }>, tokens: T
     })
     yield* Effect.try({
       try: () =>
+        // A token the store refuses is replaced whole, by a rename: never a file half written.
         SafeFs.writeFile(
           step.path,
           `${Redacted.value(created.token)}\n`,
-          { uid: context.operator.uid, gid: context.operator.gid, mode: 0o600 },
-          false
+          { uid: operator.uid, gid: operator.gid, mode: 0o600 },
+          step.existing !== "none"
         ),
       catch: (error) => error
     }).pipe(
       // A token nobody holds is revoked, so none is left valid and unseen.
       Effect.tapError(() => Effect.ignore(tokens.revoke(created.record.id)))
     )
+    return "made" as const
   })
 
+/** Without a token store in the context (only where a caller provides none: install.ts always does). */
 export const PENDING_TOKEN =
-  "tokens live in the server's memory until the PostgreSQL token store is in place, so a token made now would " +
-  "open nothing; a run of `secrets server install` after that makes it"
+  "no token store to make it in; make it as the server's user with its settings: " +
+  "`secrets token create --principal meta --operator --name operator-<you>`, into that file (0600)"
 
 export const execute = (plan: Plan, context: Context) =>
   Effect.gen(function* () {
     const tokens = yield* Effect.serviceOption(TokenStore)
     const done: Array<string> = []
     const pending: Array<string> = []
-    const names = { service: context.user, operator: context.operator.name }
+    const names = { service: context.user, operator: context.operator?.name ?? "" }
     for (const step of plan.steps) {
       const text = describe(step, names)
       const failed = (error: unknown) => new InstallFailed({ reason: reasonOf(error, text), done: [...done] })
@@ -159,7 +182,11 @@ export const execute = (plan: Plan, context: Context) =>
           continue
         }
         // The store's errors (InvalidConfig, StoreUnavailable) are Errors whose message states the fault.
-        yield* operatorToken(step, tokens.value, context).pipe(Effect.mapError(failed))
+        const made = yield* operatorToken(step, tokens.value, context).pipe(Effect.mapError(failed))
+        if (made === "kept") {
+          done.push(`kept ${step.path}: the server's store accepts the token in it`)
+          continue
+        }
       } else yield* Effect.try({ try: () => run(step, context), catch: failed })
       done.push(text)
     }

@@ -47,7 +47,8 @@ export interface Inputs {
   readonly layout: Layout
   readonly user: string
   readonly service: Account | undefined
-  readonly operator: Account
+  /** Whose ~/.config gets the operator token (SUDO_USER); none without one. */
+  readonly operator: Account | undefined
   readonly node: string
   readonly cli: string
   /** DATABASE_URL in the installer's environment; undefined: whatever the environment file names, else embedded. */
@@ -60,5 +61,7 @@ export interface Inputs {
   readonly envText: Redacted.Redacted<string> | undefined
   /** Whether the token file (when it is one) holds a token. */
   readonly tokenValid: boolean
+  /** Whether the server's store accepts that token: asked only where a real run finds the store set up. */
+  readonly tokenInStore: "valid" | "refused" | "unchecked"
   readonly program: ReadonlyArray<ProgramFile>
 }

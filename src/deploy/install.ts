@@ -3,21 +3,23 @@
  * the plan out (execute.ts). Only root may change anything; anyone may see the plan. What is printed is up to the
  * command (src/cli/commands/serverInstall.ts): this returns the plan and what became of it.
  */
-import { Effect, Option } from "effect"
+import { Effect, Either, type Layer, Option, Redacted } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import type { Location } from "../config/StoreConfig.js"
 import * as EncryptionKey from "../crypto/EncryptionKey.js"
 import { InstallFailed } from "../domain/errors.js"
-import type { Store } from "./environment.js"
+import * as Token from "../tokens/Token.js"
+import { TokenStore } from "../tokens/TokenStore.js"
+import { parse, type Store, storeOf } from "./environment.js"
 import { execute, type Outcome } from "./execute.js"
-import { layout as layoutOf, SERVICE, tokenFile } from "./Layout.js"
+import { type Layout, layout as layoutOf, SERVICE, tokenFile } from "./Layout.js"
 import * as Observe from "./observe.js"
-import type { Account, KeySource } from "./inputs.js"
+import type { Account, Entry, KeySource, ServerStore } from "./inputs.js"
 import { plan } from "./plan.js"
 import * as SafeFs from "./safeFs.js"
+import * as ServiceTokens from "./serviceTokens.js"
 import type { Plan } from "./steps.js"
 
 export interface InstallOptions {
@@ -30,7 +32,7 @@ export interface InstallOptions {
   readonly fromKeyFile: Option.Option<string>
   /** An existing embedded store's data directory, to copy in. */
   readonly fromDataDir: Option.Option<string>
-  /** SUDO_USER: whose ~/.config gets the operator token; root when unset. */
+  /** SUDO_USER (not root): whose ~/.config gets the operator token; none when unset. */
   readonly operator: Option.Option<string>
   /** DATABASE_URL in the installer's environment. */
   readonly requested: Store | undefined
@@ -41,7 +43,7 @@ export interface InstallOptions {
 
 export interface Installed {
   readonly plan: Plan
-  readonly operator: Account
+  readonly operator: Account | undefined
   /** None on a dry run. */
   readonly outcome: Option.Option<Outcome>
 }
@@ -81,9 +83,10 @@ export const install = (options: InstallOptions) =>
     if (root !== "" && !fs.statSync(root, { throwIfNoEntry: false })?.isDirectory()) {
       return yield* refuse(`--root ${options.root} is not a directory`)
     }
-    const operatorName = Option.getOrElse(options.operator, () => os.userInfo().username)
-    const operator = Observe.user(operatorName)
-    if (operator === undefined) return yield* refuse(`no user is called ${operatorName} (SUDO_USER)`)
+    const operator = Option.isNone(options.operator) ? undefined : Observe.user(options.operator.value)
+    if (Option.isSome(options.operator) && operator === undefined) {
+      return yield* refuse(`no user is called ${options.operator.value} (SUDO_USER)`)
+    }
     const key: KeySource = Option.isNone(options.fromKeyFile)
       ? { _tag: "Generate" }
       : {
@@ -92,9 +95,13 @@ export const install = (options: InstallOptions) =>
           digest: yield* keyDigest(options.fromKeyFile.value)
         }
     const layout = layoutOf(root)
-    const token = tokenFile(root, operator.home)
+    const token = operator === undefined ? undefined : tokenFile(root, operator.home)
     // The key file is read only to compare it with the one to copy; otherwise its content is none of the plan's.
     const entry = Observe.entries([layout.envFile, layout.unitFile, ...(key._tag === "Copy" ? [layout.keyFile] : [])])
+    const service = { user: options.user, layout, node: options.node, cli: options.cli }
+    const tokens = ServiceTokens.layer(service)
+    const tokenValid = token !== undefined && entry(token).kind === "file" && Observe.holdsToken(token)
+    const serverStore = Observe.serverStore(layout)
     const planned = yield* plan({
       layout,
       user: options.user,
@@ -105,18 +112,49 @@ export const install = (options: InstallOptions) =>
       requested: options.requested,
       key,
       adopt: Option.getOrUndefined(Option.map(options.fromDataDir, (dir) => Observe.source(path.resolve(dir)))),
-      serverStore: Observe.serverStore(layout),
+      serverStore,
       systemd: Observe.systemd(root, `${SERVICE}.service`),
       entry,
       envText: Observe.envText(layout),
-      tokenValid: entry(token).kind === "file" && Observe.holdsToken(token),
+      tokenValid,
+      tokenInStore:
+        token !== undefined && tokenValid && !options.dryRun && storeReady(layout, entry, serverStore)
+          ? yield* inStore(token, tokens)
+          : "unchecked",
       program: Observe.program(options.node, options.cli)
     })
     if (options.dryRun || planned.steps.length === 0) {
       return { plan: planned, operator, outcome: Option.none() } satisfies Installed
     }
-    const outcome = yield* execute(planned, { user: options.user, operator })
+    const outcome = yield* execute(planned, { user: options.user, operator }).pipe(Effect.provide(tokens))
     return { plan: planned, operator, outcome: Option.some(outcome) } satisfies Installed
+  })
+
+/**
+ * Whether the server's store is there to be asked (its user, key and environment file exist, and with the embedded
+ * store its cluster): asking earlier would make a store, before the install has put the right one in place.
+ */
+const storeReady = (layout: Layout, entry: (file: string) => Entry, serverStore: ServerStore): boolean => {
+  if (entry(layout.keyFile).kind !== "file" || entry(layout.envFile).kind !== "file") return false
+  const text = Observe.envText(layout)
+  const named = text === undefined ? undefined : storeOf(parse(Redacted.value(text)))
+  return named?._tag === "Server" || (named?._tag === "Embedded" && serverStore === "store")
+}
+
+/** What the server's store says of the token in `file`; "unchecked" when it cannot be asked now. */
+const inStore = (file: string, tokens: Layer.Layer<TokenStore>) =>
+  Effect.gen(function* () {
+    const content = yield* Effect.try(() => SafeFs.readFile(file, 4096)).pipe(Effect.orElseSucceed(() => undefined))
+    const parsed = Token.parse(content?.toString("utf8") ?? "")
+    if (Either.isLeft(parsed)) return "refused" as const
+    return yield* Effect.flatMap(TokenStore, (store) => store.authenticate(parsed.right)).pipe(
+      Effect.as("valid" as const),
+      Effect.catchTags({
+        Unauthorized: () => Effect.succeed("refused" as const),
+        StoreUnavailable: () => Effect.succeed("unchecked" as const)
+      }),
+      Effect.provide(tokens)
+    )
   })
 
 /** The store the installer's environment asks for: DATABASE_URL's server, or none in particular. */

@@ -7,11 +7,11 @@
  */
 import { Either, Redacted } from "effect"
 import { createHash } from "node:crypto"
-import * as path from "node:path"
 import { InstallFailed } from "../domain/errors.js"
 import * as Environment from "./environment.js"
 import type { Inputs, ProgramFile } from "./inputs.js"
 import { systemParents } from "./Layout.js"
+import { operatorToken } from "./planToken.js"
 import type { Found, Owner, Plan, Step } from "./steps.js"
 import { serviceSteps } from "./systemd.js"
 import * as Unit from "./unit.js"
@@ -77,7 +77,7 @@ export const plan = (inputs: Inputs): Either.Either<Plan, InstallFailed> => {
     } else fix(target, found, "root", [mode])
   }
 
-  if (inputs.operator.name === inputs.user) {
+  if (inputs.operator?.name === inputs.user) {
     refusals.push(`the operator (${inputs.user}, from SUDO_USER) cannot be the server's own user`)
   }
   if (inputs.service === undefined) steps.push({ _tag: "CreateUser", name: inputs.user })
@@ -139,33 +139,7 @@ export const plan = (inputs: Inputs): Either.Either<Plan, InstallFailed> => {
     0o644
   )
 
-  // The operator's token: ~/.config/secrets-mcp/token under the root, in directories of theirs.
-  const tokenFile = path.join(
-    layout.root === "" ? "/" : layout.root,
-    inputs.operator.home,
-    ".config",
-    "secrets-mcp",
-    "token"
-  )
-  const configHome = path.dirname(path.dirname(tokenFile))
-  const home = entry(path.dirname(configHome))
-  if (home.kind !== "directory" && home.kind !== "hidden") {
-    refusals.push(`the home of ${inputs.operator.name}, ${path.dirname(configHome)}, is not a directory`)
-  }
-  const config = entry(configHome)
-  if (config.kind === "missing") steps.push({ _tag: "MakeDirectory", path: configHome, owner: "operator", mode: 0o700 })
-  else if (config.kind === "directory" && config.uid !== inputs.operator.uid && config.uid !== 0) {
-    refusals.push(`${configHome} belongs to uid ${config.uid}, not to ${inputs.operator.name}`)
-  } else if (config.kind !== "directory" && config.kind !== "hidden") notA(configHome, config.kind, "a directory")
-  directory(path.dirname(tokenFile), "operator", 0o700)
-  const token = entry(tokenFile)
-  const tokenStep: Array<Step> = []
-  if (token.kind === "missing")
-    tokenStep.push({ _tag: "OperatorToken", path: tokenFile, operator: inputs.operator.name })
-  else if (token.kind === "hidden") hidden(tokenFile)
-  else if (token.kind !== "file") notA(tokenFile, token.kind, "a token file")
-  else if (!inputs.tokenValid) refusals.push(`${tokenFile} holds something other than a token; move it away`)
-  else fix(tokenFile, token, "operator", [0o600, 0o400])
+  const tokenStep = operatorToken(inputs, { entry, directory, fix, hidden, notA, refusals, steps, notes })
 
   const id = inputs.service ?? { uid: -1, gid: -1 }
   const unreachable = inputs.program.filter((p) => !reaches(p, id.uid, id.gid)).map((p) => p.file)
@@ -198,6 +172,13 @@ export const plan = (inputs: Inputs): Either.Either<Plan, InstallFailed> => {
         "  and keep it running with what runs this machine's services (a container's entrypoint, s6, runit, " +
         "supervisord); it drains on SIGTERM. With the embedded store, stop its PostgreSQL after it with\n" +
         `  ${line("embedded stop")}`
+    )
+  }
+  if (inputs.operator === undefined) {
+    notes.push(
+      "no operator token is made: no SUDO_USER names whose it is (run the install with sudo from your own account, " +
+        `or make one by hand):\n  ${line("token create --principal meta --operator --name operator-<you>")}\n` +
+        "  prints it once; put it alone in ~/.config/secrets-mcp/token (0600, in a 0700 directory) of the operator's"
     )
   }
   if (steps.some((s) => s._tag === "GenerateKey")) {

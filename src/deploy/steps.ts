@@ -38,7 +38,13 @@ export type Step =
   | { readonly _tag: "GenerateKey"; readonly path: string }
   | { readonly _tag: "CopyKey"; readonly from: string; readonly path: string }
   | { readonly _tag: "AdoptStore"; readonly from: string; readonly path: string }
-  | { readonly _tag: "OperatorToken"; readonly path: string; readonly operator: string }
+  | {
+      readonly _tag: "OperatorToken"
+      readonly path: string
+      readonly operator: string
+      /** What the file holds: nothing yet, a token the store refuses, or one not checked yet (checked first). */
+      readonly existing: "none" | "refused" | "unchecked"
+    }
   | { readonly _tag: "Systemctl"; readonly args: ReadonlyArray<string> }
 
 export interface Plan {
@@ -78,8 +84,14 @@ export const describe = (step: Step, names: Names): string => {
         `copy the stopped store in ${step.from} (every secret, version and audit record) to ${step.path}/ ` +
         `(${names.service} 0700), with a configuration of its own; the original stays as it is`
       )
-    case "OperatorToken":
-      return `make an operator token and write it to ${step.path} (${names.operator} 0600); it is never printed`
+    case "OperatorToken": {
+      const make = `make an operator token (operator-${step.operator}) and write it to ${step.path} (${names.operator} 0600); it is never printed`
+      if (step.existing === "none") return make
+      if (step.existing === "refused") {
+        return `the token in ${step.path} is no longer valid (revoked, expired, or another store's): ${make.replace("write it to", "put it in place of")}`
+      }
+      return `check the token in ${step.path} against the server's store; if it is not valid there, ${make.replace("write it to", "put it in place of")}`
+    }
     case "Systemctl":
       return `systemctl ${step.args.join(" ")}`
   }

@@ -44,12 +44,24 @@ export const run = (settings: Settings, listen: Option.Option<string>) =>
       Layer.provideMerge(storeFrom(settings, { firstRun: settings.location._tag === "Embedded" }))
     )
     const access = yield* StoreAccess.make(store)
+    const tokens = fromAccess(access)
     const running = yield* start({ settings, store: access, listen: address }).pipe(
-      Effect.provideService(TokenStore, fromAccess(access))
+      Effect.provideService(TokenStore, tokens)
     )
     yield* Console.error(
       `secrets server ${VERSION}: MCP over Streamable HTTP at ${running.url}; every request needs ` +
         `Authorization: Bearer <token> (secrets token create makes one). SIGTERM or Ctrl-C stops it.`
+    )
+    // A new server is useless until the operator makes a token: say how, once the store has answered.
+    yield* Effect.forkScoped(
+      Effect.flatMap(Effect.either(tokens.list), (listed) =>
+        Either.isRight(listed) && listed.right.every((t) => t.revokedAt !== null)
+          ? Console.error(
+              "secrets server: no token can open it yet (the store holds none that is not revoked); " +
+                "`secrets token create --principal <principal>` makes one (secrets token --help)."
+            )
+          : Effect.void
+      )
     )
     return yield* Effect.never
   }).pipe(Effect.scoped)

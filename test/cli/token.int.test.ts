@@ -1,7 +1,8 @@
 /**
- * `secrets token create|list|revoke` as a person runs them, on the sandbox's embedded store: the token alone on
- * stdout, once; a list that never shows it; every wrong flag named at once (InvalidConfig, exit 18); an unknown
- * token TokenNotFound (exit 46); revoking again says when it was. Needs `npm run build` first.
+ * `secrets token create|list|revoke|check` as a person runs them, on the sandbox's embedded store: the token alone
+ * on stdout, once; a list that never shows it; every wrong flag named at once (InvalidConfig, exit 18); an unknown
+ * token TokenNotFound (exit 46); revoking again says when it was; check reads a token on stdin and says whose it
+ * is, or Unauthorized (exit 45), quoting none of it. Needs `npm run build` first.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { expectError, expectOk, hexKey, makeSandbox, type Sandbox } from "./harness.js"
@@ -84,5 +85,26 @@ describe("secrets token", () => {
     )
     expect(names).not.toContain("tok_12345678")
     expectError(await run("token", "revoke", "no-such-token"), 46, 'No token has the id or name "no-such-token"')
+  }, 120_000)
+  it("check reads a token on stdin: whose it is while valid, Unauthorized (exit 45) once revoked", async () => {
+    const created = await run("token", "create", "--principal", "meta", "--operator", "--name", "checked", "--json")
+    expectOk(created)
+    const { token, id } = JSON.parse(created.stdout) as { token: string; id: string }
+    const check = (stdin: string, ...flags: ReadonlyArray<string>) =>
+      box.run(["token", "check", ...flags], { env, stdin })
+    const valid = await check(`${token}\n`)
+    expectOk(valid)
+    expect(valid.stdout).toBe(`token ${id} (checked) is valid: meta, operator\n`)
+    const json = await check(token, "--json")
+    expectOk(json)
+    expect(JSON.parse(json.stdout)).toMatchObject({ id, name: "checked", principal: "meta", operator: true })
+    expect(`${valid.stdout}${valid.stderr}${json.stdout}${json.stderr}`).not.toContain(token.slice(5))
+    expectOk(await run("token", "revoke", "checked"))
+    const refused = await check(token)
+    expectError(refused, 45, "No valid token")
+    expect(refused.stderr).not.toContain(token.slice(5))
+    const garbage = await check(`${token.slice(0, -1)}x\n`)
+    expectError(garbage, 18, "stdin is invalid")
+    expect(garbage.stderr).not.toContain(token.slice(5, -1))
   }, 120_000)
 })

@@ -33,7 +33,7 @@ const setup = (root: string) => {
   const steps: ReadonlyArray<Step> = [
     { _tag: "MakeDirectory", path: path.dirname(dir), owner: "operator", mode: 0o700 },
     { _tag: "MakeDirectory", path: dir, owner: "operator", mode: 0o700 },
-    { _tag: "OperatorToken", path: file, operator: me.username }
+    { _tag: "OperatorToken", path: file, operator: me.username, existing: "none" }
   ]
   return { operator, dir, file, steps, context: { user: "secrets-mcp", operator } }
 }
@@ -113,6 +113,29 @@ describe("the operator token step", () => {
       const failed = yield* Effect.flip(execute({ steps: steps.slice(2), notes: [] }, context))
       expect(failed.message).toContain(`${dir} is a symbolic link`)
       expect(fs.readdirSync(elsewhere)).toEqual([])
+    }).pipe(Effect.provide(MemoryTokens.layer))
+  )
+  it.scoped("a token file not checked yet: kept when the store accepts it, else replaced by a rename", () =>
+    Effect.gen(function* () {
+      const { context, file, steps } = setup(yield* scratch)
+      yield* execute({ steps, notes: [] }, context)
+      const first = fs.readFileSync(file, "utf8")
+      const check: Step = { _tag: "OperatorToken", path: file, operator: me.username, existing: "unchecked" }
+      const kept = yield* execute({ steps: [check], notes: [] }, context)
+      expect(kept.done).toEqual([`kept ${file}: the server's store accepts the token in it`])
+      expect(fs.readFileSync(file, "utf8")).toBe(first)
+      yield* (yield* TokenStore).revoke(`operator-${me.username}`)
+      const inode = fs.statSync(file).ino
+      yield* execute({ steps: [check], notes: [] }, context)
+      const second = fs.readFileSync(file, "utf8")
+      expect(second).not.toBe(first)
+      expect(fs.statSync(file).ino).not.toBe(inode)
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600)
+      const record = yield* (yield* TokenStore).authenticate(Either.getOrThrow(Token.parse(second)))
+      expect(record.name).toBe(`operator-${me.username}-2`)
+      // A token the plan found refused is replaced without asking again.
+      yield* execute({ steps: [{ ...check, existing: "refused" }], notes: [] }, context)
+      expect(fs.readFileSync(file, "utf8")).not.toBe(second)
     }).pipe(Effect.provide(MemoryTokens.layer))
   )
 })

@@ -13,8 +13,12 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Effect, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { layout as layoutOf } from "../../src/deploy/Layout.js"
+import * as ServiceTokens from "../../src/deploy/serviceTokens.js"
 import { running } from "../../src/store/embedded/postmaster.js"
+import { TokenStore } from "../../src/tokens/TokenStore.js"
 import { CLI, expectError, expectOk, runCli } from "../cli/harness.js"
 import { stopServersUnder } from "../support/embedded.js"
 import { canMakeUsers, idOf, makeUser, type OsUser, processesOf, removeUser } from "../support/osUsers.js"
@@ -64,16 +68,39 @@ const install = (args: ReadonlyArray<string> = [], as?: User) =>
     as
   )
 
-/** Every path under the root with its owner, mode and content digest, to show what a run changed. */
+/**
+ * Every path under the root with its owner, mode and content, to show what a run changed; the store's cluster
+ * aside (a running PostgreSQL writes there by itself): what the store holds is compared by its tokens.
+ */
 const snapshot = (): Record<string, string> =>
   Object.fromEntries(
-    fs.readdirSync(root, { recursive: true, withFileTypes: true }).map((entry) => {
+    fs.readdirSync(root, { recursive: true, withFileTypes: true }).flatMap((entry) => {
+      if (`${entry.parentPath}/`.startsWith(`${at(...STATE, "store")}/`)) return []
       const file = path.join(entry.parentPath, entry.name)
       const stat = fs.lstatSync(file)
       const content = stat.isFile() ? fs.readFileSync(file).toString("base64") : ""
-      return [file, `${stat.uid}:${stat.gid} ${(stat.mode & 0o7777).toString(8)} ${stat.ino} ${content}`]
+      return [[file, `${stat.uid}:${stat.gid} ${(stat.mode & 0o7777).toString(8)} ${stat.ino} ${content}`]]
     })
   )
+
+/** The server's tokens, as its user sees them with its settings (as the install asks). */
+const serverTokens = () => {
+  const layer = ServiceTokens.layer({ user: SERVICE, layout: layoutOf(root), node: process.execPath, cli: CLI })
+  const use = <A, E>(f: (tokens: TokenStore["Type"]) => Effect.Effect<A, E>) =>
+    Effect.runPromise(Effect.provide(Effect.flatMap(TokenStore, f), layer))
+  return {
+    list: () => use((t) => t.list),
+    revoke: (name: string) => use((t) => t.revoke(name)),
+    /** The record of the token in the operator's file, or the error's tag. */
+    check: (text: string) =>
+      use((t) =>
+        t.authenticate(Redacted.make(text.trim())).pipe(
+          Effect.map((r) => r.name),
+          Effect.catchAll((e) => Effect.succeed(e._tag))
+        )
+      )
+  }
+}
 
 const ownerMode = (file: string) => {
   const stat = fs.lstatSync(file)
@@ -86,6 +113,7 @@ const ownerMode = (file: string) => {
 
 const at = (...parts: ReadonlyArray<string>) => path.join(root, ...parts)
 const STATE = ["var", "lib", "secrets-mcp"]
+const tokenPath = () => at("home", operator.name, ".config", "secrets-mcp", "token")
 
 describe.skipIf(!canRun)("secrets server install into a scratch root", () => {
   it("as another user than root it refuses (exit 48); a dry run shows the plan and changes nothing", async () => {
@@ -104,7 +132,8 @@ describe.skipIf(!canRun)("secrets server install into a scratch root", () => {
     const first = await install()
     expectOk(first)
     expect(first.stdout).toMatch(/^secrets server install: \d+ steps done\.$/m)
-    expect(first.stdout).toContain("pending: make an operator token")
+    expect(first.stdout).toContain(`make an operator token (operator-${operator.name}) and write it to ${tokenPath()}`)
+    expect(first.stdout).not.toContain("pending")
     const service = idOf(SERVICE)!
     expect(service).toBeDefined()
     const op = operator.uid
@@ -116,7 +145,8 @@ describe.skipIf(!canRun)("secrets server install into a scratch root", () => {
       data: ownerMode(at(...STATE, "store")),
       cache: ownerMode(at(...STATE, "cache")),
       unit: ownerMode(at("etc", "systemd", "system", "secrets-mcp.service")),
-      tokenDir: ownerMode(at("home", operator.name, ".config", "secrets-mcp"))
+      tokenDir: ownerMode(at("home", operator.name, ".config", "secrets-mcp")),
+      token: ownerMode(tokenPath())
     }).toEqual({
       config: { kind: "dir", uid: 0, mode: 0o700 },
       env: { kind: "file", uid: 0, mode: 0o600 },
@@ -125,8 +155,19 @@ describe.skipIf(!canRun)("secrets server install into a scratch root", () => {
       data: { kind: "dir", uid: service.uid, mode: 0o700 },
       cache: { kind: "dir", uid: service.uid, mode: 0o700 },
       unit: { kind: "file", uid: 0, mode: 0o644 },
-      tokenDir: { kind: "dir", uid: op, mode: 0o700 }
+      tokenDir: { kind: "dir", uid: op, mode: 0o700 },
+      token: { kind: "file", uid: op, mode: 0o600 }
     })
+    // The operator's token: an operator token of meta in the server's store, printed nowhere.
+    const token = fs.readFileSync(tokenPath(), "utf8")
+    expect(token).toMatch(/^smcp_[0-9a-f]{64}\n$/)
+    expect(`${first.stdout}${first.stderr}`).not.toContain(token.trim())
+    const tokens = serverTokens()
+    expect(await tokens.check(token)).toBe(`operator-${operator.name}`)
+    const made = await tokens.list()
+    expect(made.map((r) => [r.name, r.principal, r.operator, r.revokedAt])).toEqual([
+      [`operator-${operator.name}`, "meta", true, null]
+    ])
     expect(fs.readFileSync(at(...STATE, "key"), "utf8")).toMatch(/^[0-9a-f]{64}\n$/)
     const unit = fs.readFileSync(at("etc", "systemd", "system", "secrets-mcp.service"), "utf8")
     expect(unit).toContain(`User=${SERVICE}\n`)
@@ -141,6 +182,47 @@ describe.skipIf(!canRun)("secrets server install into a scratch root", () => {
     expectOk(second)
     expect(second.stdout).toMatch(/^secrets server install: nothing to change\.$/m)
     expect(snapshot()).toEqual(before)
+    expect((await tokens.list()).map((r) => r.id)).toEqual(made.map((r) => r.id))
+  })
+
+  it("a revoked operator token is replaced by a new one, in one rename; then nothing changes again", async () => {
+    const tokens = serverTokens()
+    const old = fs.readFileSync(tokenPath(), "utf8")
+    await tokens.revoke(`operator-${operator.name}`)
+    expect(await tokens.check(old)).toBe("Unauthorized")
+    const replaced = await install()
+    expectOk(replaced)
+    expect(replaced.stdout).toContain(`the token in ${tokenPath()} is no longer valid`)
+    const token = fs.readFileSync(tokenPath(), "utf8")
+    expect(token).not.toBe(old)
+    expect(ownerMode(tokenPath())).toEqual({ kind: "file", uid: operator.uid, mode: 0o600 })
+    expect(`${replaced.stdout}${replaced.stderr}`).not.toContain(token.trim())
+    expect(await tokens.check(token)).toBe(`operator-${operator.name}-2`)
+    const before = snapshot()
+    const again = await install()
+    expectOk(again)
+    expect(again.stdout).toMatch(/^secrets server install: nothing to change\.$/m)
+    expect(snapshot()).toEqual(before)
+    // A dry run cannot tell without asking the store: it says it would check, and makes nothing.
+    const dry = await install(["--dry-run"])
+    expectOk(dry)
+    expect(dry.stdout).toContain(`check the token in ${tokenPath()} against the server's store`)
+    expect((await tokens.list()).map((r) => r.name)).toEqual([
+      `operator-${operator.name}`,
+      `operator-${operator.name}-2`
+    ])
+  })
+
+  it("without SUDO_USER no token is made, and it says how to make one", async () => {
+    const dry = await runCli(
+      { PATH: process.env["PATH"], HOME: "/root" },
+      ["server", "install", "--root", root, "--user", SERVICE, "--dry-run"],
+      ""
+    )
+    expectOk(dry)
+    expect(dry.stdout).not.toContain("operator token (")
+    expect(dry.stdout).toContain("note: no operator token is made: no SUDO_USER")
+    expect(dry.stdout).toMatch(/^ {2}env -i .* token create --principal meta --operator --name operator-<you>$/m)
   })
 
   it("the server runs as its user from the printed line; the agent reaches nothing of it, the server's user does", async () => {
@@ -161,6 +243,31 @@ describe.skipIf(!canRun)("secrets server install into a scratch root", () => {
       })
       server!.once("exit", (code) => reject(new Error(`the server exited ${code}: ${stderr}`)))
     })
+    // The operator's token authenticates against the installed server; none is refused.
+    const url = /MCP over Streamable HTTP at (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(stderr)![1]!
+    const initialize = (token?: string) =>
+      fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` })
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: {
+            protocolVersion: "2025-03-26",
+            capabilities: {},
+            clientInfo: { name: "install-test", version: "1" }
+          }
+        })
+      })
+    expect((await initialize()).status).toBe(401)
+    const answer = await initialize(fs.readFileSync(tokenPath(), "utf8").trim())
+    expect(answer.status).toBe(200)
+    expect(await answer.text()).toContain('"serverInfo"')
     const dataDir = at(...STATE, "store")
     const deadline = Date.now() + 60_000
     while (running(dataDir)?.status !== "ready" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))

@@ -60,6 +60,8 @@ export const inputsOf = (machine: Machine, overrides: Partial<Inputs> = {}): Inp
   entry: (file) => machine.entries.get(file) ?? { kind: "missing" },
   envText: machine.envText === undefined ? undefined : Redacted.make(machine.envText),
   tokenValid: machine.tokenValid,
+  // A token the install made is one the store accepts.
+  tokenInStore: machine.tokenValid ? "valid" : "unchecked",
   program,
   ...overrides
 })

@@ -186,4 +186,28 @@ describe("secrets server install: the plan", () => {
       "cannot be the server's own user"
     )
   })
+  it("the token file: kept while the store accepts it, replaced when it refuses it, checked when unknown", () => {
+    const done = apply(freshMachine(), planned(freshMachine()).steps)
+    expect(planned(done, { tokenInStore: "valid" }).steps).toEqual([])
+    const token = (tokenInStore: Inputs["tokenInStore"]) =>
+      planned(done, { tokenInStore }).steps.filter((s) => s._tag === "OperatorToken")
+    expect(token("refused")).toEqual([{ _tag: "OperatorToken", path: TOKEN, operator: "alice", existing: "refused" }])
+    expect(token("unchecked")).toEqual([
+      { _tag: "OperatorToken", path: TOKEN, operator: "alice", existing: "unchecked" }
+    ])
+    // A refused token is replaced whole: no Fix of the old file first.
+    const loose = { ...done, entries: new Map(done.entries).set(TOKEN, { kind: "file", uid: 0, gid: 0, mode: 0o644 }) }
+    expect(tags(planned(loose as Machine, { tokenInStore: "refused" }))).toEqual([`OperatorToken ${TOKEN}`])
+    expect(tags(planned(loose as Machine, { tokenInStore: "valid" }))).toEqual([`Fix ${TOKEN}`])
+  })
+
+  it("without an operator (no SUDO_USER): nothing in anyone's home, and a note that says how to make a token", () => {
+    const first = planned(freshMachine(), { operator: undefined })
+    expect(tags(first).filter((t) => t.includes("/home/"))).toEqual([])
+    const note = first.notes.find((n) => n.startsWith("no operator token is made"))!
+    expect(note).toMatch(
+      /\/opt\/secrets-mcp\/dist\/cli\.js token create --principal meta --operator --name operator-<you>\n/
+    )
+    expect(note).toContain("~/.config/secrets-mcp/token (0600, in a 0700 directory)")
+  })
 })

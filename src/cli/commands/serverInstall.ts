@@ -6,7 +6,6 @@
 import { Command, Options } from "@effect/cli"
 import { Config, Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
-import { TokenStore } from "../../tokens/TokenStore.js"
 import { settings } from "../CliSettings.js"
 import { printLine } from "../output.js"
 
@@ -41,14 +40,8 @@ export const install = Command.make("install", options, (args) =>
     const loaded = yield* settings
     const Deploy = yield* Effect.promise(() => import("../../deploy/install.js"))
     const { describe } = yield* Effect.promise(() => import("../../deploy/steps.js"))
-    const { PENDING_TOKEN } = yield* Effect.promise(() => import("../../deploy/execute.js"))
     // sudo's, not a setting of ours: whose home gets the operator token.
     const operator = yield* Config.option(Config.string("SUDO_USER")).pipe(Effect.orElseSucceed(() => Option.none()))
-    // The operator token is made through the TokenStore in the context (execute.ts). None is provided yet: tokens
-    // live in each server's memory. Once they live in the store, provide the server's: opened with server.env's
-    // settings, and for the embedded store as the server's user (root is refused another user's data directory),
-    // e.g. through `secrets token create --operator --json` run with the start line the plan prints.
-    const tokensReady = Option.isSome(yield* Effect.serviceOption(TokenStore))
     const installed = yield* Deploy.install({
       root: Option.getOrElse(args.root, () => ""),
       user: args.user,
@@ -60,14 +53,13 @@ export const install = Command.make("install", options, (args) =>
       node: fs.realpathSync(process.execPath),
       cli: fs.realpathSync(process.argv[1] ?? "dist/cli.js")
     })
-    const names = { service: args.user, operator: installed.operator.name }
+    const names = { service: args.user, operator: installed.operator?.name ?? "" }
     const { steps, notes } = installed.plan
     if (args.dryRun) {
       const changes = steps.length === 0 ? "nothing to change" : `${steps.length} steps`
       yield* printLine(`secrets server install --dry-run: ${changes}; nothing is changed now.`)
       for (const [index, step] of steps.entries()) {
-        const pending = step._tag === "OperatorToken" && !tokensReady ? ` (pending: ${PENDING_TOKEN})` : ""
-        yield* printLine(numbered(index, describe(step, names) + pending))
+        yield* printLine(numbered(index, describe(step, names)))
         if (step._tag === "WriteFile" && step.what === "unit") {
           for (const line of Redacted.value(step.content).replace(/\n$/, "").split("\n"))
             yield* printLine(`      | ${line}`)

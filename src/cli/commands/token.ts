@@ -4,12 +4,13 @@
  * operator's commands: they open the store directly with the key, as `init` and `doctor` do. `create` prints the
  * token once, alone on stdout (or in `--json`); nothing prints it again.
  */
-import { Args, Command, Options } from "@effect/cli"
+import { Args, Command, Options, Prompt } from "@effect/cli"
 import { Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as os from "node:os"
 import { parseDurationText } from "../../domain/DurationText.js"
 import { InvalidConfig } from "../../domain/errors.js"
 import * as SqlTokens from "../../tokens/sql.js"
+import * as Token from "../../tokens/Token.js"
 import { type TokenRecord, TokenStore } from "../../tokens/TokenStore.js"
 import { formatTable, iso, note, printLine } from "../output.js"
 import { jsonOption, now, storeLayer } from "./shared.js"
@@ -162,7 +163,52 @@ const revokeCommand = Command.make(
     )
 ).pipe(Command.withDescription("Revoke a token by id or name; every server on the store refuses it within a second"))
 
+/** The token to check: typed hidden at a terminal, else all of stdin (a token file's newline forgiven). */
+const tokenToCheck = Effect.gen(function* () {
+  const text = process.stdin.isTTY
+    ? Redacted.value(yield* Prompt.run(Prompt.hidden({ message: "Token" })))
+    : yield* Effect.promise(async () => {
+        const chunks: Array<Buffer> = []
+        let size = 0
+        for await (const chunk of process.stdin) {
+          size += (chunk as Buffer).length
+          if (size > 4096) break
+          chunks.push(chunk as Buffer)
+        }
+        return Buffer.concat(chunks).toString("utf8")
+      })
+  const parsed = Token.parse(text)
+  if (Either.isRight(parsed)) return parsed.right
+  return yield* Effect.fail(
+    InvalidConfig.of([
+      {
+        variable: "stdin",
+        reason: parsed.left,
+        allowed: `a token (${Token.PREFIX} and 64 hex digits), as a file holds one`
+      }
+    ])
+  )
+})
+
+const checkCommand = Command.make("check", { json: jsonOption }, (args) =>
+  withTokens(
+    Effect.gen(function* () {
+      const token = yield* tokenToCheck
+      const record = yield* Effect.flatMap(TokenStore, (t) => t.authenticate(token))
+      if (args.json) return yield* printLine(JSON.stringify(toJson(record), null, 2))
+      yield* printLine(
+        `token ${record.id} (${record.name}) is valid: ${record.principal}${record.operator ? ", operator" : ""}` +
+          (record.expiresAt === null ? "" : `, until ${iso(record.expiresAt)}`)
+      )
+    })
+  )
+).pipe(
+  Command.withDescription(
+    "Read a token on stdin (secrets token check < ~/.config/secrets-mcp/token) and say whether it is valid, and whose"
+  )
+)
+
 export const token = Command.make("token").pipe(
-  Command.withDescription("Bearer tokens for secrets server: create, list, revoke"),
-  Command.withSubcommands([createCommand, listCommand, revokeCommand])
+  Command.withDescription("Bearer tokens for secrets server: create, list, revoke, check"),
+  Command.withSubcommands([createCommand, listCommand, revokeCommand, checkCommand])
 )
