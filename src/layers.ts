@@ -10,6 +10,12 @@ import * as StoreConfig from "./config/StoreConfig.js"
 import * as Crypto from "./crypto/Crypto.js"
 import type { StartupError } from "./domain/errors.js"
 import * as MemoryRepo from "./repo/Memory.js"
+import * as MemoryApprovals from "./approvals/memory.js"
+import * as SqlApprovals from "./approvals/sql.js"
+import type { ApprovalStore } from "./approvals/ApprovalStore.js"
+import * as MemoryRequests from "./requests/memory.js"
+import type { RequestStore } from "./requests/RequestStore.js"
+import * as SqlRequests from "./requests/sql.js"
 import { DEFAULT_REPO_OPTIONS, type RepoOptions, type SecretsRepo } from "./repo/SecretsRepo.js"
 import * as SqlRepo from "./repo/Sql.js"
 import * as Database from "./store/Database.js"
@@ -34,8 +40,14 @@ export const sqlStore = <E, E2>(
   crypto: Layer.Layer<Crypto.Crypto, E2>,
   reads: StoreConfig.ReadOptions = StoreConfig.DEFAULT_READ_OPTIONS,
   repo: RepoOptions = DEFAULT_REPO_OPTIONS
-): Layer.Layer<SecretsRepo | AuditLog | SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto, E | E2 | StartupError> =>
-  SqlRepo.layer(reads, repo).pipe(Layer.provideMerge(KeyCheckLive), Layer.provideMerge(migrated(database, crypto)))
+): Layer.Layer<
+  SecretsRepo | AuditLog | RequestStore | ApprovalStore | SqlClient.SqlClient | PgPool.PgPool | Crypto.Crypto,
+  E | E2 | StartupError
+> =>
+  Layer.mergeAll(SqlRepo.layer(reads, repo), SqlRequests.layer, SqlApprovals.layer).pipe(
+    Layer.provideMerge(KeyCheckLive),
+    Layer.provideMerge(migrated(database, crypto))
+  )
 
 export interface StoreFromOptions {
   /** Without a configured key, a new machine (no store yet) generates the key file. */
@@ -76,4 +88,5 @@ export const StoreLive = Layer.unwrapEffect(Effect.map(Settings.load(), (setting
 export const memoryStore = <E = never>(
   crypto: Layer.Layer<Crypto.Crypto, E>,
   repo: RepoOptions = DEFAULT_REPO_OPTIONS
-): Layer.Layer<SecretsRepo | AuditLog | Crypto.Crypto, E> => MemoryRepo.layer(repo).pipe(Layer.provideMerge(crypto))
+): Layer.Layer<SecretsRepo | AuditLog | RequestStore | ApprovalStore | Crypto.Crypto, E> =>
+  Layer.mergeAll(MemoryRepo.layer(repo), MemoryRequests.layer, MemoryApprovals.layer).pipe(Layer.provideMerge(crypto))

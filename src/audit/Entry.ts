@@ -33,7 +33,11 @@ export const OPERATIONS = [
   "inject",
   "generate",
   "rotate-key",
-  "key-rollback"
+  "key-rollback",
+  "request",
+  "provide",
+  "approve",
+  "deny"
 ] as const
 
 export type Operation = (typeof OPERATIONS)[number]

@@ -45,7 +45,9 @@ export const headProblem = (
   head: SignedHead | undefined,
   checkpoints: ReadonlyArray<{ readonly id: number; readonly mac: Buffer; readonly seal?: unknown }>,
   records: number,
-  key: Buffer | undefined
+  key: Buffer | undefined,
+  /** The store holds secrets: it recorded something, so an empty trail without a head is not a new store's. */
+  storeUsed: boolean
 ): string | undefined => {
   if (head === undefined) {
     // Checkpoints with a seal were written by a release that signs the head: it was there, and was removed.
@@ -53,7 +55,9 @@ export const headProblem = (
       return "the trail's signed head (table audit_head) is missing: it was removed, and the trail may have been cut short or emptied with it"
     }
     if (checkpoints.length === 0 && records === 0) {
-      return "the trail is empty and has no signed head (table audit_head): it was emptied (TRUNCATE), or nothing was ever recorded in this store"
+      // A new store has recorded nothing yet; one that holds secrets recorded writing them.
+      if (!storeUsed) return undefined
+      return "the trail is empty and has no signed head (table audit_head), although the store holds secrets: it was emptied (TRUNCATE)"
     }
     // A trail of an earlier release: its next checkpoint signs a head.
     return undefined

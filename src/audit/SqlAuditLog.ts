@@ -97,6 +97,10 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
             key_id: string
             mac: Buffer
           }>`SELECT checkpoint, last_mac, at, key_id, mac FROM audit_head`
+          // A store that holds secrets has recorded writing them: an empty trail there was emptied.
+          const [{ used }] = (yield* sql<{ used: boolean }>`SELECT EXISTS (SELECT 1 FROM secrets) AS used`) as [
+            { used: boolean }
+          ]
           const checkpoints = yield* sql<{
             id: string
             at: Date
@@ -146,7 +150,8 @@ export const layer: Layer.Layer<AuditTrail | AuditLog, never, PgPool.PgPool | Cr
                       at: head.at,
                       keyId: head.key_id,
                       mac: head.mac
-                    }
+                    },
+              storeUsed: used
             }
           )
         }).pipe(withStoreErrors)

@@ -52,7 +52,11 @@ export const verify = (
   /** A head noted earlier (`Verdict.head`): it must still be in the chain, or the trail was cut short after it. */
   noted?: string,
   /** The trail's signed head as stored (SignedHead.ts), read before the checkpoints; absent: none is kept. */
-  signed?: { readonly head: SignedHead | undefined }
+  signed?: {
+    readonly head: SignedHead | undefined
+    /** The store holds secrets (it recorded writing them): an empty trail without a head was emptied. */
+    readonly storeUsed?: boolean | undefined
+  }
 ): Verdict => {
   // 1. The checkpoint chain.
   const opened = new Map<string, Buffer>()
@@ -147,7 +151,7 @@ export const verify = (
     const head = signed.head
     const key = head === undefined ? undefined : keyFor(head.keyId)
     if (head !== undefined && key === undefined) return missingKey(head.keyId)
-    const problem = headProblem(head, checkpoints, records.length, key)
+    const problem = headProblem(head, checkpoints, records.length, key, signed.storeUsed ?? true)
     if (problem !== undefined) return { intact: false, problem }
   }
   return {

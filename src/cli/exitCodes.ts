@@ -50,6 +50,11 @@ export const ERROR_EXIT_CODES = {
   TokenNotFound: 46,
   ClientModeUnsupported: 47,
   InstallFailed: 48,
+  RequestNotFound: 49,
+  RequestAnswered: 50,
+  RequestExpired: 51,
+  ApprovalRequired: 52,
+  ApprovalNotFound: 53,
   // As shells and env(1) report a command they cannot start.
   CommandNotExecutable: 126,
   CommandNotFound: 127

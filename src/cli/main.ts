@@ -22,6 +22,8 @@ import { due, expire, flag } from "./commands/rotation.js"
 import { embedded } from "./commands/embedded.js"
 import { generate } from "./commands/generate.js"
 import { inject } from "./commands/inject.js"
+import { approvals, approve, deny } from "./commands/approvals.js"
+import { provide } from "./commands/provide.js"
 import { instructions } from "./commands/instructions.js"
 import { rotateKey } from "./commands/rotateKey.js"
 import { run as runCommand } from "./commands/run.js"
@@ -64,7 +66,11 @@ const secrets = Command.make("secrets").pipe(
     embedded,
     runCommand,
     inject,
-    generate
+    generate,
+    provide,
+    approve,
+    deny,
+    approvals
   ]),
   // A command's output goes out as it is: only @effect/cli's own text is restyled (helpConsole.ts).
   Command.transformHandler(withPlainConsole)

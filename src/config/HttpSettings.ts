@@ -26,6 +26,8 @@ export interface HttpSettings {
   readonly sessionIdle: Duration.Duration
   /** Most MCP sessions open at once (see src/server/sessions.ts for who yields at the limit). */
   readonly maxSessions: number
+  /** How long a request_secret request stays answerable (SECRETS_REQUEST_TTL). */
+  readonly requestTtl: Duration.Duration
 }
 
 export const DEFAULT_LISTEN: ListenAddress = { host: "127.0.0.1", port: 7800 }
@@ -38,7 +40,8 @@ export const DEFAULT_HTTP: HttpSettings = {
   hosts: [],
   origins: [],
   sessionIdle: Duration.minutes(30),
-  maxSessions: 1000
+  maxSessions: 1000,
+  requestTtl: Duration.hours(1)
 }
 
 type Read = <A>(name: HttpVariable) => Effect.Effect<Option.Option<A>>
@@ -52,6 +55,7 @@ export type HttpVariable =
   | "SECRETS_SERVER_ORIGINS"
   | "SECRETS_SERVER_SESSION_IDLE"
   | "SECRETS_SERVER_MAX_SESSIONS"
+  | "SECRETS_REQUEST_TTL"
 
 /** Reads the server's variables with Settings.ts's `read`. */
 export const readHttp = (read: Read) =>
@@ -65,6 +69,7 @@ export const readHttp = (read: Read) =>
       hosts: or(yield* read<ReadonlyArray<string>>("SECRETS_SERVER_HOSTS"), DEFAULT_HTTP.hosts),
       origins: or(yield* read<ReadonlyArray<string>>("SECRETS_SERVER_ORIGINS"), DEFAULT_HTTP.origins),
       sessionIdle: or(yield* read<Duration.Duration>("SECRETS_SERVER_SESSION_IDLE"), DEFAULT_HTTP.sessionIdle),
-      maxSessions: or(yield* read<number>("SECRETS_SERVER_MAX_SESSIONS"), DEFAULT_HTTP.maxSessions)
+      maxSessions: or(yield* read<number>("SECRETS_SERVER_MAX_SESSIONS"), DEFAULT_HTTP.maxSessions),
+      requestTtl: or(yield* read<Duration.Duration>("SECRETS_REQUEST_TTL"), DEFAULT_HTTP.requestTtl)
     } satisfies HttpSettings
   })

@@ -4,6 +4,7 @@
  * and what is allowed), and refuses an unknown `SECRETS_*` name, which is most likely a typo of a real one.
  * Layers take the parsed `Settings` as plain options; nothing else reads the environment.
  */
+import { parsePrefixes } from "../approvals/gate.js"
 import { Config, Duration, Effect, Either, LogLevel, Option, Redacted } from "effect"
 import * as Principal from "../auth/Principal.js"
 import { type ConfigProblem, InvalidConfig } from "../domain/errors.js"
@@ -82,6 +83,14 @@ export const VARIABLES = {
     "a duration from 1s to 7d, e.g. 30m (default 30m)",
     Parse.duration(Duration.seconds(1), Duration.days(7))
   ),
+  SECRETS_APPROVAL_REQUIRED: variable(
+    "comma-separated key path prefixes, e.g. meta/bank/,project/consilio/prod (default: none)",
+    parsePrefixes
+  ),
+  SECRETS_REQUEST_TTL: variable(
+    "a duration from 1m to 7d, e.g. 15m (default 1h)",
+    Parse.duration(Duration.minutes(1), Duration.days(7))
+  ),
   SECRETS_SERVER_MAX_SESSIONS: variable("a whole number from 1 to 100000 (default 1000)", Parse.integer(1, 100_000)),
   SECRETS_SERVER: variable(Client.SERVER_ALLOWED, Client.serverUrl),
   SECRETS_TOKEN: text,
@@ -138,6 +147,8 @@ export interface Settings {
   readonly quota: Quota
   readonly repo: RepoOptions
   readonly requireCas: CasPolicy
+  /** SECRETS_APPROVAL_REQUIRED: paths an agent reads only with a human's approval (approvals/gate.ts). */
+  readonly approvalRequired: ReadonlyArray<string>
   /** `secrets server`'s listener and sessions. */
   readonly http: HttpSettings
   /** Client mode (`SECRETS_SERVER`): every command goes to that server; no store is opened, no key loaded. */
@@ -224,6 +235,7 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       auditRetention: Option.getOrUndefined(yield* read("SECRETS_AUDIT_RETENTION"))
     }
     const requireCas = or(yield* read("SECRETS_REQUIRE_CAS"), { _tag: "Principals", names: [] } as CasPolicy)
+    const approvalRequired = or(yield* read("SECRETS_APPROVAL_REQUIRED"), [] as ReadonlyArray<string>)
     const http = yield* readHttp(read as <A>(name: VariableName) => Effect.Effect<Option.Option<A>>)
     const principal = Principal.make(principalName.trim(), grants, reveal)
     if (Either.isLeft(principal)) problems.push(...principal.left.problems)
@@ -268,6 +280,7 @@ export const load = (env: Record<string, string | undefined> = process.env): Eff
       quota,
       repo,
       requireCas,
+      approvalRequired,
       http,
       client
     } satisfies Settings

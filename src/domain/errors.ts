@@ -5,6 +5,7 @@
  * carries a secret value: fields hold key paths, key ids and reasons only.
  */
 import { Schema } from "effect"
+import type { RequestError } from "./requestErrors.js"
 
 const FORMAT = "{scope}/{context}/{name}, scope meta, project or service (e.g. project/consilio/stripe_api_key)"
 
@@ -672,6 +673,7 @@ export type DomainError =
   | InstallFailed
   | ClientModeUnsupported
   | RunError
+  | RequestError
 
 export type DomainErrorTag = DomainError["_tag"]
 

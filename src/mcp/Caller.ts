@@ -10,13 +10,20 @@ export interface Caller {
   readonly quota: Quota
   /** `SECRETS_REQUIRE_CAS` names this principal: no update without `expectedVersion`. */
   readonly requireCas: boolean
+  /** SECRETS_APPROVAL_REQUIRED: prefixes whose values are read only with a human's approval. */
+  readonly approvalRequired: ReadonlyArray<string>
 }
 
 export const make = (
   principal: Principal.Principal,
-  options: { readonly quota?: Quota | undefined; readonly requireCas?: CasPolicy | undefined } = {}
+  options: {
+    readonly quota?: Quota | undefined
+    readonly requireCas?: CasPolicy | undefined
+    readonly approvalRequired?: ReadonlyArray<string> | undefined
+  } = {}
 ): Caller => ({
   principal,
   quota: options.quota ?? DEFAULT_QUOTA,
-  requireCas: options.requireCas === undefined ? false : requiresCas(options.requireCas, principal.name)
+  requireCas: options.requireCas === undefined ? false : requiresCas(options.requireCas, principal.name),
+  approvalRequired: options.approvalRequired ?? []
 })

@@ -97,7 +97,7 @@ const tasksSection = (caller: Caller): ReadonlyArray<string> => {
       "(`--file NAME=<keyPath>` a file, `--template NAME=<template>` a config file). The value never enters this " +
       "conversation: prefer this to get_secret.",
     "- A new key, password or token: generate_secret (nobody sees the value).",
-    "- A value the user gives you: set_secret with a description (expectedVersion: 0 refuses to overwrite).",
+    "- A value the user gives: request_secret (typed out of band, never here), then request_status.",
     seesAny
       ? "- Read a value yourself: get_secret, only when you must see it; never repeat it back."
       : "- get_secret reveals nothing to you (RevealDenied): use values only through `secrets run`.",

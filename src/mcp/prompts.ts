@@ -62,10 +62,11 @@ const create = (caller: Caller, path: ParsedKeyPath, description: string): strin
     return `Create a secret at ${keyPath}, described as ${json(description)}.\n\n${denied(caller, keyPath, "write")}`
   }
   const generate = { keyPath, description, length: 40, charset: "base64url" }
-  const set = { keyPath, value: "<the value>", description, expectedVersion: 0 }
+  const request = { keyPath, description }
   const given = Principal.may(principal, "write", keyPath)
-    ? `ask me for it, then call set_secret with ${json(set)}; expectedVersion 0 refuses to overwrite a secret ` +
-      "that already exists. Never repeat the value to me."
+    ? `call request_secret with ${json(request)} and give me its url or command: I type the value there, so it ` +
+      "never enters this conversation. Never ask me for the value here. Then call request_status with its id " +
+      "until it is provided."
     : `your grant there lets you generate but not set_secret (PermissionDenied): ask the operator to store it ` +
       `with \`secrets set ${keyPath}\`.`
   return [

@@ -70,6 +70,7 @@ export const serve = (loaded: Either.Either<Settings, InvalidConfig>) =>
       principal,
       quota: settings?.quota,
       requireCas: settings?.requireCas,
+      approvalRequired: settings?.approvalRequired,
       store,
       version: VERSION
     })

@@ -20,6 +20,7 @@ import type { CasPolicy, Quota } from "../config/Settings.js"
 import { InvalidArguments } from "../domain/errors.js"
 import { printable } from "../domain/KeyPath.js"
 import * as Caller from "./Caller.js"
+import { DEFAULT_REQUEST_TTL_MS, EntryPoint, type EntryPointService } from "./EntryPoint.js"
 import { instructionsFor } from "./instructions.js"
 import { getPrompt, promptList } from "./prompts.js"
 import { toResult } from "./results.js"
@@ -87,8 +88,12 @@ export const make = (options: {
   readonly quota?: Quota | undefined
   /** Default: nobody must give expectedVersion. */
   readonly requireCas?: CasPolicy | undefined
+  /** Default: no path needs an approval. */
+  readonly approvalRequired?: ReadonlyArray<string> | undefined
   readonly store: StoreAccess
   readonly version: string
+  /** Where a human answers request_secret (the HTTP server's page); without it, `secrets provide` only. */
+  readonly entry?: Omit<EntryPointService, "elicit"> | undefined
   /** The bearer token the session was opened with (`secrets server`): every audit record names it. */
   readonly token?: { readonly id: string; readonly name: string } | undefined
 }) =>
@@ -110,8 +115,20 @@ export const make = (options: {
         (reason) => new McpError(ErrorCode.InvalidParams, reason)
       )
     )
-    server.setRequestHandler(CallToolRequestSchema, (request) => {
+    server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       if (!TOOLS.some((t) => t.name === request.params.name)) throw unknownTool(request.params.name)
+      const entry = options.entry
+      // The client shows the page itself when it declared URL-mode elicitation; the answer is not awaited (the
+      // human may take minutes), and the agent learns the outcome from request_status.
+      const elicit: EntryPointService["elicit"] = ({ id, message, url }) => {
+        if (server.getClientCapabilities()?.elicitation?.url === undefined) return
+        server
+          .elicitInput(
+            { mode: "url", url, message, elicitationId: id },
+            { relatedRequestId: extra.requestId, timeout: entry?.ttlMs ?? DEFAULT_REQUEST_TTL_MS }
+          )
+          .catch(() => {})
+      }
       return Runtime.runPromise(runtime)(
         callTool(caller, options.store, request.params.name, request.params.arguments, {
           principal: caller.principal.name,
@@ -120,7 +137,8 @@ export const make = (options: {
           tokenName: options.token?.name
         }).pipe(
           // No stack capture: it cost more than the rest of the span on the read path, and says nothing new.
-          Effect.withSpan("tools/call", { attributes: { tool: request.params.name }, captureStackTrace: false })
+          Effect.withSpan("tools/call", { attributes: { tool: request.params.name }, captureStackTrace: false }),
+          entry === undefined ? (effect) => effect : Effect.provideService(EntryPoint, { ...entry, elicit })
         )
       )
     })

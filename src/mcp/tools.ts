@@ -3,86 +3,12 @@
  * annotations, JSON Schemas) and how a call runs (decode, handle, result). Adding a tool touches this file and its
  * handler only. Descriptions are static text: nothing stored can change what an agent is told a tool does.
  */
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, JSONSchema, type Schema } from "effect"
-import type { Operation } from "../audit/Entry.js"
-import { plainInputSchema } from "./plainSchema.js"
-import type { InvalidArguments } from "../domain/errors.js"
-import type { SecretsRepo } from "../repo/SecretsRepo.js"
-import type { Caller } from "./Caller.js"
-import { decodeArguments } from "./decode.js"
 import * as Handlers from "./handlers.js"
-import { success } from "./results.js"
+import { REQUEST_TOOLS } from "./requestTools.js"
 import * as S from "./schemas.js"
+import { readOnly, type Tool, tool } from "./toolEntry.js"
 
-interface Annotations {
-  readonly readOnlyHint: boolean
-  readonly destructiveHint: boolean
-  readonly idempotentHint: boolean
-  readonly openWorldHint: false
-}
-
-export interface Tool {
-  readonly name: string
-  /** What the audit trail calls it. */
-  readonly operation: Operation
-  readonly title: string
-  readonly description: string
-  readonly annotations: Annotations
-  readonly inputSchema: Record<string, unknown>
-  readonly outputSchema: Record<string, unknown>
-  /**
-   * Decodes the arguments (needing no store, so a malformed call is told so even when the store is down), and
-   * gives the call to run against the store. Failures stay typed; results.ts turns them into results.
-   */
-  readonly prepare: (
-    caller: Caller,
-    args: unknown
-  ) => Effect.Effect<
-    Effect.Effect<CallToolResult, { readonly _tag: string; readonly message: string }, SecretsRepo>,
-    InvalidArguments
-  >
-}
-
-const jsonSchema = (schema: Schema.Schema<any, any>): Record<string, unknown> => {
-  const { $schema: _, ...rest } = JSONSchema.make(schema) as unknown as Record<string, unknown>
-  return rest
-}
-
-/** One tool from its parts; the types of input, output and handler are checked against each other here. */
-const tool = <
-  I,
-  II,
-  O extends Record<string, unknown>,
-  OI,
-  E extends { readonly _tag: string; readonly message: string }
->(spec: {
-  /** `<operation>_secret(s)`: the audit trail records the call as that operation. */
-  readonly name: `${Operation}_secret` | `${Operation}_secrets`
-  readonly title: string
-  readonly description: string
-  readonly annotations: Annotations
-  readonly input: Schema.Schema<I, II>
-  readonly output: Schema.Schema<O, OI>
-  readonly handle: (caller: Caller, input: I) => Effect.Effect<O, E, SecretsRepo>
-  /** The text content; default: the structured content as JSON. */
-  readonly text?: (output: O) => string
-}): Tool => ({
-  name: spec.name,
-  operation: spec.name.replace(/_secrets?$/, "") as Operation,
-  title: spec.title,
-  description: spec.description,
-  annotations: spec.annotations,
-  inputSchema: plainInputSchema({ type: "object", ...jsonSchema(spec.input) }),
-  // A success shape or the error shape: the SDK client checks error results against `outputSchema` too.
-  outputSchema: { type: "object", anyOf: [jsonSchema(spec.output), jsonSchema(S.ToolError)] },
-  prepare: (caller, args) =>
-    Effect.map(decodeArguments(spec.name, spec.input, args), (input) =>
-      Effect.map(spec.handle(caller, input), (output) => success(output, spec.text?.(output)))
-    )
-})
-
-const readOnly: Annotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false }
+export type { Tool } from "./toolEntry.js"
 
 export const TOOLS: ReadonlyArray<Tool> = [
   tool({
@@ -157,7 +83,8 @@ export const TOOLS: ReadonlyArray<Tool> = [
     input: S.DeleteSecretInput,
     output: S.DeleteSecretOutput,
     handle: Handlers.deleteSecret
-  })
+  }),
+  ...REQUEST_TOOLS
 ]
 
 /** The `tools/list` answer, computed once. */

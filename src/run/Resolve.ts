@@ -7,7 +7,9 @@
  * nothing stored fails the whole request with no read recorded (permissions first, so a refusal never depends
  * on existence). Each value is then read through `SecretsRepo.get`, which records the read.
  */
-import { Effect, Either, type Redacted } from "effect"
+import { approved } from "../approvals/gate.js"
+import * as Actors from "../audit/Actor.js"
+import { Duration, Effect, Either, type Redacted } from "effect"
 import * as Principal from "../auth/Principal.js"
 import { NotFound, PermissionDenied } from "../domain/errors.js"
 import { type KeyPath, parseKeyPath } from "../domain/KeyPath.js"
@@ -21,6 +23,11 @@ export interface ResolvedSecret {
 export interface ResolveOptions {
   /** The values will be shown unmasked (`run --no-mask`): each path must be revealable, not only usable. */
   readonly reveal?: boolean | undefined
+  /**
+   * SECRETS_APPROVAL_REQUIRED, and how long a pending approval lasts: an agent's (not the operator's) use of such
+   * a path needs a human's approval (approvals/gate.ts), recorded as the fiber's operation (`run`, `inject`).
+   */
+  readonly approval?: { readonly prefixes: ReadonlyArray<string>; readonly ttlMs: number } | undefined
 }
 
 /** The values at `keyPaths` for `principal`, once each, in the order first given. */
@@ -36,6 +43,13 @@ export const resolveSecrets = (
         ? Principal.authorizeReveal(principal, path.keyPath)
         : Principal.authorize(principal, "use", path.keyPath)
     )
+    const approval = options.approval
+    if (approval !== undefined && principal.name !== "meta") {
+      const { operation } = yield* Actors.current("run")
+      yield* Effect.forEach(parsed, (path) =>
+        approved(approval.prefixes, principal.name, path.keyPath, operation, approval.ttlMs)
+      )
+    }
     if (parsed.length === 0) return []
     const repo = yield* SecretsRepo
     const stored = new Set<string>((yield* repo.list({ keyPaths: parsed.map((p) => p.keyPath) })).map((s) => s.keyPath))
@@ -67,3 +81,12 @@ export const keyPathsUnder = (principal: Principal.Principal, prefix: string) =>
     if (below.length === 0) return yield* new NotFound({ keyPath: `${base}/*` })
     return { base, keyPaths: below.map((s) => s.keyPath as string) }
   })
+
+/** The approval options from the settings: SECRETS_APPROVAL_REQUIRED, pending for SECRETS_REQUEST_TTL. */
+export const approvalOf = (settings: {
+  readonly approvalRequired: ReadonlyArray<string>
+  readonly http: { readonly requestTtl: Duration.Duration }
+}): ResolveOptions["approval"] => ({
+  prefixes: settings.approvalRequired,
+  ttlMs: Duration.toMillis(settings.http.requestTtl)
+})

@@ -6,7 +6,7 @@
 import type { Effect } from "effect"
 import type * as Principal from "../auth/Principal.js"
 import type { SecretsRepo } from "../repo/SecretsRepo.js"
-import { keyPathsUnder, type ResolvedSecret, resolveSecrets } from "./Resolve.js"
+import { keyPathsUnder, type ResolvedSecret, type ResolveOptions, resolveSecrets } from "./Resolve.js"
 
 export interface SecretSource<E, R> {
   readonly resolve: (
@@ -18,9 +18,10 @@ export interface SecretSource<E, R> {
   ) => Effect.Effect<{ readonly base: string; readonly keyPaths: ReadonlyArray<string> }, E, R>
 }
 
-/** The store here, as `principal`. */
-export const local = (principal: Principal.Principal) =>
+/** The store here, as `principal`; paths under SECRETS_APPROVAL_REQUIRED need a human's approval (`approval`). */
+export const local = (principal: Principal.Principal, approval?: ResolveOptions["approval"]) =>
   ({
-    resolve: (keyPaths: ReadonlyArray<string>, reveal: boolean) => resolveSecrets(principal, keyPaths, { reveal }),
+    resolve: (keyPaths: ReadonlyArray<string>, reveal: boolean) =>
+      resolveSecrets(principal, keyPaths, { reveal, approval }),
     under: (prefix: string) => keyPathsUnder(principal, prefix)
   }) satisfies SecretSource<unknown, SecretsRepo>

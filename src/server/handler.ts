@@ -1,7 +1,7 @@
 /**
  * One request, in the order that gives nothing away: while shutting down 503; a `Host` or `Origin` the server does
- * not answer to 403 (DNS rebinding); a path other than /mcp and /rpc (the CLI's wire in client mode) 404 (there is
- * no OAuth discovery, no /.well-known);
+ * not answer to 403 (DNS rebinding); /provide/<id> to its page (no token: see provideRoute.ts); a path other than
+ * /mcp and /rpc (the CLI's wire in client mode) 404 (there is no OAuth discovery, no /.well-known);
  * no usable token 401 with `WWW-Authenticate: Bearer` (the same answer for every reason), or 429 from an address
  * that failed too often; then the MCP route. Plain node on this path: it runs for every request.
  */
@@ -24,6 +24,8 @@ export const makeHandler = (options: {
   readonly authenticator: Authenticator
   readonly route: (caller: Caller, req: IncomingMessage, res: ServerResponse) => Promise<void>
   readonly rpc: (caller: Caller, req: IncomingMessage, res: ServerResponse) => Promise<void>
+  /** `/provide/<id>`, the one-time page of a request for a secret: its id is its capability (provideRoute.ts). */
+  readonly provide: (req: IncomingMessage, res: ServerResponse) => Promise<void>
   readonly runtime: Runtime.Runtime<never>
 }) => {
   const { authenticator, drain, runtime } = options
@@ -43,6 +45,7 @@ export const makeHandler = (options: {
       return refuse(res, 403, "Forbidden: requests from that Origin are not accepted.")
     }
     const path = (req.url ?? "").split("?")[0]
+    if (path?.startsWith("/provide/")) return options.provide(req, res)
     if (path !== "/mcp" && path !== "/rpc") return refuse(res, 404, "Not found: MCP is served at /mcp.")
     const outcome = await authenticator.authenticate(req.headers.authorization, req.socket.remoteAddress)
     switch (outcome._tag) {

@@ -20,6 +20,7 @@ import { type HostRules, hostRules } from "./hosts.js"
 import { bind, DEFAULT_TIMEOUTS, hostPort, type ListenSource, plan, type Timeouts } from "./listen.js"
 import { mcpRoute } from "./mcpRoute.js"
 import { rpcRoute } from "./rpcRoute.js"
+import { provideRoute } from "./provideRoute.js"
 import { Sessions } from "./sessions.js"
 
 /**
@@ -79,12 +80,23 @@ export const start = (options: ServerOptions) =>
       maxMessageBytes: settings.maxMessageBytes,
       quota: settings.quota,
       requireCas: settings.requireCas,
+      approvalRequired: settings.approvalRequired,
       version: VERSION,
-      now
+      now,
+      requestTtlMs: Duration.toMillis(settings.http.requestTtl),
+      pageUrl: (id) => `${base}/provide/${id}`
     })
     let rules: HostRules | undefined
     const rpc = rpcRoute({ store, runtime, settings })
-    const handler = makeHandler({ drain, hosts: () => rules!, authenticator, route, rpc, runtime })
+    // The listener's address, as clients reach it: known once bound.
+    let base = ""
+    const provide = provideRoute({
+      store,
+      runtime,
+      origin: () => rules!.origin,
+      maxBodyBytes: settings.maxMessageBytes
+    })
+    const handler = makeHandler({ drain, hosts: () => rules!, authenticator, route, rpc, provide, runtime })
     const grace = options.drainGrace ?? DRAIN_GRACE
     const { address } = yield* Effect.acquireRelease(
       bind(planned, source, options.timeouts ?? DEFAULT_TIMEOUTS, handler),
@@ -114,6 +126,8 @@ export const start = (options: ServerOptions) =>
       hosts: settings.http.hosts,
       origins: settings.http.origins
     })
+    const shown = planned.listen.host === "0.0.0.0" || planned.listen.host === "::" ? "127.0.0.1" : planned.listen.host
+    base = `${planned.tls === undefined ? "http" : "https"}://${hostPort(shown, address.port)}`
     // Checked often enough that a session ends within a tenth of its idle time past it, at most every 30 s.
     const sweepEvery = Math.min(30_000, Math.max(100, Duration.toMillis(settings.http.sessionIdle) / 10))
     const sweeper = setInterval(() => sessions.sweep(), sweepEvery)
@@ -133,8 +147,7 @@ export const start = (options: ServerOptions) =>
       )
     )
     yield* Effect.addFinalizer(() => Fiber.interruptFork(opening))
-    const shown = planned.listen.host === "0.0.0.0" || planned.listen.host === "::" ? "127.0.0.1" : planned.listen.host
-    const url = `${planned.tls === undefined ? "http" : "https"}://${hostPort(shown, address.port)}/mcp`
+    const url = `${base}/mcp`
     return { url, address, sessions, drain, authenticator }
   })
 

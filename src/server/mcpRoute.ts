@@ -22,8 +22,12 @@ export interface McpRouteOptions {
   readonly maxMessageBytes: number
   readonly quota: Quota
   readonly requireCas: CasPolicy
+  readonly approvalRequired: ReadonlyArray<string>
   readonly version: string
   readonly now: () => number
+  /** How long a request_secret request lasts, and its page's address (known once the listener is bound). */
+  readonly requestTtlMs: number
+  readonly pageUrl: (id: string) => string
 }
 
 const NOT_FOUND = "Session not found: it ended, or it is not this token's. Open a new session (initialize)."
@@ -63,8 +67,10 @@ export const mcpRoute = (options: McpRouteOptions) => {
           principal: caller.principal,
           quota: options.quota,
           requireCas: options.requireCas,
+          approvalRequired: options.approvalRequired,
           store: options.store,
           version: options.version,
+          entry: { ttlMs: options.requestTtlMs, tokenId: caller.record.id, pageUrl: options.pageUrl },
           token: { id: caller.record.id, name: caller.record.name }
         })
       )

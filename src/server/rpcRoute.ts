@@ -4,7 +4,7 @@
  * no session. The body is bounded as /mcp's is: a declared length over the limit is refused before a byte is
  * read, a streamed one once past it. A defect is logged with an id, and only the id is answered.
  */
-import { Effect, Option, Runtime, Schema } from "effect"
+import { Duration, Effect, Option, Runtime, Schema } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { randomBytes } from "node:crypto"
 import { isRefusal, recordRefusal } from "../audit/refusal.js"
@@ -60,7 +60,8 @@ export const rpcRoute = (options: RpcRouteOptions) => {
       const rpcCaller = {
         ...McpCaller.make(caller.principal, settings),
         operator: caller.record.operator,
-        deleteRetention: settings.repo.deleteRetention
+        deleteRetention: settings.repo.deleteRetention,
+        approvalTtlMs: Duration.toMillis(settings.http.requestTtl)
       }
       const context = yield* store.get
       return yield* handle(rpcCaller, request).pipe(
@@ -73,7 +74,7 @@ export const rpcRoute = (options: RpcRouteOptions) => {
         Effect.provide(context)
       )
     }).pipe(
-      Actors.withActor(rpcActor(caller.principal.name, caller.record.id, client)),
+      Actors.withActor(rpcActor(caller.principal.name, caller.record, client)),
       Effect.either,
       Effect.flatMap((outcome) => encodeAnswer(request, outcome)),
       Effect.map((body) => ({ status: 200, body })),

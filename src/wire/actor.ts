@@ -15,10 +15,16 @@ export const clientHeader = () => {
 }
 
 /**
- * The actor of a call: the token's principal, and the client's own words (unverified, so only a label) with the
- * token's id, which is what the operator revokes.
+ * The actor of a call: the token's principal, the token (its id and name, which the operator revokes), and the
+ * client's own words (unverified, so only a label).
  */
-export const rpcActor = (principal: string, tokenId: string, header: string | undefined): Actors.Actor => ({
+export const rpcActor = (
+  principal: string,
+  token: { readonly id: string; readonly name: string },
+  header: string | undefined
+): Actors.Actor => ({
   principal,
-  client: `${printable(header ?? "unknown").slice(0, 60)} via ${tokenId}`
+  client: printable(header ?? "unknown").slice(0, 60),
+  tokenId: token.id,
+  tokenName: token.name
 })

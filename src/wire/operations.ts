@@ -4,6 +4,7 @@
  * (set, delete), so every permission, reveal rule, quota and audit record is the server's and is written once.
  */
 import { Duration, Effect, Redacted } from "effect"
+import { approved } from "../approvals/gate.js"
 import * as Actors from "../audit/Actor.js"
 import type { Operation } from "../audit/Entry.js"
 import * as Principal from "../auth/Principal.js"
@@ -14,7 +15,7 @@ import type { Caller } from "../mcp/Caller.js"
 import * as Handlers from "../mcp/handlers.js"
 import { listPage } from "../repo/listPage.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
-import { keyPathsUnder, resolveSecrets } from "../run/Resolve.js"
+import { keyPathsUnder, type ResolveOptions, resolveSecrets } from "../run/Resolve.js"
 import type { Answer, Failure } from "./envelope.js"
 import type { Request } from "./requests.js"
 
@@ -22,13 +23,24 @@ import type { Request } from "./requests.js"
 export interface RpcCaller extends Caller {
   readonly operator: boolean
   readonly deleteRetention: Duration.Duration
+  /** How long an approval asked for waits for the operator (SECRETS_REQUEST_TTL). */
+  readonly approvalTtlMs: number
 }
 
-/** `secrets get`: the value, if the principal may reveal it, with its metadata. */
-export const revealSecret = (principal: Principal.Principal, keyPath: string, version: number | undefined) =>
+/**
+ * `secrets get`: the value, if the principal may reveal it, with its metadata; a path under
+ * SECRETS_APPROVAL_REQUIRED needs a human's approval first, as `get_secret` does.
+ */
+export const revealSecret = (
+  principal: Principal.Principal,
+  keyPath: string,
+  version: number | undefined,
+  approval?: ResolveOptions["approval"]
+) =>
   Effect.gen(function* () {
     const path = yield* parseKeyPath(keyPath)
     yield* Principal.authorizeReveal(principal, path.keyPath)
+    if (approval !== undefined) yield* approved(approval.prefixes, principal.name, path.keyPath, "get", approval.ttlMs)
     return yield* (yield* SecretsRepo).get(path, { version })
   })
 
@@ -45,15 +57,19 @@ const changing = <A, E>(
     return yield* body(yield* SecretsRepo, path, as)
   })
 
+/** The server's SECRETS_APPROVAL_REQUIRED, for a read by any token but an operator's (the human answers, not asks). */
+const approvalOf = (caller: RpcCaller): ResolveOptions["approval"] =>
+  caller.operator ? undefined : { prefixes: caller.approvalRequired, ttlMs: caller.approvalTtlMs }
+
 const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, DomainError, SecretsRepo> => {
   const { principal } = caller
   switch (request._tag) {
     case "WhoAmI":
       return Effect.succeed({ principal: principal.name, operator: caller.operator })
     case "Get":
-      return revealSecret(principal, request.keyPath, request.version)
+      return revealSecret(principal, request.keyPath, request.version, approvalOf(caller))
     case "Resolve":
-      return resolveSecrets(principal, request.keyPaths, { reveal: request.reveal }).pipe(
+      return resolveSecrets(principal, request.keyPaths, { reveal: request.reveal, approval: approvalOf(caller) }).pipe(
         Actors.asOperation(request.operation)
       )
     case "Under":

@@ -56,6 +56,8 @@ describe("secrets serve as a stdio bridge to secrets server", () => {
         "generate_secret",
         "get_secret",
         "list_secrets",
+        "request_secret",
+        "request_status",
         "set_secret"
       ])
       expect(served.client.getInstructions()).toContain("project:alpha")

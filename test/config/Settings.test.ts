@@ -153,6 +153,16 @@ const TABLE: Record<
     check: (s) => expect(Duration.toMillis(s.http.sessionIdle)).toBe(7_200_000),
     bad: ["30", "0s", "8d"]
   },
+  SECRETS_APPROVAL_REQUIRED: {
+    good: "meta/bank/, project/consilio/prod",
+    check: (s) => expect(s.approvalRequired).toEqual(["meta/bank", "project/consilio/prod"]),
+    bad: ["meta/Bank", "a//b"]
+  },
+  SECRETS_REQUEST_TTL: {
+    good: "15m",
+    check: (s) => expect(Duration.toMillis(s.http.requestTtl)).toBe(900_000),
+    bad: ["15", "30s", "8d"]
+  },
   SECRETS_SERVER_MAX_SESSIONS: {
     good: "50",
     check: (s) => expect(s.http.maxSessions).toBe(50),

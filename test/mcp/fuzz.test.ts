@@ -13,7 +13,15 @@ import * as StoreAccess from "../../src/mcp/StoreAccess.js"
 import { cryptoLayer } from "../support/keys.js"
 import { connectInProcess } from "../support/mcp.js"
 
-const TOOLS = ["get_secret", "set_secret", "list_secrets", "generate_secret", "delete_secret"] as const
+const TOOLS = [
+  "get_secret",
+  "set_secret",
+  "list_secrets",
+  "generate_secret",
+  "delete_secret",
+  "request_secret",
+  "request_status"
+] as const
 const TYPED = new Set([
   "InvalidArguments",
   "InvalidKeyPath",

@@ -105,7 +105,15 @@ describe("instructionsFor", () => {
 
   it("says where every tool is used, and prefers secrets run and generate_secret to seeing values", () => {
     const text = instructionsFor(caller("meta"))
-    for (const tool of ["get_secret", "set_secret", "list_secrets", "generate_secret", "delete_secret"]) {
+    for (const tool of [
+      "get_secret",
+      "set_secret",
+      "list_secrets",
+      "generate_secret",
+      "delete_secret",
+      "request_secret",
+      "request_status"
+    ]) {
       expect(text).toContain(tool)
     }
     expect(text).toContain("secrets run --env NAME=<keyPath> -- <command>")

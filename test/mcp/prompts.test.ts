@@ -114,21 +114,26 @@ describe("prompts", () => {
     })
   )
 
-  it.scopedLive("create_secret offers generate_secret, and set_secret with expectedVersion 0 only to a writer", () =>
-    Effect.gen(function* () {
-      const args = { keyPath: "service/new-api/api_key", description: 'API key for "new" service' }
-      const writer = yield* promptText(yield* connect("meta"), "create_secret", args)
-      expect(writer).toContain(
-        'generate_secret with {"keyPath":"service/new-api/api_key","description":"API key for \\"new\\" service",' +
-          '"length":40,"charset":"base64url"}'
-      )
-      expect(writer).toContain('"value":"<the value>"')
-      expect(writer).toContain('"expectedVersion":0')
-      const user = yield* promptText(yield* connect("project:alpha", "use:service/new-api/"), "create_secret", args)
-      expect(user).toContain("generate_secret with")
-      expect(user).toContain("lets you generate but not set_secret")
-      expect(user).not.toContain("<the value>")
-    })
+  it.scopedLive(
+    "create_secret offers generate_secret, and request_secret (never the value in chat) only to a writer",
+    () =>
+      Effect.gen(function* () {
+        const args = { keyPath: "service/new-api/api_key", description: 'API key for "new" service' }
+        const writer = yield* promptText(yield* connect("meta"), "create_secret", args)
+        expect(writer).toContain(
+          'generate_secret with {"keyPath":"service/new-api/api_key","description":"API key for \\"new\\" service",' +
+            '"length":40,"charset":"base64url"}'
+        )
+        expect(writer).toContain(
+          'request_secret with {"keyPath":"service/new-api/api_key","description":"API key for \\"new\\" service"}'
+        )
+        expect(writer).toContain("Never ask me for the value here")
+        expect(writer).not.toContain("set_secret with")
+        const user = yield* promptText(yield* connect("project:alpha", "use:service/new-api/"), "create_secret", args)
+        expect(user).toContain("generate_secret with")
+        expect(user).toContain("lets you generate but not set_secret")
+        expect(user).not.toContain("request_secret")
+      })
   )
 
   it.scopedLive("discover_secrets lists the own scope by default, or what was asked", () =>

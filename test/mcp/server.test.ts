@@ -19,7 +19,15 @@ import { SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import { cryptoLayer } from "../support/keys.js"
 import { connectInProcess } from "../support/mcp.js"
 
-const TOOL_NAMES = ["get_secret", "set_secret", "list_secrets", "generate_secret", "delete_secret"]
+const TOOL_NAMES = [
+  "get_secret",
+  "set_secret",
+  "list_secrets",
+  "generate_secret",
+  "delete_secret",
+  "request_secret",
+  "request_status"
+]
 
 /** The store every test starts from: memory, fresh per `StoreAccess`. */
 const memory = () => memoryStore(cryptoLayer())
@@ -68,7 +76,7 @@ const failed = (result: CallToolResult, tag: string) => {
 const repoOf = (store: StoreAccess.StoreAccess) => Effect.map(store.get, (context) => Context.get(context, SecretsRepo))
 
 describe("tools/list and initialize", () => {
-  it.scopedLive("lists the five tools with titles, annotations and object schemas", () =>
+  it.scopedLive("lists the tools with titles, annotations and object schemas", () =>
     Effect.gen(function* () {
       const client = yield* connect(yield* storeOf())
       const { tools } = yield* Effect.promise(() => client.listTools())

@@ -103,6 +103,8 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("serve on a PostgreSQL server",
           "generate_secret",
           "get_secret",
           "list_secrets",
+          "request_secret",
+          "request_status",
           "set_secret"
         ])
         expect(expectOk(yield* call(server, "set_secret", { keyPath, value, description: "Stripe" }))).toMatchObject({
@@ -269,7 +271,7 @@ describe("serve with an unusable key", () => {
         const dir = yield* tempDir()
         const server = yield* spawnServer({ ...homeIn(dir), SECRETS_ENCRYPTION_KEY: "abc" })
         const { tools } = yield* Effect.promise(() => server.client.listTools())
-        expect(tools).toHaveLength(5)
+        expect(tools).toHaveLength(7)
         for (let i = 0; i < 3; i++) {
           const error = expectError(yield* call(server, "get_secret", { keyPath: "meta/x/y" }), "InvalidKey")
           expect(error.source).toBe("SECRETS_ENCRYPTION_KEY")

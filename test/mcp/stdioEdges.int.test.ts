@@ -156,7 +156,7 @@ describe("serve: refusals the official SDK client sees", () => {
     expect((unknown as McpError).code).toBe(ErrorCode.InvalidParams)
     expect((unknown as McpError).message).toContain("get_secret")
     // The session goes on.
-    expect((await served.client.listTools()).tools).toHaveLength(5)
+    expect((await served.client.listTools()).tools).toHaveLength(7)
   }, 60_000)
 })
 
@@ -189,7 +189,7 @@ describe("serve: raw bytes on stdin", () => {
     }
     raw.write("\n")
     raw.write({ jsonrpc: "2.0", id: 99, method: "tools/list" })
-    expect(((await raw.reply(99)).result as { tools?: Array<unknown> }).tools).toHaveLength(5)
+    expect(((await raw.reply(99)).result as { tools?: Array<unknown> }).tools).toHaveLength(7)
     expect((await raw.reply("big")).error?.code).toBe(-32600)
     expect((await raw.reply("no-method")).error?.code).toBe(-32600)
     expect(raw.messages.filter((m) => m.error?.code === -32700).length).toBeGreaterThanOrEqual(3)

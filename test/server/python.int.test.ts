@@ -5,6 +5,7 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
+import * as R from "../../src/mcp/requestSchemas.js"
 import * as S from "../../src/mcp/schemas.js"
 import { startServer } from "../support/httpServer.js"
 import { runPythonClient } from "../support/pythonMcp.js"
@@ -19,7 +20,14 @@ const CALLS = [
   { name: "generate_secret", arguments: { keyPath: "project/alpha/api_key" }, output: S.GenerateSecretOutput },
   { name: "list_secrets", arguments: {}, output: S.ListSecretsOutput },
   { name: "delete_secret", arguments: { keyPath: "project/alpha/api_key" }, output: S.DeleteSecretOutput },
-  { name: "get_secret", arguments: { keyPath: "meta/openai/api_key" }, output: S.ToolError }
+  { name: "get_secret", arguments: { keyPath: "meta/openai/api_key" }, output: S.ToolError },
+  {
+    name: "request_secret",
+    arguments: { keyPath: "project/alpha/stripe_key", description: "the Stripe key" },
+    output: R.RequestSecretOutput
+  },
+  // The request's id is only known from the result above; an id nobody issued is a typed error (RequestNotFound).
+  { name: "request_status", arguments: { id: `req_${"0".repeat(48)}` }, output: S.ToolError }
 ] as const
 
 it.scopedLive(
@@ -41,6 +49,8 @@ it.scopedLive(
         "generate_secret",
         "get_secret",
         "list_secrets",
+        "request_secret",
+        "request_status",
         "set_secret"
       ])
       CALLS.forEach((expected, i) => {

@@ -1,6 +1,7 @@
 import { Command } from "@effect/cli"
 import { Effect, Option, Redacted } from "effect"
 import { Get } from "../../wire/requests.js"
+import { approvalOf } from "../../run/Resolve.js"
 import { revealSecret } from "../../wire/operations.js"
 import { settings } from "../CliSettings.js"
 import { clientMode, remote } from "../client.js"
@@ -28,9 +29,12 @@ export const get = Command.make("get", options, (args) =>
           // Checked before the store is opened: a typo costs nothing and is reported as itself.
           const path = yield* parseKeyPath(args.keyPath)
           // As SECRETS_PRINCIPAL / SECRETS_GRANTS / SECRETS_REVEAL say (meta by default: everything).
-          const { principal } = yield* settings
+          const current = yield* settings
+          const { principal } = current
           yield* Principal.authorizeReveal(principal, path.keyPath)
-          return yield* withStore(revealSecret(principal, path.keyPath, version))
+          // An agent's shell (SECRETS_PRINCIPAL) waits for approval under SECRETS_APPROVAL_REQUIRED, as run does.
+          const approval = principal.name === "meta" ? undefined : approvalOf(current)
+          return yield* withStore(revealSecret(principal, path.keyPath, version, approval))
         })
     if (args.json) {
       const json = { ...metadataJson(secret, yield* now), value: Redacted.value(secret.value) }

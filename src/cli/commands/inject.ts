@@ -11,6 +11,7 @@ import * as Actors from "../../audit/Actor.js"
 import { InjectFailed } from "../../domain/errors.js"
 import * as Source from "../../run/Source.js"
 import { clientMode, remoteSource } from "../client.js"
+import { approvalOf } from "../../run/Resolve.js"
 import { naming, parseTemplate, readTemplate, renderTemplate, writeOutput } from "../../run/Template.js"
 import { settings } from "../CliSettings.js"
 import { note, writeStdout } from "../output.js"
@@ -41,10 +42,9 @@ export const inject = Command.make("inject", injectOptions, (args) =>
     const values = Option.isSome(client)
       ? yield* remoteSource(client.value, "inject").resolve(keyPaths, true).pipe(naming(args.input, placeholders))
       : yield* withStore(
-          Effect.flatMap(settings, ({ principal }) => Source.local(principal).resolve(keyPaths, true)).pipe(
-            naming(args.input, placeholders),
-            Actors.asOperation("inject")
-          )
+          Effect.flatMap(settings, (current) =>
+            Source.local(current.principal, approvalOf(current)).resolve(keyPaths, true)
+          ).pipe(naming(args.input, placeholders), Actors.asOperation("inject"))
         )
     const byPath = new Map(values.map((v) => [v.keyPath as string, v.value]))
     const rendered = renderTemplate(text, placeholders, byPath)

@@ -11,6 +11,7 @@ import type { ResolvedSecret } from "../../run/Resolve.js"
 import * as Source from "../../run/Source.js"
 import type { SecretSource } from "../../run/Source.js"
 import { clientMode, remoteSource } from "../client.js"
+import { approvalOf } from "../../run/Resolve.js"
 import { type Injected, runCommand } from "../../run/Run.js"
 import { naming, parseTemplate, type Placeholder, readTemplate, renderTemplate } from "../../run/Template.js"
 import { envName } from "../../transfer/Export.js"
@@ -185,9 +186,9 @@ export const run = Command.make("run", options, (args) =>
         : Option.isSome(client)
           ? yield* injectedFor(remoteSource(client.value, "run"), args, templates)
           : yield* withStore(
-              Effect.flatMap(settings, ({ principal }) => injectedFor(Source.local(principal), args, templates)).pipe(
-                Actors.asOperation("run")
-              )
+              Effect.flatMap(settings, (current) =>
+                injectedFor(Source.local(current.principal, approvalOf(current)), args, templates)
+              ).pipe(Actors.asOperation("run"))
             )
     const [command, ...commandArgs] = args.command
     const status = yield* runCommand({

@@ -37,7 +37,7 @@ const options = {
   )
 }
 
-const readStdin = Effect.tryPromise({
+export const readStdin = Effect.tryPromise({
   try: async () => {
     const chunks: Array<Buffer> = []
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer)

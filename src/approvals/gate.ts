@@ -1,0 +1,50 @@
+/**
+ * The gate in front of a sensitive read: a path under SECRETS_APPROVAL_REQUIRED is read only with a human's
+ * approval of exactly this principal (and token), path and operation. A read that has one spends a use of it; one
+ * that has none is refused with ApprovalRequired, carrying the id of the pending approval the operator answers.
+ * The refusal is in the audit trail like any refused read.
+ */
+import { Effect, Either, Option } from "effect"
+import * as Actors from "../audit/Actor.js"
+import type { Operation } from "../audit/Entry.js"
+import { recordRefusal } from "../audit/refusal.js"
+import { StoreUnavailable } from "../domain/errors.js"
+import { isValidSegment } from "../domain/KeyPath.js"
+import { ApprovalRequired } from "../domain/requestErrors.js"
+import { ApprovalStore } from "./ApprovalStore.js"
+
+/** SECRETS_APPROVAL_REQUIRED: comma-separated key-path prefixes (whole segments), e.g. `meta/bank/,project/x/prod`. */
+export const parsePrefixes = (text: string): Either.Either<ReadonlyArray<string>, string> => {
+  const prefixes = text
+    .split(",")
+    .map((p) => p.trim().replace(/\/+$/, ""))
+    .filter((p) => p !== "")
+  const wrong = prefixes.find((p) => !p.split("/").every(isValidSegment))
+  if (wrong !== undefined) return Either.left(`${JSON.stringify(wrong.slice(0, 80))} is not a key path prefix`)
+  return Either.right(prefixes)
+}
+
+export const needsApproval = (prefixes: ReadonlyArray<string>, keyPath: string) =>
+  prefixes.some((p) => keyPath === p || keyPath.startsWith(`${p}/`))
+
+/** Passes a read of `keyPath` by `principal` that needs no approval or has one (spending a use); else refuses. */
+export const approved = (
+  prefixes: ReadonlyArray<string>,
+  principal: string,
+  keyPath: string,
+  operation: Operation,
+  ttlMs: number
+) =>
+  Effect.gen(function* () {
+    if (!needsApproval(prefixes, keyPath)) return
+    const store = yield* Effect.serviceOption(ApprovalStore)
+    if (Option.isNone(store)) {
+      return yield* new StoreUnavailable({ reason: "this store keeps no approvals, and the path needs one" })
+    }
+    const { tokenId } = yield* Actors.current(operation)
+    const subject = { principal, tokenId: tokenId ?? null, keyPath, operation }
+    if (yield* store.value.consume(subject)) return
+    const approval = yield* store.value.request(subject, ttlMs)
+    yield* recordRefusal(operation, keyPath, "ApprovalRequired")
+    return yield* new ApprovalRequired({ approvalId: approval.id, keyPath, operation, principal })
+  })

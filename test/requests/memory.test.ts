@@ -1,0 +1,4 @@
+import * as MemoryRequests from "../../src/requests/memory.js"
+import { requestStoreContract } from "./contract.js"
+
+requestStoreContract("memory", MemoryRequests.layer)
