@@ -3,6 +3,11 @@ import { defineConfig } from "vitest/config"
 // Projects: `memory` is the fast in-process suite (`npm run test:memory`); `integration` needs
 // real processes, the embedded store or PostgreSQL (`TEST_DATABASE_URL`); `faults` stops servers and kills
 // processes (`npm run test:faults`). `npm test` runs memory and integration.
+//
+// Both run in a directory of their own (TMPDIR, on /dev/shm when there is one) and fail if anything is left in it
+// after the last file: a server, a child process, a file (test/support/globalSetup.ts).
+const globalSetup = ["test/support/globalSetup.ts"]
+
 export default defineConfig({
   test: {
     reporters: ["default", "./test/support/summaryReporter.ts"],
@@ -18,7 +23,8 @@ export default defineConfig({
           // Worker threads that keep their module cache between files (the threads pool is not isolated: see
           // poolOptions above): each file re-importing effect, the SDK and the store cost 20 of the suite's 50 s.
           // Nothing here keeps global state between files (every store is a layer built per test or per file).
-          pool: "threads"
+          pool: "threads",
+          globalSetup
         }
       },
       {
@@ -34,6 +40,7 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/**/*.int.test.ts"],
+          globalSetup,
           testTimeout: 60_000,
           hookTimeout: 60_000
         }
