@@ -12,7 +12,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { stopServersUnder } from "../support/embedded.js"
+import { removeTree } from "../support/embedded.js"
 import { KEY_A } from "../support/keys.js"
 import { CLI, type Exit, ROOT, startServe, within } from "../support/serve.js"
 
@@ -25,10 +25,7 @@ afterEach(async () => {
 /** A directory removed when the test ends, after the embedded server started in it (which outlives serve). */
 const tempDir = () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-stdio-edges-"))
-  cleanups.push(() => {
-    stopServersUnder(dir)
-    fs.rmSync(dir, { recursive: true, force: true })
-  })
+  cleanups.push(() => removeTree(dir))
   return dir
 }
 

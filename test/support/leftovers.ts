@@ -122,26 +122,32 @@ export const isRunning = (pid: number): boolean => {
 }
 
 /**
- * Stops every process that belongs to `root`, synchronously: first everything but PostgreSQL (supervisors would
- * start a server again, `secrets` processes would reconnect), then a fast shutdown of each postmaster (SIGINT),
- * waiting until all are gone, SIGKILL after `graceMs`. Returns what it found.
+ * Stops every process that belongs to `root`, synchronously, until none is left: everything but PostgreSQL at
+ * once (supervisors would start a server again, `secrets` processes would reconnect), each postmaster with a fast
+ * shutdown (SIGINT), anything still running after `graceMs` with SIGKILL. A process that appears meanwhile (started
+ * by one being stopped) is stopped too. Returns what it found first.
  */
 export const stopProcessesUnder = (
   root: string,
   except?: ReadonlySet<number>,
   graceMs = 10_000
 ): Array<LeftProcess> => {
-  const found = processesUnder(root, except)
-  for (const p of found) if (p.comm !== "postgres") signal(p.pid, "SIGKILL")
-  for (const p of found) if (p.postmaster) signal(p.pid, "SIGINT")
+  const first = processesUnder(root, except)
+  const asked = new Set<number>()
   const deadline = Date.now() + graceMs
-  let left = processesUnder(root, except)
-  while (left.length > 0 && Date.now() < deadline) {
+  // A process this user may not signal would never go: give up on it a few seconds after SIGKILL.
+  const giveUp = deadline + 5_000
+  for (let left = first; left.length > 0 && Date.now() < giveUp; left = processesUnder(root, except)) {
+    for (const p of left) {
+      if (Date.now() > deadline || p.comm !== "postgres") signal(p.pid, "SIGKILL")
+      else if (p.postmaster && !asked.has(p.pid)) {
+        asked.add(p.pid)
+        signal(p.pid, "SIGINT")
+      }
+    }
     pause(20)
-    left = processesUnder(root, except).filter((p) => isRunning(p.pid))
   }
-  for (const p of left) signal(p.pid, "SIGKILL")
-  return found
+  return first
 }
 
 /** One line per leftover, for a failure message; empty when nothing was left. */
