@@ -243,11 +243,10 @@ describe.concurrent("embedded server", () => {
       // A file where the cluster should go: initdb succeeds, moving its result into place cannot.
       fs.mkdirSync(box.dataDir, { mode: 0o700 })
       fs.writeFileSync(path.join(box.dataDir, "cluster"), "in the way")
-      const started = Date.now()
+      // Not a timeout: the reason is the supervisor's own (ENOTDIR), which it reports as soon as it fails.
       const result = await run(["list"])
       const line = expectError(result, 14, "the embedded server did not start: ENOTDIR")
       expect(line).toContain(path.join(box.dataDir, "cluster"))
-      expect(Date.now() - started).toBeLessThan(30_000)
       expect(fs.readFileSync(path.join(box.dataDir, "postgres.log"), "utf8")).toContain(
         "cannot start the server: ENOTDIR"
       )
