@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
 // Projects: `memory` is the fast in-process suite (`npm run test:memory`); `integration` needs
@@ -8,9 +9,15 @@ import { defineConfig } from "vitest/config"
 // after the last file: a server, a child process, a file (test/support/globalSetup.ts).
 const globalSetup = ["test/support/globalSetup.ts"]
 
+// Files at once: one per core, not vitest's default of one less. An integration file spends most of its time
+// waiting on the processes it started (the CLI, serve, PostgreSQL), so on two cores one file at a time left a core
+// idle; the tests wait for events, not for times, so a busier machine slows them down without failing them.
+const maxWorkers = Math.max(2, availableParallelism())
+
 export default defineConfig({
   test: {
     reporters: ["default", "./test/support/summaryReporter.ts"],
+    maxWorkers,
     // Isolation is set per pool, for every project using it: the memory project runs in threads, not isolated;
     // the others in forks (the default), isolated, since they spawn processes and change the environment.
     poolOptions: { threads: { isolate: false } },
