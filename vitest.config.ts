@@ -31,7 +31,10 @@ export default defineConfig({
           // poolOptions above): each file re-importing effect, the SDK and the store cost 20 of the suite's 50 s.
           // Nothing here keeps global state between files (every store is a layer built per test or per file).
           pool: "threads",
-          globalSetup
+          globalSetup,
+          // Hang detectors, not limits: vitest's 5 s default failed property and load tests on a busy machine.
+          testTimeout: 60_000,
+          hookTimeout: 60_000
         }
       },
       {
