@@ -34,7 +34,11 @@ const connectClient = (store: StoreAccess.StoreAccess, name: string) =>
     const server = yield* McpServer.make({ principal, store, version: "test" })
     const client = yield* connectInProcess(server, name)
     return (tool: string, args: Record<string, unknown>) =>
-      Effect.promise(() => client.callTool({ name: tool, arguments: args }) as Promise<CallToolResult>)
+      // The SDK's 60 s request timeout is a limit a busy machine exceeds with 1,000 writes queued: a hang detector.
+      Effect.promise(
+        () =>
+          client.callTool({ name: tool, arguments: args }, undefined, { timeout: 170_000 }) as Promise<CallToolResult>
+      )
   })
 
 describe.skipIf(TEST_DATABASE_URL === undefined)("load: concurrent writers and readers (PostgreSQL server)", () => {
