@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { expect } from "vitest"
-import { stopServersUnder } from "../support/embedded.js"
+import { removeTree, stopServersUnder } from "../support/embedded.js"
 
 export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url))
 
@@ -134,8 +134,7 @@ export const makeSandbox = (prefix = "secrets-cli-"): Sandbox => {
     remove: () => {
       // A test that failed early may leave its processes running: stop them (only ours) first.
       for (const child of children) child.kill("SIGKILL")
-      stopServersUnder(root)
-      fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 })
+      removeTree(root)
     }
   }
 }

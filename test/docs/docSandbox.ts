@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { stopServersUnder } from "../support/embedded.js"
+import { removeTree, stopServersUnder } from "../support/embedded.js"
 import { CHECKOUT } from "./markdown.js"
 import type { Unit } from "./shellBlocks.js"
 
@@ -121,7 +121,8 @@ export const runInSandbox = async (units: ReadonlyArray<Unit>): Promise<Array<Ou
   } finally {
     killGroup()
     // The embedded store's default data directory, and any a command named below the sandbox.
-    for (const dir of [path.join(home, ".local", "share"), home, root]) stopServersUnder(dir)
-    fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 })
+    // The embedded store's default data directory is four levels down, below stopServersUnder's depth.
+    stopServersUnder(path.join(home, ".local", "share"))
+    removeTree(root)
   }
 }

@@ -17,7 +17,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { running } from "../../src/store/embedded/postmaster.js"
 import { expectError, expectOk, hexKey, makeSandbox, type Result, runCli } from "../cli/harness.js"
-import { stopServersUnder } from "../support/embedded.js"
+import { removeTree, stopServersUnder } from "../support/embedded.js"
 
 const TIMEOUT = 180_000
 const isRoot = process.getuid?.() === 0
@@ -112,10 +112,7 @@ const asSudoE = (args: ReadonlyArray<string>, extra: Record<string, string> = {}
 const rootDir = (onTestFinished: (fn: () => void) => void, prefix: string, mode = 0o755) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
   fs.chmodSync(dir, mode)
-  onTestFinished(() => {
-    stopServersUnder(dir)
-    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
-  })
+  onTestFinished(() => removeTree(dir))
   return dir
 }
 

@@ -13,7 +13,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Either, Fiber, Redacted } from "effect"
+import { Duration, Effect, Either, Fiber, Redacted } from "effect"
 import * as Principal from "../../src/auth/Principal.js"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
 import * as McpServer from "../../src/mcp/server.js"
@@ -34,7 +34,11 @@ const connectClient = (store: StoreAccess.StoreAccess, name: string) =>
     const server = yield* McpServer.make({ principal, store, version: "test" })
     const client = yield* connectInProcess(server, name)
     return (tool: string, args: Record<string, unknown>) =>
-      Effect.promise(() => client.callTool({ name: tool, arguments: args }) as Promise<CallToolResult>)
+      // The SDK's 60 s request timeout is a limit a busy machine exceeds with 1,000 writes queued: a hang detector.
+      Effect.promise(
+        () =>
+          client.callTool({ name: tool, arguments: args }, undefined, { timeout: 170_000 }) as Promise<CallToolResult>
+      )
   })
 
 describe.skipIf(TEST_DATABASE_URL === undefined)("load: concurrent writers and readers (PostgreSQL server)", () => {
@@ -46,7 +50,14 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("load: concurrent writers and r
         // like a second supervisor process: its reads then do not queue behind the writers' 1,000 statements on
         // one pool, and keep going while the writes do.
         const { url } = yield* freshDatabase
-        const layer = () => sqlStore(Database.layerServer(url, serverOptions), cryptoLayer())
+        // 1,000 writes queue on four connections and one row lock: on a busy machine the last waits many seconds
+        // for a connection and for the lock. The timeouts are hang detectors here, not part of what is tested.
+        const patient = {
+          ...serverOptions,
+          connectTimeout: Duration.seconds(100),
+          statementTimeout: Duration.seconds(100)
+        }
+        const layer = () => sqlStore(Database.layerServer(url, patient), cryptoLayer())
         const store = yield* StoreAccess.make(layer())
         const readerStore = yield* StoreAccess.make(layer())
         const keyPath = "meta/load/hot_key"
@@ -134,7 +145,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("load: concurrent writers and r
         // Every read was recorded once: the reader's, the final MCP read and this one.
         expect(secret.accessCount).toBe(reads.length + 2)
       }).pipe(Effect.scoped),
-    120_000
+    180_000
   )
 
   it.live("interleaved set, delete and get on five keys from 32 fibers: every result is one a write left", () =>

@@ -19,7 +19,8 @@ import { tempDir } from "../support/stores.js"
 /** A first run (initdb) is slow on a busy machine; the SDK's own initialize timeout is 60 s. */
 const SLOW = 180_000
 const CONNECT_TIMEOUT = 120_000
-const EXIT_WITHIN_MS = 10_000
+/** A hang detector for an exit, not a measure: a busy machine can take seconds to close a pool and flush. */
+const EXIT_WITHIN_MS = 30_000
 
 type Spawned = Served
 
@@ -220,11 +221,9 @@ describe("serve on the embedded store", () => {
 
         // Closing the client starts with closing the server's stdin; the server must then exit on its own
         // (the SDK would send SIGTERM after 2 s, which exits 1, so code 0 shows it did not need one).
-        const started = Date.now()
         first.child.stdin!.end()
         const exit = yield* exitWithin(first)
         expect(exit).toEqual({ code: 0, signal: null })
-        expect(Date.now() - started).toBeLessThan(EXIT_WITHIN_MS)
         // The embedded server is not serve's: it goes on for the next process (and stops after its idle time).
         expect(Postmaster.running(dataDir)?.pid).toBe(server?.pid)
 
@@ -250,11 +249,9 @@ describe("serve on the embedded store", () => {
         const server = yield* spawnServer({ ...homeIn(dir), SECRETS_DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: KEY_A })
         expectOk(yield* call(server, "set_secret", { keyPath: "meta/x/y", value: "v" }))
 
-        const started = Date.now()
         server.child.kill("SIGTERM")
         const exit = yield* exitWithin(server)
         expect(exit).not.toBe("timeout")
-        expect(Date.now() - started).toBeLessThan(EXIT_WITHIN_MS)
         // Handled (a clean shutdown), not the default action of the signal.
         expect((exit as Exit).signal).toBeNull()
         expect((exit as Exit).code).toBe(0)

@@ -12,7 +12,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { stopServersUnder } from "../support/embedded.js"
+import { removeTree } from "../support/embedded.js"
 import { KEY_A } from "../support/keys.js"
 import { CLI, type Exit, ROOT, startServe, within } from "../support/serve.js"
 
@@ -25,10 +25,7 @@ afterEach(async () => {
 /** A directory removed when the test ends, after the embedded server started in it (which outlives serve). */
 const tempDir = () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-stdio-edges-"))
-  cleanups.push(() => {
-    stopServersUnder(dir)
-    fs.rmSync(dir, { recursive: true, force: true })
-  })
+  cleanups.push(() => removeTree(dir))
   return dir
 }
 
@@ -52,7 +49,14 @@ const silentDatabase = async () => {
     release()
     server.close()
   })
-  return { url: `postgres://nobody@127.0.0.1:${(server.address() as net.AddressInfo).port}/secrets`, release }
+  return {
+    url: `postgres://nobody@127.0.0.1:${(server.address() as net.AddressInfo).port}/secrets`,
+    release,
+    /** Resolves once serve has connected: its calls are then waiting on the database. */
+    connected: async () => {
+      while (sockets.size === 0) await sleep(20)
+    }
+  }
 }
 
 interface Message {
@@ -134,7 +138,7 @@ describe("serve: refusals the official SDK client sees", () => {
       SECRETS_MCP_MAX_MESSAGE_BYTES: "2000"
     })
     cleanups.push(() => served.client.close())
-    const started = Date.now()
+    // Promptly: the call's own timeout (20 s) would end it as RequestTimeout (-32001), not -32600.
     const refused = await served.client
       .callTool({ name: "set_secret", arguments: { keyPath: "meta/x/y", value: "v".repeat(10_000) } }, undefined, {
         timeout: 20_000
@@ -143,7 +147,6 @@ describe("serve: refusals the official SDK client sees", () => {
         () => undefined,
         (error: unknown) => error
       )
-    expect(Date.now() - started).toBeLessThan(5_000)
     expect(refused).toBeInstanceOf(McpError)
     expect((refused as McpError).code).toBe(-32600)
     expect((refused as McpError).message).toContain("larger than 2000 bytes")
@@ -238,25 +241,24 @@ describe("serve: shutting down with calls in flight", () => {
 
   it("SIGTERM with N calls in flight that finish within the grace: all answered, exit 0", async () => {
     const { database, raw } = await withCallsInFlight()
-    await sleep(500)
-    const signalled = Date.now()
+    await database.connected()
     raw.child.kill("SIGTERM")
     await sleep(1_000)
     database.release()
     expect(await within(raw.exited, SIGTERM_GRACE_MS + 10_000)).toEqual({ code: 0, signal: null })
-    expect(Date.now() - signalled).toBeLessThan(SIGTERM_GRACE_MS)
+    // Within the grace: nothing was left unanswered when it ran out.
+    expect(raw.stderr()).not.toContain("left unanswered")
     expectAllAnswered(raw)
   }, 60_000)
 
   it("SIGTERM with calls that never finish: it waits the grace, says so on stderr, and exits 0", async () => {
-    const { raw } = await withCallsInFlight()
-    await sleep(500)
+    const { database, raw } = await withCallsInFlight()
+    await database.connected()
     const signalled = Date.now()
     raw.child.kill("SIGTERM")
     expect(await within(raw.exited, SIGTERM_GRACE_MS + 10_000)).toEqual({ code: 0, signal: null })
     const took = Date.now() - signalled
     expect(took).toBeGreaterThanOrEqual(SIGTERM_GRACE_MS - 500)
-    expect(took).toBeLessThan(SIGTERM_GRACE_MS + 5_000)
     expect(raw.stderr()).toContain("left unanswered")
     expect(raw.stderr()).not.toMatch(STACK_LINE)
   }, 60_000)

@@ -11,7 +11,7 @@ import pg from "pg"
 import { describe, expect, test } from "vitest"
 import { running } from "../../src/store/embedded/postmaster.js"
 import { hexKey, runCli } from "../cli/harness.js"
-import { stopServersUnder } from "../support/embedded.js"
+import { removeTree } from "../support/embedded.js"
 
 const TIMEOUT = 120_000
 const NOBODY = { uid: 65534, gid: 65534 }
@@ -33,10 +33,7 @@ const run = (
 const home = (onTestFinished: (fn: () => void) => void, owner?: { uid: number; gid: number }) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-auth-"))
   if (owner !== undefined) fs.chownSync(dir, owner.uid, owner.gid)
-  onTestFinished(() => {
-    stopServersUnder(dir)
-    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
-  })
+  onTestFinished(() => removeTree(dir))
   const dataDir = path.join(dir, "data")
   return { dataDir, env: { HOME: dir, SECRETS_DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: hexKey() } }
 }

@@ -1,10 +1,16 @@
 /**
  * Embedded servers outlive the processes that start them (that is the point), so a test that removes a data
- * directory first stops every server whose cluster lies under it.
+ * directory first stops every server whose cluster lies under it, and every supervisor working there (one still
+ * starting a server would otherwise start it after the stop, in a directory being removed).
+ *
+ * Servers are found by their `postmaster.pid` and, on Linux, by their working directory too: a server still
+ * starting has not written the file yet. Only processes of that directory are looked at, never other servers on
+ * the machine.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { isGone, read } from "../../src/store/embedded/postmaster.js"
+import { isRunning, processesUnder, stopProcessesUnder } from "./leftovers.js"
 
 /** Data directories under `root` (itself included, three levels deep) that hold a cluster. */
 const dataDirsUnder = (root: string, depth = 3): Array<string> => {
@@ -25,27 +31,45 @@ const dataDirsUnder = (root: string, depth = 3): Array<string> => {
 
 const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 
-/** Stops (fast shutdown, then SIGKILL after 10 s) every embedded server under `root`, synchronously. */
-export const stopServersUnder = (root: string): void => {
-  const pids = dataDirsUnder(root).flatMap((dir) => {
-    const postmaster = read(dir)
-    if (postmaster === undefined || isGone(postmaster.pid)) return []
-    try {
-      process.kill(postmaster.pid, "SIGINT")
-      return [postmaster.pid]
-    } catch {
-      return []
-    }
-  })
-  const deadline = Date.now() + 10_000
-  for (const pid of pids) {
-    while (!isGone(pid) && Date.now() < deadline) pause(10)
-    if (!isGone(pid)) {
-      try {
-        process.kill(pid, "SIGKILL")
-      } catch {
-        /* gone */
-      }
-    }
+const signal = (pid: number, name: NodeJS.Signals): boolean => {
+  try {
+    process.kill(pid, name)
+    return true
+  } catch {
+    return false
   }
+}
+
+/**
+ * Stops (fast shutdown, then SIGKILL after 10 s) every embedded server under `root`, and its supervisor,
+ * synchronously. Other processes working there (a `serve`) are left running: the next call starts the server again.
+ */
+export const stopServersUnder = (root: string): void => {
+  const found = processesUnder(root)
+  // SIGTERM: a supervisor stops its server and exits; one still creating the cluster exits at once.
+  const supervisors = found.filter((p) => p.comm !== "postgres" && p.cmdline.includes("embedded-supervisor"))
+  for (const p of supervisors) signal(p.pid, "SIGTERM")
+  const byFile = dataDirsUnder(root).flatMap((dir) => {
+    const postmaster = read(dir)
+    return postmaster === undefined || isGone(postmaster.pid) ? [] : [postmaster.pid]
+  })
+  const postmasters = [...new Set([...byFile, ...found.filter((p) => p.postmaster).map((p) => p.pid)])].filter((pid) =>
+    signal(pid, "SIGINT")
+  )
+  const deadline = Date.now() + 10_000
+  for (const pid of [...postmasters, ...supervisors.map((p) => p.pid)]) {
+    while (isRunning(pid) && Date.now() < deadline) pause(10)
+    if (isRunning(pid)) signal(pid, "SIGKILL")
+  }
+}
+
+/**
+ * Stops everything that works under `root` (servers, supervisors, `secrets` processes whose HOME or data
+ * directory is there; see leftovers.ts), then removes it.
+ */
+export const removeTree = (root: string): void => {
+  stopProcessesUnder(root)
+  // Elsewhere than Linux, processes are not found by directory: the servers by their postmaster.pid.
+  stopServersUnder(root)
+  fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 })
 }

@@ -11,18 +11,14 @@ import { sqlStore } from "../../src/layers.js"
 import { DEFAULT_READ_OPTIONS } from "../../src/config/StoreConfig.js"
 import { DEFAULT_REPO_OPTIONS, type RepoOptions, SecretsRepo } from "../../src/repo/SecretsRepo.js"
 import * as Database from "../../src/store/Database.js"
-import { stopServersUnder } from "./embedded.js"
+import { removeTree } from "./embedded.js"
 import { cryptoLayer, KEY_A } from "./keys.js"
 import { freshDatabase } from "./postgres.js"
 
 export const tempDir = (prefix = "secrets-test-") =>
   Effect.acquireRelease(
     Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), prefix))),
-    (dir) =>
-      Effect.sync(() => {
-        stopServersUnder(dir)
-        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
-      })
+    (dir) => Effect.sync(() => removeTree(dir))
   )
 
 export const serverOptions = { poolSize: 4, connectTimeout: Duration.seconds(5) }
