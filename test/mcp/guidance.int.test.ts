@@ -41,7 +41,9 @@ const ANNOTATIONS = {
   list_secrets: { title: "List Secrets", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
   set_secret: { title: "Set Secret", readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   generate_secret: { title: "Generate Secret", readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-  delete_secret: { title: "Delete Secret", readOnlyHint: false, destructiveHint: true, idempotentHint: true }
+  delete_secret: { title: "Delete Secret", readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  request_secret: { title: "Request Secret", readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  request_status: { title: "Request Status", readOnlyHint: true, destructiveHint: false, idempotentHint: true }
 }
 const annotationsOf = (tools: ReadonlyArray<{ name: string; annotations?: unknown }>) =>
   Object.fromEntries(tools.map((t) => [t.name, t.annotations]))

@@ -68,8 +68,18 @@ export const stopServersUnder = (root: string): void => {
  * directory is there; see leftovers.ts), then removes it.
  */
 export const removeTree = (root: string): void => {
-  stopProcessesUnder(root)
-  // Elsewhere than Linux, processes are not found by directory: the servers by their postmaster.pid.
-  stopServersUnder(root)
-  fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 })
+  // A client of the store still closing (a pool's last reconnect) can start a supervisor again after the stop,
+  // which writes into the tree while it is removed (ENOTEMPTY): then stop what is there now, and remove again.
+  for (let attempt = 1; ; attempt++) {
+    stopProcessesUnder(root)
+    // Elsewhere than Linux, processes are not found by directory: the servers by their postmaster.pid.
+    stopServersUnder(root)
+    try {
+      fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 })
+      return
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (attempt >= 5 || (code !== "ENOTEMPTY" && code !== "EBUSY")) throw error
+    }
+  }
 }
