@@ -184,6 +184,14 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("approvals of sensitive reads",
         const second = refusedId(yield* read())
         expect(second).not.toBe(first)
 
+        // An agent's `secrets run` of it waits the same way, with no prefix in its shell; the operator's does not.
+        const shell = { SECRETS_PRINCIPAL: "project:consilio", SECRETS_GRANTS: "use:meta/vault/" }
+        const runArgs = ["run", "--env", `K=${FLAGGED}`, "--", "node", "-e", "process.exit(process.env.K ? 0 : 9)"]
+        const waiting = yield* cli(runArgs, shell)
+        expect(waiting.status).toBe(EXIT_CODES.ApprovalRequired)
+        expect(waiting.stderr).toMatch(/secrets approve apr_[0-9a-f]{16}/)
+        expect((yield* cli(runArgs)).status).toBe(0)
+
         // Cleared: read freely again.
         const cleared = yield* cli(["flag", FLAGGED, "--no-approval-required"])
         expect(cleared.status).toBe(0)
