@@ -1,8 +1,9 @@
 /**
- * Approvals of sensitive reads: an agent's read of a path under SECRETS_APPROVAL_REQUIRED waits for a human. The
- * store keeps each approval bound to the principal (and its token), the path and the operation; `secrets approve`
- * grants it for a window and a number of uses, `secrets deny` refuses it. memory.ts and sql.ts (beside the secrets,
- * migrations/0008_requests.sql) keep one contract (test/approvals/contract.ts).
+ * Approvals of sensitive reads: an agent's read of a path under SECRETS_APPROVAL_REQUIRED (or of a secret flagged
+ * `--approval-required`) waits for a human. The store keeps each approval bound to the principal (and its token),
+ * the path and the operation; `secrets approve` grants it for a window and a number of uses, `secrets deny` refuses
+ * it. memory.ts and sql.ts (beside the secrets, migrations/0008_requests.sql) keep one contract
+ * (test/approvals/contract.ts).
  */
 import { Context, type Effect } from "effect"
 import { randomBytes } from "node:crypto"

@@ -1,5 +1,6 @@
 /**
- * The gate in front of a sensitive read: a path under SECRETS_APPROVAL_REQUIRED is read only with a human's
+ * The gate in front of a sensitive read: a path under SECRETS_APPROVAL_REQUIRED, or a secret flagged
+ * `secrets flag <path> --approval-required`, is read only with a human's
  * approval of exactly this principal (and token), path and operation. A read that has one spends a use of it; one
  * that has none is refused with ApprovalRequired, carrying the id of the pending approval the operator answers.
  * The refusal is in the audit trail like any refused read.
@@ -11,6 +12,7 @@ import { recordRefusal } from "../audit/refusal.js"
 import { StoreUnavailable } from "../domain/errors.js"
 import { isValidSegment } from "../domain/KeyPath.js"
 import { ApprovalRequired } from "../domain/requestErrors.js"
+import { SecretsRepo } from "../repo/SecretsRepo.js"
 import { ApprovalStore } from "./ApprovalStore.js"
 
 /** SECRETS_APPROVAL_REQUIRED: comma-separated key-path prefixes (whole segments), e.g. `meta/bank/,project/x/prod`. */
@@ -27,16 +29,24 @@ export const parsePrefixes = (text: string): Either.Either<ReadonlyArray<string>
 export const needsApproval = (prefixes: ReadonlyArray<string>, keyPath: string) =>
   prefixes.some((p) => keyPath === p || keyPath.startsWith(`${p}/`))
 
-/** Passes a read of `keyPath` by `principal` that needs no approval or has one (spending a use); else refuses. */
+/**
+ * Passes a read of `keyPath` by `principal` that needs no approval or has one (spending a use); else refuses.
+ * `flagged`: whether the secret carries the approval flag, when the caller already knows; else the store is asked
+ * (one lookup, unrecorded), unless a prefix already decides it.
+ */
 export const approved = (
   prefixes: ReadonlyArray<string>,
   principal: string,
   keyPath: string,
   operation: Operation,
-  ttlMs: number
+  ttlMs: number,
+  flagged?: boolean
 ) =>
   Effect.gen(function* () {
-    if (!needsApproval(prefixes, keyPath)) return
+    if (!needsApproval(prefixes, keyPath)) {
+      const isFlagged = flagged ?? (yield* (yield* SecretsRepo).approvalFlagged([keyPath])).has(keyPath)
+      if (!isFlagged) return
+    }
     const store = yield* Effect.serviceOption(ApprovalStore)
     if (Option.isNone(store)) {
       return yield* new StoreUnavailable({ reason: "this store keeps no approvals, and the path needs one" })

@@ -29,6 +29,8 @@ export interface SecretMetadata {
   readonly accessCount: number
   readonly expiresAt: Date | null
   readonly rotationRequired: boolean
+  /** An agent's read needs a human's approval (`secrets flag --approval-required`); kept across new values. */
+  readonly approvalRequired: boolean
   /** Set while the secret is deleted but recoverable (`secrets undelete`). */
   readonly deletedAt: Date | null
   readonly deletedBy: string | null
@@ -98,6 +100,7 @@ export interface MetadataChange {
   readonly description?: string | null | undefined
   readonly expiresAt?: Date | null | undefined
   readonly rotationRequired?: boolean | undefined
+  readonly approvalRequired?: boolean | undefined
 }
 
 export interface DeleteResult {
@@ -129,6 +132,7 @@ export const toSummary = (s: SecretMetadata, now: Date) => ({
   expiresAt: isoOrNull(s.expiresAt),
   expired: isExpired(s, now),
   rotationRequired: s.rotationRequired,
+  approvalRequired: s.approvalRequired,
   deletedAt: isoOrNull(s.deletedAt)
 })
 

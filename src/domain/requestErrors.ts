@@ -45,7 +45,10 @@ export class RequestExpired extends Schema.TaggedError<RequestExpired>()("Reques
 
 export type RequestError = RequestNotFound | RequestAnswered | RequestExpired | ApprovalRequired | ApprovalNotFound
 
-/** A read of a path under SECRETS_APPROVAL_REQUIRED without a human's approval: the approval to ask for. */
+/**
+ * A read of a path under SECRETS_APPROVAL_REQUIRED, or of a secret flagged `--approval-required`, without a human's
+ * approval: the approval to ask for.
+ */
 export class ApprovalRequired extends Schema.TaggedError<ApprovalRequired>()("ApprovalRequired", {
   approvalId: Schema.String,
   keyPath: Schema.String,
@@ -55,7 +58,7 @@ export class ApprovalRequired extends Schema.TaggedError<ApprovalRequired>()("Ap
   override get message() {
     return (
       `${this.keyPath} needs a human's approval before ${this.principal} may ${this.operation} it ` +
-      `(SECRETS_APPROVAL_REQUIRED). Ask the operator to run \`secrets approve ${this.approvalId}\` (or deny it), ` +
+      `(SECRETS_APPROVAL_REQUIRED or its approval flag). Ask the operator to run \`secrets approve ${this.approvalId}\` (or deny it), ` +
       `then retry; you cannot approve it yourself.`
     )
   }

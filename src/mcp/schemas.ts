@@ -113,6 +113,9 @@ export const SecretSummary = Schema.Struct({
   expiresAt: Nullable(IsoTime),
   expired: Schema.Boolean,
   rotationRequired: Schema.Boolean,
+  approvalRequired: Schema.Boolean.annotations({
+    description: "Reading it needs a human's approval (secrets flag --approval-required)"
+  }),
   deletedAt: Nullable(IsoTime)
 })
 /** A listed row, and whether get_secret would show the caller its value (SECRETS_REVEAL, use: grants). */

@@ -167,6 +167,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
           accessCount: existing?.accessCount ?? 0,
           expiresAt: setOptions.expiresAt ?? null,
           rotationRequired: setOptions.rotationRequired ?? false,
+          approvalRequired: existing?.approvalRequired ?? false,
           deletedAt: null,
           deletedBy: null
         }
@@ -245,7 +246,8 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
           ...row,
           description: change.description === undefined ? row.description : change.description,
           expiresAt: change.expiresAt === undefined ? row.expiresAt : change.expiresAt,
-          rotationRequired: change.rotationRequired ?? row.rotationRequired
+          rotationRequired: change.rotationRequired ?? row.rotationRequired,
+          approvalRequired: change.approvalRequired ?? row.approvalRequired
         }
         rows.set(path.keyPath, updated)
         return metadataOf(updated)
@@ -346,6 +348,16 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         rec<Secret>({ own: "get", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(get(path, o)),
       list: (query) =>
         rec<ReadonlyArray<SecretMetadata>>({ own: "list", keyPath: listedPrefix(query ?? {}) })(list(query)),
+      approvalFlagged: (keyPaths) =>
+        Effect.sync(
+          () =>
+            new Set(
+              keyPaths.filter((k) => {
+                const row = rows.get(k)
+                return row !== undefined && row.deletedAt === null && row.approvalRequired
+              })
+            )
+        ),
       updateMetadata: (path, change) =>
         rec<SecretMetadata>({ own: "metadata", keyPath: path.keyPath, versionOf: (m) => m.version })(
           purgedFirst(path.keyPath, updateMetadata(path, change))

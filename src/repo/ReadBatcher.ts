@@ -50,6 +50,7 @@ export interface Row {
   readonly access_count: number
   readonly expires_at: Date | null
   readonly rotation_required: boolean
+  readonly approval_required: boolean
   readonly deleted_at: Date | null
   readonly deleted_by: string | null
 }

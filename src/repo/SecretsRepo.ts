@@ -81,7 +81,12 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
     >
     /** Metadata only, in key path order, filtered and paged by the store itself. Never values. */
     readonly list: (query?: ListQuery) => Effect.Effect<ReadonlyArray<SecretMetadata>, StoreUnavailable>
-    /** Description, expiry or rotation flag, without a new value or version. */
+    /**
+     * Which of these live key paths carry the approval flag (`secrets flag --approval-required`). Not recorded: the
+     * approval gate asks it before a read, and the read (or its refusal) records itself.
+     */
+    readonly approvalFlagged: (keyPaths: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>, StoreUnavailable>
+    /** Description, expiry, rotation or approval flag, without a new value or version. */
     readonly updateMetadata: (
       path: ParsedKeyPath,
       change: MetadataChange

@@ -171,6 +171,16 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         audited<ReadonlyArray<SecretMetadata>>(append, { own: "list", keyPath: listedPrefix(query ?? {}) })(
           list(query)
         ),
+      approvalFlagged: (keyPaths) =>
+        keyPaths.length === 0
+          ? Effect.succeed(new Set<string>())
+          : Effect.map(
+              sql<{ key_path: string }>`SELECT key_path FROM secrets
+                WHERE ${sql.in("key_path", keyPaths)} AND approval_required AND deleted_at IS NULL`.pipe(
+                withStoreErrors
+              ),
+              (rows) => new Set(rows.map((r) => r.key_path))
+            ),
       updateMetadata: (path, change) =>
         rec(`metadata`, path.keyPath)(purgedFirst(path, history.updateMetadata(path, change))),
       delete: (path, o) => rec("delete", path.keyPath)(history.delete(path, o)),

@@ -139,7 +139,7 @@ export const makeHistory = (deps: {
   const updateMetadata: Repo["updateMetadata"] = (path, change) =>
     Effect.gen(function* () {
       yield* validateMetadata(path, change)
-      const { description, expiresAt, rotationRequired } = change
+      const { approvalRequired, description, expiresAt, rotationRequired } = change
       return yield* recorded(
         "metadata",
         path.keyPath,
@@ -151,7 +151,8 @@ export const makeHistory = (deps: {
               description ?? null,
               expiresAt === undefined,
               expiresAt ?? null,
-              rotationRequired ?? null
+              rotationRequired ?? null,
+              approvalRequired ?? null
             ]),
             (rows) => (rows[0] === undefined ? notLive(query, path.keyPath) : Effect.succeed(toMetadata(rows[0])))
           ),

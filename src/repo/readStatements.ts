@@ -18,7 +18,7 @@ import type * as PgPool from "../store/PgPool.js"
 
 export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
   created_by, version, updated_by, last_accessed_at, last_accessed_by, access_count, expires_at, rotation_required,
-  deleted_at, deleted_by`
+  approval_required, deleted_at, deleted_by`
 
 /**
  * The audit arrays, one element per read: their parameter numbers start after the shape's own. The MACs come

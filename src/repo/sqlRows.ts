@@ -25,6 +25,7 @@ export const toMetadata = (row: MetadataRow): SecretMetadata => ({
   accessCount: Number(row.access_count),
   expiresAt: row.expires_at,
   rotationRequired: row.rotation_required,
+  approvalRequired: row.approval_required,
   deletedAt: row.deleted_at,
   deletedBy: row.deleted_by
 })

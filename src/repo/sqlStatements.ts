@@ -159,12 +159,13 @@ export const VERSIONS = `
   FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE s.key_path = $1
   ORDER BY version DESC`
 
-/** Description ($2: keep), expiry ($4: keep) and flag ($6: null keeps), of a live secret. */
+/** Description ($2: keep), expiry ($4: keep) and flags ($6 rotation, $7 approval: null keeps), of a live secret. */
 export const UPDATE_METADATA = `
   UPDATE secrets SET
     description = CASE WHEN $2::boolean THEN description ELSE $3 END,
     expires_at = CASE WHEN $4::boolean THEN expires_at ELSE $5::timestamptz END,
-    rotation_required = COALESCE($6::boolean, rotation_required)
+    rotation_required = COALESCE($6::boolean, rotation_required),
+    approval_required = COALESCE($7::boolean, approval_required)
   WHERE key_path = $1 AND deleted_at IS NULL
   RETURNING ${METADATA_COLUMNS}`
 

@@ -25,7 +25,7 @@ export interface ResolveOptions {
   readonly reveal?: boolean | undefined
   /**
    * SECRETS_APPROVAL_REQUIRED, and how long a pending approval lasts: an agent's (not the operator's) use of such
-   * a path needs a human's approval (approvals/gate.ts), recorded as the fiber's operation (`run`, `inject`).
+   * a path, or of a secret flagged `--approval-required`, needs a human's approval (approvals/gate.ts), recorded as the fiber's operation (`run`, `inject`).
    */
   readonly approval?: { readonly prefixes: ReadonlyArray<string>; readonly ttlMs: number } | undefined
 }
@@ -44,14 +44,16 @@ export const resolveSecrets = (
         : Principal.authorize(principal, "use", path.keyPath)
     )
     const approval = options.approval
-    if (approval !== undefined && principal.name !== "meta") {
-      const { operation } = yield* Actors.current("run")
-      yield* Effect.forEach(parsed, (path) =>
-        approved(approval.prefixes, principal.name, path.keyPath, operation, approval.ttlMs)
-      )
-    }
     if (parsed.length === 0) return []
     const repo = yield* SecretsRepo
+    if (approval !== undefined && principal.name !== "meta") {
+      const { operation } = yield* Actors.current("run")
+      // The approval flags of all the paths in one lookup; each path then passes the gate or is refused.
+      const flagged = yield* repo.approvalFlagged(parsed.map((p) => p.keyPath))
+      yield* Effect.forEach(parsed, (path) =>
+        approved(approval.prefixes, principal.name, path.keyPath, operation, approval.ttlMs, flagged.has(path.keyPath))
+      )
+    }
     const stored = new Set<string>((yield* repo.list({ keyPaths: parsed.map((p) => p.keyPath) })).map((s) => s.keyPath))
     const missing = parsed.find((p) => !stored.has(p.keyPath))
     if (missing !== undefined) return yield* new NotFound({ keyPath: missing.keyPath })

@@ -18,7 +18,10 @@ export interface SecretSource<E, R> {
   ) => Effect.Effect<{ readonly base: string; readonly keyPaths: ReadonlyArray<string> }, E, R>
 }
 
-/** The store here, as `principal`; paths under SECRETS_APPROVAL_REQUIRED need a human's approval (`approval`). */
+/**
+ * The store here, as `principal`; paths under SECRETS_APPROVAL_REQUIRED, and flagged secrets, need a human's approval
+ * (`approval`).
+ */
 export const local = (principal: Principal.Principal, approval?: ResolveOptions["approval"]) =>
   ({
     resolve: (keyPaths: ReadonlyArray<string>, reveal: boolean) =>

@@ -8,7 +8,7 @@ import { approved } from "../approvals/gate.js"
 import * as Actors from "../audit/Actor.js"
 import type { Operation } from "../audit/Entry.js"
 import * as Principal from "../auth/Principal.js"
-import type { DomainError } from "../domain/errors.js"
+import { type DomainError, PermissionDenied } from "../domain/errors.js"
 import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
 import { type Writer, writerOf } from "../repo/writer.js"
 import type { Caller } from "../mcp/Caller.js"
@@ -29,7 +29,7 @@ export interface RpcCaller extends Caller {
 
 /**
  * `secrets get`: the value, if the principal may reveal it, with its metadata; a path under
- * SECRETS_APPROVAL_REQUIRED needs a human's approval first, as `get_secret` does.
+ * SECRETS_APPROVAL_REQUIRED (or a secret flagged `--approval-required`) needs a human's approval first, as `get_secret` does.
  */
 export const revealSecret = (
   principal: Principal.Principal,
@@ -103,8 +103,20 @@ const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, Dom
         overwrite: request.overwrite
       })
     case "Metadata":
+      // The approval flag guards reads from agents: only an operator token sets or clears it.
+      if (request.approvalRequired !== undefined && !caller.operator) {
+        return new PermissionDenied({
+          principal: principal.name,
+          access: "operator",
+          keyPath: "secrets flag --approval-required"
+        })
+      }
       return changing(caller, request.keyPath, (repo, path) =>
-        repo.updateMetadata(path, { rotationRequired: request.rotationRequired, expiresAt: request.expiresAt })
+        repo.updateMetadata(path, {
+          rotationRequired: request.rotationRequired,
+          approvalRequired: request.approvalRequired,
+          expiresAt: request.expiresAt
+        })
       )
     case "Undelete":
       return changing(caller, request.keyPath, (repo, path) => repo.undelete(path))

@@ -107,6 +107,7 @@ export class Metadata extends Schema.TaggedRequest<Metadata>()("Metadata", {
   payload: {
     keyPath: Schema.String,
     rotationRequired: Schema.optional(Schema.Boolean),
+    approvalRequired: Schema.optional(Schema.Boolean),
     expiresAt: Schema.optional(Schema.NullOr(Schema.Date))
   }
 }) {}

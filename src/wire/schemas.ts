@@ -22,6 +22,7 @@ export const SecretMetadata = Schema.Struct({
   accessCount: Schema.Number,
   expiresAt: Schema.NullOr(Schema.Date),
   rotationRequired: Schema.Boolean,
+  approvalRequired: Schema.Boolean,
   deletedAt: Schema.NullOr(Schema.Date),
   deletedBy: Schema.NullOr(Schema.String)
 })

@@ -302,7 +302,7 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
     const result = await box.run(["doctor"], withKey())
     expect(result.code).toBe(21)
     expect(result.stdout).toMatch(
-      /^FAIL {2}migrations: not applied: 1_create_secrets, 2_versions, 3_audit, 4_key_switches, 5_audit_seal, 6_generated, 7_tokens, 8_requests; run `secrets init`/m
+      /^FAIL {2}migrations: not applied: 1_create_secrets, 2_versions, 3_audit, 4_key_switches, 5_audit_seal, 6_generated, 7_tokens, 8_requests, 9_approval_flag; run `secrets init`/m
     )
     expect(result.stderr).toMatch(/^error: The store is not initialised /)
     expect(result.stderr).toMatch(/^hint: run `secrets init`/m)

@@ -198,4 +198,20 @@ describe("client mode, against a server process", () => {
     expectError(await box.run(["flag", "meta/openai/api_key"], as("alpha")), 16)
     expectError(await box.run(["undelete", "project/alpha/api_key"], as("alpha")), 37)
   })
+
+  it("the approval flag: only an operator token sets or clears it; the agent's get of a flagged secret waits", async () => {
+    const guarded = "project/alpha/guarded"
+    expectOk(await box.run(["set", guarded, "--stdin"], { ...as("alpha"), stdin: "g-value" }))
+    expectError(await box.run(["flag", guarded, "--approval-required"], as("alpha")), 16, "operator token")
+    expectOk(await box.run(["get", guarded], as("alpha")))
+    const flagged = await box.run(["flag", guarded, "--approval-required"], as("operator"))
+    expectOk(flagged)
+    expect(flagged.stderr).toContain("approval required")
+    const listed = await box.run(["list", "--json"], as("alpha"))
+    const row = (JSON.parse(listed.stdout) as Array<{ keyPath: string }>).find((s) => s.keyPath === guarded)
+    expect(row).toMatchObject({ approvalRequired: true, rotationRequired: false })
+    expectError(await box.run(["get", guarded], as("alpha")), 52, "secrets approve apr_")
+    expectOk(await box.run(["flag", guarded, "--no-approval-required"], as("operator")))
+    expectOk(await box.run(["get", guarded], as("alpha")))
+  })
 })

@@ -292,6 +292,7 @@ describe("successful calls", () => {
           "expiresAt",
           "expired",
           "rotationRequired",
+          "approvalRequired",
           "deletedAt"
         ].sort()
       )
@@ -304,7 +305,8 @@ describe("successful calls", () => {
         accessCount: 2,
         lastAccessedBy: "meta",
         expiresAt: "2099-01-31T00:00:00.000Z",
-        rotationRequired: false
+        rotationRequired: false,
+        approvalRequired: false
       })
       expect(Date.parse(stripe.createdAt)).not.toBeNaN()
       expect(Date.parse(stripe.lastAccessed!)).toBeGreaterThanOrEqual(Date.parse(stripe.createdAt))

@@ -254,6 +254,37 @@ export const versionsContract = <E>(name: string, store: Layer.Layer<SecretsRepo
       })
     )
 
+    it.effect("the approval flag is set and cleared as metadata, kept across new values, seen by approvalFlagged", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const project = unique()
+        const p = path(`project/${project}/guarded`)
+        const other = path(`project/${project}/plain`)
+        yield* repo.set(p, secret("v"))
+        yield* repo.set(other, secret("w"))
+        const [before] = yield* repo.list({ keyPaths: [p.keyPath] })
+        expect(before?.approvalRequired).toBe(false)
+        const flagged = yield* repo.updateMetadata(p, { approvalRequired: true })
+        expect(flagged).toMatchObject({ version: 1, approvalRequired: true, rotationRequired: false })
+        const asked = [p.keyPath, other.keyPath, `project/${project}/none`]
+        expect([...(yield* repo.approvalFlagged(asked))]).toEqual([p.keyPath])
+        expect(yield* repo.approvalFlagged([])).toEqual(new Set())
+        // Another change leaves it; a new value keeps it (it is the secret's policy, not its value's).
+        expect(yield* repo.updateMetadata(p, { rotationRequired: true })).toMatchObject({ approvalRequired: true })
+        yield* repo.set(p, secret("v2"))
+        const [afterWrite] = yield* repo.list({ keyPaths: [p.keyPath] })
+        expect(afterWrite).toMatchObject({ version: 2, approvalRequired: true })
+        expect((yield* repo.get(p)).approvalRequired).toBe(true)
+        const cleared = yield* repo.updateMetadata(p, { approvalRequired: false })
+        expect(cleared).toMatchObject({ version: 2, approvalRequired: false })
+        expect((yield* repo.approvalFlagged(asked)).size).toBe(0)
+        // A deleted secret is not reported flagged (its read is Deleted anyway).
+        yield* repo.updateMetadata(p, { approvalRequired: true })
+        yield* repo.delete(p)
+        expect((yield* repo.approvalFlagged(asked)).size).toBe(0)
+      })
+    )
+
     it.effect("the rotation queue's questions: expired, expiring by a time, flagged, unread since", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo

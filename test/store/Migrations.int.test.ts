@@ -49,7 +49,9 @@ const SECRETS_COLUMNS: ReadonlyArray<readonly [string, string, "YES" | "NO"]> = 
   ["last_accessed_by", "text", "YES"],
   // 0006_generated: how the store generated the current value (null when it did not)
   ["generated_length", "integer", "YES"],
-  ["generated_charset", "text", "YES"]
+  ["generated_charset", "text", "YES"],
+  // 0009_approval_flag: an agent's read needs the operator's approval
+  ["approval_required", "boolean", "NO"]
 ]
 
 const rawClient = (url: Redacted.Redacted<string>) =>

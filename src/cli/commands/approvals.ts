@@ -18,24 +18,28 @@ import { withStore } from "./shared.js"
 
 const id = Args.text({ name: "id" }).pipe(Args.withDescription("the approval's id from ApprovalRequired, apr_..."))
 
-/** Refused in an agent's shell: approving needs the operator (meta), not the principal asking. */
-const operatorOnly = Effect.flatMap(settings, ({ principal }) =>
-  principal.name === "meta"
-    ? Effect.void
-    : InvalidConfig.of([
-        {
-          variable: "SECRETS_PRINCIPAL",
-          reason: `${principal.name} cannot answer approvals: an agent may not approve its own reads`,
-          allowed: "unset (the operator's own terminal)"
-        }
-      ])
-)
+/** Refused in an agent's shell (what it may not do, and why): it needs the operator (meta), not an agent. */
+export const operatorOnly = (what: string) =>
+  Effect.flatMap(settings, ({ principal }) =>
+    principal.name === "meta"
+      ? Effect.void
+      : InvalidConfig.of([
+          {
+            variable: "SECRETS_PRINCIPAL",
+            reason: `${principal.name} cannot ${what}`,
+            allowed: "unset (the operator's own terminal)"
+          }
+        ])
+  )
+
+/** Approving needs the operator, not the principal asking. */
+const answerer = operatorOnly("answer approvals: an agent may not approve its own reads")
 
 const decide = (approvalId: string, decision: Decision) =>
   withStore(
     Effect.gen(function* () {
       const operation = decision._tag === "Approve" ? "approve" : "deny"
-      yield* operatorOnly.pipe(recordOutcome(operation, null, true))
+      yield* answerer.pipe(recordOutcome(operation, null, true))
       const { client } = yield* Actors.current(operation)
       const store = yield* ApprovalStore
       const approval = yield* store.decide(approvalId, decision, client).pipe(recordOutcome(operation, null, true))

@@ -13,6 +13,9 @@ import { formatTable, iso, note, printLine } from "../output.js"
 import { UsageError } from "../UsageError.js"
 import { Metadata } from "../../wire/requests.js"
 import { clientMode, remote } from "../client.js"
+import * as Actors from "../../audit/Actor.js"
+import { recordRefusal } from "../../audit/refusal.js"
+import { operatorOnly } from "./approvals.js"
 import { onStoreWriting } from "./history.js"
 import { durationArgument, windowEnd } from "./list.js"
 import { jsonOption, keyPathArg, now, withStore } from "./shared.js"
@@ -90,35 +93,74 @@ export const due = Command.make("due", dueOptions, (args) =>
   Command.withDescription(`The rotation queue: expired, expiring, flagged, unused. Exit ${DUE} when something is due`)
 )
 
-/** A metadata change: on the server in client mode (as the token's principal), else on the store here. */
+/**
+ * A metadata change: on the server in client mode (as the token's principal; the approval flag needs an operator
+ * token), else on the store here (the approval flag only from the operator's own terminal).
+ */
 const changeMetadata = (
   keyPath: string,
-  change: { rotationRequired?: boolean | undefined; expiresAt?: Date | null | undefined }
+  change: {
+    rotationRequired?: boolean | undefined
+    approvalRequired?: boolean | undefined
+    expiresAt?: Date | null | undefined
+  }
 ) =>
   Effect.flatMap(clientMode, (client) =>
     Option.isSome(client)
       ? remote(client.value, new Metadata({ keyPath, ...change }))
-      : onStoreWriting("metadata", keyPath, (repo, path) => repo.updateMetadata(path, change))
+      : Effect.zipRight(
+          change.approvalRequired === undefined
+            ? Effect.void
+            : operatorOnly("change the approval flag: it guards reads from agents").pipe(
+                // Refused before the store opens: recorded on a store of its own, as other refusals are.
+                Effect.tapError((error) =>
+                  withStore(recordRefusal("metadata", keyPath, error._tag)).pipe(
+                    Actors.asOperation("metadata"),
+                    Effect.ignore
+                  )
+                )
+              ),
+          onStoreWriting("metadata", keyPath, (repo, path) => repo.updateMetadata(path, change))
+        )
   )
+
+/** The approval flag as asked: set, cleared, or left as it is (undefined). */
+const approvalChange = (set: boolean, clear: boolean) =>
+  set && clear
+    ? Effect.fail(new UsageError({ message: "use either --approval-required or --no-approval-required" }))
+    : Effect.succeed(set ? true : clear ? false : undefined)
 
 export const flag = Command.make(
   "flag",
   {
     keyPath: keyPathArg,
-    rotationRequired: Options.boolean("rotation-required").pipe(Options.withDescription("flag it (the default)")),
-    clear: Options.boolean("clear").pipe(Options.withDescription("clear the flag"))
+    rotationRequired: Options.boolean("rotation-required").pipe(
+      Options.withDescription("flag it for rotation (the default when no approval option is given)")
+    ),
+    clear: Options.boolean("clear").pipe(Options.withDescription("clear the rotation flag")),
+    approvalRequired: Options.boolean("approval-required").pipe(
+      Options.withDescription("an agent's read of it needs the operator's approval (operator only)")
+    ),
+    noApprovalRequired: Options.boolean("no-approval-required").pipe(
+      Options.withDescription("clear the approval flag (operator only)")
+    )
   },
   (args) =>
     Effect.gen(function* () {
       if (args.clear && args.rotationRequired) {
         return yield* new UsageError({ message: "use either --rotation-required or --clear" })
       }
-      const updated = yield* changeMetadata(args.keyPath, { rotationRequired: !args.clear })
+      const approvalRequired = yield* approvalChange(args.approvalRequired, args.noApprovalRequired)
+      // Only an approval option given: the rotation flag stays as it is.
+      const rotationRequired =
+        args.clear || args.rotationRequired || approvalRequired === undefined ? !args.clear : undefined
+      const updated = yield* changeMetadata(args.keyPath, { rotationRequired, approvalRequired })
       yield* note(
-        `${updated.keyPath}: rotation ${updated.rotationRequired ? "required" : "not required"} (version ${updated.version} unchanged)`
+        `${updated.keyPath}: rotation ${updated.rotationRequired ? "required" : "not required"}, approval ` +
+          `${updated.approvalRequired ? "required" : "not required"} (version ${updated.version} unchanged)`
       )
     })
-).pipe(Command.withDescription("Flag a secret for rotation, or clear the flag, without changing its value"))
+).pipe(Command.withDescription("Flag a secret for rotation or approval, or clear a flag, without changing its value"))
 
 export const expire = Command.make(
   "expire",
