@@ -36,6 +36,13 @@ interface SharedRow extends Row {
   decrypted?: Exit.Exit<Redacted.Redacted<string>, DecryptionFailed | KeyNotInKeyring>
 }
 
+/** Which of the given live key paths carry the per-secret approval flag ($1, a text array). */
+const APPROVAL_FLAGGED: PgPool.Statement = {
+  name: "secrets_approval_flagged",
+  text: `SELECT key_path FROM secrets
+         WHERE key_path = ANY($1::text[]) AND approval_required AND deleted_at IS NULL`
+}
+
 export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -171,12 +178,13 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         audited<ReadonlyArray<SecretMetadata>>(append, { own: "list", keyPath: listedPrefix(query ?? {}) })(
           list(query)
         ),
+      // Asked before every agent's read, so on the read path's own connections, as one prepared statement: the
+      // main pool stays closed in a process that only reads (ten servers on one database fit its connections).
       approvalFlagged: (keyPaths) =>
         keyPaths.length === 0
           ? Effect.succeed(new Set<string>())
           : Effect.map(
-              sql<{ key_path: string }>`SELECT key_path FROM secrets
-                WHERE ${sql.in("key_path", keyPaths)} AND approval_required AND deleted_at IS NULL`.pipe(
+              PgPool.execute<{ key_path: string }>({ ...db, pool: db.reads }, APPROVAL_FLAGGED, [keyPaths]).pipe(
                 withStoreErrors
               ),
               (rows) => new Set(rows.map((r) => r.key_path))
