@@ -24,7 +24,7 @@ const TIMEOUT_MS = 60_000
  * 0.23-0.29 s for `http.request`, node alone 0.20-0.38 s), more than the whole call.
  */
 const post = (client: ClientSettings, body: unknown, token: Redacted.Redacted<string>) =>
-  Effect.async<{ status: number; text: string }, StoreUnavailable>((resume) => {
+  Effect.async<{ status: number; text: string; retryAfter: number | undefined }, StoreUnavailable>((resume) => {
     const url = new URL(`${client.server}${RPC_PATH}`)
     const text = JSON.stringify(body)
     const request = (url.protocol === "https:" ? https : http).request(url, {
@@ -40,8 +40,15 @@ const post = (client: ClientSettings, body: unknown, token: Redacted.Redacted<st
     request.on("response", (response) => {
       const chunks: Array<Buffer> = []
       response.on("data", (chunk: Buffer) => chunks.push(chunk))
+      const retryAfter = Number(response.headers["retry-after"])
       response.on("end", () =>
-        resume(Effect.succeed({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }))
+        resume(
+          Effect.succeed({
+            status: response.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString("utf8"),
+            retryAfter: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined
+          })
+        )
       )
       response.on("error", () => resume(Effect.fail(unavailable(client, "broke off its answer"))))
     })
@@ -70,6 +77,26 @@ const said = (text: string) => {
   return typeof message === "string" ? `: ${message.slice(0, 200)}` : ""
 }
 
+/**
+ * How long a call waits in all for an address the server slows (429 after others' wrong tokens from the same
+ * address: on loopback every local client shares 127.0.0.1). A valid token is slowed, never refused: the server
+ * regains a try a second, and the call comes back after its Retry-After.
+ */
+const MAX_SLOWED_MS = 15_000
+
+/** POSTs, and again after Retry-After while the server slows this address (429), up to MAX_SLOWED_MS. */
+const postPatiently = (client: ClientSettings, body: unknown, token: Redacted.Redacted<string>) =>
+  Effect.gen(function* () {
+    let waited = 0
+    for (;;) {
+      const answer = yield* post(client, body, token)
+      if (answer.status !== 429 || waited >= MAX_SLOWED_MS) return answer
+      const wait = Math.min(Math.max(1, answer.retryAfter ?? 1) * 1000, MAX_SLOWED_MS - waited)
+      yield* Effect.sleep(wait)
+      waited += wait
+    }
+  })
+
 export const call = <R extends Request>(
   client: ClientSettings,
   request: R
@@ -77,7 +104,7 @@ export const call = <R extends Request>(
   Effect.gen(function* () {
     const token = yield* readToken(client)
     const body = yield* Schema.encode(Request)(request).pipe(Effect.orDie)
-    const { status, text } = yield* post(client, body, token)
+    const { status, text } = yield* postPatiently(client, body, token)
     if (status === 401) return yield* new Unauthorized()
     if (status !== 200) return yield* unavailable(client, `answered ${status}${said(text)}`)
     const answer = yield* decodeAnswer(request, parseJson(text)).pipe(
