@@ -34,17 +34,11 @@ export interface SecretRequest {
   readonly providedBy: string | null
 }
 
-export interface NewRequest {
-  readonly keyPath: string
-  readonly description: string | null
-  readonly principal: string
-  readonly tokenId: string | null
-  readonly client: string
-  readonly secretExpiresIn: string | null
-  readonly rotationRequired: boolean
-  /** How long the request stays answerable (SECRETS_REQUEST_TTL). */
-  readonly ttlMs: number
-}
+/** What an agent's request gives (the rest is the store's), and how long it stays answerable (SECRETS_REQUEST_TTL). */
+export type NewRequest = Pick<
+  SecretRequest,
+  "keyPath" | "description" | "principal" | "tokenId" | "client" | "secretExpiresIn" | "rotationRequired"
+> & { readonly ttlMs: number }
 
 export type ClaimError = RequestNotFound | RequestAnswered | RequestExpired
 
