@@ -5,29 +5,15 @@
  * that has none is refused with ApprovalRequired, carrying the id of the pending approval the operator answers.
  * The refusal is in the audit trail like any refused read.
  */
-import { Effect, Either, Option } from "effect"
+import { Effect, Option } from "effect"
 import * as Actors from "../audit/Actor.js"
 import type { Operation } from "../audit/Entry.js"
 import { recordRefusal } from "../audit/refusal.js"
 import { StoreUnavailable } from "../domain/errors.js"
-import { isValidSegment } from "../domain/KeyPath.js"
+import { needsApproval } from "../domain/prefixes.js"
 import { ApprovalRequired } from "../domain/requestErrors.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 import { ApprovalStore } from "./ApprovalStore.js"
-
-/** SECRETS_APPROVAL_REQUIRED: comma-separated key-path prefixes (whole segments), e.g. `meta/bank/,project/x/prod`. */
-export const parsePrefixes = (text: string): Either.Either<ReadonlyArray<string>, string> => {
-  const prefixes = text
-    .split(",")
-    .map((p) => p.trim().replace(/\/+$/, ""))
-    .filter((p) => p !== "")
-  const wrong = prefixes.find((p) => !p.split("/").every(isValidSegment))
-  if (wrong !== undefined) return Either.left(`${JSON.stringify(wrong.slice(0, 80))} is not a key path prefix`)
-  return Either.right(prefixes)
-}
-
-export const needsApproval = (prefixes: ReadonlyArray<string>, keyPath: string) =>
-  prefixes.some((p) => keyPath === p || keyPath.startsWith(`${p}/`))
 
 /**
  * Passes a read of `keyPath` by `principal` that needs no approval or has one (spending a use); else refuses.

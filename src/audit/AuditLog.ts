@@ -6,7 +6,6 @@
 import { Context, type Effect } from "effect"
 import type { KeyRollback, KeyRotated, StoreUnavailable } from "../domain/errors.js"
 import type { Entry, Operation, StoredRecord } from "./Entry.js"
-import type { RefusalKind } from "./refusal.js"
 import type { Verdict } from "./verify.js"
 
 export interface AuditFilter {
@@ -60,3 +59,18 @@ export const matchesFilter = (r: StoredRecord, f: AuditFilter): boolean => {
 /** Newest first; within one instant, the later record of a stream first. */
 export const newestFirst = (a: StoredRecord, b: StoredRecord) =>
   b.at.getTime() - a.at.getTime() || (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : b.seq - a.seq)
+
+/**
+ * What makes two refusals the same kind. The key path counts by its first segment and whether it is a prefix (both
+ * null when there is none).
+ */
+export interface RefusalKind extends PathKind {
+  readonly principal: string
+  readonly operation: string
+  readonly outcome: string
+}
+
+export interface PathKind {
+  readonly segment: string | null
+  readonly prefix: boolean | null
+}

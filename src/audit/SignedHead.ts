@@ -8,8 +8,6 @@
  * (`verify --head`) proves.
  */
 import { createHmac } from "node:crypto"
-import type * as PgPool from "../postgres/PgPool.js"
-import { allRecorded } from "./allRecorded.js"
 
 export interface SignedHead {
   /** The newest checkpoint: its id, and its MAC. */
@@ -25,20 +23,6 @@ export const headMac = (key: Buffer, h: Omit<SignedHead, "mac">): Buffer =>
     .update("secrets-mcp audit head\0")
     .update(JSON.stringify([h.checkpoint, h.lastMac.toString("hex"), h.at.toISOString(), h.keyId]))
     .digest()
-
-/** Moves the head ($1 checkpoint, $2 its MAC, $3 time, $4 key id, $5 MAC); a move that did not land fails. */
-export const MOVE_HEAD: PgPool.Statement = {
-  name: "audit_move_head",
-  text: `
-  WITH moved AS (
-    INSERT INTO audit_head (checkpoint, last_mac, at, key_id, mac)
-    VALUES ($1::bigint, $2::bytea, $3::timestamptz, $4::text, $5::bytea)
-    ON CONFLICT (id) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, last_mac = EXCLUDED.last_mac,
-                                   at = EXCLUDED.at, key_id = EXCLUDED.key_id, mac = EXCLUDED.mac
-    RETURNING 1
-  )
-  SELECT true AS moved WHERE ${allRecorded("(SELECT count(*) FROM moved)", "1")}`
-}
 
 /** The problem with the head, given the checkpoints read after it; undefined when there is none. */
 export const headProblem = (

@@ -1,6 +1,6 @@
 /** Pruning the audit trail to its retention when a process opens the store. */
 import { Clock, Duration, Effect } from "effect"
-import type { RepoOptions } from "../repo/SecretsRepo.js"
+import type { RepoOptions } from "../config/StoreConfig.js"
 import { AuditLog } from "./AuditLog.js"
 
 /** `SECRETS_AUDIT_RETENTION`: records older than it go when a process opens the store (best effort). */

@@ -16,27 +16,12 @@ import { Clock, Duration, Effect, Option, Predicate } from "effect"
 import type { PermissionDenied, RevealDenied } from "../domain/errors.js"
 import type { Operation } from "./Entry.js"
 import * as Actors from "./Actor.js"
-import { AuditLog } from "./AuditLog.js"
+import { AuditLog, type PathKind } from "./AuditLog.js"
 
 export type Refusal = PermissionDenied | RevealDenied
 
 /** A refusal of a kind recorded less than this ago is not recorded again. */
 export const REFUSAL_WINDOW = Duration.minutes(1)
-
-/**
- * What makes two refusals the same kind. The key path counts by its first segment and whether it is a prefix (both
- * null when there is none).
- */
-export interface RefusalKind extends PathKind {
-  readonly principal: string
-  readonly operation: string
-  readonly outcome: string
-}
-
-export interface PathKind {
-  readonly segment: string | null
-  readonly prefix: boolean | null
-}
 
 export const pathKindOf = (keyPath: string | null): PathKind =>
   keyPath === null

@@ -4,14 +4,15 @@
  * and what is allowed), and refuses an unknown `SECRETS_*` name, which is most likely a typo of a real one.
  * Layers take the parsed `Settings` as plain options; nothing else reads the environment.
  */
-import { parsePrefixes } from "../approvals/gate.js"
+import { parsePrefixes } from "../domain/prefixes.js"
+import { DEFAULT_QUOTA, type Quota } from "../auth/Quota.js"
 import { Config, Duration, Effect, Either, LogLevel, Option, Redacted } from "effect"
 import * as Principal from "../auth/Principal.js"
 import { type ConfigProblem, InvalidConfig } from "../domain/errors.js"
 import * as Parse from "./parse.js"
 import * as Client from "./ClientSettings.js"
 import { defaultDataDir, defaultKeyFile, defaultTokenFile } from "./paths.js"
-import { DEFAULT_REPO_OPTIONS, type RepoOptions } from "../repo/SecretsRepo.js"
+import { DEFAULT_REPO_OPTIONS, type RepoOptions } from "../config/StoreConfig.js"
 import type { Location, ReadOptions, ServerOptions } from "./StoreConfig.js"
 import { type HttpSettings, readHttp } from "./HttpSettings.js"
 
@@ -115,15 +116,6 @@ export interface KeySource {
   /** Older keys, still needed to read values written before a rotation (`SECRETS_PREVIOUS_KEYS_FILE`). */
   readonly previousFile: Option.Option<string>
 }
-
-export interface Quota {
-  /** Most secrets a non-meta principal may keep under a prefix it writes to. */
-  readonly secrets: number
-  /** Most bytes of values it may keep there. */
-  readonly bytes: number
-}
-
-export const DEFAULT_QUOTA: Quota = { secrets: 1000, bytes: 16 * 1024 * 1024 }
 
 /** Who must give `expectedVersion` to update a secret (`SECRETS_REQUIRE_CAS`). */
 export type CasPolicy =

@@ -38,3 +38,15 @@ export const DEFAULT_READ_OPTIONS: ReadOptions = { maxBatch: 256, durability: "f
 
 export const describe = (location: Location): string =>
   location._tag === "Server" ? "PostgreSQL server (DATABASE_URL)" : `embedded store in ${location.dataDir}`
+
+/** What the repository keeps, and for how long. */
+export interface RepoOptions {
+  /** Versions kept per secret, the current one included (`SECRETS_MAX_VERSIONS`, default 10). */
+  readonly maxVersions: number
+  /** How long a deleted secret stays recoverable (`SECRETS_DELETE_RETENTION`, default 30 days). */
+  readonly deleteRetention: Duration.Duration
+  /** How long audit records are kept (`SECRETS_AUDIT_RETENTION`); undefined: forever. */
+  readonly auditRetention?: Duration.Duration | undefined
+}
+
+export const DEFAULT_REPO_OPTIONS: RepoOptions = { maxVersions: 10, deleteRetention: Duration.days(30) }

@@ -3,7 +3,8 @@
  * give `expectedVersion` to update a secret. Fixed for the life of a server.
  */
 import type * as Principal from "../auth/Principal.js"
-import { type CasPolicy, DEFAULT_QUOTA, type Quota, requiresCas } from "../config/Settings.js"
+import { DEFAULT_QUOTA, type Quota } from "../auth/Quota.js"
+import { type CasPolicy, requiresCas } from "../config/Settings.js"
 
 export interface Caller {
   readonly principal: Principal.Principal

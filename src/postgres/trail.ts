@@ -19,7 +19,8 @@ import { isActiveKeyHexSql } from "./keyGate.js"
 import * as PgPool from "./PgPool.js"
 import { allRecorded } from "../audit/allRecorded.js"
 import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "../audit/Entry.js"
-import { headMac, MOVE_HEAD } from "../audit/SignedHead.js"
+import { headMac } from "../audit/SignedHead.js"
+import { MOVE_HEAD } from "./head.js"
 import * as Stream from "../audit/Stream.js"
 
 /** A record's token columns: the id and name of the token its caller presented, or nulls. */

@@ -6,7 +6,7 @@
  * Nothing is lost by accident: every value set is a numbered version (the newest `maxVersions` are kept), a
  * delete is recoverable for `deleteRetention`, and only `destroy` (the CLI's, never an MCP tool) erases.
  */
-import { Context, Duration, type Effect, type Redacted } from "effect"
+import { Context, type Effect, type Redacted } from "effect"
 import type {
   DecryptionFailed,
   Deleted,
@@ -40,16 +40,7 @@ import type {
   VersionInfo
 } from "../domain/Secret.js"
 
-export interface RepoOptions {
-  /** Versions kept per secret, the current one included (`SECRETS_MAX_VERSIONS`, default 10). */
-  readonly maxVersions: number
-  /** How long a deleted secret stays recoverable (`SECRETS_DELETE_RETENTION`, default 30 days). */
-  readonly deleteRetention: Duration.Duration
-  /** How long audit records are kept (`SECRETS_AUDIT_RETENTION`); undefined: forever. */
-  readonly auditRetention?: Duration.Duration | undefined
-}
-
-export const DEFAULT_REPO_OPTIONS: RepoOptions = { maxVersions: 10, deleteRetention: Duration.days(30) }
+export { DEFAULT_REPO_OPTIONS, type RepoOptions } from "../config/StoreConfig.js"
 
 type WriteError = ValueTooLarge | DescriptionTooLong | InvalidExpiry | InvalidValue
 type CasError = VersionConflict | VersionRequired | Deleted | SecretExists

@@ -5,7 +5,7 @@
  */
 import * as Principal from "../auth/Principal.js"
 import * as QuotaCheck from "../auth/Quota.js"
-import type { Quota } from "../config/Settings.js"
+import type { Quota } from "../auth/Quota.js"
 import type { KeyPath } from "../domain/KeyPath.js"
 
 export const writerOf = (principal: Principal.Principal, quota: Quota, operator: string) => ({

@@ -17,6 +17,7 @@
  * about 3,700, most of them runs of 16 bytes of it and of its key. Masking speed depends on the shortest forms and
  * on how many forms start alike more than on their number (./Search.ts).
  */
+import type { Form } from "./Form.js"
 import { base64Forms, hexForms, percentForms } from "./Encodings.js"
 import { fragmentsOf } from "./Fragments.js"
 import { jsonForms } from "./JsonEscapes.js"
@@ -27,18 +28,11 @@ import { variantsOf } from "./Variants.js"
 /** Values shorter than this (in characters) are not masked: too many false positives, too little to hide. */
 export const MIN_MASKED_LENGTH = 6
 
-/** Bytes to replace; a form that is short and only ever printed in one place also says what stands around it. */
-export interface Form {
-  readonly bytes: Buffer
-  /** Must come just before `bytes` (it stays in the output). */
-  readonly before?: Buffer | undefined
-  /** Must come just after `bytes` (it stays in the output). */
-  readonly after?: Buffer | undefined
-}
-
 const EMPTY = Buffer.alloc(0)
 
 /** The form with its marks: what the output holds where the form is. */
+export type { Form }
+
 export const formText = (form: Form): Buffer => Buffer.concat([form.before ?? EMPTY, form.bytes, form.after ?? EMPTY])
 
 /** A key that tells forms apart, marks included; cheap, since a plan keys thousands. */

@@ -15,7 +15,7 @@
  * names `db.internal:5432`). Masking those would hide other keys' armor, other documents' structure and public
  * host names, not this value.
  */
-import type { Form } from "./Forms.js"
+import type { Form } from "./Form.js"
 import { urlPasswordSpans } from "./Parts.js"
 
 export const WINDOW = 16
