@@ -8,9 +8,8 @@ import * as Parse from "../config/parse.js"
 import type { Settings } from "../config/Settings.js"
 import { VARIABLES } from "../config/Settings.js"
 import { InvalidConfig } from "../domain/errors.js"
-import { storeFrom } from "../layers.js"
+import { storeFrom, tokenStore } from "../postgres/index.js"
 import * as StoreAccess from "../mcp/StoreAccess.js"
-import * as SqlTokens from "../postgres/tokens.js"
 import { TokenStore } from "../tokens/TokenStore.js"
 import { VERSION } from "../version.js"
 import { start } from "./main.js"
@@ -40,7 +39,7 @@ export const run = (settings: Settings, listen: Option.Option<string>) =>
   Effect.gen(function* () {
     const address = Option.isSome(listen) ? yield* listenFlag(listen.value) : undefined
     keepStdoutClean()
-    const store = SqlTokens.layer.pipe(
+    const store = tokenStore.pipe(
       Layer.provideMerge(storeFrom(settings, { firstRun: settings.location._tag === "Embedded" }))
     )
     const access = yield* StoreAccess.make(store)

@@ -1,11 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as StoreConfig from "../../config/StoreConfig.js"
-import * as Crypto from "../../crypto/Crypto.js"
-import { migrated } from "../../layers.js"
-import * as Database from "../../postgres/Database.js"
-import { backupNotice, resolveKey } from "../../postgres/FirstRun.js"
-import * as KeyCheck from "../../postgres/keyGate.js"
+import { backupNotice, initialize, resolveKey } from "../../postgres/index.js"
 import { settings } from "../CliSettings.js"
 import { note } from "../output.js"
 
@@ -23,13 +19,10 @@ export const init = Command.make("init", { restoreKeyCheck }, (args) =>
       onNone: () => note(`key: ${key.source} (key id ${key.id})`),
       onSome: (file) => note(backupNotice(file, key.id, location))
     })
-    yield* Effect.gen(function* () {
-      if (args.restoreKeyCheck) {
-        const { checked } = yield* KeyCheck.restore
-        yield* note(`key check: all ${checked} stored values decrypt with key id ${key.id}; the record is written`)
-      }
-      yield* KeyCheck.verify
-    }).pipe(Effect.provide(migrated(Database.layerFor(current), Crypto.layerKeyring(keyring))), Effect.scoped)
+    const restored = yield* initialize(current, keyring, { restoreKeyCheck: args.restoreKeyCheck })
+    if (Option.isSome(restored)) {
+      yield* note(`key check: all ${restored.value} stored values decrypt with key id ${key.id}; the record is written`)
+    }
     yield* note(`store ready: ${StoreConfig.describe(location)}`)
   })
 ).pipe(Command.withDescription("Create the store (and, on a new machine, its key file) and check it"))

@@ -3,7 +3,7 @@ import { Args, Options } from "@effect/cli"
 import { Clock, Effect, Layer, Option } from "effect"
 import { ClientModeUnsupported } from "../../domain/errors.js"
 import { writerOf } from "../../repo/writer.js"
-import { storeFrom } from "../../layers.js"
+import { storeFrom } from "../../postgres/index.js"
 import { settings } from "../CliSettings.js"
 
 export const keyPathArg = Args.text({ name: "keyPath" }).pipe(

@@ -9,14 +9,14 @@ import { Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as os from "node:os"
 import { parseDurationText } from "../../domain/DurationText.js"
 import { InvalidConfig } from "../../domain/errors.js"
-import * as SqlTokens from "../../postgres/tokens.js"
+import { tokenStore } from "../../postgres/index.js"
 import * as Token from "../../tokens/Token.js"
 import { type TokenRecord, TokenStore } from "../../tokens/TokenStore.js"
 import { formatTable, iso, note, printLine } from "../output.js"
 import { jsonOption, now, storeLayer } from "./shared.js"
 
 const withTokens = <A, E, R>(body: Effect.Effect<A, E, R>) =>
-  Effect.provide(body, SqlTokens.layer.pipe(Layer.provide(storeLayer)))
+  Effect.provide(body, tokenStore.pipe(Layer.provide(storeLayer)))
 
 /** A token's fields as the store names them, and the flags that set them. */
 const FLAG_OF: Record<string, string> = {
