@@ -8,6 +8,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Cause, Chunk, Context, Duration, Effect, Exit, Layer, Redacted } from "effect"
 import pg from "pg"
+import { isSqlError } from "./storeUnavailable.js"
 
 export class PgPool extends Context.Tag("secrets-mcp/PgPool")<
   PgPool,
@@ -56,17 +57,12 @@ export const sendOn = send
 /** A failure to get a connection, as the same `SqlError` the driver's would be. */
 export const connectError = (cause: unknown) => new SqlError({ cause, message: "Failed to connect" })
 
-/** Runs a hot statement on the main pool. */
+/** Runs a statement on a connection of the pool's own; interrupted, it cancels the statement. */
 export const execute = <Row>(
-  { pool, prepared }: PgPool["Type"],
+  db: PgPool["Type"],
   statement: Statement,
   values: ReadonlyArray<unknown>
-): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
-  Effect.async((resume) =>
-    send<Row>(pool, prepared, statement, values, (error, rows) =>
-      resume(error ? Effect.fail(error) : Effect.succeed(rows))
-    )
-  )
+): Effect.Effect<ReadonlyArray<Row>, SqlError> => withClient(db, (_, query) => query<Row>(statement, values))
 
 /** Runs one statement on a client of its own (inside `transaction`): named when prepared, like `send`. */
 export type Query = <Row>(
@@ -74,19 +70,36 @@ export type Query = <Row>(
   values: ReadonlyArray<unknown>
 ) => Effect.Effect<ReadonlyArray<Row>, SqlError>
 
+/**
+ * The one way a statement is run as an Effect: on `client`, named when prepared. Interrupted, it asks the server
+ * to cancel the statement (best effort, as `@effect/sql-pg` does); whoever holds the connection then closes it
+ * (`withClient`) or rolls its transaction back (`transactionOn`), so it never goes back to the pool mid-statement.
+ */
 const onClient =
-  (client: pg.PoolClient, prepared: boolean): Query =>
+  (client: pg.ClientBase, prepared: boolean): Query =>
   <Row>(statement: Statement, values: ReadonlyArray<unknown>) =>
     Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
-      const query = prepared ? { ...statement, values: [...values] } : { text: statement.text, values: [...values] }
-      client.query(query, (error: Error | undefined, result: pg.QueryResult | undefined) =>
-        resume(
-          error
-            ? Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
-            : Effect.succeed((result?.rows ?? []) as Array<Row>)
-        )
+      send<Row>(client, prepared, statement, values, (error, rows) =>
+        resume(error ? Effect.fail(error) : Effect.succeed(rows))
       )
+      return cancel(client)
     })
+
+/** Each connection's way to cancel its statement: a statement on another connection of the main pool. */
+const cancelVia = new WeakMap<pg.ClientBase, pg.Pool>()
+
+/** Longest wait for the server to take a cancel request. */
+const CANCEL_TIMEOUT_MS = 5000
+
+const cancel = (client: pg.ClientBase): Effect.Effect<void> => {
+  const pool = cancelVia.get(client)
+  const processId = (client as { readonly processID?: number | null }).processID
+  if (pool === undefined || processId == null) return Effect.void
+  return Effect.async<void>((resume) => {
+    if (pool.ending) return resume(Effect.void)
+    pool.query("SELECT pg_cancel_backend($1)", [processId], () => resume(Effect.void))
+  }).pipe(Effect.interruptible, Effect.timeoutOption(CANCEL_TIMEOUT_MS), Effect.asVoid)
+}
 
 /** What a transaction's body gets: its statements, its connection, and a way to act once it has committed. */
 export interface Transaction {
@@ -101,7 +114,8 @@ export interface Transaction {
  * `body` on a pooled connection of its own, its statements each in their own implicit transaction: a write that
  * is one statement, on a connection whose audit stream it needs to know first. A checked-out client has no error
  * listener of the pool's, so one is added (a connection the server drops would otherwise crash the process; the
- * failure reaches us through the query instead). A connection a statement failed on is discarded.
+ * failure reaches us through the query instead). A connection a statement failed on, or was interrupted on, is
+ * discarded.
  */
 export const withClient = <A, E, R>(
   { pool, prepared }: PgPool["Type"],
@@ -119,7 +133,9 @@ export const withClient = <A, E, R>(
     (client, exit) =>
       Effect.sync(() => {
         client.off("error", ignore)
-        const failedOnIt = Exit.isFailure(exit) && Cause.failures(exit.cause).pipe(Chunk.some(isSqlError))
+        const failedOnIt =
+          Exit.isFailure(exit) &&
+          (Cause.isInterrupted(exit.cause) || Cause.failures(exit.cause).pipe(Chunk.some(isSqlError)))
         client.release(broken.delete(client) || failedOnIt ? true : undefined)
       })
   )
@@ -133,9 +149,6 @@ export const transaction = <A, E, R>(
   db: PgPool["Type"],
   body: (transaction: Transaction) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | SqlError, R> => withClient(db, (client) => transactionOn(client, db.prepared, body))
-
-const isSqlError = (e: unknown): boolean =>
-  typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "SqlError"
 
 /**
  * `body` in one transaction on a connection the caller holds (the read path's own). A connection whose ROLLBACK
@@ -153,7 +166,8 @@ export const transactionOn = <A, E, R>(
     Effect.zipRight(body({ query, client, onCommit: (f) => void committed.push(f) })),
     Effect.tap(() => plain("COMMIT")),
     Effect.tap(() => Effect.sync(() => committed.forEach((f) => f()))),
-    Effect.tapErrorCause(() =>
+    // On a failure or an interruption (its statement cancelled): ROLLBACK waits behind it on the connection.
+    Effect.onError(() =>
       Effect.promise(() =>
         client.query("ROLLBACK").then(
           () => undefined,
@@ -238,6 +252,8 @@ const connect = (options: PoolOptions) =>
         // planning cost more than the rest of a read (0.25 ms of 0.65, measured). The generic plan is as good.
         const reads =
           options.readConnection === "own" ? open(READ_CONNECTIONS, "-c plan_cache_mode=force_generic_plan") : pool
+        // Statements are cancelled over the main pool: the read path's two connections may both be busy.
+        for (const p of new Set([pool, reads])) p.on("connect", (client) => void cancelVia.set(client, pool))
         await Promise.all([pool, ...(reads === pool ? [] : [reads])].map((p) => p.query("SELECT 1")))
         return { pool, reads }
       },

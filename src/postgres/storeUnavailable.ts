@@ -116,5 +116,6 @@ export const withStoreErrors = <A, E, R>(
     Effect.catchIf(isSqlError, (e) => Effect.fail(toStoreUnavailable(e)))
   ) as Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R>
 
-const isSqlError = (e: unknown): e is SqlError =>
+/** The driver's failure, from `@effect/sql-pg` or from PgPool's statements alike. */
+export const isSqlError = (e: unknown): e is SqlError =>
   typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "SqlError"
