@@ -7,7 +7,7 @@
  */
 import { Schema } from "effect"
 import * as Errors from "../domain/errors.js"
-import * as RequestErrors from "../domain/requestErrors.js"
+import * as RequestErrors from "../domain/errors/requests.js"
 
 const isErrorSchema = (value: unknown): value is Schema.Schema.Any =>
   typeof value === "function" && Schema.isSchema(value) && (value as { prototype: unknown }).prototype instanceof Error
