@@ -1,5 +1,7 @@
 /**
- * The operator's own commands: one client mode does not run, and `secrets server install`.
+ * Where the operator must act: a command client mode does not run (it runs where the server runs), and
+ * `secrets server install`. Both are raised by the CLI alone, but stay with the domain's errors: every error with an
+ * exit code is one the wire carries (test/wire/rpc.test.ts), and the wire collects them from errors.ts.
  */
 import { Schema } from "effect"
 
