@@ -8,7 +8,7 @@
 import { Context, type Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import type { StoreUnavailable } from "../domain/errors.js"
-import type { ApprovalNotFound } from "../domain/requestErrors.js"
+import type { ApprovalNotFound } from "../domain/errors/requests.js"
 
 export type ApprovalStatus = "pending" | "approved" | "denied"
 

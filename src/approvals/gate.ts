@@ -11,7 +11,7 @@ import type { Operation } from "../audit/Entry.js"
 import { recordRefusal } from "../audit/refusal.js"
 import { StoreUnavailable } from "../domain/errors.js"
 import { needsApproval } from "../domain/prefixes.js"
-import { ApprovalRequired } from "../domain/requestErrors.js"
+import { ApprovalRequired } from "../domain/errors/requests.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 import { ApprovalStore } from "./ApprovalStore.js"
 

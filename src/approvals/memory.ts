@@ -1,6 +1,6 @@
 /** Approvals in memory, with the memory store: one map, each check-then-write inside one `Effect.sync`. */
 import { Clock, Effect, Layer } from "effect"
-import { ApprovalNotFound } from "../domain/requestErrors.js"
+import { ApprovalNotFound } from "../domain/errors/requests.js"
 import { type Approval, ApprovalStore, newApprovalId, sameSubject } from "./ApprovalStore.js"
 
 export const make = Effect.sync(() => {

@@ -104,8 +104,8 @@ const windowEnd = (tool: string, field: string, text: string | undefined) =>
 
 export const listSecrets = ({ principal }: Caller, input: typeof S.ListSecretsInput.Type) =>
   Effect.gen(function* () {
-    yield* Listing.checkFilter("list_secrets", "project", input.project)
-    yield* Listing.checkFilter("list_secrets", "service", input.service)
+    yield* Listing.checkFilter("project", input.project)
+    yield* Listing.checkFilter("service", input.service)
     const at = yield* now
     const query = {
       scope: input.scope,
@@ -118,13 +118,13 @@ export const listSecrets = ({ principal }: Caller, input: typeof S.ListSecretsIn
       now: at,
       within: Principal.readablePrefixes(principal)
     }
-    const page = yield* Listing.page("list_secrets", query, input.limit ?? Listing.DEFAULT_LIMIT, input.cursor)
+    const page = yield* Listing.page(query, input.limit ?? Listing.DEFAULT_LIMIT, input.cursor)
     const secrets = page.secrets.map((s) => ({
       ...toSummary(s, at),
       revealable: Principal.mayReveal(principal, s.keyPath)
     }))
     return { secrets, nextCursor: page.nextCursor ?? null }
-  })
+  }).pipe(Effect.catchTag("ListRefused", ({ reason }) => new InvalidArguments({ tool: "list_secrets", reason })))
 
 export const deleteSecret = ({ principal }: Caller, input: typeof S.DeleteSecretInput.Type) =>
   Effect.gen(function* () {

@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
-import { ApprovalNotFound } from "../domain/requestErrors.js"
+import { ApprovalNotFound } from "../domain/errors/requests.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 import { type Approval, ApprovalStore, type ApprovalStatus, newApprovalId } from "../approvals/ApprovalStore.js"
 

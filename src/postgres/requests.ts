@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
-import { RequestAnswered, RequestExpired, RequestNotFound } from "../domain/requestErrors.js"
+import { RequestAnswered, RequestExpired, RequestNotFound } from "../domain/errors/requests.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 import { newRequestId, RequestStore, type SecretRequest, statusAt } from "../requests/RequestStore.js"
 

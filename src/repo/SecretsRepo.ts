@@ -94,7 +94,10 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
     readonly undelete: (
       path: ParsedKeyPath
     ) => Effect.Effect<SecretMetadata, NotFound | NotDeleted | KeyMoved | StoreUnavailable>
-    /** Erases a secret with all its versions, or one version that is not the current one. Returns what went. */
+    /**
+     * Erases a secret with all its versions, or one version that is not the current one (the current one alone is
+     * `InvalidArguments` naming this operation, `destroy`, never a front end's tool). Returns what went.
+     */
     readonly destroy: (
       path: ParsedKeyPath,
       options?: { readonly version?: number | undefined }

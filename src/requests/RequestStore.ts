@@ -7,7 +7,7 @@
 import { Context, type Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import type { StoreUnavailable } from "../domain/errors.js"
-import type { RequestAnswered, RequestExpired, RequestNotFound } from "../domain/requestErrors.js"
+import type { RequestAnswered, RequestExpired, RequestNotFound } from "../domain/errors/requests.js"
 
 export type RequestStatus = "pending" | "provided" | "expired"
 

@@ -3,7 +3,7 @@
  * its write are one step.
  */
 import { Clock, Effect, Layer } from "effect"
-import { RequestAnswered, RequestExpired, RequestNotFound } from "../domain/requestErrors.js"
+import { RequestAnswered, RequestExpired, RequestNotFound } from "../domain/errors/requests.js"
 import { type ClaimError, newRequestId, RequestStore, type SecretRequest, statusAt } from "./RequestStore.js"
 
 type Row = Omit<SecretRequest, "status">

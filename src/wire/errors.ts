@@ -1,13 +1,13 @@
 /**
  * Every typed error as it crosses the wire between `secrets server` and a CLI in client mode: the error's own
  * schema (each is a `Schema.TaggedError`), so the client gets the same class back, with its `_tag`, its fields,
- * its message and so its exit code (`NotFound` is 3 on either side). Collected from errors.ts and requestErrors.ts
+ * its message and so its exit code (`NotFound` is 3 on either side). Collected from domain/errors.ts (which holds the area files of domain/errors/)
  * (`ApprovalRequired` must reach a client-mode `get` with its approval id), so a new error there crosses without a
  * change here; test/wire/errors.test.ts checks every tag the exit codes know round-trips.
  */
 import { Schema } from "effect"
 import * as Errors from "../domain/errors.js"
-import * as RequestErrors from "../domain/requestErrors.js"
+import * as RequestErrors from "../domain/errors/requests.js"
 
 const isErrorSchema = (value: unknown): value is Schema.Schema.Any =>
   typeof value === "function" && Schema.isSchema(value) && (value as { prototype: unknown }).prototype instanceof Error

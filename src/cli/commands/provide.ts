@@ -6,7 +6,7 @@
 import { Args, Command, Prompt } from "@effect/cli"
 import { Effect } from "effect"
 import * as Actors from "../../audit/Actor.js"
-import { RequestAnswered, RequestExpired, RequestNotFound } from "../../domain/requestErrors.js"
+import { RequestAnswered, RequestExpired, RequestNotFound } from "../../domain/errors/requests.js"
 import { provide as provideValue, recordOutcome } from "../../requests/provide.js"
 import { isRequestId, RequestStore } from "../../requests/RequestStore.js"
 import { note } from "../output.js"

@@ -7,7 +7,7 @@ import * as Principal from "../auth/Principal.js"
 import { parseDurationText } from "../domain/DurationText.js"
 import { InvalidArguments } from "../domain/errors.js"
 import type { Scope } from "../domain/KeyPath.js"
-import * as Listing from "./listing.js"
+import * as Listing from "../repo/listing.js"
 
 /** A duration option (`7d`), or InvalidArguments naming it. */
 export const durationArgument = (tool: string, option: string, text: string | undefined) => {
@@ -44,9 +44,9 @@ export const listPage = (
   cursor: string | undefined
 ) =>
   Effect.gen(function* () {
-    yield* Listing.checkFilter(TOOL, "--project", filters.project)
-    yield* Listing.checkFilter(TOOL, "--service", filters.service)
-    yield* Listing.checkLimit(TOOL, limit)
+    yield* Listing.checkFilter("--project", filters.project)
+    yield* Listing.checkFilter("--service", filters.service)
+    yield* Listing.checkLimit(limit)
     const at = new Date(yield* Clock.currentTimeMillis)
     const query = {
       scope: filters.scope,
@@ -60,5 +60,5 @@ export const listPage = (
       // What the principal may see (meta: everything), filtered by the store.
       within: Principal.readablePrefixes(principal)
     }
-    return yield* Listing.page(TOOL, query, limit, cursor)
-  })
+    return yield* Listing.page(query, limit, cursor)
+  }).pipe(Effect.catchTag("ListRefused", ({ reason }) => new InvalidArguments({ tool: TOOL, reason })))
