@@ -24,14 +24,14 @@ export const previousStatementRead = (pool: pg.Pool, key: Buffer) => async (keyP
   return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)
 }
 
-type Statements = typeof import("../dist/repo/readStatements.js")
+type Statements = typeof import("../dist/postgres/readStatements.js")
 
 /**
  * This release's read statement without its audit record: what versions alone made of the previous one (the
  * columns a read returns and `last_accessed_by`), to tell the versions' cost from the audit record's.
  */
 export const versionsStatementRead = async (pool: pg.Pool, key: Buffer, root: string) => {
-  const { RETURNING } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
+  const { RETURNING } = (await import(path.join(root, "dist/postgres/readStatements.js"))) as Statements
   const text = `
     UPDATE secrets AS s
     SET access_count = s.access_count + 1,
@@ -53,7 +53,7 @@ export const versionsStatementRead = async (pool: pg.Pool, key: Buffer, root: st
  */
 export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: string) => {
   const { ATTEMPT_MAC_BYTES, OUTCOME_MAC_BYTES, statements } = (await import(
-    path.join(root, "dist/repo/readStatements.js")
+    path.join(root, "dist/postgres/readStatements.js")
   )) as Statements
   const statement = statements("flush").single
   const stream = `bench-${randomUUID()}`
@@ -114,6 +114,6 @@ export const previousStatementList = (pool: pg.Pool) => listOf(pool, "previous_l
  * live secrets only (soft delete).
  */
 export const currentStatementList = async (pool: pg.Pool, root: string) => {
-  const { COLUMNS } = (await import(path.join(root, "dist/repo/readStatements.js"))) as Statements
+  const { COLUMNS } = (await import(path.join(root, "dist/postgres/readStatements.js"))) as Statements
   return listOf(pool, "current_list", listText(COLUMNS, "deleted_at IS NULL AND "))
 }

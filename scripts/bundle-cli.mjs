@@ -50,6 +50,6 @@ await build({
   outfile: "dist/cli.js",
   define: { SECRETS_BUNDLE_ID: JSON.stringify(bundleId) }
 })
-await build({ ...esm, entryPoints: ["src/store/embedded/supervisor.ts"], outfile: "dist/embedded-supervisor.js" })
+await build({ ...esm, entryPoints: ["src/postgres/embedded/supervisor.ts"], outfile: "dist/embedded-supervisor.js" })
 
 chmodSync("dist/cli.js", 0o755)

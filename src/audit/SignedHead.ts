@@ -8,7 +8,7 @@
  * (`verify --head`) proves.
  */
 import { createHmac } from "node:crypto"
-import type * as PgPool from "../store/PgPool.js"
+import type * as PgPool from "../postgres/PgPool.js"
 import { allRecorded } from "./allRecorded.js"
 
 export interface SignedHead {

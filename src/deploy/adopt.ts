@@ -14,9 +14,9 @@
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { hba, ident, serverPaths, settings } from "../store/embedded/cluster.js"
-import { clusterDir, clusterExists, INIT_PREFIX } from "../store/embedded/layout.js"
-import { running } from "../store/embedded/postmaster.js"
+import { hba, ident, serverPaths, settings } from "../postgres/embedded/cluster.js"
+import { clusterDir, clusterExists, INIT_PREFIX } from "../postgres/embedded/layout.js"
+import { running } from "../postgres/embedded/postmaster.js"
 import * as SafeFs from "./safeFs.js"
 
 const { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = fs.constants

@@ -15,7 +15,7 @@
 import { Effect, Layer, Redacted, Schema } from "effect"
 import { spawn } from "node:child_process"
 import { StoreUnavailable, TokenNotFound, Unauthorized } from "../domain/errors.js"
-import { lookup } from "../store/embedded/users.js"
+import { lookup } from "../postgres/embedded/users.js"
 import { TokenRecord, TokenStore } from "../tokens/TokenStore.js"
 import * as Environment from "./environment.js"
 import type { Layout } from "./Layout.js"

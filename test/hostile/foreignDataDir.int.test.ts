@@ -15,7 +15,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
-import { running } from "../../src/store/embedded/postmaster.js"
+import { running } from "../../src/postgres/embedded/postmaster.js"
 import { expectError, expectOk, hexKey, makeSandbox, type Result, runCli } from "../cli/harness.js"
 import { removeTree, stopServersUnder } from "../support/embedded.js"
 

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import * as Crypto from "../../src/crypto/Crypto.js"
 import type * as EncryptionKey from "../../src/crypto/EncryptionKey.js"
-import * as KeySwitch from "../../src/store/KeySwitch.js"
+import * as KeySwitch from "../../src/postgres/admin/keySwitch.js"
 import { keyFromHex } from "../support/keys.js"
 import { switchMac } from "../support/keySwitch.js"
 

@@ -13,8 +13,8 @@ import * as path from "node:path"
 import { randomBytes } from "node:crypto"
 import { describe, expect, test } from "vitest"
 import pg from "pg"
-import { clusterDir, DATABASE, PORT, ROLE } from "../../src/store/embedded/layout.js"
-import { isGone, running } from "../../src/store/embedded/postmaster.js"
+import { clusterDir, DATABASE, PORT, ROLE } from "../../src/postgres/embedded/layout.js"
+import { isGone, running } from "../../src/postgres/embedded/postmaster.js"
 import { expectError, expectOk, filesUnder, hexKey, makeSandbox, type Sandbox, waitFor } from "../cli/harness.js"
 
 const TIMEOUT = 120_000

@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import pg from "pg"
 import { describe, expect, test } from "vitest"
-import { running } from "../../src/store/embedded/postmaster.js"
+import { running } from "../../src/postgres/embedded/postmaster.js"
 import { hexKey, runCli } from "../cli/harness.js"
 import { removeTree } from "../support/embedded.js"
 

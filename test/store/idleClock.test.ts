@@ -4,7 +4,7 @@
  * came and went before the first poll.
  */
 import { describe, expect, test } from "vitest"
-import { idleClock, pollInterval, type Sample } from "../../src/store/embedded/idleClock.js"
+import { idleClock, pollInterval, type Sample } from "../../src/postgres/embedded/idleClock.js"
 
 const IDLE = 8_000
 const EVERY = pollInterval(IDLE)

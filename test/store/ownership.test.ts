@@ -8,8 +8,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, onTestFinished, test } from "vitest"
-import * as Ownership from "../../src/store/embedded/ownership.js"
-import { ForeignOwner, LinkInDataDir } from "../../src/store/embedded/refusal.js"
+import * as Ownership from "../../src/postgres/embedded/ownership.js"
+import { ForeignOwner, LinkInDataDir } from "../../src/postgres/embedded/refusal.js"
 
 const NOBODY = 65534
 const NOGROUP = 65534

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
-import * as Database from "../../src/store/Database.js"
-import * as PgPool from "../../src/store/PgPool.js"
+import * as Database from "../../src/postgres/Database.js"
+import * as PgPool from "../../src/postgres/PgPool.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { serverOptions } from "../support/stores.js"
 

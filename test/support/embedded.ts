@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { isGone, read } from "../../src/store/embedded/postmaster.js"
+import { isGone, read } from "../../src/postgres/embedded/postmaster.js"
 import { isRunning, processesUnder, stopProcessesUnder } from "./leftovers.js"
 
 /** Data directories under `root` (itself included, three levels deep) that hold a cluster. */

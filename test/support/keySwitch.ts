@@ -7,7 +7,7 @@ import type { SqlClient } from "@effect/sql"
 import { Effect, Redacted } from "effect"
 import * as Crypto from "../../src/crypto/Crypto.js"
 import type * as EncryptionKey from "../../src/crypto/EncryptionKey.js"
-import * as KeySwitch from "../../src/store/KeySwitch.js"
+import * as KeySwitch from "../../src/postgres/admin/keySwitch.js"
 
 /** The MAC a switch carries when `key` made it. */
 export const switchMac = (key: EncryptionKey.EncryptionKey, link: Omit<KeySwitch.Link, "mac">) =>

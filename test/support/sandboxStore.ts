@@ -6,7 +6,7 @@
 import { Effect, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import * as Database from "../../src/store/Database.js"
+import * as Database from "../../src/postgres/Database.js"
 import { makeSandbox, type Sandbox } from "../cli/harness.js"
 import { freshDatabase } from "./postgres.js"
 

@@ -1,7 +1,7 @@
 /** The TokenStore contract on the store's database: the embedded server, and a PostgreSQL server (TEST_DATABASE_URL). */
 import { describe } from "@effect/vitest"
 import { Layer } from "effect"
-import * as SqlTokens from "../../src/tokens/sql.js"
+import * as SqlTokens from "../../src/postgres/tokens.js"
 import { TEST_DATABASE_URL } from "../support/postgres.js"
 import { embeddedStore, serverStore } from "../support/stores.js"
 import { tokenStoreContract } from "./contract.js"

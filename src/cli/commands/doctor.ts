@@ -21,12 +21,12 @@ import {
   type StartupError,
   StoreNotInitialised
 } from "../../domain/errors.js"
-import * as Database from "../../store/Database.js"
-import * as KeyCheck from "../../store/KeyCheck.js"
-import * as KeySwitch from "../../store/KeySwitch.js"
-import * as KeyUsage from "../../store/KeyUsage.js"
-import * as Migrations from "../../store/Migrations.js"
-import * as Verify from "../../store/Verify.js"
+import * as Database from "../../postgres/Database.js"
+import * as KeyCheck from "../../postgres/keyGate.js"
+import * as KeySwitch from "../../postgres/admin/keySwitch.js"
+import * as KeyUsage from "../../postgres/admin/keyUsage.js"
+import * as Migrations from "../../postgres/Migrations.js"
+import * as Verify from "../../postgres/admin/verify.js"
 import { settings } from "../CliSettings.js"
 import { printLine } from "../output.js"
 

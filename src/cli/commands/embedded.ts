@@ -5,7 +5,7 @@
 import { Command } from "@effect/cli"
 import { Duration, Effect } from "effect"
 import { StoreFormatOutdated } from "../../domain/errors.js"
-import * as Embedded from "../../store/Embedded.js"
+import * as Embedded from "../../postgres/embedded/Embedded.js"
 import { settings } from "../CliSettings.js"
 import { printLine } from "../output.js"
 import { jsonOption } from "./shared.js"

@@ -7,16 +7,16 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Effect } from "effect"
 import * as Actors from "../audit/Actor.js"
 import type { Operation } from "../audit/Entry.js"
-import type { Trail } from "../audit/SqlTrail.js"
+import type { Trail } from "./trail.js"
 import type { Crypto } from "../crypto/Crypto.js"
 import { type Deleted, NotDeleted, NotFound } from "../domain/errors.js"
 import type { ParsedKeyPath } from "../domain/KeyPath.js"
 import { validateMetadata, validateWrite } from "../domain/writeChecks.js"
-import * as PgPool from "../store/PgPool.js"
-import { withStoreErrors } from "../store/storeUnavailable.js"
-import { COLUMNS, type Row } from "./ReadBatcher.js"
-import type { RepoOptions, SecretsRepo } from "./SecretsRepo.js"
-import type { HoldQuota, SetIn } from "./SqlSet.js"
+import * as PgPool from "./PgPool.js"
+import { withStoreErrors } from "./storeUnavailable.js"
+import { COLUMNS, type Row } from "./reads.js"
+import type { RepoOptions, SecretsRepo } from "../repo/SecretsRepo.js"
+import type { HoldQuota, SetIn } from "./writes.js"
 import {
   type CurrentRow,
   type GeneratedColumns,
@@ -24,8 +24,8 @@ import {
   toCurrent,
   toGenerated,
   toMetadata
-} from "./sqlRows.js"
-import * as Q from "./sqlStatements.js"
+} from "./schema.js"
+import * as Q from "./writeStatements.js"
 import {
   asRollback,
   currentVersionRefused,
@@ -34,7 +34,7 @@ import {
   restorableUntil,
   retentionCutoff,
   versionNotFound
-} from "./writePlan.js"
+} from "../repo/writePlan.js"
 
 type Repo = SecretsRepo["Type"]
 const plain = (text: string): PgPool.Statement => ({ name: "", text })

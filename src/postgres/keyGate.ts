@@ -17,10 +17,10 @@ import { Effect, Option, Redacted } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
 import * as Envelope from "../crypto/Envelope.js"
 import { KeyCheckMissing, KeyRollback, KeyRotated, WrongKey } from "../domain/errors.js"
-import * as KeySwitch from "./KeySwitch.js"
+import * as KeySwitch from "./admin/keySwitch.js"
 import type * as PgPool from "./PgPool.js"
 import { withStoreErrors } from "./storeUnavailable.js"
-import * as Verify from "./Verify.js"
+import * as Verify from "./admin/verify.js"
 
 const CANARY_NAME = "key_check"
 /** Where the canary belongs: not a valid key path, and version 0, so no secret's ciphertext can stand in for it. */

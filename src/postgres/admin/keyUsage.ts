@@ -4,9 +4,9 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
-import * as Envelope from "../crypto/Envelope.js"
-import { storedActiveKeyId, storedCanary } from "./KeyCheck.js"
-import { withStoreErrors } from "./storeUnavailable.js"
+import * as Envelope from "../../crypto/Envelope.js"
+import { storedActiveKeyId, storedCanary } from "../keyGate.js"
+import { withStoreErrors } from "../storeUnavailable.js"
 
 export interface KeyIdCount {
   readonly keyId: string

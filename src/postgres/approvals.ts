@@ -6,8 +6,8 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
 import { ApprovalNotFound } from "../domain/requestErrors.js"
-import { withStoreErrors } from "../store/storeUnavailable.js"
-import { type Approval, ApprovalStore, type ApprovalStatus, newApprovalId } from "./ApprovalStore.js"
+import { withStoreErrors } from "./storeUnavailable.js"
+import { type Approval, ApprovalStore, type ApprovalStatus, newApprovalId } from "../approvals/ApprovalStore.js"
 
 interface Row {
   readonly id: string

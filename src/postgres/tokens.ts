@@ -7,10 +7,10 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Either, Layer } from "effect"
 import { TokenNotFound, Unauthorized } from "../domain/errors.js"
-import { withStoreErrors } from "../store/storeUnavailable.js"
-import { type CheckedSpec, checkSpec, nameFor, shouldTouch, usable } from "./rules.js"
-import * as Token from "./Token.js"
-import { type TokenRecord, TokenStore, type TokenSpec } from "./TokenStore.js"
+import { withStoreErrors } from "./storeUnavailable.js"
+import { type CheckedSpec, checkSpec, nameFor, shouldTouch, usable } from "../tokens/rules.js"
+import * as Token from "../tokens/Token.js"
+import { type TokenRecord, TokenStore, type TokenSpec } from "../tokens/TokenStore.js"
 
 interface Row {
   readonly id: string

@@ -6,13 +6,13 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { Crypto } from "../crypto/Crypto.js"
-import * as KeyCheck from "../store/KeyCheck.js"
-import * as PgPool from "../store/PgPool.js"
-import { withStoreErrors } from "../store/storeUnavailable.js"
-import { AuditLog, operationsOf } from "./AuditLog.js"
-import { MAC_KEY_LABEL, type StoredRecord } from "./Entry.js"
-import * as SqlTrail from "./SqlTrail.js"
-import { type StoredCheckpoint, verify } from "./verify.js"
+import * as KeyCheck from "./keyGate.js"
+import * as PgPool from "./PgPool.js"
+import { withStoreErrors } from "./storeUnavailable.js"
+import { AuditLog, operationsOf } from "../audit/AuditLog.js"
+import { MAC_KEY_LABEL, type StoredRecord } from "../audit/Entry.js"
+import * as SqlTrail from "./trail.js"
+import { type StoredCheckpoint, verify } from "../audit/verify.js"
 
 export class AuditTrail extends Context.Tag("secrets-mcp/AuditTrail")<AuditTrail, SqlTrail.Trail>() {}
 

@@ -15,12 +15,12 @@ import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import type pg from "pg"
 import type { KeyRollback, KeyRotated } from "../domain/errors.js"
-import { isActiveKeyHexSql } from "../store/KeyCheck.js"
-import * as PgPool from "../store/PgPool.js"
-import { allRecorded } from "./allRecorded.js"
-import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "./Entry.js"
-import { headMac, MOVE_HEAD } from "./SignedHead.js"
-import * as Stream from "./Stream.js"
+import { isActiveKeyHexSql } from "./keyGate.js"
+import * as PgPool from "./PgPool.js"
+import { allRecorded } from "../audit/allRecorded.js"
+import { type Checkpoint, checkpointMac, type Entry, GENESIS } from "../audit/Entry.js"
+import { headMac, MOVE_HEAD } from "../audit/SignedHead.js"
+import * as Stream from "../audit/Stream.js"
 
 /** A record's token columns: the id and name of the token its caller presented, or nulls. */
 export const tokenValues = (entry: Pick<Entry, "tokenId" | "tokenName">): readonly [string | null, string | null] =>

@@ -4,10 +4,10 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Stream } from "effect"
-import { Crypto } from "../crypto/Crypto.js"
-import * as Envelope from "../crypto/Envelope.js"
-import { DecryptionFailed, KeyNotInKeyring } from "../domain/errors.js"
-import { withStoreErrors } from "./storeUnavailable.js"
+import { Crypto } from "../../crypto/Crypto.js"
+import * as Envelope from "../../crypto/Envelope.js"
+import { DecryptionFailed, KeyNotInKeyring } from "../../domain/errors.js"
+import { withStoreErrors } from "../storeUnavailable.js"
 
 export interface Damaged {
   readonly keyPath: string

@@ -17,9 +17,9 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Redacted } from "effect"
 import { createHmac, timingSafeEqual } from "node:crypto"
-import type { Crypto, Standing } from "../crypto/Crypto.js"
-import type * as PgPool from "./PgPool.js"
-import { withStoreErrors } from "./storeUnavailable.js"
+import type { Crypto, Standing } from "../../crypto/Crypto.js"
+import type * as PgPool from "../PgPool.js"
+import { withStoreErrors } from "../storeUnavailable.js"
 
 /** HKDF label of the key that authenticates switches (Crypto.deriveKeyFor): never the audit trail's. */
 export const MAC_KEY_LABEL = "key switch"

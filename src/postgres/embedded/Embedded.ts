@@ -8,17 +8,17 @@
  */
 import { Duration, Effect, Layer } from "effect"
 import * as path from "node:path"
-import type * as StoreConfig from "../config/StoreConfig.js"
-import { ForeignDataDir, StoreFormatOutdated, StoreUnavailable } from "../domain/errors.js"
-import { clusterDir, clusterExists, DATABASE, isPreviousFormat, PORT, ROLE } from "./embedded/layout.js"
-import type { ForeignOwner } from "./embedded/refusal.js"
-import * as Postmaster from "./embedded/postmaster.js"
-import * as Users from "./embedded/users.js"
-import * as Start from "./embedded/start.js"
-import * as Status from "./embedded/status.js"
-import * as PgPool from "./PgPool.js"
+import type * as StoreConfig from "../../config/StoreConfig.js"
+import { ForeignDataDir, StoreFormatOutdated, StoreUnavailable } from "../../domain/errors.js"
+import { clusterDir, clusterExists, DATABASE, isPreviousFormat, PORT, ROLE } from "./layout.js"
+import type { ForeignOwner } from "./refusal.js"
+import * as Postmaster from "./postmaster.js"
+import * as Users from "./users.js"
+import * as Start from "./start.js"
+import * as Status from "./status.js"
+import * as PgPool from "../PgPool.js"
 
-export type { Status } from "./embedded/status.js"
+export type { Status } from "./status.js"
 
 export const DEFAULT_IDLE = Duration.minutes(15)
 

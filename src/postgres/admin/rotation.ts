@@ -17,16 +17,16 @@
  * canary then stays, and the rotation is unfinished until they are repaired or destroyed.
  */
 import { Effect, Fiber, Option, Redacted } from "effect"
-import { Crypto, type Standing } from "../crypto/Crypto.js"
-import * as Envelope from "../crypto/Envelope.js"
-import { KeyRotated, StoreUnavailable } from "../domain/errors.js"
-import * as KeyCheck from "./KeyCheck.js"
-import * as KeySwitch from "./KeySwitch.js"
-import * as KeyUsage from "./KeyUsage.js"
-import * as PgPool from "./PgPool.js"
+import { Crypto, type Standing } from "../../crypto/Crypto.js"
+import * as Envelope from "../../crypto/Envelope.js"
+import { KeyRotated, StoreUnavailable } from "../../domain/errors.js"
+import * as KeyCheck from "../keyGate.js"
+import * as KeySwitch from "./keySwitch.js"
+import * as KeyUsage from "./keyUsage.js"
+import * as PgPool from "../PgPool.js"
 import { remaining, type Rewritten, type Row, type Table, tables } from "./rotationTables.js"
-import { sqlStateOf, withStoreErrors } from "./storeUnavailable.js"
-import { type Damaged, damagedOf } from "./Verify.js"
+import { sqlStateOf, withStoreErrors } from "../storeUnavailable.js"
+import { type Damaged, damagedOf } from "./verify.js"
 
 export interface Progress {
   /** Values re-encrypted so far in this run. */

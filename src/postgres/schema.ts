@@ -3,8 +3,8 @@
  */
 import type { KeyPath, Scope } from "../domain/KeyPath.js"
 import type { Generated, SecretMetadata } from "../domain/Secret.js"
-import type { Row } from "./ReadBatcher.js"
-import type { Current } from "./writePlan.js"
+import type { Row } from "./reads.js"
+import type { Current } from "../repo/writePlan.js"
 
 /** A row's metadata columns, as the read path's statement also returns them. */
 export type MetadataRow = Omit<Row, "encrypted_value">

@@ -6,8 +6,8 @@
  * named prepared statements.
  */
 import { allRecorded } from "../audit/allRecorded.js"
-import { isActiveKeySql } from "../store/KeyCheck.js"
-import type * as PgPool from "../store/PgPool.js"
+import { isActiveKeySql } from "./keyGate.js"
+import type * as PgPool from "./PgPool.js"
 import { COLUMNS as METADATA_COLUMNS } from "./readStatements.js"
 
 /**

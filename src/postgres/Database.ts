@@ -8,7 +8,7 @@ import { Duration, Layer, type Redacted } from "effect"
 import type { Settings } from "../config/Settings.js"
 import * as StoreConfig from "../config/StoreConfig.js"
 import type { ForeignDataDir, StoreFormatOutdated, StoreUnavailable } from "../domain/errors.js"
-import * as Embedded from "./Embedded.js"
+import * as Embedded from "./embedded/Embedded.js"
 import * as PgPool from "./PgPool.js"
 import { toStoreUnavailable } from "./storeUnavailable.js"
 

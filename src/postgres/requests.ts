@@ -6,8 +6,8 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
 import { RequestAnswered, RequestExpired, RequestNotFound } from "../domain/requestErrors.js"
-import { withStoreErrors } from "../store/storeUnavailable.js"
-import { newRequestId, RequestStore, type SecretRequest, statusAt } from "./RequestStore.js"
+import { withStoreErrors } from "./storeUnavailable.js"
+import { newRequestId, RequestStore, type SecretRequest, statusAt } from "../requests/RequestStore.js"
 
 interface Row {
   readonly id: string

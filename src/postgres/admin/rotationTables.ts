@@ -5,9 +5,9 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
-import * as KeyUsage from "./KeyUsage.js"
-import * as PgPool from "./PgPool.js"
-import { withStoreErrors } from "./storeUnavailable.js"
+import * as KeyUsage from "./keyUsage.js"
+import * as PgPool from "../PgPool.js"
+import { withStoreErrors } from "../storeUnavailable.js"
 
 /** One table's rows still under other keys, a batch at a time, after a cursor; and how to rewrite a batch. */
 export interface Table<Cursor> {

@@ -13,8 +13,8 @@
 import { ATTEMPT_MAC_BYTES, READ_OUTCOME_TAG_BYTES as OUTCOME_MAC_BYTES } from "../audit/Entry.js"
 import { READ_MACS_BYTES } from "../audit/Stream.js"
 import { allRecorded } from "../audit/allRecorded.js"
-import { isActiveKeyHexSql } from "../store/KeyCheck.js"
-import type * as PgPool from "../store/PgPool.js"
+import { isActiveKeyHexSql } from "./keyGate.js"
+import type * as PgPool from "./PgPool.js"
 
 export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
   created_by, version, updated_by, last_accessed_at, last_accessed_by, access_count, expires_at, rotation_required,

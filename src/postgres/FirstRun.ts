@@ -15,7 +15,7 @@ import * as Envelope from "../crypto/Envelope.js"
 import * as Keyring from "../crypto/Keyring.js"
 import { KeyMissing } from "../domain/errors.js"
 import * as Database from "./Database.js"
-import * as Embedded from "./Embedded.js"
+import * as Embedded from "./embedded/Embedded.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 
 /**
