@@ -226,6 +226,19 @@ export const stdioMcpSuite = (name: string, target: StdioTarget) =>
       })
     })
 
+    it("16 calls at once are each answered, to its own request; prompts are listed as by serve itself", async () => {
+      const paths = Array.from({ length: 16 }, (_, i) => `project/alpha/concurrent_${i}`)
+      const written = paths.map(() => value())
+      await Promise.all(paths.map((keyPath, i) => call("set_secret", { keyPath, value: written[i] })))
+      const got = await Promise.all(paths.map((keyPath) => call("get_secret", { keyPath })))
+      expect(got.map((result) => ok(result, S.GetSecretOutput).value)).toEqual(written)
+      // The store is free again after the burst: the next call is answered, not left waiting for a connection.
+      expect(ok(await call("get_secret", { keyPath: paths[0] }), S.GetSecretOutput).value).toBe(written[0])
+      const { prompts } = await served.client.listPrompts()
+      expect(prompts.length).toBeGreaterThan(0)
+      for (const prompt of prompts) expect(prompt.description?.length).toBeGreaterThan(10)
+    })
+
     it("stdout carries only protocol; stderr never shows a value", () => {
       const strays = served
         .stdout()
