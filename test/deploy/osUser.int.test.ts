@@ -166,7 +166,8 @@ afterAll(() => {
   if (root !== undefined) fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 })
 }, 60_000)
 
-describe.skipIf(!canMakeUsers)("the server as its own OS user, an agent as another", () => {
+// Each test starts several processes as other users (setpriv, node, the bridge): on a busy machine that is seconds.
+describe.skipIf(!canMakeUsers)("the server as its own OS user, an agent as another", { timeout: 180_000 }, () => {
   it("the agent's CLI, run, inject and stdio bridge work on project/alpha/ as project:alpha", async () => {
     expectOk(await asAgent(["set", "project/alpha/db_password", "--stdin"], { stdin: "hunter2" }))
     const got = await asAgent(["get", "project/alpha/db_password"])
