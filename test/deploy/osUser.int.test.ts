@@ -294,6 +294,13 @@ describe.skipIf(!canMakeUsers)("the server as its own OS user, an agent as anoth
     // Nor can the agent pass off a file of the server's as its token: it cannot even reach it.
     const key = at(...STATE, "key")
     expectError(await asAgent(["list"], { env: { SECRETS_TOKEN_FILE: key } }), 18, `${key} cannot be read by this user`)
+    // The server's environ: the agent may look at it (mode 0400) but not read it.
+    const environ = `/proc/${serverPid}/environ`
+    expectError(
+      await asAgent(["list"], { env: { SECRETS_TOKEN_FILE: environ } }),
+      18,
+      `${environ} cannot be read by this user`
+    )
   })
 
   it("every call the agent made is in the audit trail under its token; revoking it stops the agent at its next call", async () => {
