@@ -8,6 +8,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { MAX_VALUE_BYTES } from "../../src/domain/Secret.js"
 import * as S from "../../src/mcp/schemas.js"
 import { failed, ok } from "../support/mcp.js"
 import { type Served, within } from "../support/serve.js"
@@ -224,6 +225,20 @@ export const stdioMcpSuite = (name: string, target: StdioTarget) =>
         code: -32602,
         message: expect.stringContaining("Unknown tool")
       })
+    })
+
+    it("the largest value goes through and back; one byte more is ValueTooLarge, without the value; ping and logging/setLevel are answered", async () => {
+      const largest = `${value()}${"Q".repeat(MAX_VALUE_BYTES)}`.slice(0, MAX_VALUE_BYTES)
+      ok(await call("set_secret", { keyPath: "project/alpha/largest", value: largest }), S.SetSecretOutput)
+      expect(ok(await call("get_secret", { keyPath: "project/alpha/largest" }), S.GetSecretOutput).value).toBe(largest)
+      const big = failed(
+        await call("set_secret", { keyPath: "project/alpha/too_big", value: `${largest}Q` }),
+        "ValueTooLarge"
+      )
+      expect(big).toMatchObject({ bytes: MAX_VALUE_BYTES + 1, limit: MAX_VALUE_BYTES })
+      expect(JSON.stringify(big)).not.toContain("QQQQ")
+      expect(await served.client.ping()).toEqual({})
+      expect(await served.client.setLoggingLevel("warning")).toEqual({})
     })
 
     it("16 calls at once are each answered, to its own request; prompts are listed as by serve itself", async () => {
