@@ -74,4 +74,19 @@ describe("secrets serve as a stdio bridge to secrets server", () => {
     }
     expect(fs.existsSync(box.dataDir)).toBe(false)
   })
+
+  it("after the server restarts, the bridge opens a new session by itself: the next call is answered", async () => {
+    const served = await startServe(bridgeEnv(), { name: "bridge-test", connectTimeout: 60_000 })
+    try {
+      failed(await call(served, "get_secret", { keyPath: "project/alpha/none" }), "NotFound")
+      // The server's sessions end with it: the bridge's is unknown to the new process.
+      await server.restart()
+      failed(await call(served, "get_secret", { keyPath: "project/alpha/none" }), "NotFound")
+      failed(await call(served, "get_secret", { keyPath: "meta/openai/api_key" }), "PermissionDenied")
+      expect(served.clientErrors).toEqual([])
+    } finally {
+      await served.client.close()
+    }
+    expect(await within(served.exited, 10_000)).not.toBe("timeout")
+  })
 })
