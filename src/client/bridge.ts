@@ -3,10 +3,12 @@
  * message from stdin goes to the server over Streamable HTTP with the bearer token, every message from the server
  * goes to stdout, unchanged: the same tools, results and errors, as the token's principal, and no key here. A
  * request the server cannot be asked (unreachable, a refused token) is answered on stdout with a JSON-RPC error
- * that says so, naming the URL; stdin closing ends the server's session and the process.
+ * that says so, naming the URL; stdin closing ends the server's session and the process. A session the server no
+ * longer knows (it restarted, or ended the session after its idle time) is opened again here, with the client's
+ * own initialize, and the message sent again: the client, which cannot be told to initialize anew, sees nothing.
  */
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js"
+import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import { isInitializedNotification, isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js"
 import { Deferred, Effect, Redacted, Runtime } from "effect"
 import type { ClientSettings } from "../config/ClientSettings.js"
 import { BoundedStdioTransport } from "../mcp/BoundedStdioTransport.js"
@@ -31,22 +33,70 @@ export const bridge = (client: ClientSettings, maxMessageBytes: number) =>
     const runtime = yield* Effect.runtime<never>()
     const log = (effect: Effect.Effect<void>) => void Runtime.runFork(runtime)(effect)
     const token = yield* readToken(client)
-    const http = new StreamableHTTPClientTransport(new URL(`${client.server}/mcp`), {
-      requestInit: {
-        headers: { Authorization: `Bearer ${Redacted.value(token)}`, "x-secrets-client": `serve bridge ${VERSION}` }
-      }
-    })
     const stdio = new BoundedStdioTransport(maxMessageBytes)
     const ended = yield* Deferred.make<void>()
-    http.onmessage = (message) => {
-      // The session's protocol version, as the SDK's own Client tells its transport after initialize.
-      const result = "result" in message ? (message.result as { protocolVersion?: unknown }) : undefined
-      if (typeof result?.protocolVersion === "string") http.setProtocolVersion(result.protocolVersion)
-      void stdio.send(message)
+    /** Answers to the bridge's own initialize requests (a session opened again), by id: not the client's. */
+    const own = new Map<string, (message: JSONRPCMessage) => void>()
+    const open = () => {
+      const transport = new StreamableHTTPClientTransport(new URL(`${client.server}/mcp`), {
+        requestInit: {
+          headers: { Authorization: `Bearer ${Redacted.value(token)}`, "x-secrets-client": `serve bridge ${VERSION}` }
+        }
+      })
+      transport.onmessage = (message) => {
+        // The session's protocol version, as the SDK's own Client tells its transport after initialize.
+        const result = "result" in message ? (message.result as { protocolVersion?: unknown }) : undefined
+        if (typeof result?.protocolVersion === "string") transport.setProtocolVersion(result.protocolVersion)
+        const answer = "id" in message && !("method" in message) ? own.get(String(message.id)) : undefined
+        if (answer !== undefined) return answer(message)
+        void stdio.send(message)
+      }
+      transport.onerror = (error) => log(Effect.logDebug(`serve bridge: ${error.message}`))
+      return transport
     }
-    http.onerror = (error) => log(Effect.logDebug(`serve bridge: ${error.message}`))
+    let http = open()
+    /** The client's initialize and initialized, kept to open a session again with. */
+    let initialize: JSONRPCMessage | undefined
+    let initialized: JSONRPCMessage | undefined
+    let reopening: Promise<void> | undefined
+    let opened = 0
+    const reopen = () =>
+      (reopening ??= (async () => {
+        const old = http
+        http = open()
+        old.onmessage = () => {}
+        await old.close().catch(() => undefined)
+        await http.start()
+        const id = `secrets-bridge-initialize-${++opened}`
+        const answered = new Promise<JSONRPCMessage>((resolve) => own.set(id, resolve))
+        await http.send({ ...(initialize as JSONRPCMessage & { id: string }), id })
+        const answer = await answered.finally(() => own.delete(id))
+        if ("error" in answer) throw new Error(`the server refused to open a session again: ${answer.error.message}`)
+        if (initialized !== undefined) await http.send(initialized)
+      })().finally(() => (reopening = undefined)))
+    /** The server answered 404 to a session it gave: it restarted or ended the session. */
+    const sessionGone = (error: unknown) => error instanceof StreamableHTTPError && error.code === 404
+    const relay = async (message: JSONRPCMessage) => {
+      if (isInitializeRequest(message)) initialize = message
+      if (isInitializedNotification(message)) initialized = message
+      await reopening
+      const via = http
+      try {
+        await via.send(message)
+      } catch (error) {
+        if (!sessionGone(error) || initialize === undefined || message === initialize) throw error
+        // Once per lost session: messages sent on it meanwhile wait for the same new one.
+        if (http === via) {
+          log(Effect.logInfo(`serve bridge: ${client.server} no longer knows the session; opening another`))
+          await reopen()
+        } else {
+          await reopening
+        }
+        await http.send(message)
+      }
+    }
     stdio.onmessage = (message) => {
-      http.send(message).catch((error: unknown) => {
+      relay(message).catch((error: unknown) => {
         const id = requestId(message)
         log(Effect.logWarning(describe(client.server, error)))
         if (id !== undefined) {

@@ -11,6 +11,12 @@ const ALLOWED = "a file of the caller's alone (chmod 600) holding one token, smc
 
 const problem = (reason: string) => InvalidConfig.of([{ variable: "SECRETS_TOKEN_FILE", reason, allowed: ALLOWED }])
 
+/** Why the token file cannot be read: missing, or there but kept from the caller (a directory above, its owner). */
+const unreachable = (file: string, error: unknown) =>
+  (error as NodeJS.ErrnoException).code === "EACCES"
+    ? `${file} cannot be read by this user (permission denied on it or a directory above it); the token file must be the caller's own`
+    : `there is no token file ${file}; put the token the operator gave you there, or set SECRETS_TOKEN`
+
 export const readToken = (client: ClientSettings): Effect.Effect<Redacted.Redacted<string>, InvalidConfig> => {
   if (client.token._tag === "Env") return Effect.succeed(client.token.token)
   const file = client.token.file
@@ -18,17 +24,20 @@ export const readToken = (client: ClientSettings): Effect.Effect<Redacted.Redact
     let stat: fs.Stats
     try {
       stat = fs.statSync(file)
-    } catch {
-      return Effect.fail(
-        problem(`there is no token file ${file}; put the token the operator gave you there, or set SECRETS_TOKEN`)
-      )
+    } catch (error) {
+      return Effect.fail(problem(unreachable(file, error)))
     }
     if (!stat.isFile()) return Effect.fail(problem(`${file} is not a file`))
     if ((stat.mode & 0o077) !== 0) {
       const mode = (stat.mode & 0o777).toString(8).padStart(4, "0")
       return Effect.fail(problem(`${file} may be read by group or others (mode ${mode}); run chmod 600 ${file}`))
     }
-    const text = fs.readFileSync(file, "utf8").trim()
+    let text: string
+    try {
+      text = fs.readFileSync(file, "utf8").trim()
+    } catch (error) {
+      return Effect.fail(problem(unreachable(file, error)))
+    }
     if (text === "" || /\s/.test(text)) return Effect.fail(problem(`${file} does not hold one token`))
     return Effect.succeed(Redacted.make(text))
   })

@@ -16,7 +16,8 @@ export class PgPool extends Context.Tag("secrets-mcp/PgPool")<
     readonly pool: pg.Pool
     /**
      * Where the read path sends its batches: a pool of its own (`READ_CONNECTIONS`, one per batch it keeps in
-     * the database at once), so that writes filling `pool` never make a read wait for a connection.
+     * the database at once, and one for the approval flag's lookup before a read), so that writes filling `pool`
+     * never make a read wait for a connection.
      */
     readonly reads: pg.Pool
     /** Name hot statements so the server prepares them once per connection (`SECRETS_DB_PREPARED`). */
@@ -194,7 +195,7 @@ export interface PoolOptions {
   /** Longest any statement may run, lock waits included. */
   readonly statementTimeout?: Duration.DurationInput | undefined
   readonly prepared: boolean
-  /** `own`: `READ_CONNECTIONS` more connections, for the read path only (see `PgPool.reads`). */
+  /** `own`: `READ_CONNECTIONS` + 1 more connections, for the read path only (see `PgPool.reads`). */
   readonly readConnection: "own" | "shared"
   /** Runs before every new connection: the embedded store starts its server here if it is not running. */
   readonly beforeConnect?: (() => Promise<void>) | undefined
@@ -250,9 +251,12 @@ const connect = (options: PoolOptions) =>
         // The read statement is prepared once per connection; left to choose, PostgreSQL plans it afresh on every
         // execution (its custom plan always looks cheaper than the generic one for arrays of unknown length), and
         // planning cost more than the rest of a read (0.25 ms of 0.65, measured). The generic plan is as good.
+        // One more than the lanes: each lane keeps its connection for the store's life (reads.ts), and the approval
+        // flag's lookup (SqlRepo.ts) asks this pool before every agent's read; with the lanes' two only, it waited
+        // out the connect timeout as StoreUnavailable once a burst of reads had opened both lanes.
         const reads =
-          options.readConnection === "own" ? open(READ_CONNECTIONS, "-c plan_cache_mode=force_generic_plan") : pool
-        // Statements are cancelled over the main pool: the read path's two connections may both be busy.
+          options.readConnection === "own" ? open(READ_CONNECTIONS + 1, "-c plan_cache_mode=force_generic_plan") : pool
+        // Statements are cancelled over the main pool: the read path's connections may all be busy.
         for (const p of new Set([pool, reads])) p.on("connect", (client) => void cancelVia.set(client, pool))
         await Promise.all([pool, ...(reads === pool ? [] : [reads])].map((p) => p.query("SELECT 1")))
         return { pool, reads }

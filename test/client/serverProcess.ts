@@ -25,6 +25,8 @@ export interface ClientServer {
   readonly ids: Readonly<Record<string, string>>
   /** The operator's environment on the server's side (the store and its key). */
   readonly operatorEnv: Record<string, string>
+  /** Stops the server process (SIGTERM, drained) and starts another on the same port and store. */
+  readonly restart: () => Promise<void>
   readonly stop: () => Promise<void>
 }
 
@@ -54,12 +56,17 @@ export const startClientServer = async (box: Sandbox, specs: ReadonlyArray<Token
     tokens[spec.name] = token
     ids[spec.name] = id
   }
-  const server = await Support.startServerProcess(box, ["--listen", "127.0.0.1:0"], operatorEnv)
+  let server = await Support.startServerProcess(box, ["--listen", "127.0.0.1:0"], operatorEnv)
+  const port = server.port
   return {
     url: server.url.replace(/\/mcp$/, ""),
     tokens,
     ids,
     operatorEnv,
+    restart: async () => {
+      await Support.stopServerProcess(server.running)
+      server = await Support.startServerProcess(box, ["--listen", `127.0.0.1:${port}`], operatorEnv)
+    },
     stop: async () => {
       await Support.stopServerProcess(server.running)
       await Effect.runPromise(Scope.close(scope, Exit.void))

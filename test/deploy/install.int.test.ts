@@ -21,7 +21,16 @@ import { running } from "../../src/postgres/embedded/postmaster.js"
 import { TokenStore } from "../../src/tokens/TokenStore.js"
 import { CLI, expectError, expectOk, runCli } from "../cli/harness.js"
 import { stopServersUnder } from "../support/embedded.js"
-import { canMakeUsers, idOf, makeUser, type OsUser, processesOf, removeUser } from "../support/osUsers.js"
+import {
+  canMakeUsers,
+  idOf,
+  makeUser,
+  type OsUser,
+  type Probe,
+  probeAs,
+  processesOf,
+  removeUser
+} from "../support/osUsers.js"
 
 const canRun = canMakeUsers
 if (!canRun) {
@@ -278,7 +287,7 @@ describe.skipIf(!canRun)("secrets server install into a scratch root", () => {
     const serverPid = pids.find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("cli.js\0server"))
     expect(serverPid).toBeDefined()
     expect(pids.some((pid) => fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres")).toBe(true)
-    const targets = {
+    const targets: Record<string, readonly [Probe, string]> = {
       key: ["read", at(...STATE, "key")],
       stateDir: ["list", at(...STATE)],
       dataDir: ["list", dataDir],
@@ -291,35 +300,7 @@ describe.skipIf(!canRun)("secrets server install into a scratch root", () => {
         ])
       )
     }
-    const probe = (as: User) => {
-      const script = `
-        const fs = require("node:fs"), net = require("node:net")
-        const targets = ${JSON.stringify(targets)}
-        const out = {}
-        const tries = Object.entries(targets).map(([name, [how, file]]) => new Promise((done) => {
-          const fail = (e) => { out[name] = e.code ?? String(e); done() }
-          try {
-            if (how === "read") { fs.readFileSync(file); out[name] = "read" }
-            if (how === "list") { fs.readdirSync(file); out[name] = "listed" }
-            if (how === "connect") {
-              const socket = net.connect(file)
-              socket.once("connect", () => { out[name] = "connected"; socket.destroy(); done() })
-              socket.once("error", fail)
-              return
-            }
-          } catch (e) { return fail(e) }
-          done()
-        }))
-        Promise.all(tries).then(() => process.stdout.write(JSON.stringify(out)))`
-      const ran = spawnSync(process.execPath, ["-e", script], {
-        uid: as.uid,
-        gid: as.gid,
-        encoding: "utf8",
-        env: { PATH: process.env["PATH"] },
-        cwd: "/"
-      })
-      return JSON.parse(ran.stdout) as Record<string, string>
-    }
+    const probe = (as: User) => probeAs(as, targets)
     const asAgent = probe(agent)
     for (const [name, outcome] of Object.entries(asAgent)) expect([name, outcome]).toEqual([name, "EACCES"])
     // The same reads as the server's user succeed but for root's environment file: the refusals are permissions.

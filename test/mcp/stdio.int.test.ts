@@ -5,16 +5,19 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Redacted } from "effect"
+import { Effect, Exit as EffectExit, Redacted, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import pg from "pg"
 import * as Postmaster from "../../src/postgres/embedded/postmaster.js"
+import { removeTree } from "../support/embedded.js"
 import { KEY_A } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { type Exit, type Served, startServe, within } from "../support/serve.js"
 import { tempDir } from "../support/stores.js"
+import { stdioMcpSuite } from "./stdioSuite.js"
 
 /** A first run (initdb) is slow on a busy machine; the SDK's own initialize timeout is 60 s. */
 const SLOW = 180_000
@@ -330,3 +333,30 @@ describe("serve with invalid configuration", () => {
     SLOW
   )
 })
+
+/** The shared suite (stdioSuite.ts) on `serve` holding its store and key: PostgreSQL when the suite has one. */
+{
+  let dir: string
+  const scope = Effect.runSync(Scope.make())
+  stdioMcpSuite("serve with its own store", {
+    start: async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-stdio-suite-"))
+      const env: Record<string, string> = {
+        ...homeIn(dir),
+        SECRETS_PRINCIPAL: "project:alpha",
+        SECRETS_ENCRYPTION_KEY: KEY_A
+      }
+      if (TEST_DATABASE_URL !== undefined) {
+        const { url } = await Effect.runPromise(Scope.extend(freshDatabase, scope))
+        env["DATABASE_URL"] = Redacted.value(url)
+      } else {
+        env["SECRETS_DATA_DIR"] = path.join(dir, "store")
+      }
+      return startServe(env, { name: "stdio-suite", connectTimeout: CONNECT_TIMEOUT })
+    },
+    stop: async () => {
+      await Effect.runPromise(Scope.close(scope, EffectExit.void))
+      if (dir !== undefined) removeTree(dir)
+    }
+  })
+}

@@ -51,3 +51,48 @@ export const removeUser = (name: string): void => {
   spawnSync("userdel", [name])
   spawnSync("groupdel", [name])
 }
+
+/** The command line that runs the rest as `user`, with its own group only (no root's supplementary groups). */
+export const setprivAs = (user: OsUser): Array<string> => [
+  "setpriv",
+  `--reuid=${user.uid}`,
+  `--regid=${user.gid}`,
+  "--clear-groups",
+  "--"
+]
+
+/** What `user` gets trying each target: "read", "listed", "connected", or the error's code (EACCES...). */
+export type Probe = "read" | "list" | "connect"
+
+export const probeAs = (
+  user: OsUser,
+  targets: Readonly<Record<string, readonly [Probe, string]>>
+): Record<string, string> => {
+  const script = `
+    const fs = require("node:fs"), net = require("node:net")
+    const targets = ${JSON.stringify(targets)}
+    const out = {}
+    const tries = Object.entries(targets).map(([name, [how, file]]) => new Promise((done) => {
+      const fail = (e) => { out[name] = e.code ?? String(e); done() }
+      try {
+        if (how === "read") { fs.readFileSync(file); out[name] = "read" }
+        if (how === "list") { fs.readdirSync(file); out[name] = "listed" }
+        if (how === "connect") {
+          const socket = net.connect(file)
+          socket.once("connect", () => { out[name] = "connected"; socket.destroy(); done() })
+          socket.once("error", fail)
+          return
+        }
+      } catch (e) { return fail(e) }
+      done()
+    }))
+    Promise.all(tries).then(() => process.stdout.write(JSON.stringify(out)))`
+  const ran = spawnSync(process.execPath, ["-e", script], {
+    uid: user.uid,
+    gid: user.gid,
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"] },
+    cwd: "/"
+  })
+  return JSON.parse(ran.stdout) as Record<string, string>
+}

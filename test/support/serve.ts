@@ -64,12 +64,18 @@ export const isAlive = (served: Served): boolean => {
  */
 export const startServe = async (
   env: Record<string, string>,
-  options: { readonly name?: string; readonly connectTimeout?: number } = {}
+  options: {
+    readonly name?: string
+    readonly connectTimeout?: number
+    /** A command line that runs the rest as another user (`setpriv ... --`), for tests with real OS users. */
+    readonly as?: ReadonlyArray<string>
+  } = {}
 ): Promise<Served> => {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
+  const [command, ...prefix] = [...(options.as ?? []), process.execPath]
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI, "serve"],
+    command: command!,
+    args: [...prefix, CLI, "serve"],
     env,
     cwd: ROOT,
     stderr: "pipe"
