@@ -2,7 +2,7 @@ import { Command, Options } from "@effect/cli"
 import { Duration, Effect, Option } from "effect"
 import { SCOPES } from "../../domain/KeyPath.js"
 import * as Listing from "../../repo/listing.js"
-import { type ListFilters, listPage } from "../listPage.js"
+import { type ListFilters, listPage } from "../../wire/listPage.js"
 import { List } from "../../wire/requests.js"
 import type { ClientSettings } from "../../config/ClientSettings.js"
 import type { DomainError } from "../../domain/errors.js"
@@ -33,7 +33,7 @@ const options = {
   json: jsonOption
 }
 
-export { durationArgument, windowEnd } from "../listPage.js"
+export { durationArgument, windowEnd } from "../../wire/listPage.js"
 
 interface Shown {
   readonly secrets: ReadonlyArray<SecretMetadata>
