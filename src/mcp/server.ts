@@ -110,7 +110,7 @@ export const make = (options: {
     let named: { readonly info: ReturnType<Server["getClientVersion"]>; readonly name: string } | undefined
     const clientOf = () => {
       const info = server.getClientVersion()
-      if (named?.info !== info) named = { info, name: clientName(info) }
+      if (named === undefined || named.info !== info) named = { info, name: clientName(info) }
       return named.name
     }
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList }))
