@@ -188,6 +188,13 @@ export interface PoolOptions {
 
 /** The read path's own connections (`readConnection: "own"`): one per batch it keeps in the database at once. */
 export const READ_CONNECTIONS = 2
+/**
+ * The read pool's size: the lanes' connections, which they keep, and one for the approval-flag lookup that runs
+ * before an agent's read (SqlRepo's `approvalFlagged`). With the lanes' two only, the lookup found a free connection
+ * while one lane was idle, and none once both had opened theirs: 32 `get_secret` calls in flight over stdio each
+ * failed with StoreUnavailable after the connect timeout, from the 33rd call on.
+ */
+const READ_POOL_SIZE = READ_CONNECTIONS + 1
 
 /** Longest wait for the pool to close at shutdown. */
 export const CLOSE_TIMEOUT_MS = 2000
@@ -237,7 +244,7 @@ const connect = (options: PoolOptions) =>
         // execution (its custom plan always looks cheaper than the generic one for arrays of unknown length), and
         // planning cost more than the rest of a read (0.25 ms of 0.65, measured). The generic plan is as good.
         const reads =
-          options.readConnection === "own" ? open(READ_CONNECTIONS, "-c plan_cache_mode=force_generic_plan") : pool
+          options.readConnection === "own" ? open(READ_POOL_SIZE, "-c plan_cache_mode=force_generic_plan") : pool
         await Promise.all([pool, ...(reads === pool ? [] : [reads])].map((p) => p.query("SELECT 1")))
         return { pool, reads }
       },
