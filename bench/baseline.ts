@@ -2,9 +2,11 @@
  * The baselines, written with plain `pg` and `node:crypto` only:
  *   floor:     SELECT encrypted_value ... WHERE key_path = $1, then AES-256-GCM decrypt;
  *   reference: the design note's read path, UPDATE ... access_count + 1 ... RETURNING, then decrypt;
- *   reference without the flush: the same UPDATE with synchronous_commit off, the cheapest read that writes.
+ *   reference without the flush: the same UPDATE with synchronous_commit off, the cheapest read that writes;
+ *   audited reference: the same UPDATE with one chained-MAC audit record inserted by the same statement, in the
+ *     same flushed commit: the cheapest read that is recorded as this store records it (issue 20).
  */
-import { createDecipheriv } from "node:crypto"
+import { createDecipheriv, createHmac, randomUUID } from "node:crypto"
 import pg from "pg"
 
 /**
@@ -49,3 +51,42 @@ export const referenceRead =
     })
     return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)
   }
+
+/**
+ * The audited reference: the reference's `UPDATE ... RETURNING` and one audit record, inserted by the same
+ * statement (one round trip, one flushed commit). The record is chained as the store chains its own (Entry.ts):
+ * attempt = HMAC-SHA256(k, previous attempt || 0x00 || the fields as JSON), mac = HMAC-SHA256(k, attempt || 0x00 ||
+ * outcome), computed here in the order the reads are sent; its stream is this function's own, its seq the next.
+ * Unlike the store's statement it decides no outcome (always `ok`) and has no key gate and no check that the
+ * record landed: the least an audited read must do.
+ */
+const AUDITED = `WITH upd AS (
+    UPDATE secrets SET last_accessed_at = now(), access_count = access_count + 1
+    WHERE key_path = $1 RETURNING encrypted_value, version, expires_at
+  ), recorded AS (
+    INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
+                           attempt_mac, mac)
+    VALUES ($2, $3, $4, 'bench', 'bench 0', 'get', $1, NULL, 'ok', 'bench', $5, $6)
+    RETURNING 1
+  )
+  SELECT upd.* FROM upd, recorded`
+
+export const auditedRead = (pool: pg.Pool, key: Buffer) => {
+  const macKey = createHmac("sha256", key).update("audit mac").digest()
+  const stream = `bench-audited-${randomUUID()}`
+  let seq = 0
+  let previous = Buffer.alloc(32)
+  return async (keyPath: string) => {
+    const at = new Date()
+    const fields = JSON.stringify([stream, seq, at.toISOString(), "bench", "bench 0", "get", keyPath, null])
+    const attempt = createHmac("sha256", macKey).update(previous).update(Buffer.of(0)).update(fields).digest()
+    const mac = createHmac("sha256", macKey).update(attempt).update(Buffer.of(0)).update("ok").digest()
+    previous = attempt
+    const result = await pool.query({
+      name: "audited",
+      text: AUDITED,
+      values: [keyPath, stream, seq++, at, attempt, mac]
+    })
+    return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)
+  }
+}

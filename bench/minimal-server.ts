@@ -1,14 +1,15 @@
 /**
  * The MCP baseline: a minimal stdio server on the SDK's low-level `Server` with plain `pg` and one
  * `get_secret` tool whose read is the design note's `UPDATE ... RETURNING` plus decrypt (the reference, at the
- * same durability as the store's default), or with `MINIMAL_READ=floor` the plain SELECT. Spawned by the
- * benchmark as its own process.
+ * same durability as the store's default), with `MINIMAL_READ=audited` the same statement inserting one chained-MAC
+ * audit record in the same commit (the audited reference, baseline.ts), or with `MINIMAL_READ=floor` the plain
+ * SELECT. Spawned by the benchmark as its own process.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import pg from "pg"
-import { floorRead, referenceRead } from "./baseline.js"
+import { auditedRead, floorRead, referenceRead } from "./baseline.js"
 
 const pool = new pg.Pool({ connectionString: process.env["DATABASE_URL"], max: 10 })
 const key = Buffer.from(process.env["SECRETS_ENCRYPTION_KEY"]!, "hex")
@@ -17,7 +18,8 @@ const server = new Server({ name: "minimal", version: "0" }, { capabilities: { t
 server.setRequestHandler(ListToolsRequestSchema, async () => ({
   tools: [{ name: "get_secret", inputSchema: { type: "object", properties: { keyPath: { type: "string" } } } }]
 }))
-const read = process.env["MINIMAL_READ"] === "floor" ? floorRead(pool, key) : referenceRead(pool, key)
+const reads = { floor: floorRead, audited: auditedRead, reference: referenceRead }
+const read = reads[(process.env["MINIMAL_READ"] ?? "reference") as keyof typeof reads](pool, key)
 server.setRequestHandler(CallToolRequestSchema, async (request) => {
   const keyPath = String(request.params.arguments?.["keyPath"])
   const value = await read(keyPath)

@@ -2,7 +2,9 @@
  * `npm run bench:profile`: where a sequential `SecretsRepo.get` spends its time, beside the design note's
  * read (the reference) in the same process. A CPU profile (V8's sampling profiler, the same data `--cpu-prof`
  * writes) of each loop, self time summed by where the code lives, in microseconds per read; "idle" is the
- * process waiting for PostgreSQL. Writes both profiles to bench/results/ for Chrome DevTools.
+ * process waiting for PostgreSQL. Writes both profiles to bench/results/ for Chrome DevTools. Then the same over
+ * stdio: `secrets serve` beside the minimal server with the audited reference (profileStdio.ts), CPU per call.
+ * `BENCH_PROFILE=repo` or `stdio` runs one of the two.
  */
 import { Effect, ManagedRuntime, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
@@ -13,10 +15,12 @@ import pg from "pg"
 import { CryptoLayers, Database, EncryptionKey, parseKeyPathSync, SecretsRepo, sqlStore } from "secrets-mcp"
 import { referenceRead } from "./baseline.js"
 import { privateDatabase } from "./database.js"
+import { profileStdio } from "./profileStdio.js"
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
 const N = Number(process.env["BENCH_PROFILE_READS"] ?? 5000)
 const KEYS = 100
+const PARTS = process.env["BENCH_PROFILE"] ?? "repo,stdio"
 
 interface ProfileNode {
   readonly id: number
@@ -77,6 +81,21 @@ const main = async () => {
     const reference = referenceRead(pool, Buffer.from(keyHex, "hex"))
     const get = (i: number) => runtime.runPromise(repo.get(paths[i % KEYS]!))
     const ref = (i: number) => reference(paths[i % KEYS]!.keyPath)
+    const stdio = PARTS.includes("stdio")
+      ? await profileStdio({
+          root: ROOT,
+          env: { DATABASE_URL: url, SECRETS_ENCRYPTION_KEY: keyHex },
+          keyAt: (i) => paths[i % KEYS]!.keyPath,
+          calls: Number(process.env["BENCH_PROFILE_CALLS"] ?? 3000)
+        })
+      : undefined
+    if (!PARTS.includes("repo")) {
+      fs.writeFileSync(
+        path.join(ROOT, "bench/results/profile.json"),
+        JSON.stringify({ date: new Date().toISOString(), stdio }, null, 2) + "\n"
+      )
+      return
+    }
     for (let i = 0; i < 2000; i++) await get(i)
     for (let i = 0; i < 2000; i++) await ref(i)
 
@@ -114,7 +133,8 @@ const main = async () => {
           date: new Date().toISOString(),
           reads: N,
           get: { wallUs: ours.wallUs, self: Object.fromEntries(ours.self) },
-          reference: { wallUs: theirs.wallUs, self: Object.fromEntries(theirs.self) }
+          reference: { wallUs: theirs.wallUs, self: Object.fromEntries(theirs.self) },
+          stdio
         },
         null,
         2

@@ -26,6 +26,10 @@ export const spawnServer = async (args: ReadonlyArray<string>, env: Record<strin
 
 export const getSecret = (client: Client, keyPath: string) =>
   client.callTool({ name: "get_secret", arguments: { keyPath } }).then((result) => {
-    if (result.isError) throw new Error(`get_secret failed for ${keyPath}`)
+    if (result.isError) {
+      // An error result carries the error's tag and message, never a value: say which, or a failed run says nothing.
+      const { error, message } = (result.structuredContent ?? {}) as { error?: string; message?: string }
+      throw new Error(`get_secret failed for ${keyPath}: ${error ?? "no error tag"}: ${message ?? ""}`)
+    }
     return result
   })

@@ -2,7 +2,7 @@
  * Tool arguments decoded by their Schema, and described when they do not decode: once per parameter, saying
  * what it accepts, never echoing a value (an argument may be a secret).
  */
-import { Effect, ParseResult, Schema } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 import { InvalidArguments } from "../domain/errors.js"
 
 /** "Expected X, actual Y" without the actual value; undefined if the message is not that shape. */
@@ -32,7 +32,12 @@ export const describeIssues = (error: ParseResult.ParseError): string => {
     .join("; ")
 }
 
-export const decodeArguments = <A, I>(tool: string, schema: Schema.Schema<A, I>, args: unknown) =>
-  Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(args ?? {}).pipe(
-    Effect.mapError((error) => new InvalidArguments({ tool, reason: describeIssues(error) }))
-  )
+/**
+ * A tool's decoder, made once per tool: synchronous (no Effect is built to decode), as every input schema is. An
+ * `Either` is an Effect where one is expected.
+ */
+export const argumentsDecoder = <A, I>(tool: string, schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })
+  return (args: unknown): Either.Either<A, InvalidArguments> =>
+    Either.mapLeft(decode(args ?? {}), (error) => new InvalidArguments({ tool, reason: describeIssues(error) }))
+}

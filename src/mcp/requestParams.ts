@@ -50,6 +50,23 @@ const pathsOf = (error: unknown): Array<string> => {
   return [...new Set(issues.map((issue) => (issue.path ?? []).map(String).join(".") || "params"))]
 }
 
+/**
+ * A `tools/call` the SDK's schema surely accepts: a name, arguments absent or an object, and nothing it would check
+ * further (`_meta`, `task`). Every call takes this path instead of a second parse by the schema (the SDK parses the
+ * request again before its handler runs): 20 µs of CPU a call under the profiler, of 2.3 ms (bench:profile).
+ */
+const isPlainToolCall = (request: JSONRPCRequest): boolean => {
+  const params = request.params
+  return (
+    request.method === "tools/call" &&
+    isObject(params) &&
+    typeof params["name"] === "string" &&
+    (params["arguments"] === undefined || isObject(params["arguments"])) &&
+    params["_meta"] === undefined &&
+    params["task"] === undefined
+  )
+}
+
 /** Why a request's params are invalid, in a sentence; undefined when they are valid (or the method is not ours). */
 export const paramsProblem = (request: JSONRPCRequest): string | undefined => {
   const withArguments = request.method === "tools/call" || request.method === "prompts/get"
@@ -58,6 +75,7 @@ export const paramsProblem = (request: JSONRPCRequest): string | undefined => {
       return `Invalid params: __proto__ is not an argument of any ${request.method === "tools/call" ? "tool" : "prompt"}.`
     }
   }
+  if (isPlainToolCall(request)) return undefined
   const schema = SCHEMAS[request.method]
   if (schema === undefined) return undefined
   const parsed = schema.safeParse(request)

@@ -106,6 +106,14 @@ export const make = (options: {
       // logging: notices for the person behind the client (ClientNotices.ts), such as the first run's key file.
       { capabilities: { tools: {}, prompts: {}, logging: {} }, instructions: instructionsFor(caller) }
     )
+    const run = Runtime.runPromise(runtime)
+    // The client's name for the audit trail, made once per `initialize` rather than on every call.
+    let named: { readonly info: ReturnType<Server["getClientVersion"]>; readonly name: string } | undefined
+    const clientOf = () => {
+      const info = server.getClientVersion()
+      if (named === undefined || named.info !== info) named = { info, name: clientName(info) }
+      return named.name
+    }
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList }))
     server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: promptList }))
     // An unknown prompt, a missing or invalid argument: JSON-RPC -32602 (MCP: "Invalid prompt name", "Missing
@@ -130,18 +138,15 @@ export const make = (options: {
           )
           .catch(() => {})
       }
-      return Runtime.runPromise(runtime)(
-        callTool(caller, options.store, request.params.name, request.params.arguments, {
-          principal: caller.principal.name,
-          client: clientName(server.getClientVersion()),
-          tokenId: options.token?.id,
-          tokenName: options.token?.name
-        }).pipe(
-          // No stack capture: it cost more than the rest of the span on the read path, and says nothing new.
-          Effect.withSpan("tools/call", { attributes: { tool: request.params.name }, captureStackTrace: false }),
-          entry === undefined ? (effect) => effect : Effect.provideService(EntryPoint, { ...entry, elicit })
-        )
-      )
+      // No span around the call: no tracer is ever installed, and the unexported span cost 67-70 µs of a call's
+      // CPU on this shared machine (in-process: 13-26 µs for a 20-step Effect without it, 83-94 µs with it).
+      const call = callTool(caller, options.store, request.params.name, request.params.arguments, {
+        principal: caller.principal.name,
+        client: clientOf(),
+        tokenId: options.token?.id,
+        tokenName: options.token?.name
+      })
+      return run(entry === undefined ? call : Effect.provideService(call, EntryPoint, { ...entry, elicit }))
     })
     return server
   })

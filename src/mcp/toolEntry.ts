@@ -8,7 +8,7 @@ import type { Operation } from "../audit/Entry.js"
 import type { InvalidArguments } from "../domain/errors.js"
 import type { SecretsRepo } from "../repo/SecretsRepo.js"
 import type { Caller } from "./Caller.js"
-import { decodeArguments } from "./decode.js"
+import { argumentsDecoder } from "./decode.js"
 import { plainInputSchema } from "./plainSchema.js"
 import { success } from "./results.js"
 import * as S from "./schemas.js"
@@ -65,20 +65,23 @@ export const tool = <
   readonly handle: (caller: Caller, input: I) => Effect.Effect<O, E, SecretsRepo>
   /** The text content; default: the structured content as JSON. */
   readonly text?: (output: O) => string
-}): Tool => ({
-  name: spec.name,
-  operation: spec.name.replace(/_(secrets?|status)$/, "") as Operation,
-  title: spec.title,
-  description: spec.description,
-  annotations: spec.annotations,
-  inputSchema: plainInputSchema({ type: "object", ...jsonSchema(spec.input) }),
-  // A success shape or the error shape: the SDK client checks error results against `outputSchema` too.
-  outputSchema: { type: "object", anyOf: [jsonSchema(spec.output), jsonSchema(S.ToolError)] },
-  prepare: (caller, args) =>
-    Effect.map(decodeArguments(spec.name, spec.input, args), (input) =>
-      Effect.map(spec.handle(caller, input), (output) => success(output, spec.text?.(output)))
-    )
-})
+}): Tool => {
+  const decode = argumentsDecoder(spec.name, spec.input)
+  return {
+    name: spec.name,
+    operation: spec.name.replace(/_(secrets?|status)$/, "") as Operation,
+    title: spec.title,
+    description: spec.description,
+    annotations: spec.annotations,
+    inputSchema: plainInputSchema({ type: "object", ...jsonSchema(spec.input) }),
+    // A success shape or the error shape: the SDK client checks error results against `outputSchema` too.
+    outputSchema: { type: "object", anyOf: [jsonSchema(spec.output), jsonSchema(S.ToolError)] },
+    prepare: (caller, args) =>
+      Effect.map(decode(args), (input) =>
+        Effect.map(spec.handle(caller, input), (output) => success(output, spec.text?.(output)))
+      )
+  }
+}
 
 export const readOnly: Annotations = {
   readOnlyHint: true,
