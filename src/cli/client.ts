@@ -37,7 +37,10 @@ export const remoteTranscript = (client: ClientSettings, request: OperatorReques
 export const onServerOr = <A, E, R, A2, E2, R2>(
   remote: (client: ClientSettings) => Effect.Effect<A, E, R>,
   local: Effect.Effect<A2, E2, R2>
-) => Effect.flatMap(clientMode, (client) => (Option.isSome(client) ? remote(client.value) : local))
+) =>
+  Effect.flatMap(clientMode, (client): Effect.Effect<A | A2, E | E2, R | R2> =>
+    Option.isSome(client) ? remote(client.value) : local
+  )
 
 /** What a call of client mode may fail with, beside the request's own failures. */
 export type RemoteError = DomainError

@@ -4,7 +4,9 @@
  * no session. The body is bounded as /mcp's is: a declared length over the limit is refused before a byte is
  * read, a streamed one once past it. A defect is logged with an id, and only the id is answered.
  */
-import { Duration, Effect, Option, Runtime, Schema } from "effect"
+import { type Context, Duration, Effect, Option, Runtime, Schema } from "effect"
+import type { AuditLog } from "../audit/AuditLog.js"
+import type { SecretsRepo } from "../repo/SecretsRepo.js"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { randomBytes } from "node:crypto"
 import { isRefusal, recordRefusal } from "../audit/refusal.js"
@@ -17,6 +19,7 @@ import { CLIENT_HEADER, encodeAnswer } from "../wire/envelope.js"
 import { handle, refusalOf } from "../wire/operations.js"
 import { Request } from "../wire/requests.js"
 import type { Caller } from "./authenticate.js"
+import { answerOperator, isOperatorRequest } from "./operatorRpc.js"
 import { lingerThenClose, refuse } from "./respond.js"
 
 export interface RpcRouteOptions {
@@ -63,8 +66,12 @@ export const rpcRoute = (options: RpcRouteOptions) => {
         deleteRetention: settings.repo.deleteRetention,
         approvalTtlMs: Duration.toMillis(settings.http.requestTtl)
       }
-      const context = yield* store.get
-      return yield* handle(rpcCaller, request).pipe(
+      // Every store a server runs on (sqlStore, memoryStore) provides its audit log beside the repository.
+      const context = (yield* store.get) as Context.Context<SecretsRepo | AuditLog>
+      const answer = isOperatorRequest(request)
+        ? answerOperator(rpcCaller, caller.record.name, settings, request)
+        : handle(rpcCaller, request)
+      return yield* (answer as ReturnType<typeof handle<Request>>).pipe(
         Effect.tapError((error) => {
           if (!isRefusal(error)) return Effect.void
           const refused = refusalOf(request)

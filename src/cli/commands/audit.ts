@@ -152,7 +152,7 @@ export const audit = Command.make("audit", options, (args) =>
       until: yield* pointInTime("--until", Option.getOrUndefined(args.until), at),
       limit: args.limit
     }
-    const records = yield* onServerOr(
+    const records: ReadonlyArray<AuditRecord> = yield* onServerOr(
       (client) => remote(client, new Audit(filter)),
       withStore(Effect.flatMap(AuditLog, (log) => log.query(filter)))
     )

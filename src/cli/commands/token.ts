@@ -93,10 +93,10 @@ const expiry = (text: Option.Option<string>, at: Date) => {
 
 export interface CreateArgs {
   readonly principal: string
-  readonly name: string | undefined
+  readonly name?: string | undefined
   readonly grants: ReadonlyArray<string>
   readonly reveal: string
-  readonly expiresIn: string | undefined
+  readonly expiresIn?: string | undefined
   readonly operator: boolean
   readonly json: boolean
 }
