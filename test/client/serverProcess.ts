@@ -26,6 +26,8 @@ export interface ClientServer {
   readonly ids: Readonly<Record<string, string>>
   /** The operator's environment on the server's side (the store and its key). */
   readonly operatorEnv: Record<string, string>
+  /** What the server wrote on stderr so far (its address, notes, logs). */
+  readonly stderr: () => string
   readonly stop: () => Promise<void>
 }
 
@@ -79,6 +81,7 @@ export const startClientServer = async (
     tokens,
     ids,
     operatorEnv,
+    stderr: server.stderr,
     stop: async () => {
       await Support.stopServerProcess(server.running)
       await Effect.runPromise(Scope.close(scope, Exit.void))
