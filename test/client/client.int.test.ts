@@ -292,7 +292,7 @@ describe("client mode, against a server process", () => {
     const prefix = "project/alpha/imported"
     const remote = await box.run(["export", "dotenv", "--prefix", prefix], as("alpha"))
     expectOk(remote)
-    expect(remote.stdout).toBe("DB_PASS=s3cret\nDB_USER=app\n")
+    expect(remote.stdout).toBe("DB_PASS='s3cret'\nDB_USER='app'\n")
     const direct = await box.run(["export", "dotenv", "--prefix", prefix], { env: server.operatorEnv })
     expect(remote.stdout).toBe(direct.stdout)
     const out = path.join(box.root, "exported.env")
@@ -326,6 +326,6 @@ describe("client mode, against a server process", () => {
     const table = await box.run(["audit", "--principal", "meta", "--operation", "set"], as("operator"))
     expectOk(table)
     expect(table.stdout).toContain("meta/openai/api_key")
-    expectError(await box.run(["audit", "--operation", "sets"], as("alpha")), 19, "did you mean set")
+    expectError(await box.run(["audit", "--operation", "SET"], as("alpha")), 19, "did you mean set")
   })
 })
