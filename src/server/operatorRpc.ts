@@ -6,7 +6,7 @@
  */
 import { Effect, Either, Option } from "effect"
 import type { Settings } from "../config/Settings.js"
-import { InvalidArguments, PermissionDenied } from "../domain/errors.js"
+import { InvalidArguments, PermissionDenied, type StartupError } from "../domain/errors.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 import { CliSettings } from "../cli/CliSettings.js"
@@ -36,9 +36,12 @@ const transcript = (body: Body) =>
     return { lines, error: Either.isLeft(outcome) ? outcome.left : null } satisfies Transcript
   })
 
-type Body = Effect.Effect<unknown, NonNullable<Transcript["error"]>, CliSettings | SecretsRepo>
+type Body = Effect.Effect<unknown, NonNullable<Transcript["error"]>, CliSettings>
 
-const bodyOf = (request: OperatorRequest, createdBy: string): Body => {
+/** The server's own store, for a command that works on it rather than on a store of its own. */
+type OnStore = <A, E>(body: Effect.Effect<A, E, SecretsRepo>) => Effect.Effect<A, E | StartupError>
+
+const bodyOf = (request: OperatorRequest, createdBy: string, onStore: OnStore): Body => {
   switch (request._tag) {
     case "TokenCreate":
       return withTokens(createToken(request, createdBy))
@@ -56,7 +59,7 @@ const bodyOf = (request: OperatorRequest, createdBy: string): Body => {
       // The client asks for --yes first; a request without it (another client) is refused here too.
       return request.yes
         ? Effect.flatMap(parseKeyPath(request.keyPath), (path) =>
-            Effect.flatMap(SecretsRepo, (repo) => destroySecret(repo, path, request.version))
+            onStore(Effect.flatMap(SecretsRepo, (repo) => destroySecret(repo, path, request.version)))
           )
         : Effect.fail(
             new InvalidArguments({ tool: "secrets destroy", reason: "destroy cannot be undone; confirm with --yes" })
@@ -66,11 +69,18 @@ const bodyOf = (request: OperatorRequest, createdBy: string): Body => {
 
 /**
  * The answer to an operator's request from `caller`: the command's transcript, run with this server's `settings`.
- * A token's operator creates tokens as itself (`created_by` names the token).
+ * A token's operator creates tokens as itself (`created_by` names the token). `destroy` works on `onStore`, this
+ * server's own store (its next read of the path sees it gone); the others open what they need, as they do in the CLI.
  */
-export const answerOperator = (caller: RpcCaller, tokenName: string, settings: Settings, request: OperatorRequest) =>
+export const answerOperator = (
+  caller: RpcCaller,
+  tokenName: string,
+  settings: Settings,
+  request: OperatorRequest,
+  onStore: OnStore
+) =>
   caller.operator
-    ? transcript(bodyOf(request, `${caller.principal.name} (token ${tokenName})`)).pipe(
+    ? transcript(bodyOf(request, `${caller.principal.name} (token ${tokenName})`, onStore)).pipe(
         Effect.provideService(CliSettings, Either.right(settings))
       )
     : Effect.fail(

@@ -15,7 +15,8 @@ import type { Settings } from "../config/Settings.js"
 import * as McpCaller from "../mcp/Caller.js"
 import type { StoreAccess } from "../mcp/StoreAccess.js"
 import { rpcActor } from "../wire/actor.js"
-import { CLIENT_HEADER, encodeAnswer } from "../wire/envelope.js"
+import { type Answer, CLIENT_HEADER, encodeAnswer, type Failure } from "../wire/envelope.js"
+import type { StartupError } from "../domain/errors.js"
 import { handle, refusalOf } from "../wire/operations.js"
 import { Request } from "../wire/requests.js"
 import type { Caller } from "./authenticate.js"
@@ -67,18 +68,20 @@ export const rpcRoute = (options: RpcRouteOptions) => {
         approvalTtlMs: Duration.toMillis(settings.http.requestTtl)
       }
       // Every store a server runs on (sqlStore, memoryStore) provides its audit log beside the repository.
-      const context = (yield* store.get) as Context.Context<SecretsRepo | AuditLog>
+      const opened = store.get as Effect.Effect<Context.Context<SecretsRepo | AuditLog>, StartupError>
+      const onStore = <A, E>(body: Effect.Effect<A, E, SecretsRepo | AuditLog>) =>
+        Effect.flatMap(opened, (context) => Effect.provide(body, context))
+      // An operator's command opens what it needs itself: `doctor` reports a store this server cannot open.
       const answer = isOperatorRequest(request)
-        ? answerOperator(rpcCaller, caller.record.name, settings, request)
-        : handle(rpcCaller, request)
-      return yield* (answer as ReturnType<typeof handle<Request>>).pipe(
+        ? answerOperator(rpcCaller, caller.record.name, settings, request, onStore)
+        : onStore(handle(rpcCaller, request))
+      return yield* (answer as Effect.Effect<Answer<Request>, Failure<Request>>).pipe(
         Effect.tapError((error) => {
           if (!isRefusal(error)) return Effect.void
           const refused = refusalOf(request)
           // The path refused, as the CLI records it (a Resolve names many; the error names the one refused).
-          return recordRefusal(refused.operation, refused.keyPath ?? error.keyPath, error._tag)
-        }),
-        Effect.provide(context)
+          return onStore(recordRefusal(refused.operation, refused.keyPath ?? error.keyPath, error._tag))
+        })
       )
     }).pipe(
       Actors.withActor(rpcActor(caller.principal.name, caller.record, client)),
