@@ -30,6 +30,22 @@ export interface ResolveOptions {
   readonly approval?: { readonly prefixes: ReadonlyArray<string>; readonly ttlMs: number } | undefined
 }
 
+/**
+ * The approval gate before `principal` reads `keyPaths` (not the operator's, meta): each under SECRETS_APPROVAL_REQUIRED
+ * or flagged `--approval-required` passes only once a human approved it, recorded as the fiber's operation.
+ */
+export const approvalGate =
+  (principal: Principal.Principal, approval: ResolveOptions["approval"]) => (keyPaths: ReadonlyArray<string>) =>
+    Effect.gen(function* () {
+      if (approval === undefined || principal.name === "meta" || keyPaths.length === 0) return
+      const { operation } = yield* Actors.current("run")
+      // The approval flags of all the paths in one lookup; each path then passes the gate or is refused.
+      const flagged = yield* (yield* SecretsRepo).approvalFlagged(keyPaths)
+      yield* Effect.forEach(keyPaths, (keyPath) =>
+        approved(approval.prefixes, principal.name, keyPath, operation, approval.ttlMs, flagged.has(keyPath))
+      )
+    })
+
 /** The values at `keyPaths` for `principal`, once each, in the order first given. */
 export const resolveSecrets = (
   principal: Principal.Principal,
@@ -46,14 +62,7 @@ export const resolveSecrets = (
     const approval = options.approval
     if (parsed.length === 0) return []
     const repo = yield* SecretsRepo
-    if (approval !== undefined && principal.name !== "meta") {
-      const { operation } = yield* Actors.current("run")
-      // The approval flags of all the paths in one lookup; each path then passes the gate or is refused.
-      const flagged = yield* repo.approvalFlagged(parsed.map((p) => p.keyPath))
-      yield* Effect.forEach(parsed, (path) =>
-        approved(approval.prefixes, principal.name, path.keyPath, operation, approval.ttlMs, flagged.has(path.keyPath))
-      )
-    }
+    yield* approvalGate(principal, approval)(parsed.map((p) => p.keyPath))
     const stored = new Set<string>((yield* repo.list({ keyPaths: parsed.map((p) => p.keyPath) })).map((s) => s.keyPath))
     const missing = parsed.find((p) => !stored.has(p.keyPath))
     if (missing !== undefined) return yield* new NotFound({ keyPath: missing.keyPath })

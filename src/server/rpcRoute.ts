@@ -4,7 +4,9 @@
  * no session. The body is bounded as /mcp's is: a declared length over the limit is refused before a byte is
  * read, a streamed one once past it. A defect is logged with an id, and only the id is answered.
  */
-import { Duration, Effect, Option, Runtime, Schema } from "effect"
+import { type Context, Duration, Effect, Option, Runtime, Schema } from "effect"
+import type { AuditLog } from "../audit/AuditLog.js"
+import type { SecretsRepo } from "../repo/SecretsRepo.js"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { randomBytes } from "node:crypto"
 import { isRefusal, recordRefusal } from "../audit/refusal.js"
@@ -13,10 +15,12 @@ import type { Settings } from "../config/Settings.js"
 import * as McpCaller from "../mcp/Caller.js"
 import type { StoreAccess } from "../mcp/StoreAccess.js"
 import { rpcActor } from "../wire/actor.js"
-import { CLIENT_HEADER, encodeAnswer } from "../wire/envelope.js"
+import { type Answer, CLIENT_HEADER, encodeAnswer, type Failure } from "../wire/envelope.js"
+import type { StartupError } from "../domain/errors.js"
 import { handle, refusalOf } from "../wire/operations.js"
 import { Request } from "../wire/requests.js"
 import type { Caller } from "./authenticate.js"
+import { answerOperator, isOperatorRequest } from "./operatorRpc.js"
 import { lingerThenClose, refuse } from "./respond.js"
 
 export interface RpcRouteOptions {
@@ -63,15 +67,21 @@ export const rpcRoute = (options: RpcRouteOptions) => {
         deleteRetention: settings.repo.deleteRetention,
         approvalTtlMs: Duration.toMillis(settings.http.requestTtl)
       }
-      const context = yield* store.get
-      return yield* handle(rpcCaller, request).pipe(
+      // Every store a server runs on (sqlStore, memoryStore) provides its audit log beside the repository.
+      const opened = store.get as Effect.Effect<Context.Context<SecretsRepo | AuditLog>, StartupError>
+      const onStore = <A, E>(body: Effect.Effect<A, E, SecretsRepo | AuditLog>) =>
+        Effect.flatMap(opened, (context) => Effect.provide(body, context))
+      // An operator's command opens what it needs itself: `doctor` reports a store this server cannot open.
+      const answer = isOperatorRequest(request)
+        ? answerOperator(rpcCaller, caller.record.name, settings, request, onStore)
+        : onStore(handle(rpcCaller, request))
+      return yield* (answer as Effect.Effect<Answer<Request>, Failure<Request>>).pipe(
         Effect.tapError((error) => {
           if (!isRefusal(error)) return Effect.void
           const refused = refusalOf(request)
           // The path refused, as the CLI records it (a Resolve names many; the error names the one refused).
-          return recordRefusal(refused.operation, refused.keyPath ?? error.keyPath, error._tag)
-        }),
-        Effect.provide(context)
+          return onStore(recordRefusal(refused.operation, refused.keyPath ?? error.keyPath, error._tag))
+        })
       )
     }).pipe(
       Actors.withActor(rpcActor(caller.principal.name, caller.record, client)),

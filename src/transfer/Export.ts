@@ -6,6 +6,8 @@
  * recorded like any other read.
  */
 import { Effect, Either, Redacted } from "effect"
+import * as Actors from "../audit/Actor.js"
+import * as Principal from "../auth/Principal.js"
 import { ExportFailed } from "../domain/errors.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
@@ -21,12 +23,19 @@ export const envName = (keyPath: string, prefix: string): string =>
  * The `.env` text for every secret below `prefix` (e.g. `project/consilio`). Startup names (`NODE_OPTIONS`,
  * `LD_PRELOAD`, ...) are refused unless `options.allowStartupNames`.
  */
-export const toDotenv = (prefix: string, options: NameOptions = {}) =>
+export const toDotenv = <E = never, R = never>(
+  prefix: string,
+  options: NameOptions & {
+    /** Asked with every key path below the prefix before any value is read (the approval gate of a token). */
+    readonly beforeReading?: ((keyPaths: ReadonlyArray<string>) => Effect.Effect<void, E, R>) | undefined
+  } = {}
+) =>
   Effect.gen(function* () {
     const base = prefix.replace(/\/+$/, "")
     yield* parseKeyPath(`${base}/x`)
     const repo = yield* SecretsRepo
     const below = yield* repo.list({ within: [`${base}/`] })
+    if (options.beforeReading !== undefined) yield* options.beforeReading(below.map((s) => s.keyPath))
     const lines: Array<string> = []
     const refused: Array<{ keyPath: string; reason: string }> = []
     const names = new Map<string, string>()
@@ -57,3 +66,19 @@ export const toDotenv = (prefix: string, options: NameOptions = {}) =>
     }
     return { text: lines.length === 0 ? "" : `${lines.join("\n")}\n`, count: lines.length }
   })
+
+/**
+ * `secrets export dotenv` as `principal` (SECRETS_PRINCIPAL in the CLI, a token's on `secrets server`): it prints
+ * values, so the whole prefix must be revealable to it, as `get` needs; recorded as `export`.
+ */
+export const toDotenvFor = <E = never, R = never>(
+  principal: Principal.Principal,
+  prefix: string,
+  options: Parameters<typeof toDotenv<E, R>>[1] = {}
+) =>
+  Effect.gen(function* () {
+    const base = prefix.replace(/\/+$/, "")
+    yield* parseKeyPath(`${base}/x`)
+    yield* Principal.authorizeReveal(principal, `${base}/`)
+    return yield* toDotenv(prefix, options)
+  }).pipe(Actors.asOperation("export"))

@@ -4,6 +4,7 @@
  * `overwrite`; a deleted one refuses the import; values are never printed.
  */
 import { Effect, Either, Redacted } from "effect"
+import * as Actors from "../audit/Actor.js"
 import { ImportFailed } from "../domain/errors.js"
 import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
 import type { QuotaLimit } from "../domain/QuotaLimit.js"
@@ -11,6 +12,7 @@ import { MAX_VALUE_BYTES, type SecretMetadata } from "../domain/Secret.js"
 import { validateWrite } from "../domain/writeChecks.js"
 import { describeReadProblem, readBounded } from "../files/readBounded.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
+import type { Writer } from "../repo/writer.js"
 import * as Dotenv from "./dotenv.js"
 
 export interface Candidate {
@@ -52,6 +54,10 @@ const pathFor = (source: string, keyPath: string, line?: number) =>
       (error) => new ImportFailed({ source, reason: error.message, ...(line === undefined ? {} : { line }) })
     )
   )
+
+/** A candidate sent by a client in client mode: its key path parsed here, as a source's would be. */
+export const candidateOf = (keyPath: string, value: Redacted.Redacted<string>, origin: string) =>
+  Effect.map(pathFor(origin, keyPath), (path): Candidate => ({ path, value, origin }))
 
 /** The largest `.env` file read: far more than any project's, and bounded against `/dev/zero`. */
 export const MAX_DOTENV_BYTES = 16 * 1024 * 1024
@@ -206,3 +212,17 @@ export const run = (candidates: ReadonlyArray<Candidate>, options: RunOptions) =
       skipped: count("skip")
     } satisfies Summary
   })
+
+/**
+ * An import as `as` (the CLI's operator or SECRETS_PRINCIPAL, or a token's principal on `secrets server`): every path
+ * authorized before anything is written, dry run too, then `run`, recorded as `import`.
+ */
+export const runAs = (
+  as: Writer,
+  candidates: ReadonlyArray<Candidate>,
+  options: { readonly overwrite: boolean; readonly dryRun: boolean }
+) =>
+  Effect.gen(function* () {
+    yield* Effect.forEach(candidates, (c) => as.authorize(c.path.keyPath), { discard: true })
+    return yield* run(candidates, { ...options, createdBy: as.by, quotaFor: as.quotaFor })
+  }).pipe(Actors.asOperation("import"))

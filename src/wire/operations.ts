@@ -4,6 +4,7 @@
  * (set, delete), so every permission, reveal rule, quota and audit record is the server's and is written once.
  */
 import { Duration, Effect, Redacted } from "effect"
+import { AuditLog } from "../audit/AuditLog.js"
 import { approved } from "../approvals/gate.js"
 import * as Actors from "../audit/Actor.js"
 import type { Operation } from "../audit/Entry.js"
@@ -15,9 +16,12 @@ import type { Caller } from "../mcp/Caller.js"
 import * as Handlers from "../mcp/handlers.js"
 import { listPage } from "./listPage.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
-import { keyPathsUnder, type ResolveOptions, resolveSecrets } from "../run/Resolve.js"
+import { approvalGate, keyPathsUnder, type ResolveOptions, resolveSecrets } from "../run/Resolve.js"
+import { dueQueue } from "../rotation/due.js"
+import * as Export from "../transfer/Export.js"
+import * as Import from "../transfer/Import.js"
 import type { Answer, Failure } from "./envelope.js"
-import type { Request } from "./requests.js"
+import type { Audit, Request } from "./requests.js"
 
 /** A token's caller on this server. */
 export interface RpcCaller extends Caller {
@@ -61,7 +65,40 @@ const changing = <A, E>(
 const approvalOf = (caller: RpcCaller): ResolveOptions["approval"] =>
   caller.operator ? undefined : { prefixes: caller.approvalRequired, ttlMs: caller.approvalTtlMs }
 
-const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, DomainError, SecretsRepo> => {
+/**
+ * `secrets audit` for a token: an operator's sees every record; any other sees its own principal's records, on
+ * paths it may use (who else touched them is the operator's to see).
+ */
+const auditFor = (caller: RpcCaller, { _tag, ...filter }: Audit) =>
+  Effect.gen(function* () {
+    const { principal } = caller
+    if (!caller.operator) {
+      if (filter.principal !== undefined && filter.principal !== principal.name) {
+        return yield* new PermissionDenied({
+          principal: principal.name,
+          access: "operator",
+          keyPath: "secrets audit --principal (another principal's records)"
+        })
+      }
+      if (filter.path !== undefined && !Principal.may(principal, "use", filter.path)) {
+        return yield* new PermissionDenied({ principal: principal.name, access: "use", keyPath: filter.path })
+      }
+    }
+    const records = yield* (yield* AuditLog).query(caller.operator ? filter : { ...filter, principal: principal.name })
+    return records.map((r) => ({
+      at: r.at,
+      principal: r.principal,
+      client: r.client,
+      operation: r.operation,
+      keyPath: r.keyPath,
+      version: r.version,
+      outcome: r.outcome,
+      tokenId: r.tokenId ?? null,
+      tokenName: r.tokenName ?? null
+    }))
+  })
+
+const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, DomainError, SecretsRepo | AuditLog> => {
   const { principal } = caller
   switch (request._tag) {
     case "WhoAmI":
@@ -128,6 +165,39 @@ const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, Dom
           quota: as.quotaFor(path.keyPath)
         })
       )
+    case "Versions":
+      return Effect.gen(function* () {
+        const path = yield* parseKeyPath(request.keyPath)
+        yield* Principal.authorize(principal, "use", path.keyPath)
+        return yield* (yield* SecretsRepo).versions(path)
+      })
+    case "Due":
+      return dueQueue({
+        within: request.within,
+        unused: request.unused,
+        prefixes: Principal.readablePrefixes(principal)
+      })
+    case "Import":
+      return Effect.gen(function* () {
+        const candidates = yield* Effect.forEach(request.candidates, (c) =>
+          Import.candidateOf(c.keyPath, c.value, c.origin)
+        )
+        const as = writerOf(principal, caller.quota, principal.name)
+        return yield* Import.runAs(as, candidates, { dryRun: request.dryRun, overwrite: request.overwrite })
+      })
+    case "Export":
+      return Effect.map(
+        Export.toDotenvFor(principal, request.prefix, {
+          allowStartupNames: request.allowStartupNames,
+          beforeReading: approvalGate(principal, approvalOf(caller))
+        }),
+        ({ count, text }) => ({ count, text: Redacted.make(text) })
+      )
+    case "Audit":
+      return auditFor(caller, request)
+    default:
+      // The operator's requests: answered by server/operatorRpc.ts, never here.
+      return Effect.dieMessage(`${request._tag} is an operator's request`)
   }
 }
 
@@ -155,9 +225,29 @@ export const refusalOf = (request: Request): { operation: Operation; keyPath: st
       return { operation: "undelete", keyPath: request.keyPath }
     case "Rollback":
       return { operation: "rollback", keyPath: request.keyPath }
+    case "Versions":
+      return { operation: "versions", keyPath: request.keyPath }
+    case "Due":
+    case "Audit":
+      return { operation: "list", keyPath: null }
+    case "Import":
+      return { operation: "import", keyPath: null }
+    case "Export":
+      return { operation: "export", keyPath: request.prefix }
+    case "Destroy":
+      return { operation: "destroy", keyPath: request.keyPath }
+    case "RotateKey":
+      return { operation: "rotate-key", keyPath: null }
+    case "TokenCreate":
+    case "TokenList":
+    case "TokenRevoke":
+    case "AuditVerify":
+    case "Doctor":
+      // No operation of their own: recorded as the refused command's name (the error's keyPath), under list.
+      return { operation: "list", keyPath: null }
   }
 }
 
 /** The answer to `request` for `caller`: its success, or one of its typed failures. */
 export const handle = <R extends Request>(caller: RpcCaller, request: R) =>
-  answer(caller, request) as Effect.Effect<Answer<R>, Failure<R>, SecretsRepo>
+  answer(caller, request) as Effect.Effect<Answer<R>, Failure<R>, SecretsRepo | AuditLog>

@@ -4,9 +4,11 @@
  * principal (operations.ts), with the same rules, quotas and audit records as every other front end.
  */
 import { Schema } from "effect"
+import { OPERATIONS } from "../audit/Entry.js"
 import * as S from "../mcp/schemas.js"
 import { CHARSET_NAMES } from "../run/Generate.js"
 import { WireError } from "./errors.js"
+import { OperatorRequests } from "./operatorRequests.js"
 import * as W from "./schemas.js"
 
 /** Who the token is: its principal, and whether it may run the operator's commands. */
@@ -126,6 +128,60 @@ export class Rollback extends Schema.TaggedRequest<Rollback>()("Rollback", {
   payload: { keyPath: Schema.String, to: Schema.Number, expectedVersion: Schema.optional(Schema.Number) }
 }) {}
 
+/** `secrets versions`: a secret's kept versions, never their values (`use` on the path). */
+export class Versions extends Schema.TaggedRequest<Versions>()("Versions", {
+  failure: WireError,
+  success: Schema.Array(W.VersionInfo),
+  payload: { keyPath: Schema.String }
+}) {}
+
+/** `secrets due`: the rotation queue, within what the principal may see; the windows as the CLI's options give them. */
+export class Due extends Schema.TaggedRequest<Due>()("Due", {
+  failure: WireError,
+  success: Schema.Array(W.DueEntry),
+  payload: { within: Schema.String, unused: Schema.optional(Schema.String) }
+}) {}
+
+/** `secrets import dotenv|env|file`: the client reads its sources, the server checks and writes, all or nothing. */
+export class Import extends Schema.TaggedRequest<Import>()("Import", {
+  failure: WireError,
+  success: W.ImportSummary,
+  payload: {
+    candidates: Schema.Array(
+      Schema.Struct({ keyPath: Schema.String, value: Schema.Redacted(Schema.String), origin: Schema.String })
+    ),
+    dryRun: Schema.Boolean,
+    overwrite: Schema.Boolean
+  }
+}) {}
+
+/** `secrets export dotenv`: the `.env` text of a prefix the principal may reveal, `Redacted` on both sides. */
+export class Export extends Schema.TaggedRequest<Export>()("Export", {
+  failure: WireError,
+  success: Schema.Struct({ text: Schema.Redacted(Schema.String), count: Schema.Number }),
+  payload: { prefix: Schema.String, allowStartupNames: Schema.Boolean }
+}) {}
+
+const AuditOperation = Schema.Literal(...OPERATIONS)
+
+/**
+ * `secrets audit`: the records matching the filter, newest first. A token that is not an operator's sees its own
+ * principal's records, on paths it may use.
+ */
+export class Audit extends Schema.TaggedRequest<Audit>()("Audit", {
+  failure: WireError,
+  success: Schema.Array(W.AuditRecord),
+  payload: {
+    path: Schema.optional(Schema.String),
+    principal: Schema.optional(Schema.String),
+    operation: Schema.optional(Schema.Union(AuditOperation, Schema.Array(AuditOperation))),
+    since: Schema.optional(Schema.Date),
+    until: Schema.optional(Schema.Date),
+    outcome: Schema.optional(Schema.String),
+    limit: Schema.Number
+  }
+}) {}
+
 export const Request = Schema.Union(
   WhoAmI,
   Get,
@@ -137,6 +193,12 @@ export const Request = Schema.Union(
   Generate,
   Metadata,
   Undelete,
-  Rollback
+  Rollback,
+  Versions,
+  Due,
+  Import,
+  Export,
+  Audit,
+  ...OperatorRequests
 )
 export type Request = typeof Request.Type

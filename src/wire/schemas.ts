@@ -45,3 +45,49 @@ export const DeleteResult = Schema.Struct({
 })
 
 export const Resolved = Schema.Struct({ keyPath: ParsedPath, value: Schema.Redacted(Schema.String) })
+
+/** One kept version, without its value (`secrets versions`). */
+export const VersionInfo = Schema.Struct({
+  version: Schema.Number,
+  createdAt: Schema.Date,
+  createdBy: Schema.String,
+  bytes: Schema.Number,
+  current: Schema.Boolean,
+  generated: Schema.NullOr(Schema.Struct({ length: Schema.Number, charset: Schema.String }))
+})
+
+/** An audit record as `secrets audit` shows it (its MACs stay on the server). */
+export const AuditRecord = Schema.Struct({
+  at: Schema.Date,
+  principal: Schema.String,
+  client: Schema.String,
+  operation: Schema.String,
+  keyPath: Schema.NullOr(Schema.String),
+  version: Schema.NullOr(Schema.Number),
+  outcome: Schema.String,
+  tokenId: Schema.NullOr(Schema.String),
+  tokenName: Schema.NullOr(Schema.String)
+})
+
+const Cleared = Schema.Struct({ expiresAt: Schema.NullOr(Schema.Date), rotationRequired: Schema.Boolean })
+
+/** What an import did (or would do, on a dry run), secret by secret. */
+export const ImportSummary = Schema.Struct({
+  actions: Schema.Array(
+    Schema.Struct({
+      keyPath: Schema.String,
+      action: Schema.Literal("create", "update", "skip"),
+      origin: Schema.String,
+      cleared: Schema.optional(Schema.UndefinedOr(Cleared))
+    })
+  ),
+  created: Schema.Number,
+  updated: Schema.Number,
+  skipped: Schema.Number
+})
+
+/** An entry of the rotation queue (`secrets due`). */
+export const DueEntry = Schema.Struct({
+  secret: SecretMetadata,
+  reasons: Schema.Array(Schema.Literal("expired", "expiring", "flagged", "unused"))
+})

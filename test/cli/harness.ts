@@ -31,6 +31,8 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
   /** Written to stdin, which is then closed. Without it stdin is closed at once. */
   readonly stdin?: string | Buffer
+  /** How long the process may live before it is killed (PROCESS_TIMEOUT_MS); longer for a server a file shares. */
+  readonly timeoutMs?: number
 }
 
 export interface Running {
@@ -46,20 +48,20 @@ export interface Sandbox {
   readonly keyFile: string
   readonly env: (overrides?: RunOptions["env"]) => NodeJS.ProcessEnv
   /** Starts the CLI and leaves stdin open for the caller. */
-  readonly start: (args: ReadonlyArray<string>, options?: Pick<RunOptions, "env">) => Running
+  readonly start: (args: ReadonlyArray<string>, options?: Pick<RunOptions, "env" | "timeoutMs">) => Running
   /** Runs the CLI to completion. */
   readonly run: (args: ReadonlyArray<string>, options?: RunOptions) => Promise<Result>
   /** Kills the processes this sandbox started that are still running, then deletes the directory. */
   readonly remove: () => void
 }
 
-const collect = (child: ChildProcess): Promise<Result> =>
+const collect = (child: ChildProcess, timeoutMs = PROCESS_TIMEOUT_MS): Promise<Result> =>
   new Promise((resolve, reject) => {
     const out: Array<Buffer> = []
     const err: Array<Buffer> = []
     child.stdout!.on("data", (chunk: Buffer) => out.push(chunk))
     child.stderr!.on("data", (chunk: Buffer) => err.push(chunk))
-    const timer = setTimeout(() => child.kill("SIGKILL"), PROCESS_TIMEOUT_MS)
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
     child.on("error", (error) => {
       clearTimeout(timer)
       reject(error)
@@ -106,7 +108,7 @@ export const makeSandbox = (prefix = "secrets-cli-"): Sandbox => {
     return result
   }
   const children = new Set<ChildProcess>()
-  const start = (args: ReadonlyArray<string>, options: Pick<RunOptions, "env"> = {}): Running => {
+  const start = (args: ReadonlyArray<string>, options: Pick<RunOptions, "env" | "timeoutMs"> = {}): Running => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: root,
       env: env(options.env),
@@ -116,7 +118,7 @@ export const makeSandbox = (prefix = "secrets-cli-"): Sandbox => {
     child.on("exit", () => children.delete(child))
     // A process that exits before reading its stdin must not fail the test with EPIPE.
     child.stdin!.on("error", () => {})
-    return { child, result: collect(child) }
+    return { child, result: collect(child, options.timeoutMs) }
   }
   const run = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Result> => {
     const { child, result } = start(args, options)

@@ -113,11 +113,13 @@ describe("client mode, against a server process", () => {
 
   it("errors keep their exit codes; operator commands need an operator token; others are refused", async () => {
     expectError(await box.run(["get", "project/alpha/nothing"], as("alpha")), 3, "No secret at project/alpha/nothing")
+    expectError(await box.run(["versions", "project/alpha/nothing"], as("alpha")), 3)
     expectError(await box.run(["get", "Project/alpha/x"], as("alpha")), 6)
     expectError(await box.run(["doctor"], as("alpha")), 16, "needs an operator token")
-    expectError(await box.run(["destroy", "project/alpha/db_password"], as("alpha")), 16, "operator token")
-    expectError(await box.run(["doctor"], as("operator")), 47, "does not work in client mode")
-    expectError(await box.run(["versions", "project/alpha/db_password"], as("alpha")), 47)
+    expectError(await box.run(["destroy", "project/alpha/db_password", "--yes"], as("alpha")), 16, "operator token")
+    expectError(await box.run(["token", "check"], { ...as("alpha"), stdin: "x" }), 16, "operator token")
+    expectError(await box.run(["token", "check"], { ...as("operator"), stdin: "x" }), 47, "secrets token check")
+    expectError(await box.run(["import", "scan", box.root], as("alpha")), 47, "does not work in client mode")
     expectError(
       await box.run(["get", "project/alpha/db_password"], {
         env: { ...clientEnv(server, "alpha"), SECRETS_TOKEN: "smcp_nope" }
@@ -213,5 +215,117 @@ describe("client mode, against a server process", () => {
     expectError(await box.run(["get", guarded], as("alpha")), 52, "secrets approve apr_")
     expectOk(await box.run(["flag", guarded, "--no-approval-required"], as("operator")))
     expectOk(await box.run(["get", guarded], as("alpha")))
+  })
+
+  it("versions as the token's principal, its output the direct CLI's; meta/ refused", async () => {
+    const secret = "project/alpha/versioned"
+    expectOk(await box.run(["set", secret, "--stdin"], { ...as("alpha"), stdin: "v1" }))
+    expectOk(await box.run(["set", secret, "--stdin"], { ...as("alpha"), stdin: "v2" }))
+    for (const args of [
+      ["versions", secret],
+      ["versions", secret, "--json"]
+    ]) {
+      const remote = await box.run(args, as("alpha"))
+      expectOk(remote)
+      const direct = await box.run(args, { env: server.operatorEnv })
+      expectOk(direct)
+      expect(remote.stdout).toBe(direct.stdout)
+    }
+    const kept = JSON.parse((await box.run(["versions", secret, "--json"], as("alpha"))).stdout) as Array<{
+      version: number
+    }>
+    expect(kept.map((v) => v.version).sort()).toEqual([1, 2])
+    expectError(await box.run(["versions", "meta/openai/api_key"], as("alpha")), 16, "project:alpha may not use")
+  })
+
+  it("due lists what the token's principal may see, with the exit code a cron job alerts on", async () => {
+    expectOk(await box.run(["set", "project/alpha/expiring", "--stdin"], { ...as("alpha"), stdin: "e" }))
+    expectOk(await box.run(["expire", "project/alpha/expiring", "--in", "1d"], as("alpha")))
+    expectOk(await box.run(["set", "meta/due/expiring", "--stdin"], { ...as("operator"), stdin: "m" }))
+    expectOk(await box.run(["expire", "meta/due/expiring", "--in", "1d"], as("operator")))
+    const due = await box.run(["due", "--json"], as("alpha"))
+    expect(due.code).toBe(40)
+    const rows = due.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { keyPath: string; reasons: Array<string> })
+    expect(rows).toContainEqual(expect.objectContaining({ keyPath: "project/alpha/expiring", reasons: ["expiring"] }))
+    expect(rows.every((r) => r.keyPath.startsWith("project/alpha/"))).toBe(true)
+    const all = await box.run(["due", "--json"], as("operator"))
+    expect(all.stdout).toContain("meta/due/expiring")
+    expectError(await box.run(["due", "--within", "soon"], as("alpha")), 19)
+  })
+
+  it("import writes as the token's principal (dry run first); a path outside its grants refuses the whole import", async () => {
+    const file = path.join(box.root, "alpha.env")
+    fs.writeFileSync(file, "DB_USER=app\nDB_PASS=s3cret\n")
+    const dry = await box.run(
+      ["import", "dotenv", file, "--prefix", "project/alpha/imported", "--dry-run"],
+      as("alpha")
+    )
+    expectOk(dry)
+    expect(dry.stderr).toContain("would create project/alpha/imported/db_user (from line 1)")
+    expectError(await box.run(["get", "project/alpha/imported/db_user"], as("alpha")), 3)
+    const done = await box.run(["import", "dotenv", file, "--prefix", "project/alpha/imported"], as("alpha"))
+    expectOk(done)
+    expect(done.stderr).toContain("2 created, 0 updated, 0 skipped")
+    expect((await box.run(["get", "project/alpha/imported/db_pass"], as("alpha"))).stdout).toBe("s3cret")
+    const got = await box.run(["get", "project/alpha/imported/db_pass", "--json"], as("alpha"))
+    expect(JSON.parse(got.stdout)).toMatchObject({ createdBy: "project:alpha" })
+    expectError(
+      await box.run(["import", "dotenv", file, "--prefix", "meta/imported"], as("alpha")),
+      16,
+      "project:alpha may not write"
+    )
+    const single = path.join(box.root, "key.pem")
+    fs.writeFileSync(single, "-----BEGIN KEY-----\nabc\n-----END KEY-----\n")
+    expectOk(await box.run(["import", "file", single, "project/alpha/pem"], as("alpha")))
+    expect((await box.run(["get", "project/alpha/pem"], as("alpha"))).stdout).toBe(fs.readFileSync(single, "utf8"))
+    expectOk(
+      await box.run(["import", "env", "ALPHA_TOKEN=project/alpha/from_env"], as("alpha", { ALPHA_TOKEN: "t0k" }))
+    )
+    expect((await box.run(["get", "project/alpha/from_env"], as("alpha"))).stdout).toBe("t0k")
+    expectError(await box.run(["get", "meta/imported/db_user"], as("operator")), 3)
+  })
+
+  it("export follows the reveal rules of get, and writes what the direct CLI writes", async () => {
+    const prefix = "project/alpha/imported"
+    const remote = await box.run(["export", "dotenv", "--prefix", prefix], as("alpha"))
+    expectOk(remote)
+    expect(remote.stdout).toBe("DB_PASS='s3cret'\nDB_USER='app'\n")
+    const direct = await box.run(["export", "dotenv", "--prefix", prefix], { env: server.operatorEnv })
+    expect(remote.stdout).toBe(direct.stdout)
+    const out = path.join(box.root, "exported.env")
+    const written = await box.run(["export", "dotenv", "--prefix", prefix, "--output", out], as("alpha"))
+    expectOk(written)
+    expect(written.stderr).toContain(`wrote 2 secrets to ${out} (mode 0600)`)
+    expect(fs.statSync(out).mode & 0o777).toBe(0o600)
+    expectError(await box.run(["export", "dotenv", "--prefix", "meta/openai"], as("alpha")), 16)
+    // A use: grant runs with the values but may not see them: export is a reveal.
+    expectError(await box.run(["export", "dotenv", "--prefix", prefix], as("user-only")), 33)
+  })
+
+  it("audit: a token sees its own principal's records on its paths; the operator's sees all", async () => {
+    const mine = await box.run(["audit", "--json", "--limit", "1000"], as("alpha"))
+    expectOk(mine)
+    const records = mine.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { principal: string; operation: string; keyPath: string | null })
+    expect(records.length).toBeGreaterThan(0)
+    expect(records.every((r) => r.principal === "project:alpha")).toBe(true)
+    expect(records).toContainEqual(
+      expect.objectContaining({ operation: "import", keyPath: "project/alpha/imported/db_pass" })
+    )
+    const reads = await box.run(["audit", "--json", "--reads", "--path", "project/alpha/imported"], as("alpha"))
+    expectOk(reads)
+    expect(reads.stdout).toContain('"operation":"export"')
+    expect(reads.stdout).not.toContain('"operation":"import"')
+    expectError(await box.run(["audit", "--path", "meta/openai"], as("alpha")), 16, "project:alpha may not use")
+    expectError(await box.run(["audit", "--principal", "meta"], as("alpha")), 16, "operator token")
+    const table = await box.run(["audit", "--principal", "meta", "--operation", "set"], as("operator"))
+    expectOk(table)
+    expect(table.stdout).toContain("meta/openai/api_key")
+    expectError(await box.run(["audit", "--operation", "SET"], as("alpha")), 19, "did you mean set")
   })
 })

@@ -4,6 +4,7 @@
  * the operator with `secrets token create`. Needs `npm run build` first.
  */
 import { Effect, Exit, Redacted, Scope } from "effect"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { expectOk, hexKey, type Sandbox } from "../cli/harness.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
@@ -27,18 +28,38 @@ export interface ClientServer {
   readonly operatorEnv: Record<string, string>
   /** Stops the server process (SIGTERM, drained) and starts another on the same port and store. */
   readonly restart: () => Promise<void>
+  /** What the server wrote on stderr so far (its address, notes, logs). */
+  readonly stderr: () => string
   readonly stop: () => Promise<void>
 }
 
-export const startClientServer = async (box: Sandbox, specs: ReadonlyArray<TokenSpec>): Promise<ClientServer> => {
+export interface ServerOptions {
+  /**
+   * The key in the server's default key file (`<server home>/config/secrets-mcp/key`, 0600), as `secrets server
+   * install` sets it up, instead of SECRETS_ENCRYPTION_KEY: what `rotate-key` rewrites.
+   */
+  readonly keyFile?: boolean
+}
+
+/** The server's default key file (with `keyFile`). */
+export const serverKeyFile = (box: Sandbox) => path.join(box.root, "server", "config", "secrets-mcp", "key")
+
+export const startClientServer = async (
+  box: Sandbox,
+  specs: ReadonlyArray<TokenSpec>,
+  options: ServerOptions = {}
+): Promise<ClientServer> => {
   const home = path.join(box.root, "server")
   const scope = Effect.runSync(Scope.make())
   const operatorEnv: Record<string, string> = {
     HOME: home,
     XDG_CONFIG_HOME: path.join(home, "config"),
-    SECRETS_DATA_DIR: path.join(home, "data"),
-    SECRETS_ENCRYPTION_KEY: hexKey()
+    SECRETS_DATA_DIR: path.join(home, "data")
   }
+  if (options.keyFile === true) {
+    fs.mkdirSync(path.dirname(serverKeyFile(box)), { recursive: true, mode: 0o700 })
+    fs.writeFileSync(serverKeyFile(box), `${hexKey()}\n`, { mode: 0o600 })
+  } else operatorEnv["SECRETS_ENCRYPTION_KEY"] = hexKey()
   if (TEST_DATABASE_URL !== undefined) {
     const { url } = await Effect.runPromise(Scope.extend(freshDatabase, scope))
     operatorEnv["DATABASE_URL"] = Redacted.value(url)
@@ -67,6 +88,7 @@ export const startClientServer = async (box: Sandbox, specs: ReadonlyArray<Token
       await Support.stopServerProcess(server.running)
       server = await Support.startServerProcess(box, ["--listen", `127.0.0.1:${port}`], operatorEnv)
     },
+    stderr: () => server.stderr(),
     stop: async () => {
       await Support.stopServerProcess(server.running)
       await Effect.runPromise(Scope.close(scope, Exit.void))

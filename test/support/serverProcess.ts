@@ -11,13 +11,17 @@ export interface ServerProcess {
   readonly stderr: () => string
 }
 
+/** How long a server may live before it is killed, should a test file hang. */
+const SERVER_TIMEOUT_MS = 15 * 60_000
+
 /** Starts `secrets server` and waits for the line that gives its address. */
 export const startServerProcess = async (
   box: Sandbox,
   args: ReadonlyArray<string>,
   env: Record<string, string> = {}
 ): Promise<ServerProcess> => {
-  const running = box.start(["server", ...args], { env })
+  // A server serves a whole test file, which on a busy machine outlasts the 90 s a command may take.
+  const running = box.start(["server", ...args], { env, timeoutMs: SERVER_TIMEOUT_MS })
   running.child.stdin!.end()
   let stderr = ""
   const found = await new Promise<{ port: number; url: string }>((resolve, reject) => {

@@ -5,17 +5,23 @@
 import { Command, Options } from "@effect/cli"
 import { Duration, Effect, Either, Option } from "effect"
 import { AuditLog } from "../../audit/AuditLog.js"
-import { OPERATIONS, READ_OPERATIONS, type StoredRecord } from "../../audit/Entry.js"
+import { type Entry, OPERATIONS, READ_OPERATIONS } from "../../audit/Entry.js"
 import { Crypto } from "../../crypto/Crypto.js"
 import { AuditTampered, InvalidArguments, KeyNotInKeyring } from "../../domain/errors.js"
 import { parseDurationText } from "../../domain/DurationText.js"
 import * as AuditChoices from "../auditChoices.js"
+import { onServerOr, remote, remoteTranscript } from "../client.js"
+import { AuditVerify } from "../../wire/operatorRequests.js"
+import { Audit } from "../../wire/requests.js"
 import { formatTable, iso, note, printLine } from "../output.js"
 import { jsonOption, now, withStore } from "./shared.js"
 
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`
 
 const TOOL = "secrets audit"
+
+/** A record as shown: one from this CLI's store, or one the server sent. */
+type AuditRecord = Omit<Entry, "version"> & { readonly version: number | null }
 const MAX_LIMIT = 10_000
 
 /** `--since 24h` (that long ago) or `--since 2026-11-01T00:00:00Z` (an ISO-8601 time with an offset). */
@@ -59,7 +65,7 @@ const options = {
   json: jsonOption
 }
 
-const toJson = (r: StoredRecord) => ({
+const toJson = (r: AuditRecord) => ({
   at: r.at.toISOString(),
   principal: r.principal,
   client: r.client,
@@ -72,6 +78,50 @@ const toJson = (r: StoredRecord) => ({
   tokenName: r.tokenName ?? null
 })
 
+/** `audit verify` on the store the settings name: by the CLI, or by `secrets server` on its own for an operator token. */
+export const verifyAudit = (head: Option.Option<string>) =>
+  Effect.gen(function* () {
+    if (Option.isSome(head) && !/^[0-9a-f]{8,64}$/i.test(head.value)) {
+      return yield* new InvalidArguments({
+        tool: "secrets audit verify",
+        reason: "--head takes the hexadecimal head an earlier `secrets audit verify` printed"
+      })
+    }
+    const { keyring, verdict } = yield* withStore(
+      Effect.gen(function* () {
+        const log = yield* AuditLog
+        const keyring = (yield* Crypto).keyIds.join(",")
+        const verdict = yield* Option.match(head, {
+          onNone: () => log.verify,
+          onSome: (head) => log.verifySince(head)
+        })
+        return { keyring, verdict }
+      })
+    )
+    if (!verdict.intact && verdict.missingKeyId !== undefined) {
+      return yield* new KeyNotInKeyring({
+        keyId: verdict.missingKeyId,
+        keyring,
+        made: "Audit records or checkpoints were MACed"
+      })
+    }
+    if (!verdict.intact) {
+      return yield* new AuditTampered({
+        problem: verdict.problem,
+        ...(verdict.stream === undefined ? {} : { stream: verdict.stream }),
+        ...(verdict.seq === undefined ? {} : { seq: verdict.seq })
+      })
+    }
+    // The result, on stdout: a script keeps the head to give `--head` next time.
+    // When the signed head last moved (an old one on a store in use was set back), and what is not sealed yet.
+    yield* printLine(
+      `the audit trail is intact: ${count(verdict.records, "record")} in ${count(verdict.streams, "stream")}, ` +
+        `${count(verdict.checkpoints, "checkpoint")}; head ${verdict.head}` +
+        (verdict.signedAt === undefined ? "" : `; signed ${verdict.signedAt.toISOString()}`) +
+        (verdict.unsealed === 0 ? "" : `; ${count(verdict.unsealed, "record")} not sealed yet`)
+    )
+  })
+
 const verifyCommand = Command.make(
   "verify",
   {
@@ -81,47 +131,10 @@ const verifyCommand = Command.make(
     )
   },
   (args) =>
-    Effect.gen(function* () {
-      if (Option.isSome(args.head) && !/^[0-9a-f]{8,64}$/i.test(args.head.value)) {
-        return yield* new InvalidArguments({
-          tool: "secrets audit verify",
-          reason: "--head takes the hexadecimal head an earlier `secrets audit verify` printed"
-        })
-      }
-      const { keyring, verdict } = yield* withStore(
-        Effect.gen(function* () {
-          const log = yield* AuditLog
-          const keyring = (yield* Crypto).keyIds.join(",")
-          const verdict = yield* Option.match(args.head, {
-            onNone: () => log.verify,
-            onSome: (head) => log.verifySince(head)
-          })
-          return { keyring, verdict }
-        })
-      )
-      if (!verdict.intact && verdict.missingKeyId !== undefined) {
-        return yield* new KeyNotInKeyring({
-          keyId: verdict.missingKeyId,
-          keyring,
-          made: "Audit records or checkpoints were MACed"
-        })
-      }
-      if (!verdict.intact) {
-        return yield* new AuditTampered({
-          problem: verdict.problem,
-          ...(verdict.stream === undefined ? {} : { stream: verdict.stream }),
-          ...(verdict.seq === undefined ? {} : { seq: verdict.seq })
-        })
-      }
-      // The result, on stdout: a script keeps the head to give `--head` next time.
-      // When the signed head last moved (an old one on a store in use was set back), and what is not sealed yet.
-      yield* printLine(
-        `the audit trail is intact: ${count(verdict.records, "record")} in ${count(verdict.streams, "stream")}, ` +
-          `${count(verdict.checkpoints, "checkpoint")}; head ${verdict.head}` +
-          (verdict.signedAt === undefined ? "" : `; signed ${verdict.signedAt.toISOString()}`) +
-          (verdict.unsealed === 0 ? "" : `; ${count(verdict.unsealed, "record")} not sealed yet`)
-      )
-    })
+    onServerOr(
+      (client) => remoteTranscript(client, new AuditVerify({ head: Option.getOrUndefined(args.head) })),
+      verifyAudit(args.head)
+    )
 ).pipe(Command.withDescription("Check that no audit record was altered, inserted, deleted or reordered"))
 
 export const audit = Command.make("audit", options, (args) =>
@@ -139,7 +152,10 @@ export const audit = Command.make("audit", options, (args) =>
       until: yield* pointInTime("--until", Option.getOrUndefined(args.until), at),
       limit: args.limit
     }
-    const records = yield* withStore(Effect.flatMap(AuditLog, (log) => log.query(filter)))
+    const records: ReadonlyArray<AuditRecord> = yield* onServerOr(
+      (client) => remote(client, new Audit(filter)),
+      withStore(Effect.flatMap(AuditLog, (log) => log.query(filter)))
+    )
     // One object per line: `jq`, `grep` and log shippers read it as a stream.
     if (args.json) return yield* Effect.forEach(records, (r) => printLine(JSON.stringify(toJson(r))), { discard: true })
     if (records.length === 0) return yield* note("no audit records match")

@@ -29,6 +29,8 @@ import * as Migrations from "../../postgres/Migrations.js"
 import * as Verify from "../../postgres/admin/verify.js"
 import { settings } from "../CliSettings.js"
 import { printLine } from "../output.js"
+import { Doctor } from "../../wire/operatorRequests.js"
+import { onServerOr, remoteTranscript } from "../client.js"
 
 type Problem = StartupError | StoreNotInitialised | DecryptionFailed | KeyNotInKeyring
 
@@ -158,28 +160,31 @@ const backupAdvice = (source: Settings.KeySource) => {
   return `${where}${older}; keep a copy of it away from this machine: without it this store is lost, nobody can read its secrets`
 }
 
+/** The checks on the store the settings name: by the CLI, or by `secrets server` on its own for an operator token. */
+export const diagnose = Effect.gen(function* () {
+  const current = yield* settings
+  const { location } = current
+  const key = yield* Effect.either(Keyring.load(current.key))
+  if (Either.isRight(key)) {
+    const { active, previous } = key.right
+    const older = previous.length === 0 ? "" : `; previous: ${previous.map((k) => k.id).join(", ")}`
+    yield* ok("key", `${active.source} (key id ${active.id}${older})`)
+    yield* printLine(`note  backup: ${backupAdvice(current.key)}`)
+  } else yield* fail("key", key.left.message)
+  const storeProblem = yield* Effect.gen(function* () {
+    yield* ok("database", `reached the ${StoreConfig.describe(location)}`)
+    return yield* checkStore(Either.getRight(key))
+  }).pipe(
+    Effect.provide(Database.layerFor(current)),
+    Effect.catchAll((error) => Effect.as(fail("database", error.message), Option.some<Problem>(error)))
+  )
+  // Another user's data directory comes first: a key looked for in that user's environment is a consequence.
+  if (Option.isSome(storeProblem) && storeProblem.value._tag === "ForeignDataDir") return yield* storeProblem.value
+  if (Either.isLeft(key)) return yield* key.left
+  if (Option.isSome(storeProblem)) return yield* storeProblem.value
+  yield* printLine("all checks passed")
+})
+
 export const doctor = Command.make("doctor", {}, () =>
-  Effect.gen(function* () {
-    const current = yield* settings
-    const { location } = current
-    const key = yield* Effect.either(Keyring.load(current.key))
-    if (Either.isRight(key)) {
-      const { active, previous } = key.right
-      const older = previous.length === 0 ? "" : `; previous: ${previous.map((k) => k.id).join(", ")}`
-      yield* ok("key", `${active.source} (key id ${active.id}${older})`)
-      yield* printLine(`note  backup: ${backupAdvice(current.key)}`)
-    } else yield* fail("key", key.left.message)
-    const storeProblem = yield* Effect.gen(function* () {
-      yield* ok("database", `reached the ${StoreConfig.describe(location)}`)
-      return yield* checkStore(Either.getRight(key))
-    }).pipe(
-      Effect.provide(Database.layerFor(current)),
-      Effect.catchAll((error) => Effect.as(fail("database", error.message), Option.some<Problem>(error)))
-    )
-    // Another user's data directory comes first: a key looked for in that user's environment is a consequence.
-    if (Option.isSome(storeProblem) && storeProblem.value._tag === "ForeignDataDir") return yield* storeProblem.value
-    if (Either.isLeft(key)) return yield* key.left
-    if (Option.isSome(storeProblem)) return yield* storeProblem.value
-    yield* printLine("all checks passed")
-  })
+  onServerOr((client) => remoteTranscript(client, new Doctor()), diagnose)
 ).pipe(Command.withDescription("Check the key, the database, the migrations and the key check"))

@@ -7,8 +7,9 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { type ParsedKeyPath, parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
-import { Rollback, Undelete } from "../../wire/requests.js"
-import { clientMode, remote } from "../client.js"
+import { Rollback, Undelete, Versions } from "../../wire/requests.js"
+import { Destroy } from "../../wire/operatorRequests.js"
+import { clientMode, onServerOr, remote, remoteTranscript } from "../client.js"
 import { describeWrite, note, printLine, versionsTable } from "../output.js"
 import { UsageError } from "../UsageError.js"
 import { recordingRefusals } from "../refusals.js"
@@ -37,16 +38,17 @@ export const onStoreWriting = <A, E>(
   }).pipe(recordingRefusals(operation))
 
 export const versions = Command.make("versions", { keyPath: keyPathArg, json: jsonOption }, (args) =>
-  onStore(args.keyPath, (repo, path) =>
-    Effect.gen(function* () {
-      const kept = yield* repo.versions(path)
-      if (args.json) {
-        const json = kept.map((v) => ({ ...v, createdAt: v.createdAt.toISOString() }))
-        return yield* printLine(JSON.stringify(json, null, 2))
-      }
-      yield* printLine(versionsTable(kept))
-    })
-  )
+  Effect.gen(function* () {
+    const kept = yield* onServerOr(
+      (client) => remote(client, new Versions({ keyPath: args.keyPath })),
+      onStore(args.keyPath, (repo, path) => repo.versions(path))
+    )
+    if (args.json) {
+      const json = kept.map((v) => ({ ...v, createdAt: v.createdAt.toISOString() }))
+      return yield* printLine(JSON.stringify(json, null, 2))
+    }
+    yield* printLine(versionsTable(kept))
+  })
 ).pipe(Command.withDescription("List a secret's kept versions: number, when, by whom, size (never values)"))
 
 export const rollback = Command.make(
@@ -79,6 +81,13 @@ export const undelete = Command.make("undelete", { keyPath: keyPathArg }, (args)
   })
 ).pipe(Command.withDescription("Restore a deleted secret, with all its versions"))
 
+/** `destroy` on a store: by the CLI on its own, or by `secrets server` for an operator token. */
+export const destroySecret = (repo: SecretsRepo["Type"], path: ParsedKeyPath, version: number | undefined) =>
+  Effect.gen(function* () {
+    const gone = yield* repo.destroy(path, { version })
+    yield* note(`destroyed ${path.keyPath}: version${gone.length === 1 ? "" : "s"} ${gone.join(", ")}`)
+  })
+
 export const destroy = Command.make(
   "destroy",
   {
@@ -93,11 +102,10 @@ export const destroy = Command.make(
           message: `destroy erases for good and cannot be undone; run it again with --yes to confirm`
         })
       }
-      yield* onStore(args.keyPath, (repo, path) =>
-        Effect.gen(function* () {
-          const gone = yield* repo.destroy(path, { version: Option.getOrUndefined(args.version) })
-          yield* note(`destroyed ${path.keyPath}: version${gone.length === 1 ? "" : "s"} ${gone.join(", ")}`)
-        })
+      const version = Option.getOrUndefined(args.version)
+      yield* onServerOr(
+        (client) => remoteTranscript(client, new Destroy({ keyPath: args.keyPath, version, yes: true })),
+        onStore(args.keyPath, (repo, path) => destroySecret(repo, path, version))
       )
     })
 ).pipe(Command.withDescription("Erase a secret (or one of its versions) for good: CLI only, never an MCP tool"))

@@ -30,6 +30,8 @@ import { settings } from "../CliSettings.js"
 import { note, printLine } from "../output.js"
 import * as ProgressBar from "../progress.js"
 import * as KeepKey from "./keepKey.js"
+import { RotateKey } from "../../wire/operatorRequests.js"
+import { onServerOr, remoteTranscript } from "../client.js"
 
 const MAX_BATCH = 100_000
 
@@ -171,7 +173,11 @@ const rotate = (
     )
   )
 
-export const rotateKey = Command.make("rotate-key", { newKeyFile, batchSize }, (args) =>
+/**
+ * The rotation of the store the settings name, with their key file: by the CLI, or by `secrets server` on its own
+ * store and key file for an operator token (it keeps serving meanwhile, and follows the switch as every process does).
+ */
+export const rotateStoreKey = (args: { readonly newKeyFile: Option.Option<string>; readonly batchSize: number }) =>
   Effect.gen(function* () {
     if (args.batchSize < 1 || args.batchSize > MAX_BATCH) {
       return yield* new InvalidArguments({ tool: "rotate-key", reason: `--batch-size must be from 1 to ${MAX_BATCH}` })
@@ -207,4 +213,21 @@ export const rotateKey = Command.make("rotate-key", { newKeyFile, batchSize }, (
     }
     yield* printLine(`the key check is under key id ${target.id}: the rotation is complete`)
   })
+
+export const rotateKey = Command.make("rotate-key", { newKeyFile, batchSize }, (args) =>
+  onServerOr(
+    (client) =>
+      Option.isSome(args.newKeyFile)
+        ? Effect.fail(
+            new InvalidArguments({
+              tool: "rotate-key",
+              reason:
+                `in client mode the server makes the new key and keeps it in its own key file; --new-key-file names a ` +
+                `file on this machine, which the server cannot read. Run it without --new-key-file, or run ` +
+                `\`secrets rotate-key --new-key-file FILE\` on the server's machine as the server's OS user, without SECRETS_SERVER`
+            })
+          )
+        : remoteTranscript(client, new RotateKey({ batchSize: args.batchSize })),
+    rotateStoreKey(args)
+  )
 ).pipe(Command.withDescription("Replace the master key: re-encrypt every stored value under a new key, online"))

@@ -3,15 +3,14 @@
  * job can alert on), and `flag` / `expire`, which change metadata without a new value or version.
  */
 import { Command, Options } from "@effect/cli"
-import { Duration, Effect, Option } from "effect"
-import type { SecretMetadata } from "../../domain/Secret.js"
+import { Effect, Option } from "effect"
 import { expiryOf } from "../../domain/writeChecks.js"
-import { SecretsRepo } from "../../repo/SecretsRepo.js"
+import { dueQueue } from "../../rotation/due.js"
 import { DUE } from "../exitCodes.js"
 import { requestExitStatus } from "../exitStatus.js"
 import { formatTable, iso, note, printLine } from "../output.js"
 import { UsageError } from "../UsageError.js"
-import { Metadata } from "../../wire/requests.js"
+import { Due, Metadata } from "../../wire/requests.js"
 import { clientMode, remote } from "../client.js"
 import * as Actors from "../../audit/Actor.js"
 import { recordRefusal } from "../../audit/refusal.js"
@@ -19,8 +18,6 @@ import { operatorOnly } from "./approvals.js"
 import { onStoreWriting } from "./history.js"
 import { durationArgument, windowEnd } from "./list.js"
 import { jsonOption, keyPathArg, now, withStore } from "./shared.js"
-
-type Reason = "expired" | "expiring" | "flagged" | "unused"
 
 const dueOptions = {
   within: Options.text("within").pipe(Options.withDefault("7d"), Options.withDescription("expiring within (7d)")),
@@ -33,29 +30,14 @@ const dueOptions = {
 
 export const due = Command.make("due", dueOptions, (args) =>
   Effect.gen(function* () {
-    const at = yield* now
-    const expiresBy = yield* windowEnd("secrets due", "--within", args.within, at)
-    // --unused 90d: never read, or last read more than 90 days ago.
-    const unused = yield* durationArgument("secrets due", "--unused", Option.getOrUndefined(args.unused))
-    const unreadSince = Option.map(Option.fromNullable(unused), (d) => new Date(at.getTime() - Duration.toMillis(d)))
-    const queue = new Map<string, { secret: SecretMetadata; reasons: Array<Reason> }>()
-    const add = (reason: Reason, secrets: ReadonlyArray<SecretMetadata>) => {
-      for (const secret of secrets) {
-        const entry = queue.get(secret.keyPath) ?? { secret, reasons: [] }
-        entry.reasons.push(reason)
-        queue.set(secret.keyPath, entry)
-      }
-    }
-    yield* withStore(
-      Effect.gen(function* () {
-        const repo = yield* SecretsRepo
-        add("expired", yield* repo.list({ expired: true, now: at }))
-        add("expiring", yield* repo.list({ expiresBy, expired: false, now: at }))
-        add("flagged", yield* repo.list({ rotationRequired: true }))
-        if (Option.isSome(unreadSince)) add("unused", yield* repo.list({ unreadSince: unreadSince.value }))
-      })
-    )
-    const rows = [...queue.values()].sort((a, b) => (a.secret.keyPath < b.secret.keyPath ? -1 : 1))
+    const unused = Option.getOrUndefined(args.unused)
+    // Checked before the store is opened (or the server asked): a typo costs nothing.
+    yield* windowEnd("secrets due", "--within", args.within, yield* now)
+    yield* durationArgument("secrets due", "--unused", unused)
+    const client = yield* clientMode
+    const rows = Option.isSome(client)
+      ? yield* remote(client.value, new Due({ within: args.within, unused }))
+      : yield* withStore(dueQueue({ within: args.within, unused, prefixes: undefined }))
     if (args.json) {
       for (const { reasons, secret } of rows) {
         yield* printLine(

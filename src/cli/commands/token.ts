@@ -13,9 +13,11 @@ import { tokenStore } from "../../postgres/index.js"
 import * as Token from "../../tokens/Token.js"
 import { type TokenRecord, TokenStore } from "../../tokens/TokenStore.js"
 import { formatTable, iso, note, printLine } from "../output.js"
+import { TokenCreate, TokenList, TokenRevoke } from "../../wire/operatorRequests.js"
+import { onServerOr, remoteTranscript } from "../client.js"
 import { jsonOption, now, storeLayer } from "./shared.js"
 
-const withTokens = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+export const withTokens = <A, E, R>(body: Effect.Effect<A, E, R>) =>
   Effect.provide(body, tokenStore.pipe(Layer.provide(storeLayer)))
 
 /** A token's fields as the store names them, and the flags that set them. */
@@ -89,77 +91,110 @@ const expiry = (text: Option.Option<string>, at: Date) => {
       )
 }
 
+export interface CreateArgs {
+  readonly principal: string
+  readonly name?: string | undefined
+  readonly grants: ReadonlyArray<string>
+  readonly reveal: string
+  readonly expiresIn?: string | undefined
+  readonly operator: boolean
+  readonly json: boolean
+}
+
+/** `token create` on a token store: by the CLI on its own, or by `secrets server` for an operator token. */
+export const createToken = (args: CreateArgs, createdBy: string) =>
+  Effect.gen(function* () {
+    const tokens = yield* TokenStore
+    const expiresAt = yield* expiry(Option.fromNullable(args.expiresIn), yield* now)
+    const { record, token } = yield* tokens
+      .create({
+        principal: args.principal,
+        name: args.name,
+        grants: args.grants.join(","),
+        reveal: args.reveal,
+        operator: args.operator,
+        expiresAt,
+        createdBy
+      })
+      .pipe(Effect.catchTag("InvalidConfig", (e) => Effect.fail(asFlags(e))))
+    if (args.json) {
+      yield* printLine(JSON.stringify({ token: Redacted.value(token), ...toJson(record) }, null, 2))
+      return
+    }
+    yield* printLine(Redacted.value(token))
+    yield* note(
+      `token ${record.id} (${record.name}) for ${record.principal} made; it is shown only this once. ` +
+        `A client sends it as Authorization: Bearer <token>; secrets token revoke ${record.name} ends it.`
+    )
+  })
+
 const createCommand = Command.make("create", createOptions, (args) =>
-  withTokens(
-    Effect.gen(function* () {
-      const tokens = yield* TokenStore
-      const expiresAt = yield* expiry(args.expiresIn, yield* now)
-      const { record, token } = yield* tokens
-        .create({
-          principal: args.principal,
-          name: Option.getOrUndefined(args.name),
-          grants: args.grant.join(","),
-          reveal: args.reveal,
-          operator: args.operator,
-          expiresAt,
-          createdBy: osUser()
-        })
-        .pipe(Effect.catchTag("InvalidConfig", (e) => Effect.fail(asFlags(e))))
-      if (args.json) {
-        yield* printLine(JSON.stringify({ token: Redacted.value(token), ...toJson(record) }, null, 2))
-        return
-      }
-      yield* printLine(Redacted.value(token))
-      yield* note(
-        `token ${record.id} (${record.name}) for ${record.principal} made; it is shown only this once. ` +
-          `A client sends it as Authorization: Bearer <token>; secrets token revoke ${record.name} ends it.`
-      )
-    })
-  )
+  Effect.gen(function* () {
+    const create: CreateArgs = {
+      principal: args.principal,
+      name: Option.getOrUndefined(args.name),
+      grants: args.grant,
+      reveal: args.reveal,
+      expiresIn: Option.getOrUndefined(args.expiresIn),
+      operator: args.operator,
+      json: args.json
+    }
+    yield* onServerOr(
+      (client) => remoteTranscript(client, new TokenCreate(create)),
+      withTokens(createToken(create, osUser()))
+    )
+  })
 ).pipe(Command.withDescription("Make a bearer token for secrets server and print it, once"))
 
-const listCommand = Command.make("list", { json: jsonOption }, (args) =>
-  withTokens(
-    Effect.gen(function* () {
-      const records = yield* Effect.flatMap(TokenStore, (t) => t.list)
-      if (args.json) return yield* printLine(JSON.stringify(records.map(toJson), null, 2))
-      if (records.length === 0) return yield* note("no tokens; secrets token create makes one")
-      yield* printLine(
-        formatTable(
-          ["ID", "NAME", "PRINCIPAL", "GRANTS", "REVEAL", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
-          records.map((r) => [
-            r.id,
-            r.name,
-            r.operator ? `${r.principal} (operator)` : r.principal,
-            r.grants === "" ? "-" : r.grants,
-            r.reveal,
-            iso(r.createdAt),
-            iso(r.expiresAt),
-            iso(r.lastUsedAt),
-            iso(r.revokedAt)
-          ])
-        )
+/** `token list` on a token store. */
+export const listTokens = (args: { readonly json: boolean }) =>
+  Effect.gen(function* () {
+    const records = yield* Effect.flatMap(TokenStore, (t) => t.list)
+    if (args.json) return yield* printLine(JSON.stringify(records.map(toJson), null, 2))
+    if (records.length === 0) return yield* note("no tokens; secrets token create makes one")
+    yield* printLine(
+      formatTable(
+        ["ID", "NAME", "PRINCIPAL", "GRANTS", "REVEAL", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
+        records.map((r) => [
+          r.id,
+          r.name,
+          r.operator ? `${r.principal} (operator)` : r.principal,
+          r.grants === "" ? "-" : r.grants,
+          r.reveal,
+          iso(r.createdAt),
+          iso(r.expiresAt),
+          iso(r.lastUsedAt),
+          iso(r.revokedAt)
+        ])
       )
-    })
-  )
+    )
+  })
+
+const listCommand = Command.make("list", { json: jsonOption }, (args) =>
+  onServerOr((client) => remoteTranscript(client, new TokenList(args)), withTokens(listTokens(args)))
 ).pipe(Command.withDescription("List the tokens (never the tokens themselves): who, grants, created, used, revoked"))
+
+/** `token revoke` on a token store. */
+export const revokeToken = (idOrName: string) =>
+  Effect.gen(function* () {
+    const at = yield* now
+    const record = yield* Effect.flatMap(TokenStore, (t) => t.revoke(idOrName))
+    // The store stamps a new revocation with its clock, read after `at`: an earlier one was there before.
+    const earlier = record.revokedAt !== null && record.revokedAt.getTime() < at.getTime()
+    yield* printLine(
+      earlier
+        ? `token ${record.id} (${record.name}) was revoked already, at ${iso(record.revokedAt)}`
+        : `revoked token ${record.id} (${record.name}); every server refuses it within a second`
+    )
+  })
 
 const revokeCommand = Command.make(
   "revoke",
   { idOrName: Args.text({ name: "id|name" }).pipe(Args.withDescription("the token's id (tok_...) or name")) },
   (args) =>
-    withTokens(
-      Effect.gen(function* () {
-        const at = yield* now
-        const record = yield* Effect.flatMap(TokenStore, (t) => t.revoke(args.idOrName))
-        // The store stamps a new revocation with its clock, read after `at`: an earlier one was there before.
-        const earlier = record.revokedAt !== null && record.revokedAt.getTime() < at.getTime()
-        yield* printLine(
-          earlier
-            ? `token ${record.id} (${record.name}) was revoked already, at ${iso(record.revokedAt)}`
-            : `revoked token ${record.id} (${record.name}); every server refuses it within a second`
-        )
-      })
+    onServerOr(
+      (client) => remoteTranscript(client, new TokenRevoke({ idOrName: args.idOrName })),
+      withTokens(revokeToken(args.idOrName))
     )
 ).pipe(Command.withDescription("Revoke a token by id or name; every server on the store refuses it within a second"))
 

@@ -1,17 +1,16 @@
 /** `secrets import ...` and `secrets export ...`: moving existing secrets in, and a project's `.env` out. */
 import { Args, Command, Options } from "@effect/cli"
-import { Effect, Option } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
-import * as Principal from "../../auth/Principal.js"
 import { ExportFailed, type ImportFailed } from "../../domain/errors.js"
-import { parseKeyPath } from "../../domain/KeyPath.js"
 import * as Export from "../../transfer/Export.js"
 import * as Import from "../../transfer/Import.js"
 import { startupRefusal } from "../../transfer/startupNames.js"
 import { settings } from "../CliSettings.js"
 import { recordingRefusals } from "../refusals.js"
 import { iso, note, writeStdout } from "../output.js"
-import * as Actors from "../../audit/Actor.js"
+import { Export as ExportRequest, Import as ImportRequest } from "../../wire/requests.js"
+import { clientMode, remote } from "../client.js"
 import { importScanCommands } from "./importScan.js"
 import { withStore, writer } from "./shared.js"
 
@@ -53,15 +52,24 @@ const importing = (
   args: { dryRun: boolean; overwrite: boolean }
 ) =>
   Effect.gen(function* () {
-    const as = yield* writer("import")
+    // The sources (files, this environment) are read here; in client mode the server checks and writes them.
     const all = yield* candidates
-    // Every path before anything is written, dry run too: an agent's import writes only within its grants.
-    yield* Effect.forEach(all, (c) => as.authorize(c.path.keyPath), { discard: true })
-    const summary = yield* Import.run(all, { ...args, createdBy: as.by, quotaFor: as.quotaFor }).pipe(
-      Actors.asOperation("import")
-    )
+    const options = { dryRun: args.dryRun, overwrite: args.overwrite }
+    const client = yield* clientMode
+    const summary = Option.isSome(client)
+      ? yield* remote(
+          client.value,
+          new ImportRequest({
+            candidates: all.map((c) => ({ keyPath: c.path.keyPath, value: c.value, origin: c.origin })),
+            ...options
+          })
+        )
+      : yield* Effect.flatMap(writer("import"), (as) => Import.runAs(as, all, options)).pipe(
+          withStore,
+          recordingRefusals("import")
+        )
     yield* report(summary, args.dryRun)
-  }).pipe(withStore, recordingRefusals("import"))
+  })
 
 /**
  * A `.env` name that `export dotenv` and `run --prefix` will refuse to give back (startupNames.ts): said at import,
@@ -116,13 +124,17 @@ const dotenvExport = Command.make(
   },
   (args) =>
     Effect.gen(function* () {
-      // Export prints values: the whole prefix must be revealable to SECRETS_PRINCIPAL (meta by default).
-      const base = args.prefix.replace(/\/+$/, "")
-      yield* parseKeyPath(`${base}/x`)
-      yield* Principal.authorizeReveal((yield* settings).principal, `${base}/`)
-      const { count, text } = yield* Export.toDotenv(args.prefix, { allowStartupNames: args.allowStartupNames }).pipe(
-        Actors.asOperation("export")
-      )
+      const options = { allowStartupNames: args.allowStartupNames }
+      const client = yield* clientMode
+      const { count, text } = Option.isSome(client)
+        ? yield* Effect.map(
+            remote(client.value, new ExportRequest({ prefix: args.prefix, ...options })),
+            (exported) => ({ count: exported.count, text: Redacted.value(exported.text) })
+          )
+        : yield* Effect.flatMap(settings, ({ principal }) => Export.toDotenvFor(principal, args.prefix, options)).pipe(
+            withStore,
+            recordingRefusals("export")
+          )
       if (Option.isNone(args.output)) return yield* writeStdout(text)
       const file = args.output.value
       yield* Effect.try({
@@ -131,7 +143,7 @@ const dotenvExport = Command.make(
           new ExportFailed({ prefix: args.prefix, reason: `cannot create ${file} (it may already exist)`, refused: [] })
       })
       yield* note(`wrote ${count} secrets to ${file} (mode 0600)`)
-    }).pipe(withStore, recordingRefusals("export"))
+    })
 ).pipe(Command.withDescription("Write one prefix's secrets as a .env (stdout, or --output FILE)"))
 
 export const exportCommand = Command.make("export").pipe(
