@@ -4,7 +4,7 @@
  */
 import { Clock, Duration, Effect, Option } from "effect"
 import type { SecretMetadata } from "../domain/Secret.js"
-import { durationArgument, windowEnd } from "../repo/listPage.js"
+import { durationArgument, windowEnd } from "../domain/durationOption.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 
 export type Reason = "expired" | "expiring" | "flagged" | "unused"

@@ -19,7 +19,7 @@ import { makeHandler } from "./handler.js"
 import { type HostRules, hostRules } from "./hosts.js"
 import { bind, DEFAULT_TIMEOUTS, hostPort, type ListenSource, plan, type Timeouts } from "./listen.js"
 import { mcpRoute } from "./mcpRoute.js"
-import { rpcRoute } from "./rpcRoute.js"
+import { type Operators, rpcRoute } from "./rpcRoute.js"
 import { provideRoute } from "./provideRoute.js"
 import { Sessions } from "./sessions.js"
 
@@ -42,6 +42,8 @@ export interface ServerOptions {
   readonly failureLimits?: FailureLimits | undefined
   readonly auth?: AuthOptions | undefined
   readonly drainGrace?: Duration.Duration | undefined
+  /** The operator's commands over /rpc (the CLI hands them in: cli/operatorRpc.ts). */
+  readonly operators?: Operators | undefined
 }
 
 export const start = (options: ServerOptions) =>
@@ -87,7 +89,7 @@ export const start = (options: ServerOptions) =>
       pageUrl: (id) => `${base}/provide/${id}`
     })
     let rules: HostRules | undefined
-    const rpc = rpcRoute({ store, runtime, settings })
+    const rpc = rpcRoute({ store, runtime, settings, operators: options.operators })
     // The listener's address, as clients reach it: known once bound.
     let base = ""
     const provide = provideRoute({

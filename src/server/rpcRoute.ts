@@ -17,17 +17,40 @@ import type { StoreAccess } from "../mcp/StoreAccess.js"
 import { rpcActor } from "../wire/actor.js"
 import { type Answer, CLIENT_HEADER, encodeAnswer, type Failure } from "../wire/envelope.js"
 import type { StartupError } from "../domain/errors.js"
-import { handle, refusalOf } from "../wire/operations.js"
+import { handle, type RpcCaller, refusalOf } from "../wire/operations.js"
+import { ClientModeUnsupported, PermissionDenied } from "../domain/errors.js"
+import { COMMAND_OF, type OperatorRequest, OperatorRequests } from "../wire/operatorRequests.js"
 import { Request } from "../wire/requests.js"
 import type { Caller } from "./authenticate.js"
-import { answerOperator, isOperatorRequest } from "./operatorRpc.js"
 import { lingerThenClose, refuse } from "./respond.js"
+
+/** A body run on the server's own store (its repository and audit log). */
+export type OnStore = <A, E>(body: Effect.Effect<A, E, SecretsRepo | AuditLog>) => Effect.Effect<A, E | StartupError>
+
+/**
+ * The operator's requests (wire/operatorRequests.ts): the CLI's own commands run on the server's behalf, handed in
+ * by `secrets server` (cli/operatorRpc.ts). Without them, an operator's request is ClientModeUnsupported.
+ */
+export interface Operators {
+  /** Runs for an operator token only: every other token was refused with PermissionDenied before. */
+  readonly answer: (
+    caller: RpcCaller,
+    tokenName: string,
+    settings: Settings,
+    request: OperatorRequest,
+    onStore: OnStore
+  ) => Effect.Effect<unknown, unknown>
+}
 
 export interface RpcRouteOptions {
   readonly store: StoreAccess
   readonly runtime: Runtime.Runtime<never>
   readonly settings: Settings
+  readonly operators?: Operators | undefined
 }
+
+const OPERATOR_TAGS: ReadonlySet<string> = new Set(OperatorRequests.map((r) => r._tag))
+const isOperatorRequest = (request: Request): request is OperatorRequest => OPERATOR_TAGS.has(request._tag)
 
 const TOO_LARGE = Symbol("too large")
 
@@ -55,7 +78,7 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
 }
 
 export const rpcRoute = (options: RpcRouteOptions) => {
-  const { runtime, settings, store } = options
+  const { operators, runtime, settings, store } = options
   const max = settings.maxMessageBytes
   const tooLarge = `Payload too large: a request may be at most ${max} bytes.`
 
@@ -69,12 +92,21 @@ export const rpcRoute = (options: RpcRouteOptions) => {
       }
       // Every store a server runs on (sqlStore, memoryStore) provides its audit log beside the repository.
       const opened = store.get as Effect.Effect<Context.Context<SecretsRepo | AuditLog>, StartupError>
-      const onStore = <A, E>(body: Effect.Effect<A, E, SecretsRepo | AuditLog>) =>
-        Effect.flatMap(opened, (context) => Effect.provide(body, context))
+      const onStore: OnStore = (body) => Effect.flatMap(opened, (context) => Effect.provide(body, context))
       // An operator's command opens what it needs itself: `doctor` reports a store this server cannot open.
-      const answer = isOperatorRequest(request)
-        ? answerOperator(rpcCaller, caller.record.name, settings, request, onStore)
-        : onStore(handle(rpcCaller, request))
+      const answer = !isOperatorRequest(request)
+        ? onStore(handle(rpcCaller, request))
+        : !rpcCaller.operator
+          ? Effect.fail(
+              new PermissionDenied({
+                principal: rpcCaller.principal.name,
+                access: "operator",
+                keyPath: COMMAND_OF[request._tag]
+              })
+            )
+          : operators !== undefined
+            ? operators.answer(rpcCaller, caller.record.name, settings, request, onStore)
+            : Effect.fail(new ClientModeUnsupported({ command: COMMAND_OF[request._tag], server: "this server" }))
       return yield* (answer as Effect.Effect<Answer<Request>, Failure<Request>>).pipe(
         Effect.tapError((error) => {
           if (!isRefusal(error)) return Effect.void

@@ -13,6 +13,7 @@ import * as StoreAccess from "../mcp/StoreAccess.js"
 import { TokenStore } from "../tokens/TokenStore.js"
 import { VERSION } from "../version.js"
 import { start } from "./main.js"
+import type { Operators } from "./rpcRoute.js"
 import { fromAccess } from "./storeTokens.js"
 
 /**
@@ -35,7 +36,7 @@ const listenFlag = (text: string) =>
     onRight: Effect.succeed
   })
 
-export const run = (settings: Settings, listen: Option.Option<string>) =>
+export const run = (settings: Settings, listen: Option.Option<string>, operators?: Operators) =>
   Effect.gen(function* () {
     const address = Option.isSome(listen) ? yield* listenFlag(listen.value) : undefined
     keepStdoutClean()
@@ -44,7 +45,7 @@ export const run = (settings: Settings, listen: Option.Option<string>) =>
     )
     const access = yield* StoreAccess.make(store)
     const tokens = fromAccess(access)
-    const running = yield* start({ settings, store: access, listen: address }).pipe(
+    const running = yield* start({ settings, store: access, listen: address, operators }).pipe(
       Effect.provideService(TokenStore, tokens)
     )
     yield* Console.error(

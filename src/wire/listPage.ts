@@ -2,27 +2,12 @@
  * `secrets list`'s page, wherever it runs: in the CLI on its own store, or on `secrets server` for a CLI in client
  * mode. The filters are checked the same way and the page is cut to what the principal may see.
  */
-import { Clock, Duration, Effect, Either } from "effect"
+import { Clock, Effect } from "effect"
 import * as Principal from "../auth/Principal.js"
-import { parseDurationText } from "../domain/DurationText.js"
+import { windowEnd } from "../domain/durationOption.js"
 import { InvalidArguments } from "../domain/errors.js"
 import type { Scope } from "../domain/KeyPath.js"
 import * as Listing from "../repo/listing.js"
-
-/** A duration option (`7d`), or InvalidArguments naming it. */
-export const durationArgument = (tool: string, option: string, text: string | undefined) => {
-  if (text === undefined) return Effect.succeed(undefined)
-  return Either.match(parseDurationText(text), {
-    onLeft: (reason) => Effect.fail(new InvalidArguments({ tool, reason: `${option} ${reason}; use e.g. 7d or 12h` })),
-    onRight: (d) => Effect.succeed(d)
-  })
-}
-
-/** The end of a `7d` window from `from`. */
-export const windowEnd = (tool: string, option: string, text: string | undefined, from: Date) =>
-  Effect.map(durationArgument(tool, option, text), (d) =>
-    d === undefined ? undefined : new Date(from.getTime() + Duration.toMillis(d))
-  )
 
 export interface ListFilters {
   readonly scope?: Scope | undefined

@@ -196,7 +196,7 @@ const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, Dom
     case "Audit":
       return auditFor(caller, request)
     default:
-      // The operator's requests: answered by server/operatorRpc.ts, never here.
+      // The operator's requests: answered by cli/operatorRpc.ts (handed to the server by secrets server), never here.
       return Effect.dieMessage(`${request._tag} is an operator's request`)
   }
 }

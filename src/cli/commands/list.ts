@@ -33,8 +33,6 @@ const options = {
   json: jsonOption
 }
 
-export { durationArgument, windowEnd } from "../../wire/listPage.js"
-
 interface Shown {
   readonly secrets: ReadonlyArray<SecretMetadata>
   readonly nextCursor: string | undefined

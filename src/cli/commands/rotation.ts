@@ -16,7 +16,7 @@ import * as Actors from "../../audit/Actor.js"
 import { recordRefusal } from "../../audit/refusal.js"
 import { operatorOnly } from "./approvals.js"
 import { onStoreWriting } from "./history.js"
-import { durationArgument, windowEnd } from "./list.js"
+import { durationArgument, windowEnd } from "../../domain/durationOption.js"
 import { jsonOption, keyPathArg, now, withStore } from "./shared.js"
 
 const dueOptions = {

@@ -15,8 +15,10 @@ export const server = Command.make(
   ({ listen }) =>
     Effect.gen(function* () {
       const loaded = yield* settings
-      const module = yield* Effect.promise(() => import("../../server/run.js"))
-      return yield* module.run(loaded, listen)
+      const [module, { operators }] = yield* Effect.promise(() =>
+        Promise.all([import("../../server/run.js"), import("../operatorRpc.js")])
+      )
+      return yield* module.run(loaded, listen, operators)
     })
 ).pipe(
   Command.withDescription(

@@ -2,26 +2,21 @@
  * The operator's commands asked over /rpc (wire/operatorRequests.ts), for a token made with `--operator` only: each
  * runs the direct command's own code on this server, with the server's settings (its store, its key file), and
  * what it prints is captured into the transcript the client prints. So the output is the direct command's, and
- * there is one implementation of each. Every other token gets `PermissionDenied` naming the command.
+ * there is one implementation of each. Every other token gets `PermissionDenied` naming the command. The CLI hands
+ * them to `secrets server` (commands/server.ts), so the server's rooms never import the CLI's.
  */
 import { Effect, Either, Option } from "effect"
-import type { Settings } from "../config/Settings.js"
-import { InvalidArguments, PermissionDenied, type StartupError } from "../domain/errors.js"
+import { InvalidArguments, type StartupError } from "../domain/errors.js"
 import { parseKeyPath } from "../domain/KeyPath.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
-import { CliSettings } from "../cli/CliSettings.js"
-import { verifyAudit } from "../cli/commands/audit.js"
-import { diagnose } from "../cli/commands/doctor.js"
-import { destroySecret } from "../cli/commands/history.js"
-import { rotateStoreKey } from "../cli/commands/rotateKey.js"
-import { createToken, listTokens, revokeToken, withTokens } from "../cli/commands/token.js"
-import { COMMAND_OF, type OperatorRequest, OperatorRequests, type Transcript } from "../wire/operatorRequests.js"
-import type { Request } from "../wire/requests.js"
-import type { RpcCaller } from "../wire/operations.js"
-
-const TAGS: ReadonlySet<string> = new Set(OperatorRequests.map((r) => r._tag))
-
-export const isOperatorRequest = (request: Request): request is OperatorRequest => TAGS.has(request._tag)
+import { CliSettings } from "./CliSettings.js"
+import { verifyAudit } from "./commands/audit.js"
+import { diagnose } from "./commands/doctor.js"
+import { destroySecret } from "./commands/history.js"
+import { rotateStoreKey } from "./commands/rotateKey.js"
+import { createToken, listTokens, revokeToken, withTokens } from "./commands/token.js"
+import type { Operators } from "../server/rpcRoute.js"
+import type { OperatorRequest, Transcript } from "../wire/operatorRequests.js"
 
 /** `body`, with what it prints on stdout and stderr kept in order instead of printed; its failure kept too. */
 const transcript = (body: Body) =>
@@ -68,25 +63,14 @@ const bodyOf = (request: OperatorRequest, createdBy: string, onStore: OnStore): 
 }
 
 /**
- * The answer to an operator's request from `caller`: the command's transcript, run with this server's `settings`.
- * A token's operator creates tokens as itself (`created_by` names the token). `destroy` works on `onStore`, this
- * server's own store (its next read of the path sees it gone); the others open what they need, as they do in the CLI.
+ * The answer to an operator's request (the server checked the token is an operator's): the command's transcript,
+ * run with this server's `settings`. A token's operator creates tokens as itself (`created_by` names the token).
+ * `destroy` works on `onStore`, this server's own store (its next read of the path sees it gone); the others open
+ * what they need, as they do in the CLI.
  */
-export const answerOperator = (
-  caller: RpcCaller,
-  tokenName: string,
-  settings: Settings,
-  request: OperatorRequest,
-  onStore: OnStore
-) =>
-  caller.operator
-    ? transcript(bodyOf(request, `${caller.principal.name} (token ${tokenName})`, onStore)).pipe(
-        Effect.provideService(CliSettings, Either.right(settings))
-      )
-    : Effect.fail(
-        new PermissionDenied({
-          principal: caller.principal.name,
-          access: "operator",
-          keyPath: COMMAND_OF[request._tag]
-        })
-      )
+export const operators: Operators = {
+  answer: (caller, tokenName, settings, request, onStore) =>
+    transcript(bodyOf(request, `${caller.principal.name} (token ${tokenName})`, onStore)).pipe(
+      Effect.provideService(CliSettings, Either.right(settings))
+    )
+}
