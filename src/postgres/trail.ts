@@ -15,6 +15,7 @@ import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import type pg from "pg"
 import type { KeyRollback, KeyRotated } from "../domain/errors.js"
+import { insertAudit, recordParameters } from "./auditInsert.js"
 import { isActiveKeyHexSql } from "./keyGate.js"
 import * as PgPool from "./PgPool.js"
 import { allRecorded } from "../audit/allRecorded.js"
@@ -40,14 +41,7 @@ const gated = (keyIdHex: string, insert: string, returning: string) => `
 /** A record, only under the store's active key ($10). */
 const INSERT_RECORD: PgPool.Statement = {
   name: "audit_record",
-  text: gated(
-    "$10::text",
-    `INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                           attempt_mac, mac, token_id, token_name)
-     SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::int, $9::text,
-            $10::text, $11::bytea, $12::bytea, $13::text, $14::text`,
-    "seq"
-  )
+  text: gated("$10::text", insertAudit(recordParameters(1, 12)), "seq")
 }
 
 /** A checkpoint, only under the store's active key ($6). */

@@ -33,7 +33,7 @@ const fake = (options: {
       lanes: options.lanes ?? 1,
       maxBatch: options.maxBatch ?? 100,
       retry: options.retry ?? Schedule.stop,
-      failure: (cause: Lost) => new Failed({ cause }),
+      failure: (cause: Lost): Failed | Closed => new Failed({ cause }),
       closed: () => new Closed(),
       send: (batch: ReadonlyArray<number>, lane: number) =>
         Effect.gen(function* () {
