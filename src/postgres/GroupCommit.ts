@@ -28,7 +28,7 @@ export interface Options<I, A, E, F, R> {
   readonly lanes: number
   /** The most items in one batch. */
   readonly maxBatch: number
-  /** Sends a batch on a lane (0 to `lanes` - 1) and answers its items, in their order. */
+  /** Sends a batch on a lane (0 to `lanes` - 1) and answers its items, in their order; run again on a retry. */
   readonly send: (batch: ReadonlyArray<I>, lane: number) => Effect.Effect<ReadonlyArray<A>, E, R>
   /** When and how often a failed batch goes again (its input is the failure). */
   readonly retry: Schedule.Schedule<unknown, E, R>
@@ -75,13 +75,27 @@ export const make = <I, A, E, F, R>(
     const go = (lane: number, batch: ReadonlyArray<Waiting<I, A, F>>) => {
       busy[lane] = true
       const items = batch.map((waiting) => waiting.item)
-      run(Effect.retry(send(items, lane), retry), {
-        onExit: (exit) => {
-          settle(batch, exit)
-          busy[lane] = false
-          schedule()
+      const attempt = send(items, lane)
+      run(
+        Effect.catchAll(attempt, (first) => retried(attempt, first)),
+        {
+          onExit: (exit) => {
+            settle(batch, exit)
+            busy[lane] = false
+            schedule()
+          }
         }
-      })
+      )
+    }
+
+    /**
+     * `attempt` again as `retry` allows, after it failed with `first`. Set up only after a failure: the schedule's
+     * driver is not made for a batch that succeeds (nearly all of them, on the hot path).
+     */
+    const retried = (attempt: Effect.Effect<ReadonlyArray<A>, E, R>, first: E) => {
+      let replayed = false
+      const again = Effect.suspend(() => (replayed ? attempt : ((replayed = true), Effect.fail(first))))
+      return Effect.retry(again, retry)
     }
 
     /** Sends what gathered, split over the free lanes; once all is answered and closing, lets the scope close. */
