@@ -8,7 +8,7 @@
  *
  * Three shapes: a lone read, all scalars; one key path read several times (a burst on a hot key), a plain
  * `WHERE key_path = $1` with the reads' audit fields as arrays; several key paths, all arrays through `unnest`.
- * The read path's connections use generic plans (src/store/PgPool.ts): each is planned once per connection.
+ * The read path's connections use generic plans (PgPool.ts): each is planned once per connection.
  */
 import { ATTEMPT_MAC_BYTES, type READ_OUTCOMES, READ_OUTCOME_TAG_BYTES as OUTCOME_MAC_BYTES } from "../audit/Entry.js"
 import { READ_MACS_BYTES } from "../audit/Stream.js"

@@ -8,7 +8,7 @@
  * Every record and checkpoint goes in only under the store's active key (`KeyCheck.isActiveKeyHexSql`, the key gate of
  * the audit trail): once a rotation switched the store to a new key, a process still on the old one writes nothing
  * under it. It follows the store to the new key (`KeyCheck.follow`) and writes again, in a new stream, or fails with
- * `KeyRotated` when it lacks that key. The read statements gate their records the same way (repo/readStatements.ts).
+ * `KeyRotated` when it lacks that key. The read statements gate their records the same way (readStatements.ts).
  */
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"

@@ -53,7 +53,7 @@ export const LOCK_STATE: PgPool.Statement = {
 /**
  * A write that also inserts its audit record, in the same statement and only if it wrote: `ctes` come first,
  * `write` (an INSERT or UPDATE ... RETURNING) is `written`, and the record's twelve values are parameters from
- * `$first` on (src/audit/SqlTrail.ts `recordValues`), its token's id and name the statement's last two. A write
+ * `$first` on (trail.ts `recordValues`), its token's id and name the statement's last two. A write
  * that matched nothing inserts no record; a record that did not reach the table fails the statement, and the write
  * with it (src/audit/allRecorded.ts).
  */
