@@ -229,8 +229,11 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
     return ReadBatcher.of({ read: commit.submit })
   })
 
-/** Each read's answer, in the batch's order: its outcome (`outcomes`, space-separated) and its key path's row. */
-const answers = (
+/**
+ * Each read's answer, in the batch's order: its outcome (`outcomes`, space-separated, in the reads' order) and its key
+ * path's row (none for a key path without one, nor from the row of nulls a batch that read nothing returns).
+ */
+export const answers = (
   attempts: ReadonlyArray<ReadAttempt>,
   rows: ReadonlyArray<Row & Answer>,
   outcomes: string
