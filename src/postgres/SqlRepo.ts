@@ -1,8 +1,8 @@
 /**
  * The SQL backend, on `@effect/sql`: the same statements serve a PostgreSQL server and the embedded store.
  * Time comes from `Clock` and is bound as a parameter, so expiry is testable and independent of the server's zone.
- * Reads go through group commit (ReadBatcher.ts); `set` is in SqlSet.ts; deletes, versions and the rest in
- * SqlHistory.ts; the SQL texts in sqlStatements.ts.
+ * Reads go through group commit (reads.ts, on GroupCommit.ts); `set` is in writes.ts; deletes, versions and the
+ * rest in history.ts; the SQL texts in readStatements.ts and writeStatements.ts, the record's shapes in schema.ts.
  */
 import { SqlClient } from "@effect/sql"
 import * as Actors from "../audit/Actor.js"
@@ -18,16 +18,16 @@ import { Crypto } from "../crypto/Crypto.js"
 import { type DecryptionFailed, Expired, type KeyNotInKeyring, NotFound } from "../domain/errors.js"
 import { listedPrefix, prefixUpperBound, queryMatchesNothing } from "../domain/ListQuery.js"
 import type { ParsedKeyPath } from "../domain/KeyPath.js"
-import { isExpired, type SecretMetadata, type VersionInfo } from "../domain/Secret.js"
+import type { SecretMetadata, VersionInfo } from "../domain/Secret.js"
 import * as PgPool from "./PgPool.js"
 import { withStoreErrors } from "./storeUnavailable.js"
-import { COLUMNS, type ReadAttempt, ReadBatcher, type Row } from "./reads.js"
+import { type ReadAnswer, type ReadAttempt, ReadBatcher } from "./reads.js"
 import * as ReadBatcherLayer from "./reads.js"
 import { DEFAULT_REPO_OPTIONS, type RepoOptions, SecretsRepo } from "../repo/SecretsRepo.js"
 import { makeHistory } from "./history.js"
-import { type MetadataRow, toCurrent, toMetadata } from "./schema.js"
+import { COLUMNS, type MetadataRow, type Row, toCurrent, toMetadata } from "./schema.js"
 import { makeSet } from "./writes.js"
-import { deletedError, pastRetention } from "../repo/writePlan.js"
+import { deletedError } from "../repo/writePlan.js"
 
 export { toMetadata } from "./schema.js"
 
@@ -62,43 +62,37 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
       auditedFailures(append, { own, keyPath, requestedVersion })
 
     /**
-     * What a recorded read returns: the version asked for (`requested`, else the current one), or why not.
-     * Callbacks rather than a generator: this runs for every read.
+     * What a recorded read returns: the version asked for (`requested`, else the current one), or why not, as the
+     * outcome its record holds says (the statement decided it: readStatements.ts). Callbacks rather than a
+     * generator: this runs for every read.
      */
     const answer = (
       path: ParsedKeyPath,
       requested: number | undefined,
       attempt: ReadAttempt,
-      row: Row | undefined
+      { outcome, row }: ReadAnswer
     ): ReturnType<SecretsRepo["Type"]["get"]> => {
-      const { at } = attempt
-      const current = toCurrent(row)
-      if (row === undefined || current === undefined) return Effect.fail(new NotFound({ keyPath: path.keyPath }))
-      if (current.deletedAt !== null) {
-        // A deleted secret past its retention is gone, whether or not the purge has run yet.
-        return Effect.fail(
-          pastRetention(current, retention, at)
-            ? new NotFound({ keyPath: path.keyPath })
-            : deletedError(path.keyPath, current, retention)
-        )
+      if (row === undefined || outcome === "NotFound") return Effect.fail(new NotFound({ keyPath: path.keyPath }))
+      if (outcome === "Deleted") return Effect.fail(deletedError(path.keyPath, toCurrent(row)!, retention))
+      if (outcome === "Expired") {
+        return Effect.fail(new Expired({ keyPath: path.keyPath, expiredAt: row.expires_at!.toISOString() }))
       }
-      const version = requested ?? current.version
+      const current = Number(row.version)
+      const version = requested ?? current
+      if (outcome === "VersionNotFound") return history.notKept(path, version)
       const open = (
         decrypted: Effect.Effect<Redacted.Redacted<string>, DecryptionFailed | KeyNotInKeyring>
-      ): ReturnType<SecretsRepo["Type"]["get"]> => {
-        if (isExpired({ expiresAt: row.expires_at }, at)) {
-          return Effect.fail(new Expired({ keyPath: path.keyPath, expiredAt: row.expires_at!.toISOString() }))
-        }
+      ): ReturnType<SecretsRepo["Type"]["get"]> =>
         // The read was recorded as found before its value could be decrypted: a value that does not decrypt (it
         // was tampered with) gets a second record saying so.
-        return decrypted.pipe(
+        decrypted.pipe(
           Effect.tapError(() =>
             Effect.flatMap(now, (failedAt) => append({ ...attempt, at: failedAt, outcome: "DecryptionFailed" }))
           ),
           Effect.map((value) => ({ ...toMetadata(row), version, value }))
         )
-      }
-      if (version === current.version) return open(decryptShared(row, path.keyPath))
+      if (version === current) return open(decryptShared(row, path.keyPath))
+      // An older version the statement found kept, unless pruned since.
       return Effect.flatMap(history.oldVersion(path, version), (encrypted) =>
         encrypted === undefined
           ? history.notKept(path, version)
@@ -125,7 +119,7 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
 
     const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>
       Effect.flatMap(Actors.stamp("get", { keyPath: path.keyPath, version: getOptions.version ?? null }), (attempt) =>
-        Effect.flatMap(batcher.read(attempt), (row) => answer(path, getOptions.version, attempt, row))
+        Effect.flatMap(batcher.read(attempt), (read) => answer(path, getOptions.version, attempt, read))
       )
 
     // Filters, permissions (`within`) and paging all go into the statement: a page never costs a scan of the

@@ -8,17 +8,18 @@
  *
  * Three shapes: a lone read, all scalars; one key path read several times (a burst on a hot key), a plain
  * `WHERE key_path = $1` with the reads' audit fields as arrays; several key paths, all arrays through `unnest`.
- * The read path's connections use generic plans (src/store/PgPool.ts): each is planned once per connection.
+ * The read path's connections use generic plans (PgPool.ts): each is planned once per connection.
  */
-import { ATTEMPT_MAC_BYTES, READ_OUTCOME_TAG_BYTES as OUTCOME_MAC_BYTES } from "../audit/Entry.js"
+import { ATTEMPT_MAC_BYTES, type READ_OUTCOMES, READ_OUTCOME_TAG_BYTES as OUTCOME_MAC_BYTES } from "../audit/Entry.js"
 import { READ_MACS_BYTES } from "../audit/Stream.js"
 import { allRecorded } from "../audit/allRecorded.js"
+import { insertAudit } from "./auditInsert.js"
 import { isActiveKeyHexSql } from "./keyGate.js"
 import type * as PgPool from "./PgPool.js"
+import { COLUMNS } from "./schema.js"
 
-export const COLUMNS = `key_path, description, scope, project_name, service_name, created_at, updated_at,
-  created_by, version, updated_by, last_accessed_at, last_accessed_by, access_count, expires_at, rotation_required,
-  approval_required, deleted_at, deleted_by`
+// bench/statements.ts sends the read statement's RETURNING and selects COLUMNS from here.
+export { COLUMNS }
 
 /**
  * The audit arrays, one element per read: their parameter numbers start after the shape's own. The MACs come
@@ -80,6 +81,9 @@ const ANSWER = `SELECT u.*, gate.open AS gate_open,
   FROM gate LEFT JOIN upd u ON true
   WHERE (SELECT ok FROM checked)`
 
+/** What a read's record holds as its outcome, the statement deciding it (`outcome`). */
+export type ReadOutcome = (typeof READ_OUTCOMES)[number]
+
 /** What the statement answers beside the rows read (`ANSWER`). */
 export interface Answer {
   readonly key_path: string | null
@@ -118,11 +122,22 @@ const recordAndReadOne = (flush: boolean): string => `
     FROM gate LEFT JOIN upd u ON true
     WHERE gate.open
   ), recorded AS (
-    INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                           attempt_mac, mac, token_id, token_name)
-    SELECT $5::text, r.seq, $2::timestamptz, $3::text, $8::text, $9::text, $1::text, $10::int, r.outcome,
-           $6::text, $11::bytea, ${macFor("r.outcome", ["$12::bytea", "$13::bytea", "$14::bytea", "$15::bytea", "$16::bytea"])},
-           $17::text, $18::text
+    ${insertAudit({
+      stream: "$5::text",
+      seq: "r.seq",
+      at: "$2::timestamptz",
+      principal: "$3::text",
+      client: "$8::text",
+      operation: "$9::text",
+      key_path: "$1::text",
+      version: "$10::int",
+      outcome: "r.outcome",
+      key_id: "$6::text",
+      attempt_mac: "$11::bytea",
+      mac: macFor("r.outcome", ["$12::bytea", "$13::bytea", "$14::bytea", "$15::bytea", "$16::bytea"]),
+      token_id: "$17::text",
+      token_name: "$18::text"
+    })}
     FROM reads r
     RETURNING 1
   ), ${checked("1")}
@@ -170,12 +185,22 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
     CROSS JOIN LATERAL (SELECT ${outcome("a.at", "a.version", "$5::float8")} AS outcome) o
     WHERE (SELECT open FROM gate)
   ), recorded AS (
-    INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                           attempt_mac, mac, token_id, token_name)
-    SELECT $6::text, a.seq, a.at, a.principal, a.client, a.operation, a.read_key_path, a.version, a.outcome,
-           $7::text, ${slice(0, ATTEMPT_MAC_BYTES)},
-           ${macFor("a.outcome", [outcomeMac(0), outcomeMac(1), outcomeMac(2), outcomeMac(3), outcomeMac(4)])},
-           a.token_id, a.token_name
+    ${insertAudit({
+      stream: "$6::text",
+      seq: "a.seq",
+      at: "a.at",
+      principal: "a.principal",
+      client: "a.client",
+      operation: "a.operation",
+      key_path: "a.read_key_path",
+      version: "a.version",
+      outcome: "a.outcome",
+      key_id: "$7::text",
+      attempt_mac: slice(0, ATTEMPT_MAC_BYTES),
+      mac: macFor("a.outcome", [outcomeMac(0), outcomeMac(1), outcomeMac(2), outcomeMac(3), outcomeMac(4)]),
+      token_id: "a.token_id",
+      token_name: "a.token_name"
+    })}
     FROM reads a
     RETURNING 1
   ), ${checked(`cardinality(${arrays[0]})`)}

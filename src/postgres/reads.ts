@@ -1,12 +1,14 @@
 /**
- * Group commit for reads. Every read must be recorded (`access_count`, `last_accessed_at`, and its audit record)
- * before its value is returned, and the design note's `UPDATE ... access_count + 1 ... RETURNING` per read makes
- * concurrent reads of one key queue on its row lock. Here the reads that arrive together become one statement
- * (readStatements.ts) that records them all and returns their rows, with one commit. While batches are in the
- * database the next ones gather, so a lone reader pays one round trip and 32 concurrent readers share a few.
+ * Group commit for reads, its SQL side. Every read must be recorded (`access_count`, `last_accessed_at`, and its
+ * audit record) before its value is returned, and the design note's `UPDATE ... access_count + 1 ... RETURNING` per
+ * read makes concurrent reads of one key queue on its row lock. Here the reads that arrive together become one
+ * statement (readStatements.ts) that records them all and returns their rows, with one commit. When batches go,
+ * how many at once, their retries and the answers' routing are GroupCommit.ts's; this module builds a batch's
+ * statement, sends it on its lane's connection, and answers each read with its row and the outcome the statement
+ * recorded for it (the one the caller must answer: SqlRepo.ts).
  *
- * The batches go over the read path's own connections (two), one batch at a time on each: each connection is an
- * audit stream (src/audit).
+ * The batches go over the read path's own connections (two, one lane each, one batch at a time on each): each
+ * connection is an audit stream (src/audit).
  * A batch that fails for a moment (a lost connection, a deadlock PostgreSQL broke) is sent again, on a fresh
  * connection if the old one died (and so in a fresh stream); if it still fails, every read in it fails
  * (`StoreUnavailable`): no value is returned unrecorded.
@@ -15,7 +17,7 @@
  * a stream under that key, or fails it with `KeyRotated` when this process lacks the key (`KeyRollback` when no
  * authenticated key switch leads there).
  */
-import { Cause, Context, Duration, Effect, Exit, Layer, Option } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import type pg from "pg"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type Entry, READ_OUTCOMES } from "../audit/Entry.js"
@@ -25,63 +27,49 @@ import { AuditTrail } from "./auditLog.js"
 import type { ReadOptions } from "../config/StoreConfig.js"
 import { Crypto } from "../crypto/Crypto.js"
 import { type KeyMoved, StoreUnavailable } from "../domain/errors.js"
+import * as GroupCommit from "./GroupCommit.js"
 import * as KeyCheck from "./keyGate.js"
 import * as PgPool from "./PgPool.js"
+import type { Row } from "./schema.js"
 import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "./storeUnavailable.js"
-import { type Answer, ATTEMPT_MAC_BYTES, isKeyGateShut, OUTCOME_MAC_BYTES, statements } from "./readStatements.js"
+import {
+  type Answer,
+  ATTEMPT_MAC_BYTES,
+  isKeyGateShut,
+  OUTCOME_MAC_BYTES,
+  type ReadOutcome,
+  statements
+} from "./readStatements.js"
 
-export { COLUMNS } from "./readStatements.js"
-
-export interface Row {
-  readonly id: number
-  readonly key_path: string
-  readonly encrypted_value: Uint8Array
-  readonly description: string | null
-  readonly scope: string
-  readonly project_name: string | null
-  readonly service_name: string | null
-  readonly created_at: Date
-  readonly updated_at: Date
-  readonly created_by: string
-  readonly version: number
-  readonly updated_by: string
-  readonly last_accessed_at: Date | null
-  readonly last_accessed_by: string | null
-  readonly access_count: number
-  readonly expires_at: Date | null
-  readonly rotation_required: boolean
-  readonly approval_required: boolean
-  readonly deleted_at: Date | null
-  readonly deleted_by: string | null
-}
+export { COLUMNS, type Row } from "./schema.js"
 
 /** A read as its audit record tells it: who, how, what, and which version was asked for (null: the current one). */
 export type ReadAttempt = Omit<Entry, "outcome"> & { readonly keyPath: string }
 
-interface PendingRead {
-  readonly attempt: ReadAttempt
-  readonly resume: (result: Effect.Effect<Row | undefined, StoreUnavailable | KeyMoved>) => void
+/** A recorded read: the outcome its record holds (decided by the statement), and its row if there is one. */
+export interface ReadAnswer {
+  readonly outcome: ReadOutcome
+  readonly row: Row | undefined
 }
 
 export class ReadBatcher extends Context.Tag("secrets-mcp/ReadBatcher")<
   ReadBatcher,
   {
-    /** Records the read and returns the row after its batch committed; undefined if there is no such row. */
-    readonly read: (attempt: ReadAttempt) => Effect.Effect<Row | undefined, StoreUnavailable | KeyMoved>
+    /** Records the read and answers it once its batch committed. */
+    readonly read: (attempt: ReadAttempt) => Effect.Effect<ReadAnswer, StoreUnavailable | KeyMoved>
   }
 >() {}
 
 /** What a batch sends: its statement and values, and where its stream's head moves once it commits. */
 const build = (
-  batch: ReadonlyArray<PendingRead>,
+  attempts: ReadonlyArray<ReadAttempt>,
   stream: Stream.Stream,
   retention: Duration.Duration,
   shapes: ReturnType<typeof statements>
 ): { readonly statement: PgPool.Statement; readonly values: Array<unknown>; readonly next: Stream.Head } => {
-  const attempts = batch.map((read) => read.attempt)
   const { macs, next } = Stream.prepareReads(stream, attempts)
   const common = [Duration.toMillis(retention), stream.id, stream.keyId]
-  if (batch.length === 1) {
+  if (attempts.length === 1) {
     const [a] = attempts as [ReadAttempt]
     const tag = (i: number) =>
       macs.subarray(ATTEMPT_MAC_BYTES + i * OUTCOME_MAC_BYTES, ATTEMPT_MAC_BYTES + (i + 1) * OUTCOME_MAC_BYTES)
@@ -142,13 +130,10 @@ const build = (
 }
 
 /**
- * The batching loop is plain callbacks on `pg` clients, not fibers: it runs once per read, and here every
- * microsecond counts. Each read is an `Effect.async` resumed when its batch settles.
- *
- * Two batches may be in the database at once, each on a connection (and audit stream) of its own, one per lane:
- * while PostgreSQL runs one, this process decrypts and answers the other's reads. With one lane the two took
- * turns, each idle while the other worked (32 readers of one hot key: 1.2 ms in the database, then 1.1 ms here,
- * per batch). What gathers while the lanes are busy is split evenly over the lanes that free up.
+ * Two lanes, so two batches may be in the database at once, each on a connection (and audit stream) of its own:
+ * while PostgreSQL runs one, this process decrypts and answers the other's reads. With one lane the two took turns,
+ * each idle while the other worked (32 readers of one hot key: 1.2 ms in the database, then 1.1 ms here, per
+ * batch).
  */
 export const make = (config: ReadOptions, retention: Duration.Duration) =>
   Effect.gen(function* () {
@@ -156,170 +141,132 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
     const crypto = yield* Crypto
     const shapes = statements(config.durability)
     const { prepared: named, reads } = yield* PgPool.PgPool
-    const lanes: ReadonlyArray<Lane> = Array.from({ length: PgPool.READ_CONNECTIONS }, () => ({
-      client: undefined,
-      busy: false
-    }))
-    let pending: Array<PendingRead> = []
-    let scheduled = false
-    let closing = false
-    const drained: Array<() => void> = []
+    const lanes: Array<Connection | undefined> = Array.from({ length: PgPool.READ_CONNECTIONS }, () => undefined)
 
-    const settle = (batch: ReadonlyArray<PendingRead>, outcome: StoreUnavailable | KeyMoved | Map<string, Row>) => {
-      for (const read of batch) {
-        read.resume(outcome instanceof Map ? Effect.succeed(outcome.get(read.attempt.keyPath)) : Effect.fail(outcome))
-      }
-    }
-
-    /**
-     * The lane's connection and its stream, opened on first use, after the last one died, or under the store's new
-     * key (`KeyRotated` when this process lacks it, `KeyRollback` when it may not follow).
-     */
-    const withConnection = (
-      lane: Lane,
-      done: (error: SqlError | KeyMoved | undefined, connection?: pg.PoolClient, stream?: Stream.Stream) => void
-    ) => {
-      const open = (connection: pg.PoolClient) =>
-        Effect.runCallback(trail.streamOf(connection), {
-          onExit: (exit) => (Exit.isSuccess(exit) ? done(undefined, connection, exit.value) : done(failureOf(exit)))
-        })
-      if (lane.client !== undefined) return open(lane.client.connection)
-      reads.connect((error, connection, release) => {
-        if (error || connection === undefined) return done(PgPool.connectError(error))
-        connection.on("error", () => {}) // a dropped connection fails the next query instead
-        lane.client = { connection, release }
-        open(connection)
-      })
-    }
-
-    const discard = (lane: Lane) => {
-      lane.client?.release(new Error("the read path's connection failed"))
-      lane.client = undefined
-    }
-
-    /** The lane is free again: what gathered meanwhile goes next. */
-    const free = (lane: Lane) => {
-      lane.busy = false
-      schedule()
-    }
-
-    /** `follows`: how many times this batch found the key gate shut and followed the store's key. */
-    const write = (lane: Lane, batch: ReadonlyArray<PendingRead>, attempt: number, follows = 0) => {
-      const retry = (error: SqlError) => {
-        const delay = RETRY_DELAYS_MS[attempt]
-        if (isRetryable(error) && delay !== undefined) {
-          discard(lane)
-          setTimeout(() => write(lane, batch, attempt + 1, follows), delay)
-          return
-        }
-        settle(batch, toStoreUnavailable(error))
-        free(lane)
-      }
-      /** The key gate was shut: this process takes the store's active key (or fails the batch), then goes again. */
-      const follow = (connection: pg.PoolClient) => {
-        if (follows >= MAX_FOLLOWS) {
-          settle(batch, new StoreUnavailable({ reason: "the store's key changed under every attempt to read" }))
-          return free(lane)
-        }
-        const query: PgPool.Query = <R>(statement: PgPool.Statement, values: ReadonlyArray<unknown>) =>
-          Effect.async<ReadonlyArray<R>, SqlError>((resume) =>
-            PgPool.sendOn<R>(connection, named, statement, values, (error, rows) =>
-              resume(error ? Effect.fail(error) : Effect.succeed(rows))
-            )
-          )
-        Effect.runCallback(KeyCheck.follow(query).pipe(Effect.provideService(Crypto, crypto)), {
-          onExit: (exit) => {
-            if (Exit.isSuccess(exit)) return write(lane, batch, attempt, follows + 1)
-            const failure = failureOf(exit)
-            if (failure._tag === "SqlError") return retry(failure)
-            settle(batch, failure)
-            free(lane)
-          }
-        })
-      }
-      withConnection(lane, (error, connection, stream) => {
-        if (error !== undefined && error._tag !== "SqlError") {
-          settle(batch, error)
-          return free(lane)
-        }
-        if (error !== undefined) return retry(error)
-        const { next: head, statement, values } = build(batch, stream!, retention, shapes)
-        PgPool.sendOn<Row & Answer>(connection!, named, statement, values, (error, rows) => {
-          if (error) return retry(error)
-          if (isKeyGateShut(rows)) return follow(connection!)
-          // The outcomes the statement reported go into the stream's seal (src/audit/Stream.ts).
-          Stream.moveTo(stream!, head, rows[0]?.outcomes ?? "")
-          settle(batch, new Map(rows.filter((row) => row.id !== null).map((row) => [row.key_path, row])))
-          free(lane)
-        })
-      })
-    }
-
-    /** Sends what gathered, split over the free lanes; once all is written and closing, lets the store close. */
-    const dispatch = () => {
-      scheduled = false
-      const idle = lanes.filter((lane) => !lane.busy)
-      if (pending.length > 0 && idle.length > 0) {
-        const share = Math.min(config.maxBatch, Math.ceil(pending.length / idle.length))
-        for (const lane of idle) {
-          if (pending.length === 0) break
-          const batch = pending.length <= share ? pending : pending.slice(0, share)
-          pending = pending.length <= share ? [] : pending.slice(share)
-          lane.busy = true
-          write(lane, batch, 0)
-        }
-      }
-      if (pending.length === 0 && lanes.every((lane) => !lane.busy)) for (const done of drained.splice(0)) done()
-    }
-
-    /**
-     * Batches go once the reads that came in together have all arrived: a reader whose read was just answered and
-     * reads again (32 readers of one hot key) joins the next batch instead of waiting out a batch of the one or two
-     * reads that came in first. Resumed reads run on microtasks, which all end before `setImmediate`.
-     */
-    const schedule = () => {
-      if (scheduled) return
-      scheduled = true
-      setImmediate(dispatch)
-    }
-
-    // Closing the store waits for the batches in flight and writes what is queued, then gives the connections back.
+    // Added before the group commit's: runs after it, once the batches in flight and those queued are answered.
     yield* Effect.addFinalizer(() =>
-      Effect.async<void>((resume) => {
-        closing = true
-        drained.push(() => {
-          for (const lane of lanes) {
-            lane.client?.release()
-            lane.client = undefined
-          }
-          resume(Effect.void)
-        })
-        schedule()
+      Effect.sync(() => {
+        for (let lane = 0; lane < lanes.length; lane++) {
+          lanes[lane]?.release()
+          lanes[lane] = undefined
+        }
       })
     )
 
-    const read = (attempt: ReadAttempt) =>
-      Effect.async<Row | undefined, StoreUnavailable | KeyMoved>((resume) => {
-        if (closing) return resume(Effect.fail(new StoreUnavailable({ reason: "the store is closing" })))
-        pending.push({ attempt, resume })
-        schedule()
-      })
-    return ReadBatcher.of({ read })
+    /** The lane's connection, opened on first use or after the last one died. */
+    const connect = (lane: number): Effect.Effect<pg.PoolClient, SqlError> => {
+      const open = lanes[lane]
+      if (open !== undefined) return Effect.succeed(open.connection)
+      return Effect.async((resume) =>
+        reads.connect((error, connection, release) => {
+          if (error || connection === undefined) return resume(Effect.fail(PgPool.connectError(error)))
+          connection.on("error", () => {}) // a dropped connection fails the next query instead
+          lanes[lane] = { connection, release }
+          resume(Effect.succeed(connection))
+        })
+      )
+    }
+
+    const query =
+      (connection: pg.PoolClient): PgPool.Query =>
+      <R>(statement: PgPool.Statement, values: ReadonlyArray<unknown>) =>
+        Effect.async<ReadonlyArray<R>, SqlError>((resume) =>
+          PgPool.sendOn<R>(connection, named, statement, values, (error, rows) =>
+            resume(error ? Effect.fail(error) : Effect.succeed(rows))
+          )
+        )
+
+    /**
+     * Records and reads a batch on the lane's connection, in its stream (opened under the store's active key). A
+     * shut key gate recorded and read nothing: this process takes the store's new key (or fails the batch, see
+     * `KeyCheck.follow`) and sends the batch again, `follows` counting how often.
+     */
+    const send = (
+      attempts: ReadonlyArray<ReadAttempt>,
+      lane: number,
+      follows: number
+    ): Effect.Effect<ReadonlyArray<ReadAnswer>, SqlError | KeyMoved | StoreUnavailable> =>
+      Effect.flatMap(connect(lane), (connection) =>
+        Effect.flatMap(trail.streamOf(connection), (stream) => {
+          const { next: head, statement, values } = build(attempts, stream, retention, shapes)
+          return Effect.flatMap(query(connection)<Row & Answer>(statement, values), (rows) => {
+            if (isKeyGateShut(rows)) {
+              if (follows >= MAX_FOLLOWS) {
+                return new StoreUnavailable({ reason: "the store's key changed under every attempt to read" })
+              }
+              return KeyCheck.follow(query(connection)).pipe(
+                Effect.provideService(Crypto, crypto),
+                Effect.zipRight(Effect.suspend(() => send(attempts, lane, follows + 1)))
+              )
+            }
+            // The outcomes the statement recorded, in the reads' order: the stream's seal (src/audit/Stream.ts),
+            // and each read's answer.
+            const outcomes = rows[0]?.outcomes ?? ""
+            Stream.moveTo(stream, head, outcomes)
+            return Effect.succeed(answers(attempts, rows, outcomes))
+          })
+        })
+      )
+
+    /** A lane whose connection failed in a way worth a retry starts the retry on a fresh one. */
+    const discard = (lane: number) => {
+      lanes[lane]?.release(new Error("the read path's connection failed"))
+      lanes[lane] = undefined
+    }
+
+    const commit = yield* GroupCommit.make({
+      lanes: PgPool.READ_CONNECTIONS,
+      maxBatch: config.maxBatch,
+      send: (attempts: ReadonlyArray<ReadAttempt>, lane: number) =>
+        Effect.tapError(
+          Effect.suspend(() => send(attempts, lane, 0)),
+          (error) => (isRetryableSql(error) ? Effect.sync(() => discard(lane)) : Effect.void)
+        ),
+      retry: RETRIES,
+      failure: (error) => (error._tag === "SqlError" ? toStoreUnavailable(error) : error),
+      closed: () => new StoreUnavailable({ reason: "the store is closing" })
+    })
+    return ReadBatcher.of({ read: commit.submit })
   })
+
+/**
+ * Each read's answer, in the batch's order: its outcome (`outcomes`, space-separated, in the reads' order) and its key
+ * path's row (none for a key path without one, nor from the row of nulls a batch that read nothing returns).
+ */
+export const answers = (
+  attempts: ReadonlyArray<ReadAttempt>,
+  rows: ReadonlyArray<Row & Answer>,
+  outcomes: string
+): ReadonlyArray<ReadAnswer> => {
+  const reached = outcomes.split(" ") as Array<ReadOutcome>
+  const only = rows.length === 1 ? rows[0]! : undefined
+  const byKey = only === undefined ? new Map(rows.map((row) => [row.key_path, row])) : undefined
+  return attempts.map((attempt, i) => {
+    const row =
+      only !== undefined ? (only.key_path === attempt.keyPath ? only : undefined) : byKey!.get(attempt.keyPath)
+    return { outcome: reached[i]!, row: row === undefined || row.id === null ? undefined : row }
+  })
+}
+
+const isRetryableSql = (error: SqlError | KeyMoved | StoreUnavailable): error is SqlError =>
+  error._tag === "SqlError" && isRetryable(error)
+
+/**
+ * The pauses before each retry of a batch (`RETRY_DELAYS_MS`, as every other statement's retries), while its
+ * failure is one worth retrying.
+ */
+const RETRIES = Schedule.fromDelays(
+  ...(RETRY_DELAYS_MS.map((ms) => Duration.millis(ms)) as [Duration.Duration, ...Array<Duration.Duration>])
+).pipe(Schedule.whileInput(isRetryableSql))
 
 /** A rotation switches the store's key once; more than twice under one batch means something is wrong. */
 const MAX_FOLLOWS = 3
 
-/** One of the read path's connections, with its batch in the database (`busy`). */
-interface Lane {
-  client: { readonly connection: pg.PoolClient; readonly release: (error?: Error) => void } | undefined
-  busy: boolean
+/** One of the read path's connections, held by its lane. */
+interface Connection {
+  readonly connection: pg.PoolClient
+  readonly release: (error?: Error) => void
 }
-
-const failureOf = <E>(exit: Exit.Exit<unknown, E>): E | SqlError =>
-  Exit.isFailure(exit)
-    ? Option.getOrElse(Cause.failureOption(exit.cause), () => PgPool.connectError(Cause.squash(exit.cause)))
-    : PgPool.connectError(undefined)
 
 export const layer = (
   options: ReadOptions,

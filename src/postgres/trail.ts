@@ -8,13 +8,14 @@
  * Every record and checkpoint goes in only under the store's active key (`KeyCheck.isActiveKeyHexSql`, the key gate of
  * the audit trail): once a rotation switched the store to a new key, a process still on the old one writes nothing
  * under it. It follows the store to the new key (`KeyCheck.follow`) and writes again, in a new stream, or fails with
- * `KeyRotated` when it lacks that key. The read statements gate their records the same way (repo/readStatements.ts).
+ * `KeyRotated` when it lacks that key. The read statements gate their records the same way (readStatements.ts).
  */
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import type pg from "pg"
 import type { KeyRollback, KeyRotated } from "../domain/errors.js"
+import { insertAudit, recordParameters } from "./auditInsert.js"
 import { isActiveKeyHexSql } from "./keyGate.js"
 import * as PgPool from "./PgPool.js"
 import { allRecorded } from "../audit/allRecorded.js"
@@ -41,14 +42,7 @@ const gated = (keyIdHex: string, insert: string, returning: string) => `
 /** A record, only under the store's active key ($10). */
 const INSERT_RECORD: PgPool.Statement = {
   name: "audit_record",
-  text: gated(
-    "$10::text",
-    `INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                           attempt_mac, mac, token_id, token_name)
-     SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::int, $9::text,
-            $10::text, $11::bytea, $12::bytea, $13::text, $14::text`,
-    "seq"
-  )
+  text: gated("$10::text", insertAudit(recordParameters(1, 12)), "seq")
 }
 
 /** A checkpoint, only under the store's active key ($6). */

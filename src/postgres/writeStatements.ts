@@ -6,9 +6,10 @@
  * named prepared statements.
  */
 import { allRecorded } from "../audit/allRecorded.js"
+import { insertAudit, recordParameters } from "./auditInsert.js"
 import { isActiveKeySql } from "./keyGate.js"
 import type * as PgPool from "./PgPool.js"
-import { COLUMNS as METADATA_COLUMNS } from "./readStatements.js"
+import { COLUMNS as METADATA_COLUMNS } from "./schema.js"
 
 /**
  * A quota-limited write's first statement: writers under one prefix take turns from here to their commit, so each
@@ -52,22 +53,17 @@ export const LOCK_STATE: PgPool.Statement = {
 /**
  * A write that also inserts its audit record, in the same statement and only if it wrote: `ctes` come first,
  * `write` (an INSERT or UPDATE ... RETURNING) is `written`, and the record's twelve values are parameters from
- * `$first` on (src/audit/SqlTrail.ts `recordValues`), its token's id and name the statement's last two. A write
+ * `$first` on (trail.ts `recordValues`), its token's id and name the statement's last two. A write
  * that matched nothing inserts no record; a record that did not reach the table fails the statement, and the write
  * with it (src/audit/allRecorded.ts).
  */
 const recordedWrite = (ctes: string, write: string, first: number) => {
-  const p = (i: number) => `$${first + i}`
   const last = Math.max(first + 11, ...[...`${ctes} ${write}`.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])))
   return `
   WITH ${ctes}${ctes === "" ? "" : ","}
   written AS (${write}),
   recorded AS (
-    INSERT INTO audit_log (stream, seq, at, principal, client, operation, key_path, version, outcome, key_id,
-                           attempt_mac, mac, token_id, token_name)
-    SELECT ${p(0)}::text, ${p(1)}::bigint, ${p(2)}::timestamptz, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text,
-           ${p(6)}::text, ${p(7)}::int, ${p(8)}::text, ${p(9)}::text, ${p(10)}::bytea, ${p(11)}::bytea,
-           $${last + 1}::text, $${last + 2}::text
+    ${insertAudit(recordParameters(first, last))}
     FROM written
     RETURNING 1
   )
