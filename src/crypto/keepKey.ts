@@ -11,8 +11,8 @@
  * A run stopped before the switch leaves the unused key second; it stays there, harmless (the next run makes another).
  */
 import { Effect, Option } from "effect"
-import * as EncryptionKey from "../../crypto/EncryptionKey.js"
-import * as Keyring from "../../crypto/Keyring.js"
+import * as EncryptionKey from "./EncryptionKey.js"
+import * as Keyring from "./Keyring.js"
 
 /** Before the switch: `key` second in `file` (unless the file already holds it). */
 export const beforeSwitch = (file: string, key: EncryptionKey.EncryptionKey) =>
