@@ -75,7 +75,9 @@ const dataDir = () => path.join(root, "var", "lib", "secrets-mcp", "store")
 const asServer = (line: string, command: ReadonlyArray<string>) =>
   spawnSync("sh", ["-c", `${line.replace(/ server$/, "")} ${command.join(" ")}`], { encoding: "utf8" })
 
-describe.skipIf(!canMakeUsers)("from one OS user to the server deployment", () => {
+// A dozen CLI processes as two OS users, two installs and an embedded server's start: on a loaded machine (two
+// copies of the suite beside busy loops) it took over the default 60 s.
+describe.skipIf(!canMakeUsers)("from one OS user to the server deployment", { timeout: 180_000 }, () => {
   it("every secret, version and audit record moves; planted configuration does not; a second run changes nothing", async () => {
     expectOk(await asAlice(["init"]))
     expectOk(await asAlice(["set", KEY_PATH, "--stdin"], "first value"))

@@ -334,9 +334,8 @@ describe.skipIf(!canMakeUsers)("the server as its own OS user, an agent as anoth
     ])
     // Each kind of refusal (refusal.ts records the first of a kind, then one a minute: the bridge's refused get and
     // set of meta/ came seconds after the CLI's, the same kind).
-    expect(
-      new Set(agents.filter((r) => r.outcome !== "ok").map((r) => `${r.operation} ${r.keyPath} ${r.outcome}`))
-    ).toEqual(
+    const refused = agents.filter((r) => r.outcome !== "ok").map((r) => `${r.operation} ${r.keyPath} ${r.outcome}`)
+    expect(new Set(refused.filter((r) => r.includes(" meta/")))).toEqual(
       new Set([
         "get meta/openai/api_key PermissionDenied",
         "set meta/openai/api_key PermissionDenied",
@@ -344,6 +343,15 @@ describe.skipIf(!canMakeUsers)("the server as its own OS user, an agent as anoth
         "inject meta/openai/api_key PermissionDenied"
       ])
     )
+    // The operator's commands it tried: refused by the server, which records them (under list, by the command's
+    // name; destroy under its own operation).
+    const operatorRefusals = refused.filter((r) => !r.includes(" meta/"))
+    expect(operatorRefusals).toContain("list secrets token list PermissionDenied")
+    for (const r of operatorRefusals) {
+      expect(r).toMatch(
+        /^(list secrets (token list|doctor|audit verify)|destroy project\/alpha\/db_password) PermissionDenied$/
+      )
+    }
     // Nothing else is under its token, and nothing of project/alpha under another.
     expect(records.filter((r) => r.tokenId !== agentTokenId).map(row)).toEqual([
       `cli (${SERVICE}) set meta/openai/api_key ok`,

@@ -5,9 +5,10 @@
 import type { Operation } from "../../audit/Entry.js"
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
+import { PermissionDenied } from "../../domain/errors.js"
 import { type ParsedKeyPath, parseKeyPath } from "../../domain/KeyPath.js"
 import { SecretsRepo } from "../../repo/SecretsRepo.js"
-import { Rollback, Undelete, Versions } from "../../wire/requests.js"
+import { Rollback, Undelete, Versions, WhoAmI } from "../../wire/requests.js"
 import { Destroy } from "../../wire/operatorRequests.js"
 import { clientMode, onServerOr, remote, remoteTranscript } from "../client.js"
 import { describeWrite, note, printLine, versionsTable } from "../output.js"
@@ -97,15 +98,30 @@ export const destroy = Command.make(
   },
   (args) =>
     Effect.gen(function* () {
-      if (!args.yes) {
-        return yield* new UsageError({
-          message: `destroy erases for good and cannot be undone; run it again with --yes to confirm`
-        })
-      }
       const version = Option.getOrUndefined(args.version)
+      const confirmed: Effect.Effect<void, UsageError> = args.yes
+        ? Effect.void
+        : Effect.fail(
+            new UsageError({
+              message: `destroy erases for good and cannot be undone; run it again with --yes to confirm`
+            })
+          )
       yield* onServerOr(
-        (client) => remoteTranscript(client, new Destroy({ keyPath: args.keyPath, version, yes: true })),
-        onStore(args.keyPath, (repo, path) => destroySecret(repo, path, version))
+        // Unconfirmed: a token that is not an operator's hears what it lacks first, as the server would say it.
+        (client) =>
+          args.yes
+            ? remoteTranscript(client, new Destroy({ keyPath: args.keyPath, version, yes: true }))
+            : Effect.flatMap(remote(client, new WhoAmI()), (me): Effect.Effect<void, UsageError | PermissionDenied> =>
+                me.operator
+                  ? confirmed
+                  : Effect.fail(
+                      new PermissionDenied({ principal: me.principal, access: "operator", keyPath: "secrets destroy" })
+                    )
+              ),
+        Effect.zipRight(
+          confirmed,
+          onStore(args.keyPath, (repo, path) => destroySecret(repo, path, version))
+        )
       )
     })
 ).pipe(Command.withDescription("Erase a secret (or one of its versions) for good: CLI only, never an MCP tool"))
