@@ -105,9 +105,11 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL serv
         const admin = yield* connectTo(url)
         yield* Effect.promise(() => admin.query("BEGIN"))
         yield* Effect.promise(() => admin.query("SELECT 1 FROM secrets WHERE key_path = $1 FOR UPDATE", [busy.keyPath]))
-        // Ten writes of the locked row: two hold the pool's two connections waiting on the lock, eight queue.
+        // Ten writes of the locked row: two hold the pool's two connections waiting on the lock, eight queue (and
+        // fail after the connect timeout). Each write's outcome is its own: a queued one failing must not interrupt
+        // the two waiting on the lock, which would cancel their statements before they are seen waiting.
         const writers = yield* Effect.fork(
-          Effect.forEach(Array.from({ length: 10 }), (_, i) => repo.set(busy, Redacted.make(`w${i}`)), {
+          Effect.forEach(Array.from({ length: 10 }), (_, i) => Effect.either(repo.set(busy, Redacted.make(`w${i}`))), {
             concurrency: "unbounded",
             discard: true
           })
