@@ -4,7 +4,7 @@
  * works again once the blockage is gone. Reads have a connection of their own, so busy writes never hold them up.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Redacted } from "effect"
+import { Duration, Effect, Either, Fiber, Redacted } from "effect"
 import pg from "pg"
 import { parseKeyPathSync } from "../../src/domain/KeyPath.js"
 import { connectTo, TEST_DATABASE_URL } from "../support/postgres.js"
@@ -21,7 +21,7 @@ const lockSecrets = (url: Redacted.Redacted<string>) =>
     return admin
   })
 
-/** Waits until `count` sessions of this database wait on a lock. */
+/** Waits until `count` sessions of this database wait on a lock; after 30 s, fails with what the sessions were doing. */
 const lockWaiters = (admin: pg.Client, count: number) =>
   Effect.gen(function* () {
     for (let waiting = 0; waiting < count;) {
@@ -33,7 +33,21 @@ const lockWaiters = (admin: pg.Client, count: number) =>
       )
       waiting = rows.rows[0].n
     }
-  })
+  }).pipe(
+    Effect.timeout("30 seconds"),
+    Effect.catchTag("TimeoutException", () =>
+      Effect.flatMap(
+        Effect.promise(() =>
+          admin.query(
+            `SELECT state, wait_event_type, wait_event, left(query, 60) AS query FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()`
+          )
+        ),
+        (activity) =>
+          Effect.dieMessage(`fewer than ${count} sessions waited on a lock: ${JSON.stringify(activity.rows)}`)
+      )
+    )
+  )
 
 describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL server)", () => {
   it.scopedLive("a statement waiting on a lock fails after the statement timeout, then the store recovers", () =>
@@ -95,7 +109,10 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL serv
       Effect.gen(function* () {
         const { repo, url } = yield* freshServerStore({
           poolSize: 2,
-          connectTimeout: Duration.millis(500),
+          // Long enough for a loaded machine to open a connection (pg-pool drops one still opening at the timeout,
+          // so at 500 ms a busy machine never got the second writer its connection): the queued writes wait for the
+          // lock's release instead of failing, which the test before this one covers.
+          connectTimeout: Duration.seconds(20),
           statementTimeout: Duration.seconds(30)
         })
         const busy = parseKeyPathSync("meta/fair/busy")
@@ -105,21 +122,28 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("bounded waits (PostgreSQL serv
         const admin = yield* connectTo(url)
         yield* Effect.promise(() => admin.query("BEGIN"))
         yield* Effect.promise(() => admin.query("SELECT 1 FROM secrets WHERE key_path = $1 FOR UPDATE", [busy.keyPath]))
-        // Ten writes of the locked row: two hold the pool's two connections waiting on the lock, eight queue (and
-        // fail after the connect timeout). Each write's outcome is its own: a queued one failing must not interrupt
-        // the two waiting on the lock, which would cancel their statements before they are seen waiting.
+        // Ten writes of the locked row: two hold the pool's two connections waiting on the lock, eight queue for a
+        // connection. Each write's outcome is its own: one failing must not interrupt the two waiting on the lock,
+        // which would cancel their statements before they are seen waiting.
         const writers = yield* Effect.fork(
           Effect.forEach(Array.from({ length: 10 }), (_, i) => Effect.either(repo.set(busy, Redacted.make(`w${i}`))), {
-            concurrency: "unbounded",
-            discard: true
+            concurrency: "unbounded"
           })
         )
-        yield* lockWaiters(admin, 2)
+        // If every write ended before two waited on the lock, the premise failed: say how they ended, not hang.
+        const premise = yield* Effect.raceFirst(
+          Effect.as(lockWaiters(admin, 2), undefined),
+          Effect.map(Fiber.await(writers), (ended) => ended)
+        )
+        expect(premise, "every write ended before two of them waited on the row lock").toBeUndefined()
         const read = yield* repo.get(other)
         expect(Redacted.value(read.value)).toBe("readable")
         expect(read.accessCount).toBe(1)
         yield* Effect.promise(() => admin.query("ROLLBACK"))
-        yield* Fiber.join(writers)
+        // Released, the lock lets every write through, the queued ones included.
+        const outcomes = yield* Fiber.join(writers)
+        expect(outcomes.filter(Either.isLeft)).toEqual([])
+        expect((yield* repo.get(busy)).version).toBe(11)
       })
   )
 })
