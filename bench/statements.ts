@@ -56,6 +56,7 @@ export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: str
     path.join(root, "dist/postgres/readStatements.js")
   )) as Statements
   const statement = statements("flush").single
+  const guarded = statement.text.includes("$19")
   const stream = `bench-${randomUUID()}`
   // The records' key id must be the store's active key, or the statement's key gate reads and records nothing.
   const active = await pool.query<{ id: string }>(
@@ -83,7 +84,9 @@ export const currentStatementRead = async (pool: pg.Pool, key: Buffer, root: str
         ...Array.from({ length: 5 }, () => randomBytes(OUTCOME_MAC_BYTES)),
         // The token's id and name: none, as for a CLI or stdio read.
         null,
-        null
+        null,
+        // Since the approval flag went into the statement: the key path, guarded, as get_secret reads it.
+        ...(guarded ? [[keyPath]] : [])
       ]
     })
     return decrypt(key, result.rows[0].encrypted_value, keyPath, result.rows[0].version)

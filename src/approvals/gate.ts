@@ -12,6 +12,7 @@ import { recordRefusal } from "../audit/refusal.js"
 import { StoreUnavailable } from "../domain/errors.js"
 import { needsApproval } from "../domain/prefixes.js"
 import { ApprovalRequired } from "../domain/errors/requests.js"
+import type { ParsedKeyPath } from "../domain/KeyPath.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
 import { ApprovalStore } from "./ApprovalStore.js"
 
@@ -33,6 +34,39 @@ export const approved = (
       const isFlagged = flagged ?? (yield* (yield* SecretsRepo).approvalFlagged([keyPath])).has(keyPath)
       if (!isFlagged) return
     }
+    yield* approval(principal, keyPath, operation, ttlMs)
+  })
+
+/**
+ * One read of `path` (its current value, or `version`) through the gate. A path under an approval prefix asks for
+ * the approval first; any other is read unless its secret carries the flag (the store decides both in the read's
+ * own statement, so the read costs no lookup before it), and only a flagged one asks for the approval, then reads.
+ */
+export const approvedGet = (
+  prefixes: ReadonlyArray<string>,
+  principal: string,
+  path: ParsedKeyPath,
+  ttlMs: number,
+  version?: number
+) =>
+  Effect.gen(function* () {
+    const repo = yield* SecretsRepo
+    if (needsApproval(prefixes, path.keyPath)) {
+      yield* approval(principal, path.keyPath, "get", ttlMs)
+      return yield* repo.get(path, { version })
+    }
+    return yield* repo
+      .getUnlessFlagged(path, { version })
+      .pipe(
+        Effect.catchTag("ApprovalFlagged", () =>
+          Effect.zipRight(approval(principal, path.keyPath, "get", ttlMs), repo.get(path, { version }))
+        )
+      )
+  })
+
+/** A human's approval of this read: spends a use of one, or asks for one and refuses (recorded). */
+const approval = (principal: string, keyPath: string, operation: Operation, ttlMs: number) =>
+  Effect.gen(function* () {
     const store = yield* Effect.serviceOption(ApprovalStore)
     if (Option.isNone(store)) {
       return yield* new StoreUnavailable({ reason: "this store keeps no approvals, and the path needs one" })
@@ -40,7 +74,7 @@ export const approved = (
     const { tokenId } = yield* Actors.current(operation)
     const subject = { principal, tokenId: tokenId ?? null, keyPath, operation }
     if (yield* store.value.consume(subject)) return
-    const approval = yield* store.value.request(subject, ttlMs)
+    const request = yield* store.value.request(subject, ttlMs)
     yield* recordRefusal(operation, keyPath, "ApprovalRequired")
-    return yield* new ApprovalRequired({ approvalId: approval.id, keyPath, operation, principal })
+    return yield* new ApprovalRequired({ approvalId: request.id, keyPath, operation, principal })
   })

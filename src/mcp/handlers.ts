@@ -13,7 +13,7 @@ import { expiryOf } from "../domain/writeChecks.js"
 import * as Listing from "../repo/listing.js"
 import * as Generate from "../run/Generate.js"
 import { SecretsRepo } from "../repo/SecretsRepo.js"
-import { approved } from "../approvals/gate.js"
+import { approvedGet } from "../approvals/gate.js"
 import type { Caller } from "./Caller.js"
 import * as EntryPoint from "./EntryPoint.js"
 import type * as S from "./schemas.js"
@@ -25,8 +25,7 @@ export const getSecret = ({ approvalRequired, principal }: Caller, input: typeof
     const path = yield* parseKeyPath(input.keyPath)
     yield* Principal.authorizeReveal(principal, path.keyPath)
     const { ttlMs } = yield* EntryPoint.current
-    yield* approved(approvalRequired, principal.name, path.keyPath, "get", ttlMs)
-    const secret = yield* (yield* SecretsRepo).get(path, { version: input.version })
+    const secret = yield* approvedGet(approvalRequired, principal.name, path, ttlMs, input.version)
     return {
       keyPath: secret.keyPath as string,
       value: Redacted.value(secret.value),

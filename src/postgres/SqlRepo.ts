@@ -16,6 +16,7 @@ import { Clock, Effect, type Exit, Layer, Redacted } from "effect"
 import { DEFAULT_READ_OPTIONS, type ReadOptions } from "../config/StoreConfig.js"
 import { Crypto } from "../crypto/Crypto.js"
 import { type DecryptionFailed, Expired, type KeyNotInKeyring, NotFound } from "../domain/errors.js"
+import { ApprovalFlagged } from "../repo/ApprovalFlagged.js"
 import { listedPrefix, prefixUpperBound, queryMatchesNothing } from "../domain/ListQuery.js"
 import type { ParsedKeyPath } from "../domain/KeyPath.js"
 import type { SecretMetadata, VersionInfo } from "../domain/Secret.js"
@@ -119,7 +120,22 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
 
     const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>
       Effect.flatMap(Actors.stamp("get", { keyPath: path.keyPath, version: getOptions.version ?? null }), (attempt) =>
-        Effect.flatMap(batcher.read(attempt), (read) => answer(path, getOptions.version, attempt, read))
+        Effect.flatMap(batcher.read(attempt), (read) =>
+          read.outcome === "ApprovalFlagged"
+            ? Effect.dieMessage("a read that did not ask about the approval flag was refused for it")
+            : answer(path, getOptions.version, attempt, read)
+        )
+      )
+
+    const getUnlessFlagged: SecretsRepo["Type"]["getUnlessFlagged"] = (path, getOptions = {}) =>
+      Effect.flatMap(Actors.stamp("get", { keyPath: path.keyPath, version: getOptions.version ?? null }), (attempt) =>
+        Effect.flatMap(
+          batcher.read({ ...attempt, unlessFlagged: true }),
+          (read): ReturnType<typeof getUnlessFlagged> =>
+            read.outcome === "ApprovalFlagged"
+              ? Effect.fail(new ApprovalFlagged({ keyPath: path.keyPath }))
+              : answer(path, getOptions.version, attempt, read)
+        )
       )
 
     // Filters, permissions (`within`) and paging all go into the statement: a page never costs a scan of the
@@ -168,12 +184,13 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     return SecretsRepo.of({
       set,
       get,
+      getUnlessFlagged,
       list: (query) =>
         audited<ReadonlyArray<SecretMetadata>>(append, { own: "list", keyPath: listedPrefix(query ?? {}) })(
           list(query)
         ),
-      // Asked before every agent's read, so on the read path's own connections, as one prepared statement: the
-      // main pool stays closed in a process that only reads (ten servers on one database fit its connections).
+      // Asked before `run` and `inject` read (a single read asks with it: `getUnlessFlagged`), on the read path's own
+      // connections, as one prepared statement: the main pool stays closed in a process that only reads.
       approvalFlagged: (keyPaths) =>
         keyPaths.length === 0
           ? Effect.succeed(new Set<string>())

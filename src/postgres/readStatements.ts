@@ -54,13 +54,23 @@ const macFor = (reached: string, macs: readonly [string, string, string, string,
                   WHEN 'VersionNotFound' THEN ${macs[3]} ELSE ${macs[4]} END`
 
 /**
- * The key gate of reads: the batch's records are under key id `keyId` (hex text), and the statement records and
- * reads only if that is the store's active key (absent before the first start of this release). A rotation moves
- * `active_key` while it holds `secrets` in EXCLUSIVE mode (store/Rotation.ts): a read statement's UPDATE waits
- * for it and takes its snapshot after, so no read record under the superseded key lands after the switch. One
- * index lookup in a table of a few rows, evaluated once per statement.
+ * The gates of reads. The key gate: the batch's records are under key id `keyId` (hex text), and the statement
+ * records and reads only if that is the store's active key (absent before the first start of this release). A
+ * rotation moves `active_key` while it holds `secrets` in EXCLUSIVE mode (store/Rotation.ts): a read statement's
+ * UPDATE waits for it and takes its snapshot after, so no read record under the superseded key lands after the
+ * switch. One index lookup in a table of a few rows, evaluated once per statement.
+ *
+ * The approval flag: `guarded` (a text array) holds the key paths read by callers that must not read a flagged
+ * secret without an approval (the approval gate, src/approvals/gate.ts); if any of them is a live secret carrying
+ * the flag, the statement records and reads nothing and names them (`flagged`). The flag is decided with the read,
+ * in one statement: no lookup before every read, and no read of a secret flagged after the lookup. An empty array
+ * costs one index probe of nothing.
  */
-const gate = (keyId: string) => `gate AS (SELECT ${isActiveKeyHexSql(keyId)} AS open)`
+const gate = (keyId: string, guarded: string) => `gate AS (
+    SELECT k.key_open AND f.flagged IS NULL AS open, k.key_open, f.flagged
+    FROM (SELECT ${isActiveKeyHexSql(keyId)} AS key_open) k,
+         (SELECT array_agg(key_path) AS flagged FROM secrets
+          WHERE key_path = ANY(${guarded}) AND approval_required AND deleted_at IS NULL) f)`
 
 /**
  * Every read's record reached the table (`expected` of them while the gate is open, none when it is shut), or the
@@ -71,12 +81,13 @@ const checked = (expected: string) =>
 
 /**
  * What the statement returns: the rows read, or one row of nulls when none was; on each, whether the key gate was
- * open (`isKeyGateShut`: when shut, nothing was recorded nor read) and the outcomes the reads reached, in seq
+ * open (`isKeyGateShut`: when shut, nothing was recorded nor read), the guarded key paths whose secrets carry the
+ * approval flag (`flaggedOf`: when any, nothing was recorded nor read either) and the outcomes the reads reached, in seq
  * order, each followed by a space: the stream's seal (src/audit/Stream.ts) takes them from here, not from the
  * table, so a record rewritten on its way in does not match it. The check comes first, on its own: it is evaluated
  * once, whatever the rows.
  */
-const ANSWER = `SELECT u.*, gate.open AS gate_open,
+const ANSWER = `SELECT u.*, gate.key_open, gate.flagged,
          (SELECT string_agg(r.outcome || ' ', '' ORDER BY r.seq) FROM reads r) AS outcomes
   FROM gate LEFT JOIN upd u ON true
   WHERE (SELECT ok FROM checked)`
@@ -87,12 +98,16 @@ export type ReadOutcome = (typeof READ_OUTCOMES)[number]
 /** What the statement answers beside the rows read (`ANSWER`). */
 export interface Answer {
   readonly key_path: string | null
-  readonly gate_open: boolean
+  readonly key_open: boolean
+  readonly flagged: ReadonlyArray<string> | null
   readonly outcomes: string | null
 }
 
 /** The key gate was shut: the store's active key moved on, and nothing was recorded nor read. */
-export const isKeyGateShut = (rows: ReadonlyArray<Answer>): boolean => rows[0]?.gate_open === false
+export const isKeyGateShut = (rows: ReadonlyArray<Answer>): boolean => rows[0]?.key_open === false
+
+/** The guarded key paths whose secrets carry the approval flag; when there are any, nothing was recorded nor read. */
+export const flaggedOf = (rows: ReadonlyArray<Answer>): ReadonlyArray<string> | null => rows[0]?.flagged ?? null
 
 /** What a read returns of its row (bench/statements.ts sends it too, without the audit record). */
 export const RETURNING = `RETURNING s.id, s.encrypted_value, ${COLUMNS.split(",")
@@ -103,11 +118,11 @@ export const RETURNING = `RETURNING s.id, s.encrypted_value, ${COLUMNS.split(","
  * One read alone (the sequential case): every value a scalar parameter, no arrays to parse or unnest. $1 key
  * path, $2 time, $3 principal, $4 retention (ms), $5 stream, $6 key id, $7 seq, $8 client, $9 operation,
  * $10 version asked for, $11 attempt MAC, $12-$16 the MACs for ok, NotFound, Deleted, VersionNotFound, Expired,
- * $17-$18 the token's id and name (or nulls).
+ * $17-$18 the token's id and name (or nulls), $19 the guarded key paths (`gate`: none, or $1).
  */
 const recordAndReadOne = (flush: boolean): string => `
   WITH ${flush ? "" : "no_flush AS (SELECT set_config('synchronous_commit', 'off', true)),"}
-  ${gate("$6::text")},
+  ${gate("$6::text", "$19::text[]")},
   upd AS (
     UPDATE secrets AS s
     SET access_count = s.access_count + 1,
@@ -157,6 +172,8 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
   })
   const names = AUDIT_ARRAYS.map((column) => column.split(" ")[0]).join(", ")
   const packed = `$${firstArray + AUDIT_ARRAYS.length}::bytea`
+  // Last, the guarded key paths (`gate`).
+  const guarded = `$${firstArray + AUDIT_ARRAYS.length + 1}::text[]`
   const slice = (offset: number, length: number) =>
     `substring(${packed} from (a.i::int - 1) * ${READ_MACS_BYTES} + ${offset + 1} for ${length})`
   const outcomeMac = (k: number) => slice(ATTEMPT_MAC_BYTES + k * OUTCOME_MAC_BYTES, OUTCOME_MAC_BYTES)
@@ -167,7 +184,7 @@ const recordAndRead = (shape: "one" | "many", flush: boolean): string => {
   ]
   return `
   WITH ${flush ? "" : "no_flush AS (SELECT set_config('synchronous_commit', 'off', true)),"}
-  ${gate("$7::text")},
+  ${gate("$7::text", guarded)},
   upd AS (
     UPDATE secrets AS s
     SET access_count = s.access_count + ${reads},

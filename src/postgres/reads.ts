@@ -15,7 +15,9 @@
  * A batch whose key gate was shut (a rotation moved the store to another key: readStatements.ts) recorded and read
  * nothing: the read path follows the store to its new key, as a write does (KeyCheck.follow), and sends it again in
  * a stream under that key, or fails it with `KeyRotated` when this process lacks the key (`KeyRollback` when no
- * authenticated key switch leads there).
+ * authenticated key switch leads there). A batch with a guarded read of a secret carrying the approval flag also
+ * recorded and read nothing: that read answers `ApprovalFlagged` (the approval gate takes it from there) and the
+ * rest go again.
  */
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import type pg from "pg"
@@ -35,6 +37,7 @@ import { isRetryable, RETRY_DELAYS_MS, toStoreUnavailable } from "./storeUnavail
 import {
   type Answer,
   ATTEMPT_MAC_BYTES,
+  flaggedOf,
   isKeyGateShut,
   OUTCOME_MAC_BYTES,
   type ReadOutcome,
@@ -43,12 +46,18 @@ import {
 
 export { COLUMNS, type Row } from "./schema.js"
 
-/** A read as its audit record tells it: who, how, what, and which version was asked for (null: the current one). */
-export type ReadAttempt = Omit<Entry, "outcome"> & { readonly keyPath: string }
+/**
+ * A read as its audit record tells it: who, how, what, and which version was asked for (null: the current one).
+ * `unlessFlagged`: not if the secret carries the approval flag (the approval gate's reads, src/approvals/gate.ts).
+ */
+export type ReadAttempt = Omit<Entry, "outcome"> & { readonly keyPath: string; readonly unlessFlagged?: boolean }
 
-/** A recorded read: the outcome its record holds (decided by the statement), and its row if there is one. */
+/**
+ * A recorded read: the outcome its record holds (decided by the statement), and its row if there is one; or
+ * `ApprovalFlagged`, a read `unlessFlagged` of a flagged secret, which read and recorded nothing.
+ */
 export interface ReadAnswer {
-  readonly outcome: ReadOutcome
+  readonly outcome: ReadOutcome | "ApprovalFlagged"
   readonly row: Row | undefined
 }
 
@@ -69,6 +78,7 @@ const build = (
 ): { readonly statement: PgPool.Statement; readonly values: Array<unknown>; readonly next: Stream.Head } => {
   const { macs, next } = Stream.prepareReads(stream, attempts)
   const common = [Duration.toMillis(retention), stream.id, stream.keyId]
+  const guarded = [...new Set(attempts.filter((a) => a.unlessFlagged === true).map((a) => a.keyPath))]
   if (attempts.length === 1) {
     const [a] = attempts as [ReadAttempt]
     const tag = (i: number) =>
@@ -84,7 +94,8 @@ const build = (
       a.version,
       macs.subarray(0, ATTEMPT_MAC_BYTES),
       ...READ_OUTCOMES.map((_, i) => tag(i)),
-      ...tokenValues(a)
+      ...tokenValues(a),
+      guarded
     ]
     return { statement: shapes.single, values, next }
   }
@@ -112,7 +123,7 @@ const build = (
   ]
   if (perKey.size === 1) {
     const [keyPath, { at, by, n }] = perKey.entries().next().value!
-    return { statement: shapes.one, values: [keyPath, n, at, by, ...common, ...audit], next }
+    return { statement: shapes.one, values: [keyPath, n, at, by, ...common, ...audit, guarded], next }
   }
   // In key path order, so that batches from any number of processes lock rows in one order.
   const keys = [...perKey.keys()].sort()
@@ -124,7 +135,8 @@ const build = (
     rows.map((r) => r.by),
     ...common,
     attempts.map((a) => a.keyPath),
-    ...audit
+    ...audit,
+    guarded
   ]
   return { statement: shapes.many, values, next }
 }
@@ -199,6 +211,13 @@ export const make = (config: ReadOptions, retention: Duration.Duration) =>
                 Effect.zipRight(Effect.suspend(() => send(attempts, lane, follows + 1)))
               )
             }
+            const flagged = flaggedOf(rows)
+            if (flagged !== null) {
+              if (follows >= MAX_FOLLOWS) {
+                return new StoreUnavailable({ reason: "approval flags changed under every attempt to read" })
+              }
+              return refusingFlagged(attempts, new Set(flagged), (rest) => send(rest, lane, follows + 1))
+            }
             // The outcomes the statement recorded, in the reads' order: the stream's seal (src/audit/Stream.ts),
             // and each read's answer.
             const outcomes = rows[0]?.outcomes ?? ""
@@ -245,6 +264,23 @@ export const answers = (
     const row =
       only !== undefined ? (only.key_path === attempt.keyPath ? only : undefined) : byKey!.get(attempt.keyPath)
     return { outcome: reached[i]!, row: row === undefined || row.id === null ? undefined : row }
+  })
+}
+
+/**
+ * A batch that read nothing because some of its guarded reads were of flagged secrets: those answer
+ * `ApprovalFlagged`, and the rest go again (`resend`), in their order.
+ */
+export const refusingFlagged = <E>(
+  attempts: ReadonlyArray<ReadAttempt>,
+  flagged: ReadonlySet<string>,
+  resend: (rest: ReadonlyArray<ReadAttempt>) => Effect.Effect<ReadonlyArray<ReadAnswer>, E>
+): Effect.Effect<ReadonlyArray<ReadAnswer>, E> => {
+  const refused = attempts.map((a) => a.unlessFlagged === true && flagged.has(a.keyPath))
+  const rest = attempts.filter((_, i) => !refused[i])
+  return Effect.map(rest.length === 0 ? Effect.succeed([]) : Effect.suspend(() => resend(rest)), (answered) => {
+    let next = 0
+    return refused.map((no): ReadAnswer => (no ? { outcome: "ApprovalFlagged", row: undefined } : answered[next++]!))
   })
 }
 

@@ -12,6 +12,7 @@ import * as MemoryAudit from "../audit/MemoryAudit.js"
 import { pruneAudit } from "../audit/prune.js"
 import { type AuditOptions, audited } from "../audit/record.js"
 import { Crypto } from "../crypto/Crypto.js"
+import { ApprovalFlagged } from "./ApprovalFlagged.js"
 import { listedPrefix, matchesQuery, queryMatchesNothing } from "../domain/ListQuery.js"
 import type { DeleteResult, Secret, SecretMetadata, SetResult, VersionInfo } from "../domain/Secret.js"
 import { validateWrite } from "../domain/writeChecks.js"
@@ -131,6 +132,10 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const audit = MemoryAudit.make(Redacted.value(crypto.deriveKey(MAC_KEY_LABEL)), crypto.keyId, () => new Date())
     const append = (entry: Entry) => Effect.sync(() => audit.append(entry))
     const rec = <A>(options: AuditOptions<A>) => audited<A>(append, options)
+    const isFlagged = (keyPath: string) => {
+      const row = rows.get(keyPath)
+      return row !== undefined && row.deletedAt === null && row.approvalRequired
+    }
     const repo = SecretsRepo.of({
       set: (path, value, o) =>
         rec<SetResult>({ own: "set", keyPath: path.keyPath, versionOf: (r) => r.version })(
@@ -140,16 +145,14 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         rec<Secret>({ own: "get", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(get(path, o)),
       list: (query) =>
         rec<ReadonlyArray<SecretMetadata>>({ own: "list", keyPath: listedPrefix(query ?? {}) })(list(query)),
-      approvalFlagged: (keyPaths) =>
-        Effect.sync(
-          () =>
-            new Set(
-              keyPaths.filter((k) => {
-                const row = rows.get(k)
-                return row !== undefined && row.deletedAt === null && row.approvalRequired
-              })
-            )
+      // The flag is looked at when the read runs, not when it is made.
+      getUnlessFlagged: (path, o) =>
+        Effect.suspend((): ReturnType<SecretsRepo["Type"]["getUnlessFlagged"]> =>
+          isFlagged(path.keyPath)
+            ? Effect.fail(new ApprovalFlagged({ keyPath: path.keyPath }))
+            : rec<Secret>({ own: "get", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(get(path, o))
         ),
+      approvalFlagged: (keyPaths) => Effect.sync(() => new Set(keyPaths.filter(isFlagged))),
       updateMetadata: (path, change) =>
         rec<SecretMetadata>({ own: "metadata", keyPath: path.keyPath, versionOf: (m) => m.version })(
           purgedFirst(path.keyPath, history.updateMetadata(path, change))

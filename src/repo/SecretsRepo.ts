@@ -27,6 +27,7 @@ import type {
   VersionNotFound,
   VersionRequired
 } from "../domain/errors.js"
+import type { ApprovalFlagged } from "./ApprovalFlagged.js"
 import type { ParsedKeyPath } from "../domain/KeyPath.js"
 import type { ListQuery } from "../domain/ListQuery.js"
 import type { QuotaLimit } from "../domain/QuotaLimit.js"
@@ -69,6 +70,17 @@ export class SecretsRepo extends Context.Tag("secrets-mcp/SecretsRepo")<
     ) => Effect.Effect<
       Secret,
       NotFound | Deleted | VersionNotFound | Expired | DecryptionFailed | KeyError | StoreUnavailable
+    >
+    /**
+     * `get`, unless the secret carries the approval flag: then `ApprovalFlagged`, and nothing was read, counted or
+     * recorded. The approval gate's read (src/approvals/gate.ts): the flag and the read are decided together.
+     */
+    readonly getUnlessFlagged: (
+      path: ParsedKeyPath,
+      options?: { readonly version?: number | undefined }
+    ) => Effect.Effect<
+      Secret,
+      NotFound | Deleted | VersionNotFound | Expired | DecryptionFailed | KeyError | StoreUnavailable | ApprovalFlagged
     >
     /** Metadata only, in key path order, filtered and paged by the store itself. Never values. */
     readonly list: (query?: ListQuery) => Effect.Effect<ReadonlyArray<SecretMetadata>, StoreUnavailable>

@@ -5,7 +5,7 @@
  */
 import { Duration, Effect, Redacted } from "effect"
 import { AuditLog } from "../audit/AuditLog.js"
-import { approved } from "../approvals/gate.js"
+import { approvedGet } from "../approvals/gate.js"
 import * as Actors from "../audit/Actor.js"
 import type { Operation } from "../audit/Entry.js"
 import * as Principal from "../auth/Principal.js"
@@ -44,8 +44,8 @@ export const revealSecret = (
   Effect.gen(function* () {
     const path = yield* parseKeyPath(keyPath)
     yield* Principal.authorizeReveal(principal, path.keyPath)
-    if (approval !== undefined) yield* approved(approval.prefixes, principal.name, path.keyPath, "get", approval.ttlMs)
-    return yield* (yield* SecretsRepo).get(path, { version })
+    if (approval === undefined) return yield* (yield* SecretsRepo).get(path, { version })
+    return yield* approvedGet(approval.prefixes, principal.name, path, approval.ttlMs, version)
   })
 
 /** A change as the token's principal: `write:` on the path, its quota, recorded as itself. */

@@ -844,7 +844,11 @@ describe("a store that cannot be opened, and defects", () => {
       const dying = Layer.effect(
         SecretsRepo,
         Effect.map(SecretsRepo, (repo) =>
-          SecretsRepo.of({ ...repo, get: () => Effect.die(new Error("boom SELECT secret")) })
+          SecretsRepo.of({
+            ...repo,
+            get: () => Effect.die(new Error("boom SELECT secret")),
+            getUnlessFlagged: () => Effect.die(new Error("boom SELECT secret"))
+          })
         )
       ).pipe(Layer.provide(memory()))
       const client = yield* connect(yield* storeOf(dying)).pipe(Effect.provide(capture))

@@ -3,7 +3,8 @@
  * returns them in the reads' order) and its own key path's row, whatever order the rows come in.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { answers, type ReadAttempt } from "../../src/postgres/reads.js"
+import { Effect } from "effect"
+import { answers, type ReadAttempt, refusingFlagged } from "../../src/postgres/reads.js"
 import type { Answer } from "../../src/postgres/readStatements.js"
 import type { Row } from "../../src/postgres/schema.js"
 
@@ -18,7 +19,8 @@ const attempt = (keyPath: string, version: number | null = null): ReadAttempt =>
 
 /** A row as the statement returns it; only what routing looks at matters here. */
 const row = (keyPath: string | null, outcomes: string): Row & Answer =>
-  ({ id: keyPath === null ? null : 1, key_path: keyPath, gate_open: true, outcomes }) as unknown as Row & Answer
+  ({ id: keyPath === null ? null : 1, key_path: keyPath, key_open: true, flagged: null, outcomes }) as unknown as Row &
+    Answer
 
 describe("reads: a batch's answers", () => {
   it("routes each read its own outcome and its key path's row, in the reads' order", () => {
@@ -51,4 +53,33 @@ describe("reads: a batch's answers", () => {
       { outcome: "NotFound", row: undefined }
     ])
   })
+})
+
+describe("reads: a batch that met flagged secrets", () => {
+  it.effect("answers its guarded reads of them ApprovalFlagged and sends the rest again, each in its place", () =>
+    Effect.gen(function* () {
+      const guarded = (keyPath: string): ReadAttempt => ({ ...attempt(keyPath), unlessFlagged: true })
+      const reads = [guarded("meta/flagged"), attempt("meta/flagged"), guarded("meta/plain"), guarded("meta/flagged")]
+      const resent: Array<ReadonlyArray<ReadAttempt>> = []
+      const answered = yield* refusingFlagged(reads, new Set(["meta/flagged"]), (rest) => {
+        resent.push(rest)
+        return Effect.succeed(rest.map((a) => ({ outcome: "ok" as const, row: { key_path: a.keyPath } as Row })))
+      })
+      expect(resent).toEqual([[reads[1], reads[2]]])
+      expect(answered.map((a) => [a.outcome, a.row?.key_path])).toEqual([
+        ["ApprovalFlagged", undefined],
+        ["ok", "meta/flagged"],
+        ["ok", "meta/plain"],
+        ["ApprovalFlagged", undefined]
+      ])
+    })
+  )
+
+  it.effect("with every read refused, sends nothing again", () =>
+    Effect.gen(function* () {
+      const reads: Array<ReadAttempt> = [{ ...attempt("meta/flagged"), unlessFlagged: true }]
+      const answered = yield* refusingFlagged(reads, new Set(["meta/flagged"]), () => Effect.die("sent again"))
+      expect(answered).toEqual([{ outcome: "ApprovalFlagged", row: undefined }])
+    })
+  )
 })

@@ -285,6 +285,41 @@ export const versionsContract = <E>(name: string, store: Layer.Layer<SecretsRepo
       })
     )
 
+    it.effect("getUnlessFlagged: a flagged secret is neither read nor counted; any other reads as get does", () =>
+      Effect.gen(function* () {
+        const repo = yield* SecretsRepo
+        const project = unique()
+        const guarded = path(`project/${project}/guarded`)
+        const plain = path(`project/${project}/plain`)
+        yield* repo.set(guarded, secret("flagged value"))
+        yield* repo.updateMetadata(guarded, { approvalRequired: true })
+        yield* repo.set(plain, secret("plain value"))
+        const counts = Effect.map(repo.list({ project }), (rows) =>
+          Object.fromEntries(rows.map((r) => [r.keyPath.split("/")[2], r.accessCount]))
+        )
+        const refused = yield* Effect.flip(repo.getUnlessFlagged(guarded))
+        expect(refused).toMatchObject({ _tag: "ApprovalFlagged", keyPath: guarded.keyPath })
+        expect(refused.message).not.toContain("flagged value")
+        expect(yield* counts).toEqual({ guarded: 0, plain: 0 })
+        expect(Redacted.value((yield* repo.getUnlessFlagged(plain)).value)).toBe("plain value")
+        // Read together (one batch where the store batches reads): each its own answer, the refused one uncounted.
+        const [again, other, unguarded] = yield* Effect.all(
+          [Effect.either(repo.getUnlessFlagged(guarded)), repo.getUnlessFlagged(plain), repo.get(guarded)],
+          { concurrency: "unbounded" }
+        )
+        expect(Either.isLeft(again) && again.left._tag).toBe("ApprovalFlagged")
+        expect(Redacted.value(other.value)).toBe("plain value")
+        expect(Redacted.value(unguarded.value)).toBe("flagged value")
+        expect(yield* counts).toEqual({ guarded: 1, plain: 2 })
+        // Unflagged, it reads; deleted, the flag no longer counts and the read answers Deleted.
+        yield* repo.updateMetadata(guarded, { approvalRequired: false })
+        expect((yield* repo.getUnlessFlagged(guarded)).version).toBe(1)
+        yield* repo.updateMetadata(guarded, { approvalRequired: true })
+        yield* repo.delete(guarded)
+        expect((yield* Effect.flip(repo.getUnlessFlagged(guarded)))._tag).toBe("Deleted")
+      })
+    )
+
     it.effect("the rotation queue's questions: expired, expiring by a time, flagged, unread since", () =>
       Effect.gen(function* () {
         const repo = yield* SecretsRepo

@@ -15,19 +15,19 @@ import { connectHttp, INITIALIZE, mcpHeaders, raw, startServer } from "../suppor
 import { call, ok } from "../support/mcp.js"
 import { cryptoLayer } from "../support/keys.js"
 
-/** The memory store, with every `get` held until `release` is done; `entered` is done when one is held. */
-const gatedStore = (entered: Deferred.Deferred<void>, release: Deferred.Deferred<void>) =>
-  Layer.effect(
+/** The memory store, with every read held until `release` is done; `entered` is done when one is held. */
+const gatedStore = (entered: Deferred.Deferred<void>, release: Deferred.Deferred<void>) => {
+  const held = Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(release))
+  return Layer.effect(
     SecretsRepo,
     Effect.map(SecretsRepo, (repo) => ({
       ...repo,
-      get: (...args: Parameters<typeof repo.get>) =>
-        Deferred.succeed(entered, undefined).pipe(
-          Effect.zipRight(Deferred.await(release)),
-          Effect.zipRight(repo.get(...args))
-        )
+      get: (...args: Parameters<typeof repo.get>) => Effect.zipRight(held, repo.get(...args)),
+      getUnlessFlagged: (...args: Parameters<typeof repo.getUnlessFlagged>) =>
+        Effect.zipRight(held, repo.getUnlessFlagged(...args))
     }))
   ).pipe(Layer.provide(memoryStore(cryptoLayer())))
+}
 
 /** Connects, writes `prefix`, then `bytes` one at a time, `everyMs` apart; resolves with what the server sent and when it closed. */
 const trickle = (port: number, prefix: string, bytes: string, everyMs: number) =>
