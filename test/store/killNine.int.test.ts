@@ -34,13 +34,17 @@ const holdRowLock = async (dataDir: string, lockedPath: string) => {
   await client.query("BEGIN")
   const { rowCount } = await client.query("SELECT 1 FROM secrets WHERE key_path = $1 FOR UPDATE", [lockedPath])
   expect(rowCount).toBe(1)
-  /** The number of other sessions waiting on a lock. */
-  const waiting = async () =>
-    (
-      await client.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-      )
-    ).rows[0]!.n
+  /**
+   * The number of other sessions waiting on a lock. Asked inside the lock's transaction, where PostgreSQL keeps
+   * answering pg_stat_activity with its first snapshot unless told to take a new one.
+   */
+  const waiting = async () => {
+    await client.query("SELECT pg_stat_clear_snapshot()")
+    const { rows } = await client.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    )
+    return rows[0]!.n
+  }
   return { waiting, close: () => client.end().catch(() => {}) }
 }
 
