@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { answers, type ReadAttempt, refusingFlagged } from "../../src/postgres/reads.js"
+import { answers, type ReadAttempt, refusingFlagged } from "../../src/postgres/readAnswers.js"
 import type { Answer } from "../../src/postgres/readStatements.js"
 import type { Row } from "../../src/postgres/schema.js"
 
