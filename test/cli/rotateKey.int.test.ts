@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Option, Redacted, type Scope } from "effect"
 import { spawnSync } from "node:child_process"
 import { randomBytes, randomInt } from "node:crypto"
 import * as fs from "node:fs"
@@ -102,6 +102,41 @@ const settled = (sql: SqlClient.SqlClient) =>
       const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`
       if (row!.n === 0) return
+      yield* Effect.sleep(5)
+    }
+  })
+
+/**
+ * Holds a row lock on the kept version at `offset` in the order the rotation passes `secret_versions`, in a
+ * transaction of its own, until the effect it returns is run.
+ */
+const holdVersion = (sql: SqlClient.SqlClient, offset: number) =>
+  Effect.gen(function* () {
+    const locked = yield* Deferred.make<void>()
+    const release = yield* Deferred.make<void>()
+    const holder = yield* Effect.fork(
+      sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`SELECT 1 FROM secret_versions WHERE (secret_id, version) = (
+            SELECT secret_id, version FROM secret_versions ORDER BY secret_id, version OFFSET ${offset} LIMIT 1)
+            FOR UPDATE`
+          yield* Deferred.succeed(locked, undefined)
+          yield* Deferred.await(release)
+        })
+      )
+    )
+    yield* Deferred.await(locked)
+    return Effect.zipRight(Deferred.succeed(release, undefined), Fiber.join(holder))
+  })
+
+/** Waits until a session of this database waits on a lock (asked outside any transaction: fresh each time). */
+const waitingOnLock = (sql: SqlClient.SqlClient, child: { readonly exitCode: number | null }) =>
+  Effect.gen(function* () {
+    for (;;) {
+      const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`
+      if (row!.n > 0) return
+      expect(child.exitCode, "the rotation ended before it reached the locked version").toBeNull()
       yield* Effect.sleep(5)
     }
   })
@@ -221,12 +256,18 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
             // Killed once a random share of the values left is under the new key (the first at once, before the switch).
             let under = yield* countUnder(sql, keyIdOf(newHex))
             const threshold = kill === 0 ? 0 : under + randomInt(1, Math.max(2, total - under))
+            // The second run is held mid-pass, whatever the machine's speed (on a fast one a whole rotation fitted
+            // between two counts): a kept version at a random place of its pass is locked, and the kill comes once the
+            // rotation waits on it (every current value is under the new key by then, no older one past it).
+            const unlock = kill === 1 ? yield* holdVersion(sql, randomInt(25, 225)) : undefined
             const rotation = store.box.start(args, { env: { ...store.env, ...env } })
-            while (threshold > 0 && rotation.child.exitCode === null && under < threshold) {
+            if (unlock !== undefined) yield* waitingOnLock(sql, rotation.child)
+            while (unlock === undefined && threshold > 0 && rotation.child.exitCode === null && under < threshold) {
               under = yield* countUnder(sql, keyIdOf(newHex))
               yield* Effect.sleep(5)
             }
             rotation.child.kill("SIGKILL")
+            if (unlock !== undefined) yield* unlock
             const result = yield* Effect.promise(() => rotation.result)
             if (result.code === 0) break
             expect(result.code, result.stderr).toBeNull()
