@@ -19,7 +19,7 @@ import { type DecryptionFailed, Expired, type KeyNotInKeyring, NotFound } from "
 import { ApprovalFlagged } from "../repo/ApprovalFlagged.js"
 import { listedPrefix, prefixUpperBound, queryMatchesNothing } from "../domain/ListQuery.js"
 import type { ParsedKeyPath } from "../domain/KeyPath.js"
-import type { SecretMetadata, VersionInfo } from "../domain/Secret.js"
+import type { Secret, SecretMetadata, VersionInfo } from "../domain/Secret.js"
 import * as PgPool from "./PgPool.js"
 import { withStoreErrors } from "./storeUnavailable.js"
 import { type ReadAnswer, type ReadAttempt, ReadBatcher } from "./reads.js"
@@ -118,25 +118,31 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
       return Effect.map(decrypted, (value) => Redacted.make(Redacted.value(value)))
     }
 
-    const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>
+    /**
+     * A recorded read, `unlessFlagged` or not; `flagged` is what a read refused for the approval flag answers (only a
+     * read `unlessFlagged` can be: readStatements.ts).
+     */
+    const recordedRead = <E>(
+      path: ParsedKeyPath,
+      getOptions: { readonly version?: number | undefined },
+      unlessFlagged: boolean,
+      flagged: () => Effect.Effect<never, E>
+    ) =>
       Effect.flatMap(Actors.stamp("get", { keyPath: path.keyPath, version: getOptions.version ?? null }), (attempt) =>
-        Effect.flatMap(batcher.read(attempt), (read) =>
-          read.outcome === "ApprovalFlagged"
-            ? Effect.dieMessage("a read that did not ask about the approval flag was refused for it")
-            : answer(path, getOptions.version, attempt, read)
+        Effect.flatMap(
+          batcher.read(unlessFlagged ? { ...attempt, unlessFlagged } : attempt),
+          (read): Effect.Effect<Secret, Effect.Effect.Error<ReturnType<typeof answer>> | E> =>
+            read.outcome === "ApprovalFlagged" ? flagged() : answer(path, getOptions.version, attempt, read)
         )
       )
 
-    const getUnlessFlagged: SecretsRepo["Type"]["getUnlessFlagged"] = (path, getOptions = {}) =>
-      Effect.flatMap(Actors.stamp("get", { keyPath: path.keyPath, version: getOptions.version ?? null }), (attempt) =>
-        Effect.flatMap(
-          batcher.read({ ...attempt, unlessFlagged: true }),
-          (read): ReturnType<typeof getUnlessFlagged> =>
-            read.outcome === "ApprovalFlagged"
-              ? Effect.fail(new ApprovalFlagged({ keyPath: path.keyPath }))
-              : answer(path, getOptions.version, attempt, read)
-        )
+    const get: SecretsRepo["Type"]["get"] = (path, getOptions = {}) =>
+      recordedRead(path, getOptions, false, () =>
+        Effect.dieMessage("a read that did not ask about the approval flag was refused for it")
       )
+
+    const getUnlessFlagged: SecretsRepo["Type"]["getUnlessFlagged"] = (path, getOptions = {}) =>
+      recordedRead(path, getOptions, true, () => Effect.fail(new ApprovalFlagged({ keyPath: path.keyPath })))
 
     // Filters, permissions (`within`) and paging all go into the statement: a page never costs a scan of the
     // store. Prefixes are key path ranges, so they use the key path index and need no LIKE escaping.

@@ -132,6 +132,8 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
     const audit = MemoryAudit.make(Redacted.value(crypto.deriveKey(MAC_KEY_LABEL)), crypto.keyId, () => new Date())
     const append = (entry: Entry) => Effect.sync(() => audit.append(entry))
     const rec = <A>(options: AuditOptions<A>) => audited<A>(append, options)
+    const recordedGet: SecretsRepo["Type"]["get"] = (path, o) =>
+      rec<Secret>({ own: "get", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(get(path, o))
     const isFlagged = (keyPath: string) => {
       const row = rows.get(keyPath)
       return row !== undefined && row.deletedAt === null && row.approvalRequired
@@ -141,16 +143,13 @@ export const make = (options: RepoOptions = DEFAULT_REPO_OPTIONS) =>
         rec<SetResult>({ own: "set", keyPath: path.keyPath, versionOf: (r) => r.version })(
           purgedFirst(path.keyPath, set(path, value, o))
         ),
-      get: (path, o) =>
-        rec<Secret>({ own: "get", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(get(path, o)),
+      get: recordedGet,
       list: (query) =>
         rec<ReadonlyArray<SecretMetadata>>({ own: "list", keyPath: listedPrefix(query ?? {}) })(list(query)),
       // The flag is looked at when the read runs, not when it is made.
       getUnlessFlagged: (path, o) =>
         Effect.suspend((): ReturnType<SecretsRepo["Type"]["getUnlessFlagged"]> =>
-          isFlagged(path.keyPath)
-            ? Effect.fail(new ApprovalFlagged({ keyPath: path.keyPath }))
-            : rec<Secret>({ own: "get", keyPath: path.keyPath, requestedVersion: o?.version ?? null })(get(path, o))
+          isFlagged(path.keyPath) ? Effect.fail(new ApprovalFlagged({ keyPath: path.keyPath })) : recordedGet(path, o)
         ),
       approvalFlagged: (keyPaths) => Effect.sync(() => new Set(keyPaths.filter(isFlagged))),
       updateMetadata: (path, change) =>

@@ -262,9 +262,11 @@ const suite = (name: string, makeStore: Effect.Effect<Store, never, Scope.Scope>
             const unlock = kill === 1 ? yield* holdVersion(sql, randomInt(25, 225)) : undefined
             const rotation = store.box.start(args, { env: { ...store.env, ...env } })
             if (unlock !== undefined) yield* waitingOnLock(sql, rotation.child)
-            while (unlock === undefined && threshold > 0 && rotation.child.exitCode === null && under < threshold) {
-              under = yield* countUnder(sql, keyIdOf(newHex))
-              yield* Effect.sleep(5)
+            else {
+              while (threshold > 0 && rotation.child.exitCode === null && under < threshold) {
+                under = yield* countUnder(sql, keyIdOf(newHex))
+                yield* Effect.sleep(5)
+              }
             }
             rotation.child.kill("SIGKILL")
             if (unlock !== undefined) yield* unlock
