@@ -301,7 +301,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
         client,
         `SELECT migration_id FROM ${Migrations.MIGRATIONS_TABLE}`
       )
-      expect(applied.map((r) => Number(r.migration_id)).sort()).toEqual(migrationFiles.map((m) => m.id))
+      expect(applied.map((r) => Number(r.migration_id)).sort((a, b) => a - b)).toEqual(migrationFiles.map((m) => m.id))
     })
   )
 })
