@@ -3,7 +3,8 @@
  * the parameters' values serves every read after. On a store of a thousand secrets, the generic plan of the
  * approval flag's lookup (`key_path = ANY($n) AND approval_required`) was a sequential scan of `secrets` on every
  * read, a quarter of a read's time, growing with the store (fixed by migrations/0010_approval_index.sql). These
- * tests read the generic plans PostgreSQL makes for the read statements on such a store.
+ * tests read the generic plans PostgreSQL makes on such a store for the read statements and a write's named
+ * statements (the main pool's connections settle on generic plans too, after five executions).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
@@ -11,6 +12,7 @@ import pg from "pg"
 import { sqlStore } from "../../src/layers.js"
 import * as Database from "../../src/postgres/Database.js"
 import { statements } from "../../src/postgres/readStatements.js"
+import * as Writes from "../../src/postgres/writeStatements.js"
 import { cryptoLayer } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { serverOptions } from "../support/stores.js"
@@ -31,15 +33,18 @@ const planOf = (client: pg.Client, name: string, text: string) =>
   Effect.promise(async () => {
     const types = new Map<number, string>()
     for (const [, n, type] of text.matchAll(/\$(\d+)::([a-z0-9]+(?:\[\])?)/g)) types.set(Number(n), type!)
-    const args = Array.from({ length: types.size }, (_, i) => `NULL::${types.get(i + 1)}`).join(", ")
+    const count = Math.max(0, ...Array.from(text.matchAll(/\$(\d+)/g), ([, n]) => Number(n)))
+    const args = Array.from({ length: count }, (_, i) => (types.has(i + 1) ? `NULL::${types.get(i + 1)}` : "NULL"))
     await client.query(`PREPARE ${name} AS ${text}`)
-    const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (COSTS OFF) EXECUTE ${name}(${args})`)
+    const { rows } = await client.query<{ "QUERY PLAN": string }>(
+      `EXPLAIN (COSTS OFF) EXECUTE ${name}(${args.join(", ")})`
+    )
     return rows.map((row) => row["QUERY PLAN"]).join("\n")
   })
 
-describe.skipIf(TEST_DATABASE_URL === undefined)("the read statements' generic plans (PostgreSQL server)", () => {
+describe.skipIf(TEST_DATABASE_URL === undefined)("the hot statements' generic plans (PostgreSQL server)", () => {
   it.scoped(
-    "on a store of a thousand secrets, no read statement looks up the approval flag by scanning the table",
+    "on a store of a thousand secrets, no read looks up the approval flag, nor a write its secret, by scanning the table",
     () =>
       Effect.gen(function* () {
         const { url } = yield* freshDatabase
@@ -58,6 +63,18 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("the read statements' generic p
             // A read of one key path (alone, or a burst on a hot key) finds its row by its key path.
             if (shape !== "many") expect(plan, `${shape} (${durability})`).not.toMatch(/Seq Scan on secrets\b/)
           }
+        }
+        // A write's statements (its quota, its state, the write itself) find the secret by its key path.
+        const writes = [
+          Writes.QUOTA_LOCK,
+          Writes.USAGE,
+          Writes.STATE,
+          Writes.LOCK_STATE,
+          Writes.CREATE,
+          Writes.ADD_VERSION
+        ]
+        for (const { name, text } of writes) {
+          expect(yield* planOf(client, name, text), name).not.toMatch(/Seq Scan on secrets\b/)
         }
       })
   )
