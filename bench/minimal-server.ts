@@ -14,14 +14,15 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { auditedRead, floorRead, referenceRead } from "./baseline.js"
-import { currentStatementRead } from "./statements.js"
+import { currentStatementRead, readSessionOf } from "./statements.js"
 
 const mode = process.env["MINIMAL_READ"] ?? "reference"
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const pool = new pg.Pool({
   connectionString: process.env["DATABASE_URL"],
   max: 10,
   // As the store's read connections (src/postgres/PgPool.ts).
-  ...(mode === "statement" ? { options: "-c plan_cache_mode=force_generic_plan" } : {})
+  ...(mode === "statement" ? { options: await readSessionOf(root) } : {})
 })
 const key = Buffer.from(process.env["SECRETS_ENCRYPTION_KEY"]!, "hex")
 await pool.query("SELECT 1")
@@ -29,7 +30,6 @@ const server = new Server({ name: "minimal", version: "0" }, { capabilities: { t
 server.setRequestHandler(ListToolsRequestSchema, async () => ({
   tools: [{ name: "get_secret", inputSchema: { type: "object", properties: { keyPath: { type: "string" } } } }]
 }))
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const reads = {
   floor: floorRead,
   audited: auditedRead,

@@ -30,6 +30,7 @@ import {
   currentStatementRead,
   previousStatementList,
   previousStatementRead,
+  readSessionOf,
   versionsStatementRead
 } from "./statements.js"
 import { benchHttp } from "./http.js"
@@ -123,11 +124,8 @@ const main = async () => {
     await inProcess.listTools()
     const referenceNoFlush = referenceRead(pool, keyBytes, false)
     // The read statement alone, sent with plain pg: this release's and the one before versions and the audit trail.
-    const statementPool = new pg.Pool({
-      connectionString: url,
-      max: 2,
-      options: "-c plan_cache_mode=force_generic_plan"
-    })
+    const readSession = await readSessionOf(ROOT)
+    const statementPool = new pg.Pool({ connectionString: url, max: 2, options: readSession })
     cleanups.push(() => void statementPool.end())
     const previousStatement = previousStatementRead(statementPool, keyBytes)
     const versionsStatement = await versionsStatementRead(statementPool, keyBytes, ROOT)
@@ -208,7 +206,7 @@ const main = async () => {
     )
     // The read statement alone on the hot key, 32 in flight on a pool as large as the floor's, like the statement
     // comparison above: the one before versions (issue 11's "before this change") against this release's.
-    const hotPool = new pg.Pool({ connectionString: url, max: 10, options: "-c plan_cache_mode=force_generic_plan" })
+    const hotPool = new pg.Pool({ connectionString: url, max: 10, options: readSession })
     // Its connections may still be closing when the database is dropped at the end; that error is no finding.
     hotPool.on("error", () => {})
     cleanups.push(() => void hotPool.end())

@@ -26,6 +26,11 @@ export const previousStatementRead = (pool: pg.Pool, key: Buffer) => async (keyP
 
 type Statements = typeof import("../dist/postgres/readStatements.js")
 
+/** How the store's read path plans on its connections (`PgPool.READ_SESSION`): the statements here are planned so. */
+export const readSessionOf = async (root: string): Promise<string> =>
+  ((await import(path.join(root, "dist/postgres/PgPool.js"))) as typeof import("../dist/postgres/PgPool.js"))
+    .READ_SESSION
+
 /**
  * This release's read statement without its audit record: what versions alone made of the previous one (the
  * columns a read returns and `last_accessed_by`), to tell the versions' cost from the audit record's.

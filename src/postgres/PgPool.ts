@@ -204,6 +204,17 @@ export interface PoolOptions {
 /** The read path's own connections (`readConnection: "own"`): one per batch it keeps in the database at once. */
 export const READ_CONNECTIONS = 2
 
+/**
+ * How the read path's connections plan. The read statement is prepared once per connection; left to choose,
+ * PostgreSQL plans it afresh on every execution (its custom plan always looks cheaper than the generic one for
+ * arrays of unknown length), and planning cost more than the rest of a read (0.25 ms of 0.65, measured), so the
+ * generic plan it is. Planned without the parameters, a batch of several key paths joined them to `secrets` by
+ * scanning the whole table on a store of a thousand secrets or so (0.2 ms more per batch, measured); every lookup
+ * these connections make is by an indexed key, so they never choose a sequential scan where an index serves
+ * (test/postgres/plans.int.test.ts reads their plans).
+ */
+export const READ_SESSION = "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off"
+
 /** Longest wait for the pool to close at shutdown. */
 export const CLOSE_TIMEOUT_MS = 2000
 
@@ -248,14 +259,10 @@ const connect = (options: PoolOptions) =>
           return pool
         }
         const pool = open(options.max)
-        // The read statement is prepared once per connection; left to choose, PostgreSQL plans it afresh on every
-        // execution (its custom plan always looks cheaper than the generic one for arrays of unknown length), and
-        // planning cost more than the rest of a read (0.25 ms of 0.65, measured). The generic plan is as good.
         // One more than the lanes: each lane keeps its connection for the store's life (reads.ts), and the approval
-        // flag's lookup (SqlRepo.ts) asks this pool before every agent's read; with the lanes' two only, it waited
+        // flag's lookup for `run` and `inject` (SqlRepo.ts) asks this pool; with the lanes' two only, it waited
         // out the connect timeout as StoreUnavailable once a burst of reads had opened both lanes.
-        const reads =
-          options.readConnection === "own" ? open(READ_CONNECTIONS + 1, "-c plan_cache_mode=force_generic_plan") : pool
+        const reads = options.readConnection === "own" ? open(READ_CONNECTIONS + 1, READ_SESSION) : pool
         // Statements are cancelled over the main pool: the read path's connections may all be busy.
         for (const p of new Set([pool, reads])) p.on("connect", (client) => void cancelVia.set(client, pool))
         await Promise.all([pool, ...(reads === pool ? [] : [reads])].map((p) => p.query("SELECT 1")))

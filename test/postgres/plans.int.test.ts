@@ -2,26 +2,31 @@
  * The read path plans its statements once per connection (generic plans, PgPool.ts), so a plan chosen without
  * the parameters' values serves every read after. On a store of a thousand secrets, the generic plan of the
  * approval flag's lookup (`key_path = ANY($n) AND approval_required`) was a sequential scan of `secrets` on every
- * read, a quarter of a read's time, growing with the store (fixed by migrations/0010_approval_index.sql). These
- * tests read the generic plans PostgreSQL makes on such a store for the read statements and a write's named
- * statements (the main pool's connections settle on generic plans too, after five executions).
+ * read, a quarter of a read's time, growing with the store (fixed by migrations/0010_approval_index.sql), and a
+ * batch of several key paths was joined to `secrets` by scanning it (the read path's connections now never choose
+ * a sequential scan where an index serves, PgPool.READ_SESSION). These tests read the generic plans PostgreSQL makes
+ * on such a store for the read statements and a write's named statements.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import pg from "pg"
 import { sqlStore } from "../../src/layers.js"
 import * as Database from "../../src/postgres/Database.js"
+import { READ_SESSION } from "../../src/postgres/PgPool.js"
 import { statements } from "../../src/postgres/readStatements.js"
 import * as Writes from "../../src/postgres/writeStatements.js"
 import { cryptoLayer } from "../support/keys.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
 import { serverOptions } from "../support/stores.js"
 
-/** A connection planning as the read path's do. */
-const genericPlans = (url: string) =>
+/** Generic plans, and nothing else: how the main pool's connections plan once they settle. */
+const GENERIC_ONLY = "-c plan_cache_mode=force_generic_plan"
+
+/** A connection planning as `options` say: the read path's (`PgPool.READ_SESSION`) or `GENERIC_ONLY`. */
+const genericPlans = (url: string, options: string) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
-      const client = new pg.Client({ connectionString: url, options: "-c plan_cache_mode=force_generic_plan" })
+      const client = new pg.Client({ connectionString: url, options })
       await client.connect()
       return client
     }),
@@ -42,29 +47,50 @@ const planOf = (client: pg.Client, name: string, text: string) =>
     return rows.map((row) => row["QUERY PLAN"]).join("\n")
   })
 
+/** A fresh store of a thousand secrets, analysed, and a connection to it planning with `options`. */
+const storeOfAThousand = (options: string) =>
+  Effect.gen(function* () {
+    const { url } = yield* freshDatabase
+    yield* Layer.build(sqlStore(Database.layerServer(url, serverOptions), cryptoLayer()))
+    const client = yield* genericPlans(Redacted.value(url), options)
+    yield* Effect.promise(async () => {
+      await client.query(`INSERT INTO secrets (key_path, encrypted_value, scope, project_name, value_bytes, updated_by)
+        SELECT 'project/p/k' || i, '\\x00', 'project', 'p', 1, 'test' FROM generate_series(1, 1000) i`)
+      await client.query("ANALYZE secrets")
+    })
+    return client
+  })
+
+const readShapes = (["flush", "commit"] as const).flatMap((durability) =>
+  Object.entries(statements(durability)).map(([shape, statement]) => ({
+    ...statement,
+    label: `${shape} (${durability})`
+  }))
+)
+
 describe.skipIf(TEST_DATABASE_URL === undefined)("the hot statements' generic plans (PostgreSQL server)", () => {
   it.scoped(
-    "on a store of a thousand secrets, no read looks up the approval flag, nor a write its secret, by scanning the table",
+    "on the read path's connections, no read statement scans secrets, a batch of several key paths neither",
     () =>
       Effect.gen(function* () {
-        const { url } = yield* freshDatabase
-        yield* Layer.build(sqlStore(Database.layerServer(url, serverOptions), cryptoLayer()))
-        const client = yield* genericPlans(Redacted.value(url))
-        yield* Effect.promise(async () => {
-          await client.query(`INSERT INTO secrets (key_path, encrypted_value, scope, project_name, value_bytes, updated_by)
-          SELECT 'project/p/k' || i, '\\x00', 'project', 'p', 1, 'test' FROM generate_series(1, 1000) i`)
-          await client.query("ANALYZE secrets")
-        })
-        for (const durability of ["flush", "commit"] as const) {
-          for (const [shape, statement] of Object.entries(statements(durability))) {
-            const plan = yield* planOf(client, `${shape}_${durability}`, statement.text)
-            // The lookup of the flag goes through the index of flagged secrets, whatever else the plan does.
-            expect(plan, `${shape} (${durability})`).toContain("idx_secrets_approval")
-            // A read of one key path (alone, or a burst on a hot key) finds its row by its key path.
-            if (shape !== "many") expect(plan, `${shape} (${durability})`).not.toMatch(/Seq Scan on secrets\b/)
-          }
+        const client = yield* storeOfAThousand(READ_SESSION)
+        for (const { label, name, text } of readShapes) {
+          expect(yield* planOf(client, name, text), label).not.toMatch(/Seq Scan on secrets\b/)
         }
-        // A write's statements (its quota, its state, the write itself) find the secret by its key path.
+      })
+  )
+
+  it.scoped(
+    "with generic plans alone, the approval flag is looked up in its index, and a lone read, a hot key's burst and a write find their secret by key path",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* storeOfAThousand(GENERIC_ONLY)
+        for (const { label, name, text } of readShapes) {
+          const plan = yield* planOf(client, name, text)
+          expect(plan, label).toContain("idx_secrets_approval")
+          if (!label.startsWith("many")) expect(plan, label).not.toMatch(/Seq Scan on secrets\b/)
+        }
+        // The main pool's connections settle on generic plans too, after five executions.
         const writes = [
           Writes.QUOTA_LOCK,
           Writes.USAGE,
