@@ -62,6 +62,22 @@ export interface Entry {
   readonly tokenName?: string | null | undefined
 }
 
+/**
+ * What is shown of a record (`secrets audit`, and the records `secrets server` sends a client): its entry, without
+ * its place in the chain or its MACs; a caller without a token (the CLI, stdio `serve`) as null.
+ */
+export const shownEntry = (r: Entry) => ({
+  at: r.at,
+  principal: r.principal,
+  client: r.client,
+  operation: r.operation,
+  keyPath: r.keyPath,
+  version: r.version,
+  outcome: r.outcome,
+  tokenId: r.tokenId ?? null,
+  tokenName: r.tokenName ?? null
+})
+
 /** A stored record: an entry in its stream. */
 export interface StoredRecord extends Entry {
   readonly stream: string

@@ -7,7 +7,7 @@ import { Duration, Effect, Redacted } from "effect"
 import { AuditLog } from "../audit/AuditLog.js"
 import { approvedGet } from "../approvals/gate.js"
 import * as Actors from "../audit/Actor.js"
-import type { Operation } from "../audit/Entry.js"
+import { type Operation, shownEntry } from "../audit/Entry.js"
 import * as Principal from "../auth/Principal.js"
 import { type DomainError, PermissionDenied } from "../domain/errors.js"
 import { type ParsedKeyPath, parseKeyPath } from "../domain/KeyPath.js"
@@ -85,17 +85,7 @@ const auditFor = (caller: RpcCaller, { _tag, ...filter }: Audit) =>
       }
     }
     const records = yield* (yield* AuditLog).query(caller.operator ? filter : { ...filter, principal: principal.name })
-    return records.map((r) => ({
-      at: r.at,
-      principal: r.principal,
-      client: r.client,
-      operation: r.operation,
-      keyPath: r.keyPath,
-      version: r.version,
-      outcome: r.outcome,
-      tokenId: r.tokenId ?? null,
-      tokenName: r.tokenName ?? null
-    }))
+    return records.map(shownEntry)
   })
 
 const answer = (caller: RpcCaller, request: Request): Effect.Effect<unknown, DomainError, SecretsRepo | AuditLog> => {

@@ -5,7 +5,7 @@
 import { Command, Options } from "@effect/cli"
 import { Duration, Effect, Either, Option } from "effect"
 import { AuditLog } from "../../audit/AuditLog.js"
-import { type Entry, OPERATIONS, READ_OPERATIONS } from "../../audit/Entry.js"
+import { type Entry, OPERATIONS, READ_OPERATIONS, shownEntry } from "../../audit/Entry.js"
 import { Crypto } from "../../crypto/Crypto.js"
 import { AuditTampered, InvalidArguments, KeyNotInKeyring } from "../../domain/errors.js"
 import { parseDurationText } from "../../domain/DurationText.js"
@@ -65,18 +65,7 @@ const options = {
   json: jsonOption
 }
 
-const toJson = (r: AuditRecord) => ({
-  at: r.at.toISOString(),
-  principal: r.principal,
-  client: r.client,
-  operation: r.operation,
-  keyPath: r.keyPath,
-  version: r.version,
-  outcome: r.outcome,
-  // The bearer token a `secrets server` caller presented; null for the CLI and stdio `serve`.
-  tokenId: r.tokenId ?? null,
-  tokenName: r.tokenName ?? null
-})
+const toJson = (r: AuditRecord) => ({ ...shownEntry(r), at: r.at.toISOString() })
 
 /** `audit verify` on the store the settings name: by the CLI, or by `secrets server` on its own for an operator token. */
 export const verifyAudit = (head: Option.Option<string>) =>
