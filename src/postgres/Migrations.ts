@@ -102,7 +102,10 @@ export const migrate = Effect.gen(function* () {
   withStoreErrors
 )
 
-/** Migrations present in `migrations/` but not applied to this database (for `doctor`). */
+/**
+ * Migrations present in `migrations/` but not applied to this database, and how many of them are applied: none on
+ * a store never initialised, some on a store an earlier release made (for `doctor`).
+ */
 export const pending = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const files = yield* sqlFileLoader(MIGRATIONS_DIR).pipe(Effect.orDie)
@@ -110,5 +113,8 @@ export const pending = Effect.gen(function* () {
     Effect.catchAll(() => Effect.succeed([]))
   )
   const done = new Set(applied.map((row) => Number(row.migration_id)))
-  return files.filter(([id]) => !done.has(id)).map(([id, name]) => `${id}_${name}`)
+  return {
+    pending: files.filter(([id]) => !done.has(id)).map(([id, name]) => `${id}_${name}`),
+    applied: files.filter(([id]) => done.has(id)).length
+  }
 })

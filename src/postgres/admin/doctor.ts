@@ -70,7 +70,16 @@ const checkSwitchesWithoutKey = Effect.gen(function* () {
 /** Checks what lies behind the database connection; returns the first problem, if any. */
 const checkStore = (keyring: Option.Option<Keyring.Keyring>) =>
   Effect.gen(function* () {
-    const pending = yield* Migrations.pending
+    const { applied, pending } = yield* Migrations.pending
+    if (pending.length > 0 && applied > 0) {
+      // A store an earlier release made: its data is there, its schema one step behind this release's.
+      yield* fail(
+        "migrations",
+        `this store was made by an earlier release, and this release's are not applied yet: ${pending.join(", ")}; ` +
+          "any command that opens the store applies them (`secrets init` does so and nothing else), then run doctor again"
+      )
+      return Option.some<Problem>(new StoreNotInitialised({ missing: "this release's migrations not applied yet" }))
+    }
     if (pending.length > 0) {
       yield* fail("migrations", `not applied: ${pending.join(", ")}; run \`secrets init\` to apply them`)
       return Option.some<Problem>(new StoreNotInitialised({ missing: "migrations not applied" }))
