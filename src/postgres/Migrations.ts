@@ -106,7 +106,7 @@ export const migrate = Effect.gen(function* () {
  * Migrations present in `migrations/` but not applied to this database, and how many of them are applied: none on
  * a store never initialised, some on a store an earlier release made (for `doctor`).
  */
-export const pending = Effect.gen(function* () {
+export const status = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const files = yield* sqlFileLoader(MIGRATIONS_DIR).pipe(Effect.orDie)
   const applied = yield* sql<{ migration_id: number }>`SELECT migration_id FROM ${sql(MIGRATIONS_TABLE)}`.pipe(

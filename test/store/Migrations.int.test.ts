@@ -208,7 +208,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
       expect(Redacted.value(got.value)).toBe("token-1")
       const appliedAgain = yield* Effect.provide(Migrations.migrate, Database.layerServer(url, serverOptions))
       expect(appliedAgain).toEqual([])
-      const status = yield* Effect.provide(Migrations.pending, Database.layerServer(url, serverOptions))
+      const status = yield* Effect.provide(Migrations.status, Database.layerServer(url, serverOptions))
       expect(status).toEqual({ pending: [], applied: migrationFiles.length })
 
       expect(yield* snapshot).toEqual(before)
@@ -244,7 +244,7 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("PostgreSQL server (TEST_DATABA
         }),
         storeLayer(url)
       )
-      expect(yield* Effect.provide(Migrations.pending, Database.layerServer(url, serverOptions))).toEqual({
+      expect(yield* Effect.provide(Migrations.status, Database.layerServer(url, serverOptions))).toEqual({
         pending: [],
         applied: migrationFiles.length
       })

@@ -70,7 +70,7 @@ const checkSwitchesWithoutKey = Effect.gen(function* () {
 /** Checks what lies behind the database connection; returns the first problem, if any. */
 const checkStore = (keyring: Option.Option<Keyring.Keyring>) =>
   Effect.gen(function* () {
-    const { applied, pending } = yield* Migrations.pending
+    const { applied, pending } = yield* Migrations.status
     if (pending.length > 0 && applied > 0) {
       // A store an earlier release made: its data is there, its schema one step behind this release's.
       yield* fail(
