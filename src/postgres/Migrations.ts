@@ -113,8 +113,6 @@ export const status = Effect.gen(function* () {
     Effect.catchAll(() => Effect.succeed([]))
   )
   const done = new Set(applied.map((row) => Number(row.migration_id)))
-  return {
-    pending: files.filter(([id]) => !done.has(id)).map(([id, name]) => `${id}_${name}`),
-    applied: files.filter(([id]) => done.has(id)).length
-  }
+  const pending = files.filter(([id]) => !done.has(id)).map(([id, name]) => `${id}_${name}`)
+  return { pending, applied: files.length - pending.length }
 })

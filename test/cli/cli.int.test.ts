@@ -8,7 +8,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, test } from "vitest"
-import { MIGRATIONS_DIR } from "../../src/postgres/Migrations.js"
+import { migrationFiles } from "../support/migrations.js"
 import {
   copyStore,
   expectError,
@@ -303,12 +303,7 @@ describe.concurrent("secrets CLI", { timeout: TIMEOUT }, () => {
     const result = await box.run(["doctor"], withKey())
     expect(result.code).toBe(21)
     // Every migration file, in order, as doctor names them (the first is the design note's table).
-    const files = fs
-      .readdirSync(MIGRATIONS_DIR)
-      .map((file) => /^(\d+)_(.+)\.sql$/.exec(file))
-      .filter((match) => match !== null)
-      .sort((a, b) => Number(a[1]) - Number(b[1]))
-      .map((match) => `${Number(match[1])}_${match[2]}`)
+    const files = migrationFiles.map(({ id, name }) => `${id}_${name}`)
     expect(files[0]).toBe("1_create_secrets")
     expect(result.stdout).toContain(`\nFAIL  migrations: not applied: ${files.join(", ")}; run \`secrets init\``)
     expect(result.stderr).toMatch(/^error: The store is not initialised /)

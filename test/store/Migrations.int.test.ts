@@ -14,14 +14,8 @@ import * as Migrations from "../../src/postgres/Migrations.js"
 import { cryptoLayer, KEY_A } from "../support/keys.js"
 import { legacyEncrypt } from "../support/legacy.js"
 import { freshDatabase, TEST_DATABASE_URL } from "../support/postgres.js"
+import { migrationFiles } from "../support/migrations.js"
 import { serverOptions } from "../support/stores.js"
-
-const migrationFiles = fs
-  .readdirSync(Migrations.MIGRATIONS_DIR)
-  .map((file) => /^(\d+)_(.+)\.sql$/.exec(file))
-  .filter((match) => match !== null)
-  .map((match) => ({ id: Number(match[1]), name: match[2]! }))
-  .sort((a, b) => a.id - b.id)
 
 /** The design note's columns: name, type, nullable. */
 const SECRETS_COLUMNS: ReadonlyArray<readonly [string, string, "YES" | "NO"]> = [
